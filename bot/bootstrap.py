@@ -1,0 +1,41 @@
+"""The composition root: settings, engine, unit of work, clock and registry, built in one place."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+import domain.callbacks  # noqa: F401  (registers the callback due kind)
+import handlers
+from bot.settings import Settings, load_settings
+from domain.clock import Clock, SystemClock
+from domain.db import make_engine, session_factory, upgrade
+from domain.uow import UnitOfWork
+from handlers.context import Services
+from handlers.registry import Registry
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: Engine
+    clock: Clock
+    services: Services
+    registry: Registry
+
+    def uow(self) -> UnitOfWork:
+        return self.services.uow()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def bootstrap(settings: Settings | None = None, clock: Clock | None = None, migrate: bool = True) -> App:
+    settings = settings or load_settings()
+    clock = clock or SystemClock()
+    engine = make_engine(settings.database_url)
+    if migrate:
+        upgrade(engine)
+    sessions = session_factory(engine)
+    services = Services(uow=lambda: UnitOfWork(sessions, clock), clock=clock, admins=settings.admin_set)
+    return App(settings, engine, clock, services, handlers.load())

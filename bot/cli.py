@@ -1,0 +1,88 @@
+"""`bizbot`: the console, database maintenance, and (with the adapters) the server."""
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from datetime import UTC, datetime
+
+import click
+
+from bot.settings import ConfigError, load_settings
+
+
+def _settings():  # noqa: ANN202
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        click.echo(f"bizbot: bad setting {exc}", err=True)
+        sys.exit(2)
+
+
+@click.group()
+def main() -> None:
+    """bizbot: run a sales department from the team chat."""
+
+
+@main.command()
+@click.option("--as", "user", default=None, help="Act as this member (default: your login name).")
+@click.option("--now", "now", default=None, help="Start the console clock here (ISO time, e.g. 2026-11-23T09:00+08:00).")
+def console(user: str | None, now: str | None) -> None:
+    """Try bizbot in the terminal, on the embedded SQLite database."""
+    from bot.bootstrap import bootstrap
+    from bot.console.app import Console, interactive_lines, start_clock
+
+    settings = _settings()
+    start = None
+    if now:
+        try:
+            start = datetime.fromisoformat(now)
+        except ValueError:
+            click.echo(f"bizbot: --now {now!r} is not an ISO time", err=True)
+            sys.exit(2)
+        if start.tzinfo is None:
+            from zoneinfo import ZoneInfo
+
+            start = start.replace(tzinfo=ZoneInfo(settings.timezone))
+    clock = start_clock(start.astimezone(UTC) if start else None)
+    app = bootstrap(settings, clock)
+    name = user or os.environ.get("BIZBOT_CONSOLE_USER") or getpass.getuser() or "me"
+    try:
+        con = Console(app, clock, user=name)
+        if sys.stdin.isatty():
+            con.write("bizbot console — /help for commands, :advance 1d to move time, :quit to leave.")
+            con.run(interactive_lines())
+        else:
+            con.run(sys.stdin)
+    finally:
+        app.close()
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the migrations (also done automatically at start)."""
+    from domain.db import current_revision, make_engine, upgrade
+
+    engine = make_engine(_settings().database_url)
+    upgrade(engine)
+    click.echo(f"database at revision {current_revision(engine)}")
+    engine.dispose()
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the database's schema revision."""
+    from domain.db import current_revision, make_engine
+
+    engine = make_engine(_settings().database_url)
+    click.echo(current_revision(engine) or "empty")
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,203 @@
+"""The console adapter: try bizbot without a chat platform, with a clock you can move."""
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+from bot.bootstrap import App
+from bot.delivery import Dispatcher, Outgoing
+from domain.clock import FakeClock
+from domain.dates import parse_delta
+from domain.errors import DomainError
+from domain.i18n import N_, _, use_locale
+from domain.models import Member, Organisation
+from domain.reminders import next_due_at, sweep
+from domain.team import actor_for, ensure_org, find_member, resolve_member
+from handlers.context import Ctx
+from handlers.registry import translate_error
+
+PLATFORM = "console"
+WORKSPACE = "local"
+
+
+class ConsoleSender:
+    """Messages bizbot says to other people are printed with their recipient in front."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+
+    def send(self, message: Outgoing) -> None:
+        who = f"@{message.recipient.name}" if message.recipient else f"#{message.channel}"
+        stamp = self._console.clock.now().astimezone(ZoneInfo(message.org.timezone)).strftime("%Y-%m-%d %H:%M")
+        text = message.text
+        if message.buttons:
+            text += "\n  " + "  ".join(f"[{label}: {cmd}]" for label, cmd in message.buttons)
+        self._console.write(f"[{stamp}] → {who}: {text}")
+
+
+class Console:
+    def __init__(self, app: App, clock: FakeClock, out: TextIO = sys.stdout, user: str = "me") -> None:
+        self.app = app
+        self.clock = clock
+        self.out = out
+        self.dispatcher = Dispatcher(app.services.uow, {PLATFORM: ConsoleSender(self)})
+        with app.uow() as uow:
+            org = ensure_org(uow, PLATFORM, WORKSPACE, "bizbot", app.settings.timezone, app.settings.locale)
+            uow.commit()
+            self.org_id = org.id
+        self.member_id: int | None = None
+        self._enrol(user)
+
+    # --- output ------------------------------------------------------------------------
+    def write(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def _locale(self) -> str:
+        with self.app.uow() as uow:
+            member = uow.session.get(Member, self.member_id) if self.member_id else None
+            org = uow.session.get(Organisation, self.org_id)
+            assert org is not None
+            return (member.locale if member and member.locale else None) or org.locale
+
+    def _say(self, msgid: str, **params: object) -> None:
+        with use_locale(self._locale()):
+            self.write(_(msgid).format(**params))
+
+    # --- identity ----------------------------------------------------------------------
+    def _enrol(self, name: str) -> None:
+        with self.app.uow() as uow:
+            org = uow.session.get(Organisation, self.org_id)
+            assert org is not None
+            resolved = resolve_member(uow, org, PLATFORM, WORKSPACE, name.casefold(), name, self.app.services.admins)
+            if resolved.member is None:
+                try:
+                    resolved_member = find_member(uow, self.org_id, name)
+                except DomainError:
+                    resolved_member = None
+                self.member_id = resolved_member.id if resolved_member else None
+            else:
+                self.member_id = resolved.member.id
+        if self.member_id is None:
+            self._say(N_("You ({name}) are not a member yet: an admin adds you with /team add {name} role=sales, "
+                         "or switch with :as NAME."), name=name)
+        elif resolved.created_first:
+            self._say(N_("Welcome, {name}! You are the first member, so you are admin and manager. "
+                         "Type /help to begin."), name=resolved.member.name)
+        elif resolved.created_admin:
+            self._say(N_("Welcome, {name}! You are an admin (BIZBOT_ADMINS)."), name=resolved.member.name)
+
+    def _actor_ctx(self) -> Ctx | None:
+        if self.member_id is None:
+            return None
+        with self.app.uow() as uow:
+            member = uow.session.get(Member, self.member_id)
+            assert member is not None
+            actor = actor_for(uow, member)
+        return Ctx(self.app.services, actor, PLATFORM)
+
+    # --- lines -------------------------------------------------------------------------
+    def handle(self, line: str) -> bool:
+        """Run one line; returns False when the session should end."""
+        line = line.strip()
+        if not line or line.startswith("#"):
+            return True
+        if line.startswith(":"):
+            return self._console_line(line)
+        ctx = self._actor_ctx()
+        if ctx is None:
+            self._say(N_("Nobody is acting: use :as NAME with a member's name."))
+            return True
+        if not line.startswith("/"):
+            line = "/" + line
+        reply = self.app.registry.dispatch(ctx, line)
+        self.write(("⚠ " if reply.error else "") + reply.as_text())
+        self.deliver()
+        return True
+
+    def _console_line(self, line: str) -> bool:
+        word, _sep, rest = line[1:].partition(" ")
+        word = word.lower()
+        if word in ("q", "quit", "exit"):
+            return False
+        if word == "now":
+            self.write(self._stamp())
+        elif word == "as":
+            self._switch(rest.strip())
+        elif word == "advance":
+            self._advance(rest.strip())
+        else:
+            self._say(N_("Console lines: :as NAME, :advance 2h|3d|1w, :now, :quit."))
+        return True
+
+    def _switch(self, name: str) -> None:
+        if not name:
+            self._say(N_("Console lines: :as NAME, :advance 2h|3d|1w, :now, :quit."))
+            return
+        with self.app.uow() as uow:
+            try:
+                member = find_member(uow, self.org_id, name)
+            except DomainError as exc:
+                with use_locale(self._locale()):
+                    self.write("⚠ " + translate_error(exc))
+                return
+        self.member_id = member.id
+        self._say(N_("Now acting as {name}."), name=member.name)
+
+    def _advance(self, text: str) -> None:
+        try:
+            delta = parse_delta(text)
+        except DomainError as exc:
+            with use_locale(self._locale()):
+                self.write("⚠ " + translate_error(exc))
+            return
+        target = self.clock.now() + delta
+        while (due := next_due_at(self.app.services.uow)) is not None and due <= target:
+            self.clock.set(max(due, self.clock.now()))
+            self.deliver()
+        self.clock.set(target)
+        self.deliver()
+        self.write(self._stamp())
+
+    def deliver(self) -> None:
+        """Fire what is due and send what the outbox holds."""
+        sweep(self.app.services.uow)
+        self.dispatcher.run_once()
+
+    def _stamp(self) -> str:
+        with self.app.uow() as uow:
+            org = uow.session.get(Organisation, self.org_id)
+            assert org is not None
+            tz = org.timezone
+        local = self.clock.now().astimezone(ZoneInfo(tz))
+        with use_locale(self._locale()):
+            return _("Clock: {time} ({tz})").format(time=local.strftime("%Y-%m-%d %H:%M %a"), tz=tz)
+
+    def run(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            if not self.handle(line):
+                break
+
+
+def interactive_lines(prompt: str = "bizbot> ") -> Iterable[str]:
+    try:
+        import readline  # noqa: F401  (line editing and history)
+    except ImportError:
+        pass
+    while True:
+        try:
+            yield input(prompt)
+        except EOFError:
+            return
+        except KeyboardInterrupt:
+            print()
+            return
+
+
+def start_clock(start: datetime | None) -> FakeClock:
+    from domain.clock import SystemClock
+
+    return FakeClock(start or SystemClock().now())

@@ -1,0 +1,110 @@
+"""The outbox dispatcher: claims due messages, renders them for their reader, sends, records."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
+
+from sqlalchemy import select, update
+
+from domain.models import Member, Organisation, OutboxMessage
+from domain.outbox import render
+from domain.uow import UowFactory
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+STALE_CLAIM = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    org: Organisation
+    recipient: Member | None
+    channel: str | None
+    text: str
+    buttons: list[tuple[str, str]]
+    locale: str
+    key: str
+
+
+class DeliveryError(Exception):
+    """A send failed; `retry_after` (seconds) is honoured when the platform gave one."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class Sender(Protocol):
+    def send(self, message: Outgoing) -> None: ...
+
+
+class Dispatcher:
+    def __init__(self, uow: UowFactory, senders: dict[str, Sender]) -> None:
+        self._uow = uow
+        self._senders = senders
+
+    def _claim(self, limit: int) -> list[int]:
+        with self._uow() as uow:
+            now = uow.now
+            uow.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - STALE_CLAIM)
+                .values(status="pending")
+            )
+            due = (
+                select(OutboxMessage.id)
+                .where(OutboxMessage.status == "pending", OutboxMessage.available_at <= now)
+                .order_by(OutboxMessage.available_at, OutboxMessage.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+                .scalar_subquery()
+            )
+            ids = list(
+                uow.session.scalars(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(due), OutboxMessage.status == "pending")
+                    .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
+                    .returning(OutboxMessage.id)
+                )
+            )
+            uow.commit()
+        return sorted(ids)
+
+    def run_once(self, limit: int = 100) -> int:
+        """Send what is due now; returns how many were sent."""
+        sent = 0
+        for msg_id in self._claim(limit):
+            with self._uow() as uow:
+                msg = uow.session.get(OutboxMessage, msg_id)
+                assert msg is not None
+                org = uow.session.get(Organisation, msg.org_id)
+                assert org is not None
+                recipient = uow.session.get(Member, msg.recipient_id) if msg.recipient_id else None
+                locale = (recipient.locale if recipient and recipient.locale else None) or org.locale
+                rendered = render(msg.payload, locale, org.timezone)
+                outgoing = Outgoing(org, recipient, msg.channel, rendered.text, rendered.buttons, locale, msg.key)
+                sender = self._senders.get(org.platform)
+                try:
+                    if sender is None:
+                        raise DeliveryError(f"no sender for platform {org.platform}")
+                    sender.send(outgoing)
+                except DeliveryError as exc:
+                    self._failed(msg, str(exc), exc.retry_after, uow.now)
+                else:
+                    msg.status, msg.sent_at, msg.last_error = "sent", uow.now, None
+                    sent += 1
+                uow.commit()
+        return sent
+
+    @staticmethod
+    def _failed(msg: OutboxMessage, reason: str, retry_after: float | None, now) -> None:  # noqa: ANN001
+        log.warning("outbox %s failed (attempt %s): %s", msg.key, msg.attempts, reason)
+        msg.last_error = reason[:500]
+        if msg.attempts >= MAX_ATTEMPTS:
+            msg.status = "parked"
+            return
+        delay = retry_after if retry_after is not None else 30 * 2 ** (msg.attempts - 1)
+        msg.status, msg.available_at = "pending", now + timedelta(seconds=delay)

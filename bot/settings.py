@@ -1,0 +1,75 @@
+"""Settings: the only reader of the environment (and of `.env`)."""
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.exc import ArgumentError
+
+from domain.db import normalize_url
+from domain.i18n import normalize_locale
+
+
+class ConfigError(Exception):
+    """A bad setting: the message names the variable and why, in one line."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BIZBOT_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./bizbot.db"
+    locale: str = "en"
+    timezone: str = "Asia/Shanghai"
+    admins: str = ""
+
+    @field_validator("database_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        try:
+            url = normalize_url(value)
+        except ArgumentError:
+            raise ValueError("not a database URL") from None
+        if not url.startswith(("sqlite", "postgresql")):
+            raise ValueError("use sqlite:///PATH or postgresql://USER@HOST/DB")
+        return value
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        lang = normalize_locale(value)
+        if lang is None:
+            raise ValueError(f"unknown language {value!r}; use en or zh")
+        return lang
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai") from None
+        return value
+
+    @field_validator("admins")
+    @classmethod
+    def _admins(cls, value: str) -> str:
+        for entry in filter(None, (e.strip() for e in value.split(","))):
+            platform, sep, ident = entry.partition(":")
+            if not sep or not ident or platform not in ("console", "slack", "telegram"):
+                raise ValueError(f"{entry!r} is not PLATFORM:ID (console:NAME, slack:U123, telegram:42)")
+        return value
+
+    @property
+    def admin_set(self) -> frozenset[str]:
+        return frozenset(e.strip() for e in self.admins.split(",") if e.strip())
+
+
+def load_settings(**overrides: str) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = "BIZBOT_" + str(err["loc"][0]).upper() if err["loc"] else "settings"
+        reason = str(err["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{name}: {reason}") from None

@@ -1,0 +1,147 @@
+"""Customer callbacks (回访): due on a local day, reminded at the reminder hour, done with a result."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+
+from domain.access import Actor, ref, require_access, visible_owner_ids
+from domain.clock import at_local, local_today
+from domain.errors import Conflict, Invalid, NotFound
+from domain.i18n import N_
+from domain.models import Callback, Customer, DueItem, Member, Organisation
+from domain.outbox import Label, enqueue
+from domain.reminders import due_kind, schedule
+from domain.team import org_setting
+from domain.uow import UnitOfWork
+from domain.vocab import CALLBACK_REASONS, DEFAULT_CADENCE_DAYS
+
+KIND = "callback"
+
+
+def cadence_days(customer: Customer) -> int:
+    return customer.cadence_days or DEFAULT_CADENCE_DAYS.get(customer.level, 60)
+
+
+def reminder_at(org: Organisation, due: date) -> datetime:
+    return at_local(due, time(org_setting(org, "reminder_hour")), org.timezone)
+
+
+def schedule_callback(
+    uow: UnitOfWork, org: Organisation, customer: Customer, due: date, reason: str, source_ref: str | None
+) -> Callback:
+    """Open a callback for the customer's owner and schedule its reminder."""
+    cb = uow.add(
+        Callback(
+            org_id=org.id,
+            customer_id=customer.id,
+            owner_id=customer.owner_id,
+            due_date=due,
+            reason=reason,
+            source_ref=source_ref,
+            status="open",
+            created_at=uow.now,
+        )
+    )
+    uow.session.flush()
+    schedule(uow, org.id, KIND, cb.id, reminder_at(org, due))
+    return cb
+
+
+def _recompute(uow: UnitOfWork, org: Organisation, item: DueItem) -> datetime | None:
+    cb = uow.session.get(Callback, item.subject_id)
+    return reminder_at(org, cb.due_date) if cb is not None else None
+
+
+@due_kind(KIND, recompute=_recompute)
+def _fire(uow: UnitOfWork, item: DueItem) -> None:
+    cb = uow.session.get(Callback, item.subject_id)
+    if cb is None or cb.status != "open":
+        return
+    customer = uow.session.get(Customer, cb.customer_id)
+    assert customer is not None
+    cref = ref("CB", cb.id)
+    enqueue(
+        uow,
+        org_id=cb.org_id,
+        key=f"callback:{cb.id}:{cb.due_date.isoformat()}",
+        recipient_id=cb.owner_id,
+        msgid=N_(
+            "Callback due {due}: {customer} ({reason}). When done: /callback done {ref} result=\"...\""
+        ),
+        params={
+            "due": cb.due_date,
+            "customer": customer.name,
+            "reason": Label(CALLBACK_REASONS.get(cb.reason, cb.reason)),
+            "ref": cref,
+        },
+        buttons=[(N_("Customer archive"), f"/customer show {ref('C', customer.id)}")],
+    )
+
+
+@dataclass(frozen=True)
+class CallbackRow:
+    callback: Callback
+    customer: Customer
+    owner: Member
+
+
+def list_callbacks(uow: UnitOfWork, actor: Actor, scope: str = "mine") -> list[CallbackRow]:
+    """Open callbacks, the most overdue first."""
+    q = (
+        select(Callback, Customer, Member)
+        .join(Customer, Customer.id == Callback.customer_id)
+        .join(Member, Member.id == Callback.owner_id)
+        .where(Callback.org_id == actor.org_id, Callback.status == "open")
+        .order_by(Callback.due_date, Callback.id)
+    )
+    if scope == "mine":
+        q = q.where(Callback.owner_id == actor.member_id)
+    else:
+        owners = visible_owner_ids(uow, actor)
+        if owners is not None:
+            q = q.where(Callback.owner_id.in_(owners))
+    rows = [CallbackRow(*r) for r in uow.session.execute(q.limit(200)).all()]
+    uow.audit(actor.org_id, actor.member_id, "read", "callback", None, f"list {scope}")
+    uow.commit()
+    return rows
+
+
+@dataclass(frozen=True)
+class CallbackDone:
+    callback: Callback
+    customer: Customer
+    next_callback: Callback | None
+
+
+def complete_callback(uow: UnitOfWork, actor: Actor, cb_ref: str, result: str) -> CallbackDone:
+    """Record the result; the next regular callback follows from the customer's cadence."""
+    from domain.access import parse_ref
+
+    cb_id = parse_ref(cb_ref, "CB")
+    cb = uow.session.get(Callback, cb_id) if cb_id is not None else None
+    if cb is None or cb.org_id != actor.org_id:
+        raise NotFound(N_("No callback {ref}."), ref=cb_ref)
+    require_access(uow, actor, cb.owner_id, ref("CB", cb.id))
+    if cb.status != "open":
+        raise Conflict(N_("Callback {ref} is already done."), ref=ref("CB", cb.id))
+    if not result.strip():
+        raise Invalid(N_("Say what came of the callback: result=\"...\"."))
+    org = uow.session.get(Organisation, actor.org_id)
+    customer = uow.session.get(Customer, cb.customer_id)
+    assert org is not None and customer is not None
+    cb.status, cb.result, cb.done_at, cb.done_by_id = "done", result.strip(), uow.now, actor.member_id
+    uow.session.flush()
+    next_cb = None
+    has_open = uow.session.scalar(
+        select(Callback.id).where(Callback.customer_id == customer.id, Callback.status == "open").limit(1)
+    )
+    if has_open is None:
+        today = local_today(uow.now, org.timezone)
+        next_cb = schedule_callback(
+            uow, org, customer, today + timedelta(days=cadence_days(customer)), "cadence", ref("CB", cb.id)
+        )
+    uow.audit(actor.org_id, actor.member_id, "update", "callback", ref("CB", cb.id), "done")
+    uow.commit()
+    return CallbackDone(cb, customer, next_cb)

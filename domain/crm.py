@@ -1,0 +1,514 @@
+"""Customers, leads and visits (客户开发流程): the archive a sales department lives on."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import or_, select
+
+from domain.access import (
+    TEAM_ADMIN_ROLES,
+    Actor,
+    parse_ref,
+    ref,
+    require_access,
+    require_role,
+    visible_owner_ids,
+)
+from domain.callbacks import cadence_days, schedule_callback
+from domain.clock import local_today
+from domain.errors import Ambiguous, Conflict, Forbidden, Invalid, NotFound
+from domain.i18n import N_
+from domain.models import Callback, Customer, Lead, Member, Organisation, StageChange, Visit
+from domain.team import clean_name, find_member, name_key, org_setting
+from domain.uow import UnitOfWork
+from domain.vocab import CLOSED_STAGES, PIPELINE, STAGES, WINNABLE_FROM
+
+MAX_VALUE = Decimal("1000000000000")
+
+
+def _org(uow: UnitOfWork, actor: Actor) -> Organisation:
+    org = uow.session.get(Organisation, actor.org_id)
+    assert org is not None
+    return org
+
+
+def _owner_for(uow: UnitOfWork, actor: Actor, owner: str | None) -> Member:
+    if owner is None:
+        member = uow.session.get(Member, actor.member_id)
+        assert member is not None
+        return member
+    member = find_member(uow, actor.org_id, owner)
+    if member.id != actor.member_id:
+        require_access(uow, actor, member.id, member.name)
+    return member
+
+
+# --- customers -------------------------------------------------------------------------
+
+
+@dataclass
+class CustomerFields:
+    industry: str | None = None
+    scale: str | None = None
+    level: str | None = None
+    credit_rating: str | None = None
+    contact_name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    birthday: date | None = None
+    cadence_days: int | None = None
+    risk: str | None = None
+
+
+def create_customer(
+    uow: UnitOfWork, actor: Actor, name: str, fields: CustomerFields, owner: str | None = None
+) -> tuple[Customer, Callback]:
+    """Open a customer archive; the first regular callback follows from its cadence."""
+    name = clean_name(name, 200)
+    existing = uow.session.scalar(
+        select(Customer).where(Customer.org_id == actor.org_id, Customer.name_key == name_key(name))
+    )
+    if existing is not None:
+        holder = uow.session.get(Member, existing.owner_id)
+        raise Conflict(
+            N_("Customer {name} already exists ({ref}, owner {owner})."),
+            name=existing.name,
+            ref=ref("C", existing.id),
+            owner=holder.name if holder else "?",
+        )
+    member = _owner_for(uow, actor, owner)
+    customer = uow.add(
+        Customer(
+            org_id=actor.org_id,
+            name=name,
+            name_key=name_key(name),
+            owner_id=member.id,
+            level=fields.level or "regular",
+            risk=fields.risk or "low",
+            created_at=uow.now,
+            updated_at=uow.now,
+        )
+    )
+    _apply(customer, fields)
+    uow.session.flush()
+    org = _org(uow, actor)
+    first = schedule_callback(
+        uow,
+        org,
+        customer,
+        local_today(uow.now, org.timezone) + timedelta(days=cadence_days(customer)),
+        "cadence",
+        None,
+    )
+    uow.audit(actor.org_id, actor.member_id, "create", "customer", ref("C", customer.id), name)
+    uow.commit()
+    return customer, first
+
+
+def _apply(customer: Customer, fields: CustomerFields) -> None:
+    for key, value in vars(fields).items():
+        if value is not None:
+            setattr(customer, key, value)
+
+
+def find_customer(uow: UnitOfWork, actor: Actor, text: str) -> Customer:
+    """By reference (C12), exact name, or a unique part of a name among what the actor sees."""
+    text = text.strip()
+    cid = parse_ref(text, "C")
+    if cid is not None:
+        customer = uow.session.get(Customer, cid)
+        if customer is None or customer.org_id != actor.org_id:
+            raise NotFound(N_("No customer {ref}."), ref=text.upper())
+        require_access(uow, actor, customer.owner_id, ref("C", customer.id))
+        return customer
+    exact = uow.session.scalar(
+        select(Customer).where(Customer.org_id == actor.org_id, Customer.name_key == name_key(text))
+    )
+    if exact is not None:
+        require_access(uow, actor, exact.owner_id, ref("C", exact.id))
+        return exact
+    q = select(Customer).where(
+        Customer.org_id == actor.org_id, Customer.name_key.contains(name_key(text), autoescape=True)
+    )
+    owners = visible_owner_ids(uow, actor)
+    if owners is not None:
+        q = q.where(Customer.owner_id.in_(owners))
+    matches = list(uow.session.scalars(q.order_by(Customer.name_key).limit(9)))
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise Ambiguous(
+            N_("'{text}' matches several customers: {matches}. Use the reference."),
+            text=text,
+            matches=", ".join(f"{c.name} ({ref('C', c.id)})" for c in matches[:8]),
+        )
+    raise NotFound(N_("No customer matches '{text}'."), text=text)
+
+
+def update_customer(
+    uow: UnitOfWork, actor: Actor, text: str, fields: CustomerFields, owner: str | None = None
+) -> Customer:
+    customer = find_customer(uow, actor, text)
+    changes = {k: v for k, v in vars(fields).items() if v is not None}
+    if owner is not None:
+        require_role(actor, TEAM_ADMIN_ROLES | {"deputy"})
+        customer.owner_id = find_member(uow, actor.org_id, owner).id
+        changes["owner"] = owner
+    if not changes:
+        raise Invalid(N_("Nothing to change."))
+    _apply(customer, fields)
+    customer.updated_at = uow.now
+    uow.audit(
+        actor.org_id, actor.member_id, "update", "customer", ref("C", customer.id),
+        " ".join(f"{k}={v}" for k, v in changes.items()),
+    )
+    uow.commit()
+    return customer
+
+
+@dataclass
+class Archive:
+    customer: Customer
+    owner: Member
+    leads: list[Lead] = field(default_factory=list)
+    visits: list[tuple[Visit, Member]] = field(default_factory=list)
+    callbacks: list[Callback] = field(default_factory=list)
+
+
+def customer_archive(uow: UnitOfWork, actor: Actor, text: str) -> Archive:
+    """Everything about one customer, newest first (客户档案)."""
+    customer = find_customer(uow, actor, text)
+    owner = uow.session.get(Member, customer.owner_id)
+    assert owner is not None
+    archive = Archive(customer, owner)
+    archive.leads = list(
+        uow.session.scalars(
+            select(Lead).where(Lead.customer_id == customer.id).order_by(Lead.created_at.desc(), Lead.id.desc())
+        )
+    )
+    archive.visits = [
+        (v, m)
+        for v, m in uow.session.execute(
+            select(Visit, Member)
+            .join(Member, Member.id == Visit.member_id)
+            .where(Visit.customer_id == customer.id)
+            .order_by(Visit.at.desc(), Visit.id.desc())
+            .limit(20)
+        ).all()
+    ]
+    archive.callbacks = list(
+        uow.session.scalars(
+            select(Callback)
+            .where(Callback.customer_id == customer.id)
+            .order_by(Callback.due_date.desc(), Callback.id.desc())
+            .limit(20)
+        )
+    )
+    uow.audit(actor.org_id, actor.member_id, "read", "customer", ref("C", customer.id))
+    uow.commit()
+    return archive
+
+
+def list_customers(uow: UnitOfWork, actor: Actor, scope: str = "all") -> list[tuple[Customer, Member]]:
+    q = (
+        select(Customer, Member)
+        .join(Member, Member.id == Customer.owner_id)
+        .where(Customer.org_id == actor.org_id)
+        .order_by(Customer.name_key)
+    )
+    if scope == "mine":
+        q = q.where(Customer.owner_id == actor.member_id)
+    else:
+        owners = visible_owner_ids(uow, actor)
+        if owners is not None:
+            q = q.where(Customer.owner_id.in_(owners))
+    rows = [(c, m) for c, m in uow.session.execute(q.limit(500)).all()]
+    uow.audit(actor.org_id, actor.member_id, "read", "customer", None, f"list {scope}")
+    uow.commit()
+    return rows
+
+
+# --- leads -----------------------------------------------------------------------------
+
+
+def _check_value(value: Decimal | None) -> None:
+    if value is not None and not (Decimal(0) <= value < MAX_VALUE):
+        raise Invalid(N_("The value must be between 0 and 1,000,000,000,000."))
+
+
+def create_lead(
+    uow: UnitOfWork,
+    actor: Actor,
+    customer_text: str,
+    *,
+    value: Decimal | None = None,
+    currency: str = "CNY",
+    source: str | None = None,
+    contact: str | None = None,
+    stage: str = "research",
+    next_step: str | None = None,
+    next_date: date | None = None,
+    owner: str | None = None,
+) -> Lead:
+    customer = find_customer(uow, actor, customer_text)
+    _check_value(value)
+    if stage in CLOSED_STAGES:
+        raise Invalid(N_("A new lead cannot start as {stage}."), stage=STAGES.label(stage))
+    member = _owner_for(uow, actor, owner) if owner else uow.session.get(Member, customer.owner_id)
+    assert member is not None
+    lead = uow.add(
+        Lead(
+            org_id=actor.org_id,
+            customer_id=customer.id,
+            owner_id=member.id,
+            stage=stage,
+            source=source,
+            contact=contact,
+            value=value,
+            currency=currency,
+            next_step=next_step,
+            next_date=next_date,
+            risk=customer.risk,
+            version=1,
+            created_at=uow.now,
+            updated_at=uow.now,
+        )
+    )
+    uow.session.flush()
+    uow.add(
+        StageChange(
+            org_id=actor.org_id, lead_id=lead.id, from_stage=None, to_stage=stage,
+            actor_id=actor.member_id, at=uow.now,
+        )
+    )
+    uow.audit(actor.org_id, actor.member_id, "create", "lead", ref("L", lead.id), customer.name)
+    uow.commit()
+    return lead
+
+
+def find_lead(uow: UnitOfWork, actor: Actor, text: str) -> Lead:
+    """By reference (L12), or by customer when that customer has exactly one open lead."""
+    lid = parse_ref(text, "L")
+    if lid is not None:
+        lead = uow.session.get(Lead, lid)
+        if lead is None or lead.org_id != actor.org_id:
+            raise NotFound(N_("No lead {ref}."), ref=text.strip().upper())
+        require_access(uow, actor, lead.owner_id, ref("L", lead.id))
+        return lead
+    customer = find_customer(uow, actor, text)
+    leads = list(
+        uow.session.scalars(
+            select(Lead).where(Lead.customer_id == customer.id, Lead.stage.not_in(CLOSED_STAGES))
+        )
+    )
+    if len(leads) == 1:
+        require_access(uow, actor, leads[0].owner_id, ref("L", leads[0].id))
+        return leads[0]
+    if not leads:
+        raise NotFound(N_("{customer} has no open lead."), customer=customer.name)
+    raise Ambiguous(
+        N_("{customer} has several open leads: {refs}. Use the reference."),
+        customer=customer.name,
+        refs=", ".join(ref("L", x.id) for x in leads),
+    )
+
+
+def move_stage(uow: UnitOfWork, actor: Actor, lead_text: str, stage: str, reason: str | None) -> tuple[Lead, str]:
+    """Move a lead along the pipeline; closed leads stay closed, going back or losing needs a reason."""
+    lead = find_lead(uow, actor, lead_text)
+    old = lead.stage
+    lref = ref("L", lead.id)
+    if old in CLOSED_STAGES:
+        raise Invalid(N_("{ref} is closed ({stage}); it cannot move."), ref=lref, stage=STAGES.label(old))
+    if stage == old:
+        raise Invalid(N_("{ref} is already at {stage}."), ref=lref, stage=STAGES.label(old))
+    if stage == "won" and old not in WINNABLE_FROM:
+        raise Invalid(
+            N_("A lead is won from negotiation or follow-up; {ref} is at {stage}."),
+            ref=lref,
+            stage=STAGES.label(old),
+        )
+    backwards = stage in PIPELINE and PIPELINE.index(stage) < PIPELINE.index(old)
+    if (stage == "lost" or backwards) and not (reason and reason.strip()):
+        raise Invalid(
+            N_("Moving {ref} to {stage} needs a reason: reason=\"...\"."), ref=lref, stage=STAGES.label(stage)
+        )
+    lead.stage = stage
+    lead.version += 1
+    lead.updated_at = uow.now
+    if stage in CLOSED_STAGES:
+        lead.closed_reason = reason
+    uow.add(
+        StageChange(
+            org_id=actor.org_id, lead_id=lead.id, from_stage=old, to_stage=stage,
+            actor_id=actor.member_id, reason=reason, at=uow.now,
+        )
+    )
+    uow.audit(actor.org_id, actor.member_id, "update", "lead", lref, f"stage {old}->{stage}")
+    uow.commit()
+    return lead, old
+
+
+@dataclass(frozen=True)
+class Screening:
+    lead: Lead
+    total: int
+    threshold: int
+    key_account: bool
+    moved: bool
+
+
+def screen_lead(
+    uow: UnitOfWork, actor: Actor, lead_text: str, scale: int, position: int, potential: int, intent: int
+) -> Screening:
+    """Score the four screening criteria (客户筛选); above the threshold it is a key account."""
+    for score in (scale, position, potential, intent):
+        if not 1 <= score <= 5:
+            raise Invalid(N_("Scores run from 1 to 5."))
+    lead = find_lead(uow, actor, lead_text)
+    if lead.stage in CLOSED_STAGES:
+        raise Invalid(N_("{ref} is closed; it cannot be screened."), ref=ref("L", lead.id))
+    org = _org(uow, actor)
+    lead.score_scale, lead.score_position, lead.score_potential, lead.score_intent = (
+        scale, position, potential, intent,
+    )
+    total = scale + position + potential + intent
+    threshold = org_setting(org, "key_account_score")
+    lead.key_account = total >= threshold
+    moved = lead.stage == "research"
+    if moved:
+        uow.add(
+            StageChange(
+                org_id=actor.org_id, lead_id=lead.id, from_stage="research", to_stage="screening",
+                actor_id=actor.member_id, at=uow.now,
+            )
+        )
+        lead.stage = "screening"
+    if lead.key_account:
+        customer = uow.session.get(Customer, lead.customer_id)
+        assert customer is not None
+        customer.level = "key"
+    lead.version += 1
+    lead.updated_at = uow.now
+    uow.audit(actor.org_id, actor.member_id, "update", "lead", ref("L", lead.id), f"screen total={total}")
+    uow.commit()
+    return Screening(lead, total, threshold, lead.key_account, moved)
+
+
+@dataclass(frozen=True)
+class LeadView:
+    lead: Lead
+    customer: Customer
+    owner: Member
+    history: list[tuple[StageChange, Member]]
+
+
+def show_lead(uow: UnitOfWork, actor: Actor, text: str) -> LeadView:
+    lead = find_lead(uow, actor, text)
+    customer = uow.session.get(Customer, lead.customer_id)
+    owner = uow.session.get(Member, lead.owner_id)
+    assert customer is not None and owner is not None
+    history = [
+        (s, m)
+        for s, m in uow.session.execute(
+            select(StageChange, Member)
+            .join(Member, Member.id == StageChange.actor_id)
+            .where(StageChange.lead_id == lead.id)
+            .order_by(StageChange.at.desc(), StageChange.id.desc())
+        ).all()
+    ]
+    uow.audit(actor.org_id, actor.member_id, "read", "lead", ref("L", lead.id))
+    uow.commit()
+    return LeadView(lead, customer, owner, history)
+
+
+def list_leads(
+    uow: UnitOfWork, actor: Actor, scope: str = "mine", stage: str | None = None
+) -> list[tuple[Lead, Customer, Member]]:
+    q = (
+        select(Lead, Customer, Member)
+        .join(Customer, Customer.id == Lead.customer_id)
+        .join(Member, Member.id == Lead.owner_id)
+        .where(Lead.org_id == actor.org_id)
+        .order_by(Lead.updated_at.desc(), Lead.id.desc())
+    )
+    if scope == "mine":
+        q = q.where(Lead.owner_id == actor.member_id)
+    elif scope == "team":
+        q = q.where(Lead.owner_id.in_(_team(uow, actor)))
+    elif scope == "all":
+        if not actor.sees_department:
+            raise Forbidden(N_("Only managers see the whole department's leads; try 'team'."))
+    if stage is not None:
+        q = q.where(Lead.stage == stage)
+    else:
+        q = q.where(or_(Lead.stage.not_in(CLOSED_STAGES), Lead.updated_at >= uow.now - timedelta(days=30)))
+    rows = [(lead, c, m) for lead, c, m in uow.session.execute(q.limit(200)).all()]
+    uow.audit(actor.org_id, actor.member_id, "read", "lead", None, f"list {scope} {stage or ''}".strip())
+    uow.commit()
+    return rows
+
+
+def _team(uow: UnitOfWork, actor: Actor) -> set[int]:
+    from domain.access import team_ids
+
+    return team_ids(uow, actor.org_id, actor.member_id)
+
+
+# --- visits ----------------------------------------------------------------------------
+
+
+def record_visit(
+    uow: UnitOfWork,
+    actor: Actor,
+    customer_text: str,
+    *,
+    channel: str = "onsite",
+    note: str | None = None,
+    purpose: str | None = None,
+    needs: str | None = None,
+    next_date: date | None = None,
+    lead_text: str | None = None,
+) -> tuple[Visit, Customer, Callback | None]:
+    """Log a customer visit (客户拜访); a next date schedules a callback for the owner."""
+    customer = find_customer(uow, actor, customer_text)
+    org = _org(uow, actor)
+    today = local_today(uow.now, org.timezone)
+    if next_date is not None and next_date < today:
+        raise Invalid(N_("The next date {date} is in the past."), date=next_date.isoformat())
+    if not (note or purpose or needs):
+        raise Invalid(N_("Say what happened: note=\"...\"."))
+    lead = find_lead(uow, actor, lead_text) if lead_text else None
+    if lead is None:
+        open_leads = list(
+            uow.session.scalars(
+                select(Lead).where(Lead.customer_id == customer.id, Lead.stage.not_in(CLOSED_STAGES))
+            )
+        )
+        lead = open_leads[0] if len(open_leads) == 1 else None
+    visit = uow.add(
+        Visit(
+            org_id=actor.org_id,
+            customer_id=customer.id,
+            lead_id=lead.id if lead else None,
+            member_id=actor.member_id,
+            channel=channel,
+            purpose=purpose,
+            needs=needs,
+            note=note,
+            next_date=next_date,
+            at=uow.now,
+        )
+    )
+    uow.session.flush()
+    callback = None
+    if next_date is not None:
+        callback = schedule_callback(uow, org, customer, next_date, "visit", ref("V", visit.id))
+        if lead is not None:
+            lead.next_date = next_date
+            lead.updated_at = uow.now
+    uow.audit(actor.org_id, actor.member_id, "create", "visit", ref("V", visit.id), customer.name)
+    uow.commit()
+    return visit, customer, callback

@@ -1,0 +1,139 @@
+"""Natural dates in English and Chinese (`tomorrow`, `next friday`, `下周三`, `12月1日`) and durations."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+
+from domain.errors import Invalid
+from domain.i18n import N_
+
+_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "日": 7, "天": 7, "末": 6}
+_CN_NUM = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_RELATIVE = {
+    "today": 0, "tomorrow": 1, "今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2, "後天": 2,
+    "大后天": 3, "yesterday": -1, "昨天": -1,
+}
+_WEEK = re.compile(r"^(下下|下|本|这|這|上)?(?:个)?(?:周|星期|礼拜|禮拜)([一二三四五六日天末1-7])$")
+_MONTH_DAY = re.compile(r"^(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月\s*(\d{1,2})\s*[日号號]?$")
+_AFTER = re.compile(r"^(\d{1,3}|[一二两三四五六七八九十]{1,3})\s*(天|日|周|星期|个月|個月)\s*(?:后|後|以后|之后)$")
+_PLUS = re.compile(r"^\+?(\d{1,3})\s*([dwm])$", re.I)
+_ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
+_DURATION = re.compile(r"^(\d{1,4})\s*(d|day|days|w|wk|week|weeks|m|month|months|天|日|周|星期|个月|個月|月)?$", re.I)
+
+
+def cn_number(text: str) -> int:
+    if text.isdigit():
+        return int(text)
+    if text == "十":
+        return 10
+    if "十" in text:
+        tens, _sep, ones = text.partition("十")
+        return (_CN_NUM[tens] if tens else 1) * 10 + (_CN_NUM[ones] if ones else 0)
+    return _CN_NUM[text]
+
+
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, d)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def _bad(text: str) -> Invalid:
+    return Invalid(
+        N_("Cannot read '{text}' as a date. Try 2026-12-01, tomorrow, next friday, 下周三 or 12月1日."),
+        text=text,
+    )
+
+
+def parse_date(text: str, today: date) -> date:
+    """Read a date relative to today (the reader's local day); future dates are preferred."""
+    raw = text.strip()
+    low = raw.lower()
+    if not raw or len(raw) > 40:
+        raise _bad(text)
+    if low in _RELATIVE:
+        return today + timedelta(days=_RELATIVE[low])
+    if m := _ISO.match(raw):
+        try:
+            return date(int(m[1]), int(m[2]), int(m[3]))
+        except ValueError:
+            raise _bad(text) from None
+    if m := _PLUS.match(raw):
+        n, unit = int(m[1]), m[2].lower()
+        return _add_months(today, n) if unit == "m" else today + timedelta(days=n * (7 if unit == "w" else 1))
+    if m := _WEEK.match(raw):
+        which, day = m[1], m[2]
+        weekday = (int(day) if day.isdigit() else _CN_DIGITS[day]) - 1
+        monday = today - timedelta(days=today.weekday())
+        offset = {"下": 7, "下下": 14, "上": -7}.get(which or "", 0)
+        result = monday + timedelta(days=offset + weekday)
+        if which is None and result < today:
+            result += timedelta(days=7)
+        return result
+    if m := _MONTH_DAY.match(raw):
+        year = int(m[1]) if m[1] else today.year
+        try:
+            result = date(year, int(m[2]), int(m[3]))
+        except ValueError:
+            raise _bad(text) from None
+        if not m[1] and result < today:
+            result = result.replace(year=year + 1)
+        return result
+    if m := _AFTER.match(raw):
+        n, unit = cn_number(m[1]), m[2]
+        if unit in ("个月", "個月"):
+            return _add_months(today, n)
+        return today + timedelta(days=n * (7 if unit in ("周", "星期") else 1))
+    return _dateparser(raw, today)
+
+
+def _dateparser(raw: str, today: date) -> date:
+    import dateparser
+
+    try:
+        parsed = dateparser.parse(
+            raw,
+            languages=["en", "zh"],
+            settings={
+                "PREFER_DATES_FROM": "future",
+                "RELATIVE_BASE": datetime.combine(today, datetime.min.time()),
+                "STRICT_PARSING": False,
+            },
+        )
+    except (ValueError, OverflowError, TypeError, KeyError, IndexError, AttributeError):
+        parsed = None
+    if parsed is None or not (1900 <= parsed.year <= 2200):
+        raise _bad(raw)
+    return parsed.date()
+
+
+def parse_days(text: str) -> int:
+    """A cadence such as `30d`, `4w`, `2m`, `30天`, `30` (days), as a number of days."""
+    raw = text.strip()
+    m = _DURATION.match(raw)
+    if not m:
+        raise Invalid(N_("Cannot read '{text}' as a number of days. Try 30d, 4w or 2m."), text=text)
+    n, unit = int(m[1]), (m[2] or "d").lower()
+    days = n * (7 if unit in ("w", "wk", "week", "weeks", "周", "星期") else 30 if unit in (
+        "m", "month", "months", "个月", "個月", "月") else 1)
+    if not 1 <= days <= 3660:
+        raise Invalid(N_("A cadence must be between 1 day and 10 years."))
+    return days
+
+
+_DELTA = re.compile(r"^(\d{1,5})\s*(m|min|h|d|w)$", re.I)
+
+
+def parse_delta(text: str) -> timedelta:
+    """A span of time for moving a clock: `90m`, `2h`, `3d`, `1w`."""
+    m = _DELTA.match(text.strip())
+    if not m:
+        raise Invalid(N_("Cannot read '{text}' as a duration. Try 2h, 3d or 1w."), text=text)
+    n, unit = int(m[1]), m[2].lower()
+    return {"m": timedelta(minutes=n), "min": timedelta(minutes=n), "h": timedelta(hours=n),
+            "d": timedelta(days=n), "w": timedelta(weeks=n)}[unit]

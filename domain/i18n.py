@@ -1,0 +1,119 @@
+"""Locale follows the reader: a ContextVar holds the locale of whoever the text is for.
+
+Catalogs are read from ``locales/*/LC_MESSAGES/bizbot.po`` and compiled in memory on first
+use, so a clean clone needs no compile step.
+"""
+from __future__ import annotations
+
+import gettext
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_decimal, format_percent
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+DOMAIN = "bizbot"
+SUPPORTED = ("en", "zh")
+_CATALOG_DIRS = {"en": "en", "zh": "zh_Hans"}
+_BABEL_LOCALES = {"en": "en_US", "zh": "zh_Hans_CN"}
+_ALIASES = {
+    "en": "en", "english": "en", "en_us": "en", "en-us": "en", "en_gb": "en", "en-gb": "en",
+    "zh": "zh", "cn": "zh", "zh_cn": "zh", "zh-cn": "zh", "zh_hans": "zh", "zh-hans": "zh",
+    "chinese": "zh", "中文": "zh", "简体中文": "zh", "汉语": "zh",
+}
+
+_current: ContextVar[str] = ContextVar("bizbot_locale", default="en")
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated later, in the reader's locale."""
+    return message
+
+
+def normalize_locale(value: str | None) -> str | None:
+    """Map what people and platforms call a language to one of SUPPORTED, or None."""
+    if not value:
+        return None
+    key = value.strip().lower()
+    if key in _ALIASES:
+        return _ALIASES[key]
+    head = key.replace("-", "_").split("_")[0]
+    return head if head in SUPPORTED else None
+
+
+@cache
+def translations(locale: str) -> gettext.NullTranslations:
+    po = LOCALES_DIR / _CATALOG_DIRS.get(locale, locale) / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not po.exists():
+        return gettext.NullTranslations()
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=_BABEL_LOCALES.get(locale, locale))
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return gettext.GNUTranslations(buf)
+
+
+def current_locale() -> str:
+    return _current.get()
+
+
+@contextmanager
+def use_locale(locale: str | None) -> Iterator[str]:
+    chosen = normalize_locale(locale) or "en"
+    token = _current.set(chosen)
+    try:
+        yield chosen
+    finally:
+        _current.reset(token)
+
+
+def _(message: str) -> str:
+    return translations(_current.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(_current.get()).ngettext(singular, plural, n)
+
+
+def babel_locale(locale: str | None = None) -> Locale:
+    return Locale.parse(_BABEL_LOCALES.get(locale or _current.get(), "en_US"))
+
+
+def fmt_date(value: date) -> str:
+    return format_date(value, format="medium", locale=babel_locale())
+
+
+def fmt_datetime(value: datetime, tz: str) -> str:
+    return format_datetime(value, format="medium", tzinfo=ZoneInfo(tz), locale=babel_locale())
+
+
+def fmt_money(amount: Decimal | int | float, currency: str) -> str:
+    return format_currency(amount, currency, locale=babel_locale())
+
+
+def fmt_number(value: Decimal | int | float) -> str:
+    return format_decimal(value, locale=babel_locale())
+
+
+def fmt_percent(value: float) -> str:
+    return format_percent(value, locale=babel_locale())
+
+
+_NATIVE_NAMES = {"en": "English", "zh": "简体中文"}
+
+
+def lang_name(locale: str) -> str:
+    """A language by its own name, as language pickers show it."""
+    return _NATIVE_NAMES.get(locale, locale)

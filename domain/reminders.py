@@ -1,0 +1,104 @@
+"""Due items are data: each kind registers how it fires; the sweep only finds what is due."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from domain.models import DueItem, Organisation
+from domain.uow import UnitOfWork, UowFactory
+
+FireFn = Callable[[UnitOfWork, DueItem], None]
+RecomputeFn = Callable[[UnitOfWork, Organisation, DueItem], datetime | None]
+
+
+@dataclass(frozen=True)
+class DueKind:
+    name: str
+    fire: FireFn
+    recompute: RecomputeFn | None = None
+
+
+KINDS: dict[str, DueKind] = {}
+
+
+def due_kind(name: str, recompute: RecomputeFn | None = None) -> Callable[[FireFn], FireFn]:
+    """Register what happens when an item of this kind falls due."""
+
+    def register(fn: FireFn) -> FireFn:
+        KINDS[name] = DueKind(name, fn, recompute)
+        return fn
+
+    return register
+
+
+def schedule(
+    uow: UnitOfWork, org_id: int, kind: str, subject_id: int, due_at: datetime, key: str | None = None
+) -> DueItem:
+    """Schedule (or move) the pending item of this kind for this subject; overdue fires at once."""
+    key = key or f"{kind}:{subject_id}"
+    item = uow.session.scalar(select(DueItem).where(DueItem.key == key))
+    when = max(due_at, uow.now)
+    if item is None:
+        item = uow.add(
+            DueItem(org_id=org_id, kind=kind, subject_id=subject_id, due_at=when, state="pending", key=key)
+        )
+    else:
+        item.due_at, item.state, item.fired_at = when, "pending", None
+    return item
+
+
+def cancel(uow: UnitOfWork, kind: str, subject_id: int, key: str | None = None) -> None:
+    item = uow.session.scalar(select(DueItem).where(DueItem.key == (key or f"{kind}:{subject_id}")))
+    if item is not None and item.state == "pending":
+        item.state = "cancelled"
+
+
+def reschedule_org(uow: UnitOfWork, org: Organisation) -> None:
+    """After a time-zone change, pending items move to the same wall-clock time in the new zone."""
+    pending = uow.session.scalars(
+        select(DueItem).where(DueItem.org_id == org.id, DueItem.state == "pending")
+    )
+    for item in pending:
+        kind = KINDS.get(item.kind)
+        if kind is not None and kind.recompute is not None:
+            when = kind.recompute(uow, org, item)
+            if when is not None:
+                item.due_at = max(when, uow.now)
+
+
+def next_due_at(uow_factory: UowFactory) -> datetime | None:
+    with uow_factory() as uow:
+        return uow.session.scalar(
+            select(DueItem.due_at)
+            .where(DueItem.state == "pending")
+            .order_by(DueItem.due_at)
+            .limit(1)
+        )
+
+
+def sweep(uow_factory: UowFactory, batch: int = 200) -> int:
+    """Fire every pending item due by now; each in the transaction that marks it fired."""
+    fired = 0
+    while True:
+        with uow_factory() as uow:
+            items = list(
+                uow.session.scalars(
+                    select(DueItem)
+                    .where(DueItem.state == "pending", DueItem.due_at <= uow.now)
+                    .order_by(DueItem.due_at, DueItem.id)
+                    .limit(batch)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            for item in items:
+                kind = KINDS.get(item.kind)
+                if kind is not None:
+                    kind.fire(uow, item)
+                item.state, item.fired_at = "fired", uow.now
+            uow.commit()
+        fired += len(items)
+        if len(items) < batch:
+            return fired

@@ -1,0 +1,309 @@
+"""Organisations and their members: who is who, who reports to whom, who speaks what."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, select
+
+from domain.access import TEAM_ADMIN_ROLES, Actor, require_role
+from domain.errors import Ambiguous, Conflict, Invalid, NotFound
+from domain.i18n import N_, normalize_locale
+from domain.models import Identity, Member, Organisation
+from domain.uow import UnitOfWork
+from domain.vocab import ROLES
+
+DEFAULT_ORG_SETTINGS = {"key_account_score": 16, "reminder_hour": 9}
+
+
+def name_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def clean_name(name: str, max_len: int = 80) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned or len(cleaned) > max_len or cleaned.startswith("/") or "=" in cleaned:
+        raise Invalid(N_("'{name}' is not a usable name."), name=name)
+    return cleaned
+
+
+def check_timezone(tz: str) -> str:
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Invalid(N_("Unknown time zone '{tz}' (try e.g. Asia/Shanghai)."), tz=tz) from None
+    return tz
+
+
+def ensure_org(
+    uow: UnitOfWork, platform: str, external_id: str, name: str, timezone: str, locale: str
+) -> Organisation:
+    org = uow.session.scalar(
+        select(Organisation).where(
+            Organisation.platform == platform, Organisation.external_id == external_id
+        )
+    )
+    if org is None:
+        org = uow.add(
+            Organisation(
+                platform=platform,
+                external_id=external_id,
+                name=name,
+                timezone=timezone,
+                locale=locale,
+                settings=dict(DEFAULT_ORG_SETTINGS),
+                created_at=uow.now,
+            )
+        )
+        uow.session.flush()
+    return org
+
+
+def org_setting(org: Organisation, key: str) -> int:
+    return int((org.settings or {}).get(key, DEFAULT_ORG_SETTINGS[key]))
+
+
+def actor_for(uow: UnitOfWork, member: Member) -> Actor:
+    org = uow.session.get(Organisation, member.org_id)
+    assert org is not None
+    return Actor(
+        org_id=org.id,
+        member_id=member.id,
+        name=member.name,
+        roles=member.role_set,
+        locale=member.locale or org.locale,
+        timezone=org.timezone,
+    )
+
+
+def member_by_identity(
+    uow: UnitOfWork, platform: str, workspace: str, external_id: str
+) -> Member | None:
+    return uow.session.scalar(
+        select(Member)
+        .join(Identity, Identity.member_id == Member.id)
+        .where(
+            Identity.platform == platform,
+            Identity.workspace == workspace,
+            Identity.external_id == external_id,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Resolved:
+    member: Member | None
+    created_first: bool = False
+    created_admin: bool = False
+
+
+def resolve_member(
+    uow: UnitOfWork,
+    org: Organisation,
+    platform: str,
+    workspace: str,
+    external_id: str,
+    display_name: str,
+    admins: frozenset[str] = frozenset(),
+) -> Resolved:
+    """Map a platform user to a member; the first user of an org, or a named admin, is enrolled."""
+    member = member_by_identity(uow, platform, workspace, external_id)
+    if member is not None:
+        return Resolved(member)
+    count = uow.session.scalar(
+        select(func.count()).select_from(Member).where(Member.org_id == org.id)
+    )
+    is_named_admin = f"{platform}:{external_id}" in admins
+    if count and not is_named_admin:
+        return Resolved(None)
+    roles = "admin,manager" if not count else "admin"
+    name = _free_name(uow, org.id, clean_name(display_name or external_id))
+    member = uow.add(
+        Member(org_id=org.id, name=name, name_key=name_key(name), roles=roles, created_at=uow.now)
+    )
+    uow.session.flush()
+    uow.add(Identity(member_id=member.id, platform=platform, workspace=workspace, external_id=external_id))
+    uow.audit(org.id, member.id, "create", "member", name, f"enrolled as {roles}")
+    uow.commit()
+    return Resolved(member, created_first=not count, created_admin=bool(count))
+
+
+def _free_name(uow: UnitOfWork, org_id: int, name: str) -> str:
+    candidate, n = name, 1
+    while find_member_or_none(uow, org_id, candidate) is not None:
+        n += 1
+        candidate = f"{name} {n}"
+    return candidate
+
+
+def find_member_or_none(uow: UnitOfWork, org_id: int, name: str) -> Member | None:
+    return uow.session.scalar(
+        select(Member).where(Member.org_id == org_id, Member.name_key == name_key(name))
+    )
+
+
+def find_member(uow: UnitOfWork, org_id: int, name: str) -> Member:
+    """Exact name first, then a unique prefix: people type 'ali' for 'Alice'."""
+    text = name.lstrip("@")
+    member = find_member_or_none(uow, org_id, text)
+    if member is not None:
+        return member
+    key = name_key(text)
+    candidates = list(
+        uow.session.scalars(
+            select(Member).where(Member.org_id == org_id, Member.name_key.startswith(key, autoescape=True))
+        )
+    )
+    if len(candidates) == 1:
+        return candidates[0]
+    if candidates:
+        raise Ambiguous(
+            N_("'{name}' matches several members: {matches}."),
+            name=name,
+            matches=", ".join(m.name for m in candidates[:8]),
+        )
+    raise NotFound(N_("No member named '{name}'."), name=name)
+
+
+def parse_roles(text: str) -> str:
+    roles = []
+    for part in text.replace("，", ",").replace("、", ",").split(","):
+        if part.strip():
+            role = ROLES.parse(part)
+            if role not in roles:
+                roles.append(role)
+    if not roles:
+        raise Invalid(N_("Give at least one role."))
+    return ",".join(roles)
+
+
+def _check_supervisor(uow: UnitOfWork, member: Member | None, supervisor: Member) -> None:
+    if member is None:
+        return
+    cursor: Member | None = supervisor
+    while cursor is not None:
+        if cursor.id == member.id:
+            raise Invalid(
+                N_("{supervisor} cannot supervise {name}: that would make a loop."),
+                supervisor=supervisor.name,
+                name=member.name,
+            )
+        cursor = uow.session.get(Member, cursor.supervisor_id) if cursor.supervisor_id else None
+
+
+def add_member(
+    uow: UnitOfWork,
+    actor: Actor,
+    name: str,
+    roles: str,
+    supervisor: str | None = None,
+    locale: str | None = None,
+) -> Member:
+    require_role(actor, TEAM_ADMIN_ROLES)
+    name = clean_name(name)
+    role_str = parse_roles(roles)
+    if find_member_or_none(uow, actor.org_id, name) is not None:
+        raise Conflict(N_("There is already a member named {name}."), name=name)
+    sup = find_member(uow, actor.org_id, supervisor) if supervisor else None
+    lang = _parse_locale(locale) if locale else None
+    member = uow.add(
+        Member(
+            org_id=actor.org_id,
+            name=name,
+            name_key=name_key(name),
+            roles=role_str,
+            supervisor_id=sup.id if sup else None,
+            locale=lang,
+            created_at=uow.now,
+        )
+    )
+    uow.session.flush()
+    uow.audit(actor.org_id, actor.member_id, "create", "member", name, f"roles={role_str}")
+    uow.commit()
+    return member
+
+
+def update_member(
+    uow: UnitOfWork,
+    actor: Actor,
+    name: str,
+    roles: str | None = None,
+    supervisor: str | None = None,
+    locale: str | None = None,
+) -> Member:
+    member = find_member(uow, actor.org_id, name)
+    only_own_language = member.id == actor.member_id and roles is None and supervisor is None
+    if not only_own_language:
+        require_role(actor, TEAM_ADMIN_ROLES)
+    changes = []
+    if roles is not None:
+        new_roles = parse_roles(roles)
+        if "admin" in member.role_set and "admin" not in new_roles.split(","):
+            _require_another_admin(uow, member)
+        member.roles = new_roles
+        changes.append(f"roles={new_roles}")
+    if supervisor is not None:
+        if supervisor.strip().lower() in ("", "-", "none", "无"):
+            member.supervisor_id = None
+            changes.append("supervisor=-")
+        else:
+            sup = find_member(uow, actor.org_id, supervisor)
+            _check_supervisor(uow, member, sup)
+            member.supervisor_id = sup.id
+            changes.append(f"supervisor={sup.name}")
+    if locale is not None:
+        member.locale = _parse_locale(locale)
+        changes.append(f"lang={member.locale}")
+    if not changes:
+        raise Invalid(N_("Nothing to change: give role=, supervisor= or lang=."))
+    uow.audit(actor.org_id, actor.member_id, "update", "member", member.name, " ".join(changes))
+    uow.commit()
+    return member
+
+
+def _require_another_admin(uow: UnitOfWork, member: Member) -> None:
+    admins = [
+        m for m in uow.session.scalars(select(Member).where(Member.org_id == member.org_id))
+        if "admin" in m.role_set and m.id != member.id
+    ]
+    if not admins:
+        raise Invalid(N_("{name} is the last admin; make someone else admin first."), name=member.name)
+
+
+def _parse_locale(text: str) -> str:
+    lang = normalize_locale(text)
+    if lang is None:
+        raise Invalid(N_("Unknown language '{lang}'. Choose en or zh."), lang=text)
+    return lang
+
+
+def list_members(uow: UnitOfWork, actor: Actor) -> list[Member]:
+    return list(
+        uow.session.scalars(
+            select(Member).where(Member.org_id == actor.org_id).order_by(Member.name_key)
+        )
+    )
+
+
+def set_locale(uow: UnitOfWork, actor: Actor, lang: str) -> str:
+    member = uow.session.get(Member, actor.member_id)
+    assert member is not None
+    member.locale = _parse_locale(lang)
+    uow.audit(actor.org_id, actor.member_id, "update", "member", member.name, f"lang={member.locale}")
+    uow.commit()
+    return member.locale
+
+
+def set_timezone(uow: UnitOfWork, actor: Actor, tz: str) -> Organisation:
+    """Change the department's time zone; pending reminders move to the new local hour."""
+    from domain.reminders import reschedule_org
+
+    require_role(actor, TEAM_ADMIN_ROLES)
+    org = uow.session.get(Organisation, actor.org_id)
+    assert org is not None
+    org.timezone = check_timezone(tz.strip())
+    uow.session.flush()
+    reschedule_org(uow, org)
+    uow.audit(actor.org_id, actor.member_id, "update", "organisation", org.name, f"timezone={tz}")
+    uow.commit()
+    return org

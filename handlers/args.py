@@ -1,0 +1,134 @@
+"""Argument types shared by the commands: each reads what people type and says clearly when it can't."""
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from babel.numbers import get_currency_name
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo
+
+from domain.dates import parse_date, parse_days
+from domain.errors import Invalid
+from domain.i18n import N_, normalize_locale
+from domain.vocab import (
+    CREDIT_RATINGS,
+    LEVELS,
+    RISKS,
+    SCALES,
+    SOURCES,
+    STAGES,
+    VISIT_CHANNELS,
+    Vocabulary,
+)
+
+
+class Args(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _text(value: Any) -> str:
+    text = str(value).strip()
+    if not text:
+        raise Invalid(N_("A value is empty."))
+    if len(text) > 2000:
+        raise Invalid(N_("A value is too long (at most {limit} characters)."), limit=2000)
+    return text
+
+
+def _date(value: Any, info: ValidationInfo) -> date:
+    if isinstance(value, date):
+        return value
+    return parse_date(str(value), info.context["today"])
+
+
+_MULTIPLIERS = {"万": 10_000, "w": 10_000, "亿": 100_000_000, "k": 1_000, "m": 1_000_000}
+
+
+def _money(value: Any) -> Decimal:
+    raw = str(value).strip().replace(",", "").replace("，", "").replace(" ", "")
+    raw = raw.lstrip("¥￥$€£").removesuffix("元")
+    factor = 1
+    if raw and raw[-1].lower() in _MULTIPLIERS:
+        factor = _MULTIPLIERS[raw[-1].lower()]
+        raw = raw[:-1]
+    try:
+        amount = Decimal(raw) * factor
+    except InvalidOperation:
+        raise Invalid(N_("Cannot read '{text}' as an amount. Try 200000, 20万 or 1.5m."), text=value) from None
+    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e12"):
+        raise Invalid(N_("The value must be between 0 and 1,000,000,000,000."))
+    return amount.quantize(Decimal("0.01"))
+
+
+_CURRENCY_ALIASES = {"rmb": "CNY", "元": "CNY", "人民币": "CNY", "¥": "CNY", "美元": "USD", "$": "USD",
+                     "欧元": "EUR", "€": "EUR", "港币": "HKD", "日元": "JPY"}
+
+
+def _currency(value: Any) -> str:
+    raw = str(value).strip()
+    code = _CURRENCY_ALIASES.get(raw.lower(), raw.upper())
+    if not re.fullmatch(r"[A-Z]{3}", code) or get_currency_name(code, locale="en") == code:
+        raise Invalid(N_("Unknown currency '{text}'. Use a code such as CNY, USD or EUR."), text=value)
+    return code
+
+
+def _score(value: Any) -> int:
+    raw = str(value).strip()
+    if not re.fullmatch(r"[1-5]", raw):
+        raise Invalid(N_("Scores run from 1 to 5; '{text}' is not one."), text=value)
+    return int(raw)
+
+
+def _email(value: Any) -> str:
+    raw = str(value).strip()
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", raw) or len(raw) > 200:
+        raise Invalid(N_("'{text}' is not an e-mail address."), text=value)
+    return raw
+
+
+def _phone(value: Any) -> str:
+    raw = str(value).strip()
+    if not re.fullmatch(r"\+?[\d\s()\-]{5,30}", raw):
+        raise Invalid(N_("'{text}' is not a phone number."), text=value)
+    return raw
+
+
+def _credit(value: Any) -> str:
+    raw = str(value).strip().upper()
+    if raw not in CREDIT_RATINGS:
+        raise Invalid(
+            N_("Unknown credit rating '{text}'. Choose one of: {choices}."),
+            text=value, choices=", ".join(CREDIT_RATINGS),
+        )
+    return raw
+
+
+def _lang(value: Any) -> str:
+    lang = normalize_locale(str(value))
+    if lang is None:
+        raise Invalid(N_("Unknown language '{lang}'. Choose en or zh."), lang=value)
+    return lang
+
+
+def choice(vocab: Vocabulary) -> BeforeValidator:
+    return BeforeValidator(lambda v: vocab.parse(str(v)))
+
+
+Text = Annotated[str, BeforeValidator(_text)]
+DateArg = Annotated[date, BeforeValidator(_date)]
+Money = Annotated[Decimal, BeforeValidator(_money)]
+Currency = Annotated[str, BeforeValidator(_currency)]
+Days = Annotated[int, BeforeValidator(lambda v: parse_days(str(v)))]
+Score = Annotated[int, BeforeValidator(_score)]
+Email = Annotated[str, BeforeValidator(_email)]
+Phone = Annotated[str, BeforeValidator(_phone)]
+Credit = Annotated[str, BeforeValidator(_credit)]
+Lang = Annotated[str, BeforeValidator(_lang)]
+Stage = Annotated[str, choice(STAGES)]
+Source = Annotated[str, choice(SOURCES)]
+Channel = Annotated[str, choice(VISIT_CHANNELS)]
+Level = Annotated[str, choice(LEVELS)]
+Scale = Annotated[str, choice(SCALES)]
+Risk = Annotated[str, choice(RISKS)]

@@ -1,0 +1,35 @@
+"""Small formatters for replies, in the current locale."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from domain.i18n import _, fmt_date, fmt_money
+from domain.models import Lead
+from domain.vocab import RISKS, STAGES
+
+
+def day(value: date | None) -> str:
+    return fmt_date(value) if value else "—"
+
+
+def local_day(value: datetime, tz: str) -> str:
+    return fmt_date(value.astimezone(ZoneInfo(tz)).date())
+
+
+def money(value: Decimal | None, currency: str) -> str:
+    return fmt_money(value, currency) if value is not None else "—"
+
+
+def lead_line(lead: Lead, customer_name: str, owner_name: str | None = None) -> str:
+    parts = [f"L{lead.id}", customer_name, STAGES.label(lead.stage), money(lead.value, lead.currency)]
+    if owner_name:
+        parts.append(owner_name)
+    if lead.key_account:
+        parts.append(_("key account"))
+    return " · ".join(parts)
+
+
+def risk(value: str) -> str:
+    return RISKS.label(value)

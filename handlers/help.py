@@ -1,0 +1,50 @@
+"""/help: what bizbot can do, from the registry itself."""
+from __future__ import annotations
+
+from domain.errors import Invalid
+from domain.i18n import N_, _
+from handlers.args import Args
+from handlers.context import Ctx
+from handlers.registry import REGISTRY
+from handlers.replies import Reply, Section
+
+
+class HelpArgs(Args):
+    topic: str | None = None
+
+
+@REGISTRY.command("help", N_("Show what bizbot can do, or how to use one command."), HelpArgs,
+                  positional=("topic",), greedy=True, examples=("/help", "/help lead new"))
+def help_command(ctx: Ctx, args: HelpArgs) -> Reply:
+    """Show the commands, or the usage of one command or group."""
+    if not args.topic:
+        groups = REGISTRY.groups()
+        items = [
+            f"/{name} — {_(cmds[0].summary) if len(cmds) == 1 else ', '.join(c.name for c in cmds)}"
+            for name, cmds in sorted(groups.items())
+        ]
+        return Reply(title=_("bizbot commands"), sections=[Section(_("Commands"), items)],
+                     text=_("Type /help COMMAND for details, e.g. /help lead new."), private=True)
+    topic = args.topic.lstrip("/").lower()
+    if topic in REGISTRY.commands:
+        cmd = REGISTRY.commands[topic]
+        options = [
+            f"{name}: {_(info.description)}" if info.description else name
+            for name, info in cmd.args.model_fields.items()
+        ]
+        return Reply(
+            title=f"/{cmd.name}",
+            text=_(cmd.summary),
+            fields=[(_("Usage"), cmd.usage())],
+            sections=[Section(_("Arguments"), options)] + (
+                [Section(_("Examples"), list(cmd.examples))] if cmd.examples else []),
+            private=True,
+        )
+    groups = REGISTRY.groups()
+    if topic in groups:
+        return Reply(
+            title=f"/{topic}",
+            sections=[Section(_("Commands"), [f"{c.usage()} — {_(c.summary)}" for c in groups[topic]])],
+            private=True,
+        )
+    raise Invalid(N_("No help for '{topic}'. Type /help for the list."), topic=args.topic)

@@ -1,0 +1,75 @@
+"""The argument grammar every platform shares: words, key=value, quoted values, Chinese text."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from domain.errors import Invalid
+from domain.i18n import N_
+
+QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "「": "」", "『": "』", "„": "“"}
+_KEY = re.compile(r"([^\W\d][\w-]{0,31})[=＝]", re.UNICODE)
+MAX_LINE = 4000
+
+
+@dataclass
+class ParsedLine:
+    words: list[str] = field(default_factory=list)
+    options: dict[str, str] = field(default_factory=dict)
+
+
+def _read_quoted(line: str, i: int) -> tuple[str, int]:
+    close = QUOTES[line[i]]
+    out: list[str] = []
+    i += 1
+    while i < len(line):
+        ch = line[i]
+        if ch == "\\" and i + 1 < len(line) and line[i + 1] in (close, "\\"):
+            out.append(line[i + 1])
+            i += 2
+            continue
+        if ch == close:
+            return "".join(out), i + 1
+        out.append(ch)
+        i += 1
+    raise Invalid(N_("A quote is not closed: add the closing {quote}."), quote=close)
+
+
+def _read_token(line: str, i: int) -> tuple[str, bool, int]:
+    """One whitespace-separated token; quoted parts join the token (note="a b" is one token)."""
+    parts: list[str] = []
+    quoted = False
+    while i < len(line) and not line[i].isspace():
+        if line[i] in QUOTES:
+            text, i = _read_quoted(line, i)
+            parts.append(text)
+            quoted = True
+        else:
+            parts.append(line[i])
+            i += 1
+    return "".join(parts), quoted, i
+
+
+def parse_line(line: str) -> ParsedLine:
+    if len(line) > MAX_LINE:
+        raise Invalid(N_("That message is too long ({length} characters; at most {limit})."),
+                      length=len(line), limit=MAX_LINE)
+    parsed = ParsedLine()
+    i = 0
+    while i < len(line):
+        if line[i].isspace():
+            i += 1
+            continue
+        start = i
+        key_match = _KEY.match(line, i) if line[i] not in QUOTES else None
+        if key_match:
+            key = key_match.group(1).lower()
+            value, _quoted, i = _read_token(line, key_match.end())
+            if key in parsed.options:
+                raise Invalid(N_("The option {key}= is given twice."), key=key)
+            parsed.options[key] = value
+            continue
+        token, quoted, i = _read_token(line, start)
+        if token or quoted:
+            parsed.words.append(token)
+    return parsed

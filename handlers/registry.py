@@ -1,0 +1,190 @@
+"""One registry of commands: name, argument model, permission, help text and handler, in one place.
+
+Adapters loop over it; help, the console, Slack's manifest and Telegram's command list come from it.
+"""
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from domain.errors import DomainError, Forbidden, Invalid
+from domain.i18n import N_, _, use_locale
+from handlers.args import Args
+from handlers.context import Ctx
+from handlers.parsing import parse_line
+from handlers.replies import Reply, error
+
+log = logging.getLogger(__name__)
+
+# Chinese option names people type, mapped to the option they mean.
+OPTION_ALIASES = {
+    "备注": "note", "说明": "note", "下次": "next", "下次日期": "next", "金额": "value", "价值": "value",
+    "币种": "currency", "来源": "source", "联系人": "contact", "渠道": "channel", "方式": "channel",
+    "行业": "industry", "规模": "scale", "级别": "level", "等级": "level", "电话": "phone",
+    "邮箱": "email", "生日": "birthday", "周期": "cadence", "回访周期": "cadence", "原因": "reason",
+    "结果": "result", "角色": "role", "上级": "supervisor", "语言": "lang", "阶段": "stage",
+    "风险": "risk", "信用": "credit", "目的": "purpose", "需求": "needs", "负责人": "owner",
+    "lang": "lang", "language": "lang", "roles": "role", "sup": "supervisor", "date": "next",
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    summary: str
+    args: type[Args]
+    handler: Callable[[Ctx, Any], Reply]
+    positional: tuple[str, ...] = ()
+    greedy: bool = False
+    roles: frozenset[str] | None = None
+    examples: tuple[str, ...] = ()
+
+    @property
+    def group(self) -> str:
+        return self.name.split()[0]
+
+    def usage(self) -> str:
+        fields = self.args.model_fields
+        parts = [f"/{self.name}"]
+        for pos in self.positional:
+            word = pos.upper()
+            parts.append(word if fields[pos].is_required() else f"[{word}]")
+        for key, info in fields.items():
+            if key in self.positional:
+                continue
+            parts.append(f"{key}=…" if info.is_required() else f"[{key}=…]")
+        return " ".join(parts)
+
+
+@dataclass
+class Registry:
+    commands: dict[str, Command] = field(default_factory=dict)
+
+    def command(
+        self,
+        name: str,
+        summary: str,
+        args: type[Args],
+        positional: tuple[str, ...] = (),
+        greedy: bool = False,
+        roles: frozenset[str] | None = None,
+        examples: tuple[str, ...] = (),
+    ) -> Callable[[Callable[[Ctx, Any], Reply]], Callable[[Ctx, Any], Reply]]:
+        def register(fn: Callable[[Ctx, Any], Reply]) -> Callable[[Ctx, Any], Reply]:
+            if name in self.commands:
+                raise ValueError(f"command {name!r} registered twice")
+            self.commands[name] = Command(name, summary, args, fn, positional, greedy, roles, examples)
+            return fn
+
+        return register
+
+    def groups(self) -> dict[str, list[Command]]:
+        out: dict[str, list[Command]] = {}
+        for cmd in self.commands.values():
+            out.setdefault(cmd.group, []).append(cmd)
+        return out
+
+    def resolve(self, words: list[str]) -> tuple[Command, list[str]]:
+        """Find the command named by the first words; the rest are its positional arguments."""
+        if not words:
+            raise Invalid(N_("Type a command, for example /help."))
+        head = words[0].lstrip("/").split("@", 1)[0].lower()
+        groups = self.groups()
+        if head not in groups:
+            close = difflib.get_close_matches(head, groups, n=1, cutoff=0.5)
+            if close:
+                raise Invalid(N_("Unknown command /{name}. Did you mean /{suggestion}?"), name=head,
+                              suggestion=close[0])
+            raise Invalid(N_("Unknown command /{name}. Type /help for the list."), name=head)
+        if len(words) > 1 and f"{head} {words[1].lower()}" in self.commands:
+            return self.commands[f"{head} {words[1].lower()}"], words[2:]
+        if head in self.commands:
+            return self.commands[head], words[1:]
+        subs = sorted(c.name.split()[1] for c in groups[head])
+        if len(words) > 1:
+            close = difflib.get_close_matches(words[1].lower(), subs, n=1, cutoff=0.5)
+            if close:
+                raise Invalid(N_("Unknown sub-command '{sub}' for /{name}. Did you mean /{name} {suggestion}?"),
+                              sub=words[1], name=head, suggestion=close[0])
+            raise Invalid(N_("Unknown sub-command '{sub}' for /{name}. Choose one of: {choices}."),
+                          sub=words[1], name=head, choices=", ".join(subs))
+        raise Invalid(N_("/{name} needs a sub-command: {choices}."), name=head, choices=", ".join(subs))
+
+    def parse(self, ctx: Ctx, line: str) -> tuple[Command, Args]:
+        parsed = parse_line(line)
+        cmd, rest = self.resolve(parsed.words)
+        fields = cmd.args.model_fields
+        data: dict[str, Any] = {}
+        for key, value in parsed.options.items():
+            target = OPTION_ALIASES.get(key, key)
+            target = target if target in fields else key
+            if target not in fields or target in data:
+                known = [k for k in fields if k not in cmd.positional] or list(fields)
+                close = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
+                if close:
+                    raise Invalid(N_("/{name} has no option {key}=. Did you mean {suggestion}=?"),
+                                  name=cmd.name, key=key, suggestion=close[0])
+                raise Invalid(N_("/{name} has no option {key}=. Usage: {usage}"), name=cmd.name, key=key,
+                              usage=cmd.usage())
+            data[target] = value
+        positional = list(cmd.positional)
+        if cmd.greedy and positional and len(rest) > len(positional):
+            keep = len(positional) - 1
+            rest = rest[:keep] + [" ".join(rest[keep:])]
+        if len(rest) > len(positional):
+            raise Invalid(N_("Unexpected '{words}'. Usage: {usage}"),
+                          words=" ".join(rest[len(positional):]), usage=cmd.usage())
+        for name, value in zip(positional, rest, strict=False):
+            if name in data:
+                raise Invalid(N_("{name} is given twice. Usage: {usage}"), name=name.upper(), usage=cmd.usage())
+            data[name] = value
+        try:
+            args = cmd.args.model_validate(data, context={"today": ctx.today, "now": ctx.now})
+        except ValidationError as exc:
+            raise _validation_problem(cmd, exc) from None
+        return cmd, args
+
+    def dispatch(self, ctx: Ctx, line: str) -> Reply:
+        """Parse, check permission, run; every failure becomes one translated answer."""
+        with use_locale(ctx.actor.locale):
+            try:
+                cmd, args = self.parse(ctx, line)
+                if cmd.roles is not None and not ctx.actor.has_any(cmd.roles):
+                    raise Forbidden(N_("Only {roles} may use /{name}."), roles=", ".join(sorted(cmd.roles)),
+                                    name=cmd.name)
+                return cmd.handler(ctx, args)
+            except DomainError as exc:
+                if isinstance(exc, Forbidden):
+                    _log_refusal(ctx, line, exc)
+                return error(translate_error(exc))
+
+
+def translate_error(exc: DomainError) -> str:
+    return _(exc.msgid).format(**exc.params)
+
+
+def _validation_problem(cmd: Command, exc: ValidationError) -> Invalid:
+    first = exc.errors()[0]
+    name = str(first["loc"][0]) if first["loc"] else "?"
+    shown = name.upper() if name in cmd.positional else f"{name}="
+    if first["type"] == "missing":
+        return Invalid(N_("Missing {name}. Usage: {usage}"), name=shown, usage=cmd.usage())
+    if first["type"] == "literal_error":
+        return Invalid(N_("Unknown {name} '{value}'. Choose one of: {choices}."), name=shown,
+                       value=first["input"], choices=first["ctx"]["expected"].replace("'", ""))
+    return Invalid(N_("Invalid value for {name}. Usage: {usage}"), name=shown, usage=cmd.usage())
+
+
+def _log_refusal(ctx: Ctx, line: str, exc: DomainError) -> None:
+    log.info("refused %s for member %s", line.split(" ", 1)[0], ctx.actor.member_id)
+    with ctx.uow() as uow:
+        uow.audit(ctx.actor.org_id, ctx.actor.member_id, "denied", "command", None, line[:200])
+        uow.commit()
+
+
+REGISTRY = Registry()

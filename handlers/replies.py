@@ -1,0 +1,54 @@
+"""Neutral replies: adapters turn these into Block Kit, Telegram HTML or plain text."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button is a serialised command: pressing it runs `command`, which can also be typed."""
+
+    label: str
+    command: str
+    style: str = "default"
+
+
+@dataclass
+class Section:
+    title: str
+    items: list[str] = field(default_factory=list)
+    empty: str = ""
+
+
+@dataclass
+class Reply:
+    text: str = ""
+    title: str | None = None
+    fields: list[tuple[str, str]] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+    buttons: list[Button] = field(default_factory=list)
+    private: bool = False
+    error: bool = False
+
+    def as_text(self) -> str:
+        """The plain-text rendering every platform can fall back to."""
+        lines: list[str] = []
+        if self.title:
+            lines.append(self.title)
+        if self.text:
+            lines.append(self.text)
+        for name, value in self.fields:
+            lines.append(f"  {name}: {value}")
+        for section in self.sections:
+            lines.append(f"{section.title}:")
+            if section.items:
+                lines.extend(f"  • {item}" for item in section.items)
+            elif section.empty:
+                lines.append(f"  {section.empty}")
+        if self.buttons:
+            lines.append("  " + "  ".join(f"[{b.label}: {b.command}]" for b in self.buttons))
+        return "\n".join(lines)
+
+
+def error(text: str) -> Reply:
+    return Reply(text=text, error=True, private=True)
