@@ -84,5 +84,31 @@ def db_current() -> None:
     engine.dispose()
 
 
+@main.group()
+def i18n() -> None:
+    """Message catalogs."""
+
+
+@i18n.command("extract")
+def i18n_extract() -> None:
+    """Rewrite the template from the source and merge it into every catalog."""
+    from locales.catalog import update_catalogs, write_template
+
+    write_template()
+    update_catalogs()
+    click.echo("locales/bizbot.pot and catalogs updated")
+
+
+@i18n.command("check")
+def i18n_check() -> None:
+    """Fail if the template is stale or a catalog misses a translation."""
+    from locales.catalog import problems
+
+    found = problems()
+    for line in found:
+        click.echo(line)
+    sys.exit(1 if found else 0)
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,146 @@
+"""Customers, leads, screening, visits and the archive — and who may see them."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from domain.models import AuditEntry, Callback, Customer, Lead, StageChange, Visit
+
+
+@pytest.fixture
+def team(bot):  # noqa: ANN001, ANN201
+    """wang (manager) ← alice (sales supervisor) ← bob (sales); carol (sales) reports to wang."""
+    bot("/team add alice role=sales", "/team add bob role=sales supervisor=alice",
+        "/team add carol role=sales supervisor=wang")
+    return bot
+
+
+def _count(app, model) -> int:  # noqa: ANN001
+    with app.uow() as uow:
+        return uow.session.scalar(select(func.count()).select_from(model))
+
+
+def test_customer_lead_visit_flow(team, app) -> None:  # noqa: ANN001
+    bot = team
+    bot(":as bob")
+    assert "Customer Acme (C1) created" in bot("/customer new Acme industry=IT level=key phone=+86-10-1234567")
+    assert "Lead L1 recorded at market research, value CN¥200,000.00." in bot(
+        "/lead new Acme value=20万 source=展会 contact=\"Mr Li\"")
+    out = bot("/lead screen L1 scale=4 position=3 potential=5 intent=4")
+    assert "L1 scored 16/20" in out and "key account" in out
+    assert "moved from screening to first contact" in bot("/lead stage L1 contact")
+    assert "moved from first contact to negotiation" in bot("/lead stage Acme 商务洽谈")
+    out = bot('/visit Acme channel=phone note="discussed pricing" next=2026-12-01')
+    assert "Visit V1 to Acme recorded (phone). Callback CB2 scheduled for Dec 1, 2026." in out
+    archive = bot("/customer show C1")
+    assert "Owner: bob" in archive and "L1 · Acme · negotiation" in archive
+    assert "V1 · Nov 23, 2026 · phone · bob · discussed pricing" in archive
+    assert archive.index("CB1") < archive.index("CB2")  # newest due date first: CB1 is the 30-day cadence one
+    with app.uow() as uow:
+        lead = uow.session.get(Lead, 1)
+        assert lead.stage == "negotiation" and lead.next_date.isoformat() == "2026-12-01"
+        assert uow.session.get(Visit, 1).lead_id == 1
+        assert [s.to_stage for s in uow.session.scalars(select(StageChange).order_by(StageChange.id))] == [
+            "research", "screening", "contact", "negotiation"]
+    assert "moved from negotiation to won" in bot("/lead stage L1 won")
+    assert "is closed" in bot("/lead stage L1 lost reason=x")
+
+
+def test_stage_rules(team) -> None:  # noqa: ANN001
+    bot = team
+    bot("/customer new Acme", "/lead new Acme")
+    assert "won from negotiation or follow-up" in bot("/lead stage L1 won")
+    assert "needs a reason" in bot("/lead stage L1 lost")
+    assert "already at market research" in bot("/lead stage L1 research")
+    bot("/lead stage L1 proposal")
+    assert "needs a reason" in bot("/lead stage L1 needs")
+    assert "moved from proposal to needs discussion" in bot('/lead stage L1 needs reason="scope changed"')
+    assert "Unknown stage 'flying'" in bot("/lead stage L1 flying")
+    assert "cannot start as won" in bot("/lead new Acme stage=won")
+
+
+def test_references_names_and_ambiguity(team) -> None:  # noqa: ANN001
+    bot = team
+    bot("/customer new Acme Beijing", "/customer new Acme Shanghai", "/customer new 华为技术")
+    assert "matches several customers" in bot("/customer show Acme")
+    assert "Acme Beijing (C1)" in bot("/customer show beijing")
+    assert "华为技术 (C3)" in bot("/customer show 华为")
+    assert "No customer matches 'Nokia'" in bot("/customer show Nokia")
+    assert "No customer C99" in bot("/customer show C99")
+    assert "already exists (C1, owner wang)" in bot("/customer new acme  beijing")
+    bot("/lead new C1", "/lead new C1")
+    assert "several open leads: L1, L2" in bot("/lead show Acme Beijing")
+    assert "has no open lead" in bot("/lead show Acme Shanghai")
+    assert "No lead L9" in bot("/lead show L9")
+
+
+def test_sales_sees_own_supervisor_team_manager_all(team) -> None:  # noqa: ANN001
+    bot = team
+    bot(":as bob", "/customer new BobCo", "/lead new BobCo value=100")
+    bot(":as carol", "/customer new CarolCo", "/lead new CarolCo value=100")
+    bot(":as alice", "/customer new AliceCo")
+    # bob sees only his own
+    bot(":as bob")
+    assert "You do not have access to C2" in bot("/customer show CarolCo")
+    assert "You do not have access to L2" in bot("/lead show L2")
+    assert "Customers (1)" in bot("/customer list")
+    assert "Only managers see the whole department" in bot("/lead list all")
+    assert "You do not have access" in bot('/visit CarolCo note="hi"')
+    # alice (bob's supervisor) sees bob's and her own, not carol's
+    bot(":as alice")
+    out = bot("/customer list")
+    assert "BobCo" in out and "AliceCo" in out and "CarolCo" not in out
+    assert "BobCo" in bot("/lead list team")
+    assert "You do not have access to C2" in bot("/customer show C2")
+    # wang (manager) sees the department
+    bot(":as wang")
+    assert "Customers (3)" in bot("/customer list")
+    out = bot("/lead list all")
+    assert "BobCo" in out and "CarolCo" in out
+
+
+def test_reads_and_changes_are_audited(team, app) -> None:  # noqa: ANN001
+    bot = team
+    bot("/customer new Acme", "/customer show Acme", ":as bob", "/customer show Acme")
+    with app.uow() as uow:
+        rows = [(a.action, a.entity, a.entity_ref) for a in uow.session.scalars(
+            select(AuditEntry).where(AuditEntry.entity == "customer").order_by(AuditEntry.id))]
+    assert rows[:2] == [("create", "customer", "C1"), ("read", "customer", "C1")]
+    with app.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.action == "denied")) == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("/lead new", "Missing CUSTOMER"),
+        ("/lead new Acme value=lots", "Cannot read 'lots' as an amount"),
+        ("/lead new Acme value=-5", "must be between 0"),
+        ("/lead new Acme currency=XYZ", "Unknown currency 'XYZ'"),
+        ("/lead new Acme source=pigeon", "Unknown source 'pigeon'"),
+        ("/lead new Nobody", "No customer matches 'Nobody'"),
+        ("/lead new Acme next=someday", "Cannot read 'someday' as a date"),
+        ("/lead screen L1 scale=9 position=3 potential=5 intent=4", "Scores run from 1 to 5"),
+        ("/lead screen L1 scale=3", "Missing position="),
+        ("/lead list everything", "Unknown SCOPE 'everything'"),
+        ('/visit Acme note="x" next=2020-01-01', "is in the past"),
+        ("/visit Acme", "Say what happened"),
+        ("/visit Acme note=x channel=telepathy", "Unknown channel 'telepathy'"),
+        ("/customer new Beta cadence=forever", "as a number of days"),
+        ("/customer new Beta email=nope", "is not an e-mail address"),
+        ("/customer new Beta credit=Z", "Unknown credit rating 'Z'"),
+        ("/callback done CB99 result=x", "No callback CB99"),
+        ("/callback done CB1", "Missing result="),
+        ('/visit Acme note="unclosed', "quote is not closed"),
+        ("/lead show L1 extra words", "No customer matches"),
+        ("/lead stage L1 won now", "Unexpected 'now'"),
+    ],
+)
+def test_bad_input_answers_clearly_and_writes_nothing(team, app, line: str, expected: str) -> None:  # noqa: ANN001
+    bot = team
+    bot("/customer new Acme", "/lead new Acme")
+    before = [_count(app, m) for m in (Customer, Lead, Visit, Callback, StageChange)]
+    out = bot(line)
+    assert out.startswith("⚠") and expected in out, out
+    assert [_count(app, m) for m in (Customer, Lead, Visit, Callback, StageChange)] == before

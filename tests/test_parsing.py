@@ -1,0 +1,148 @@
+"""The shared argument grammar, dates and amounts — examples and properties."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from domain.dates import parse_date, parse_days, parse_delta
+from domain.errors import Invalid
+from handlers.args import _money
+from handlers.parsing import parse_line
+
+MONDAY = date(2026, 11, 23)
+
+
+def test_words_options_and_quotes() -> None:
+    p = parse_line('/visit Acme Corp channel=phone note="discussed pricing" next=下周三')
+    assert p.words == ["/visit", "Acme", "Corp"]
+    assert p.options == {"channel": "phone", "note": "discussed pricing", "next": "下周三"}
+
+
+def test_chinese_quotes_keys_and_fullwidth_equals() -> None:
+    p = parse_line("/visit 华为　备注＝“介绍 方案” 下次=下周三")
+    assert p.words == ["/visit", "华为"]
+    assert p.options == {"备注": "介绍 方案", "下次": "下周三"}
+
+
+def test_quoted_word_with_equals_is_positional() -> None:
+    assert parse_line('/customer new "A=B Ltd"').words == ["/customer", "new", "A=B Ltd"]
+
+
+def test_escaped_quote_inside_quotes() -> None:
+    assert parse_line(r'/x note="say \"hi\""').options == {"note": 'say "hi"'}
+
+
+@pytest.mark.parametrize("line", ['/visit note="open', "/visit note=“open", "/x 'a"])
+def test_unclosed_quote_is_a_clear_error(line: str) -> None:
+    with pytest.raises(Invalid):
+        parse_line(line)
+
+
+def test_option_twice_is_an_error() -> None:
+    with pytest.raises(Invalid):
+        parse_line("/lead new X value=1 value=2")
+
+
+@given(st.text(max_size=300))
+@settings(max_examples=400)
+def test_any_line_parses_or_raises_invalid(line: str) -> None:
+    try:
+        parsed = parse_line(line)
+    except Invalid:
+        return
+    assert all(isinstance(w, str) for w in parsed.words)
+    assert all(k == k.lower() for k in parsed.options)
+
+
+@given(
+    st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters='"\\'), min_size=1,
+                     max_size=20), min_size=1, max_size=5),
+)
+def test_quoted_values_round_trip(values: list[str]) -> None:
+    line = "/cmd " + " ".join(f'k{i}="{v}"' for i, v in enumerate(values))
+    assert parse_line(line).options == {f"k{i}": v for i, v in enumerate(values)}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("tomorrow", date(2026, 11, 24)),
+        ("明天", date(2026, 11, 24)),
+        ("后天", date(2026, 11, 25)),
+        ("下周三", date(2026, 12, 2)),
+        ("下星期一", date(2026, 11, 30)),
+        ("周五", date(2026, 11, 27)),
+        ("本周一", date(2026, 11, 23)),
+        ("12月1日", date(2026, 12, 1)),
+        ("11月1日", date(2027, 11, 1)),
+        ("2027年1月5日", date(2027, 1, 5)),
+        ("3天后", date(2026, 11, 26)),
+        ("三天后", date(2026, 11, 26)),
+        ("2026-12-01", date(2026, 12, 1)),
+        ("+2w", date(2026, 12, 7)),
+        ("next friday", date(2026, 11, 27)),
+        ("dec 5", date(2026, 12, 5)),
+    ],
+)
+def test_natural_dates(text: str, expected: date) -> None:
+    assert parse_date(text, MONDAY) == expected
+
+
+@pytest.mark.parametrize("text", ["", "someday", "2026-02-30", "13月1日", "x" * 50, "下周八"])
+def test_bad_dates_are_invalid(text: str) -> None:
+    with pytest.raises(Invalid):
+        parse_date(text, MONDAY)
+
+
+@given(st.text(max_size=60), st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1)))
+@settings(max_examples=300, deadline=None)
+def test_any_date_text_gives_a_date_or_invalid(text: str, today: date) -> None:
+    try:
+        result = parse_date(text, today)
+    except Invalid:
+        return
+    assert isinstance(result, date)
+
+
+@given(st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1)),
+       st.sampled_from("一二三四五六日"))
+def test_next_week_weekday_is_in_next_week(today: date, day: str) -> None:
+    result = parse_date(f"下周{day}", today)
+    next_monday = today - timedelta(days=today.weekday()) + timedelta(days=7)
+    assert next_monday <= result < next_monday + timedelta(days=7)
+
+
+@pytest.mark.parametrize(("text", "days"), [("30d", 30), ("4w", 28), ("2m", 60), ("30天", 30), ("30", 30)])
+def test_cadence(text: str, days: int) -> None:
+    assert parse_days(text) == days
+
+
+@pytest.mark.parametrize("text", ["0d", "forever", "-3d", "99999d"])
+def test_bad_cadence(text: str) -> None:
+    with pytest.raises(Invalid):
+        parse_days(text)
+
+
+def test_delta() -> None:
+    assert parse_delta("2h") == timedelta(hours=2)
+    assert parse_delta("1w") == timedelta(weeks=1)
+    with pytest.raises(Invalid):
+        parse_delta("soon")
+
+
+@pytest.mark.parametrize(("text", "amount"), [("200000", "200000.00"), ("20万", "200000.00"),
+                                              ("1.5m", "1500000.00"), ("¥1,200", "1200.00"), ("3k", "3000.00")])
+def test_money(text: str, amount: str) -> None:
+    assert str(_money(text)) == amount
+
+
+@given(st.text(max_size=30))
+def test_any_money_text_gives_amount_or_invalid(text: str) -> None:
+    try:
+        value = _money(text)
+    except Invalid:
+        return
+    assert value >= 0

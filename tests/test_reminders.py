@@ -1,0 +1,150 @@
+"""Callback reminders: due items as rows, an outbox, an injected clock — once, on time, in the reader's language."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from bot.delivery import DeliveryError, Dispatcher, Outgoing
+from domain.models import DueItem, OutboxMessage
+from domain.outbox import enqueue
+from domain.reminders import sweep
+
+
+def _reminders(text: str) -> list[str]:
+    return [line for line in text.splitlines() if "→ @" in line]
+
+
+def test_reminder_at_nine_local_exactly_once(bot, clock) -> None:  # noqa: ANN001
+    bot("/team add bob role=sales", ":as bob", "/customer new Acme")
+    bot('/visit Acme note="pricing" next=2026-12-01')
+    assert _reminders(bot(":advance 7d")) == []          # Nov 30 10:00: not yet
+    out = bot(":advance 1d")                              # Dec 1 10:00: fired at 09:00 on the way
+    assert _reminders(out) == [
+        '[2026-12-01 09:00] → @bob: Callback due Dec 1, 2026: Acme (after visit). '
+        'When done: /callback done CB2 result="..."'
+    ]
+    assert _reminders(bot(":advance 1d", ":advance 3d")) == []  # never twice
+
+
+def test_reminder_reads_in_the_recipients_language(bot) -> None:  # noqa: ANN001
+    bot("/team add 小李 role=sales lang=zh", ":as 小李", "/customer new 华为")
+    bot(":as wang")   # the manager (English) logs a visit to 小李's customer
+    bot('/visit 华为 note="介绍方案" next=下周三')
+    out = bot(":advance 10d")
+    (line,) = _reminders(out)
+    assert line.startswith("[2026-12-02 09:00] → @小李: ")
+    assert "华为" in line and "2026年12月2日" in line and "Callback due" not in line
+
+
+def test_reminder_across_daylight_saving_change(bot, app, clock) -> None:  # noqa: ANN001
+    clock.set(datetime(2026, 10, 29, 14, 0, tzinfo=UTC))      # Thu 10:00 EDT
+    bot("/settings timezone America/New_York", "/customer new Acme")
+    bot('/visit Acme note="x" next=2026-11-02')               # Monday after DST ends (Nov 1)
+    with app.uow() as uow:
+        item = uow.session.scalar(select(DueItem).where(DueItem.key == "callback:2"))
+        assert item.due_at == datetime(2026, 11, 2, 14, 0, tzinfo=UTC)  # 09:00 EST, not 13:00 UTC
+    out = bot(":advance 5d")
+    assert _reminders(out)[0].startswith("[2026-11-02 09:00] → @wang:")
+
+
+def test_changing_time_zone_keeps_the_local_hour(bot, app) -> None:  # noqa: ANN001
+    bot("/customer new Acme", '/visit Acme note="x" next=2026-12-01')
+    bot("/settings timezone Europe/Berlin")
+    with app.uow() as uow:
+        item = uow.session.scalar(select(DueItem).where(DueItem.key == "callback:2"))
+        assert item.due_at == datetime(2026, 12, 1, 8, 0, tzinfo=UTC)  # 09:00 CET
+    assert "Unknown time zone 'Mars/Base'" in bot("/settings timezone Mars/Base")
+
+
+def test_overdue_reminder_is_sent_at_once(bot, clock) -> None:  # noqa: ANN001
+    bot("/customer new Acme")
+    out = bot('/visit Acme note="x" next=today')     # it is already 10:00, past the 09:00 reminder
+    assert _reminders(out) == [
+        '[2026-11-23 10:00] → @wang: Callback due Nov 23, 2026: Acme (after visit). '
+        'When done: /callback done CB2 result="..."'
+    ]
+
+
+def test_done_callback_is_not_reminded_and_schedules_next(bot, app) -> None:  # noqa: ANN001
+    bot("/customer new Acme cadence=14d", '/visit Acme note="x" next=2026-11-25')
+    out = bot('/callback done CB2 result="happy"')
+    assert "Callback CB2 with Acme recorded." in out
+    assert "Next callback" not in out                  # the cadence callback CB1 is still open
+    assert _reminders(bot(":advance 3d")) == []
+    assert "Next callback CB3 due Dec 17, 2026." in bot(':advance 1w', '/callback done CB1 result="ok"')
+    assert "already done" in bot('/callback done CB1 result="again"')
+
+
+def test_callback_list_due_first(bot) -> None:  # noqa: ANN001
+    bot("/customer new Acme", "/customer new Beta")
+    bot('/visit Beta note="x" next=2026-11-30', '/visit Acme note="x" next=2026-11-24')
+    out = bot("/callback list")
+    assert out.index("CB4 · Nov 24") < out.index("CB3 · Nov 30") < out.index("CB1 · Jan 22, 2027")
+
+
+def test_outbox_key_makes_a_second_insert_a_no_op(app) -> None:  # noqa: ANN001
+    from domain.team import ensure_org
+
+    with app.uow() as uow:
+        org = ensure_org(uow, "console", "x", "x", "UTC", "en")
+        for _ in range(3):
+            enqueue(uow, org_id=org.id, key="callback:1:2026-12-01", msgid="Hello", channel="general")
+        uow.commit()
+    with app.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+
+
+def test_sweep_twice_fires_once(bot, app) -> None:  # noqa: ANN001
+    bot("/customer new Acme", '/visit Acme note="x" next=2026-11-24')
+    app.clock.advance(timedelta(days=2))
+    assert sweep(app.services.uow) == 1
+    assert sweep(app.services.uow) == 0
+    with app.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+
+
+class FlakySender:
+    def __init__(self, failures: int, retry_after: float | None = None) -> None:
+        self.failures = failures
+        self.retry_after = retry_after
+        self.sent: list[Outgoing] = []
+
+    def send(self, message: Outgoing) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise DeliveryError("rate limited", self.retry_after)
+        self.sent.append(message)
+
+
+def _one_message(app):  # noqa: ANN001, ANN202
+    from domain.team import ensure_org
+
+    with app.uow() as uow:
+        org = ensure_org(uow, "console", "x", "x", "UTC", "en")
+        enqueue(uow, org_id=org.id, key="k1", msgid="Hello {name}", params={"name": "Ann"}, channel="general")
+        uow.commit()
+
+
+def test_dispatcher_honours_retry_after_then_sends_once(app) -> None:  # noqa: ANN001
+    _one_message(app)
+    sender = FlakySender(failures=1, retry_after=120)
+    dispatcher = Dispatcher(app.services.uow, {"console": sender})
+    assert dispatcher.run_once() == 0
+    app.clock.advance(timedelta(seconds=60))
+    assert dispatcher.run_once() == 0                 # still inside Retry-After
+    app.clock.advance(timedelta(seconds=61))
+    assert dispatcher.run_once() == 1
+    assert dispatcher.run_once() == 0
+    assert [m.text for m in sender.sent] == ["Hello Ann"]
+
+
+def test_dispatcher_parks_after_bounded_failures(app) -> None:  # noqa: ANN001
+    _one_message(app)
+    dispatcher = Dispatcher(app.services.uow, {"console": FlakySender(failures=99)})
+    for _ in range(10):
+        dispatcher.run_once()
+        app.clock.advance(timedelta(hours=1))
+    with app.uow() as uow:
+        msg = uow.session.scalar(select(OutboxMessage))
+        assert (msg.status, msg.attempts, msg.last_error) == ("parked", 5, "rate limited")

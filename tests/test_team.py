@@ -1,0 +1,78 @@
+"""Members, roles, supervisors, languages and who may manage them."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from domain.models import AuditEntry, Member
+
+
+def test_first_member_becomes_admin_and_manager(bot) -> None:  # noqa: ANN001
+    out = bot("/team list")
+    assert "wang — admin, manager" in out
+    assert "first member" in bot.out.getvalue()
+
+
+def test_add_list_and_set(bot) -> None:  # noqa: ANN001
+    assert "alice joined as sales." in bot("/team add alice role=sales lang=zh")
+    assert "bob joined as sales, customer service." in bot("/team add bob role=sales,客服 supervisor=alice")
+    out = bot("/team list")
+    assert "bob — sales, customer service · reports to alice" in out
+    assert "alice — sales · 简体中文" in out
+    assert "updated" in bot("/team set bob supervisor=wang")
+    assert "reports to wang" in bot("/team list")
+
+
+def test_sales_cannot_add_members_and_refusal_is_logged(bot, app) -> None:  # noqa: ANN001
+    bot("/team add alice role=sales")
+    bot(":as alice")
+    out = bot("/team add eve role=admin")
+    assert "Only admin, manager may use /team add." in out
+    with app.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Member)) == 2
+        denied = uow.session.scalar(select(AuditEntry).where(AuditEntry.action == "denied"))
+        assert denied is not None and "/team add eve" in (denied.detail or "")
+
+
+def test_member_may_change_own_language_but_not_roles(bot) -> None:  # noqa: ANN001
+    bot("/team add alice role=sales")
+    bot(":as alice")
+    assert "updated" in bot("/team set alice lang=zh")
+    assert "只有" in bot("/team set alice role=admin") or "Only" in bot("/team set alice role=admin")
+
+
+def test_bad_team_input_changes_nothing(bot, app) -> None:  # noqa: ANN001
+    bot("/team add alice role=sales")
+    cases = {
+        "/team add bob": "Missing role=",
+        "/team add bob role=wizard": "Unknown role 'wizard'",
+        "/team add alice role=sales": "already a member named alice",
+        "/team add bob role=sales supervisor=nobody": "No member named 'nobody'",
+        "/team add bob role=sales lang=klingon": "Unknown language 'klingon'",
+        "/team add bob role=sales colour=red": "has no option colour=",
+        "/team set alice supervisor=alice": "would make a loop",
+        "/team set wang role=sales": "last admin",
+        "/team set alice": "Nothing to change",
+    }
+    for line, expected in cases.items():
+        assert expected in bot(line), line
+    with app.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Member)) == 2
+
+
+def test_supervisor_loop_through_a_chain(bot) -> None:  # noqa: ANN001
+    bot("/team add a role=sales", "/team add b role=sales supervisor=a", "/team add c role=sales supervisor=b")
+    assert "would make a loop" in bot("/team set a supervisor=c")
+
+
+def test_help_lists_and_explains(bot) -> None:  # noqa: ANN001
+    assert "/lead" in bot("/help")
+    out = bot("/help lead new")
+    assert "/lead new CUSTOMER" in out and "value" in out
+    assert "No help for 'nothing'" in bot("/help nothing")
+
+
+def test_unknown_commands_suggest(bot) -> None:  # noqa: ANN001
+    assert "Did you mean /lead?" in bot("/leed")
+    assert "Did you mean /lead stage?" in bot("/lead stag L1 won")
+    assert "needs a sub-command" in bot("/lead")
+    assert "Unknown command /xyzzy" in bot("/xyzzy")
