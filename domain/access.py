@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from domain.errors import Forbidden
-from domain.i18n import N_
+from domain.i18n import N_, Labels
 from domain.models import Member
 from domain.uow import UnitOfWork
+from domain.vocab import ROLES
 
 DEPARTMENT_ROLES = frozenset({"admin", "manager", "deputy", "head"})
 TEAM_ADMIN_ROLES = frozenset({"admin", "manager"})
@@ -69,9 +70,11 @@ def require_access(uow: UnitOfWork, actor: Actor, owner_id: int, ref: str) -> No
 
 def require_role(actor: Actor, roles: frozenset[str]) -> None:
     if not actor.has_any(roles):
-        raise Forbidden(
-            N_("Only {roles} may do that."), roles=", ".join(sorted(roles))
-        )
+        raise Forbidden(N_("Only {roles} may do that."), roles=role_labels(roles))
+
+
+def role_labels(roles: frozenset[str]) -> Labels:
+    return Labels(ROLES.labels[r] for r in sorted(roles))
 
 
 _REF = re.compile(r"^\s*#?([A-Za-z]{1,2})(\d{1,9})\s*$")

@@ -83,6 +83,40 @@ def _(message: str) -> str:
     return translations(_current.get()).gettext(message)
 
 
+def translate(msgid: str) -> str:
+    """Translate a message id held in a variable (marked with N_ where it was written)."""
+    return translations(_current.get()).gettext(msgid)
+
+
+class Label(str):
+    """A parameter that is itself a message id, translated for whoever reads the message."""
+
+    __slots__ = ()
+
+
+class Labels(tuple):
+    """Several labels, translated and listed for the reader."""
+
+    __slots__ = ()
+
+
+def localize(value: object) -> object:
+    if isinstance(value, Label):
+        return translate(value)
+    if isinstance(value, Labels):
+        return list_separator().join(translate(v) for v in value)
+    return value
+
+
+def list_separator() -> str:
+    return "、" if _current.get() == "zh" else ", "
+
+
+def sentences(*parts: str) -> str:
+    """Join sentences the way the reader's script does (no space between Chinese sentences)."""
+    return ("" if _current.get() == "zh" else " ").join(p for p in parts if p)
+
+
 def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(_current.get()).ngettext(singular, plural, n)
 

@@ -13,16 +13,9 @@ from typing import Any
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from domain.i18n import _, fmt_date, fmt_datetime, fmt_money, use_locale
+from domain.i18n import Label, fmt_date, fmt_datetime, fmt_money, translate, use_locale
 from domain.models import OutboxMessage
 from domain.uow import UnitOfWork
-
-
-@dataclass(frozen=True)
-class Label:
-    """A parameter that is itself a message id, translated for the reader."""
-
-    msgid: str
 
 
 @dataclass(frozen=True)
@@ -37,7 +30,7 @@ def encode(value: Any) -> Any:
     if isinstance(value, date):
         return {"$date": value.isoformat()}
     if isinstance(value, Label):
-        return {"$label": value.msgid}
+        return {"$label": str(value)}
     if isinstance(value, Money):
         return {"$money": [str(value.amount), value.currency]}
     return value
@@ -51,7 +44,7 @@ def decode(value: Any, tz: str) -> Any:
         if tag == "$date":
             return fmt_date(date.fromisoformat(raw))
         if tag == "$label":
-            return _(raw)
+            return translate(raw)
         if tag == "$money":
             return fmt_money(Decimal(raw[0]), raw[1])
     return value
@@ -102,6 +95,6 @@ class Rendered:
 def render(payload: dict[str, Any], locale: str, tz: str) -> Rendered:
     with use_locale(locale):
         params = {k: decode(v, tz) for k, v in payload.get("params", {}).items()}
-        text = _(payload["msg"]).format(**params)
-        buttons = [(_(b["label"]), b["command"]) for b in payload.get("buttons", [])]
+        text = translate(payload["msg"]).format(**params)
+        buttons = [(translate(b["label"]), b["command"]) for b in payload.get("buttons", [])]
     return Rendered(text, buttons)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.errors import Invalid
-from domain.i18n import N_, _
+from domain.i18n import N_, Label, translate
 
 
 @dataclass(frozen=True)
@@ -23,11 +23,11 @@ class Vocabulary:
         if key in self.aliases:
             return self.aliases[key]
         for k, label in self.labels.items():
-            if key == label.lower() or value.strip() == _(label):
+            if key == label.lower() or value.strip() == translate(label):
                 return k
         raise Invalid(
             N_("Unknown {what} '{value}'. Choose one of: {choices}."),
-            what=self.name,
+            what=Label(self.name),
             value=value,
             choices=self.choices(),
         )
@@ -35,10 +35,10 @@ class Vocabulary:
     def label(self, key: str | None) -> str:
         if key is None:
             return "—"
-        return _(self.labels.get(key, key))
+        return translate(self.labels.get(key, key))
 
     def choices(self) -> str:
-        return ", ".join(f"{k} ({_(v)})" if _(v) != k else k for k, v in self.labels.items())
+        return ", ".join(f"{k} ({translate(v)})" if translate(v) != k else k for k, v in self.labels.items())
 
 
 ROLES = Vocabulary(

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from domain.errors import Invalid
-from domain.i18n import N_, _
+from domain.i18n import N_, _, translate
 from handlers.args import Args
 from handlers.context import Ctx
 from handlers.registry import REGISTRY
@@ -20,7 +20,7 @@ def help_command(ctx: Ctx, args: HelpArgs) -> Reply:
     if not args.topic:
         groups = REGISTRY.groups()
         items = [
-            f"/{name} — {_(cmds[0].summary) if len(cmds) == 1 else ', '.join(c.name for c in cmds)}"
+            f"/{name} — {translate(cmds[0].summary) if len(cmds) == 1 else ', '.join(c.name for c in cmds)}"
             for name, cmds in sorted(groups.items())
         ]
         return Reply(title=_("bizbot commands"), sections=[Section(_("Commands"), items)],
@@ -29,12 +29,12 @@ def help_command(ctx: Ctx, args: HelpArgs) -> Reply:
     if topic in REGISTRY.commands:
         cmd = REGISTRY.commands[topic]
         options = [
-            f"{name}: {_(info.description)}" if info.description else name
+            f"{name}: {translate(info.description)}" if info.description else name
             for name, info in cmd.args.model_fields.items()
         ]
         return Reply(
             title=f"/{cmd.name}",
-            text=_(cmd.summary),
+            text=translate(cmd.summary),
             fields=[(_("Usage"), cmd.usage())],
             sections=[Section(_("Arguments"), options)] + (
                 [Section(_("Examples"), list(cmd.examples))] if cmd.examples else []),
@@ -44,7 +44,7 @@ def help_command(ctx: Ctx, args: HelpArgs) -> Reply:
     if topic in groups:
         return Reply(
             title=f"/{topic}",
-            sections=[Section(_("Commands"), [f"{c.usage()} — {_(c.summary)}" for c in groups[topic]])],
+            sections=[Section(_("Commands"), [f"{c.usage()} — {translate(c.summary)}" for c in groups[topic]])],
             private=True,
         )
     raise Invalid(N_("No help for '{topic}'. Type /help for the list."), topic=args.topic)

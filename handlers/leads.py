@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import Field
 
 from domain import crm
-from domain.i18n import N_, _
+from domain.i18n import N_, _, sentences
 from domain.vocab import SOURCES, STAGES
 from handlers.args import Args, Currency, DateArg, Money, Score, Source, Stage, Text
 from handlers.context import Ctx
@@ -75,9 +75,9 @@ def lead_screen(ctx: Ctx, args: LeadScreenArgs) -> Reply:
         s = crm.screen_lead(uow, ctx.actor, args.lead, args.scale, args.position, args.potential, args.intent)
     text = _("{ref} scored {total}/20.").format(ref=f"L{s.lead.id}", total=s.total)
     if s.key_account:
-        text += " " + _("At or above {threshold}: a key account (重点开发客户).").format(threshold=s.threshold)
+        text = sentences(text, _("At or above {threshold}: a key account (重点开发客户).").format(threshold=s.threshold))
     else:
-        text += " " + _("Below {threshold}: not a key account.").format(threshold=s.threshold)
+        text = sentences(text, _("Below {threshold}: not a key account.").format(threshold=s.threshold))
     return Reply(text=text)
 
 

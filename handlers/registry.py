@@ -12,8 +12,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from domain.access import role_labels
 from domain.errors import DomainError, Forbidden, Invalid
-from domain.i18n import N_, _, use_locale
+from domain.i18n import N_, localize, translate, use_locale
 from handlers.args import Args
 from handlers.context import Ctx
 from handlers.parsing import parse_line
@@ -155,7 +156,7 @@ class Registry:
             try:
                 cmd, args = self.parse(ctx, line)
                 if cmd.roles is not None and not ctx.actor.has_any(cmd.roles):
-                    raise Forbidden(N_("Only {roles} may use /{name}."), roles=", ".join(sorted(cmd.roles)),
+                    raise Forbidden(N_("Only {roles} may use /{name}."), roles=role_labels(cmd.roles),
                                     name=cmd.name)
                 return cmd.handler(ctx, args)
             except DomainError as exc:
@@ -165,7 +166,7 @@ class Registry:
 
 
 def translate_error(exc: DomainError) -> str:
-    return _(exc.msgid).format(**exc.params)
+    return translate(exc.msgid).format(**{k: localize(v) for k, v in exc.params.items()})
 
 
 def _validation_problem(cmd: Command, exc: ValidationError) -> Invalid:

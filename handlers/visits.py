@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import Field
 
 from domain import callbacks, crm
-from domain.i18n import N_, _
+from domain.i18n import N_, _, sentences
 from domain.vocab import CALLBACK_REASONS, VISIT_CHANNELS
 from handlers.args import Args, Channel, DateArg, Text
 from handlers.context import Ctx
@@ -39,7 +39,7 @@ def visit(ctx: Ctx, args: VisitArgs) -> Reply:
     text = _("Visit {ref} to {customer} recorded ({channel}).").format(
         ref=f"V{v.id}", customer=customer.name, channel=VISIT_CHANNELS.label(v.channel))
     if cb is not None:
-        text += " " + _("Callback {ref} scheduled for {date}.").format(ref=f"CB{cb.id}", date=day(cb.due_date))
+        text = sentences(text, _("Callback {ref} scheduled for {date}.").format(ref=f"CB{cb.id}", date=day(cb.due_date)))
     return Reply(text=text)
 
 
@@ -82,7 +82,7 @@ def callback_done(ctx: Ctx, args: CallbackDoneArgs) -> Reply:
     text = _("Callback CB{id} with {customer} recorded.").format(id=done.callback.id, customer=done.customer.name)
     buttons = []
     if done.next_callback is not None:
-        text += " " + _("Next callback {ref} due {date}.").format(
-            ref=f"CB{done.next_callback.id}", date=day(done.next_callback.due_date))
+        text = sentences(text, _("Next callback {ref} due {date}.").format(
+            ref=f"CB{done.next_callback.id}", date=day(done.next_callback.due_date)))
         buttons.append(Button(_("Archive"), f"/customer show C{done.customer.id}"))
     return Reply(text=text, buttons=buttons)

@@ -7,12 +7,14 @@ from datetime import datetime
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
+
 from bot.bootstrap import App
 from bot.delivery import Dispatcher, Outgoing
 from domain.clock import FakeClock
 from domain.dates import parse_delta
 from domain.errors import DomainError
-from domain.i18n import N_, _, use_locale
+from domain.i18n import N_, _, babel_locale, translate, use_locale
 from domain.models import Member, Organisation
 from domain.reminders import next_due_at, sweep
 from domain.team import actor_for, ensure_org, find_member, resolve_member
@@ -65,7 +67,7 @@ class Console:
 
     def _say(self, msgid: str, **params: object) -> None:
         with use_locale(self._locale()):
-            self.write(_(msgid).format(**params))
+            self.write(translate(msgid).format(**params))
 
     # --- identity ----------------------------------------------------------------------
     def _enrol(self, name: str) -> None:
@@ -174,7 +176,8 @@ class Console:
             tz = org.timezone
         local = self.clock.now().astimezone(ZoneInfo(tz))
         with use_locale(self._locale()):
-            return _("Clock: {time} ({tz})").format(time=local.strftime("%Y-%m-%d %H:%M %a"), tz=tz)
+            return _("Clock: {time} ({tz})").format(
+                time=format_datetime(local, "yyyy-MM-dd HH:mm EEE", locale=babel_locale()), tz=tz)
 
     def run(self, lines: Iterable[str]) -> None:
         for line in lines:

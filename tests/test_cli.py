@@ -1,0 +1,99 @@
+"""The `bizbot` command as a newcomer runs it: scripted console sessions, settings errors, db upgrade."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(args: list[str], stdin: str = "", env: dict[str, str] | None = None, cwd: Path | None = None):  # noqa: ANN201
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("BIZBOT_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], input=stdin, capture_output=True, text=True,
+        env={**full_env, "PYTHONPATH": str(ROOT)}, cwd=cwd or ROOT, timeout=120,
+    )
+
+
+@pytest.fixture
+def db_env(db_url: str) -> dict[str, str]:
+    return {"BIZBOT_DATABASE_URL": db_url}
+
+
+WALKTHROUGH = """\
+/settings lang zh
+/team add 小李 role=sales lang=zh supervisor=王经理
+/customer new 华为 行业=通信 级别=重点
+/lead new 华为 value=50万 source=展会 owner=小李
+/visit 华为 note="介绍方案，客户关心交期" next=下周三
+:advance 10d
+:now
+"""
+
+
+def test_console_walkthrough_in_chinese(db_env: dict[str, str]) -> None:
+    result = run(["console", "--as", "王经理", "--now", "2026-11-23T10:00"], WALKTHROUGH, db_env)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Welcome, 王经理" in out
+    assert "小李" in out and "华为" in out
+    reminder = [line for line in out.splitlines() if "→ @王经理" in line]
+    assert reminder and reminder[0].startswith("[2026-12-02 09:00] → @王经理: ")
+    assert "2026年12月2日" in reminder[0]
+    assert "Callback due" not in out and "Traceback" not in result.stderr
+
+
+def test_console_prints_reminder_to_the_owner(db_env: dict[str, str]) -> None:
+    script = "/team add alice role=sales\n:as alice\n/customer new Acme\n" \
+             "/visit Acme note=\"pricing\" next=tomorrow\n:advance 1d\n"
+    result = run(["console", "--as", "boss", "--now", "2026-11-23T10:00+08:00"], script, db_env)
+    assert "[2026-11-24 09:00] → @alice: Callback due Nov 24, 2026: Acme (after visit)." in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"BIZBOT_TIMEZONE": "Mars/Base"}, "BIZBOT_TIMEZONE: unknown time zone 'Mars/Base'"),
+        ({"BIZBOT_LOCALE": "klingon"}, "BIZBOT_LOCALE: unknown language 'klingon'"),
+        ({"BIZBOT_DATABASE_URL": "mysql://x"}, "BIZBOT_DATABASE_URL: use sqlite:///PATH or postgresql://"),
+        ({"BIZBOT_DATABASE_URL": "::nonsense::"}, "BIZBOT_DATABASE_URL: not a database URL"),
+        ({"BIZBOT_ADMINS": "U123"}, "BIZBOT_ADMINS: 'U123' is not PLATFORM:ID"),
+    ],
+)
+def test_bad_setting_stops_with_one_clear_line(env: dict[str, str], message: str, tmp_path: Path) -> None:
+    result = run(["console"], "", env, cwd=tmp_path)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"bizbot: bad setting {message}")
+
+
+def test_admins_setting_enrols_named_admin(db_env: dict[str, str]) -> None:
+    run(["console", "--as", "first"], "/team list\n", db_env)
+    result = run(["console", "--as", "ops"], "/team list\n", {**db_env, "BIZBOT_ADMINS": "console:ops"})
+    assert "You are an admin (BIZBOT_ADMINS)" in result.stdout
+    assert "ops — admin" in result.stdout
+
+
+def test_stranger_is_told_how_to_join(db_env: dict[str, str]) -> None:
+    run(["console", "--as", "first"], "/team list\n", db_env)
+    result = run(["console", "--as", "stranger"], "/team list\n", db_env)
+    assert "not a member yet" in result.stdout and "/team add stranger" in result.stdout
+    assert "Nobody is acting" in result.stdout
+
+
+def test_db_upgrade(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    result = run(["db", "upgrade"], env={"BIZBOT_DATABASE_URL": url})
+    assert result.returncode == 0 and "database at revision 0001" in result.stdout
+    assert run(["db", "current"], env={"BIZBOT_DATABASE_URL": url}).stdout.strip() == "0001"
+
+
+def test_default_database_is_bizbot_db_in_the_working_directory(tmp_path: Path) -> None:
+    result = run(["console", "--as", "me"], "/team list\n", {}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "bizbot.db").exists()
