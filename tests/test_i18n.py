@@ -1,0 +1,45 @@
+"""Catalogs are complete and current; replies follow the actor, formats follow the locale."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from domain.i18n import _, fmt_date, fmt_money, normalize_locale, sentences, use_locale
+from locales.catalog import problems
+
+
+def test_catalogs_are_complete_and_template_is_current() -> None:
+    assert problems() == []
+
+
+def test_formats_follow_the_locale() -> None:
+    with use_locale("zh"):
+        assert fmt_money(Decimal("200000"), "CNY") == "¥200,000.00"
+        assert fmt_date(date(2026, 12, 2)) == "2026年12月2日"
+        assert sentences("一。", "二。") == "一。二。"
+    with use_locale("en"):
+        assert fmt_money(Decimal("200000"), "USD") == "$200,000.00"
+        assert fmt_date(date(2026, 12, 2)) == "Dec 2, 2026"
+        assert sentences("One.", "Two.") == "One. Two."
+
+
+def test_locale_names_people_use() -> None:
+    assert [normalize_locale(x) for x in ("zh-CN", "中文", "en_GB", "EN", "fr", "")] == [
+        "zh", "zh", "en", "en", None, None]
+
+
+def test_reply_follows_the_actor_and_placeholders_are_named(bot) -> None:  # noqa: ANN001
+    out = bot("/settings lang zh")
+    assert "简体中文" in out
+    out = bot("/lead new Nowhere")
+    assert "Nowhere" in out and "No customer" not in out
+    out = bot("/lead stage L1 flying")
+    assert "flying" in out and "Unknown" not in out
+    with use_locale("zh"):
+        assert _("Customers") != "Customers"
+
+
+def test_refusal_names_roles_in_the_readers_language(bot) -> None:  # noqa: ANN001
+    bot("/team add 小李 role=sales lang=zh", ":as 小李")
+    out = bot("/team add x role=sales")
+    assert "管理员" in out and "admin" not in out
