@@ -277,12 +277,7 @@ def create_lead(
         )
     )
     uow.session.flush()
-    uow.add(
-        StageChange(
-            org_id=actor.org_id, lead_id=lead.id, from_stage=None, to_stage=stage,
-            actor_id=actor.member_id, at=uow.now,
-        )
-    )
+    _record_stage(uow, actor, lead, None, stage)
     uow.audit(actor.org_id, actor.member_id, "create", "lead", ref("L", lead.id), customer.name)
     uow.commit()
     return lead
@@ -335,20 +330,28 @@ def move_stage(uow: UnitOfWork, actor: Actor, lead_text: str, stage: str, reason
         raise Invalid(
             N_("Moving {ref} to {stage} needs a reason: reason=\"...\"."), ref=lref, stage=STAGES.label(stage)
         )
-    lead.stage = stage
-    lead.version += 1
-    lead.updated_at = uow.now
+    _record_stage(uow, actor, lead, old, stage, reason)
     if stage in CLOSED_STAGES:
         lead.closed_reason = reason
-    uow.add(
-        StageChange(
-            org_id=actor.org_id, lead_id=lead.id, from_stage=old, to_stage=stage,
-            actor_id=actor.member_id, reason=reason, at=uow.now,
-        )
-    )
     uow.audit(actor.org_id, actor.member_id, "update", "lead", lref, f"stage {old}->{stage}")
     uow.commit()
     return lead, old
+
+
+def _record_stage(
+    uow: UnitOfWork, actor: Actor, lead: Lead, old: str | None, new: str, reason: str | None = None
+) -> None:
+    """Set the stage and keep its history: the weekly digest counts stage moves from these rows."""
+    if old is not None:
+        lead.stage = new
+        lead.version += 1
+        lead.updated_at = uow.now
+    uow.add(
+        StageChange(
+            org_id=actor.org_id, lead_id=lead.id, from_stage=old, to_stage=new,
+            actor_id=actor.member_id, reason=reason, at=uow.now,
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -379,19 +382,14 @@ def screen_lead(
     lead.key_account = total >= threshold
     moved = lead.stage == "research"
     if moved:
-        uow.add(
-            StageChange(
-                org_id=actor.org_id, lead_id=lead.id, from_stage="research", to_stage="screening",
-                actor_id=actor.member_id, at=uow.now,
-            )
-        )
-        lead.stage = "screening"
+        _record_stage(uow, actor, lead, "research", "screening")
+    else:
+        lead.version += 1
+        lead.updated_at = uow.now
     if lead.key_account:
         customer = uow.session.get(Customer, lead.customer_id)
         assert customer is not None
         customer.level = "key"
-    lead.version += 1
-    lead.updated_at = uow.now
     uow.audit(actor.org_id, actor.member_id, "update", "lead", ref("L", lead.id), f"screen total={total}")
     uow.commit()
     return Screening(lead, total, threshold, lead.key_account, moved)

@@ -307,3 +307,31 @@ def set_timezone(uow: UnitOfWork, actor: Actor, tz: str) -> Organisation:
     uow.audit(actor.org_id, actor.member_id, "update", "organisation", org.name, f"timezone={tz}")
     uow.commit()
     return org
+
+
+ORG_SETTING_RANGES = {"key_account_score": (4, 20), "reminder_hour": (0, 23)}
+
+
+def set_org_setting(uow: UnitOfWork, actor: Actor, key: str, value: int) -> Organisation:
+    """Change a department setting; a new reminder hour moves pending reminders with it."""
+    from domain.reminders import reschedule_org
+
+    require_role(actor, TEAM_ADMIN_ROLES)
+    low, high = ORG_SETTING_RANGES[key]
+    if not low <= value <= high:
+        raise Invalid(N_("{value} is out of range ({low}–{high})."), value=value, low=low, high=high)
+    org = uow.session.get(Organisation, actor.org_id)
+    assert org is not None
+    org.settings = {**(org.settings or {}), key: value}
+    uow.session.flush()
+    if key == "reminder_hour":
+        reschedule_org(uow, org)
+    uow.audit(actor.org_id, actor.member_id, "update", "organisation", org.name, f"{key}={value}")
+    uow.commit()
+    return org
+
+
+def get_org(uow: UnitOfWork, actor: Actor) -> Organisation:
+    org = uow.session.get(Organisation, actor.org_id)
+    assert org is not None
+    return org

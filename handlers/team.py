@@ -1,10 +1,13 @@
 """/team and /settings: who is in the department, their roles, supervisors and languages."""
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field
 
 from domain import team
 from domain.access import TEAM_ADMIN_ROLES
+from domain.errors import Invalid
 from domain.i18n import N_, _, lang_name
 from domain.vocab import ROLES
 from handlers.args import Args, Lang, Text
@@ -15,6 +18,17 @@ from handlers.replies import Reply, Section
 
 def _roles(roles: str) -> str:
     return ", ".join(ROLES.label(r) for r in roles.split(",") if r)
+
+
+class NoArgs(Args):
+    pass
+
+
+def _whole_number(value: Any) -> int:
+    text = str(value).strip()
+    if not text.isdigit() or len(text) > 4:
+        raise Invalid(N_("'{text}' is not a whole number."), text=value)
+    return int(text)
 
 
 class TeamAddArgs(Args):
@@ -51,12 +65,8 @@ def team_set(ctx: Ctx, args: TeamSetArgs) -> Reply:
     return Reply(text=_("{name} updated.").format(name=member.name))
 
 
-class TeamListArgs(Args):
-    pass
-
-
-@REGISTRY.command("team list", N_("List the department's members."), TeamListArgs)
-def team_list(ctx: Ctx, args: TeamListArgs) -> Reply:
+@REGISTRY.command("team list", N_("List the department's members."), NoArgs)
+def team_list(ctx: Ctx, args: NoArgs) -> Reply:
     """List members with roles and supervisors."""
     with ctx.uow() as uow:
         members = team.list_members(uow, ctx.actor)
@@ -99,3 +109,43 @@ def settings_timezone(ctx: Ctx, args: TimezoneArgs) -> Reply:
     with ctx.uow() as uow:
         org = team.set_timezone(uow, ctx.actor, args.timezone)
     return Reply(text=_("The department's time zone is now {tz}.").format(tz=org.timezone))
+
+
+class NumberArgs(Args):
+    value: Annotated[int, BeforeValidator(_whole_number)] = Field(description=N_("a whole number"))
+
+
+@REGISTRY.command("settings keyscore", N_("Set the screening total that makes a key account (4–20)."),
+                  NumberArgs, positional=("value",), roles=TEAM_ADMIN_ROLES, examples=("/settings keyscore 16",))
+def settings_keyscore(ctx: Ctx, args: NumberArgs) -> Reply:
+    """Set the key-account threshold."""
+    with ctx.uow() as uow:
+        team.set_org_setting(uow, ctx.actor, "key_account_score", args.value)
+    return Reply(text=_("A screening total of {value} or more now marks a key account.").format(value=args.value))
+
+
+@REGISTRY.command("settings reminderhour", N_("Set the local hour at which reminders are sent (0–23)."),
+                  NumberArgs, positional=("value",), roles=TEAM_ADMIN_ROLES, examples=("/settings reminderhour 9",))
+def settings_reminder_hour(ctx: Ctx, args: NumberArgs) -> Reply:
+    """Set the reminder hour; pending reminders move with it."""
+    with ctx.uow() as uow:
+        team.set_org_setting(uow, ctx.actor, "reminder_hour", args.value)
+    return Reply(text=_("Reminders now go out at {hour}:00 local time.").format(hour=args.value))
+
+
+@REGISTRY.command("settings show", N_("Show the department's settings and mine."), NoArgs)
+def settings_show(ctx: Ctx, args: NoArgs) -> Reply:
+    """The department's settings and the actor's language."""
+    with ctx.uow() as uow:
+        org = team.get_org(uow, ctx.actor)
+    return Reply(
+        title=_("Settings"),
+        fields=[
+            (_("My language"), lang_name(ctx.actor.locale)),
+            (_("Department language"), lang_name(org.locale)),
+            (_("Time zone"), org.timezone),
+            (_("Key account score"), str(team.org_setting(org, "key_account_score"))),
+            (_("Reminder hour"), f"{team.org_setting(org, 'reminder_hour')}:00"),
+        ],
+        private=True,
+    )

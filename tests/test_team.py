@@ -76,3 +76,22 @@ def test_unknown_commands_suggest(bot) -> None:  # noqa: ANN001
     assert "Did you mean /lead stage?" in bot("/lead stag L1 won")
     assert "needs a sub-command" in bot("/lead")
     assert "Unknown command /xyzzy" in bot("/xyzzy")
+
+
+def test_department_settings(bot) -> None:  # noqa: ANN001
+    assert "Time zone: Asia/Shanghai" in bot("/settings show")
+    assert "16" in bot("/settings show")
+    assert "or more now marks a key account" in bot("/settings keyscore 12")
+    assert "out of range" in bot("/settings keyscore 30")
+    assert "is not a whole number" in bot("/settings reminderhour nine")
+    bot("/customer new Acme", "/lead new Acme")
+    assert "At or above 12" in bot("/lead screen L1 scale=3 position=3 potential=3 intent=3")
+    bot("/team add alice role=sales", ":as alice")
+    assert "Only" in bot("/settings keyscore 10")
+
+
+def test_reminder_hour_moves_pending_reminders(bot) -> None:  # noqa: ANN001
+    bot("/settings reminderhour 14", "/customer new Acme", '/visit Acme note="x" next=tomorrow')
+    out = bot(":advance 1d")
+    assert "[2026-11-24 14:00] → @wang:" not in out        # Nov 24 10:00: not yet
+    assert "[2026-11-24 14:00] → @wang:" in bot(":advance 5h")
