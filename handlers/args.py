@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from babel.numbers import get_currency_name
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo
+from pydantic.fields import FieldInfo
 
 from domain.dates import parse_date, parse_days
 from domain.errors import Invalid
@@ -22,6 +24,25 @@ from domain.vocab import (
     VISIT_CHANNELS,
     Vocabulary,
 )
+
+
+@dataclass(frozen=True)
+class Widget:
+    """How a form should ask for a field: `date`, `choice` (with choices), `member`, `customer`, `longtext`.
+
+    Platform-neutral hints for the adapters that build forms (Slack modals, Telegram conversations).
+    """
+
+    kind: str
+    choices: tuple[tuple[str, str], ...] = ()  # (value, label msgid)
+
+
+def widget_of(info: FieldInfo) -> Widget | None:
+    """The form hint of a field, also when it is optional (`Annotated[...] | None`)."""
+    found = [m for m in info.metadata if isinstance(m, Widget)]
+    for arg in get_args(info.annotation):
+        found += [m for m in getattr(arg, "__metadata__", ()) if isinstance(m, Widget)]
+    return found[0] if found else None
 
 
 class Args(BaseModel):
@@ -116,19 +137,26 @@ def choice(vocab: Vocabulary) -> BeforeValidator:
     return BeforeValidator(lambda v: vocab.parse(str(v)))
 
 
+def choices_of(vocab: Vocabulary) -> Widget:
+    return Widget("choice", tuple(vocab.labels.items()))
+
+
 Text = Annotated[str, BeforeValidator(_text)]
-DateArg = Annotated[date, BeforeValidator(_date)]
+DateArg = Annotated[date, BeforeValidator(_date), Widget("date")]
 Money = Annotated[Decimal, BeforeValidator(_money)]
 Currency = Annotated[str, BeforeValidator(_currency)]
 Days = Annotated[int, BeforeValidator(lambda v: parse_days(str(v)))]
-Score = Annotated[int, BeforeValidator(_score)]
+Score = Annotated[int, BeforeValidator(_score), Widget("choice", tuple((str(i), str(i)) for i in range(1, 6)))]
 Email = Annotated[str, BeforeValidator(_email)]
 Phone = Annotated[str, BeforeValidator(_phone)]
-Credit = Annotated[str, BeforeValidator(_credit)]
-Lang = Annotated[str, BeforeValidator(_lang)]
-Stage = Annotated[str, choice(STAGES)]
-Source = Annotated[str, choice(SOURCES)]
-Channel = Annotated[str, choice(VISIT_CHANNELS)]
-Level = Annotated[str, choice(LEVELS)]
-Scale = Annotated[str, choice(SCALES)]
-Risk = Annotated[str, choice(RISKS)]
+Credit = Annotated[str, BeforeValidator(_credit), Widget("choice", tuple((c, c) for c in CREDIT_RATINGS))]
+Lang = Annotated[str, BeforeValidator(_lang), Widget("choice", (("en", "English"), ("zh", "简体中文")))]
+Stage = Annotated[str, choice(STAGES), choices_of(STAGES)]
+Source = Annotated[str, choice(SOURCES), choices_of(SOURCES)]
+Channel = Annotated[str, choice(VISIT_CHANNELS), choices_of(VISIT_CHANNELS)]
+Level = Annotated[str, choice(LEVELS), choices_of(LEVELS)]
+Scale = Annotated[str, choice(SCALES), choices_of(SCALES)]
+Risk = Annotated[str, choice(RISKS), choices_of(RISKS)]
+CustomerRef = Annotated[str, BeforeValidator(_text), Widget("customer")]
+MemberName = Annotated[str, BeforeValidator(_text), Widget("member")]
+LongText = Annotated[str, BeforeValidator(_text), Widget("longtext")]

@@ -8,7 +8,20 @@ from pydantic import Field
 from domain import crm
 from domain.i18n import N_, _
 from domain.vocab import CALLBACK_REASONS, LEVELS, SCALES, VISIT_CHANNELS
-from handlers.args import Args, Credit, DateArg, Days, Email, Level, Phone, Risk, Scale, Text
+from handlers.args import (
+    Args,
+    Credit,
+    CustomerRef,
+    DateArg,
+    Days,
+    Email,
+    Level,
+    MemberName,
+    Phone,
+    Risk,
+    Scale,
+    Text,
+)
 from handlers.context import Ctx
 from handlers.format import day, lead_line, local_day, risk
 from handlers.registry import REGISTRY
@@ -26,7 +39,7 @@ class CustomerFieldsArgs(Args):
     birthday: DateArg | None = Field(None, description=N_("birthday or anniversary, for care messages"))
     cadence: Days | None = Field(None, description=N_("how often to call back, e.g. 30d"))
     risk: Risk | None = Field(None, description=N_("risk level: high, medium or low"))
-    owner: Text | None = Field(None, description=N_("the member who owns the customer (default: you)"))
+    owner: MemberName | None = Field(None, description=N_("the member who owns the customer (default: you)"))
 
     def to_fields(self) -> crm.CustomerFields:
         return crm.CustomerFields(
@@ -56,7 +69,7 @@ def customer_new(ctx: Ctx, args: CustomerNewArgs) -> Reply:
 
 
 class CustomerSetArgs(CustomerFieldsArgs):
-    customer: Text = Field(description=N_("customer name or reference"))
+    customer: CustomerRef = Field(description=N_("customer name or reference"))
 
 
 @REGISTRY.command("customer set", N_("Change a customer's details."), CustomerSetArgs,
@@ -69,7 +82,7 @@ def customer_set(ctx: Ctx, args: CustomerSetArgs) -> Reply:
 
 
 class CustomerShowArgs(Args):
-    customer: Text = Field(description=N_("customer name or reference"))
+    customer: CustomerRef = Field(description=N_("customer name or reference"))
 
 
 @REGISTRY.command("customer show", N_("Show a customer's archive: leads, visits, callbacks."), CustomerShowArgs,

@@ -8,7 +8,19 @@ from pydantic import Field
 from domain import crm
 from domain.i18n import N_, _, sentences
 from domain.vocab import SOURCES, STAGES
-from handlers.args import Args, Currency, DateArg, Money, Score, Source, Stage, Text
+from handlers.args import (
+    Args,
+    Currency,
+    CustomerRef,
+    DateArg,
+    LongText,
+    MemberName,
+    Money,
+    Score,
+    Source,
+    Stage,
+    Text,
+)
 from handlers.context import Ctx
 from handlers.format import day, lead_line, local_day, money
 from handlers.registry import REGISTRY
@@ -16,15 +28,15 @@ from handlers.replies import Button, Reply, Section
 
 
 class LeadNewArgs(Args):
-    customer: Text = Field(description=N_("customer name or reference"))
+    customer: CustomerRef = Field(description=N_("customer name or reference"))
     value: Money | None = Field(None, description=N_("estimated value, e.g. 200000 or 20万"))
     currency: Currency = Field("CNY", description=N_("currency code, default CNY"))
     source: Source | None = Field(None, description=N_("web, report, exhibition, referral, phone, email, visit"))
     contact: Text | None = Field(None, description=N_("contact name, phone or e-mail"))
     stage: Stage = Field("research", description=N_("starting stage, default research"))
-    step: Text | None = Field(None, description=N_("the next step"))
+    step: LongText | None = Field(None, description=N_("the next step"))
     next: DateArg | None = Field(None, description=N_("date of the next step"))
-    owner: Text | None = Field(None, description=N_("the member who owns the lead (default: the customer's owner)"))
+    owner: MemberName | None = Field(None, description=N_("the member who owns the lead (default: the customer's owner)"))
 
 
 @REGISTRY.command("lead new", N_("Record a new lead for a customer."), LeadNewArgs, positional=("customer",),
@@ -44,9 +56,9 @@ def lead_new(ctx: Ctx, args: LeadNewArgs) -> Reply:
 
 
 class LeadStageArgs(Args):
-    lead: Text = Field(description=N_("lead reference (L12) or customer name"))
+    lead: CustomerRef = Field(description=N_("lead reference (L12) or customer name"))
     stage: Stage = Field(description=N_("the new stage"))
-    reason: Text | None = Field(None, description=N_("why (needed for lost and for moving back)"))
+    reason: LongText | None = Field(None, description=N_("why (needed for lost and for moving back)"))
 
 
 @REGISTRY.command("lead stage", N_("Move a lead to another stage."), LeadStageArgs, positional=("lead", "stage"),
@@ -60,7 +72,7 @@ def lead_stage(ctx: Ctx, args: LeadStageArgs) -> Reply:
 
 
 class LeadScreenArgs(Args):
-    lead: Text = Field(description=N_("lead reference (L12) or customer name"))
+    lead: CustomerRef = Field(description=N_("lead reference (L12) or customer name"))
     scale: Score = Field(description=N_("customer scale, 1–5"))
     position: Score = Field(description=N_("industry position, 1–5"))
     potential: Score = Field(description=N_("growth potential, 1–5"))
@@ -82,7 +94,7 @@ def lead_screen(ctx: Ctx, args: LeadScreenArgs) -> Reply:
 
 
 class LeadShowArgs(Args):
-    lead: Text = Field(description=N_("lead reference (L12) or customer name"))
+    lead: CustomerRef = Field(description=N_("lead reference (L12) or customer name"))
 
 
 @REGISTRY.command("lead show", N_("Show a lead and its stage history."), LeadShowArgs, positional=("lead",),

@@ -8,9 +8,10 @@ import difflib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from typing import Annotated, Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from domain.access import role_labels
 from domain.errors import DomainError, Forbidden, Invalid
@@ -144,25 +145,71 @@ class Registry:
             if name in data:
                 raise Invalid(N_("{name} is given twice. Usage: {usage}"), name=name.upper(), usage=cmd.usage())
             data[name] = value
-        try:
-            args = cmd.args.model_validate(data, context={"today": ctx.today, "now": ctx.now})
-        except ValidationError as exc:
-            raise _validation_problem(cmd, exc) from None
-        return cmd, args
+        return cmd, validate(ctx, cmd, data)
 
     def dispatch(self, ctx: Ctx, line: str) -> Reply:
         """Parse, check permission, run; every failure becomes one translated answer."""
         with use_locale(ctx.actor.locale):
             try:
                 cmd, args = self.parse(ctx, line)
-                if cmd.roles is not None and not ctx.actor.has_any(cmd.roles):
-                    raise Forbidden(N_("Only {roles} may use /{name}."), roles=role_labels(cmd.roles),
-                                    name=cmd.name)
-                return cmd.handler(ctx, args)
             except DomainError as exc:
-                if isinstance(exc, Forbidden):
-                    _log_refusal(ctx, line, exc)
                 return error(translate_error(exc))
+            return run(ctx, cmd, args, line)
+
+    def submit(self, ctx: Ctx, cmd: Command, data: dict[str, str]) -> Reply | dict[str, str]:
+        """Run a command from a filled-in form; problems come back per field, translated."""
+        with use_locale(ctx.actor.locale):
+            problems = field_problems(ctx, cmd, data)
+            if problems:
+                return problems
+            try:
+                args = validate(ctx, cmd, data)
+            except DomainError as exc:
+                return error(translate_error(exc))
+            return run(ctx, cmd, args, f"/{cmd.name} (form)")
+
+
+def validate(ctx: Ctx, cmd: Command, data: dict[str, Any]) -> Args:
+    try:
+        return cmd.args.model_validate(data, context={"today": ctx.today, "now": ctx.now})
+    except ValidationError as exc:
+        raise _validation_problem(cmd, exc) from None
+
+
+def field_problems(ctx: Ctx, cmd: Command, data: dict[str, str]) -> dict[str, str]:
+    """Each field checked on its own, so a form can show the message beside the field."""
+    problems: dict[str, str] = {}
+    context = {"today": ctx.today, "now": ctx.now}
+    for name, info in cmd.args.model_fields.items():
+        if name not in data or data[name] in (None, ""):
+            if info.is_required():
+                problems[name] = translate(N_("Required."))
+            continue
+        try:
+            _adapter(cmd, name).validate_python(data[name], context=context)
+        except DomainError as exc:
+            problems[name] = translate_error(exc)
+        except ValidationError:
+            problems[name] = translate(N_("Invalid value."))
+    return problems
+
+
+@cache
+def _adapter(cmd: Command, name: str) -> TypeAdapter[Any]:
+    info = cmd.args.model_fields[name]
+    return TypeAdapter(Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation)
+
+
+def run(ctx: Ctx, cmd: Command, args: Args, line: str) -> Reply:
+    """Check the role and run the handler; domain errors become one translated answer."""
+    try:
+        if cmd.roles is not None and not ctx.actor.has_any(cmd.roles):
+            raise Forbidden(N_("Only {roles} may use /{name}."), roles=role_labels(cmd.roles), name=cmd.name)
+        return cmd.handler(ctx, args)
+    except DomainError as exc:
+        if isinstance(exc, Forbidden):
+            _log_refusal(ctx, line, exc)
+        return error(translate_error(exc))
 
 
 def translate_error(exc: DomainError) -> str:

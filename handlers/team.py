@@ -10,7 +10,7 @@ from domain.access import TEAM_ADMIN_ROLES
 from domain.errors import Invalid
 from domain.i18n import N_, _, lang_name
 from domain.vocab import ROLES
-from handlers.args import Args, Lang, Text
+from handlers.args import Args, Lang, MemberName, Text
 from handlers.context import Ctx
 from handlers.registry import REGISTRY
 from handlers.replies import Reply, Section
@@ -35,7 +35,7 @@ class TeamAddArgs(Args):
     name: Text = Field(description=N_("the member's name as the team knows it"))
     role: Text = Field(description=N_("one or more roles, comma-separated: admin, manager, deputy, sales, "
                                       "service, project_manager, legal, finance, head"))
-    supervisor: Text | None = Field(None, description=N_("who they report to"))
+    supervisor: MemberName | None = Field(None, description=N_("who they report to"))
     lang: Lang | None = Field(None, description=N_("en or zh"))
 
 
@@ -50,9 +50,9 @@ def team_add(ctx: Ctx, args: TeamAddArgs) -> Reply:
 
 
 class TeamSetArgs(Args):
-    name: Text = Field(description=N_("the member to change"))
+    name: MemberName = Field(description=N_("the member to change"))
     role: Text | None = Field(None, description=N_("the new roles, comma-separated"))
-    supervisor: Text | None = Field(None, description=N_("the new supervisor, or - for none"))
+    supervisor: MemberName | None = Field(None, description=N_("the new supervisor, or - for none"))
     lang: Lang | None = Field(None, description=N_("en or zh"))
 
 

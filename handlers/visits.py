@@ -8,7 +8,7 @@ from pydantic import Field
 from domain import callbacks, crm
 from domain.i18n import N_, _, sentences
 from domain.vocab import CALLBACK_REASONS, VISIT_CHANNELS
-from handlers.args import Args, Channel, DateArg, Text
+from handlers.args import Args, Channel, CustomerRef, DateArg, LongText, Text
 from handlers.context import Ctx
 from handlers.format import day
 from handlers.registry import REGISTRY
@@ -16,11 +16,11 @@ from handlers.replies import Button, Reply, Section
 
 
 class VisitArgs(Args):
-    customer: Text = Field(description=N_("customer name or reference"))
+    customer: CustomerRef = Field(description=N_("customer name or reference"))
     channel: Channel = Field("onsite", description=N_("onsite, phone, email, exhibition or online"))
-    note: Text | None = Field(None, description=N_("what happened"))
-    purpose: Text | None = Field(None, description=N_("the purpose of the visit"))
-    needs: Text | None = Field(None, description=N_("what was learned about the customer's needs"))
+    note: LongText | None = Field(None, description=N_("what happened"))
+    purpose: LongText | None = Field(None, description=N_("the purpose of the visit"))
+    needs: LongText | None = Field(None, description=N_("what was learned about the customer's needs"))
     next: DateArg | None = Field(None, description=N_("next follow-up date; schedules a callback"))
     lead: Text | None = Field(None, description=N_("the lead this visit belongs to"))
 
@@ -69,7 +69,7 @@ def callback_list(ctx: Ctx, args: CallbackListArgs) -> Reply:
 
 class CallbackDoneArgs(Args):
     callback: Text = Field(description=N_("callback reference, e.g. CB7"))
-    result: Text = Field(description=N_("what came of it"))
+    result: LongText = Field(description=N_("what came of it"))
 
 
 @REGISTRY.command("callback done", N_("Record a callback's result; the next one is scheduled."),
