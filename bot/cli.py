@@ -58,6 +58,22 @@ def console(user: str | None, now: str | None) -> None:
         app.close()
 
 
+@main.command()
+def serve() -> None:
+    """Run the server: Slack (and Telegram) endpoints, health checks, scheduler and outbox dispatcher."""
+    import logging
+
+    from bot.bootstrap import bootstrap
+    from bot.server import serve as run_server
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = bootstrap(_settings())
+    try:
+        run_server(app)
+    finally:
+        app.close()
+
+
 @main.group()
 def db() -> None:
     """Database schema."""

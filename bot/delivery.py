@@ -8,8 +8,8 @@ from typing import Protocol
 
 from sqlalchemy import select, update
 
-from domain.models import Member, Organisation, OutboxMessage
-from domain.outbox import render
+from domain.models import Identity, Member, Organisation, OutboxMessage
+from domain.outbox import OutButton, render
 from domain.uow import UowFactory
 
 log = logging.getLogger(__name__)
@@ -24,9 +24,10 @@ class Outgoing:
     recipient: Member | None
     channel: str | None
     text: str
-    buttons: list[tuple[str, str]]
+    buttons: list[OutButton]
     locale: str
     key: str
+    address: str | None = None
 
 
 class DeliveryError(Exception):
@@ -85,7 +86,9 @@ class Dispatcher:
                 recipient = uow.session.get(Member, msg.recipient_id) if msg.recipient_id else None
                 locale = (recipient.locale if recipient and recipient.locale else None) or org.locale
                 rendered = render(msg.payload, locale, org.timezone)
-                outgoing = Outgoing(org, recipient, msg.channel, rendered.text, rendered.buttons, locale, msg.key)
+                address = self._address(uow, org, recipient) if recipient else None
+                outgoing = Outgoing(org, recipient, msg.channel, rendered.text, rendered.buttons, locale, msg.key,
+                                    address)
                 sender = self._senders.get(org.platform)
                 try:
                     if sender is None:
@@ -98,6 +101,17 @@ class Dispatcher:
                     sent += 1
                 uow.commit()
         return sent
+
+    @staticmethod
+    def _address(uow, org: Organisation, member: Member) -> str | None:  # noqa: ANN001
+        """The member's account on the organisation's platform (a Slack user id, a Telegram chat id)."""
+        return uow.session.scalar(
+            select(Identity.external_id).where(
+                Identity.member_id == member.id,
+                Identity.platform == org.platform,
+                Identity.workspace == org.external_id,
+            )
+        )
 
     @staticmethod
     def _failed(msg: OutboxMessage, reason: str, retry_after: float | None, now) -> None:  # noqa: ANN001

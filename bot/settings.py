@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.exc import ArgumentError
 
@@ -16,12 +16,36 @@ class ConfigError(Exception):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BIZBOT_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="BIZBOT_", env_file=".env", extra="ignore",
+                                      populate_by_name=True)
 
     database_url: str = "sqlite:///./bizbot.db"
     locale: str = "en"
     timezone: str = "Asia/Shanghai"
     admins: str = ""
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8080, ge=1, le=65535)
+    sweep_seconds: float = Field(5.0, gt=0, le=300)
+
+    slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field("https://slack.com/api/", validation_alias="SLACK_API_URL")
+    slack_client_id: str | None = Field(None, validation_alias="SLACK_CLIENT_ID")
+    slack_client_secret: SecretStr | None = Field(None, validation_alias="SLACK_CLIENT_SECRET")
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL such as https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @property
+    def slack_enabled(self) -> bool:
+        return self.slack_signing_secret is not None and (
+            self.slack_bot_token is not None or self.slack_client_id is not None
+        )
 
     @field_validator("database_url")
     @classmethod
@@ -70,6 +94,7 @@ def load_settings(**overrides: str) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         err = exc.errors()[0]
-        name = "BIZBOT_" + str(err["loc"][0]).upper() if err["loc"] else "settings"
+        loc = str(err["loc"][0]) if err["loc"] else "settings"
+        name = loc if loc.isupper() else "BIZBOT_" + loc.upper()
         reason = str(err["msg"]).removeprefix("Value error, ")
         raise ConfigError(f"{name}: {reason}") from None

@@ -11,8 +11,8 @@ from domain.clock import at_local, local_today
 from domain.errors import Conflict, Invalid, NotFound
 from domain.i18n import N_
 from domain.models import Callback, Customer, DueItem, Member, Organisation
-from domain.outbox import Label, enqueue
-from domain.reminders import due_kind, schedule
+from domain.outbox import Label, OutButton, enqueue
+from domain.reminders import AgendaEntry, agenda_source, due_kind, schedule
 from domain.team import org_setting
 from domain.uow import UnitOfWork
 from domain.vocab import CALLBACK_REASONS, DEFAULT_CADENCE_DAYS
@@ -76,7 +76,10 @@ def _fire(uow: UnitOfWork, item: DueItem) -> None:
             "reason": Label(CALLBACK_REASONS.get(cb.reason, cb.reason)),
             "ref": cref,
         },
-        buttons=[(N_("Customer archive"), f"/customer show {ref('C', customer.id)}")],
+        buttons=[
+            OutButton(N_("Done"), f"/callback done {cref}", decision=True),
+            OutButton(N_("Customer archive"), f"/customer show {ref('C', customer.id)}"),
+        ],
     )
 
 
@@ -145,3 +148,19 @@ def complete_callback(uow: UnitOfWork, actor: Actor, cb_ref: str, result: str) -
     uow.audit(actor.org_id, actor.member_id, "update", "callback", ref("CB", cb.id), "done")
     uow.commit()
     return CallbackDone(cb, customer, next_cb)
+
+
+@agenda_source(KIND, N_("Callbacks due"))
+def _agenda(uow: UnitOfWork, actor: Actor) -> list[AgendaEntry]:
+    today = local_today(uow.now, actor.timezone)
+    rows = uow.session.execute(
+        select(Callback, Customer.name)
+        .join(Customer, Customer.id == Callback.customer_id)
+        .where(Callback.owner_id == actor.member_id, Callback.status == "open")
+        .order_by(Callback.due_date, Callback.id)
+        .limit(50)
+    ).all()
+    return [
+        AgendaEntry(ref("CB", cb.id), name, cb.due_date, cb.due_date < today, f"/customer show C{cb.customer_id}")
+        for cb, name in rows
+    ]

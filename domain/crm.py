@@ -147,6 +147,17 @@ def find_customer(uow: UnitOfWork, actor: Actor, text: str) -> Customer:
     raise NotFound(N_("No customer matches '{text}'."), text=text)
 
 
+def search_customers(uow: UnitOfWork, actor: Actor, text: str, limit: int = 20) -> list[Customer]:
+    """Customers the actor sees whose name contains the text (for pickers), by name."""
+    q = select(Customer).where(Customer.org_id == actor.org_id)
+    if text.strip():
+        q = q.where(Customer.name_key.contains(name_key(text), autoescape=True))
+    owners = visible_owner_ids(uow, actor)
+    if owners is not None:
+        q = q.where(Customer.owner_id.in_(owners))
+    return list(uow.session.scalars(q.order_by(Customer.name_key).limit(limit)))
+
+
 def update_customer(
     uow: UnitOfWork, actor: Actor, text: str, fields: CustomerFields, owner: str | None = None
 ) -> Customer:

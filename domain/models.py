@@ -260,3 +260,15 @@ class AuditEntry(Base):
     entity_ref: Mapped[str | None] = mapped_column(String(40))
     detail: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class InboundEvent(Base):
+    """An event a platform delivered, remembered so a retried delivery is processed once."""
+
+    __tablename__ = "inbound_events"
+    __table_args__ = (UniqueConstraint("platform", "key"),)
+
+    id: Mapped[int] = _id()
+    platform: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

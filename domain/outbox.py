@@ -19,6 +19,15 @@ from domain.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
+class OutButton:
+    """A button on a message bizbot sends later; `label` is a message id, `command` a typed command."""
+
+    label: str
+    command: str
+    decision: bool = False
+
+
+@dataclass(frozen=True)
 class Money:
     amount: Decimal
     currency: str
@@ -59,14 +68,14 @@ def enqueue(
     params: dict[str, Any] | None = None,
     recipient_id: int | None = None,
     channel: str | None = None,
-    buttons: list[tuple[str, str]] | None = None,
+    buttons: list[OutButton] | None = None,
     available_at: datetime | None = None,
 ) -> None:
     """Add a message unless one with the same idempotency key exists (then do nothing)."""
     payload = {
         "msg": msgid,
         "params": {k: encode(v) for k, v in (params or {}).items()},
-        "buttons": [{"label": label, "command": cmd} for label, cmd in (buttons or [])],
+        "buttons": [{"label": b.label, "command": b.command, "decision": b.decision} for b in (buttons or [])],
     }
     values = dict(
         org_id=org_id,
@@ -89,12 +98,13 @@ def enqueue(
 @dataclass(frozen=True)
 class Rendered:
     text: str
-    buttons: list[tuple[str, str]]
+    buttons: list[OutButton]
 
 
 def render(payload: dict[str, Any], locale: str, tz: str) -> Rendered:
     with use_locale(locale):
         params = {k: decode(v, tz) for k, v in payload.get("params", {}).items()}
         text = translate(payload["msg"]).format(**params)
-        buttons = [(translate(b["label"]), b["command"]) for b in payload.get("buttons", [])]
+        buttons = [OutButton(translate(b["label"]), b["command"], b.get("decision", False))
+                   for b in payload.get("buttons", [])]
     return Rendered(text, buttons)

@@ -3,12 +3,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from domain.models import DueItem, Organisation
 from domain.uow import UnitOfWork, UowFactory
+
+if TYPE_CHECKING:
+    from domain.access import Actor
 
 FireFn = Callable[[UnitOfWork, DueItem], None]
 RecomputeFn = Callable[[UnitOfWork, Organisation, DueItem], datetime | None]
@@ -102,3 +106,32 @@ def sweep(uow_factory: UowFactory, batch: int = 200) -> int:
         fired += len(items)
         if len(items) < batch:
             return fired
+
+
+@dataclass(frozen=True)
+class AgendaEntry:
+    """One thing due for a member, as their agenda (or Slack's Home tab) lists it."""
+
+    ref: str
+    title: str
+    due: date
+    overdue: bool
+    command: str | None = None
+
+
+AgendaFn = Callable[[UnitOfWork, "Actor"], list[AgendaEntry]]
+AGENDA: dict[str, tuple[str, AgendaFn]] = {}
+
+
+def agenda_source(kind: str, title: str) -> Callable[[AgendaFn], AgendaFn]:
+    """Register where a kind's open items for a member come from; `title` is a message id."""
+
+    def register(fn: AgendaFn) -> AgendaFn:
+        AGENDA[kind] = (title, fn)
+        return fn
+
+    return register
+
+
+def agenda(uow: UnitOfWork, actor: Actor) -> list[tuple[str, list[AgendaEntry]]]:
+    return [(title, fn(uow, actor)) for title, fn in AGENDA.values()]

@@ -335,3 +335,24 @@ def get_org(uow: UnitOfWork, actor: Actor) -> Organisation:
     org = uow.session.get(Organisation, actor.org_id)
     assert org is not None
     return org
+
+
+def link_identity(
+    uow: UnitOfWork, actor: Actor, name: str, platform: str, workspace: str, external_id: str
+) -> Member:
+    """Tie a platform account to a member, so that account acts as them (admins and managers only)."""
+    require_role(actor, TEAM_ADMIN_ROLES)
+    member = find_member(uow, actor.org_id, name)
+    existing = uow.session.scalar(
+        select(Identity).where(
+            Identity.platform == platform, Identity.workspace == workspace, Identity.external_id == external_id
+        )
+    )
+    if existing is not None and existing.member_id != member.id:
+        holder = uow.session.get(Member, existing.member_id)
+        raise Conflict(N_("That account already belongs to {name}."), name=holder.name if holder else "?")
+    if existing is None:
+        uow.add(Identity(member_id=member.id, platform=platform, workspace=workspace, external_id=external_id))
+        uow.audit(actor.org_id, actor.member_id, "update", "member", member.name, f"linked {platform}")
+        uow.commit()
+    return member

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
-MODULES = ("help", "team", "customers", "leads", "visits")
+MODULES = ("help", "team", "customers", "leads", "visits", "agenda")
 
 
 def load():  # noqa: ANN201

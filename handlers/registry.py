@@ -50,6 +50,9 @@ class Command:
     def group(self) -> str:
         return self.name.split()[0]
 
+    def missing(self, data: dict[str, Any]) -> list[str]:
+        return [n for n, info in self.args.model_fields.items() if info.is_required() and not data.get(n)]
+
     def usage(self) -> str:
         fields = self.args.model_fields
         parts = [f"/{self.name}"]
@@ -118,6 +121,11 @@ class Registry:
         raise Invalid(N_("/{name} needs a sub-command: {choices}."), name=head, choices=", ".join(subs))
 
     def parse(self, ctx: Ctx, line: str) -> tuple[Command, Args]:
+        cmd, data = self.fields(line)
+        return cmd, validate(ctx, cmd, data)
+
+    def fields(self, line: str) -> tuple[Command, dict[str, Any]]:
+        """The command a line names and its raw field values, not yet validated."""
         parsed = parse_line(line)
         cmd, rest = self.resolve(parsed.words)
         fields = cmd.args.model_fields
@@ -145,7 +153,7 @@ class Registry:
             if name in data:
                 raise Invalid(N_("{name} is given twice. Usage: {usage}"), name=name.upper(), usage=cmd.usage())
             data[name] = value
-        return cmd, validate(ctx, cmd, data)
+        return cmd, data
 
     def dispatch(self, ctx: Ctx, line: str) -> Reply:
         """Parse, check permission, run; every failure becomes one translated answer."""

@@ -6,11 +6,16 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Button:
-    """A button is a serialised command: pressing it runs `command`, which can also be typed."""
+    """A button is a serialised command: pressing it runs `command`, which can also be typed.
+
+    A `decision` settles the message it sits on: once it succeeds the message shows the outcome
+    and loses its buttons.
+    """
 
     label: str
     command: str
     style: str = "default"
+    decision: bool = False
 
 
 @dataclass

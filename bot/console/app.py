@@ -36,7 +36,7 @@ class ConsoleSender:
         stamp = self._console.clock.now().astimezone(ZoneInfo(message.org.timezone)).strftime("%Y-%m-%d %H:%M")
         text = message.text
         if message.buttons:
-            text += "\n  " + "  ".join(f"[{label}: {cmd}]" for label, cmd in message.buttons)
+            text += "\n  " + "  ".join(f"[{b.label}: {b.command}]" for b in message.buttons)
         self._console.write(f"[{stamp}] → {who}: {text}")
 
 

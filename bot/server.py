@@ -1,0 +1,124 @@
+"""`bizbot serve`: one ASGI app (health, readiness, Slack) plus the scheduler and the outbox dispatcher."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.bootstrap import App
+from bot.delivery import Dispatcher, Sender
+from domain.reminders import sweep
+
+log = logging.getLogger(__name__)
+
+
+def senders(app: App) -> dict[str, Sender]:
+    found: dict[str, Sender] = {}
+    if app.settings.slack_enabled:
+        from bot.slack.sender import SlackSender
+
+        found["slack"] = SlackSender(app.settings, app.engine)
+    return found
+
+
+class Worker:
+    """Turns due items into outbox rows and sends them, on a timer; one tick at a time."""
+
+    def __init__(self, app: App, executor: ThreadPoolExecutor, dispatcher: Dispatcher) -> None:
+        self.app = app
+        self.executor = executor
+        self.dispatcher = dispatcher
+
+    def tick_sync(self) -> int:
+        sweep(self.app.services.uow)
+        return self.dispatcher.run_once()
+
+    async def tick(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self.executor, self.tick_sync)
+
+
+def create_asgi(app: App, *, run_worker: bool = True) -> Starlette:
+    settings = app.settings
+    executor = ThreadPoolExecutor(max_workers=1 if app.engine.dialect.name == "sqlite" else 8,
+                                  thread_name_prefix="bizbot-db")
+    slack = None
+    routes: list[Route] = []
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        def ping() -> None:
+            with app.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+
+        try:
+            await asyncio.get_running_loop().run_in_executor(executor, ping)
+        except Exception as exc:  # any database failure means "not ready", whatever the driver raised
+            return JSONResponse({"status": "unavailable", "database": type(exc).__name__}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    routes += [Route("/healthz", healthz), Route("/readyz", readyz)]
+    if settings.slack_enabled:
+        from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+
+        from bot.slack.app import SlackAdapter
+
+        slack = SlackAdapter(app, settings, executor=executor)
+        handler = AsyncSlackRequestHandler(slack.bolt)
+
+        async def slack_endpoint(request: Request) -> Response:
+            return await handler.handle(request)
+
+        routes += [Route("/slack/events", slack_endpoint, methods=["POST"])]
+        if settings.slack_client_id:
+            routes += [Route("/slack/install", slack_endpoint, methods=["GET"]),
+                       Route("/slack/oauth_redirect", slack_endpoint, methods=["GET"])]
+
+    worker = Worker(app, executor, Dispatcher(app.services.uow, senders(app)))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        scheduler = AsyncIOScheduler()
+        socket = None
+        if run_worker:
+            scheduler.add_job(worker.tick, "interval", seconds=settings.sweep_seconds, max_instances=1,
+                              coalesce=True, id="sweep")
+            scheduler.start()
+        if slack is not None and settings.slack_app_token:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            socket = AsyncSocketModeHandler(slack.bolt, settings.slack_app_token.get_secret_value())
+            await socket.connect_async()
+        try:
+            yield
+        finally:
+            if socket is not None:
+                await socket.close_async()
+            if scheduler.running:
+                scheduler.shutdown(wait=False)
+            executor.shutdown(wait=True)
+
+    asgi = Starlette(routes=routes, lifespan=lifespan)
+    asgi.state.slack = slack
+    asgi.state.worker = worker
+    return asgi
+
+
+def serve(app: App) -> None:
+    import uvicorn
+
+    asgi = create_asgi(app)
+    uvicorn.run(asgi, host=app.settings.http_host, port=app.settings.http_port, log_level="info",
+                access_log=False)
+
+

@@ -1,0 +1,453 @@
+"""The Slack adapter: slash commands, buttons, modals, App Home and events, over slack-bolt's AsyncApp.
+
+It translates both ways and nothing more: a payload becomes a `Ctx` and a command line (or form
+fields) for the registry; a neutral `Reply` becomes Block Kit. Use cases run in a thread, off the
+event loop; Slack is acknowledged within its 3 seconds even when that work is slow.
+"""
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import logging
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.bootstrap import App
+from bot.settings import Settings
+from bot.slack import blocks
+from domain.errors import DomainError
+from domain.i18n import _, normalize_locale, use_locale
+from domain.inbound import first_delivery
+from domain.team import actor_for, ensure_org, link_identity, member_by_identity, resolve_member
+from handlers.agenda import agenda_reply
+from handlers.context import Ctx
+from handlers.registry import Command, translate_error
+from handlers.replies import Button, Reply, error
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+ACK_BUDGET = 2.0
+FORM_CALLBACK = "bizbot.form"
+PAGE_ACTION = "bizbot.page"
+LOCALE_TTL = 3600.0
+_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|([^>]*))?>")
+
+
+@dataclass(frozen=True)
+class SlackUser:
+    team_id: str
+    user_id: str
+
+
+class SlackAdapter:
+    def __init__(self, app: App, settings: Settings, executor: ThreadPoolExecutor) -> None:
+        self.app = app
+        self.settings = settings
+        self.registry = app.registry
+        # Use cases run here. On SQLite it has one thread: one writer never fights another for the lock.
+        self.executor = executor
+        self._profiles: dict[tuple[str, str], tuple[float, str | None, str | None]] = {}
+        self._welcome: set[tuple[str, str]] = set()
+        self.bolt = build_bolt(settings, app)
+        self._register()
+
+    # --- plumbing ----------------------------------------------------------------------
+    async def db(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    async def profile(self, client: AsyncWebClient, user: SlackUser) -> tuple[str | None, str | None]:
+        """The user's Slack locale and display name (users.info, cached for an hour)."""
+        key = (user.team_id, user.user_id)
+        cached = self._profiles.get(key)
+        if cached and cached[0] > time.monotonic():
+            return cached[1], cached[2]
+        try:
+            info = (await client.users_info(user=user.user_id, include_locale=True))["user"]
+        except SlackApiError as exc:
+            log.warning("users.info failed for %s: %s", user.user_id, exc.response.get("error"))
+            return None, None
+        profile = info.get("profile") or {}
+        name = profile.get("display_name") or info.get("real_name") or info.get("name")
+        locale = normalize_locale(info.get("locale"))
+        self._profiles[key] = (time.monotonic() + LOCALE_TTL, locale, name)
+        return locale, name
+
+    async def context(self, client: AsyncWebClient, user: SlackUser) -> Ctx | Reply:
+        """The acting member, enrolling the first user of a workspace; a stranger gets a friendly Reply."""
+        ctx, complete = await self.db(self._lookup, user)
+        if ctx is not None and complete:
+            return ctx
+        locale, name = await self.profile(client, user)
+        return await self.db(self._enrol, user, name, locale)
+
+    def _lookup(self, user: SlackUser) -> tuple[Ctx | None, bool]:
+        """A known member; `complete` unless their language must come from Slack."""
+        with self.app.uow() as uow:
+            member = member_by_identity(uow, PLATFORM, user.team_id, user.user_id)
+            if member is None:
+                return None, False
+            return Ctx(self.app.services, actor_for(uow, member), PLATFORM), member.locale is not None
+
+    def _enrol(self, user: SlackUser, name: str | None, slack_locale: str | None) -> Ctx | Reply:
+        with self.app.uow() as uow:
+            org = ensure_org(uow, PLATFORM, user.team_id, user.team_id, self.settings.timezone,
+                             self.settings.locale)
+            uow.commit()
+            resolved = resolve_member(uow, org, PLATFORM, user.team_id, user.user_id, name or user.user_id,
+                                      self.app.services.admins)
+            if resolved.member is None:
+                with use_locale(slack_locale or org.locale):
+                    return error(_("You are not a member of this department yet. Ask an admin or manager "
+                                   "to add you with /team add @you role=sales."))
+            actor = actor_for(uow, resolved.member)
+        if resolved.member.locale is None and slack_locale:
+            actor = replace(actor, locale=slack_locale)
+        if resolved.created_first:
+            self._welcome.add((user.team_id, user.user_id))
+        return Ctx(self.app.services, actor, PLATFORM)
+
+    # --- listeners ---------------------------------------------------------------------
+    def _register(self) -> None:
+        bolt = self.bolt
+        for group in self.registry.groups():
+            bolt.command(f"/{group}")(self.on_command)
+        bolt.action(re.compile(r"^bizbot\.cmd\.\d+$"))(self.on_button)
+        bolt.action(PAGE_ACTION)(self.on_page)
+        bolt.view_submission(FORM_CALLBACK)(self.on_form)
+        bolt.view_closed(FORM_CALLBACK)(self.on_form_closed)
+        bolt.options(re.compile(r".*"))(self.on_options)
+        bolt.event("app_home_opened")(self.on_home)
+        bolt.event("app_mention")(self.on_mention)
+        bolt.event("message")(self.on_message_event)
+        bolt.middleware(self.dedupe_events)
+
+    async def dedupe_events(self, body: dict[str, Any], next: Any) -> BoltResponse | None:  # noqa: A002
+        """A retried or replayed event (same event_id) is acknowledged and not processed again."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not await self.db(self._first, f"event:{event_id}"):
+            return BoltResponse(status=200, body="")
+        return await next()
+
+    def _first(self, key: str) -> bool:
+        with self.app.uow() as uow:
+            return first_delivery(uow, PLATFORM, key)
+
+    async def on_command(self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
+        """A slash command: with arguments it runs; without, it opens a form (or a menu of sub-commands)."""
+        work = asyncio.ensure_future(self._guard(self._command(body, client)))
+        done, _pending = await asyncio.wait({work}, timeout=ACK_BUDGET)
+        if work in done:
+            await ack(**work.result())
+            return
+        await ack(response_type="ephemeral", text="…")
+        payload = await work
+        if payload:
+            await respond(**payload)
+
+    async def _command(self, body: dict[str, Any], client: AsyncWebClient) -> dict[str, Any]:
+        user = SlackUser(body["team_id"], body["user_id"])
+        ctx = await self.context(client, user)
+        if isinstance(ctx, Reply):
+            return self.message(ctx)
+        group = body["command"].lstrip("/")
+        text = body.get("text") or ""
+        welcome = (user.team_id, user.user_id) in self._welcome
+        self._welcome.discard((user.team_id, user.user_id))
+        if not text.strip():
+            return await self._without_arguments(ctx, group, body, client, welcome)
+        line, links = self._unmention(f"/{group} {text}")
+        reply = await self.db(self.registry.dispatch, ctx, line)
+        if links and group == "team" and not reply.error:
+            reply = await self.db(self._link_accounts, ctx, user.team_id, links, reply)
+        return self.message(reply, line=line, welcome=welcome, ctx=ctx)
+
+    async def _without_arguments(
+        self, ctx: Ctx, group: str, body: dict[str, Any], client: AsyncWebClient, welcome: bool
+    ) -> dict[str, Any]:
+        root = self.registry.commands.get(group)
+        if root is None:
+            with use_locale(ctx.actor.locale):
+                menu = Reply(
+                    text=_("What would you like to do?"),
+                    buttons=[Button(c.name.split(" ", 1)[1], f"/{c.name}") for c in self.registry.groups()[group]],
+                    private=True,
+                )
+            return self.message(menu, ctx=ctx, welcome=welcome)
+        if root.missing({}):
+            await self.open_form(client, body["trigger_id"], ctx, root, {}, body.get("channel_id"))
+            return {}
+        reply = await self.db(self.registry.dispatch, ctx, f"/{group}")
+        return self.message(reply, line=f"/{group}", ctx=ctx, welcome=welcome)
+
+    def _unmention(self, line: str) -> tuple[str, dict[str, str]]:
+        """Turn `<@U123|alice>` into `alice` and remember which account was meant."""
+        line = html.unescape(line)
+        links: dict[str, str] = {}
+
+        def name(m: re.Match[str]) -> str:
+            label = (m.group(2) or m.group(1)).strip()
+            links[label] = m.group(1)
+            return f'"{label}"' if " " in label else label
+
+        return _MENTION.sub(name, line), links
+
+    def _link_accounts(self, ctx: Ctx, team_id: str, links: dict[str, str], reply: Reply) -> Reply:
+        """After /team add or /team set naming @someone, that Slack account acts as that member."""
+        notes = []
+        for label, user_id in links.items():
+            with self.app.uow() as uow:
+                try:
+                    member = link_identity(uow, ctx.actor, label, PLATFORM, team_id, user_id)
+                except DomainError as exc:
+                    with use_locale(ctx.actor.locale):
+                        notes.append(translate_error(exc))
+                    continue
+            with use_locale(ctx.actor.locale):
+                notes.append(_("{name} is now linked to their Slack account.").format(name=member.name))
+        return replace(reply, text="\n".join([reply.text, *notes]).strip())
+
+    async def on_button(self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
+        """A button runs the command it carries; if that needs more, a form asks for the rest."""
+        await ack()
+        await self._guard(self._button(body, client, respond))
+
+    async def _button(self, body: dict[str, Any], client: AsyncWebClient, respond: Any) -> dict[str, Any]:
+        action = body["actions"][0]
+        user = SlackUser(body["team"]["id"], body["user"]["id"])
+        ctx = await self.context(client, user)
+        if isinstance(ctx, Reply):
+            await respond(**self.message(ctx), replace_original=False)
+            return {}
+        spec = json.loads(action["value"]) if action["value"].startswith("{") else {"line": action["value"]}
+        line, decision = spec["line"], bool(spec.get("decision"))
+        origin = self._origin(body)
+        try:
+            cmd, data = self.registry.fields(line)
+        except DomainError as exc:
+            with use_locale(ctx.actor.locale):
+                await respond(**self.message(error(translate_error(exc))), replace_original=False)
+            return {}
+        if cmd.missing(data):
+            await self.open_form(client, body["trigger_id"], ctx, cmd, data, origin.get("channel"),
+                                 origin if decision else None)
+            return {}
+        reply = await self.db(self.registry.dispatch, ctx, line)
+        if decision and not reply.error and origin:
+            await self.settle(client, origin, reply, user)
+        else:
+            await respond(**self.message(reply, line=line, ctx=ctx), replace_original=False)
+        return {}
+
+    @staticmethod
+    def _origin(body: dict[str, Any]) -> dict[str, Any]:
+        container = body.get("container") or {}
+        message = body.get("message") or {}
+        if container.get("type") != "message" or not message:
+            return {}
+        return {"channel": container.get("channel_id") or (body.get("channel") or {}).get("id"),
+                "ts": container.get("message_ts") or message.get("ts"),
+                "blocks": message.get("blocks") or [], "text": message.get("text") or ""}
+
+    async def settle(self, client: AsyncWebClient, origin: dict[str, Any], reply: Reply, user: SlackUser) -> None:
+        """Show a decision on the message it was made on, and take that message's buttons away."""
+        kept = [b for b in origin.get("blocks", []) if b.get("type") != "actions"] or (
+            [{"type": "section", "text": {"type": "mrkdwn", "text": origin["text"][:3000]}}]
+            if origin.get("text") else [])
+        outcome = {"type": "context", "elements": [
+            {"type": "mrkdwn", "text": f"✓ {blocks.escape(reply.text)[:2900]} — <@{user.user_id}>"}]}
+        await client.chat_update(channel=origin["channel"], ts=origin["ts"], text=origin.get("text") or reply.text,
+                                 blocks=[*kept, outcome])
+
+    async def on_page(self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
+        """Next/Previous on a long list: run the same command again and show the other page."""
+        await ack()
+        spec = json.loads(body["actions"][0]["value"])
+        user = SlackUser(body["team"]["id"], body["user"]["id"])
+        ctx = await self.context(client, user)
+        if isinstance(ctx, Reply):
+            return
+        reply = await self.db(self.registry.dispatch, ctx, spec["line"])
+        await respond(**self.message(reply, line=spec["line"], page=int(spec["page"]), ctx=ctx),
+                      replace_original=True)
+
+    async def open_form(
+        self,
+        client: AsyncWebClient,
+        trigger_id: str,
+        ctx: Ctx,
+        cmd: Command,
+        initial: dict[str, Any],
+        channel: str | None,
+        origin: dict[str, Any] | None = None,
+    ) -> None:
+        meta = {"cmd": cmd.name, "channel": channel}
+        if origin:
+            meta["origin"] = {"channel": origin["channel"], "ts": origin["ts"], "text": origin["text"][:1500]}
+        with use_locale(ctx.actor.locale):
+            view = blocks.build_modal(
+                cmd, FORM_CALLBACK, json.dumps(meta), title=f"/{cmd.name}"[:24], submit=_("Submit"),
+                close=_("Cancel"), initial={k: str(v) for k, v in initial.items() if v is not None},
+            )
+        await client.views_open(trigger_id=trigger_id, view=view)
+
+    async def on_form(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """A submitted form runs its command; field problems go back beside the fields."""
+        view = body["view"]
+        meta = json.loads(view.get("private_metadata") or "{}")
+        cmd = self.registry.commands.get(meta.get("cmd", ""))
+        user = SlackUser(body["team"]["id"] if body.get("team") else view["team_id"], body["user"]["id"])
+        ctx = await self.context(client, user)
+        if cmd is None or isinstance(ctx, Reply):
+            await ack()
+            return
+        data = blocks.modal_values(cmd, view["state"]["values"])
+        outcome = await self.db(self.registry.submit, ctx, cmd, data)
+        if isinstance(outcome, Reply) and outcome.error:
+            subject = cmd.positional[0] if cmd.positional else next(iter(cmd.args.model_fields))
+            outcome = {subject: outcome.text}
+        if isinstance(outcome, dict):
+            await ack(**blocks.modal_errors(outcome))
+            return
+        await ack()
+        origin = meta.get("origin")
+        if origin:
+            await self.settle(client, origin, outcome, user)
+        else:
+            await self.tell(client, user, meta.get("channel"), outcome, ctx)
+
+    async def on_form_closed(self, ack: Any) -> None:
+        await ack()
+
+    async def tell(
+        self, client: AsyncWebClient, user: SlackUser, channel: str | None, reply: Reply, ctx: Ctx
+    ) -> None:
+        """Deliver a reply outside a command's response: ephemeral in the channel, or a direct message."""
+        payload = self.message(reply, ctx=ctx)
+        payload.pop("response_type", None)
+        if channel and reply.private:
+            await client.chat_postEphemeral(channel=channel, user=user.user_id, **payload)
+        else:
+            await client.chat_postMessage(channel=channel or user.user_id, **payload)
+
+    async def on_options(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """Search for a customer picker (external select)."""
+        from domain.crm import search_customers
+
+        user = SlackUser(body["team"]["id"], body["user"]["id"])
+        ctx = await self.context(client, user)
+        if isinstance(ctx, Reply):
+            await ack(options=[])
+            return
+
+        def search() -> list[tuple[str, str]]:
+            with self.app.uow() as uow:
+                found = search_customers(uow, ctx.actor, body.get("value") or "")
+            return [(f"C{c.id}", f"{c.name} (C{c.id})") for c in found]
+
+        await ack(**blocks.options(await self.db(search)))
+
+    async def on_home(self, event: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
+        """The Home tab: the member's due items, from the registry of due-item kinds."""
+        if event.get("tab") not in (None, "home"):
+            return
+        user = SlackUser(context.team_id, event["user"])
+        ctx = await self.context(client, user)
+        reply = ctx if isinstance(ctx, Reply) else await self.db(agenda_reply, ctx)
+        locale = ctx.actor.locale if isinstance(ctx, Ctx) else self.settings.locale
+        with use_locale(locale):
+            _text, body = blocks.render(reply, page_action=PAGE_ACTION)
+        await client.views_publish(user_id=user.user_id, view={"type": "home", "blocks": body[:100]})
+
+    async def on_mention(self, event: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
+        """`@bizbot lead list` runs like `/lead list`; the answer goes to the one who asked."""
+        user = SlackUser(context.team_id, event["user"])
+        ctx = await self.context(client, user)
+        text = _MENTION.sub("", event.get("text") or "", count=1).strip()
+        if isinstance(ctx, Reply):
+            reply = ctx
+        else:
+            line, _links = self._unmention("/" + (text.lstrip("/") or "help"))
+            reply = await self.db(self.registry.dispatch, ctx, line)
+        payload = self.message(reply, ctx=ctx if isinstance(ctx, Ctx) else None)
+        payload.pop("response_type", None)
+        await client.chat_postEphemeral(channel=event["channel"], user=user.user_id, **payload)
+
+    async def on_message_event(self, ack: Any) -> None:
+        """Channel messages are not commands; acknowledged and ignored."""
+
+    async def _guard(self, work: Any) -> dict[str, Any]:
+        """The one boundary for the unexpected: log it with an id, tell the user, never leak details."""
+        try:
+            return await work
+        except Exception:
+            incident = f"{time.time_ns():x}"[-8:]
+            log.exception("slack request failed (incident %s)", incident)
+            return {"response_type": "ephemeral",
+                    "text": _("Something went wrong (incident {id}); nothing was changed.").format(id=incident)}
+
+    def message(
+        self, reply: Reply, *, line: str | None = None, page: int = 0, welcome: bool | None = None,
+        ctx: Ctx | None = None,
+    ) -> dict[str, Any]:
+        """A reply as a Slack message body (for ack, respond or chat.postMessage)."""
+        with use_locale(ctx.actor.locale if ctx else self.settings.locale):
+            if welcome:
+                reply = replace(reply, text="\n".join(
+                    [_("Welcome! You are the first member of this department, so you are its admin and "
+                       "manager."), reply.text]).strip())
+            text, body = to_slack(reply, line=line, page=page)
+        return {"response_type": "ephemeral" if reply.private or reply.error else "in_channel",
+                "text": text, "blocks": body}
+
+
+def to_slack(reply: Reply, line: str | None = None, page: int = 0) -> tuple[str, list[dict[str, Any]]]:
+    """Block Kit for a reply; page buttons carry the command to re-run, decisions say they decide."""
+    text, body = blocks.render(reply, page=page, page_action=PAGE_ACTION)
+    for block in body:
+        if block.get("type") != "actions":
+            continue
+        for element in block.get("elements", []):
+            action_id = element.get("action_id", "")
+            if action_id == PAGE_ACTION:
+                if line is None:
+                    block["elements"] = [e for e in block["elements"] if e.get("action_id") != PAGE_ACTION]
+                    break
+                element["value"] = json.dumps({"line": line, "page": int(element["value"])})
+            elif action_id.startswith("bizbot.cmd."):
+                button = reply.buttons[int(action_id.rsplit(".", 1)[1])]
+                if button.decision:
+                    element["value"] = json.dumps({"line": button.command, "decision": True})
+    return text, [b for b in body if b.get("type") != "actions" or b.get("elements")]
+
+
+def build_bolt(settings: Settings, app: App) -> AsyncApp:
+    """slack-bolt's AsyncApp against SLACK_API_URL: token mode, or OAuth when a client id is set."""
+    client = AsyncWebClient(
+        base_url=settings.slack_api_url,
+        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+                        AsyncConnectionErrorRetryHandler(max_retry_count=2)],
+    )
+    signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    if settings.slack_client_id:
+        from bot.slack.oauth import oauth_settings
+
+        return AsyncApp(signing_secret=signing_secret, client=client, process_before_response=True,
+                        oauth_settings=oauth_settings(settings, app.engine))
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    client.token = token
+    return AsyncApp(signing_secret=signing_secret, client=client, process_before_response=True)
+

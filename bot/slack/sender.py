@@ -1,0 +1,54 @@
+"""Delivers outbox messages to Slack: a direct message to the member, or a post in a channel."""
+from __future__ import annotations
+
+import logging
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy import Engine
+
+from bot.delivery import DeliveryError, Outgoing
+from bot.settings import Settings
+from bot.slack.app import to_slack
+from domain.i18n import use_locale
+from handlers.replies import Button, Reply
+
+log = logging.getLogger(__name__)
+
+
+class SlackSender:
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.settings = settings
+        self._store = None
+        if settings.slack_client_id:
+            from bot.slack.oauth import installation_store
+
+            self._store = installation_store(settings, engine)
+
+    def token_for(self, team_id: str) -> str | None:
+        if self._store is not None:
+            bot = self._store.find_bot(enterprise_id=None, team_id=team_id)
+            return bot.bot_token if bot else None
+        token = self.settings.slack_bot_token
+        return token.get_secret_value() if token else None
+
+    def send(self, message: Outgoing) -> None:
+        channel = message.channel or message.address
+        if not channel:
+            raise DeliveryError("recipient has no Slack account linked")
+        token = self.token_for(message.org.external_id)
+        if not token:
+            raise DeliveryError(f"no bot token for workspace {message.org.external_id}")
+        reply = Reply(text=message.text,
+                      buttons=[Button(b.label, b.command, decision=b.decision) for b in message.buttons])
+        with use_locale(message.locale):
+            text, blocks = to_slack(reply)
+        client = WebClient(token=token, base_url=self.settings.slack_api_url, timeout=10)
+        try:
+            client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            retry_after = exc.response.headers.get("Retry-After") if exc.response.status_code == 429 else None
+            raise DeliveryError(str(exc.response.get("error")),
+                                float(retry_after) if retry_after else None) from None
+        except (SlackClientError, OSError) as exc:
+            raise DeliveryError(type(exc).__name__) from None

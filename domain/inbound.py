@@ -1,0 +1,33 @@
+"""Deliveries a platform may repeat (retries, replays) are processed once: their ids are remembered."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from domain.models import InboundEvent
+from domain.uow import UnitOfWork
+
+KEEP = timedelta(days=3)
+
+
+def first_delivery(uow: UnitOfWork, platform: str, key: str) -> bool:
+    """Record the event id; False when it was seen before (by this process or any other)."""
+    insert = pg_insert if uow.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    result = uow.session.execute(
+        insert(InboundEvent)
+        .values(platform=platform, key=key[:200], received_at=uow.now)
+        .on_conflict_do_nothing(index_elements=["platform", "key"])
+        .returning(InboundEvent.id)
+    )
+    first = result.first() is not None
+    uow.commit()
+    return first
+
+
+def forget_old(uow: UnitOfWork) -> int:
+    result = uow.session.execute(delete(InboundEvent).where(InboundEvent.received_at < uow.now - KEEP))
+    uow.commit()
+    return result.rowcount

@@ -1,0 +1,91 @@
+"""bizbot's real ASGI server on 127.0.0.1 with Slack pointed at a FakeSlack; signed requests in."""
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from typing import Any
+
+import httpx
+import uvicorn
+from slack_fake import FakeSlack
+from slack_payloads import FORM, form_body, interactive_body, json_body, signed_headers
+
+from bot.bootstrap import App, bootstrap
+from bot.server import create_asgi
+from bot.settings import Settings
+from domain.clock import FakeClock
+
+SECRET = "test-signing-secret"
+TOKEN = "xoxb-test-token"
+
+
+class SlackStack:
+    def __init__(self, db_url: str, clock: FakeClock, fake: FakeSlack, **settings: Any) -> None:
+        self.fake = fake
+        self.settings = Settings(
+            database_url=db_url, locale="en", timezone="Asia/Shanghai", admins="",
+            slack_bot_token=TOKEN, slack_signing_secret=SECRET, slack_api_url=fake.api_url, **settings,
+        )
+        self.app: App = bootstrap(self.settings, clock)
+        self.asgi = create_asgi(self.app, run_worker=False)
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        self.server = uvicorn.Server(uvicorn.Config(self.asgi, log_level="warning", lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.01)
+        self.http = httpx.Client(base_url=self.url, timeout=10)
+
+    def close(self) -> None:
+        self.http.close()
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.app.close()
+
+    def post(self, body: bytes, content_type: str = FORM, secret: str = SECRET, timestamp: int | None = None,
+             extra: dict[str, str] | None = None) -> httpx.Response:
+        headers = signed_headers(body, secret, timestamp, content_type=content_type)
+        return self.http.post("/slack/events", content=body, headers={**headers, **(extra or {})})
+
+    def command(self, command: str, text: str = "", **fields: str) -> httpx.Response:
+        from slack_payloads import slash_command
+
+        payload = slash_command(command=command, text=text, response_url=self.fake.response_url("cmd"),
+                                **fields)
+        return self.post(form_body(payload))
+
+    def say(self, command: str, text: str = "", **fields: str) -> dict[str, Any]:
+        """Run a slash command and return the message Slack shows (the ack body)."""
+        response = self.command(command, text, **fields)
+        assert response.status_code == 200, response.text
+        return response.json() if response.content else {}
+
+    def interact(self, payload: dict[str, Any]) -> httpx.Response:
+        return self.post(interactive_body(payload))
+
+    def press(self, **kw: Any) -> httpx.Response:
+        """Click a button: a block_actions payload whose response_url points at the fake."""
+        return self.interact(self.button(**kw))
+
+    def button(self, **kw: Any) -> dict[str, Any]:
+        from slack_payloads import block_actions
+
+        return block_actions(response_url=self.fake.response_url("action"), **kw)
+
+    def event(self, payload: dict[str, Any], extra: dict[str, str] | None = None) -> httpx.Response:
+        return self.post(json_body(payload), content_type="application/json", extra=extra)
+
+    def deliver(self) -> int:
+        return self.asgi.state.worker.tick_sync()
+
+
+def text_of(message: dict[str, Any]) -> str:
+    """Everything a person would read in a message: fallback text and every block's text."""
+    return json.dumps(message.get("blocks", []), ensure_ascii=False) + "\n" + message.get("text", "")
