@@ -101,6 +101,30 @@ def db_current() -> None:
 
 
 @main.group()
+def slack() -> None:
+    """Slack app set-up."""
+
+
+@slack.command("manifest")
+@click.option("--url", "base_url", default="https://bizbot.example.com", show_default=True,
+              help="Public base URL of `bizbot serve` (Slack posts to URL/slack/events).")
+@click.option("--name", "app_name", default="bizbot", show_default=True, help="The app's name in Slack.")
+@click.option("--socket-mode", is_flag=True, help="For a bizbot that connects out with SLACK_APP_TOKEN.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
+def slack_manifest(base_url: str, app_name: str, socket_mode: bool, output: str | None) -> None:
+    """Print the Slack app manifest, generated from the command registry."""
+    import handlers
+    from bot.slack.manifest import manifest_yaml
+
+    text = manifest_yaml(handlers.load(), app_name=app_name, base_url=base_url, socket_mode=socket_mode)
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        click.echo(text, nl=False)
+
+
+@main.group()
 def i18n() -> None:
     """Message catalogs."""
 

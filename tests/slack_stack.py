@@ -24,10 +24,11 @@ TOKEN = "xoxb-test-token"
 class SlackStack:
     def __init__(self, db_url: str, clock: FakeClock, fake: FakeSlack, **settings: Any) -> None:
         self.fake = fake
-        self.settings = Settings(
-            database_url=db_url, locale="en", timezone="Asia/Shanghai", admins="",
-            slack_bot_token=TOKEN, slack_signing_secret=SECRET, slack_api_url=fake.api_url, **settings,
-        )
+        self.settings = Settings(**{
+            "database_url": db_url, "locale": "en", "timezone": "Asia/Shanghai", "admins": "",
+            "slack_bot_token": TOKEN, "slack_signing_secret": SECRET, "slack_api_url": fake.api_url,
+            **settings,
+        })
         self.app: App = bootstrap(self.settings, clock)
         self.asgi = create_asgi(self.app, run_worker=False)
         sock = socket.socket()

@@ -1,6 +1,7 @@
 """The `bizbot` command as a newcomer runs it: scripted console sessions, settings errors, db upgrade."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -97,3 +98,43 @@ def test_default_database_is_bizbot_db_in_the_working_directory(tmp_path: Path) 
     result = run(["console", "--as", "me"], "/team list\n", {}, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "bizbot.db").exists()
+
+
+def test_committed_slack_manifest_is_current() -> None:
+    result = run(["slack", "manifest"])
+    assert result.returncode == 0, result.stderr
+    committed = (ROOT / "deploy/slack/manifest.yaml").read_text(encoding="utf-8")
+    assert result.stdout == committed, "run: bizbot slack manifest -o deploy/slack/manifest.yaml"
+
+
+def test_serve_answers_health_checks(tmp_path: Path) -> None:
+    import socket
+    import time
+    import urllib.request
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("BIZBOT_", "SLACK_"))},
+           "PYTHONPATH": str(ROOT), "BIZBOT_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}",
+           "BIZBOT_HTTP_PORT": str(port)}
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as resp:
+                    assert json.loads(resp.read()) == {"status": "ready"}
+                    break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
+            assert json.loads(resp.read()) == {"status": "ok"}
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=20)[0]
+    assert "xoxb" not in output

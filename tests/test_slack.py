@@ -271,3 +271,38 @@ def test_slow_work_is_acked_in_time_and_answered_later(slack: SlackStack, monkey
     assert response.status_code == 200 and response.json() == {"response_type": "ephemeral", "text": "…"}
     (call,) = slack.fake.wait_for("response_url")
     assert "not a member" in call.args["text"]
+
+
+def test_mention_without_a_name_is_looked_up(slack: SlackStack) -> None:
+    slack.say("/help")
+    message = slack.say("/team", "add <@U2> role=sales")
+    assert "Alice joined as sales." in message["text"]
+    assert "Customer Zed (C1) created" in slack.say("/customer", "new Zed", user_id="U2")["text"]
+
+
+def test_oauth_install_then_commands_use_the_installed_token(db_url: str, clock, fake: FakeSlack) -> None:  # noqa: ANN001
+    import re
+    from urllib.parse import parse_qs, urlparse
+
+    fake.team_id, fake.team_name = "T7", "Seventh"
+    stack = SlackStack(db_url, clock, fake, slack_bot_token=None, slack_client_id="111.222",
+                       slack_client_secret="oauth-secret")
+    try:
+        page = stack.http.get("/slack/install")
+        assert page.status_code == 200
+        authorize = re.search(r'https://slack\.com/oauth/v2/authorize\?[^"\']+', page.text).group(0)
+        state = parse_qs(urlparse(authorize.replace("&amp;", "&")).query)["state"][0]
+        cookie = page.headers["set-cookie"].split(";", 1)[0]  # a Secure cookie: httpx won't replay it on http
+        done = stack.http.get("/slack/oauth_redirect", params={"code": "c0de", "state": state},
+                              headers={"Cookie": cookie})
+        assert done.status_code == 200, done.text
+        (exchange,) = fake.calls_to("oauth.v2.access")
+        assert exchange.args["code"] == "c0de"
+        assert stack.http.get("/slack/oauth_redirect", params={"code": "c0de", "state": state}
+                              ).status_code != 200  # a state is good once
+        message = stack.say("/customer", "new Acme", team_id="T7", user_id="U1")
+        assert "Customer Acme (C1) created" in message["text"]
+        installed_token = fake.calls_to("users.info")[-1].token
+        assert installed_token and installed_token.startswith("xoxb-")
+    finally:
+        stack.close()

@@ -169,7 +169,7 @@ class SlackAdapter:
         self._welcome.discard((user.team_id, user.user_id))
         if not text.strip():
             return await self._without_arguments(ctx, group, body, client, welcome)
-        line, links = self._unmention(f"/{group} {text}")
+        line, links = await self._unmention(client, user.team_id, f"/{group} {text}")
         reply = await self.db(self.registry.dispatch, ctx, line)
         if links and group == "team" and not reply.error:
             reply = await self.db(self._link_accounts, ctx, user.team_id, links, reply)
@@ -193,17 +193,20 @@ class SlackAdapter:
         reply = await self.db(self.registry.dispatch, ctx, f"/{group}")
         return self.message(reply, line=f"/{group}", ctx=ctx, welcome=welcome)
 
-    def _unmention(self, line: str) -> tuple[str, dict[str, str]]:
-        """Turn `<@U123|alice>` into `alice` and remember which account was meant."""
+    async def _unmention(self, client: AsyncWebClient, team_id: str, line: str) -> tuple[str, dict[str, str]]:
+        """Turn `<@U123|alice>` (or `<@U123>`) into a name, and remember which account was meant."""
         line = html.unescape(line)
-        links: dict[str, str] = {}
+        names: dict[str, str] = {}
+        for user_id, label in _MENTION.findall(line):
+            if not label and user_id not in names:
+                _locale, label = await self.profile(client, SlackUser(team_id, user_id))
+            names.setdefault(user_id, (label or user_id).strip())
 
         def name(m: re.Match[str]) -> str:
-            label = (m.group(2) or m.group(1)).strip()
-            links[label] = m.group(1)
+            label = names[m.group(1)]
             return f'"{label}"' if " " in label else label
 
-        return _MENTION.sub(name, line), links
+        return _MENTION.sub(name, line), {label: uid for uid, label in names.items()}
 
     def _link_accounts(self, ctx: Ctx, team_id: str, links: dict[str, str], reply: Reply) -> Reply:
         """After /team add or /team set naming @someone, that Slack account acts as that member."""
@@ -380,7 +383,7 @@ class SlackAdapter:
         if isinstance(ctx, Reply):
             reply = ctx
         else:
-            line, _links = self._unmention("/" + (text.lstrip("/") or "help"))
+            line, _links = await self._unmention(client, user.team_id, "/" + (text.lstrip("/") or "help"))
             reply = await self.db(self.registry.dispatch, ctx, line)
         payload = self.message(reply, ctx=ctx if isinstance(ctx, Ctx) else None)
         payload.pop("response_type", None)

@@ -48,14 +48,18 @@ def _slash_command(group: str, cmds: list[Command], url: str) -> dict[str, Any]:
     hint = _usage_hint(group, cmds)
     if hint:
         command["usage_hint"] = _clip(hint, MAX_USAGE_HINT)
-    command["should_escape"] = False
+    # Escaped text turns a typed @someone into <@U123|name>: that is how /team add links an account.
+    command["should_escape"] = True
     return command
 
 
 def manifest(
-    registry: Registry, app_name: str = "bizbot", base_url: str = "https://bizbot.example.com"
+    registry: Registry,
+    app_name: str = "bizbot",
+    base_url: str = "https://bizbot.example.com",
+    socket_mode: bool = False,
 ) -> dict[str, Any]:
-    """A Slack app manifest for an HTTP (not Socket Mode) deployment at `base_url`."""
+    """A Slack app manifest for a deployment at `base_url` (or one that connects over Socket Mode)."""
     base_url = base_url.rstrip("/")
     events_url = f"{base_url}/slack/events"
     return {
@@ -83,12 +87,12 @@ def manifest(
                 "message_menu_options_url": events_url,
             },
             "org_deploy_enabled": False,
-            "socket_mode_enabled": False,
+            "socket_mode_enabled": socket_mode,
             "token_rotation_enabled": False,
         },
     }
 
 
-def manifest_yaml(registry: Registry, **kw: str) -> str:
+def manifest_yaml(registry: Registry, **kw: Any) -> str:
     """The manifest as YAML, ready to paste into Slack's "Create an app from a manifest"."""
     return yaml.safe_dump(manifest(registry, **kw), allow_unicode=True, sort_keys=False)

@@ -13,9 +13,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine
 
 from bot.settings import Settings
-
-BOT_SCOPES = ["commands", "chat:write", "chat:write.public", "users:read", "im:write", "app_mentions:read",
-              "channels:read", "groups:read"]
+from bot.slack.manifest import BOT_SCOPES
 
 
 class ThreadedInstallationStore(AsyncInstallationStore):
@@ -80,7 +78,7 @@ def oauth_settings(settings: Settings, engine: Engine) -> AsyncOAuthSettings:
     return AsyncOAuthSettings(
         client_id=settings.slack_client_id,
         client_secret=settings.slack_client_secret.get_secret_value(),
-        scopes=BOT_SCOPES,
+        scopes=list(BOT_SCOPES),
         install_path="/slack/install",
         redirect_uri_path="/slack/oauth_redirect",
         installation_store=ThreadedInstallationStore(installation_store(settings, engine)),
