@@ -272,3 +272,30 @@ class InboundEvent(Base):
     platform: Mapped[str] = mapped_column(String(20))
     key: Mapped[str] = mapped_column(String(200))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Invite(Base):
+    """A one-time code that links a chat account to a member (`/team invite`, then `/start CODE`)."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = _id()
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Dialog(Base):
+    """Short-lived adapter state kept in the database, so any replica can continue it:
+    a half-filled form (a Telegram conversation) or a long button payload."""
+
+    __tablename__ = "dialogs"
+    __table_args__ = (UniqueConstraint("platform", "key"),)
+
+    id: Mapped[int] = _id()
+    platform: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(120))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

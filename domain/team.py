@@ -1,7 +1,9 @@
 """Organisations and their members: who is who, who reports to whom, who speaks what."""
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
@@ -9,7 +11,7 @@ from sqlalchemy import func, select
 from domain.access import TEAM_ADMIN_ROLES, Actor, require_role
 from domain.errors import Ambiguous, Conflict, Invalid, NotFound
 from domain.i18n import N_, normalize_locale
-from domain.models import Identity, Member, Organisation
+from domain.models import Identity, Invite, Member, Organisation
 from domain.uow import UnitOfWork
 from domain.vocab import ROLES
 
@@ -356,3 +358,53 @@ def link_identity(
         uow.audit(actor.org_id, actor.member_id, "update", "member", member.name, f"linked {platform}")
         uow.commit()
     return member
+
+
+INVITE_TTL = timedelta(days=7)
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def create_invite(uow: UnitOfWork, actor: Actor, name: str) -> Invite:
+    """A one-time code with which a member links a chat account to themselves (valid for a week)."""
+    require_role(actor, TEAM_ADMIN_ROLES)
+    member = find_member(uow, actor.org_id, name)
+    code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
+    invite = uow.add(Invite(code=code, member_id=member.id, created_by_id=actor.member_id,
+                            expires_at=uow.now + INVITE_TTL))
+    uow.audit(actor.org_id, actor.member_id, "create", "invite", member.name)
+    uow.commit()
+    return invite
+
+
+def redeem_invite(uow: UnitOfWork, code: str, platform: str, workspace: str, external_id: str) -> Member:
+    """Link the account to the invited member; a code works once, within its week."""
+    invite = uow.session.scalar(select(Invite).where(Invite.code == code.strip().upper()).with_for_update())
+    if invite is None or invite.used_at is not None or invite.expires_at <= uow.now:
+        raise Invalid(N_("That code is unknown, used or expired. Ask an admin for a new one (/team invite)."))
+    member = uow.session.get(Member, invite.member_id)
+    assert member is not None
+    existing = uow.session.scalar(
+        select(Identity).where(
+            Identity.platform == platform, Identity.workspace == workspace, Identity.external_id == external_id
+        )
+    )
+    if existing is not None and existing.member_id != member.id:
+        holder = uow.session.get(Member, existing.member_id)
+        raise Conflict(N_("That account already belongs to {name}."), name=holder.name if holder else "?")
+    if existing is None:
+        uow.add(Identity(member_id=member.id, platform=platform, workspace=workspace, external_id=external_id))
+    invite.used_at = uow.now
+    uow.audit(member.org_id, member.id, "update", "member", member.name, f"linked {platform} by invite")
+    uow.commit()
+    return member
+
+
+def member_by_account(uow: UnitOfWork, platform: str, external_id: str) -> Member | None:
+    """The member a chat account belongs to, whichever workspace it was linked in (the newest link)."""
+    return uow.session.scalar(
+        select(Member)
+        .join(Identity, Identity.member_id == Member.id)
+        .where(Identity.platform == platform, Identity.external_id == external_id)
+        .order_by(Identity.id.desc())
+        .limit(1)
+    )

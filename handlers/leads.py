@@ -40,7 +40,7 @@ class LeadNewArgs(Args):
 
 
 @REGISTRY.command("lead new", N_("Record a new lead for a customer."), LeadNewArgs, positional=("customer",),
-                  greedy=True, examples=("/lead new Acme value=200000 source=exhibition contact=\"Mr Li\"",))
+                  greedy=True, ask=("customer", "value", "source"), examples=("/lead new Acme value=200000 source=exhibition contact=\"Mr Li\"",))
 def lead_new(ctx: Ctx, args: LeadNewArgs) -> Reply:
     """Create a lead."""
     with ctx.uow() as uow:
@@ -62,6 +62,7 @@ class LeadStageArgs(Args):
 
 
 @REGISTRY.command("lead stage", N_("Move a lead to another stage."), LeadStageArgs, positional=("lead", "stage"),
+                  ask=("lead", "stage", "reason"),
                   examples=("/lead stage L12 negotiation", "/lead stage L12 lost reason=\"price too high\""))
 def lead_stage(ctx: Ctx, args: LeadStageArgs) -> Reply:
     """Move a lead along the pipeline."""

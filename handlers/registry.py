@@ -45,10 +45,16 @@ class Command:
     greedy: bool = False
     roles: frozenset[str] | None = None
     examples: tuple[str, ...] = ()
+    ask: tuple[str, ...] = ()
 
     @property
     def group(self) -> str:
         return self.name.split()[0]
+
+    def questions(self) -> tuple[str, ...]:
+        """The fields a conversation asks for, in order: `ask`, else the required ones."""
+        required = tuple(n for n, info in self.args.model_fields.items() if info.is_required())
+        return self.ask or required
 
     def missing(self, data: dict[str, Any]) -> list[str]:
         return [n for n, info in self.args.model_fields.items() if info.is_required() and not data.get(n)]
@@ -79,11 +85,15 @@ class Registry:
         greedy: bool = False,
         roles: frozenset[str] | None = None,
         examples: tuple[str, ...] = (),
+        ask: tuple[str, ...] = (),
     ) -> Callable[[Callable[[Ctx, Any], Reply]], Callable[[Ctx, Any], Reply]]:
         def register(fn: Callable[[Ctx, Any], Reply]) -> Callable[[Ctx, Any], Reply]:
             if name in self.commands:
                 raise ValueError(f"command {name!r} registered twice")
-            self.commands[name] = Command(name, summary, args, fn, positional, greedy, roles, examples)
+            unknown = set(ask) - set(args.model_fields)
+            if unknown:
+                raise ValueError(f"command {name!r} asks for unknown fields {sorted(unknown)}")
+            self.commands[name] = Command(name, summary, args, fn, positional, greedy, roles, examples, ask)
             return fn
 
         return register
@@ -187,19 +197,26 @@ def validate(ctx: Ctx, cmd: Command, data: dict[str, Any]) -> Args:
 def field_problems(ctx: Ctx, cmd: Command, data: dict[str, str]) -> dict[str, str]:
     """Each field checked on its own, so a form can show the message beside the field."""
     problems: dict[str, str] = {}
-    context = {"today": ctx.today, "now": ctx.now}
     for name, info in cmd.args.model_fields.items():
         if name not in data or data[name] in (None, ""):
             if info.is_required():
                 problems[name] = translate(N_("Required."))
             continue
-        try:
-            _adapter(cmd, name).validate_python(data[name], context=context)
-        except DomainError as exc:
-            problems[name] = translate_error(exc)
-        except ValidationError:
-            problems[name] = translate(N_("Invalid value."))
+        problem = field_problem(ctx, cmd, name, data[name])
+        if problem:
+            problems[name] = problem
     return problems
+
+
+def field_problem(ctx: Ctx, cmd: Command, name: str, value: Any) -> str | None:
+    """What is wrong with one field's value (translated), or None."""
+    try:
+        _adapter(cmd, name).validate_python(value, context={"today": ctx.today, "now": ctx.now})
+    except DomainError as exc:
+        return translate_error(exc)
+    except ValidationError:
+        return translate(N_("Invalid value."))
+    return None
 
 
 @cache

@@ -9,9 +9,11 @@ from domain import team
 from domain.access import TEAM_ADMIN_ROLES
 from domain.errors import Invalid
 from domain.i18n import N_, _, lang_name
+from domain.models import Member
 from domain.vocab import ROLES
 from handlers.args import Args, Lang, MemberName, Text
 from handlers.context import Ctx
+from handlers.format import local_day
 from handlers.registry import REGISTRY
 from handlers.replies import Reply, Section
 
@@ -80,6 +82,26 @@ def team_list(ctx: Ctx, args: NoArgs) -> Reply:
             line += f" · {lang_name(m.locale)}"
         items.append(line)
     return Reply(title=_("Team ({count})").format(count=len(members)), sections=[Section(_("Members"), items)])
+
+
+class TeamInviteArgs(Args):
+    name: MemberName = Field(description=N_("the member who will link their chat account"))
+
+
+@REGISTRY.command("team invite", N_("Make a one-time code that links a chat account to a member."),
+                  TeamInviteArgs, positional=("name",), greedy=True, roles=TEAM_ADMIN_ROLES,
+                  examples=("/team invite alice",))
+def team_invite(ctx: Ctx, args: TeamInviteArgs) -> Reply:
+    """Create an invite code; the member sends /start CODE to the bot in a private chat."""
+    with ctx.uow() as uow:
+        invite = team.create_invite(uow, ctx.actor, args.name)
+        member = uow.session.get(Member, invite.member_id)
+    return Reply(
+        text=_("Invite code for {name}: {code}. They send /start {code} to bizbot in a private chat; "
+               "the code works once, until {date}.").format(
+            name=member.name, code=invite.code, date=local_day(invite.expires_at, ctx.actor.timezone)),
+        private=True,
+    )
 
 
 class LangArgs(Args):

@@ -26,7 +26,7 @@ class VisitArgs(Args):
 
 
 @REGISTRY.command("visit", N_("Log a customer visit; next=DATE schedules a callback."), VisitArgs,
-                  positional=("customer",), greedy=True,
+                  positional=("customer",), greedy=True, ask=("customer", "channel", "note", "next"),
                   examples=("/visit Acme channel=phone note=\"discussed pricing\" next=\"next friday\"",
                             "/visit 华为 备注=\"介绍方案\" 下次=下周三"))
 def visit(ctx: Ctx, args: VisitArgs) -> Reply:

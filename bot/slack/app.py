@@ -32,6 +32,7 @@ from domain.errors import DomainError
 from domain.i18n import _, normalize_locale, use_locale
 from domain.inbound import first_delivery
 from domain.team import actor_for, ensure_org, link_identity, member_by_identity, resolve_member
+from handlers import forms
 from handlers.agenda import agenda_reply
 from handlers.context import Ctx
 from handlers.registry import Command, translate_error
@@ -347,21 +348,15 @@ class SlackAdapter:
             await client.chat_postMessage(channel=channel or user.user_id, **payload)
 
     async def on_options(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
-        """Search for a customer picker (external select)."""
-        from domain.crm import search_customers
-
+        """Search for a picker (external select): customers, or members."""
         user = SlackUser(body["team"]["id"], body["user"]["id"])
         ctx = await self.context(client, user)
         if isinstance(ctx, Reply):
             await ack(options=[])
             return
-
-        def search() -> list[tuple[str, str]]:
-            with self.app.uow() as uow:
-                found = search_customers(uow, ctx.actor, body.get("value") or "")
-            return [(f"C{c.id}", f"{c.name} (C{c.id})") for c in found]
-
-        await ack(**blocks.options(await self.db(search)))
+        kind = "member" if body.get("action_id") in ("owner", "supervisor", "name") else "customer"
+        found = await self.db(forms.search, ctx, kind, body.get("value") or "", 50)
+        await ack(**blocks.options(found))
 
     async def on_home(self, event: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
         """The Home tab: the member's due items, from the registry of due-item kinds."""

@@ -1,0 +1,39 @@
+"""Short-lived adapter state in the database (half-filled forms, long button payloads)."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from domain.models import Dialog
+from domain.uow import UnitOfWork
+
+
+def put(uow: UnitOfWork, platform: str, key: str, payload: dict[str, Any], ttl: timedelta) -> None:
+    row = uow.session.scalar(select(Dialog).where(Dialog.platform == platform, Dialog.key == key))
+    if row is None:
+        uow.add(Dialog(platform=platform, key=key, payload=payload, expires_at=uow.now + ttl))
+    else:
+        row.payload, row.expires_at = payload, uow.now + ttl
+    uow.commit()
+
+
+def get(uow: UnitOfWork, platform: str, key: str) -> dict[str, Any] | None:
+    """The payload, or None when there is none or it has expired."""
+    row = uow.session.scalar(select(Dialog).where(Dialog.platform == platform, Dialog.key == key))
+    if row is None or row.expires_at <= uow.now:
+        return None
+    return dict(row.payload)
+
+
+def drop(uow: UnitOfWork, platform: str, key: str) -> None:
+    uow.session.execute(delete(Dialog).where(Dialog.platform == platform, Dialog.key == key))
+    uow.commit()
+
+
+def purge_expired(uow: UnitOfWork) -> int:
+    result = uow.session.execute(delete(Dialog).where(Dialog.expires_at <= uow.now).returning(Dialog.id))
+    count = len(result.all())
+    uow.commit()
+    return count
