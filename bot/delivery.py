@@ -8,6 +8,7 @@ from typing import Protocol
 
 from sqlalchemy import select, update
 
+from bot.ratelimit import Limit, RateLimiter
 from domain.models import Identity, Member, Organisation, OutboxMessage
 from domain.outbox import OutButton, render
 from domain.uow import UowFactory
@@ -42,10 +43,15 @@ class Sender(Protocol):
     def send(self, message: Outgoing) -> None: ...
 
 
+class LimitedSender(Sender, Protocol):
+    def limits(self, message: Outgoing) -> list[Limit]: ...
+
+
 class Dispatcher:
     def __init__(self, uow: UowFactory, senders: dict[str, Sender]) -> None:
         self._uow = uow
         self._senders = senders
+        self._limiter = RateLimiter()
 
     def _claim(self, limit: int) -> list[int]:
         with self._uow() as uow:
@@ -90,6 +96,14 @@ class Dispatcher:
                 outgoing = Outgoing(org, recipient, msg.channel, rendered.text, rendered.buttons, locale, msg.key,
                                     address)
                 sender = self._senders.get(org.platform)
+                limits = sender.limits(outgoing) if sender is not None and hasattr(sender, "limits") else []
+                now = uow.now.timestamp()
+                wait = self._limiter.wait(limits, now)
+                if wait > 0:
+                    msg.status, msg.attempts = "pending", msg.attempts - 1
+                    msg.available_at = uow.now + timedelta(seconds=wait)
+                    uow.commit()
+                    continue
                 try:
                     if sender is None:
                         raise DeliveryError(f"no sender for platform {org.platform}")
@@ -97,6 +111,7 @@ class Dispatcher:
                 except DeliveryError as exc:
                     self._failed(msg, str(exc), exc.retry_after, uow.now)
                 else:
+                    self._limiter.record(limits, now)
                     msg.status, msg.sent_at, msg.last_error = "sent", uow.now, None
                     sent += 1
                 uow.commit()
@@ -106,11 +121,10 @@ class Dispatcher:
     def _address(uow, org: Organisation, member: Member) -> str | None:  # noqa: ANN001
         """The member's account on the organisation's platform (a Slack user id, a Telegram chat id)."""
         return uow.session.scalar(
-            select(Identity.external_id).where(
-                Identity.member_id == member.id,
-                Identity.platform == org.platform,
-                Identity.workspace == org.external_id,
-            )
+            select(Identity.external_id)
+            .where(Identity.member_id == member.id, Identity.platform == org.platform)
+            .order_by((Identity.workspace == org.external_id).desc(), Identity.id.desc())
+            .limit(1)
         )
 
     @staticmethod

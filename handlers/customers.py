@@ -143,3 +143,6 @@ def customer_list(ctx: Ctx, args: CustomerListArgs) -> Reply:
                  sections=[Section(_("Customers"), items, _("none"))], private=True)
 
 
+
+
+REGISTRY.describe_group("customer", N_("The customer archive."))

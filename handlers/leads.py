@@ -141,3 +141,6 @@ def lead_list(ctx: Ctx, args: LeadListArgs) -> Reply:
     items = [lead_line(lead, c.name, m.name if args.scope != "mine" else None) for lead, c, m in rows]
     return Reply(title=_("Leads ({count})").format(count=len(rows)),
                  sections=[Section(_("Leads"), items, _("none"))], private=True)
+
+
+REGISTRY.describe_group("lead", N_("Leads and the sales pipeline."))

@@ -75,6 +75,17 @@ class Command:
 @dataclass
 class Registry:
     commands: dict[str, Command] = field(default_factory=dict)
+    group_summaries: dict[str, str] = field(default_factory=dict)
+
+    def describe_group(self, group: str, summary: str) -> None:
+        """What a group of sub-commands is for (a message id), for menus and command lists."""
+        self.group_summaries[group] = summary
+
+    def summary_of(self, group: str) -> str:
+        """The message id that describes a group: its own, or its only command's."""
+        if group in self.group_summaries:
+            return self.group_summaries[group]
+        return self.groups()[group][0].summary
 
     def command(
         self,

@@ -171,3 +171,9 @@ def settings_show(ctx: Ctx, args: NoArgs) -> Reply:
         ],
         private=True,
     )
+
+
+REGISTRY.describe_group("team", N_("Team members, roles and chat accounts."))
+
+
+REGISTRY.describe_group("settings", N_("Language, time zone and department settings."))

@@ -86,3 +86,6 @@ def callback_done(ctx: Ctx, args: CallbackDoneArgs) -> Reply:
             ref=f"CB{done.next_callback.id}", date=day(done.next_callback.due_date)))
         buttons.append(Button(_("Archive"), f"/customer show C{done.customer.id}"))
     return Reply(text=text, buttons=buttons)
+
+
+REGISTRY.describe_group("callback", N_("Customer callbacks."))

@@ -232,7 +232,7 @@ def test_typed_mentions_never_ping(slack: SlackStack) -> None:
     slack.say("/visit", 'Acme note="<!channel> & <@U2> <!here>"')
     shown = text_of(slack.say("/customer", "show Acme"))
     assert "<!channel>" not in shown and "<!here>" not in shown and "<@U2>" not in shown
-    assert "&lt;!channel&gt; &amp; U2 &lt;!here&gt;" in shown
+    assert "&lt;!channel&gt; &amp; Alice &lt;!here&gt;" in shown
 
 
 def test_long_lists_paginate_and_next_shows_the_next_page(slack: SlackStack) -> None:

@@ -8,6 +8,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Engine
 
 from bot.delivery import DeliveryError, Outgoing
+from bot.ratelimit import Limit
 from bot.settings import Settings
 from bot.slack.app import to_slack
 from domain.i18n import use_locale
@@ -31,6 +32,10 @@ class SlackSender:
             return bot.bot_token if bot else None
         token = self.settings.slack_bot_token
         return token.get_secret_value() if token else None
+
+    def limits(self, message: Outgoing) -> list[Limit]:
+        """Slack allows about one message per second per channel."""
+        return [Limit(f"slack:{message.org.external_id}:{message.channel or message.address}", 1, 1.0)]
 
     def send(self, message: Outgoing) -> None:
         channel = message.channel or message.address
