@@ -27,6 +27,10 @@ def senders(app: App) -> dict[str, Sender]:
         from bot.slack.sender import SlackSender
 
         found["slack"] = SlackSender(app.settings, app.engine)
+    if app.settings.telegram_enabled:
+        from bot.telegram.sender import TelegramSender
+
+        found["telegram"] = TelegramSender(app.settings)
     return found
 
 
@@ -84,6 +88,24 @@ def create_asgi(app: App, *, run_worker: bool = True) -> Starlette:
             routes += [Route("/slack/install", slack_endpoint, methods=["GET"]),
                        Route("/slack/oauth_redirect", slack_endpoint, methods=["GET"])]
 
+    telegram = None
+    if settings.telegram_enabled:
+        from bot.telegram.app import TelegramAdapter
+
+        telegram = TelegramAdapter(app, settings, executor)
+
+        async def telegram_webhook(request: Request) -> Response:
+            if not telegram.check_secret(request.headers.get("X-Telegram-Bot-Api-Secret-Token")):
+                return JSONResponse({"ok": False}, status_code=403)
+            try:
+                update = await request.json()
+            except ValueError:
+                return JSONResponse({"ok": False}, status_code=400)
+            await telegram.feed(update)
+            return JSONResponse({"ok": True})
+
+        routes += [Route("/telegram/webhook", telegram_webhook, methods=["POST"])]
+
     worker = Worker(app, executor, Dispatcher(app.services.uow, senders(app)))
 
     @contextlib.asynccontextmanager
@@ -94,6 +116,8 @@ def create_asgi(app: App, *, run_worker: bool = True) -> Starlette:
             scheduler.add_job(worker.tick, "interval", seconds=settings.sweep_seconds, max_instances=1,
                               coalesce=True, id="sweep")
             scheduler.start()
+        if telegram is not None:
+            await telegram.start()
         if slack is not None and settings.slack_app_token:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -104,12 +128,15 @@ def create_asgi(app: App, *, run_worker: bool = True) -> Starlette:
         finally:
             if socket is not None:
                 await socket.close_async()
+            if telegram is not None:
+                await telegram.stop()
             if scheduler.running:
                 scheduler.shutdown(wait=False)
             executor.shutdown(wait=True)
 
     asgi = Starlette(routes=routes, lifespan=lifespan)
     asgi.state.slack = slack
+    asgi.state.telegram = telegram
     asgi.state.worker = worker
     return asgi
 

@@ -128,7 +128,9 @@ def complete_callback(uow: UnitOfWork, actor: Actor, cb_ref: str, result: str) -
         raise NotFound(N_("No callback {ref}."), ref=cb_ref)
     require_access(uow, actor, cb.owner_id, ref("CB", cb.id))
     if cb.status != "open":
-        raise Conflict(N_("Callback {ref} is already done."), ref=ref("CB", cb.id))
+        by = uow.session.get(Member, cb.done_by_id) if cb.done_by_id else None
+        raise Conflict(N_("Callback {ref} was already done by {name}."), ref=ref("CB", cb.id),
+                       name=by.name if by else "?")
     if not result.strip():
         raise Invalid(N_("Say what came of the callback: result=\"...\"."))
     org = uow.session.get(Organisation, actor.org_id)

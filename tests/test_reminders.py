@@ -73,7 +73,7 @@ def test_done_callback_is_not_reminded_and_schedules_next(bot, app) -> None:  # 
     assert "Next callback" not in out                  # the cadence callback CB1 is still open
     assert _reminders(bot(":advance 3d")) == []
     assert "Next callback CB3 due Dec 17, 2026." in bot(':advance 1w', '/callback done CB1 result="ok"')
-    assert "already done" in bot('/callback done CB1 result="again"')
+    assert "Callback CB1 was already done by wang." in bot('/callback done CB1 result="again"')
 
 
 def test_callback_list_due_first(bot) -> None:  # noqa: ANN001

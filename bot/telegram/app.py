@@ -1,0 +1,560 @@
+"""The Telegram adapter: commands, guided conversations, inline buttons, over python-telegram-bot.
+
+It translates both ways and nothing more: an Update becomes a `Ctx` and a command line (or one
+answer of a conversation); a neutral `Reply` becomes Telegram HTML with an inline keyboard.
+Conversation state and long button payloads live in the database (dialogs), so a restart or
+another replica carries on where this one stopped.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    CallbackQuery,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from bot.bootstrap import App
+from bot.settings import Settings
+from bot.telegram import render
+from domain import dialogs
+from domain.errors import DomainError
+from domain.i18n import _, normalize_locale, translate, use_locale
+from domain.inbound import first_delivery
+from domain.team import actor_for, ensure_org, member_by_account, redeem_invite, resolve_member
+from handlers import forms
+from handlers.context import Ctx
+from handlers.registry import Command, field_problem, translate_error
+from handlers.replies import Button, Reply, error
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+ACCOUNTS = "telegram"  # Telegram user ids are global: one workspace for every linked account
+DIALOG_TTL = timedelta(minutes=15)
+TOKEN_TTL = timedelta(days=30)
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+
+
+@dataclass(frozen=True)
+class Who:
+    """The person and the chat an update comes from."""
+
+    user_id: int
+    name: str
+    language: str | None
+    chat_id: int
+    chat_type: str
+    chat_title: str | None
+
+    @property
+    def private(self) -> bool:
+        return self.chat_type == "private"
+
+    @property
+    def dialog_key(self) -> str:
+        return f"form:{self.chat_id}:{self.user_id}"
+
+
+def who_of(update_user: Any, chat: Any) -> Who:
+    name = " ".join(p for p in (update_user.first_name, update_user.last_name) if p) or (
+        update_user.username or str(update_user.id))
+    return Who(update_user.id, name, update_user.language_code, chat.id, chat.type, chat.title)
+
+
+class TelegramAdapter:
+    def __init__(self, app: App, settings: Settings, executor: ThreadPoolExecutor) -> None:
+        assert settings.telegram_bot_token is not None
+        self.app = app
+        self.settings = settings
+        self.registry = app.registry
+        self.executor = executor
+        root = settings.telegram_api_url
+        builder = (
+            Application.builder()
+            .token(settings.telegram_bot_token.get_secret_value())
+            .base_url(f"{root}/bot")
+            .base_file_url(f"{root}/file/bot")
+        )
+        if settings.telegram_webhook_url:
+            builder = builder.updater(None)
+        self.application = builder.build()
+        self.application.add_handler(TypeHandler(Update, self.on_update))
+        self.bot = self.application.bot
+        self.username = ""
+        self._welcome: set[int] = set()
+
+    # --- lifecycle ---------------------------------------------------------------------
+    async def start(self) -> None:
+        await self.application.initialize()
+        self.username = self.bot.username or ""
+        await self.publish_commands()
+        if self.settings.telegram_webhook_url:
+            secret = self.settings.telegram_webhook_secret
+            await self.bot.set_webhook(
+                url=self.settings.telegram_webhook_url,
+                secret_token=secret.get_secret_value() if secret else None,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+        else:
+            await self.bot.delete_webhook()
+            assert self.application.updater is not None
+            await self.application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        await self.application.start()
+
+    async def stop(self) -> None:
+        if self.application.updater is not None and self.application.updater.running:
+            await self.application.updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    async def publish_commands(self) -> None:
+        """The command menu, in English (the default) and in Chinese."""
+        for language in (None, "zh"):
+            with use_locale(language or "en"):
+                commands = [BotCommand(group, translate(self.registry.summary_of(group))[:256])
+                            for group in self.registry.groups()]
+            await self.bot.set_my_commands(commands, language_code=language)
+
+    def check_secret(self, header: str | None) -> bool:
+        secret = self.settings.telegram_webhook_secret
+        return secret is None or (header is not None and secrets.compare_digest(
+            header.encode(), secret.get_secret_value().encode()))
+
+    async def feed(self, data: dict[str, Any]) -> None:
+        """One webhook update, processed before Telegram gets its 200."""
+        await self.application.process_update(Update.de_json(data, self.bot))
+
+    # --- plumbing ----------------------------------------------------------------------
+    async def db(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    def _first(self, key: str) -> bool:
+        with self.app.uow() as uow:
+            return first_delivery(uow, PLATFORM, key)
+
+    def _context(self, who: Who) -> Ctx | Reply:
+        """The acting member; in a new group the first user is enrolled as admin."""
+        with self.app.uow() as uow:
+            member = member_by_account(uow, PLATFORM, str(who.user_id))
+            org_locale = self.settings.locale
+            if not who.private:
+                org = ensure_org(uow, PLATFORM, str(who.chat_id), who.chat_title or str(who.chat_id),
+                                 self.settings.timezone, self.settings.locale)
+                uow.commit()
+                org_locale = org.locale
+                if member is None:
+                    resolved = resolve_member(uow, org, PLATFORM, ACCOUNTS, str(who.user_id), who.name,
+                                              self.app.services.admins)
+                    member = resolved.member
+                    if resolved.created_first:
+                        self._welcome.add(who.user_id)
+                elif member.org_id != org.id:
+                    with use_locale(member.locale or normalize_locale(who.language) or org.locale):
+                        return error(_("You belong to another department; this group is not yours."))
+            if member is None:
+                with use_locale(normalize_locale(who.language) or org_locale):
+                    return error(_("You are not a member yet. Ask an admin for an invite code (/team invite) "
+                                   "and send /start CODE to me in a private chat."))
+            actor = actor_for(uow, member)
+        if member.locale is None and normalize_locale(who.language):
+            actor = replace(actor, locale=normalize_locale(who.language) or actor.locale)
+        return Ctx(self.app.services, actor, PLATFORM)
+
+    def _encode(self, button: Button) -> str:
+        """Callback data ≤ 64 bytes: the command itself, or a token for it kept in the database."""
+        kind = "d" if button.decision else "c"
+        data = f"{kind}:{button.command}"
+        if render.fits(data):
+            return data
+        token = secrets.token_urlsafe(12)
+        with self.app.uow() as uow:
+            dialogs.put(uow, PLATFORM, f"btn:{token}", {"line": button.command, "decision": button.decision},
+                        TOKEN_TTL)
+        return f"t:{token}"
+
+    def _page_data(self, line: str) -> Any:
+        def data(page: int) -> str:
+            direct = f"p:{page}:{line}"
+            if render.fits(direct):
+                return direct
+            token = secrets.token_urlsafe(12)
+            with self.app.uow() as uow:
+                dialogs.put(uow, PLATFORM, f"btn:{token}", {"line": line}, TOKEN_TTL)
+            return f"p:{page}:t:{token}"
+
+        return data
+
+    def _messages(self, reply: Reply, locale: str, line: str | None, page: int = 0) -> list[render.Message]:
+        with use_locale(locale):
+            return render.render(reply, self._encode, page, self._page_data(line) if line else None)
+
+    @staticmethod
+    def _markup(keyboard: list[list[render.Key]]) -> InlineKeyboardMarkup | None:
+        if not keyboard:
+            return None
+        return InlineKeyboardMarkup([[InlineKeyboardButton(k.text, callback_data=k.data, url=k.url)
+                                      for k in row] for row in keyboard if row])
+
+    async def send(self, chat_id: int, reply: Reply, locale: str, line: str | None = None,
+                   reply_to: int | None = None) -> Message | None:
+        last = None
+        for message in await self.db(self._messages, reply, locale, line):
+            last = await self.bot.send_message(
+                chat_id, message.text, parse_mode=ParseMode.HTML, reply_markup=self._markup(message.keyboard),
+                reply_to_message_id=reply_to, disable_web_page_preview=True,
+            )
+        return last
+
+    async def answer(self, ctx: Ctx, who: Who, reply: Reply, line: str | None = None,
+                     reply_to: int | None = None) -> None:
+        """Private replies go to the private chat; the group gets a short pointer."""
+        if reply.private and not who.private:
+            try:
+                await self.send(who.user_id, reply, ctx.actor.locale, line)
+            except (Forbidden, BadRequest):
+                with use_locale(ctx.actor.locale):
+                    pointer = _("{name}, open a private chat with me first: https://t.me/{bot}?start=hi").format(
+                        name=who.name, bot=self.username)
+                await self.send(who.chat_id, Reply(text=pointer), ctx.actor.locale, reply_to=reply_to)
+                return
+            with use_locale(ctx.actor.locale):
+                pointer = _("{name}, I sent you the details in a private chat.").format(name=who.name)
+            await self.send(who.chat_id, Reply(text=pointer), ctx.actor.locale, reply_to=reply_to)
+            return
+        if who.user_id in self._welcome:
+            self._welcome.discard(who.user_id)
+            with use_locale(ctx.actor.locale):
+                reply = replace(reply, text="\n".join([
+                    _("Welcome! You are the first member of this department, so you are its admin and "
+                      "manager."), reply.text]).strip())
+        await self.send(who.chat_id, reply, ctx.actor.locale, line, reply_to)
+
+    # --- updates -----------------------------------------------------------------------
+    async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Every update, once: a retried or replayed update_id is skipped, across restarts."""
+        if not await self.db(self._first, f"update:{self.bot.id}:{update.update_id}"):
+            return
+        try:
+            if update.callback_query is not None:
+                await self.on_callback(update.callback_query)
+            elif update.my_chat_member is not None:
+                await self.on_membership(update)
+            elif update.message is not None and update.message.text and update.message.from_user:
+                await self.on_message(update.message)
+        except TelegramError as exc:
+            log.warning("telegram call failed while handling update %s: %s", update.update_id, exc)
+
+    async def on_membership(self, update: Update) -> None:
+        """Added to a group: the group becomes a department; say hello."""
+        change = update.my_chat_member
+        assert change is not None
+        if change.chat.type in ("group", "supergroup") and change.new_chat_member.status in ("member",
+                                                                                            "administrator"):
+            await self.db(self._bind_group, change.chat.id, change.chat.title)
+            with use_locale(normalize_locale(change.from_user.language_code) or self.settings.locale):
+                hello = _("Hello! I am bizbot. The first person here to use a command becomes this "
+                          "department's admin. Type /help to begin.")
+            await self.send(change.chat.id, Reply(text=hello), self.settings.locale)
+
+    def _bind_group(self, chat_id: int, title: str | None) -> None:
+        with self.app.uow() as uow:
+            ensure_org(uow, PLATFORM, str(chat_id), title or str(chat_id), self.settings.timezone,
+                       self.settings.locale)
+            uow.commit()
+
+    async def on_message(self, message: Message) -> None:
+        assert message.from_user is not None and message.text is not None
+        who = who_of(message.from_user, message.chat)
+        text = message.text
+        if text.startswith("/"):
+            head, _sep, rest = text.partition(" ")
+            name, _at, target = head[1:].partition("@")
+            if target and target.lower() != self.username.lower():
+                return
+            name = name.lower()
+            if name == "start" and who.private:
+                await self.on_start(who, rest.strip(), message.message_id)
+                return
+            if name == "cancel":
+                await self.db(self._drop, who.dialog_key)
+                with use_locale(normalize_locale(who.language) or self.settings.locale):
+                    await self.send(who.chat_id, Reply(text=_("Cancelled.")), self.settings.locale)
+                return
+            ctx = await self.db(self._context, who)
+            if isinstance(ctx, Reply):
+                await self.send(who.chat_id, ctx, self.settings.locale, reply_to=message.message_id)
+                return
+            await self.db(self._drop, who.dialog_key)
+            if not rest.strip():
+                await self.without_arguments(ctx, who, name, message.message_id)
+                return
+            line = f"/{name} {rest}"
+            reply = await self.db(self.registry.dispatch, ctx, line)
+            await self.answer(ctx, who, reply, line, message.message_id)
+            return
+        form = await self.db(self._load, who.dialog_key)
+        if form is None:
+            if who.private:
+                with use_locale(normalize_locale(who.language) or self.settings.locale):
+                    hint = _("Commands start with /. Type /help for the list.")
+                await self.send(who.chat_id, Reply(text=hint), self.settings.locale)
+            return
+        ctx = await self.db(self._context, who)
+        if isinstance(ctx, Reply):
+            return
+        await self.on_answer(ctx, who, form, text.strip(), chosen=False)
+
+    async def on_start(self, who: Who, code: str, message_id: int) -> None:
+        """`/start CODE` links this Telegram account to the invited member; `/start` says hello."""
+        locale = normalize_locale(who.language) or self.settings.locale
+        if code and code.lower() != "hi":
+            def redeem() -> str:
+                with self.app.uow() as uow:
+                    try:
+                        member = redeem_invite(uow, code, PLATFORM, ACCOUNTS, str(who.user_id))
+                    except DomainError as exc:
+                        with use_locale(locale):
+                            return "⚠ " + translate_error(exc)
+                    with use_locale(member.locale or locale):
+                        return _("Welcome, {name}! This Telegram account now acts as {name}. "
+                                 "Type /help to begin.").format(name=member.name)
+
+            await self.send(who.chat_id, Reply(text=await self.db(redeem)), locale)
+            return
+        ctx = await self.db(self._context, who)
+        if isinstance(ctx, Reply):
+            await self.send(who.chat_id, ctx, locale)
+            return
+        reply = await self.db(self.registry.dispatch, ctx, "/help")
+        await self.answer(ctx, who, reply, reply_to=message_id)
+
+    async def without_arguments(self, ctx: Ctx, who: Who, group: str, reply_to: int | None) -> None:
+        """A group offers its sub-commands; a command that needs answers starts a conversation."""
+        if group not in self.registry.groups():
+            reply = await self.db(self.registry.dispatch, ctx, f"/{group}")
+            await self.answer(ctx, who, reply, reply_to=reply_to)
+            return
+        root = self.registry.commands.get(group)
+        if root is None:
+            with use_locale(ctx.actor.locale):
+                menu = Reply(
+                    text=_("What would you like to do?"),
+                    buttons=[Button(c.name.split(" ", 1)[1], f"/{c.name}") for c in self.registry.groups()[group]],
+                )
+            await self.send(who.chat_id, menu, ctx.actor.locale, reply_to=reply_to)
+            return
+        if root.missing({}):
+            await self.start_form(ctx, who, root, {}, None)
+            return
+        reply = await self.db(self.registry.dispatch, ctx, f"/{group}")
+        await self.answer(ctx, who, reply, f"/{group}", reply_to)
+
+    # --- conversations -----------------------------------------------------------------
+    def _load(self, key: str) -> dict[str, Any] | None:
+        with self.app.uow() as uow:
+            return dialogs.get(uow, PLATFORM, key)
+
+    def _save(self, key: str, form: dict[str, Any]) -> None:
+        with self.app.uow() as uow:
+            dialogs.put(uow, PLATFORM, key, form, DIALOG_TTL)
+
+    def _drop(self, key: str) -> None:
+        with self.app.uow() as uow:
+            dialogs.drop(uow, PLATFORM, key)
+
+    async def start_form(self, ctx: Ctx, who: Who, cmd: Command, data: dict[str, Any],
+                         origin: dict[str, Any] | None) -> None:
+        form = {"cmd": cmd.name, "data": {k: str(v) for k, v in data.items()}, "skipped": [], "field": None,
+                "origin": origin}
+        await self.ask(ctx, who, form)
+
+    async def ask(self, ctx: Ctx, who: Who, form: dict[str, Any], problem: str | None = None,
+                  options: list[tuple[str, str]] | None = None) -> None:
+        cmd = self.registry.commands[form["cmd"]]
+        q = forms.next_question(cmd, form["data"], set(form["skipped"]))
+        if q is None:
+            await self.finish(ctx, who, form)
+            return
+        form["field"] = q.field
+        await self.db(self._save, who.dialog_key, form)
+        with use_locale(ctx.actor.locale):
+            lines = [f"⚠️ {render.escape(problem)}"] if problem else []
+            lines.append(f"<b>/{render.escape(cmd.name)} · {render.escape(q.label)}</b>")
+            if q.hint:
+                lines.append(render.escape(q.hint))
+            if q.kind == "date":
+                lines.append(render.escape(_("Type a date: tomorrow, next friday, 下周三, 12月1日 or 2026-12-01.")))
+            elif q.kind in ("customer", "member"):
+                lines.append(render.escape(_("Type part of the name, or choose below.")))
+            if not who.private:
+                lines.append(f'<a href="tg://user?id={who.user_id}">{render.escape(who.name)}</a>')
+            choices = list(q.choices) if q.kind == "choice" else options
+            if choices is None and q.kind in ("customer", "member"):
+                choices = await self.db(forms.search, ctx, q.kind, "", 6)
+            rows = [[InlineKeyboardButton(label[:64], callback_data=f"f:{value}")
+                     for value, label in (choices or [])[i:i + 2] if render.fits(f"f:{value}")]
+                    for i in range(0, len(choices or []), 2)]
+            controls = [InlineKeyboardButton(_("Cancel"), callback_data="x")]
+            if not q.required:
+                controls.insert(0, InlineKeyboardButton(_("Skip"), callback_data="s"))
+        rows.append(controls)
+        markup: Any = InlineKeyboardMarkup([r for r in rows if r])
+        if not who.private and q.kind not in ("choice",) and not choices:
+            markup = ForceReply(selective=True)
+        await self.bot.send_message(who.chat_id, "\n".join(lines), parse_mode=ParseMode.HTML, reply_markup=markup)
+
+    async def on_answer(self, ctx: Ctx, who: Who, form: dict[str, Any], value: str, chosen: bool) -> None:
+        """One answer: checked on its own; a problem re-asks the same question with the reason."""
+        cmd = self.registry.commands.get(form.get("cmd", ""))
+        field = form.get("field")
+        if cmd is None or field is None:
+            return
+        q = forms.question(cmd, field)
+        if q.kind in ("customer", "member") and not chosen:
+            found = await self.db(forms.search, ctx, q.kind, value, 8)
+            exact = [v for v, label in found if label.casefold() == value.casefold() or v.casefold() == value.casefold()]
+            if len(found) == 1 or len(exact) == 1:
+                value = (exact or [found[0][0]])[0]
+            elif found:
+                with use_locale(ctx.actor.locale):
+                    await self.ask(ctx, who, form, _("Several match; choose one."), found)
+                return
+        problem = await self.db(field_problem, ctx, cmd, field, value)
+        if problem is None and q.kind == "customer":
+            problem = await self.db(self._customer_problem, ctx, value)
+        if problem:
+            await self.ask(ctx, who, form, problem)
+            return
+        form["data"][field] = value
+        await self.ask(ctx, who, form)
+
+    def _customer_problem(self, ctx: Ctx, text: str) -> str | None:
+        from domain.crm import find_customer
+
+        with ctx.uow() as uow, use_locale(ctx.actor.locale):
+            try:
+                find_customer(uow, ctx.actor, text)
+            except DomainError as exc:
+                return translate_error(exc)
+        return None
+
+    async def finish(self, ctx: Ctx, who: Who, form: dict[str, Any]) -> None:
+        cmd = self.registry.commands[form["cmd"]]
+        outcome = await self.db(self.registry.submit, ctx, cmd, form["data"])
+        if isinstance(outcome, dict):
+            field, problem = next(iter(outcome.items()))
+            form["data"].pop(field, None)
+            await self.ask(ctx, who, form, problem)
+            return
+        await self.db(self._drop, who.dialog_key)
+        origin = form.get("origin")
+        if origin and not outcome.error:
+            await self.settle(origin, outcome, ctx)
+        await self.answer(ctx, who, outcome, f"/{cmd.name}")
+
+    # --- buttons -----------------------------------------------------------------------
+    async def on_callback(self, query: CallbackQuery) -> None:
+        """Every callback query is answered, once, with a short notice when useful."""
+        notice, alert = None, False
+        try:
+            notice, alert = await self._callback(query)
+        finally:
+            await query.answer(text=notice[:200] if notice else None, show_alert=alert)
+
+    async def _callback(self, query: CallbackQuery) -> tuple[str | None, bool]:
+        message = query.message if isinstance(query.message, Message) else None
+        chat = message.chat if message else None
+        if chat is None:
+            return None, False
+        who = who_of(query.from_user, chat)
+        ctx = await self.db(self._context, who)
+        if isinstance(ctx, Reply):
+            return ctx.text, True
+        data = query.data or ""
+        kind, _sep, rest = data.partition(":")
+        if kind in ("c", "d", "t"):
+            line, decision = rest, kind == "d"
+            if kind == "t":
+                stored = await self.db(self._load, f"btn:{rest}")
+                if stored is None:
+                    with use_locale(ctx.actor.locale):
+                        return _("This button has expired."), True
+                line, decision = stored["line"], bool(stored.get("decision"))
+            return await self.press(ctx, who, message, line, decision)
+        if kind == "p":
+            page, _sep, line = rest.partition(":")
+            if line.startswith("t:"):
+                stored = await self.db(self._load, f"btn:{line[2:]}")
+                line = stored["line"] if stored else ""
+            reply = await self.db(self.registry.dispatch, ctx, line)
+            pages = await self.db(self._messages, reply, ctx.actor.locale, line, int(page))
+            await message.edit_text(pages[0].text, parse_mode=ParseMode.HTML,
+                                    reply_markup=self._markup(pages[-1].keyboard))
+            return None, False
+        form = await self.db(self._load, who.dialog_key)
+        if form is None:
+            with use_locale(ctx.actor.locale):
+                return _("This conversation has timed out; start again with the command."), True
+        if kind == "x":
+            await self.db(self._drop, who.dialog_key)
+            with use_locale(ctx.actor.locale):
+                await message.edit_text(message.text_html + "\n\n" + render.escape(_("Cancelled.")),
+                                        parse_mode=ParseMode.HTML)
+            return None, False
+        if kind == "s" and form.get("field"):
+            form["skipped"].append(form["field"])
+            await self.ask(ctx, who, form)
+            return None, False
+        if kind == "f":
+            await self.on_answer(ctx, who, form, rest, chosen=True)
+        return None, False
+
+    async def press(self, ctx: Ctx, who: Who, message: Message, line: str, decision: bool
+                    ) -> tuple[str | None, bool]:
+        try:
+            cmd, data = self.registry.fields(line)
+        except DomainError as exc:
+            with use_locale(ctx.actor.locale):
+                return translate_error(exc), True
+        origin = {"chat_id": message.chat.id, "message_id": message.message_id,
+                  "text": message.text_html} if decision else None
+        if cmd.missing(data):
+            await self.db(self._drop, who.dialog_key)
+            await self.start_form(ctx, who, cmd, data, origin)
+            return None, False
+        reply = await self.db(self.registry.dispatch, ctx, line)
+        if decision:
+            if reply.error:
+                return reply.text, True
+            await self.settle(origin or {}, reply, ctx)
+            return reply.text, False
+        await self.answer(ctx, who, reply, line)
+        return None, False
+
+    async def settle(self, origin: dict[str, Any], reply: Reply, ctx: Ctx) -> None:
+        """A decision shows on the message it was made on, whose buttons go away."""
+        text = f"{origin.get('text') or ''}\n\n✓ {render.escape(reply.text)} — {render.escape(ctx.actor.name)}"
+        try:
+            await self.bot.edit_message_text(text[:render.MAX_TEXT], chat_id=origin["chat_id"],
+                                             message_id=origin["message_id"], parse_mode=ParseMode.HTML,
+                                             reply_markup=None)
+        except BadRequest as exc:
+            log.info("could not edit the decided message: %s", exc)
+
+

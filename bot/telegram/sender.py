@@ -1,0 +1,61 @@
+"""Delivers outbox messages through the Bot API, within Telegram's limits."""
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from bot.delivery import DeliveryError, Outgoing
+from bot.ratelimit import Limit
+from bot.settings import Settings
+from bot.telegram import render
+from domain.i18n import use_locale
+from handlers.replies import Button, Reply
+
+
+class TelegramSender:
+    def __init__(self, settings: Settings) -> None:
+        assert settings.telegram_bot_token is not None
+        self._url = f"{settings.telegram_api_url}/bot{settings.telegram_bot_token.get_secret_value()}/sendMessage"
+        self._client = httpx.Client(timeout=10)
+
+    def limits(self, message: Outgoing) -> list[Limit]:
+        """About 30 messages a second overall, 1 a second per chat, 20 a minute per group."""
+        chat = str(message.channel or message.address)
+        limits = [Limit("telegram:all", 30, 1.0), Limit(f"telegram:chat:{chat}", 1, 1.0)]
+        if chat.startswith("-"):
+            limits.append(Limit(f"telegram:group:{chat}", 20, 60.0))
+        return limits
+
+    def send(self, message: Outgoing) -> None:
+        chat = message.channel or message.address
+        if not chat:
+            raise DeliveryError("recipient has no Telegram account linked")
+        reply = Reply(text=message.text,
+                      buttons=[Button(b.label, b.command, decision=b.decision) for b in message.buttons])
+
+        def encode(button: Button) -> str:
+            data = f"{'d' if button.decision else 'c'}:{button.command}"
+            return data if render.fits(data) else "c:/help"
+
+        with use_locale(message.locale):
+            parts = render.render(reply, encode)
+        for part in parts:
+            body: dict[str, object] = {"chat_id": chat, "text": part.text, "parse_mode": "HTML",
+                                       "disable_web_page_preview": True}
+            if part.keyboard:
+                body["reply_markup"] = json.dumps({"inline_keyboard": [
+                    [{"text": k.text, "callback_data": k.data} for k in row] for row in part.keyboard]})
+            self._post(body)
+
+    def _post(self, body: dict[str, object]) -> None:
+        try:
+            response = self._client.post(self._url, json=body)
+            answer = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise DeliveryError(type(exc).__name__) from None
+        if answer.get("ok"):
+            return
+        retry_after = (answer.get("parameters") or {}).get("retry_after")
+        raise DeliveryError(str(answer.get("description", "telegram error"))[:200],
+                            float(retry_after) if retry_after is not None else None)
