@@ -248,7 +248,7 @@ def test_manifest_has_one_slash_command_per_group(registry: Registry) -> None:
     for c in commands:
         assert c["url"] == "https://bot.example.org/slack/events"
         assert 0 < len(c["description"]) <= 100 and len(c.get("usage_hint", "")) <= 1000
-        assert c["should_escape"] is False
+        assert c["should_escape"] is True  # mentions arrive as <@U123|name>, which /team add links
     visit = next(c for c in commands if c["command"] == "/visit")
     assert visit["usage_hint"].startswith("CUSTOMER")
     assert m["oauth_config"]["redirect_urls"] == ["https://bot.example.org/slack/oauth_redirect"]

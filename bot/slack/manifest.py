@@ -29,21 +29,17 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _description(cmds: list[Command]) -> str:
-    if len(cmds) == 1 and cmds[0].name == cmds[0].group:
-        return cmds[0].summary
-    return "Sub-commands: " + ", ".join(c.name.split(" ", 1)[-1] for c in cmds)
 
 
 def _usage_hint(group: str, cmds: list[Command]) -> str:
     return " | ".join(c.usage().removeprefix(f"/{group}").strip() for c in cmds)
 
 
-def _slash_command(group: str, cmds: list[Command], url: str) -> dict[str, Any]:
+def _slash_command(group: str, cmds: list[Command], url: str, summary: str) -> dict[str, Any]:
     command: dict[str, Any] = {
         "command": f"/{group}",
         "url": url,
-        "description": _clip(_description(cmds), MAX_COMMAND_DESCRIPTION),
+        "description": _clip(summary, MAX_COMMAND_DESCRIPTION),
     }
     hint = _usage_hint(group, cmds)
     if hint:
@@ -72,7 +68,8 @@ def manifest(
                 "always_online": True,
             },
             "slash_commands": [
-                _slash_command(group, cmds, events_url) for group, cmds in registry.groups().items()
+                _slash_command(group, cmds, events_url, registry.summary_of(group))
+                for group, cmds in registry.groups().items()
             ],
         },
         "oauth_config": {
