@@ -93,7 +93,10 @@ def serve(kind: str, api_url: str, db_url: str, conn) -> None:  # noqa: ANN001
         asgi, app = _bizbot_asgi(api_url, db_url)
     else:
         asgi, app = _bare_asgi(api_url, process_before_response=(kind == "bolt-pbr"))
-    sock = socket.socket()
+    # IPPROTO_TCP, not socket.socket()'s proto 0: asyncio sets TCP_NODELAY only on proto-6 sockets, and
+    # without it every keep-alive response (h11 writes headers and body apart) waits ~40 ms for a delayed ACK.
+    # uvicorn.run(host=..., port=...) in `bizbot serve` gets a proto-6 socket from getaddrinfo.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(asgi, log_level="warning", lifespan="on", access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

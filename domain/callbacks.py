@@ -118,8 +118,8 @@ class CallbackDone:
     next_callback: Callback | None
 
 
-def complete_callback(uow: UnitOfWork, actor: Actor, cb_ref: str, result: str) -> CallbackDone:
-    """Record the result; the next regular callback follows from the customer's cadence."""
+def open_callback(uow: UnitOfWork, actor: Actor, cb_ref: str) -> Callback:
+    """The callback, if the actor may record it and nobody has yet."""
     from domain.access import parse_ref
 
     cb_id = parse_ref(cb_ref, "CB")
@@ -131,6 +131,12 @@ def complete_callback(uow: UnitOfWork, actor: Actor, cb_ref: str, result: str) -
         by = uow.session.get(Member, cb.done_by_id) if cb.done_by_id else None
         raise Conflict(N_("Callback {ref} was already done by {name}."), ref=ref("CB", cb.id),
                        name=by.name if by else "?")
+    return cb
+
+
+def complete_callback(uow: UnitOfWork, actor: Actor, cb_ref: str, result: str) -> CallbackDone:
+    """Record the result; the next regular callback follows from the customer's cadence."""
+    cb = open_callback(uow, actor, cb_ref)
     if not result.strip():
         raise Invalid(N_("Say what came of the callback: result=\"...\"."))
     org = uow.session.get(Organisation, actor.org_id)

@@ -46,6 +46,7 @@ class Command:
     roles: frozenset[str] | None = None
     examples: tuple[str, ...] = ()
     ask: tuple[str, ...] = ()
+    precheck: Callable[[Ctx, dict[str, Any]], None] | None = None
 
     @property
     def group(self) -> str:
@@ -97,6 +98,7 @@ class Registry:
         roles: frozenset[str] | None = None,
         examples: tuple[str, ...] = (),
         ask: tuple[str, ...] = (),
+        precheck: Callable[[Ctx, dict[str, Any]], None] | None = None,
     ) -> Callable[[Callable[[Ctx, Any], Reply]], Callable[[Ctx, Any], Reply]]:
         def register(fn: Callable[[Ctx, Any], Reply]) -> Callable[[Ctx, Any], Reply]:
             if name in self.commands:
@@ -104,7 +106,8 @@ class Registry:
             unknown = set(ask) - set(args.model_fields)
             if unknown:
                 raise ValueError(f"command {name!r} asks for unknown fields {sorted(unknown)}")
-            self.commands[name] = Command(name, summary, args, fn, positional, greedy, roles, examples, ask)
+            self.commands[name] = Command(name, summary, args, fn, positional, greedy, roles, examples, ask,
+                                          precheck)
             return fn
 
         return register
@@ -196,6 +199,19 @@ class Registry:
             except DomainError as exc:
                 return error(translate_error(exc))
             return run(ctx, cmd, args, f"/{cmd.name} (form)")
+
+
+def precheck(ctx: Ctx, cmd: Command, data: dict[str, Any]) -> str | None:
+    """Before asking for the rest of a command: why it cannot go ahead anyway (translated), or None."""
+    with use_locale(ctx.actor.locale):
+        try:
+            if cmd.roles is not None and not ctx.actor.has_any(cmd.roles):
+                raise Forbidden(N_("Only {roles} may use /{name}."), roles=role_labels(cmd.roles), name=cmd.name)
+            if cmd.precheck is not None:
+                cmd.precheck(ctx, data)
+        except DomainError as exc:
+            return translate_error(exc)
+    return None
 
 
 def validate(ctx: Ctx, cmd: Command, data: dict[str, Any]) -> Args:

@@ -1,7 +1,7 @@
 """/visit and /callback: customer visits (客户拜访) and the callbacks they schedule (回访)."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -72,8 +72,14 @@ class CallbackDoneArgs(Args):
     result: LongText = Field(description=N_("what came of it"))
 
 
+def _still_open(ctx: Ctx, data: dict[str, Any]) -> None:
+    if data.get("callback"):
+        with ctx.uow() as uow:
+            callbacks.open_callback(uow, ctx.actor, str(data["callback"]))
+
+
 @REGISTRY.command("callback done", N_("Record a callback's result; the next one is scheduled."),
-                  CallbackDoneArgs, positional=("callback",),
+                  CallbackDoneArgs, positional=("callback",), precheck=_still_open,
                   examples=("/callback done CB7 result=\"happy, wants a quote\"",))
 def callback_done(ctx: Ctx, args: CallbackDoneArgs) -> Reply:
     """Complete a callback."""

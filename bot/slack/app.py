@@ -35,7 +35,7 @@ from domain.team import actor_for, ensure_org, link_identity, member_by_identity
 from handlers import forms
 from handlers.agenda import agenda_reply
 from handlers.context import Ctx
-from handlers.registry import Command, translate_error
+from handlers.registry import Command, precheck, translate_error
 from handlers.replies import Button, Reply, error
 
 log = logging.getLogger(__name__)
@@ -246,6 +246,10 @@ class SlackAdapter:
                 await respond(**self.message(error(translate_error(exc))), replace_original=False)
             return {}
         if cmd.missing(data):
+            refusal = await self.db(precheck, ctx, cmd, data)
+            if refusal:
+                await respond(**self.message(error(refusal), ctx=ctx), replace_original=False)
+                return {}
             await self.open_form(client, body["trigger_id"], ctx, cmd, data, origin.get("channel"),
                                  origin if decision else None)
             return {}

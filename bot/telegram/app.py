@@ -38,7 +38,7 @@ from domain.inbound import first_delivery
 from domain.team import actor_for, ensure_org, member_by_account, redeem_invite, resolve_member
 from handlers import forms
 from handlers.context import Ctx
-from handlers.registry import Command, field_problem, translate_error
+from handlers.registry import Command, field_problem, precheck, translate_error
 from handlers.replies import Button, Reply, error
 
 log = logging.getLogger(__name__)
@@ -535,6 +535,9 @@ class TelegramAdapter:
         origin = {"chat_id": message.chat.id, "message_id": message.message_id,
                   "text": message.text_html} if decision else None
         if cmd.missing(data):
+            refusal = await self.db(precheck, ctx, cmd, data)
+            if refusal:
+                return refusal, True
             await self.db(self._drop, who.dialog_key)
             await self.start_form(ctx, who, cmd, data, origin)
             return None, False

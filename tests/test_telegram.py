@@ -1,0 +1,240 @@
+"""Telegram end to end: webhook updates into the real server, a fake Bot API out."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from telegram_fake import FakeTelegram
+from telegram_payloads import (
+    GROUP_ID,
+    callback_update,
+    command_update,
+    my_chat_member_update,
+    text_update,
+)
+from telegram_stack import TOKEN, TelegramStack
+
+from domain.models import Customer, Identity, Member, Visit
+
+ALICE, BOB = 111, 222
+
+
+@pytest.fixture
+def fake(clock) -> Iterator[FakeTelegram]:  # noqa: ANN001
+    with FakeTelegram(token=TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def tg(db_url: str, clock, fake: FakeTelegram) -> Iterator[TelegramStack]:  # noqa: ANN001
+    stack = TelegramStack(db_url, clock, fake)
+    yield stack
+    stack.close()
+
+
+def _count(tg: TelegramStack, model) -> int:  # noqa: ANN001
+    with tg.app.uow() as uow:
+        return uow.session.scalar(select(func.count()).select_from(model))
+
+
+def group_cmd(text: str, user_id: int = ALICE, **kw) -> dict:  # noqa: ANN003
+    return command_update(text=text, user_id=user_id, chat_id=GROUP_ID, chat_type="group", **kw)
+
+
+def keyboard(params: dict) -> list[dict]:
+    markup = params.get("reply_markup") or {}
+    return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def test_start_registers_webhook_and_commands_in_two_languages(tg: TelegramStack) -> None:
+    assert tg.fake.webhook["url"] == "https://bizbot.example.com/telegram/webhook"
+    assert tg.fake.webhook["secret_token"] == "webhook-secret"
+    english = {c["command"] for c in tg.fake.commands_for("")}
+    chinese = tg.fake.commands_for("zh")
+    assert {"visit", "lead", "customer", "help"} <= english
+    assert any("拜访" in c["description"] for c in chinese)
+
+
+def test_first_group_user_becomes_admin_and_command_runs(tg: TelegramStack) -> None:
+    assert tg.post(group_cmd("/customer new Acme industry=IT")).status_code == 200
+    text = tg.last(GROUP_ID)["text"]
+    assert "first member" in text and "Customer Acme (C1) created" in text
+    with tg.app.uow() as uow:
+        member = uow.session.scalar(select(Member))
+        assert (member.name, member.roles) == ("Alice", "admin,manager")
+
+
+def test_command_addressed_to_the_bot_by_name(tg: TelegramStack) -> None:
+    tg.post(group_cmd("/customer new Acme"))
+    tg.post(group_cmd("/customer@bizbot_test_bot list", mention=False))
+    assert "Customers (1)" in tg.said(ALICE)[-1] or "Customers (1)" in tg.said(GROUP_ID)[-1]
+    before = len(tg.fake.calls_to("sendMessage"))
+    tg.post(group_cmd("/customer@some_other_bot list"))
+    assert len(tg.fake.calls_to("sendMessage")) == before
+
+
+def test_wrong_secret_gets_403_and_changes_nothing(tg: TelegramStack) -> None:
+    assert tg.post(group_cmd("/customer new Forged"), secret="wrong").status_code == 403
+    assert tg.post(group_cmd("/customer new Forged"), secret=None).status_code == 403
+    assert _count(tg, Customer) == 0 and _count(tg, Member) == 0
+
+
+def test_duplicate_update_is_processed_once(tg: TelegramStack) -> None:
+    update = group_cmd("/customer new Acme", update_id=5000)
+    assert tg.post(update).status_code == 200
+    assert tg.post(update).status_code == 200
+    assert _count(tg, Customer) == 1
+    assert sum("Acme" in t for t in tg.said(GROUP_ID)) == 1
+
+
+def test_private_replies_go_to_the_private_chat_with_a_pointer_in_the_group(tg: TelegramStack) -> None:
+    tg.post(group_cmd("/customer new Acme"))
+    tg.post(group_cmd("/customer show Acme"))
+    assert "Acme (C1)" in tg.last(ALICE)["text"]
+    assert "private chat" in tg.last(GROUP_ID)["text"]
+
+
+def test_escaping_user_text_in_html(tg: TelegramStack) -> None:
+    tg.post(group_cmd('/customer new "<b>Evil</b> & Co"'))
+    text = tg.last(GROUP_ID)["text"]
+    assert "&lt;b&gt;Evil&lt;/b&gt; &amp; Co" in text
+
+
+def test_stranger_in_private_chat_is_told_how_to_join(tg: TelegramStack) -> None:
+    tg.post(group_cmd("/help"))
+    tg.post(command_update(text="/customer list", user_id=BOB, chat_id=BOB))
+    assert "invite code" in tg.last(BOB)["text"]
+
+
+def test_account_linking_with_an_invite_code(tg: TelegramStack) -> None:
+    tg.post(group_cmd("/team add bob role=sales"))
+    tg.post(group_cmd("/team invite bob"))
+    invite = tg.last(ALICE)["text"]
+    code = invite.split("/start ")[1].split()[0].rstrip(";")
+    tg.post(command_update(text=f"/start {code}", user_id=BOB, chat_id=BOB, first_name="Bob"))
+    assert "now acts as bob" in tg.last(BOB)["text"]
+    tg.post(command_update(text="/customer new BobCo", user_id=BOB, chat_id=BOB))
+    assert "Customer BobCo (C1) created" in tg.last(BOB)["text"]
+    tg.post(command_update(text=f"/start {code}", user_id=333, chat_id=333))
+    assert "unknown, used or expired" in tg.last(333)["text"]
+    with tg.app.uow() as uow:
+        ident = uow.session.scalar(select(Identity).where(Identity.external_id == str(BOB)))
+        assert uow.session.get(Member, ident.member_id).name == "bob"
+
+
+def test_conversation_asks_each_field_validates_and_runs(tg: TelegramStack) -> None:
+    tg.post(group_cmd("/customer new Acme"))
+    tg.post(command_update(text="/visit", user_id=ALICE, chat_id=ALICE))
+    assert "customer" in tg.last(ALICE)["text"].lower()
+    options = keyboard(tg.last(ALICE))
+    assert {"text": "Acme (C1)", "callback_data": "f:C1"} in options
+    tg.post(callback_update(data="f:C1", user_id=ALICE, chat_id=ALICE))
+    channel = keyboard(tg.last(ALICE))
+    assert any(b["callback_data"] == "f:phone" for b in channel)
+    tg.post(callback_update(data="f:phone", user_id=ALICE, chat_id=ALICE))
+    tg.post(text_update(text="talked about pricing", user_id=ALICE, chat_id=ALICE))
+    tg.post(text_update(text="someday", user_id=ALICE, chat_id=ALICE))
+    assert "Cannot read 'someday' as a date" in tg.last(ALICE)["text"]
+    tg.post(text_update(text="2026-12-01", user_id=ALICE, chat_id=ALICE))
+    assert "Visit V1 to Acme recorded (phone)" in tg.last(ALICE)["text"]
+    assert _count(tg, Visit) == 1
+
+
+def test_conversation_cancel_and_timeout(tg: TelegramStack) -> None:
+    tg.post(group_cmd("/customer new Acme"))
+    tg.post(command_update(text="/visit", user_id=ALICE, chat_id=ALICE))
+    tg.post(callback_update(data="x", user_id=ALICE, chat_id=ALICE))
+    assert tg.fake.calls_to("editMessageText")
+    tg.post(command_update(text="/visit", user_id=ALICE, chat_id=ALICE))
+    tg.app.clock.advance(timedelta(minutes=16))
+    tg.post(callback_update(data="f:C1", user_id=ALICE, chat_id=ALICE))
+    answers = tg.fake.calls_to("answerCallbackQuery")
+    assert "timed out" in answers[-1].params.get("text", "")
+    assert _count(tg, Visit) == 0
+
+
+def test_group_without_arguments_offers_sub_commands(tg: TelegramStack) -> None:
+    tg.post(group_cmd("/help"))
+    tg.post(group_cmd("/lead"))
+    datas = {b["callback_data"] for b in keyboard(tg.last(GROUP_ID))}
+    assert {"c:/lead new", "c:/lead list"} <= datas
+    tg.post(callback_update(data="c:/lead list", user_id=ALICE, chat_id=GROUP_ID, chat_type="group"))
+    assert "Leads (0)" in tg.last(ALICE)["text"]
+    assert len(tg.fake.calls_to("answerCallbackQuery")) == 1
+
+
+def test_every_command_with_arguments_answers(tg: TelegramStack) -> None:
+    lines = ["/help", "/team list", "/settings show", "/customer new Acme", "/customer list",
+             "/lead new Acme value=1000", "/lead list", "/lead show L1", "/lead stage L1 contact",
+             "/lead screen L1 scale=3 position=3 potential=3 intent=3", '/visit Acme note="hi"',
+             "/callback list", "/agenda", "/customer show Acme"]
+    for line in lines:
+        before = len(tg.fake.calls_to("sendMessage"))
+        tg.post(command_update(text=line, user_id=ALICE, chat_id=GROUP_ID, chat_type="group"))
+        assert len(tg.fake.calls_to("sendMessage")) > before, line
+    assert not any(t.startswith("⚠") for t in tg.said())
+
+
+def test_reminder_decision_edits_the_message(tg: TelegramStack) -> None:
+    tg.post(group_cmd("/customer new Acme"))
+    tg.post(group_cmd('/visit Acme note="x" next=today'))
+    assert tg.deliver() == 1
+    reminder = tg.last(ALICE)
+    assert "Callback due" in reminder["text"]
+    done = next(b for b in keyboard(reminder) if b["callback_data"].startswith("d:"))
+    message_id = tg.fake.calls_to("sendMessage")[-1]
+    tg.post(callback_update(data=done["callback_data"], user_id=ALICE, chat_id=ALICE,
+                            message_id=7, message_text=reminder["text"]))
+    assert "result" in tg.last(ALICE)["text"].lower()
+    tg.post(text_update(text="wants a quote", user_id=ALICE, chat_id=ALICE))
+    (edit,) = tg.fake.calls_to("editMessageText")
+    assert edit.params["message_id"] in (7, "7") and "Callback CB2 with Acme recorded" in edit.params["text"]
+    assert not edit.params.get("reply_markup")
+    assert message_id
+    tg.post(callback_update(data=done["callback_data"], user_id=ALICE, chat_id=ALICE, message_id=7))
+    answer = tg.fake.calls_to("answerCallbackQuery")[-1].params
+    assert "already done by Alice" in answer["text"] and answer.get("show_alert") in (True, "true")
+
+
+def test_burst_of_200_reminders_to_20_chats_keeps_within_limits(tg: TelegramStack, clock) -> None:  # noqa: ANN001
+    from domain.outbox import enqueue
+    from domain.team import ensure_org
+
+    tg.fake.clock = lambda: clock.now().timestamp()
+    with tg.app.uow() as uow:
+        org = ensure_org(uow, "telegram", str(GROUP_ID), "g", "Asia/Shanghai", "en")
+        for i in range(200):
+            chat = f"-{1000 + i % 20}" if i % 2 else str(5000 + i % 20)
+            enqueue(uow, org_id=org.id, key=f"burst:{i}", msgid="Hello {name}", params={"name": i}, channel=chat)
+        uow.commit()
+    sent = 0
+    for _ in range(400):
+        sent += tg.deliver()
+        if sent == 200:
+            break
+        clock.advance(timedelta(milliseconds=250))
+    assert sent == 200
+    assert tg.fake.limit_violations() == []
+    texts = tg.said()
+    assert len(texts) == 200 and len(set(texts)) == 200
+
+
+def test_bot_api_429_is_retried_after_retry_after(tg: TelegramStack) -> None:
+    tg.post(group_cmd("/customer new Acme"))
+    tg.post(group_cmd('/visit Acme note="x" next=today'))
+    tg.fake.rate_limit("sendMessage", times=1, retry_after=20)
+    assert tg.deliver() == 0
+    tg.app.clock.advance(timedelta(seconds=21))
+    assert tg.deliver() == 1
+
+
+def test_bot_added_to_a_group_says_hello(tg: TelegramStack) -> None:
+    tg.post(my_chat_member_update(chat_id=GROUP_ID, user_id=ALICE))
+    assert "I am bizbot" in tg.last(GROUP_ID)["text"]
+
+
+def test_locale_from_telegram_language_code(tg: TelegramStack) -> None:
+    tg.post(group_cmd("/customer new Acme", language_code="zh-hans"))
+    assert "已建立客户档案" in tg.last(GROUP_ID)["text"]
