@@ -238,3 +238,56 @@ def test_bot_added_to_a_group_says_hello(tg: TelegramStack) -> None:
 def test_locale_from_telegram_language_code(tg: TelegramStack) -> None:
     tg.post(group_cmd("/customer new Acme", language_code="zh-hans"))
     assert "已建立客户档案" in tg.last(GROUP_ID)["text"]
+
+
+def test_long_polling_without_a_webhook_url(db_url: str, clock, fake: FakeTelegram) -> None:  # noqa: ANN001
+    stack = TelegramStack(db_url, clock, fake, telegram_webhook_url=None, telegram_webhook_secret=None)
+    try:
+        assert fake.calls_to("deleteWebhook")
+        fake.queue_update(group_cmd("/customer new Polled"))
+        fake.wait_for("sendMessage")
+        assert "Customer Polled (C1) created" in stack.last(GROUP_ID)["text"]
+    finally:
+        stack.close()
+
+
+def test_handler_level_with_respx(app, clock) -> None:  # noqa: ANN001
+    """The adapter alone, its Bot API mocked with respx at the HTTP edge (PTB speaks httpx)."""
+    import asyncio
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.parse import parse_qs
+
+    import httpx
+    import respx
+
+    from bot.settings import Settings
+    from bot.telegram.app import TelegramAdapter
+
+    settings = Settings(database_url="sqlite://", telegram_bot_token=TOKEN,
+                        telegram_api_url="https://bot-api.test", telegram_webhook_url="https://x.test/hook")
+    sent: list[dict] = []
+
+    def send_message(request: httpx.Request) -> httpx.Response:
+        params = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
+        sent.append(params)
+        return httpx.Response(200, json={"ok": True, "result": {
+            "message_id": len(sent), "date": 0, "chat": {"id": int(params["chat_id"]), "type": "group"},
+            "text": params["text"]}})
+
+    async def scenario() -> None:
+        with respx.mock(base_url=f"https://bot-api.test/bot{TOKEN}", assert_all_called=False) as api:
+            api.post("/getMe").respond(json={"ok": True, "result": {
+                "id": 123, "is_bot": True, "first_name": "bizbot", "username": "bizbot_test_bot"}})
+            api.post("/sendMessage").mock(side_effect=send_message)
+            adapter = TelegramAdapter(app, settings, ThreadPoolExecutor(max_workers=1))
+            await adapter.application.initialize()
+            adapter.username = "bizbot_test_bot"
+            await adapter.feed(group_cmd("/customer new Respx"))
+            await adapter.feed(group_cmd("/lead new Respx value=5000"))
+            await adapter.application.shutdown()
+
+    asyncio.run(scenario())
+    assert "Customer Respx (C1) created" in sent[0]["text"]
+    assert "Lead L1 recorded" in sent[1]["text"]
+    assert json.loads(sent[1]["reply_markup"])["inline_keyboard"][0][0]["callback_data"] == "c:/lead screen L1"
