@@ -100,6 +100,39 @@ def db_current() -> None:
     engine.dispose()
 
 
+@main.command()
+@click.option("--status", type=click.Choice(["pending", "sending", "sent", "parked"]), default=None,
+              help="Only messages in this state.")
+@click.option("--limit", default=30, show_default=True, help="How many, newest first.")
+@click.option("--retry", "retry", default=None, help="Re-queue parked messages: an id, ids (1,2) or 'all'.")
+def outbox(status: str | None, limit: int, retry: str | None) -> None:
+    """Show pending, parked and recent messages; retry parked ones."""
+    from domain.clock import SystemClock
+    from domain.db import make_engine, session_factory
+    from domain.outbox import list_messages, retry_parked
+    from domain.uow import UnitOfWork
+
+    engine = make_engine(_settings().database_url)
+    uow = UnitOfWork(session_factory(engine), SystemClock())
+    try:
+        if retry:
+            ids = None if retry == "all" else [int(x) for x in retry.split(",") if x.strip().isdigit()]
+            with uow:
+                click.echo(f"re-queued {retry_parked(uow, ids)} parked message(s)")
+            return
+        with uow:
+            rows = list_messages(uow, status, limit)
+        for m in rows:
+            to = f"member {m.recipient_id}" if m.recipient_id else f"#{m.channel}"
+            when = (m.sent_at or m.available_at).strftime("%Y-%m-%d %H:%M:%S")
+            error = f"  error: {m.last_error}" if m.last_error else ""
+            click.echo(f"{m.id:>6}  {m.status:<8} {when}  attempts={m.attempts}  {m.key}  → {to}{error}")
+        if not rows:
+            click.echo("no messages")
+    finally:
+        engine.dispose()
+
+
 @main.group()
 def slack() -> None:
     """Slack app set-up."""

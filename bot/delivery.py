@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from bot.ratelimit import Limit, RateLimiter
 from domain.models import Identity, Member, Organisation, OutboxMessage
-from domain.outbox import OutButton, render
+from domain.outbox import OutButton, park, render
 from domain.uow import UowFactory
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class Dispatcher:
                         raise DeliveryError(f"no sender for platform {org.platform}")
                     sender.send(outgoing)
                 except DeliveryError as exc:
-                    self._failed(msg, str(exc), exc.retry_after, uow.now)
+                    self._failed(uow, msg, str(exc), exc.retry_after)
                 else:
                     self._limiter.record(limits, now)
                     msg.status, msg.sent_at, msg.last_error = "sent", uow.now, None
@@ -128,11 +128,12 @@ class Dispatcher:
         )
 
     @staticmethod
-    def _failed(msg: OutboxMessage, reason: str, retry_after: float | None, now) -> None:  # noqa: ANN001
+    def _failed(uow, msg: OutboxMessage, reason: str, retry_after: float | None) -> None:  # noqa: ANN001
+        """Retry later (Retry-After, else exponential backoff); after MAX_ATTEMPTS, park it."""
         log.warning("outbox %s failed (attempt %s): %s", msg.key, msg.attempts, reason)
         msg.last_error = reason[:500]
         if msg.attempts >= MAX_ATTEMPTS:
-            msg.status = "parked"
+            park(uow, msg, reason)
             return
         delay = retry_after if retry_after is not None else 30 * 2 ** (msg.attempts - 1)
-        msg.status, msg.available_at = "pending", now + timedelta(seconds=delay)
+        msg.status, msg.available_at = "pending", uow.now + timedelta(seconds=delay)

@@ -10,11 +10,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from domain.i18n import Label, fmt_date, fmt_datetime, fmt_money, translate, use_locale
-from domain.models import OutboxMessage
+from domain.i18n import N_, Label, fmt_date, fmt_datetime, fmt_money, translate, use_locale
+from domain.models import Member, OutboxMessage
 from domain.uow import UnitOfWork
 
 
@@ -108,3 +109,44 @@ def render(payload: dict[str, Any], locale: str, tz: str) -> Rendered:
         buttons = [OutButton(translate(b["label"]), b["command"], b.get("decision", False))
                    for b in payload.get("buttons", [])]
     return Rendered(text, buttons)
+
+
+PARKED_NOTICE = N_("A message to {recipient} could not be delivered after {attempts} attempts ({error}). "
+                   "An operator can retry it with: bizbot outbox --retry {id}")
+
+
+def park(uow: UnitOfWork, msg: OutboxMessage, reason: str) -> None:
+    """Give up on a message after bounded failures, and tell the organisation's admins once."""
+    msg.status, msg.last_error = "parked", reason[:500]
+    if msg.payload.get("msg") == PARKED_NOTICE:
+        return
+    recipient = uow.session.get(Member, msg.recipient_id) if msg.recipient_id else None
+    admins = uow.session.scalars(
+        select(Member).where(Member.org_id == msg.org_id, Member.roles.contains("admin"), Member.active)
+    )
+    for admin in admins:
+        if admin.id == msg.recipient_id:
+            continue
+        enqueue(uow, org_id=msg.org_id, key=f"parked:{msg.id}:{admin.id}", recipient_id=admin.id,
+                msgid=PARKED_NOTICE,
+                params={"recipient": f"@{recipient.name}" if recipient else f"#{msg.channel}",
+                        "attempts": msg.attempts, "error": reason[:200], "id": msg.id})
+
+
+def list_messages(uow: UnitOfWork, status: str | None, limit: int = 50) -> list[OutboxMessage]:
+    q = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if status:
+        q = q.where(OutboxMessage.status == status)
+    return list(uow.session.scalars(q))
+
+
+def retry_parked(uow: UnitOfWork, ids: list[int] | None) -> int:
+    """Put parked messages back in the queue (all of them when ids is None)."""
+    q = select(OutboxMessage).where(OutboxMessage.status == "parked")
+    if ids is not None:
+        q = q.where(OutboxMessage.id.in_(ids))
+    rows = list(uow.session.scalars(q))
+    for msg in rows:
+        msg.status, msg.attempts, msg.available_at = "pending", 0, uow.now
+    uow.commit()
+    return len(rows)

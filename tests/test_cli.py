@@ -138,3 +138,11 @@ def test_serve_answers_health_checks(tmp_path: Path) -> None:
         proc.terminate()
         output = proc.communicate(timeout=20)[0]
     assert "xoxb" not in output
+
+
+def test_outbox_command_lists_and_retries(db_env: dict[str, str]) -> None:
+    run(["console", "--as", "w", "--now", "2026-11-23T10:00"],
+        '/customer new Acme\n/visit Acme note="x" next=today\n', db_env)
+    listing = run(["outbox", "--status", "sent"], env=db_env)
+    assert listing.returncode == 0 and "callback:2:2026-11-23" in listing.stdout
+    assert run(["outbox", "--retry", "all"], env=db_env).stdout.strip() == "re-queued 0 parked message(s)"

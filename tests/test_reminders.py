@@ -148,3 +148,38 @@ def test_dispatcher_parks_after_bounded_failures(app) -> None:  # noqa: ANN001
     with app.uow() as uow:
         msg = uow.session.scalar(select(OutboxMessage))
         assert (msg.status, msg.attempts, msg.last_error) == ("parked", 5, "rate limited")
+
+
+class FailingFor:
+    """Fails every message to one recipient (a blocked bot, a deleted account)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.sent: list[Outgoing] = []
+
+    def send(self, message: Outgoing) -> None:
+        if message.recipient and message.recipient.name == self.name:
+            raise DeliveryError("bot was blocked by the user")
+        self.sent.append(message)
+
+
+def test_parked_message_is_reported_to_admins_once_and_can_be_retried(bot, app) -> None:  # noqa: ANN001
+    from domain.outbox import retry_parked
+
+    bot("/team add alice role=sales", ":as alice", "/customer new Acme", '/visit Acme note="x" next=tomorrow')
+    sender = FailingFor("alice")
+    dispatcher = Dispatcher(app.services.uow, {"console": sender})
+    app.clock.advance(timedelta(days=1))
+    sweep(app.services.uow)
+    for _ in range(8):
+        dispatcher.run_once()
+        app.clock.advance(timedelta(hours=1))
+    notices = [m for m in sender.sent if "could not be delivered" in m.text]
+    assert [m.recipient.name for m in notices] == ["wang"]
+    assert "@alice" in notices[0].text and "bot was blocked by the user" in notices[0].text
+    with app.uow() as uow:
+        parked = uow.session.scalar(select(OutboxMessage).where(OutboxMessage.status == "parked"))
+        assert parked.key.startswith("callback:")
+        assert retry_parked(uow, [parked.id]) == 1
+    with app.uow() as uow:
+        assert uow.session.get(OutboxMessage, parked.id).status == "pending"
