@@ -67,9 +67,14 @@ def serve() -> None:
     from bot.server import serve as run_server
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.leader import SingleProcessError
+
     app = bootstrap(_settings())
     try:
         run_server(app)
+    except SingleProcessError as exc:
+        click.echo(f"bizbot: {exc}", err=True)
+        sys.exit(2)
     finally:
         app.close()
 

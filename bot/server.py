@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from bot.bootstrap import App
 from bot.delivery import Dispatcher, Sender
+from bot.leader import Leadership
 from domain.reminders import sweep
 
 log = logging.getLogger(__name__)
@@ -35,22 +36,25 @@ def senders(app: App) -> dict[str, Sender]:
 
 
 class Worker:
-    """Turns due items into outbox rows and sends them, on a timer; one tick at a time."""
+    """On a timer: the leader turns due items into outbox rows; every replica sends the outbox."""
 
-    def __init__(self, app: App, executor: ThreadPoolExecutor, dispatcher: Dispatcher) -> None:
+    def __init__(self, app: App, executor: ThreadPoolExecutor, dispatcher: Dispatcher,
+                 leadership: Leadership | None = None) -> None:
         self.app = app
         self.executor = executor
         self.dispatcher = dispatcher
+        self.leadership = leadership or Leadership(app.engine)
 
     def tick_sync(self) -> int:
-        sweep(self.app.services.uow)
+        if self.leadership.claim():
+            sweep(self.app.services.uow)
         return self.dispatcher.run_once()
 
     async def tick(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self.executor, self.tick_sync)
 
 
-def create_asgi(app: App, *, run_worker: bool = True) -> Starlette:
+def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | None = None) -> Starlette:
     settings = app.settings
     executor = ThreadPoolExecutor(max_workers=1 if app.engine.dialect.name == "sqlite" else 8,
                                   thread_name_prefix="bizbot-db")
@@ -106,7 +110,7 @@ def create_asgi(app: App, *, run_worker: bool = True) -> Starlette:
 
         routes += [Route("/telegram/webhook", telegram_webhook, methods=["POST"])]
 
-    worker = Worker(app, executor, Dispatcher(app.services.uow, senders(app)))
+    worker = Worker(app, executor, Dispatcher(app.services.uow, senders(app)), leadership)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -133,6 +137,7 @@ def create_asgi(app: App, *, run_worker: bool = True) -> Starlette:
             if scheduler.running:
                 scheduler.shutdown(wait=False)
             executor.shutdown(wait=True)
+            worker.leadership.release()
 
     asgi = Starlette(routes=routes, lifespan=lifespan)
     asgi.state.slack = slack
@@ -144,7 +149,9 @@ def create_asgi(app: App, *, run_worker: bool = True) -> Starlette:
 def serve(app: App) -> None:
     import uvicorn
 
-    asgi = create_asgi(app)
+    leadership = Leadership(app.engine)
+    leadership.claim()  # on SQLite, a second process stops here with a clear message
+    asgi = create_asgi(app, leadership=leadership)
     uvicorn.run(asgi, host=app.settings.http_host, port=app.settings.http_port, log_level="info",
                 access_log=False)
 

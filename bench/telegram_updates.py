@@ -1,0 +1,397 @@
+"""Telegram webhook updates/s and latency: bizbot's /visit against a bare python-telegram-bot app, in one run.
+
+    .venv/bin/python bench/telegram_updates.py [--updates 1000] [--seconds 20] [--url postgresql://...]
+
+Both targets are served the same way: uvicorn (one worker) on 127.0.0.1 in a server process of its own,
+fed the same kind of webhook update (a group command from one user, with the secret-token header) and
+talking to the same FakeTelegram (tests/telegram_fake.py). The load generator (httpx.AsyncClient, N
+concurrent workers) and the FakeTelegram run in this process, so the client's CPU does not compete with
+the server's event loop, and the fake's `Call.at` and the client's send times share time.monotonic().
+
+  bare     PTB `Application` (updater=None) + CommandHandler("ping") answering "pong" (quoting the
+           message), behind one Starlette route that awaits `application.process_update(Update.de_json(...))`.
+  bizbot   the real server (`create_asgi(app, run_worker=False)`, TelegramAdapter started in its lifespan:
+           getMe, setMyCommands, setWebhook) on SQLite in a temp dir (or --url). Set up with
+           `/customer new Acme` from the group's first user (who becomes admin), then measured with
+           `/visit Acme note="bench N"`: a real write and a sendMessage "Visit V... recorded".
+
+Latency is from the client sending the webhook POST to the fake receiving the sendMessage that quotes
+that update's message (matched by reply_parameters.message_id). updates/s = updates completed (HTTP 200
+and the expected sendMessage) / wall time of the level. Each level (concurrency 1, 10, 50): warm-up
+updates, then --updates updates or --seconds, whichever ends first; every update_id is distinct.
+"srv CPU" is the server process's user+system CPU per completed update (from /proc).
+
+Target (the issue): at concurrency 10, bizbot >= 50% of the bare app's updates/s and p99 < 100 ms.
+
+The fake's HTTP server is socketserver's, whose listen backlog is 5: with 10-50 sendMessage calls
+opening connections at once (it speaks HTTP/1.0, one connection per call) SYNs overflow it and cost
+1 s retransmits, so the bench raises its backlog to 128 (an artefact of the fake, not of either bot).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import multiprocessing as mp
+import os
+import platform
+import random
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import telegram_fake  # noqa: E402
+from telegram_fake import FakeTelegram  # noqa: E402
+from telegram_payloads import command_update, json_body, webhook_headers  # noqa: E402
+
+TOKEN = "123:BENCH-token"
+SECRET = "bench-webhook-secret"
+LEVELS = (1, 10, 50)
+WARMUP = 50
+TARGET_RATIO = 0.50
+TARGET_P99_MS = 100.0
+WEBHOOK = "/telegram/webhook"
+
+
+# --- server process ------------------------------------------------------------------------
+def _bare_asgi(api_root: str):  # noqa: ANN202
+    import contextlib
+
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+    from telegram import Update
+    from telegram.ext import Application, CommandHandler, ContextTypes
+
+    application = Application.builder().token(TOKEN).base_url(f"{api_root}/bot").updater(None).build()
+
+    async def ping(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.message is not None
+        await update.message.reply_text("pong", do_quote=True)
+
+    application.add_handler(CommandHandler("ping", ping))
+
+    async def webhook(request: Request) -> Response:
+        if request.headers.get("X-Telegram-Bot-Api-Secret-Token") != SECRET:
+            return JSONResponse({"ok": False}, status_code=403)
+        await application.process_update(Update.de_json(await request.json(), application.bot))
+        return JSONResponse({"ok": True})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette):  # noqa: ANN202
+        await application.initialize()
+        await application.start()
+        try:
+            yield
+        finally:
+            await application.stop()
+            await application.shutdown()
+
+    return Starlette(routes=[Route(WEBHOOK, webhook, methods=["POST"])], lifespan=lifespan), None
+
+
+def _bizbot_asgi(api_root: str, db_url: str):  # noqa: ANN202
+    from bot.bootstrap import bootstrap
+    from bot.server import create_asgi
+    from bot.settings import Settings
+
+    settings = Settings(database_url=db_url, locale="en", timezone="Asia/Shanghai", admins="",
+                        telegram_bot_token=TOKEN, telegram_api_url=api_root,
+                        telegram_webhook_url="https://bizbot.example.com/telegram/webhook",
+                        telegram_webhook_secret=SECRET)
+    app = bootstrap(settings)
+    return create_asgi(app, run_worker=False), app
+
+
+def serve(kind: str, api_root: str, db_url: str, conn) -> None:  # noqa: ANN001
+    """Server process: build the target, serve it on a pre-bound socket, stop when told."""
+    import logging
+    import socket
+    import threading
+
+    import uvicorn
+
+    logging.basicConfig(level=logging.WARNING)
+    asgi, app = _bizbot_asgi(api_root, db_url) if kind == "bizbot" else _bare_asgi(api_root)
+    # IPPROTO_TCP, not socket.socket()'s proto 0: asyncio sets TCP_NODELAY only on proto-6 sockets; without
+    # it a keep-alive response (h11 writes headers and body apart) can wait ~40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(asgi, log_level="warning", lifespan="on", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            conn.send("")
+            return
+        time.sleep(0.01)
+    conn.send(f"http://127.0.0.1:{sock.getsockname()[1]}")
+    conn.recv()  # "stop"
+    server.should_exit = True
+    thread.join(10)
+    if app is not None:
+        app.close()
+
+
+class Server:
+    def __init__(self, kind: str, api_root: str, db_url: str = "") -> None:
+        ctx = mp.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=serve, args=(kind, api_root, db_url, child), daemon=True)
+        self.proc.start()
+        if not self.conn.poll(90):
+            self.proc.kill()
+            raise SystemExit(f"{kind} server did not start")
+        root = self.conn.recv()
+        if not root:
+            raise SystemExit(f"{kind} server failed to start (see its log above)")
+        self.url = root + WEBHOOK
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the server process so far (Linux /proc; NaN elsewhere)."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return float("nan")
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.conn.send("stop")
+        self.proc.join(15)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join()
+
+
+# --- load generator ------------------------------------------------------------------------
+class Feed:
+    """Group command updates from one user in one chat, with run-wide distinct update and message ids."""
+
+    def __init__(self, user_id: int, chat_id: int) -> None:
+        self.user_id = user_id
+        self.chat_id = chat_id
+        # random bases: a shared PostgreSQL remembers update_ids (dedupe) across runs
+        self.update_id = random.randrange(10**8, 2 * 10**9)
+        self.message_id = 1000
+
+    def __call__(self, text: str) -> tuple[int, bytes]:
+        self.update_id += 1
+        self.message_id += 1
+        update = command_update(text=text, user_id=self.user_id, chat_id=self.chat_id, chat_type="group",
+                                update_id=self.update_id, message_id=self.message_id, first_name="Bench",
+                                username="bench")
+        return self.message_id, json_body(update)
+
+
+def quoted(params: dict[str, Any]) -> int | None:
+    """The message id a sendMessage quotes (reply_parameters, or the older reply_to_message_id)."""
+    reply = params.get("reply_parameters")
+    mid = reply.get("message_id") if isinstance(reply, dict) else params.get("reply_to_message_id")
+    try:
+        return int(mid) if mid is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass
+class Result:
+    target: str
+    concurrency: int
+    sent: int
+    seconds: float
+    latencies: list[float]  # webhook POST sent -> sendMessage received by the fake
+    http: list[float] = field(default_factory=list)  # webhook POST sent -> HTTP 200 received
+    errors: int = 0
+    first_error: str | None = None
+    cpu: float = float("nan")
+
+    @property
+    def done(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.seconds if self.seconds else 0.0
+
+    @staticmethod
+    def _pct(values: list[float], p: float) -> float:
+        ms = sorted(values)
+        return ms[min(len(ms) - 1, math.ceil(p / 100 * len(ms)) - 1)] * 1000 if ms else float("nan")
+
+    def pct(self, p: float) -> float:
+        return self._pct(self.latencies, p)
+
+    def http_pct(self, p: float) -> float:
+        return self._pct(self.http, p)
+
+    @property
+    def cpu_ms(self) -> float:
+        return self.cpu / self.done * 1000 if self.done else float("nan")
+
+
+async def run_level(client, fake: FakeTelegram, server: Server, target: str, url: str,  # noqa: ANN001
+                    bodies: list[tuple[int, bytes]], expect: str, concurrency: int, seconds: float) -> Result:
+    headers = webhook_headers(SECRET)
+    sent: dict[int, float] = {}
+    answered: dict[int, float] = {}
+    failures: list[str] = []
+    queue = iter(bodies)
+    deadline = time.monotonic() + seconds
+
+    async def worker() -> None:
+        for mid, body in queue:
+            t0 = time.monotonic()
+            sent[mid] = t0
+            try:
+                response = await client.post(url, content=body, headers=headers)
+                status, text = response.status_code, response.text
+            except Exception as exc:  # a dropped connection is an error, not a crash
+                status, text = 0, repr(exc)
+            if status == 200:
+                answered[mid] = time.monotonic() - t0
+            else:
+                failures.append(f"message {mid}: HTTP {status}: {text[:200]}")
+            if time.monotonic() > deadline:
+                return
+
+    fake.clear()
+    cpu0 = server.cpu_seconds()
+    start = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.monotonic() - start
+    cpu = server.cpu_seconds() - cpu0
+
+    # every sendMessage is made before its webhook POST is answered, so all are recorded by now
+    replies = {}
+    for call in fake.calls_to("sendMessage"):
+        mid = quoted(call.params)
+        if mid is not None and mid not in replies:
+            replies[mid] = call
+    result = Result(target, concurrency, len(sent), elapsed, [], cpu=cpu)
+    for mid, t0 in sent.items():
+        call = replies.get(mid)
+        if mid not in answered:
+            continue
+        if call is None or not call.ok or expect not in str(call.params.get("text")):
+            failures.append(f"message {mid}: HTTP 200 but " + (
+                "no sendMessage quoting it" if call is None else f"sendMessage {call.status}: "
+                f"{str(call.params.get('text'))[:200]!r}"))
+            continue
+        result.latencies.append(call.at - t0)
+        result.http.append(answered[mid])
+    result.errors = len(failures)
+    result.first_error = failures[0] if failures else None
+    return result
+
+
+async def measure(fake: FakeTelegram, server: Server, target: str, feed: Feed, text: Any, expect: str,
+                  updates: int, seconds: float) -> list[Result]:
+    import httpx
+
+    results = []
+    for concurrency in LEVELS:
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+            warm = [feed(text()) for _ in range(WARMUP)]
+            await run_level(client, fake, server, target, server.url, warm, expect, concurrency, 30)
+            bodies = [feed(text()) for _ in range(updates)]
+            r = await run_level(client, fake, server, target, server.url, bodies, expect, concurrency, seconds)
+        results.append(r)
+        print(f"  {target:<7} c={concurrency:<3} {r.done:5d}/{r.sent:<5d} in {r.seconds:5.2f} s  "
+              f"{r.rate:7.1f} updates/s  p50 {r.pct(50):7.2f} ms  p99 {r.pct(99):7.2f} ms  "
+              f"srv CPU {r.cpu_ms:5.2f} ms/update  errors {r.errors}", flush=True)
+        if r.first_error:
+            print(f"      first error: {r.first_error}", flush=True)
+    return results
+
+
+def post_once(fake: FakeTelegram, url: str, feed: Feed, text: str) -> str:
+    """One update, checked: HTTP 200 and a sendMessage quoting it; returns that message's text."""
+    import httpx
+
+    fake.clear()
+    mid, body = feed(text)
+    response = httpx.post(url, content=body, headers=webhook_headers(SECRET), timeout=30)
+    if response.status_code != 200:
+        raise SystemExit(f"{text!r}: HTTP {response.status_code} {response.text[:300]}")
+    said = [c for c in fake.calls_to("sendMessage") if quoted(c.params) == mid]
+    if not said or not said[0].ok:
+        raise SystemExit(f"{text!r}: no successful sendMessage quoting it; calls: {fake.calls}")
+    return str(said[0].params["text"])
+
+
+# --- report --------------------------------------------------------------------------------
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--updates", type=int, default=1000, help="measured updates per level (default 1000)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="time cap per level (default 20)")
+    parser.add_argument("--url", default=None, help="bizbot's database (default: SQLite in a temp dir)")
+    args = parser.parse_args()
+
+    from importlib.metadata import version
+
+    print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, python-telegram-bot "
+          f"{version('python-telegram-bot')}, httpx {version('httpx')}, uvicorn {version('uvicorn')} (one worker, "
+          f"loop/http 'auto'); levels {LEVELS}, {WARMUP} warm-up + up to {args.updates} updates or "
+          f"{args.seconds:g} s per level", flush=True)
+    started = time.monotonic()
+    telegram_fake._Server.request_queue_size = 128  # see the module docstring
+    # a fresh group and user every run, also on a shared PostgreSQL
+    feed = Feed(user_id=random.randrange(10**6, 10**9), chat_id=-random.randrange(10**9, 5 * 10**9))
+    counter = iter(range(1, 10**9))
+    with tempfile.TemporaryDirectory() as tmp, FakeTelegram(token=TOKEN) as fake:
+        db_url = args.url or f"sqlite:///{Path(tmp) / 'bizbot.db'}"
+        backend = "PostgreSQL" if db_url.startswith("postgres") else "SQLite"
+
+        with Server("bare", fake.root) as server:
+            assert post_once(fake, server.url, feed, "/ping") == "pong"
+            bare = asyncio.run(measure(fake, server, "bare", feed, lambda: "/ping", "pong",
+                                       args.updates, args.seconds))
+
+        print(f"bizbot on {backend}", flush=True)
+        with Server("bizbot", fake.root, db_url) as server:
+            assert fake.webhook.get("secret_token") == SECRET, fake.webhook
+            first = post_once(fake, server.url, feed, "/customer new Acme")
+            assert "first member" in first and "Customer Acme" in first, first[:300]
+            visit = post_once(fake, server.url, feed, '/visit Acme note="bench 0"')
+            assert "Visit V" in visit, visit[:300]
+            print(f"  first /visit answer: {visit[:100]!r}", flush=True)
+            bizbot = asyncio.run(measure(fake, server, "bizbot", feed,
+                                         lambda: f'/visit Acme note="bench {next(counter)}"', "Visit V",
+                                         args.updates, args.seconds))
+
+    print()
+    print(f"{'target':<16} {'conc':>4} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'http p99':>9} "
+          f"{'srv CPU ms/upd':>15} {'errors':>7} {'vs bare':>8}")
+    for r in bare:
+        print(f"{'bare PTB /ping':<16} {r.concurrency:>4} {r.rate:>10.1f} {r.pct(50):>8.2f} {r.pct(99):>8.2f} "
+              f"{r.http_pct(99):>9.2f} {r.cpu_ms:>15.2f} {r.errors:>7}")
+    for r, b in zip(bizbot, bare, strict=True):
+        print(f"{'bizbot /visit':<16} {r.concurrency:>4} {r.rate:>10.1f} {r.pct(50):>8.2f} {r.pct(99):>8.2f} "
+              f"{r.http_pct(99):>9.2f} {r.cpu_ms:>15.2f} {r.errors:>7} {r.rate / b.rate:>7.0%}")
+    print("(p50/p99: webhook POST sent -> sendMessage received by the fake; http p99: POST sent -> HTTP 200)")
+
+    b10 = next(r for r in bare if r.concurrency == 10)
+    r10 = next(r for r in bizbot if r.concurrency == 10)
+    ratio = r10.rate / b10.rate
+    note = "" if backend == "SQLite" else f" (on {backend})"
+    errors = "" if r10.errors == 0 else f"; {r10.errors} errors FAIL"
+    print(f"\nbizbot/bare at concurrency 10{note}: {ratio:.0%} (target ≥ {TARGET_RATIO:.0%}) "
+          f"{'PASS' if ratio >= TARGET_RATIO else 'FAIL'}; p99 {r10.pct(99):.1f} ms (target < {TARGET_P99_MS:g} ms) "
+          f"{'PASS' if r10.pct(99) < TARGET_P99_MS else 'FAIL'}{errors}")
+    print(f"total {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""Who runs the scheduler: exactly one process, the holder of a lock.
+
+PostgreSQL: a session-level advisory lock on a dedicated connection; when the holder dies its
+session ends, the lock is released, and a standby takes it at its next tick. SQLite serves one
+process only: a second `bizbot serve` on the same file is refused at start.
+"""
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
+
+log = logging.getLogger(__name__)
+
+LOCK_KEY = 0x62697A626F74  # "bizbot"
+
+
+class SingleProcessError(RuntimeError):
+    """A second process tried to serve the same SQLite database."""
+
+
+class Leadership:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._conn: Connection | None = None
+        self._file: IO[str] | None = None
+        self.leader = False
+
+    def claim(self) -> bool:
+        """Become (or stay) the leader if nobody else is; returns whether this process leads."""
+        if self.engine.dialect.name != "postgresql":
+            self.leader = self._file is not None or self._lock_file()
+            return self.leader
+        try:
+            if self._conn is None:
+                self._conn = self.engine.connect()
+            if self.leader:
+                self._conn.execute(text("SELECT 1"))
+            else:
+                self.leader = bool(self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY})
+                                   .scalar())
+                self._conn.commit()
+                if self.leader:
+                    log.info("this process now runs the scheduler (leader)")
+        except DBAPIError as exc:
+            log.warning("lost the scheduler lock: %s", exc.__class__.__name__)
+            self._drop_connection()
+        return self.leader
+
+    def _lock_file(self) -> bool:
+        path = _sqlite_path(self.engine)
+        if path is None:
+            return True
+        handle = open(f"{path}.serve.lock", "w")  # noqa: SIM115 (held for the life of the process)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise SingleProcessError(
+                f"another bizbot serve is using {path}; SQLite serves one process "
+                "(use PostgreSQL to run several replicas)"
+            ) from None
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._file = handle
+        return True
+
+    def _drop_connection(self) -> None:
+        self.leader = False
+        if self._conn is not None:
+            try:
+                self._conn.invalidate()
+                self._conn.close()
+            except DBAPIError:
+                pass
+            self._conn = None
+
+    def release(self) -> None:
+        if self._conn is not None and self.leader:
+            try:
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+                self._conn.commit()
+            except DBAPIError:
+                pass
+        self._drop_connection()
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+def _sqlite_path(engine: Engine) -> Path | None:
+    database = engine.url.database
+    if not database or database == ":memory:":
+        return None
+    return Path(database).resolve()
