@@ -14,8 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from domain.calendar import deliver_at
 from domain.i18n import N_, Label, fmt_date, fmt_datetime, fmt_money, translate, use_locale
-from domain.models import Member, OutboxMessage
+from domain.models import Member, Organisation, OutboxMessage
 from domain.uow import UnitOfWork
 
 
@@ -71,10 +72,17 @@ def enqueue(
     channel: str | None = None,
     buttons: list[OutButton] | None = None,
     available_at: datetime | None = None,
+    urgent: bool = False,
 ) -> None:
-    """Add a message unless one with the same idempotency key exists (then do nothing)."""
+    """Add a message unless one with the same idempotency key exists (then do nothing).
+
+    A message that is not urgent waits for working hours in the organisation's calendar.
+    """
+    org = uow.session.get(Organisation, org_id)
+    assert org is not None
     payload = {
         "msg": msgid,
+        "urgent": urgent,
         "params": {k: encode(v) for k, v in (params or {}).items()},
         "buttons": [{"label": b.label, "command": b.command, "decision": b.decision} for b in (buttons or [])],
     }
@@ -86,7 +94,7 @@ def enqueue(
         payload=payload,
         status="pending",
         attempts=0,
-        available_at=available_at or uow.now,
+        available_at=deliver_at(org, available_at or uow.now, urgent),
         created_at=uow.now,
     )
     dialect = uow.session.get_bind().dialect.name
@@ -150,3 +158,13 @@ def retry_parked(uow: UnitOfWork, ids: list[int] | None) -> int:
         msg.status, msg.attempts, msg.available_at = "pending", 0, uow.now
     uow.commit()
     return len(rows)
+
+
+def next_available_at(uow: UnitOfWork) -> datetime | None:
+    """When the earliest waiting message may be sent."""
+    return uow.session.scalar(
+        select(OutboxMessage.available_at)
+        .where(OutboxMessage.status == "pending")
+        .order_by(OutboxMessage.available_at)
+        .limit(1)
+    )

@@ -87,7 +87,7 @@ def test_outbox_key_makes_a_second_insert_a_no_op(app) -> None:  # noqa: ANN001
     from domain.team import ensure_org
 
     with app.uow() as uow:
-        org = ensure_org(uow, "console", "x", "x", "UTC", "en")
+        org = ensure_org(uow, "console", "x", "x", "Asia/Shanghai", "en")
         for _ in range(3):
             enqueue(uow, org_id=org.id, key="callback:1:2026-12-01", msgid="Hello", channel="general")
         uow.commit()
@@ -121,7 +121,7 @@ def _one_message(app):  # noqa: ANN001, ANN202
     from domain.team import ensure_org
 
     with app.uow() as uow:
-        org = ensure_org(uow, "console", "x", "x", "UTC", "en")
+        org = ensure_org(uow, "console", "x", "x", "Asia/Shanghai", "en")
         enqueue(uow, org_id=org.id, key="k1", msgid="Hello {name}", params={"name": "Ann"}, channel="general")
         uow.commit()
 

@@ -16,6 +16,7 @@ from domain.dates import parse_delta
 from domain.errors import DomainError
 from domain.i18n import N_, _, babel_locale, translate, use_locale
 from domain.models import Member, Organisation
+from domain.outbox import next_available_at
 from domain.reminders import next_due_at, sweep
 from domain.team import actor_for, ensure_org, find_member, resolve_member
 from handlers.context import Ctx
@@ -157,12 +158,20 @@ class Console:
                 self.write("⚠ " + translate_error(exc))
             return
         target = self.clock.now() + delta
-        while (due := next_due_at(self.app.services.uow)) is not None and due <= target:
+        while (due := self._next_event()) is not None and due <= target:
             self.clock.set(max(due, self.clock.now()))
             self.deliver()
         self.clock.set(target)
         self.deliver()
         self.write(self._stamp())
+
+    def _next_event(self) -> datetime | None:
+        """The next moment something falls due or a held-back message may go."""
+        with self.app.uow() as uow:
+            waiting = next_available_at(uow)
+        due = next_due_at(self.app.services.uow)
+        moments = [m for m in (due, waiting) if m is not None and m > self.clock.now()]
+        return min(moments) if moments else None
 
     def deliver(self) -> None:
         """Fire what is due and send what the outbox holds."""
