@@ -54,7 +54,12 @@ def _recompute(uow: UnitOfWork, org: Organisation, item: DueItem) -> datetime | 
     return reminder_at(org, cb.due_date) if cb is not None else None
 
 
-@due_kind(KIND, recompute=_recompute)
+def _owner(uow: UnitOfWork, callback_id: int) -> int | None:
+    cb = uow.session.get(Callback, callback_id)
+    return cb.owner_id if cb is not None else None
+
+
+@due_kind(KIND, recompute=_recompute, prefix="CB", owner=_owner, label=N_("customer callbacks"))
 def _fire(uow: UnitOfWork, item: DueItem) -> None:
     cb = uow.session.get(Callback, item.subject_id)
     if cb is None or cb.status != "open":
@@ -65,8 +70,9 @@ def _fire(uow: UnitOfWork, item: DueItem) -> None:
     enqueue(
         uow,
         org_id=cb.org_id,
-        key=f"callback:{cb.id}:{cb.due_date.isoformat()}",
+        key=f"callback:{cb.id}:{item.due_at.isoformat()}",
         recipient_id=cb.owner_id,
+        kind=KIND,
         msgid=N_(
             "Callback due {due}: {customer} ({reason}). When done: /callback done {ref} result=\"...\""
         ),
@@ -78,6 +84,8 @@ def _fire(uow: UnitOfWork, item: DueItem) -> None:
         },
         buttons=[
             OutButton(N_("Done"), f"/callback done {cref}", decision=True),
+            OutButton(N_("In 1 hour"), f"/remind snooze {cref} 1h", decision=True),
+            OutButton(N_("Tomorrow morning"), f"/remind snooze {cref} tomorrow", decision=True),
             OutButton(N_("Customer archive"), f"/customer show {ref('C', customer.id)}"),
         ],
     )

@@ -87,6 +87,11 @@ class Member(Base):
     locale: Mapped[str | None] = mapped_column(String(8))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    prefs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    @property
+    def muted(self) -> frozenset[str]:
+        return frozenset((self.prefs or {}).get("muted", []))
 
     @property
     def role_set(self) -> frozenset[str]:

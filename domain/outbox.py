@@ -73,13 +73,19 @@ def enqueue(
     buttons: list[OutButton] | None = None,
     available_at: datetime | None = None,
     urgent: bool = False,
+    kind: str | None = None,
 ) -> None:
     """Add a message unless one with the same idempotency key exists (then do nothing).
 
-    A message that is not urgent waits for working hours in the organisation's calendar.
+    A message that is not urgent waits for working hours in the organisation's calendar, and is
+    not sent at all to a recipient who muted its `kind`.
     """
     org = uow.session.get(Organisation, org_id)
     assert org is not None
+    if kind and recipient_id and not urgent:
+        recipient = uow.session.get(Member, recipient_id)
+        if recipient is not None and kind in recipient.muted:
+            return
     payload = {
         "msg": msgid,
         "urgent": urgent,

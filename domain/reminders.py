@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 
 FireFn = Callable[[UnitOfWork, DueItem], None]
 RecomputeFn = Callable[[UnitOfWork, Organisation, DueItem], datetime | None]
+OwnerFn = Callable[[UnitOfWork, int], int | None]
 
 
 @dataclass(frozen=True)
@@ -23,16 +25,29 @@ class DueKind:
     name: str
     fire: FireFn
     recompute: RecomputeFn | None = None
+    prefix: str | None = None
+    owner: OwnerFn | None = None
+    label: str | None = None
 
 
 KINDS: dict[str, DueKind] = {}
 
 
-def due_kind(name: str, recompute: RecomputeFn | None = None) -> Callable[[FireFn], FireFn]:
-    """Register what happens when an item of this kind falls due."""
+def due_kind(
+    name: str,
+    recompute: RecomputeFn | None = None,
+    prefix: str | None = None,
+    owner: OwnerFn | None = None,
+    label: str | None = None,
+) -> Callable[[FireFn], FireFn]:
+    """Register what happens when an item of this kind falls due.
+
+    `prefix` is the reference people type for its subjects (CB7), `owner` who may snooze it,
+    `label` a message id naming the kind for /remind.
+    """
 
     def register(fn: FireFn) -> FireFn:
-        KINDS[name] = DueKind(name, fn, recompute)
+        KINDS[name] = DueKind(name, fn, recompute, prefix, owner, label)
         return fn
 
     return register
@@ -135,3 +150,56 @@ def agenda_source(kind: str, title: str) -> Callable[[AgendaFn], AgendaFn]:
 
 def agenda(uow: UnitOfWork, actor: Actor) -> list[tuple[str, list[AgendaEntry]]]:
     return [(title, fn(uow, actor)) for title, fn in AGENDA.values()]
+
+
+def snooze(uow: UnitOfWork, actor: Actor, text: str, until: str) -> datetime:
+    """Send a reminder again later: in an hour, or on the next working morning."""
+    from domain.access import parse_ref, require_access
+    from domain.calendar import next_working_morning
+    from domain.errors import Invalid, NotFound
+    from domain.i18n import N_
+
+    for kind in KINDS.values():
+        subject = parse_ref(text, kind.prefix) if kind.prefix else None
+        if subject is not None:
+            break
+    else:
+        raise NotFound(N_("Nothing to snooze is called {ref}."), ref=text)
+    item = uow.session.scalar(select(DueItem).where(DueItem.key == f"{kind.name}:{subject}"))
+    owner = kind.owner(uow, subject) if kind.owner else None
+    if item is None or item.org_id != actor.org_id or owner is None:
+        raise NotFound(N_("Nothing to snooze is called {ref}."), ref=text)
+    require_access(uow, actor, owner, text.strip().upper())
+    org = uow.session.get(Organisation, actor.org_id)
+    assert org is not None
+    if until in ("1h", "hour"):
+        when = uow.now + timedelta(hours=1)
+    elif until in ("tomorrow", "morning", "明天"):
+        local = uow.now.astimezone(ZoneInfo(org.timezone))
+        end_of_day = datetime.combine(local.date(), time(23, 59), tzinfo=ZoneInfo(org.timezone))
+        when = next_working_morning(org, end_of_day)
+    else:
+        raise Invalid(N_("Snooze for 1h or until tomorrow."))
+    schedule(uow, actor.org_id, kind.name, subject, when)
+    uow.audit(actor.org_id, actor.member_id, "update", kind.name, text.strip().upper(), f"snoozed to {when}")
+    uow.commit()
+    return when
+
+
+def set_muted(uow: UnitOfWork, actor: Actor, kind: str, muted: bool) -> list[str]:
+    """Stop (or resume) a kind of reminder for oneself; returns what is muted now."""
+    from domain.errors import Invalid
+    from domain.i18n import N_
+    from domain.models import Member
+
+    if kind not in KINDS:
+        raise Invalid(N_("Unknown reminder kind '{kind}'. Choose one of: {choices}."), kind=kind,
+                      choices=", ".join(sorted(KINDS)))
+    member = uow.session.get(Member, actor.member_id)
+    assert member is not None
+    current = set(member.muted)
+    current = current | {kind} if muted else current - {kind}
+    member.prefs = {**(member.prefs or {}), "muted": sorted(current)}
+    uow.audit(actor.org_id, actor.member_id, "update", "member", member.name, f"muted={sorted(current)}")
+    uow.commit()
+    return sorted(current)

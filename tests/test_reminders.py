@@ -183,3 +183,28 @@ def test_parked_message_is_reported_to_admins_once_and_can_be_retried(bot, app) 
         assert retry_parked(uow, [parked.id]) == 1
     with app.uow() as uow:
         assert uow.session.get(OutboxMessage, parked.id).status == "pending"
+
+
+def test_snooze_sends_again_later_and_tomorrow_means_the_next_working_morning(bot) -> None:  # noqa: ANN001
+    bot("/customer new Acme")
+    first = bot('/visit Acme note="x" next=today')
+    assert "[In 1 hour: /remind snooze CB2 1h]" in first
+    assert "Snoozed CB2 until" in bot("/remind snooze CB2 1h")
+    assert _reminders(bot(":advance 59m")) == []
+    (again,) = _reminders(bot(":advance 2m"))
+    assert again.startswith("[2026-11-23 11:00] → @wang: Callback due")
+    bot("/remind snooze CB2 tomorrow")
+    (morning,) = _reminders(bot(":advance 1d"))
+    assert morning.startswith("[2026-11-24 08:30] → @wang:")
+    assert "Nothing to snooze is called CB99" in bot("/remind snooze CB99")
+
+
+def test_muted_kind_is_not_sent_but_stays_on_the_agenda(bot) -> None:  # noqa: ANN001
+    assert "You will get no more callback reminders" in bot("/remind mute callback")
+    assert "Unknown reminder kind 'cake'" in bot("/remind mute cake")
+    bot("/customer new Acme", '/visit Acme note="x" next=2026-11-24')
+    assert _reminders(bot(":advance 2d")) == []
+    listing = bot("/remind list")
+    assert "callback — customer callbacks · muted" in listing and "CB2" in listing
+    bot("/remind unmute callback")
+    assert "callback — customer callbacks · on" in bot("/remind list")

@@ -1,0 +1,72 @@
+"""/remind: snooze a reminder, mute or unmute a kind, see what reminds me."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from domain.clock import as_utc
+from domain.i18n import N_, _, fmt_datetime, translate
+from domain.models import Member
+from domain.reminders import KINDS, set_muted, snooze
+from handlers.agenda import agenda_reply
+from handlers.args import Args, Text
+from handlers.context import Ctx
+from handlers.registry import REGISTRY
+from handlers.replies import Reply, Section
+
+
+class SnoozeArgs(Args):
+    ref: Text = Field(description=N_("what to snooze, e.g. CB7"))
+    until: Literal["1h", "tomorrow"] = Field("1h", description=N_("1h, or tomorrow (the next working morning)"))
+
+
+@REGISTRY.command("remind snooze", N_("Remind me again later: in an hour or tomorrow morning."), SnoozeArgs,
+                  positional=("ref", "until"), examples=("/remind snooze CB7 tomorrow",))
+def remind_snooze(ctx: Ctx, args: SnoozeArgs) -> Reply:
+    """Snooze a reminder."""
+    with ctx.uow() as uow:
+        when = snooze(uow, ctx.actor, args.ref, args.until)
+    return Reply(text=_("Snoozed {ref} until {time}.").format(
+        ref=args.ref.upper(), time=fmt_datetime(as_utc(when), ctx.actor.timezone)))
+
+
+class KindArgs(Args):
+    kind: Text = Field(description=N_("a kind of reminder, e.g. callback"))
+
+
+@REGISTRY.command("remind mute", N_("Stop a kind of reminder for me."), KindArgs, positional=("kind",),
+                  examples=("/remind mute callback",))
+def remind_mute(ctx: Ctx, args: KindArgs) -> Reply:
+    """Mute a kind."""
+    with ctx.uow() as uow:
+        set_muted(uow, ctx.actor, args.kind.lower(), True)
+    return Reply(text=_("You will get no more {kind} reminders; /remind unmute {kind} brings them back.").format(
+        kind=args.kind.lower()))
+
+
+@REGISTRY.command("remind unmute", N_("Resume a kind of reminder for me."), KindArgs, positional=("kind",))
+def remind_unmute(ctx: Ctx, args: KindArgs) -> Reply:
+    """Unmute a kind."""
+    with ctx.uow() as uow:
+        set_muted(uow, ctx.actor, args.kind.lower(), False)
+    return Reply(text=_("{kind} reminders are on again.").format(kind=args.kind.lower()))
+
+
+class RemindListArgs(Args):
+    pass
+
+
+@REGISTRY.command("remind list", N_("Show which reminders I get and what is due."), RemindListArgs)
+def remind_list(ctx: Ctx, args: RemindListArgs) -> Reply:
+    """Kinds with their muted state, then the agenda."""
+    with ctx.uow() as uow:
+        member = uow.session.get(Member, ctx.actor.member_id)
+        muted = member.muted if member else frozenset()
+    kinds = [f"{k.name} — {translate(k.label) if k.label else k.name} · "
+             + (_("muted") if k.name in muted else _("on")) for k in KINDS.values()]
+    agenda = agenda_reply(ctx)
+    return Reply(title=_("Reminders"), sections=[Section(_("Kinds"), kinds), *agenda.sections], private=True)
+
+
+REGISTRY.describe_group("remind", N_("Snooze, mute and list reminders."))
