@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.delivery import DeliveryError, Dispatcher, Outgoing
@@ -208,3 +209,49 @@ def test_muted_kind_is_not_sent_but_stays_on_the_agenda(bot) -> None:  # noqa: A
     assert "callback — customer callbacks · muted" in listing and "CB2" in listing
     bot("/remind unmute callback")
     assert "callback — customer callbacks · on" in bot("/remind list")
+
+
+class CrashAfterSend(Exception):
+    pass
+
+
+class Recording:
+    def __init__(self, crash_after_send: bool = False) -> None:
+        self.sent: list[str] = []
+        self.crash_after_send = crash_after_send
+
+    def send(self, message: Outgoing) -> None:
+        self.sent.append(message.key)
+        if self.crash_after_send:
+            raise CrashAfterSend
+
+
+def test_crash_between_claim_and_send_loses_nothing(bot, app) -> None:  # noqa: ANN001
+    bot("/customer new Acme", '/visit Acme note="x" next=tomorrow')
+    app.clock.advance(timedelta(days=1))
+    sweep(app.services.uow)
+    crashed = Dispatcher(app.services.uow, {"console": Recording()})
+    assert len(crashed._claim(10)) == 1          # claimed, then the process dies before sending
+    survivor = Recording()
+    restarted = Dispatcher(app.services.uow, {"console": survivor})
+    assert restarted.run_once() == 0             # still claimed by the dead process
+    app.clock.advance(timedelta(minutes=6))      # the claim goes stale
+    assert restarted.run_once() == 1
+    assert restarted.run_once() == 0
+    assert len(survivor.sent) == 1
+
+
+def test_crash_after_send_resends_once_inside_the_documented_window(bot, app) -> None:  # noqa: ANN001
+    bot("/customer new Acme", '/visit Acme note="x" next=tomorrow')
+    app.clock.advance(timedelta(days=1))
+    sweep(app.services.uow)
+    first = Recording(crash_after_send=True)
+    with pytest.raises(CrashAfterSend):
+        Dispatcher(app.services.uow, {"console": first}).run_once()
+    second = Recording()
+    restarted = Dispatcher(app.services.uow, {"console": second})
+    app.clock.advance(timedelta(minutes=6))
+    assert restarted.run_once() == 1 and restarted.run_once() == 0
+    assert len(first.sent) + len(second.sent) == 2   # the one duplicate the README documents
+    with app.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
