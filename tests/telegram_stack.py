@@ -31,7 +31,7 @@ class TelegramStack:
         })
         self.app: App = bootstrap(self.settings, clock)
         self.asgi = create_asgi(self.app, run_worker=False)
-        sock = socket.socket()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY works
         sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         self.server = uvicorn.Server(uvicorn.Config(self.asgi, log_level="warning", lifespan="on"))

@@ -89,22 +89,25 @@ class SlackAdapter:
 
     async def context(self, client: AsyncWebClient, user: SlackUser) -> Ctx | Reply:
         """The acting member, enrolling the first user of a workspace; a stranger gets a friendly Reply."""
-        ctx, complete = await self.db(self._lookup, user)
-        if ctx is not None and complete:
-            return ctx
         locale, name = await self.profile(client, user)
         return await self.db(self._enrol, user, name, locale)
 
-    def _lookup(self, user: SlackUser) -> tuple[Ctx | None, bool]:
-        """A known member; `complete` unless their language must come from Slack."""
-        with self.app.uow() as uow:
-            member = member_by_identity(uow, PLATFORM, user.team_id, user.user_id)
-            if member is None:
-                return None, False
-            return Ctx(self.app.services, actor_for(uow, member), PLATFORM), member.locale is not None
+    def _run(self, user: SlackUser, name: str | None, locale: str | None, line: str) -> tuple[Ctx | Reply, Reply]:
+        """Who is acting and what their command answers, in one trip to the database thread."""
+        ctx = self._enrol(user, name, locale)
+        if isinstance(ctx, Reply):
+            return ctx, ctx
+        return ctx, self.registry.dispatch(ctx, line)
 
     def _enrol(self, user: SlackUser, name: str | None, slack_locale: str | None) -> Ctx | Reply:
+        """The member behind a Slack user: one query when known; enrolment when the workspace is new."""
         with self.app.uow() as uow:
+            member = member_by_identity(uow, PLATFORM, user.team_id, user.user_id)
+            if member is not None:
+                actor = actor_for(uow, member)
+                if member.locale is None and slack_locale:
+                    actor = replace(actor, locale=slack_locale)
+                return Ctx(self.app.services, actor, PLATFORM)
             org = ensure_org(uow, PLATFORM, user.team_id, user.team_id, self.settings.timezone,
                              self.settings.locale)
             uow.commit()
@@ -161,17 +164,19 @@ class SlackAdapter:
 
     async def _command(self, body: dict[str, Any], client: AsyncWebClient) -> dict[str, Any]:
         user = SlackUser(body["team_id"], body["user_id"])
-        ctx = await self.context(client, user)
-        if isinstance(ctx, Reply):
-            return self.message(ctx)
         group = body["command"].lstrip("/")
         text = body.get("text") or ""
-        welcome = (user.team_id, user.user_id) in self._welcome
-        self._welcome.discard((user.team_id, user.user_id))
         if not text.strip():
-            return await self._without_arguments(ctx, group, body, client, welcome)
+            ctx = await self.context(client, user)
+            if isinstance(ctx, Reply):
+                return self.message(ctx)
+            return await self._without_arguments(ctx, group, body, client, self._welcomed(user))
         line, links = await self._unmention(client, user.team_id, f"/{group} {text}")
-        reply = await self.db(self.registry.dispatch, ctx, line)
+        locale, name = await self.profile(client, user)
+        ctx, reply = await self.db(self._run, user, name, locale, line)
+        if isinstance(ctx, Reply):
+            return self.message(ctx)
+        welcome = self._welcomed(user)
         if links and group == "team" and not reply.error:
             reply = await self.db(self._link_accounts, ctx, user.team_id, links, reply)
         return self.message(reply, line=line, welcome=welcome, ctx=ctx)
@@ -193,6 +198,12 @@ class SlackAdapter:
             return {}
         reply = await self.db(self.registry.dispatch, ctx, f"/{group}")
         return self.message(reply, line=f"/{group}", ctx=ctx, welcome=welcome)
+
+    def _welcomed(self, user: SlackUser) -> bool:
+        """Whether this user was just enrolled as the first member (said once)."""
+        first = (user.team_id, user.user_id) in self._welcome
+        self._welcome.discard((user.team_id, user.user_id))
+        return first
 
     async def _unmention(self, client: AsyncWebClient, team_id: str, line: str) -> tuple[str, dict[str, str]]:
         """Turn `<@U123|alice>` (or `<@U123>`) into a name, and remember which account was meant."""
