@@ -176,6 +176,33 @@ class TelegramAdapter:
             actor = replace(actor, locale=normalize_locale(who.language) or actor.locale)
         return Ctx(self.app.services, actor, PLATFORM)
 
+    def _command_job(self, who: Who, line: str | None
+                     ) -> tuple[Ctx | Reply, Reply | None, list[render.Message] | None]:
+        """One trip to the database thread per command: who acts, the answer, and its messages
+        when they go straight back to this chat."""
+        ctx = self._context(who)
+        if isinstance(ctx, Reply):
+            return ctx, None, None
+        with self.app.uow() as uow:
+            if dialogs.get(uow, PLATFORM, who.dialog_key) is not None:
+                dialogs.drop(uow, PLATFORM, who.dialog_key)
+        if line is None:
+            return ctx, None, None
+        reply = self.registry.dispatch(ctx, line)
+        if (reply.private and not who.private) or who.user_id in self._welcome:
+            return ctx, reply, None
+        return ctx, reply, self._messages(reply, ctx.actor.locale, line)
+
+    async def post(self, chat_id: int, messages: list[render.Message], reply_to: int | None = None
+                   ) -> Message | None:
+        last = None
+        for message in messages:
+            last = await self.bot.send_message(
+                chat_id, message.text, parse_mode=ParseMode.HTML, reply_markup=self._markup(message.keyboard),
+                reply_to_message_id=reply_to, disable_web_page_preview=True,
+            )
+        return last
+
     def _encode(self, button: Button) -> str:
         """Callback data ≤ 64 bytes: the command itself, or a token for it kept in the database."""
         kind = "d" if button.decision else "c"
@@ -213,13 +240,7 @@ class TelegramAdapter:
 
     async def send(self, chat_id: int, reply: Reply, locale: str, line: str | None = None,
                    reply_to: int | None = None) -> Message | None:
-        last = None
-        for message in await self.db(self._messages, reply, locale, line):
-            last = await self.bot.send_message(
-                chat_id, message.text, parse_mode=ParseMode.HTML, reply_markup=self._markup(message.keyboard),
-                reply_to_message_id=reply_to, disable_web_page_preview=True,
-            )
-        return last
+        return await self.post(chat_id, await self.db(self._messages, reply, locale, line), reply_to)
 
     async def answer(self, ctx: Ctx, who: Who, reply: Reply, line: str | None = None,
                      reply_to: int | None = None) -> None:
@@ -296,17 +317,16 @@ class TelegramAdapter:
                 with use_locale(normalize_locale(who.language) or self.settings.locale):
                     await self.send(who.chat_id, Reply(text=_("Cancelled.")), self.settings.locale)
                 return
-            ctx = await self.db(self._context, who)
+            line = f"/{name} {rest}" if rest.strip() else None
+            ctx, reply, ready = await self.db(self._command_job, who, line)
             if isinstance(ctx, Reply):
                 await self.send(who.chat_id, ctx, self.settings.locale, reply_to=message.message_id)
-                return
-            await self.db(self._drop, who.dialog_key)
-            if not rest.strip():
+            elif reply is None:
                 await self.without_arguments(ctx, who, name, message.message_id)
-                return
-            line = f"/{name} {rest}"
-            reply = await self.db(self.registry.dispatch, ctx, line)
-            await self.answer(ctx, who, reply, line, message.message_id)
+            elif ready is not None:
+                await self.post(who.chat_id, ready, message.message_id)
+            else:
+                await self.answer(ctx, who, reply, line, message.message_id)
             return
         form = await self.db(self._load, who.dialog_key)
         if form is None:
