@@ -32,6 +32,9 @@ START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
 class LimitedTelegram:
     """A platform that counts 429s: it refuses a send that breaks 30/s overall or 1/s per chat."""
 
+    def overall_limits(self) -> list[Limit]:
+        return [Limit("telegram:all", 30, 1.0)]
+
     def __init__(self, clock: FakeClock) -> None:
         self.clock = clock
         self.sent: list[str] = []

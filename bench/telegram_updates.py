@@ -394,6 +394,20 @@ def post_once(fake: Child, server: Child, feed: Feed, text: str) -> str:
 
 
 # --- report --------------------------------------------------------------------------------
+def tree_version() -> str:
+    """The commit measured, and whether bot/, handlers/ or domain/ differ from it."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "bot", "handlers", "domain"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "(not a git checkout)"
+    return f"at {head or '?'}" + (" with uncommitted changes in bot/, handlers/ or domain/" if dirty else "")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--updates", type=int, default=1000, help="measured updates per level (default 1000)")
@@ -404,7 +418,7 @@ def main() -> None:
 
     from importlib.metadata import version
 
-    print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, load average "
+    print(f"bizbot {tree_version()}; python {platform.python_version()}, {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.2f}, python-telegram-bot {version('python-telegram-bot')}, httpx "
           f"{version('httpx')}, uvicorn {version('uvicorn')} (one worker, loop/http 'auto'); levels {LEVELS}, "
           f"{WARMUP} warm-up + up to {args.updates} updates or {args.seconds:g} s per level", flush=True)

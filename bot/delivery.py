@@ -53,7 +53,8 @@ class Dispatcher:
         self._senders = senders
         self._limiter = RateLimiter()
 
-    def _claim(self, limit: int) -> list[int]:
+    def _claim(self, limit: int, platforms: list[str] | None = None, exclude: bool = False) -> list[int]:
+        """Mark up to `limit` due messages as ours (of these platforms, or of all others)."""
         with self._uow() as uow:
             now = uow.now
             uow.session.execute(
@@ -61,10 +62,16 @@ class Dispatcher:
                 .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - STALE_CLAIM)
                 .values(status="pending")
             )
+            due = select(OutboxMessage.id).where(
+                OutboxMessage.status == "pending", OutboxMessage.available_at <= now
+            )
+            if platforms is not None:
+                orgs = select(Organisation.id).where(
+                    Organisation.platform.not_in(platforms) if exclude else Organisation.platform.in_(platforms)
+                )
+                due = due.where(OutboxMessage.org_id.in_(orgs))
             due = (
-                select(OutboxMessage.id)
-                .where(OutboxMessage.status == "pending", OutboxMessage.available_at <= now)
-                .order_by(OutboxMessage.available_at, OutboxMessage.id)
+                due.order_by(OutboxMessage.available_at, OutboxMessage.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
                 .scalar_subquery()
@@ -81,9 +88,28 @@ class Dispatcher:
         return sorted(ids)
 
     def run_once(self, limit: int = 100) -> int:
-        """Send what is due now; returns how many were sent."""
+        """Send what is due now, platform by platform; returns how many were sent.
+
+        Each platform's claim is capped by what its overall limit still allows this moment, so a
+        burst is not claimed only to be put back.
+        """
         sent = 0
-        for msg_id in self._claim(limit):
+        now = self._now()
+        for platform, sender in self._senders.items():
+            overall = sender.overall_limits() if hasattr(sender, "overall_limits") else []
+            budget = min([limit, *(self._limiter.remaining(lim, now) for lim in overall)])
+            if budget > 0:
+                sent += self._send_batch(self._claim(budget, [platform]))
+        sent += self._send_batch(self._claim(limit, list(self._senders), exclude=True))
+        return sent
+
+    def _now(self) -> float:
+        with self._uow() as uow:
+            return uow.now.timestamp()
+
+    def _send_batch(self, ids: list[int]) -> int:
+        sent = 0
+        for msg_id in ids:
             with self._uow() as uow:
                 msg = uow.session.get(OutboxMessage, msg_id)
                 assert msg is not None

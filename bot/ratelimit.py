@@ -31,6 +31,13 @@ class RateLimiter:
                 delay = max(delay, window[0] + limit.seconds - now)
         return delay
 
+    def remaining(self, limit: Limit, now: float) -> int:
+        """How many more sends the limit allows right now."""
+        window = self._sent.get(limit.key)
+        while window and window[0] <= now - limit.seconds:
+            window.popleft()
+        return max(0, limit.count - len(window or ()))
+
     def record(self, limits: list[Limit], now: float) -> None:
         for limit in limits:
             self._sent.setdefault(limit.key, deque()).append(now)

@@ -12,6 +12,8 @@ from bot.telegram import render
 from domain.i18n import use_locale
 from handlers.replies import Button, Reply
 
+OVERALL = Limit("telegram:all", 30, 1.0)
+
 
 class TelegramSender:
     def __init__(self, settings: Settings) -> None:
@@ -19,10 +21,13 @@ class TelegramSender:
         self._url = f"{settings.telegram_api_url}/bot{settings.telegram_bot_token.get_secret_value()}/sendMessage"
         self._client = httpx.Client(timeout=10)
 
+    def overall_limits(self) -> list[Limit]:
+        return [OVERALL]
+
     def limits(self, message: Outgoing) -> list[Limit]:
         """About 30 messages a second overall, 1 a second per chat, 20 a minute per group."""
         chat = str(message.channel or message.address)
-        limits = [Limit("telegram:all", 30, 1.0), Limit(f"telegram:chat:{chat}", 1, 1.0)]
+        limits = [OVERALL, Limit(f"telegram:chat:{chat}", 1, 1.0)]
         if chat.startswith("-"):
             limits.append(Limit(f"telegram:group:{chat}", 20, 60.0))
         return limits
