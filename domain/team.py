@@ -345,6 +345,14 @@ def link_identity(
     """Tie a platform account to a member, so that account acts as them (admins and managers only)."""
     require_role(actor, TEAM_ADMIN_ROLES)
     member = find_member(uow, actor.org_id, name)
+    if _attach(uow, member, platform, workspace, external_id):
+        uow.audit(actor.org_id, actor.member_id, "update", "member", member.name, f"linked {platform}")
+        uow.commit()
+    return member
+
+
+def _attach(uow: UnitOfWork, member: Member, platform: str, workspace: str, external_id: str) -> bool:
+    """Give the member this account; False if it is theirs already, Conflict if someone else's."""
     existing = uow.session.scalar(
         select(Identity).where(
             Identity.platform == platform, Identity.workspace == workspace, Identity.external_id == external_id
@@ -355,9 +363,7 @@ def link_identity(
         raise Conflict(N_("That account already belongs to {name}."), name=holder.name if holder else "?")
     if existing is None:
         uow.add(Identity(member_id=member.id, platform=platform, workspace=workspace, external_id=external_id))
-        uow.audit(actor.org_id, actor.member_id, "update", "member", member.name, f"linked {platform}")
-        uow.commit()
-    return member
+    return existing is None
 
 
 INVITE_TTL = timedelta(days=7)
@@ -383,16 +389,7 @@ def redeem_invite(uow: UnitOfWork, code: str, platform: str, workspace: str, ext
         raise Invalid(N_("That code is unknown, used or expired. Ask an admin for a new one (/team invite)."))
     member = uow.session.get(Member, invite.member_id)
     assert member is not None
-    existing = uow.session.scalar(
-        select(Identity).where(
-            Identity.platform == platform, Identity.workspace == workspace, Identity.external_id == external_id
-        )
-    )
-    if existing is not None and existing.member_id != member.id:
-        holder = uow.session.get(Member, existing.member_id)
-        raise Conflict(N_("That account already belongs to {name}."), name=holder.name if holder else "?")
-    if existing is None:
-        uow.add(Identity(member_id=member.id, platform=platform, workspace=workspace, external_id=external_id))
+    _attach(uow, member, platform, workspace, external_id)
     invite.used_at = uow.now
     uow.audit(member.org_id, member.id, "update", "member", member.name, f"linked {platform} by invite")
     uow.commit()

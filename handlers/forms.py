@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args, get_origin
 
 from domain.crm import search_customers
-from domain.i18n import translate
+from domain.i18n import _, translate
 from domain.team import list_members
 from handlers.args import widget_of
 from handlers.context import Ctx
-from handlers.registry import Command
+from handlers.registry import Command, Registry
+from handlers.replies import Button, Reply
 
 
 @dataclass(frozen=True)
@@ -62,3 +63,11 @@ def search(ctx: Ctx, kind: str, text: str, limit: int = 8) -> list[tuple[str, st
             key = text.strip().casefold()
             return [(m.name, m.name) for m in list_members(uow, ctx.actor) if key in m.name.casefold()][:limit]
     return []
+
+
+def menu(registry: Registry, group: str) -> Reply:
+    """A group's sub-commands as buttons, for a command typed without arguments (/lead)."""
+    return Reply(
+        text=_("What would you like to do?"),
+        buttons=[Button(c.name.split(" ", 1)[1], f"/{c.name}") for c in registry.groups()[group]],
+    )

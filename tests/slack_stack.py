@@ -2,13 +2,10 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from typing import Any
 
 import httpx
-import uvicorn
+from server_thread import ServerThread
 from slack_fake import FakeSlack
 from slack_payloads import FORM, form_body, interactive_body, json_body, signed_headers
 
@@ -31,23 +28,13 @@ class SlackStack:
         })
         self.app: App = bootstrap(self.settings, clock)
         self.asgi = create_asgi(self.app, run_worker=False)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY works
-        sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(self.asgi, log_level="warning", lifespan="on"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.01)
+        self.serving = ServerThread(self.asgi)
+        self.url = self.serving.url
         self.http = httpx.Client(base_url=self.url, timeout=10)
 
     def close(self) -> None:
         self.http.close()
-        self.server.should_exit = True
-        self.thread.join(10)
+        self.serving.stop()
         self.app.close()
 
     def post(self, body: bytes, content_type: str = FORM, secret: str = SECRET, timestamp: int | None = None,

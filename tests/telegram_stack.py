@@ -1,13 +1,10 @@
 """bizbot's real ASGI server on 127.0.0.1 with Telegram pointed at a FakeTelegram; webhook updates in."""
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from typing import Any
 
 import httpx
-import uvicorn
+from server_thread import ServerThread
 from telegram_fake import FakeTelegram
 from telegram_payloads import json_body, webhook_headers
 
@@ -31,23 +28,13 @@ class TelegramStack:
         })
         self.app: App = bootstrap(self.settings, clock)
         self.asgi = create_asgi(self.app, run_worker=False)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY works
-        sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(self.asgi, log_level="warning", lifespan="on"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("server did not start")
-            time.sleep(0.01)
+        self.serving = ServerThread(self.asgi)
+        self.url = self.serving.url
         self.http = httpx.Client(base_url=self.url, timeout=10)
 
     def close(self) -> None:
         self.http.close()
-        self.server.should_exit = True
-        self.thread.join(10)
+        self.serving.stop()
         self.app.close()
 
     def post(self, update: dict[str, Any], secret: str | None = SECRET) -> httpx.Response:

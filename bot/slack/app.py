@@ -36,7 +36,7 @@ from handlers import forms
 from handlers.agenda import agenda_reply
 from handlers.context import Ctx
 from handlers.registry import Command, precheck, translate_error
-from handlers.replies import Button, Reply, error
+from handlers.replies import Reply, error
 
 log = logging.getLogger(__name__)
 
@@ -187,11 +187,7 @@ class SlackAdapter:
         root = self.registry.commands.get(group)
         if root is None:
             with use_locale(ctx.actor.locale):
-                menu = Reply(
-                    text=_("What would you like to do?"),
-                    buttons=[Button(c.name.split(" ", 1)[1], f"/{c.name}") for c in self.registry.groups()[group]],
-                    private=True,
-                )
+                menu = replace(forms.menu(self.registry, group), private=True)
             return self.message(menu, ctx=ctx, welcome=welcome)
         if root.missing({}):
             await self.open_form(client, body["trigger_id"], ctx, root, {}, body.get("channel_id"))

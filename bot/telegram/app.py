@@ -373,10 +373,7 @@ class TelegramAdapter:
         root = self.registry.commands.get(group)
         if root is None:
             with use_locale(ctx.actor.locale):
-                menu = Reply(
-                    text=_("What would you like to do?"),
-                    buttons=[Button(c.name.split(" ", 1)[1], f"/{c.name}") for c in self.registry.groups()[group]],
-                )
+                menu = forms.menu(self.registry, group)
             await self.send(who.chat_id, menu, ctx.actor.locale, reply_to=reply_to)
             return
         if root.missing({}):
