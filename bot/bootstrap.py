@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 import domain.callbacks  # noqa: F401  (registers the callback due kind)
+import domain.care  # noqa: F401  (registers the daily care job)
 import handlers
 from bot.settings import Settings, load_settings
 from domain.clock import Clock, SystemClock

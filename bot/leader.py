@@ -12,8 +12,9 @@ import os
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +25,18 @@ class SingleProcessError(RuntimeError):
     """A second process tried to serve the same SQLite database."""
 
 
+# A leader whose host vanishes without closing its connection is noticed by the server's TCP
+# keepalives after about 10 + 3 × 5 seconds, so a standby takes over within 30 seconds.
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
+
+
 class Leadership:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._lock_engine = (
+            create_engine(engine.url, poolclass=NullPool, connect_args=KEEPALIVES)
+            if engine.dialect.name == "postgresql" else engine
+        )
         self._conn: Connection | None = None
         self._file: IO[str] | None = None
         self.leader = False
@@ -38,7 +48,7 @@ class Leadership:
             return self.leader
         try:
             if self._conn is None:
-                self._conn = self.engine.connect()
+                self._conn = self._lock_engine.connect()
             if self.leader:
                 self._conn.execute(text("SELECT 1"))
             else:

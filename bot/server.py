@@ -17,6 +17,7 @@ from starlette.routing import Route
 from bot.bootstrap import App
 from bot.delivery import Dispatcher, Sender
 from bot.leader import Leadership
+from domain.care import ensure_daily
 from domain.reminders import sweep
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ class Worker:
 
     def tick_sync(self) -> int:
         if self.leadership.claim():
+            with self.app.uow() as uow:
+                ensure_daily(uow)
             sweep(self.app.services.uow)
         return self.dispatcher.run_once()
 

@@ -114,9 +114,11 @@ def sweep(uow_factory: UowFactory, batch: int = 200) -> int:
             )
             for item in items:
                 kind = KINDS.get(item.kind)
+                due = item.due_at
                 if kind is not None:
                     kind.fire(uow, item)
-                item.state, item.fired_at = "fired", uow.now
+                if item.due_at == due:  # a recurring kind moved its item on to the next time
+                    item.state, item.fired_at = "fired", uow.now
             uow.commit()
         fired += len(items)
         if len(items) < batch:

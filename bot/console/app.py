@@ -11,6 +11,7 @@ from babel.dates import format_datetime
 
 from bot.bootstrap import App
 from bot.delivery import Dispatcher, Outgoing
+from domain.care import ensure_daily
 from domain.clock import FakeClock
 from domain.dates import parse_delta
 from domain.errors import DomainError
@@ -175,6 +176,8 @@ class Console:
 
     def deliver(self) -> None:
         """Fire what is due and send what the outbox holds."""
+        with self.app.uow() as uow:
+            ensure_daily(uow)
         sweep(self.app.services.uow)
         self.dispatcher.run_once()
 

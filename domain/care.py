@@ -1,0 +1,104 @@
+"""Customer care (客户关怀): on each working morning, owners are reminded of their customers'
+birthdays, and of key accounts' public holidays, from today until the next working day — so a
+Sunday birthday or a National Day greeting is prepared on the Friday before, not missed.
+
+A daily job kept as data: one recurring due item per organisation, moved on to the next local
+morning each time it fires, so a daylight-saving change neither skips nor doubles a day.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import chinese_calendar
+from sqlalchemy import func, select
+
+from domain.calendar import is_workday, setting
+from domain.clock import at_local, local_today
+from domain.i18n import N_, Label
+from domain.models import Customer, DueItem, Organisation
+from domain.outbox import enqueue
+from domain.reminders import due_kind, schedule
+from domain.team import org_setting
+from domain.uow import UnitOfWork
+
+KIND = "care"
+
+
+def next_morning(org: Organisation, now: datetime) -> datetime:
+    """The next reminder hour, in the organisation's time zone, after `now`."""
+    hour = time(org_setting(org, "reminder_hour"))
+    today = local_today(now, org.timezone)
+    candidate = at_local(today, hour, org.timezone)
+    return candidate if candidate > now else at_local(today + timedelta(days=1), hour, org.timezone)
+
+
+def ensure_daily(uow: UnitOfWork) -> int:
+    """Give every organisation its daily care job (idempotent; new organisations get theirs here)."""
+    have = select(DueItem.org_id).where(DueItem.kind == KIND)
+    missing = list(uow.session.scalars(select(Organisation).where(Organisation.id.not_in(have))))
+    for org in missing:
+        schedule(uow, org.id, KIND, org.id, next_morning(org, uow.now))
+    if missing:
+        uow.commit()
+    return len(missing)
+
+
+def _holiday(org: Organisation, day: date) -> str | None:
+    """The name of the public holiday that starts today (China's calendar), if any."""
+    if setting(org, "calendar") != "CN":
+        return None
+    try:
+        on, name = chinese_calendar.get_holiday_detail(day)
+        before, _name = chinese_calendar.get_holiday_detail(day - timedelta(days=1))
+    except NotImplementedError:
+        return None
+    return name if on and name and not (before and _name == name) else None
+
+
+HOLIDAY_NAMES = {
+    "New Year's Day": N_("New Year's Day"), "Spring Festival": N_("Spring Festival"),
+    "Tomb-sweeping Day": N_("Tomb-sweeping Day"), "Labour Day": N_("Labour Day"),
+    "Dragon Boat Festival": N_("Dragon Boat Festival"), "Mid-autumn Festival": N_("Mid-autumn Festival"),
+    "National Day": N_("National Day"),
+}
+
+
+@due_kind(KIND, label=N_("customer care (birthdays, holidays)"))
+def _fire(uow: UnitOfWork, item: DueItem) -> None:
+    org = uow.session.get(Organisation, item.subject_id)
+    if org is None:
+        return
+    today = local_today(uow.now, org.timezone)
+    if is_workday(org, today):
+        day = today
+        while True:  # today, and the days off that follow it
+            _remind(uow, org, day)
+            day += timedelta(days=1)
+            if is_workday(org, day) or (day - today).days > 60:
+                break
+    schedule(uow, org.id, KIND, org.id, next_morning(org, uow.now + timedelta(minutes=1)))
+
+
+def _remind(uow: UnitOfWork, org: Organisation, day: date) -> None:
+    birthdays = uow.session.scalars(
+        select(Customer).where(
+            Customer.org_id == org.id,
+            func.extract("month", Customer.birthday) == day.month,
+            func.extract("day", Customer.birthday) == day.day,
+        )
+    )
+    for customer in birthdays:
+        enqueue(uow, org_id=org.id, key=f"care:birthday:{customer.id}:{day.isoformat()}",
+                recipient_id=customer.owner_id, kind=KIND,
+                msgid=N_("{customer}'s birthday or anniversary is on {date}: a good day for a care message."),
+                params={"customer": customer.name, "date": day})
+    holiday = _holiday(org, day)
+    if holiday:
+        for customer in uow.session.scalars(
+            select(Customer).where(Customer.org_id == org.id, Customer.level == "key")
+        ):
+            enqueue(uow, org_id=org.id, key=f"care:holiday:{customer.id}:{day.isoformat()}",
+                    recipient_id=customer.owner_id, kind=KIND,
+                    msgid=N_("{holiday} begins on {date}: send {customer} your greetings."),
+                    params={"holiday": Label(HOLIDAY_NAMES.get(holiday, holiday)), "customer": customer.name,
+                            "date": day})
