@@ -16,7 +16,7 @@ class ConfigError(Exception):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BIZBOT_", env_file=".env", extra="ignore",
+    model_config = SettingsConfigDict(env_prefix="BIZBOT_", env_file=".env", extra="ignore", env_ignore_empty=True,
                                       populate_by_name=True)
 
     database_url: str = "sqlite:///./bizbot.db"
