@@ -17,8 +17,7 @@ from starlette.routing import Route
 from bot.bootstrap import App
 from bot.delivery import Dispatcher, Sender
 from bot.leader import Leadership
-from domain.care import ensure_daily
-from domain.reminders import sweep
+from domain.reminders import ensure_recurring, sweep
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +48,7 @@ class Worker:
     def tick_sync(self) -> int:
         if self.leadership.claim():
             with self.app.uow() as uow:
-                ensure_daily(uow)
+                ensure_recurring(uow)
             sweep(self.app.services.uow)
         return self.dispatcher.run_once()
 

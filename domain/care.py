@@ -17,7 +17,7 @@ from domain.clock import at_local, local_today
 from domain.i18n import N_, Label
 from domain.models import Customer, DueItem, Organisation
 from domain.outbox import enqueue
-from domain.reminders import due_kind, schedule
+from domain.reminders import due_kind, recurring, schedule
 from domain.team import org_setting
 from domain.uow import UnitOfWork
 
@@ -32,15 +32,7 @@ def next_morning(org: Organisation, now: datetime) -> datetime:
     return candidate if candidate > now else at_local(today + timedelta(days=1), hour, org.timezone)
 
 
-def ensure_daily(uow: UnitOfWork) -> int:
-    """Give every organisation its daily care job (idempotent; new organisations get theirs here)."""
-    have = select(DueItem.org_id).where(DueItem.kind == KIND)
-    missing = list(uow.session.scalars(select(Organisation).where(Organisation.id.not_in(have))))
-    for org in missing:
-        schedule(uow, org.id, KIND, org.id, next_morning(org, uow.now))
-    if missing:
-        uow.commit()
-    return len(missing)
+recurring(KIND)(next_morning)
 
 
 def _holiday(org: Organisation, day: date) -> str | None:

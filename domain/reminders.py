@@ -53,6 +53,39 @@ def due_kind(
     return register
 
 
+FirstDueFn = Callable[[Organisation, datetime], "datetime | None"]
+RECURRING: dict[str, FirstDueFn] = {}
+
+
+def recurring(kind: str) -> Callable[[FirstDueFn], FirstDueFn]:
+    """Register a per-organisation job kept as one self-rescheduling due item (subject = org id).
+
+    The decorated function gives the first time the job falls due for an organisation (None: not
+    yet); the kind's fire function moves the item on each time, so restarts neither skip nor double.
+    """
+
+    def register(fn: FirstDueFn) -> FirstDueFn:
+        RECURRING[kind] = fn
+        return fn
+
+    return register
+
+
+def ensure_recurring(uow: UnitOfWork) -> int:
+    """Give every organisation each of its recurring jobs (idempotent; new organisations get theirs)."""
+    added = 0
+    for kind, first_due in RECURRING.items():
+        have = select(DueItem.org_id).where(DueItem.kind == kind)
+        for org in uow.session.scalars(select(Organisation).where(Organisation.id.not_in(have))):
+            when = first_due(org, uow.now)
+            if when is not None:
+                schedule(uow, org.id, kind, org.id, when)
+                added += 1
+    if added:
+        uow.commit()
+    return added
+
+
 def schedule(
     uow: UnitOfWork, org_id: int, kind: str, subject_id: int, due_at: datetime, key: str | None = None
 ) -> DueItem:

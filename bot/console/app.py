@@ -11,14 +11,13 @@ from babel.dates import format_datetime
 
 from bot.bootstrap import App
 from bot.delivery import Dispatcher, Outgoing
-from domain.care import ensure_daily
 from domain.clock import FakeClock
 from domain.dates import parse_delta
 from domain.errors import DomainError
 from domain.i18n import N_, _, babel_locale, translate, use_locale
 from domain.models import Member, Organisation
 from domain.outbox import next_available_at
-from domain.reminders import next_due_at, sweep
+from domain.reminders import ensure_recurring, next_due_at, sweep
 from domain.team import actor_for, ensure_org, find_member, resolve_member
 from handlers.context import Ctx
 from handlers.registry import translate_error
@@ -177,7 +176,7 @@ class Console:
     def deliver(self) -> None:
         """Fire what is due and send what the outbox holds."""
         with self.app.uow() as uow:
-            ensure_daily(uow)
+            ensure_recurring(uow)
         sweep(self.app.services.uow)
         self.dispatcher.run_once()
 
