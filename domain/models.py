@@ -304,3 +304,42 @@ class Dialog(Base):
     key: Mapped[str] = mapped_column(String(120))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+# --- appraisals (绩效考核) ---------------------------------------------------------------------
+
+
+class Review(Base):
+    """One member's appraisal for one period: indicators with figures, both sides' scores, the steps."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (UniqueConstraint("org_id", "member_id", "period"),)
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    cycle: Mapped[str] = mapped_column(String(12))
+    period: Mapped[str] = mapped_column(String(10))
+    template: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(12))
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    history: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    self_due: Mapped[date] = mapped_column(Date)
+    closes: Mapped[date] = mapped_column(Date)
+    self_comment: Mapped[str | None] = mapped_column(Text)
+    self_total: Mapped[Decimal | None] = mapped_column(Numeric(6, 1))
+    scorer_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    scorer_comment: Mapped[str | None] = mapped_column(Text)
+    total: Mapped[Decimal | None] = mapped_column(Numeric(6, 1))
+    approver_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    appeal_until: Mapped[date | None] = mapped_column(Date)
+    appeals: Mapped[int] = mapped_column(Integer, default=0)
+    appeal_reason: Mapped[str | None] = mapped_column(Text)
+    ruling: Mapped[str | None] = mapped_column(String(12))
+    ruling_note: Mapped[str | None] = mapped_column(Text)
+    ruled_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    ruled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
