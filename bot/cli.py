@@ -139,6 +139,64 @@ def outbox(status: str | None, limit: int, retry: str | None) -> None:
 
 
 @main.group()
+def export() -> None:
+    """Write records for the people entitled to see them (CSV or xlsx)."""
+
+
+REVIEW_COLUMNS = ("period", "member", "template", "status", "indicator", "weight", "figures", "self_score", "score",
+                  "comment", "total", "appeal")
+
+
+@export.command("reviews")
+@click.option("--period", required=True, help="2026-11, 2026-Q4 or 2026.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
+@click.option("--as", "user", required=True, help="The manager the export runs as (checked and audited).")
+@click.option("--org", "org_id", default=1, show_default=True, help="Organisation id.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="File (default: stdout for csv).")
+def export_reviews(period: str, fmt: str, user: str, org_id: int, output: str | None) -> None:
+    """Every review of a period, one row per indicator (managers)."""
+    from pathlib import Path
+
+    from domain import appraisals
+    from domain.errors import DomainError
+    from domain.exports import exporter, write_table
+    from handlers.registry import translate_error
+
+    if fmt == "xlsx" and not output:
+        raise click.UsageError("xlsx needs --output FILE")
+    with _export_uow() as uow:
+        try:
+            exporter(uow, org_id, user, f"reviews {period}")
+            rows = appraisals.export_rows(uow, org_id, period)
+        except DomainError as exc:
+            raise click.ClickException(translate_error(exc)) from None
+        uow.commit()
+    data = write_table(rows, REVIEW_COLUMNS, fmt, Path(output) if output else None)
+    if output:
+        click.echo(f"wrote {len(rows)} rows to {output}")
+    else:
+        click.echo(data.decode("utf-8-sig"), nl=False)
+
+
+def _export_uow():  # noqa: ANN202
+    from contextlib import contextmanager
+
+    from domain.clock import SystemClock
+    from domain.db import make_engine, session_factory
+    from domain.uow import UnitOfWork
+
+    @contextmanager
+    def scope():  # noqa: ANN202
+        engine = make_engine(_settings().database_url)
+        try:
+            with UnitOfWork(session_factory(engine), SystemClock()) as uow:
+                yield uow
+        finally:
+            engine.dispose()
+    return scope()
+
+
+@main.group()
 def slack() -> None:
     """Slack app set-up."""
 

@@ -25,7 +25,7 @@ from domain.access import Actor, can_access, require_role, team_ids
 from domain.calendar import is_workday
 from domain.clock import as_utc, at_local, local_today
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
-from domain.i18n import N_, Label, _, fmt_number, use_locale
+from domain.i18n import N_, Label, _, fmt_number, translate, use_locale
 from domain.models import Member, Organisation, Review
 from domain.outbox import OutButton, enqueue
 from domain.reminders import cancel, due_kind, recurring, schedule
@@ -313,7 +313,7 @@ def open_period(uow: UnitOfWork, org: Organisation, period: Period) -> list[Revi
 def _ask_self(uow: UnitOfWork, org: Organisation, member: Member, review: Review) -> None:
     with use_locale(_locale_of(uow, member)):
         lines = "\n".join(_indicator_line(i) for i in review.items)
-        buttons = [OutButton(_("Score: {indicator}").format(indicator=_(i["label"]))[:60],
+        buttons = [OutButton(_("Score: {indicator}").format(indicator=translate(i["label"]))[:60],
                              f"/review self {i['key']} period={review.period}") for i in review.items]
     buttons.append(OutButton(N_("Submit my self-review"), f"/review submit period={review.period}"))
     enqueue(uow, org_id=org.id, key=f"review:ask:{review.id}", recipient_id=member.id, kind="review",
@@ -324,7 +324,7 @@ def _ask_self(uow: UnitOfWork, org: Organisation, member: Member, review: Review
 
 def _indicator_line(item: dict[str, Any]) -> str:
     """One indicator, in the current locale: label, weight, figures and their basis."""
-    text = _("{indicator} ({weight}%)").format(indicator=_(item["label"]), weight=item["weight"])
+    text = _("{indicator} ({weight}%)").format(indicator=translate(item["label"]), weight=item["weight"])
     shown = []
     for stored in item.get("figures", []):
         fig = figure_of(stored)
@@ -458,14 +458,20 @@ def status(uow: UnitOfWork, actor: Actor, period: str | None) -> tuple[str | Non
 # --- changing -----------------------------------------------------------------------------------
 
 def _item(review: Review, text: str) -> dict[str, Any]:
-    """An indicator by key, number (1-based) or label, in either language."""
+    """An indicator by key, number (1-based) or label in either language — or a unique part of one."""
     wanted = text.strip().lower()
+    names: list[tuple[dict[str, Any], set[str]]] = []
     for n, item in enumerate(review.items, 1):
         labels = {item["key"].lower(), str(n), item["label"].lower()}
-        with use_locale("zh"):
-            labels.add(_(item["label"]).lower())
+        for locale in ("en", "zh"):
+            with use_locale(locale):
+                labels.add(translate(item["label"]).lower())
         if wanted in labels:
             return item
+        names.append((item, labels))
+    partial = [item for item, labels in names if wanted and any(wanted in label for label in labels)]
+    if len(partial) == 1:
+        return partial[0]
     choices = ", ".join(i["key"] for i in review.items)
     raise Invalid(N_("'{indicator}' is not an indicator of this review; choose one of: {choices}."),
                   indicator=text, choices=choices)
@@ -612,7 +618,7 @@ def _as_manager(uow: UnitOfWork, actor: Actor, member_name: str, period: str | N
         raise Forbidden(N_("You cannot decide on your own review."))
     if review.status != expected:
         who = _last_actor(uow, review)
-        raise Conflict(N_("{member}'s {period} review is {status} already{by}."), member=member.name,
+        raise Conflict(N_("Already done{by}: {member}'s {period} review is now {status}."), member=member.name,
                        period=review.period, status=Label(STATUS_LABELS[review.status]), by=who)
     return review, member
 
@@ -622,7 +628,7 @@ def _last_actor(uow: UnitOfWork, review: Review) -> str:
     if not last or not last.get("by"):
         return ""
     who = uow.session.get(Member, last["by"])
-    return _(" (by {member})").format(member=who.name) if who else ""
+    return _(" by {member}").format(member=who.name) if who else ""
 
 
 def approve(uow: UnitOfWork, actor: Actor, member_name: str, period: str | None, note: str | None
@@ -649,7 +655,7 @@ def approve(uow: UnitOfWork, actor: Actor, member_name: str, period: str | None,
 
 def _result_line(item: dict[str, Any]) -> str:
     return "• " + _("{indicator} ({weight}%): {score}").format(
-        indicator=_(item["label"]), weight=item["weight"], score=item.get("score")) + (
+        indicator=translate(item["label"]), weight=item["weight"], score=item.get("score")) + (
         f" — {item['comment']}" if item.get("comment") else "")
 
 

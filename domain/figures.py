@@ -129,21 +129,21 @@ def _count(uow: UnitOfWork, stmt: Any) -> int:
 def _new_customers(uow: UnitOfWork, scope: Scope) -> Figure:
     n = _count(uow, select(func.count(Customer.id)).where(
         Customer.org_id == scope.org_id, scope.owned(Customer.owner_id), scope.during(Customer.created_at)))
-    return Figure("new_customers", n, basis=N_("{count} customers created in the period"), params={"count": n})
+    return Figure("new_customers", n, basis=N_("customers created in the period: {count}"), params={"count": n})
 
 
 @measure("new_leads", N_("New leads"), order=20)
 def _new_leads(uow: UnitOfWork, scope: Scope) -> Figure:
     n = _count(uow, select(func.count(Lead.id)).where(
         Lead.org_id == scope.org_id, scope.owned(Lead.owner_id), scope.during(Lead.created_at)))
-    return Figure("new_leads", n, basis=N_("{count} leads created in the period"), params={"count": n})
+    return Figure("new_leads", n, basis=N_("leads created in the period: {count}"), params={"count": n})
 
 
 @measure("visits", N_("Visits"), order=30)
 def _visits(uow: UnitOfWork, scope: Scope) -> Figure:
     n = _count(uow, select(func.count(Visit.id)).where(
         Visit.org_id == scope.org_id, scope.owned(Visit.member_id), scope.during(Visit.at)))
-    return Figure("visits", n, basis=N_("{count} visits logged in the period"), params={"count": n})
+    return Figure("visits", n, basis=N_("visits logged in the period: {count}"), params={"count": n})
 
 
 @measure("stage_moves", N_("Stage moves"), order=40)
@@ -151,7 +151,7 @@ def _stage_moves(uow: UnitOfWork, scope: Scope) -> Figure:
     n = _count(uow, select(func.count(StageChange.id)).join(Lead, Lead.id == StageChange.lead_id).where(
         StageChange.org_id == scope.org_id, scope.owned(Lead.owner_id), scope.during(StageChange.at),
         StageChange.from_stage.is_not(None)))
-    return Figure("stage_moves", n, basis=N_("{count} lead stage changes in the period"), params={"count": n})
+    return Figure("stage_moves", n, basis=N_("lead stage changes in the period: {count}"), params={"count": n})
 
 
 @measure("negotiation_success", N_("Negotiation success rate"), unit="rate", order=50, digest=False)
@@ -175,7 +175,7 @@ def _callbacks_due(uow: UnitOfWork, scope: Scope) -> Figure:
     n = _count(uow, select(func.count(Callback.id)).where(
         Callback.org_id == scope.org_id, scope.owned(Callback.owner_id),
         Callback.due_date >= start, Callback.due_date < end))
-    return Figure("callbacks_due", n, basis=N_("{count} callbacks due in the period"), params={"count": n})
+    return Figure("callbacks_due", n, basis=N_("callbacks due in the period: {count}"), params={"count": n})
 
 
 @measure("callbacks_done", N_("Callbacks done"), order=70)
@@ -183,7 +183,7 @@ def _callbacks_done(uow: UnitOfWork, scope: Scope) -> Figure:
     n = _count(uow, select(func.count(Callback.id)).where(
         Callback.org_id == scope.org_id, scope.owned(Callback.owner_id), Callback.status == "done",
         scope.during(Callback.done_at)))
-    return Figure("callbacks_done", n, basis=N_("{count} callbacks done in the period"), params={"count": n})
+    return Figure("callbacks_done", n, basis=N_("callbacks done in the period: {count}"), params={"count": n})
 
 
 @measure("callback_completion", N_("Callback completion rate"), unit="rate", order=80, digest=False)

@@ -105,6 +105,8 @@ def localize(value: object) -> object:
         return translate(value)
     if isinstance(value, Labels):
         return list_separator().join(translate(v) for v in value)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return fmt_date(value)
     return value
 
 

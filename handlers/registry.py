@@ -31,7 +31,8 @@ OPTION_ALIASES = {
     "邮箱": "email", "生日": "birthday", "周期": "cadence", "回访周期": "cadence", "原因": "reason",
     "结果": "result", "角色": "role", "上级": "supervisor", "语言": "lang", "阶段": "stage",
     "风险": "risk", "信用": "credit", "目的": "purpose", "需求": "needs", "负责人": "owner",
-    "lang": "lang", "language": "lang", "roles": "role", "sup": "supervisor", "date": "next",
+    "评分": "score", "分数": "score", "考核期": "period", "期间": "period", "权重": "weights", "评语": "note",
+    "comment": "note", "lang": "lang", "language": "lang", "roles": "role", "sup": "supervisor", "date": "next",
 }
 
 

@@ -11,7 +11,7 @@ from domain import appraisals
 from domain.appraisals import CYCLE_LABELS, STATUS_LABELS, STEP_LABELS, fmt_total
 from domain.errors import Invalid
 from domain.figures import MEASURES
-from domain.i18n import N_, _, fmt_date, fmt_datetime
+from domain.i18n import N_, _, fmt_date, fmt_datetime, translate
 from domain.models import Member, Review
 from handlers.args import Args, LongText, MemberName, Text, Widget
 from handlers.context import Ctx
@@ -44,7 +44,22 @@ def _on_off(value: Any) -> bool:
 Points = Annotated[int, BeforeValidator(_points), Widget("text")]
 PeriodArg = Annotated[str, BeforeValidator(_period)]
 OnOff = Annotated[bool, BeforeValidator(_on_off), Widget("choice", (("on", "on"), ("off", "off")))]
-DayOfMonth = Annotated[int, Field(ge=1, le=28)]
+def _day_of_month(value: Any) -> int:
+    raw = str(value).strip().removesuffix("日").removesuffix("号")
+    if not raw.isdigit() or not 1 <= int(raw) <= 28:
+        raise Invalid(N_("Write a day of the month from 1 to 28, not '{text}'."), text=value)
+    return int(raw)
+
+
+def _appeal_days(value: Any) -> int:
+    raw = str(value).strip().removesuffix("天").removesuffix("d")
+    if not raw.isdigit() or int(raw) > 60:
+        raise Invalid(N_("Write a number of days from 0 to 60, not '{text}'."), text=value)
+    return int(raw)
+
+
+DayOfMonth = Annotated[int, BeforeValidator(_day_of_month)]
+AppealDays = Annotated[int, BeforeValidator(_appeal_days)]
 
 
 def _review_fields(review: Review, member: Member, ctx: Ctx) -> list[tuple[str, str]]:
@@ -63,7 +78,7 @@ def _review_fields(review: Review, member: Member, ctx: Ctx) -> list[tuple[str, 
 def _indicator_items(review: Review) -> list[str]:
     out = []
     for n, item in enumerate(review.items, 1):
-        line = f"{n}. " + _("{indicator} ({weight}%)").format(indicator=_(item["label"]), weight=item["weight"])
+        line = f"{n}. " + _("{indicator} ({weight}%)").format(indicator=translate(item["label"]), weight=item["weight"])
         for stored in item.get("figures", []):
             fig = appraisals.figure_of(stored)
             label = _(MEASURES[fig.key].label) if fig.key in MEASURES else fig.key
@@ -108,11 +123,11 @@ def review_show(ctx: Ctx, args: ShowArgs) -> Reply:
     buttons = []
     mine = member.id == ctx.actor.member_id
     if mine and review.status == "self":
-        buttons = [Button(_("Score: {indicator}").format(indicator=_(i["label"]))[:60],
+        buttons = [Button(_("Score: {indicator}").format(indicator=translate(i["label"]))[:60],
                           f"/review self {i['key']} period={review.period}") for i in review.items]
         buttons.append(Button(_("Submit my self-review"), f"/review submit period={review.period}"))
     elif not mine and review.status in ("self", "scoring"):
-        buttons = [Button(_("Score: {indicator}").format(indicator=_(i["label"]))[:60],
+        buttons = [Button(_("Score: {indicator}").format(indicator=translate(i["label"]))[:60],
                           f"/review score {member.name} {i['key']} period={review.period}") for i in review.items]
         buttons.append(Button(_("Send the scores"), f"/review send {member.name} period={review.period}"))
     elif mine and review.status == "final":
@@ -148,18 +163,18 @@ def review_status(ctx: Ctx, args: StatusArgs) -> Reply:
 class SelfArgs(Args):
     indicator: Text = Field(description=N_("the indicator: its key, number or name"))
     score: Points = Field(description=N_("your score, 0 to 100"))
-    comment: LongText | None = Field(None, description=N_("your comment on this indicator"))
+    note: LongText | None = Field(None, description=N_("your comment on this indicator"))
     period: PeriodArg | None = Field(None, description=N_("the period (default: your latest review)"))
 
 
 @REGISTRY.command("review self", N_("Score one indicator of your self-review."), SelfArgs,
-                  positional=("indicator", "score"), ask=("indicator", "score", "comment"),
-                  examples=('/review self performance 85 comment="two contracts signed"', "/review self 2 90"))
+                  positional=("indicator", "score"), ask=("indicator", "score", "note"),
+                  examples=('/review self performance 85 note="two contracts signed"', "/review self 2 90"))
 def review_self(ctx: Ctx, args: SelfArgs) -> Reply:
     with ctx.uow() as uow:
-        review, item = appraisals.self_score(uow, ctx.actor, args.indicator, args.score, args.comment, args.period)
+        review, item = appraisals.self_score(uow, ctx.actor, args.indicator, args.score, args.note, args.period)
     left = [i["key"] for i in review.items if i.get("self_score") is None]
-    text = _("Self-score {score} recorded for {indicator}.").format(score=args.score, indicator=_(item["label"]))
+    text = _("Self-score {score} recorded for {indicator}.").format(score=args.score, indicator=translate(item["label"]))
     if left:
         text += " " + _("Still to score: {indicators}.").format(indicators=", ".join(left))
         return Reply(text=text, private=True)
@@ -168,14 +183,14 @@ def review_self(ctx: Ctx, args: SelfArgs) -> Reply:
 
 
 class SubmitArgs(Args):
-    comment: LongText | None = Field(None, description=N_("an overall comment"))
+    note: LongText | None = Field(None, description=N_("an overall comment"))
     period: PeriodArg | None = Field(None, description=N_("the period (default: your latest review)"))
 
 
 @REGISTRY.command("review submit", N_("Submit your self-review to your supervisor."), SubmitArgs)
 def review_submit(ctx: Ctx, args: SubmitArgs) -> Reply:
     with ctx.uow() as uow:
-        review = appraisals.submit_self(uow, ctx.actor, args.period, args.comment)
+        review = appraisals.submit_self(uow, ctx.actor, args.period, args.note)
     return Reply(text=_("Your {period} self-review is submitted (self-assessed {total}); your supervisor scores it "
                         "next.").format(period=review.period, total=fmt_total(review.self_total)), private=True)
 
@@ -184,20 +199,20 @@ class ScoreArgs(Args):
     member: MemberName = Field(description=N_("whose review"))
     indicator: Text = Field(description=N_("the indicator: its key, number or name"))
     score: Points = Field(description=N_("your score, 0 to 100"))
-    comment: LongText | None = Field(None, description=N_("your comment on this indicator"))
+    note: LongText | None = Field(None, description=N_("your comment on this indicator"))
     period: PeriodArg | None = Field(None, description=N_("the period (default: their latest review)"))
 
 
 @REGISTRY.command("review score", N_("Score one indicator of a team member's review."), ScoreArgs,
-                  positional=("member", "indicator", "score"), ask=("indicator", "score", "comment"),
-                  examples=('/review score bob performance 80 comment="good month"',))
+                  positional=("member", "indicator", "score"), ask=("indicator", "score", "note"),
+                  examples=('/review score bob performance 80 note="good month"',))
 def review_score(ctx: Ctx, args: ScoreArgs) -> Reply:
     with ctx.uow() as uow:
         review, member, item = appraisals.supervisor_score(uow, ctx.actor, args.member, args.indicator, args.score,
-                                                           args.comment, args.period)
+                                                           args.note, args.period)
     left = [i["key"] for i in review.items if i.get("score") is None]
     text = _("Score {score} recorded for {member}'s {indicator}.").format(
-        score=args.score, member=member.name, indicator=_(item["label"]))
+        score=args.score, member=member.name, indicator=translate(item["label"]))
     if left:
         return Reply(text=text + " " + _("Still to score: {indicators}.").format(indicators=", ".join(left)),
                      private=True)
@@ -207,7 +222,7 @@ def review_score(ctx: Ctx, args: ScoreArgs) -> Reply:
 
 class SendArgs(Args):
     member: MemberName = Field(description=N_("whose review"))
-    comment: LongText | None = Field(None, description=N_("your overall comment"))
+    note: LongText | None = Field(None, description=N_("your overall comment"))
     period: PeriodArg | None = Field(None, description=N_("the period (default: their latest review)"))
 
 
@@ -215,7 +230,7 @@ class SendArgs(Args):
                   positional=("member",))
 def review_send(ctx: Ctx, args: SendArgs) -> Reply:
     with ctx.uow() as uow:
-        review, member = appraisals.send_scores(uow, ctx.actor, args.member, args.period, args.comment)
+        review, member = appraisals.send_scores(uow, ctx.actor, args.member, args.period, args.note)
     return Reply(text=_("{member}'s {period} review is scored ({total}) and sent to the manager for approval.").format(
         member=member.name, period=review.period, total=fmt_total(review.total)), private=True)
 
@@ -291,7 +306,7 @@ class CyclesArgs(Args):
     close_day: DayOfMonth | None = Field(None, description=N_("scoring closes on this day of the next month"))
     annual_self_day: DayOfMonth | None = Field(None, description=N_("annual self-reviews due by this day of January"))
     annual_close_day: DayOfMonth | None = Field(None, description=N_("annual scoring closes on this day of January"))
-    appeal_days: int | None = Field(None, ge=0, le=60, description=N_("days to appeal after the result"))
+    appeal_days: AppealDays | None = Field(None, description=N_("days to appeal after the result"))
 
 
 @REGISTRY.command("review cycles", N_("Show or set the appraisal cycles and their windows (admins)."), CyclesArgs,
@@ -328,10 +343,10 @@ def review_template(ctx: Ctx, args: TemplateShowArgs) -> Reply:
         for item in tpl["indicators"]:
             measured = ", ".join(_(MEASURES[k].label) for k in item.get("measures", []) if k in MEASURES)
             line = f"{item['key']}: " + _("{indicator} ({weight}%)").format(
-                indicator=_(item["label"]), weight=item["weight"])
+                indicator=translate(item["label"]), weight=item["weight"])
             items.append(line + (" · " + _("measured: {figures}").format(figures=measured) if measured else ""))
         roles = ", ".join(tpl["roles"])
-        sections.append(Section(f"{name} — {_(tpl['label'])} ({roles})", items))
+        sections.append(Section(f"{name} — {translate(tpl['label'])} ({roles})", items))
     if not sections:
         raise Invalid(N_("There is no template {name}; templates: {choices}."), name=args.name,
                       choices=", ".join(tpls))
@@ -372,7 +387,7 @@ def kpi(ctx: Ctx, args: KpiArgs) -> Reply:
     for item, figs in rows:
         for fig in figs:
             items.append(_("{indicator} — {measure}: {value} ({basis})").format(
-                indicator=_(item["label"]), measure=_(MEASURES[fig.key].label), value=fig.shown(),
+                indicator=translate(item["label"]), measure=_(MEASURES[fig.key].label), value=fig.shown(),
                 basis=fig.explain()))
     return Reply(title=_("Indicators of {member}, {period}").format(member=member.name, period=period.key),
                  sections=[Section(_("Measured"), items, _("none"))], private=True)
