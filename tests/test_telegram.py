@@ -291,3 +291,33 @@ def test_handler_level_with_respx(app, clock) -> None:  # noqa: ANN001
     assert "Customer Respx (C1) created" in sent[0]["text"]
     assert "Lead L1 recorded" in sent[1]["text"]
     assert json.loads(sent[1]["reply_markup"])["inline_keyboard"][0][0]["callback_data"] == "c:/lead screen L1"
+
+
+def test_appraisal_self_review_from_the_prompt_buttons(tg: TelegramStack, clock) -> None:  # noqa: ANN001
+    tg.post(group_cmd("/team add bob role=sales"))
+    tg.post(group_cmd("/team invite bob"))
+    code = tg.last(ALICE)["text"].split("/start ")[1].split()[0].rstrip(";")
+    tg.post(command_update(text=f"/start {code}", user_id=BOB, chat_id=BOB, first_name="Bob"))
+    tg.deliver()                                                       # the worker schedules the org's jobs
+    clock.advance(timedelta(days=7))                                   # Monday 30 November: the window opens
+    tg.deliver()
+    prompt = tg.last(BOB)
+    assert "Your 2026-11 self-review is open until Dec 5, 2026" in prompt["text"]
+    buttons = keyboard(prompt)
+    assert [b["text"] for b in buttons][-1] == "Submit my self-review"
+    first = next(b for b in buttons if b["text"].startswith("Score: performance"))
+    tg.post(callback_update(data=first["callback_data"], user_id=BOB, chat_id=BOB, message_text=prompt["text"]))
+    assert "score" in tg.last(BOB)["text"].lower()
+    tg.post(text_update(text="120", user_id=BOB, chat_id=BOB))
+    assert "from 0 to 100" in tg.last(BOB)["text"]
+    tg.post(text_update(text="85", user_id=BOB, chat_id=BOB))
+    assert "your comment on this indicator" in tg.last(BOB)["text"]
+    skip = next(b for b in keyboard(tg.last(BOB)) if b["text"] == "Skip")
+    tg.post(callback_update(data=skip["callback_data"], user_id=BOB, chat_id=BOB))
+    assert "Self-score 85 recorded for performance (contract value signed)" in tg.last(BOB)["text"]
+    for n in range(2, 6):
+        tg.post(command_update(text=f"/review self {n} 80", user_id=BOB, chat_id=BOB))
+    tg.post(command_update(text="/review submit", user_id=BOB, chat_id=BOB))
+    assert "self-review is submitted (self-assessed 82)" in tg.last(BOB)["text"]
+    tg.deliver()
+    assert "bob submitted their 2026-11 self-review" in tg.last(ALICE)["text"]
