@@ -85,7 +85,7 @@ STEP_LABELS = {
     "opened": N_("opened"), "self": N_("self-review submitted"), "scored": N_("scored by the supervisor"),
     "returned": N_("returned by the manager"), "approved": N_("approved; result sent"),
     "appealed": N_("appealed"), "upheld": N_("appeal upheld; back to the supervisor"),
-    "dismissed": N_("appeal dismissed"),
+    "dismissed": N_("appeal dismissed"), "self_missed": N_("self-review window closed without one"),
 }
 
 
@@ -306,6 +306,10 @@ def open_period(uow: UnitOfWork, org: Organisation, period: Period) -> list[Revi
                  at_local(win.self_due - timedelta(days=1), hour, org.timezone))
         schedule(uow, org.id, SCORE_REMINDER, review.id,
                  at_local(win.closes - timedelta(days=1), hour, org.timezone))
+        schedule(uow, org.id, SELF_CLOSE, review.id, at_local(win.self_due + timedelta(days=1), time(0),
+                                                                org.timezone))
+        schedule(uow, org.id, SCORE_OVERDUE, review.id, at_local(win.closes + timedelta(days=1), hour,
+                                                                   org.timezone))
         _ask_self(uow, org, member, review)
     return created
 
@@ -338,6 +342,44 @@ def _indicator_line(item: dict[str, Any]) -> str:
 
 SELF_REMINDER = "review_self"
 SCORE_REMINDER = "review_score"
+SELF_CLOSE = "review_self_close"
+SCORE_OVERDUE = "review_overdue"
+
+
+@due_kind(SELF_CLOSE, label=N_("appraisal reminders"))
+def _close_self(uow: UnitOfWork, item: Any) -> None:
+    """The self-review window closed: an unsubmitted review goes to the supervisor as it is."""
+    review = uow.session.get(Review, item.subject_id)
+    if review is None or review.status != "self":
+        return
+    member = uow.session.get(Member, review.member_id)
+    assert member is not None
+    review.status, review.version, review.updated_at = "scoring", review.version + 1, uow.now
+    review.history = [*review.history, _step("self_missed", None, uow.now)]
+    uow.audit(review.org_id, None, "update", "review", _ref(review), "self-review window closed")
+    scorer = scorer_of(uow, member)
+    if scorer is not None:
+        enqueue(uow, org_id=review.org_id, key=f"review:self-missed:{review.id}", recipient_id=scorer.id,
+                kind="review", msgid=N_("{member} did not submit a self-review for {period} by {date}; please score "
+                                        "it without one by {closes}."),
+                params={"member": member.name, "period": review.period, "date": review.self_due,
+                        "closes": review.closes},
+                buttons=[OutButton(N_("Open the review"), f"/review show {member.name} period={review.period}")])
+
+
+@due_kind(SCORE_OVERDUE, label=N_("appraisal reminders"))
+def _overdue(uow: UnitOfWork, item: Any) -> None:
+    """Scoring closed with the review still unscored: the managers are told, once."""
+    review = uow.session.get(Review, item.subject_id)
+    if review is None or review.status not in ("self", "scoring"):
+        return
+    member = uow.session.get(Member, review.member_id)
+    assert member is not None
+    for manager in _managers(uow, review.org_id, exclude=member.id):
+        enqueue(uow, org_id=review.org_id, key=f"review:overdue:{review.id}:{manager.id}", recipient_id=manager.id,
+                kind="review", msgid=N_("{member}'s {period} review was not scored by {date}."),
+                params={"member": member.name, "period": review.period, "date": review.closes},
+                buttons=[OutButton(N_("Open the review"), f"/review show {member.name} period={review.period}")])
 
 
 @due_kind(SELF_REMINDER, label=N_("appraisal reminders"))

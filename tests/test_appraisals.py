@@ -209,11 +209,22 @@ def test_self_review_in_chinese(team) -> None:  # noqa: ANN001
     assert "缺少" in team("/review self") or "INDICATOR" in team("/review self")
 
 
-def test_missing_self_review_can_still_be_scored_after_the_deadline(team) -> None:  # noqa: ANN001
+def test_windows_close_the_self_review_and_flag_unscored_reviews(team) -> None:  # noqa: ANN001
     _open(team)
-    team(":advance 6d")                                                 # past 5 December
+    _self_review(team, "carol")
+    out = team(":as wang", ":advance 7d")          # the window closed at midnight on Sunday 6 December
+    missed = [x for x in _dms(out) if "did not submit a self-review" in x]
+    assert sorted(x.split("→ @")[1].split(":")[0] for x in missed) == ["alice", "alice", "wang"]
+    assert all(x.startswith("[2026-12-07 08:30]") for x in missed)        # told when working hours begin
+    assert "already submitted" in team(":as bob", "/review self 1 80")
+    assert "self-review window closed without one" in team(":as bob", "/review show")
     out = _score(team)
     assert "sent to the manager" in out
+    out = team(":as wang", ":advance 4d")                               # Friday 11 December
+    overdue = [x for x in _dms(out) if "was not scored by Dec 10, 2026" in x]
+    assert sorted(x.split(" review")[0].split(": ")[1] for x in overdue) == ["alice's 2026-11", "carol's 2026-11",
+                                                                            "sue's 2026-11"]
+    assert not [x for x in _dms(team(":advance 7d")) if "was not scored" in x]
 
 
 # --- reminders --------------------------------------------------------------------------------------------
