@@ -44,6 +44,7 @@ PLATFORM = "slack"
 ACK_BUDGET = 2.0
 FORM_CALLBACK = "bizbot.form"
 PAGE_ACTION = "bizbot.page"
+FAILED_PROFILE_TTL = 300.0
 LOCALE_TTL = 3600.0
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|([^>]*))?>")
 
@@ -80,6 +81,8 @@ class SlackAdapter:
             info = (await client.users_info(user=user.user_id, include_locale=True))["user"]
         except SlackApiError as exc:
             log.warning("users.info failed for %s: %s", user.user_id, exc.response.get("error"))
+            # remembered for a while, so a failing lookup does not cost a Web API call on every command
+            self._profiles[key] = (time.monotonic() + FAILED_PROFILE_TTL, None, None)
             return None, None
         profile = info.get("profile") or {}
         name = profile.get("display_name") or info.get("real_name") or info.get("name")
