@@ -32,6 +32,8 @@ OPTION_ALIASES = {
     "结果": "result", "角色": "role", "上级": "supervisor", "语言": "lang", "阶段": "stage",
     "风险": "risk", "信用": "credit", "目的": "purpose", "需求": "needs", "负责人": "owner",
     "lang": "lang", "language": "lang", "roles": "role", "sup": "supervisor", "date": "next",
+    "from": "start", "to": "end", "从": "start", "到": "end", "交接": "handover", "付款方式": "payment",
+    "交货期": "delivery", "履行期限": "term", "标题": "title",
 }
 
 
