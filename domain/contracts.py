@@ -327,6 +327,29 @@ def ledger_xlsx(header: list[str], rows: list[LedgerRow], title: str) -> bytes:
     return buf.getvalue()
 
 
+def export_ledger(uow: UnitOfWork, member_name: str, org_id: int | None, fmt: str, start: date | None,
+                  end: date | None) -> tuple[bytes, int, str]:
+    """The ledger rows this member may see, as xlsx or csv with headers in their language; audited."""
+    from domain.i18n import translate, use_locale
+    from domain.models import Organisation
+    from domain.team import actor_for, find_member
+
+    if org_id is None:
+        orgs = list(uow.session.scalars(select(Organisation.id).limit(2)))
+        if len(orgs) != 1:
+            raise Invalid(N_("Say which organisation: --org ID."))
+        org_id = orgs[0]
+    actor = actor_for(uow, find_member(uow, org_id, member_name))
+    rows = ledger(uow, actor, start, end)
+    with use_locale(actor.locale):
+        header = [translate(h) for h in LEDGER_HEADER]
+        title = translate(N_("Contract ledger"))
+    data = ledger_csv(header, rows) if fmt == "csv" else ledger_xlsx(header, rows, title)
+    uow.audit(actor.org_id, actor.member_id, "export", "ledger", None, f"{fmt} {len(rows)} rows")
+    uow.commit()
+    return data, len(rows), actor.locale
+
+
 # --- figures for the weekly digest and the appraisals -------------------------------------------
 
 
