@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 from domain.access import TEAM_ADMIN_ROLES, Actor, parse_ref, ref, require_role
 from domain.clock import local_today
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
-from domain.i18n import N_, Label
+from domain.i18n import N_, Label, translate
 from domain.models import (
     ApprovalDecision,
     ApprovalPolicy,
@@ -630,7 +630,7 @@ def _agenda(uow: UnitOfWork, actor: Actor) -> list[AgendaEntry]:
     out = []
     for req in rows:
         if may_decide(uow, actor, req) and req.submitted_at is not None:
-            out.append(AgendaEntry(rref(req), str(TYPE_LABELS[req.type]),
+            out.append(AgendaEntry(rref(req), translate(TYPE_LABELS[req.type]),
                                    local_today(req.submitted_at, actor.timezone), False, f"/approvals show {rref(req)}"))
     return out
 

@@ -344,3 +344,18 @@ def test_clock_moves_only_when_told(team, clock) -> None:  # noqa: ANN001
     before = clock.now()
     team(CONTRACT.format(amount=1), "/contract submit K1")
     assert clock.now() == before and clock.now() + timedelta(0) == before
+
+
+def test_bizbot_export_ledger_command(team, db_url, tmp_path) -> None:  # noqa: ANN001
+    from test_cli import run
+
+    team(CONTRACT.format(amount=1000), "/contract submit K1", ":as mike", "/approve A1", ":as lily", "/approve A1")
+    out = tmp_path / "ledger.csv"
+    result = run(["export", "ledger", "--as", "alice", "--format", "csv", "-o", str(out)],
+                 env={"BIZBOT_DATABASE_URL": db_url})
+    assert result.returncode == 0, result.stderr
+    assert "wrote 1 contract(s)" in result.stdout
+    assert "K1,2026-11-23,Acme,ERP rollout,1000.00,CNY,2027-12-31,alice" in out.read_text(encoding="utf-8-sig")
+    refused = run(["export", "ledger", "--as", "nobody", "-o", str(tmp_path / "x.xlsx")],
+                  env={"BIZBOT_DATABASE_URL": db_url})
+    assert refused.returncode == 1 and "No member named 'nobody'" in refused.stderr
