@@ -359,3 +359,12 @@ def test_bizbot_export_ledger_command(team, db_url, tmp_path) -> None:  # noqa: 
     refused = run(["export", "ledger", "--as", "nobody", "-o", str(tmp_path / "x.xlsx")],
                   env={"BIZBOT_DATABASE_URL": db_url})
     assert refused.returncode == 1 and "No member named 'nobody'" in refused.stderr
+
+
+def test_messages_read_in_the_approvers_language(team) -> None:  # noqa: ANN001
+    team(":as wang", "/team set mike lang=zh", ":as alice")
+    out = team(CONTRACT.format(amount=100000), "/contract submit K1")
+    (dm,) = [line for line in out.splitlines() if "→ @mike:" in line]
+    assert "合同 K1（Acme）：ERP rollout" in dm and "付款方式：30/70" in dm
+    assert "第 1/2 步" in out and "[批准: /approve A1 step=1.1]" in out
+    assert "你不能审批自己的申请 A1" in team(":as wang", "/team set alice lang=zh", ":as alice", "/approve A1")
