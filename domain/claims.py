@@ -64,6 +64,46 @@ def request_leave(uow: UnitOfWork, actor: Actor, start: date, end: date, reason:
     return req
 
 
+def revise_claim(uow: UnitOfWork, actor: Actor, text: str, *, amount: Decimal | None = None,
+                 note: str | None = None, invoice: str | None = None, start: date | None = None,
+                 end: date | None = None, reason: str | None = None, handover: str | None = None
+                 ) -> ApprovalRequest:
+    """Revise an expense claim or leave that was sent back or rejected, and submit it again: the chain
+    restarts from its first step."""
+    req = approvals.find_request(uow, actor, text)
+    if req.type not in ("expense", "leave"):
+        raise Invalid(N_("{ref} is a contract request; revise it with /contract edit and /contract submit."),
+                      ref=approvals.rref(req))
+    fields = dict(req.fields)
+    if req.type == "expense":
+        if amount is not None:
+            if amount <= 0:
+                raise Invalid(N_("The amount must be above 0 and below 1,000,000,000,000."))
+            req.amount = amount
+        for key, value in (("note", note), ("invoice", invoice)):
+            if value is not None:
+                fields[key] = value.strip()
+    else:
+        first = start or date.fromisoformat(fields["from"])
+        last = end or date.fromisoformat(fields["to"])
+        if last < first:
+            raise Invalid(N_("The end {end} is before the start {start}."), end=last.isoformat(),
+                          start=first.isoformat())
+        fields.update({"from": first.isoformat(), "to": last.isoformat(), "days": (last - first).days + 1})
+        if reason is not None:
+            fields["reason"] = reason.strip()
+        if handover is not None:
+            colleague = find_member(uow, actor.org_id, handover)
+            if colleague.id == actor.member_id:
+                raise Invalid(N_("Hand over to someone else, not yourself."))
+            fields["handover_id"] = colleague.id
+    req.fields = fields
+    approvals.submit(uow, actor, req)
+    uow.audit(actor.org_id, actor.member_id, "update", req.type, approvals.rref(req), f"resubmitted round {req.round}")
+    uow.commit()
+    return req
+
+
 def _name(uow: UnitOfWork, member_id: int | None) -> str:
     member = uow.session.get(Member, member_id) if member_id else None
     return member.name if member else "?"

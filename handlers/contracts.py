@@ -212,3 +212,27 @@ def leave(ctx: Ctx, args: LeaveArgs) -> Reply:
         days = req.fields["days"]
     return Reply(text=_("Leave {request} submitted: {days} days from {start}; first {name}.").format(
         request=approvals.rref(req), days=days, start=day(date.fromisoformat(req.fields["from"])), name=first))
+
+
+class ResubmitArgs(Args):
+    ref: Text = Field(description=N_("the expense claim or leave request (A12)"))
+    amount: Money | None = Field(None, description=N_("the amount"))
+    note: LongText | None = Field(None, description=N_("what it was for"))
+    invoice: Text | None = Field(None, description=N_("invoice number"))
+    start: DateArg | None = Field(None, description=N_("first day of leave (from=)"))
+    end: DateArg | None = Field(None, description=N_("last day of leave (to=)"))
+    reason: LongText | None = Field(None, description=N_("why"))
+    handover: MemberName | None = Field(None, description=N_("who takes over your work"))
+
+
+@REGISTRY.command("approvals resubmit", N_("Revise a returned expense claim or leave request and submit it again."),
+                  ResubmitArgs, positional=("ref",), examples=('/approvals resubmit A12 note="with the invoice"',))
+def approvals_resubmit(ctx: Ctx, args: ResubmitArgs) -> Reply:
+    """Resubmit an expense or leave request; its chain starts again."""
+    with ctx.uow() as uow:
+        req = claims.revise_claim(uow, ctx.actor, args.ref, amount=args.amount, note=args.note,
+                                  invoice=args.invoice, start=args.start, end=args.end, reason=args.reason,
+                                  handover=args.handover)
+        first = approvals.member_name(uow, req.chain[0]["approver_id"])
+    return Reply(text=_("{ref} submitted again (round {round}); first {name}.").format(
+        ref=approvals.rref(req), round=req.round, name=first))

@@ -368,3 +368,23 @@ def test_messages_read_in_the_approvers_language(team) -> None:  # noqa: ANN001
     assert "合同 K1（Acme）：ERP rollout" in dm and "付款方式：30/70" in dm
     assert "第 1/2 步" in out and "[批准: /approve A1 step=1.1]" in out
     assert "你不能审批自己的申请 A1" in team(":as wang", "/team set alice lang=zh", ":as alice", "/approve A1")
+
+
+def test_expense_sent_back_is_revised_and_resubmitted(team, app) -> None:  # noqa: ANN001
+    team('/expense entertainment amount=6000 note="dinner"')
+    team(":as mike", "/approve A1", ":as fay", '/changes A1 reason="attach the invoice"')
+    assert "Only alice, who drafted A1" in team(":as bob", "/approvals resubmit A1 invoice=INV-9")
+    assert "submitted again (round 2)" in team(":as alice", "/approvals resubmit A1 invoice=INV-9 amount=4000")
+    with app.uow() as uow:
+        req = uow.session.get(ApprovalRequest, 1)
+        assert (req.state, req.round, req.fields["invoice"], req.amount) == ("pending", 2, "INV-9", Decimal("4000.00"))
+        assert [s["role"] for s in req.chain] == ["manager"]  # below the finance threshold now
+    assert "is already pending" in team("/approvals resubmit A1 note=x")
+    team("/leave from=2026-12-07 to=2026-12-08 reason=family handover=bob")
+    team(":as mike", '/reject A2 reason="busy week"')
+    out = team(":as alice", "/approvals resubmit A2 from=2026-12-14 to=2026-12-18")
+    assert "A2 submitted again (round 2)" in out
+    with app.uow() as uow:
+        assert [s["role"] for s in uow.session.get(ApprovalRequest, 2).chain] == ["supervisor", "manager"]
+    team(CONTRACT.format(amount=1), "/contract submit K1")
+    assert "revise it with /contract edit" in team("/approvals resubmit A3")
