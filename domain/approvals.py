@@ -520,6 +520,31 @@ def history(uow: UnitOfWork, req: ApprovalRequest) -> list[tuple[ApprovalDecisio
         .where(ApprovalDecision.request_id == req.id).order_by(ApprovalDecision.id)).all()]
 
 
+@dataclass(frozen=True)
+class ShownRequest:
+    request: ApprovalRequest
+    card: dict[str, Any]
+    chain: list[tuple[str, str, str | None]]  # role, approver, on behalf of
+    decisions: list[tuple[ApprovalDecision, Member]]
+    may_decide: bool
+
+
+def show_request(uow: UnitOfWork, actor: Actor, text: str) -> ShownRequest:
+    """A request with its chain and every decision, for its approvers and those who may see the requester's."""
+    from domain.access import require_access
+
+    req = find_request(uow, actor, text)
+    may = may_decide(uow, actor, req)
+    if not may:
+        require_access(uow, actor, req.requester_id, rref(req))
+    chain = [(s["role"], member_name(uow, s["approver_id"]), member_name(uow, s["for_id"]) if s.get("for_id") else None)
+             for s in req.chain]
+    shown = ShownRequest(req, card(uow, req), chain, history(uow, req), may)
+    uow.audit(actor.org_id, actor.member_id, "read", "approval", rref(req))
+    uow.commit()
+    return shown
+
+
 def waiting_for(uow: UnitOfWork, actor: Actor) -> list[ApprovalRequest]:
     """Pending requests whose current step the actor may decide, oldest first."""
     rows = uow.session.scalars(

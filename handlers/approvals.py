@@ -111,28 +111,22 @@ class ShowArgs(Args):
                   positional=("ref",))
 def approvals_show(ctx: Ctx, args: ShowArgs) -> Reply:
     """One request in full."""
-    from domain.access import require_access
-
     with ctx.uow() as uow:
-        req = approvals.find_request(uow, ctx.actor, args.ref)
-        if not approvals.may_decide(uow, ctx.actor, req):
-            require_access(uow, ctx.actor, req.requester_id, approvals.rref(req))
-        text = _msg(ctx, approvals.CARD, approvals.card(uow, req))
-        chain = [f"{i + 1}. {translate(approvals.role_label(s['role']))} · {approvals.member_name(uow, s['approver_id'])}"
-                 + (" " + _("(delegate of {name})").format(name=approvals.member_name(uow, s["for_id"]))
-                    if s.get("for_id") else "") for i, s in enumerate(req.chain)]
-        decisions = [f"{local_day(d.at, ctx.actor.timezone)} · {_('round {round}').format(round=d.round)} · "
-                     f"{translate(approvals.role_label(d.role))} · {m.name} · {translate(approvals.OUTCOMES[d.outcome])}"
-                     + (f" · {d.reason}" if d.reason else "") for d, m in approvals.history(uow, req)]
-        may = approvals.may_decide(uow, ctx.actor, req)
-        uow.audit(ctx.actor.org_id, ctx.actor.member_id, "read", "approval", approvals.rref(req))
-        uow.commit()
-        at, r = f"{req.round}.{req.step + 1}", approvals.rref(req)
+        shown = approvals.show_request(uow, ctx.actor, args.ref)
+    req = shown.request
+    chain = [f"{i + 1}. {translate(approvals.role_label(role))} · {name}"
+             + (" " + _("(delegate of {name})").format(name=behalf) if behalf else "")
+             for i, (role, name, behalf) in enumerate(shown.chain)]
+    decisions = [_("{day} · round {round} · {role} · {name} · {outcome}").format(
+        day=local_day(d.at, ctx.actor.timezone), round=d.round, role=translate(approvals.role_label(d.role)),
+        name=m.name, outcome=translate(approvals.OUTCOMES[d.outcome])) + (f" · {d.reason}" if d.reason else "")
+        for d, m in shown.decisions]
+    at, r = f"{req.round}.{req.step + 1}", approvals.rref(req)
     buttons = [Button(_("Approve"), f"/approve {r} step={at}", decision=True),
                Button(_("Reject"), f"/reject {r} step={at}", decision=True),
-               Button(_("Request changes"), f"/changes {r} step={at}", decision=True)] if may else []
-    return Reply(title=r, text=text, sections=[Section(_("Chain"), chain, _("none")),
-                                                Section(_("Decisions"), decisions, _("none"))],
+               Button(_("Request changes"), f"/changes {r} step={at}", decision=True)] if shown.may_decide else []
+    return Reply(title=r, text=_msg(ctx, approvals.CARD, shown.card),
+                 sections=[Section(_("Chain"), chain, _("none")), Section(_("Decisions"), decisions, _("none"))],
                  buttons=buttons, private=True)
 
 
