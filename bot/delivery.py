@@ -141,7 +141,7 @@ class Dispatcher:
                     continue
                 try:
                     if sender is None:
-                        raise DeliveryError(f"no sender for platform {org.platform}")
+                        raise DeliveryError(f"no sender for platform {platform}")
                     self._deliver(uow, msg, payload, platform, sender, outgoing)
                 except DeliveryError as exc:
                     self._failed(uow, msg, str(exc), exc.retry_after)

@@ -45,6 +45,7 @@ class TelegramSender:
 
         with use_locale(message.locale):
             parts = render.render(reply, encode)
+        sent: dict = {}
         for part in parts:
             body: dict[str, object] = {"chat_id": chat, "text": part.text, "parse_mode": "HTML",
                                        "disable_web_page_preview": True}
