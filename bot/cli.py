@@ -196,6 +196,49 @@ def _export_uow():  # noqa: ANN202
     return scope()
 
 
+@export.command("ledger")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
+@click.option("--as", "member", required=True, help="The member asking; they get the contracts they may see.")
+@click.option("--org", "org_id", type=int, default=None, help="Organisation id (needed when there are several).")
+@click.option("--from", "start", default=None, help="First sign date (YYYY-MM-DD).")
+@click.option("--to", "end", default=None, help="Last sign date (YYYY-MM-DD).")
+@click.option("-o", "--output", default=None, help="File to write (default: ledger.<format>).")
+def export_ledger(fmt: str, member: str, org_id: int | None, start: str | None, end: str | None,
+                  output: str | None) -> None:
+    """The contract ledger (合同台账) as an Excel workbook or CSV."""
+    from datetime import date
+
+    from domain.clock import SystemClock
+    from domain.contracts import export_ledger as export_rows
+    from domain.db import make_engine, session_factory
+    from domain.errors import DomainError
+    from domain.i18n import translate, use_locale
+    from domain.uow import UnitOfWork
+
+    engine = make_engine(_settings().database_url)
+    uow = UnitOfWork(session_factory(engine), SystemClock())
+    try:
+        first = date.fromisoformat(start) if start else None
+        last = date.fromisoformat(end) if end else None
+    except ValueError:
+        click.echo("bizbot: --from/--to must be YYYY-MM-DD", err=True)
+        sys.exit(2)
+    try:
+        with uow:
+            try:
+                data, count, locale = export_rows(uow, member, org_id, fmt, first, last)
+            except DomainError as exc:
+                with use_locale(_settings().locale):
+                    click.echo("bizbot: " + translate(exc.msgid).format(**exc.params), err=True)
+                sys.exit(1)
+        path = output or f"ledger.{fmt}"
+        with open(path, "wb") as fh:
+            fh.write(data)
+        click.echo(f"wrote {count} contract(s) to {path}")
+    finally:
+        engine.dispose()
+
+
 @main.group()
 def slack() -> None:
     """Slack app set-up."""

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from bot.ratelimit import Limit, RateLimiter
 from domain.models import Identity, Member, Organisation, OutboxMessage
-from domain.outbox import OutButton, park, render
+from domain.outbox import OutButton, park, payload_to_send, record_post, render
 from domain.uow import UowFactory
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,14 @@ class Outgoing:
     address: str | None = None
 
 
+@dataclass(frozen=True)
+class Posted:
+    """Where a sent message landed (a Slack channel and ts, a Telegram chat and message id), for edits."""
+
+    chat: str
+    ref: str
+
+
 class DeliveryError(Exception):
     """A send failed; `retry_after` (seconds) is honoured when the platform gave one."""
 
@@ -40,7 +48,7 @@ class DeliveryError(Exception):
 
 
 class Sender(Protocol):
-    def send(self, message: Outgoing) -> None: ...
+    def send(self, message: Outgoing) -> Posted | None: ...
 
 
 class LimitedSender(Sender, Protocol):
@@ -117,11 +125,12 @@ class Dispatcher:
                 assert org is not None
                 recipient = uow.session.get(Member, msg.recipient_id) if msg.recipient_id else None
                 locale = (recipient.locale if recipient and recipient.locale else None) or org.locale
-                rendered = render(msg.payload, locale, org.timezone)
-                address = self._address(uow, org, recipient) if recipient else None
+                payload = payload_to_send(uow, msg)
+                rendered = render(payload, locale, org.timezone)
+                platform, address = self._route(uow, org, recipient, payload)
                 outgoing = Outgoing(org, recipient, msg.channel, rendered.text, rendered.buttons, locale, msg.key,
                                     address)
-                sender = self._senders.get(org.platform)
+                sender = self._senders.get(platform)
                 limits = sender.limits(outgoing) if sender is not None and hasattr(sender, "limits") else []
                 now = uow.now.timestamp()
                 wait = self._limiter.wait(limits, now)
@@ -132,8 +141,8 @@ class Dispatcher:
                     continue
                 try:
                     if sender is None:
-                        raise DeliveryError(f"no sender for platform {org.platform}")
-                    sender.send(outgoing)
+                        raise DeliveryError(f"no sender for platform {platform}")
+                    self._deliver(uow, msg, payload, platform, sender, outgoing)
                 except DeliveryError as exc:
                     self._failed(uow, msg, str(exc), exc.retry_after)
                 else:
@@ -142,6 +151,39 @@ class Dispatcher:
                     sent += 1
                 uow.commit()
         return sent
+
+    def _route(self, uow, org: Organisation, recipient: Member | None, payload: dict) -> tuple[str, str | None]:  # noqa: ANN001
+        """The platform and account to use: an edit goes where its message is; a member is reached on
+        the organisation's platform, or else on another platform where they are linked and we can send."""
+        edit = payload.get("edit")
+        if edit is not None:
+            return edit["platform"], edit["chat"]
+        if recipient is None:
+            return org.platform, None
+        address = self._address(uow, org, recipient)
+        if address is not None:
+            return org.platform, address
+        for platform, external_id in uow.session.execute(
+            select(Identity.platform, Identity.external_id)
+            .where(Identity.member_id == recipient.id, Identity.platform != org.platform)
+            .order_by(Identity.id.desc())
+        ).all():
+            if platform in self._senders:
+                return platform, external_id
+        return org.platform, None
+
+    @staticmethod
+    def _deliver(uow, msg: OutboxMessage, payload: dict, platform: str, sender: Sender,  # noqa: ANN001
+                 outgoing: Outgoing) -> None:
+        """Send (or, for a revision, edit) and remember where a tracked message landed."""
+        edit = payload.get("edit")
+        if edit is not None:
+            if hasattr(sender, "edit"):
+                sender.edit(outgoing, Posted(edit["chat"], edit["ref"]))
+            return
+        posted = sender.send(outgoing)
+        if isinstance(posted, Posted):
+            record_post(uow, msg, payload, platform, posted.chat, posted.ref)
 
     @staticmethod
     def _address(uow, org: Organisation, member: Member) -> str | None:  # noqa: ANN001

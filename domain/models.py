@@ -343,3 +343,131 @@ class Review(Base):
     ruled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+# --- approvals: one engine for contracts, expenses and leave; the contract ledger; message tracking ---
+
+
+class ApprovalPolicy(Base):
+    """One version of an organisation's approval policy (chains and thresholds per type), kept as data."""
+
+    __tablename__ = "approval_policies"
+    __table_args__ = (UniqueConstraint("org_id", "version"),)
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApprovalRequest(Base):
+    """A request of a type with its fields, a chain of steps, the current step and a version."""
+
+    __tablename__ = "approval_requests"
+    __table_args__ = (Index("ix_approval_requests_org_state", "org_id", "state"),)
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    type: Mapped[str] = mapped_column(String(20))
+    requester_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    subject_id: Mapped[int | None] = mapped_column(Integer)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    state: Mapped[str] = mapped_column(String(12), default="draft")
+    round: Mapped[int] = mapped_column(Integer, default=0)
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    chain: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    policy_version: Mapped[int | None] = mapped_column(Integer)
+    escalated_to_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApprovalDecision(Base):
+    """Who decided which step of which round, when, what and why."""
+
+    __tablename__ = "approval_decisions"
+
+    id: Mapped[int] = _id()
+    request_id: Mapped[int] = mapped_column(ForeignKey("approval_requests.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    step: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    outcome: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Delegation(Base):
+    """While a member is away, requests for them route to a delegate (until a local day, inclusive)."""
+
+    __tablename__ = "delegations"
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    delegate_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    until: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Contract(Base):
+    """A contract drafted by a sales member, approved on the engine, signed into the ledger (合同台账)."""
+
+    __tablename__ = "contracts"
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    payment: Mapped[str | None] = mapped_column(Text)
+    delivery: Mapped[date | None] = mapped_column(Date)
+    term: Mapped[date | None] = mapped_column(Date)
+    clauses: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(12), default="draft")
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("approval_requests.id"))
+    signed_on: Mapped[date | None] = mapped_column(Date)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OutboxSubject(Base):
+    """What a tracked subject (e.g. "approval:12") shows now; every message about it is revised to this."""
+
+    __tablename__ = "outbox_subjects"
+    __table_args__ = (UniqueConstraint("org_id", "subject"),)
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    subject: Mapped[str] = mapped_column(String(80))
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class OutboxPost(Base):
+    """Where an outbox message about a subject was delivered, so it can be revised later."""
+
+    __tablename__ = "outbox_posts"
+    __table_args__ = (Index("ix_outbox_posts_org_subject", "org_id", "subject"),)
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    subject: Mapped[str] = mapped_column(String(80))
+    outbox_key: Mapped[str] = mapped_column(String(200))
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    platform: Mapped[str] = mapped_column(String(20))
+    chat: Mapped[str] = mapped_column(String(120))
+    message_ref: Mapped[str] = mapped_column(String(120))
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime)

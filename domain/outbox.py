@@ -16,7 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from domain.calendar import deliver_at
 from domain.i18n import N_, Label, fmt_date, fmt_datetime, fmt_money, translate, use_locale
-from domain.models import Member, Organisation, OutboxMessage
+from domain.models import Member, Organisation, OutboxMessage, OutboxPost, OutboxSubject
 from domain.uow import UnitOfWork
 
 
@@ -27,6 +27,14 @@ class OutButton:
     label: str
     command: str
     decision: bool = False
+
+
+@dataclass(frozen=True)
+class Msg:
+    """A parameter that is itself a message with parameters, rendered for whoever reads it."""
+
+    msgid: str
+    params: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,8 @@ def encode(value: Any) -> Any:
         return {"$label": str(value)}
     if isinstance(value, Money):
         return {"$money": [str(value.amount), value.currency]}
+    if isinstance(value, Msg):
+        return {"$msg": [value.msgid, {k: encode(v) for k, v in value.params.items()}]}
     return value
 
 
@@ -58,6 +68,8 @@ def decode(value: Any, tz: str) -> Any:
             return translate(raw)
         if tag == "$money":
             return fmt_money(Decimal(raw[0]), raw[1])
+        if tag == "$msg":
+            return translate(raw[0]).format(**{k: decode(v, tz) for k, v in raw[1].items()})
     return value
 
 
@@ -74,11 +86,13 @@ def enqueue(
     available_at: datetime | None = None,
     urgent: bool = False,
     kind: str | None = None,
+    subject: str | None = None,
 ) -> None:
     """Add a message unless one with the same idempotency key exists (then do nothing).
 
     A message that is not urgent waits for working hours in the organisation's calendar, and is
-    not sent at all to a recipient who muted its `kind`.
+    not sent at all to a recipient who muted its `kind`. A message about a `subject` is tracked where
+    it is delivered, so `revise` can later change it everywhere.
     """
     org = uow.session.get(Organisation, org_id)
     assert org is not None
@@ -92,6 +106,8 @@ def enqueue(
         "params": {k: encode(v) for k, v in (params or {}).items()},
         "buttons": [{"label": b.label, "command": b.command, "decision": b.decision} for b in (buttons or [])],
     }
+    if subject is not None:
+        payload.update(subject=subject, rev=_subject_row(uow, org_id, subject).revision)
     values = dict(
         org_id=org_id,
         key=key,
@@ -174,3 +190,93 @@ def next_available_at(uow: UnitOfWork) -> datetime | None:
         .order_by(OutboxMessage.available_at)
         .limit(1)
     )
+
+
+# --- tracked subjects: every message about a subject, wherever delivered, revised together -------
+
+
+def _subject_row(uow: UnitOfWork, org_id: int, subject: str, lock: bool = False) -> OutboxSubject:
+    """The subject's row (created on first use), locked when asked so revisions and posts serialise."""
+    dialect = uow.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    uow.session.execute(
+        insert(OutboxSubject).values(org_id=org_id, subject=subject, revision=0)
+        .on_conflict_do_nothing(index_elements=["org_id", "subject"])
+    )
+    q = select(OutboxSubject).where(OutboxSubject.org_id == org_id, OutboxSubject.subject == subject)
+    row = uow.session.scalar(q.with_for_update() if lock else q)
+    assert row is not None
+    return row
+
+
+def revise(
+    uow: UnitOfWork,
+    *,
+    org_id: int,
+    subject: str,
+    msgid: str,
+    params: dict[str, Any] | None = None,
+    buttons: list[OutButton] | None = None,
+) -> int:
+    """Make every message about `subject` show this instead (edited where it was delivered; a message
+    not yet delivered goes out as this). Returns the new revision."""
+    row = _subject_row(uow, org_id, subject, lock=True)
+    row.revision += 1
+    row.payload = {
+        "msg": msgid,
+        "urgent": True,
+        "params": {k: encode(v) for k, v in (params or {}).items()},
+        "buttons": [{"label": b.label, "command": b.command, "decision": b.decision} for b in (buttons or [])],
+    }
+    uow.session.flush()
+    posts = uow.session.scalars(
+        select(OutboxPost).where(OutboxPost.org_id == org_id, OutboxPost.subject == subject).order_by(OutboxPost.id)
+    )
+    for post in posts:
+        _enqueue_edit(uow, row, post)
+    return row.revision
+
+
+def _enqueue_edit(uow: UnitOfWork, row: OutboxSubject, post: OutboxPost) -> None:
+    assert row.payload is not None
+    payload = {**row.payload, "edit": {"platform": post.platform, "chat": post.chat, "ref": post.message_ref,
+                                       "post": post.id}}
+    dialect = uow.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    uow.session.execute(insert(OutboxMessage).values(
+        org_id=row.org_id, key=f"revise:{post.id}:{row.revision}", recipient_id=post.recipient_id,
+        channel=None if post.recipient_id else post.chat, payload=payload, status="pending", attempts=0,
+        available_at=uow.now, created_at=uow.now,
+    ).on_conflict_do_nothing(index_elements=["key"]))
+
+
+def payload_to_send(uow: UnitOfWork, msg: OutboxMessage) -> dict[str, Any]:
+    """A tracked message not yet delivered goes out as its subject's latest revision."""
+    subject = msg.payload.get("subject")
+    if subject is None or "edit" in msg.payload:
+        return msg.payload
+    row = _subject_row(uow, msg.org_id, subject)
+    if row.payload is not None and row.revision > int(msg.payload.get("rev", 0)):
+        return {**row.payload, "subject": subject, "rev": row.revision}
+    return msg.payload
+
+
+def record_post(
+    uow: UnitOfWork, msg: OutboxMessage, payload: dict[str, Any], platform: str, chat: str, message_ref: str
+) -> None:
+    """Remember where a tracked message was delivered; if its subject moved on meanwhile, revise it too."""
+    subject = payload.get("subject")
+    if subject is None or "edit" in payload:
+        return
+    row = _subject_row(uow, msg.org_id, subject, lock=True)
+    post = uow.add(OutboxPost(org_id=msg.org_id, subject=subject, outbox_key=msg.key, recipient_id=msg.recipient_id,
+                              platform=platform, chat=chat, message_ref=message_ref,
+                              revision=int(payload.get("rev", 0)), posted_at=uow.now))
+    uow.session.flush()
+    if row.payload is not None and row.revision > post.revision:
+        _enqueue_edit(uow, row, post)
+
+
+def posts_of(uow: UnitOfWork, org_id: int, subject: str) -> list[OutboxPost]:
+    return list(uow.session.scalars(
+        select(OutboxPost).where(OutboxPost.org_id == org_id, OutboxPost.subject == subject).order_by(OutboxPost.id)))

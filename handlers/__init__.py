@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from importlib import import_module
 
-MODULES = ("help", "team", "customers", "leads", "visits", "agenda", "remind", "reviews")
+MODULES = ("help", "team", "customers", "leads", "visits", "agenda", "remind", "approvals", "contracts",
+           "reviews")
 
 
 def load():  # noqa: ANN201

@@ -33,6 +33,8 @@ OPTION_ALIASES = {
     "风险": "risk", "信用": "credit", "目的": "purpose", "需求": "needs", "负责人": "owner",
     "评分": "score", "分数": "score", "考核期": "period", "期间": "period", "权重": "weights", "评语": "note",
     "comment": "note", "lang": "lang", "language": "lang", "roles": "role", "sup": "supervisor", "date": "next",
+    "from": "start", "to": "end", "从": "start", "到": "end", "交接": "handover", "付款方式": "payment",
+    "交货期": "delivery", "履行期限": "term", "标题": "title",
 }
 
 

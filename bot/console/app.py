@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 
 from bot.bootstrap import App
-from bot.delivery import Dispatcher, Outgoing
+from bot.delivery import Dispatcher, Outgoing, Posted
 from domain.clock import FakeClock
 from domain.dates import parse_delta
 from domain.errors import DomainError
@@ -32,13 +32,22 @@ class ConsoleSender:
     def __init__(self, console: Console) -> None:
         self._console = console
 
-    def send(self, message: Outgoing) -> None:
+    def send(self, message: Outgoing) -> Posted | None:
         who = f"@{message.recipient.name}" if message.recipient else f"#{message.channel}"
         stamp = self._console.clock.now().astimezone(ZoneInfo(message.org.timezone)).strftime("%Y-%m-%d %H:%M")
         text = message.text
         if message.buttons:
             text += "\n  " + "  ".join(f"[{b.label}: {b.command}]" for b in message.buttons)
         self._console.write(f"[{stamp}] → {who}: {text}")
+        return Posted(who, message.key)
+
+    def edit(self, message: Outgoing, posted: Posted) -> None:
+        """A revised message is printed again, marked as an update of the earlier one."""
+        stamp = self._console.clock.now().astimezone(ZoneInfo(message.org.timezone)).strftime("%Y-%m-%d %H:%M")
+        text = message.text
+        if message.buttons:
+            text += "\n  " + "  ".join(f"[{b.label}: {b.command}]" for b in message.buttons)
+        self._console.write(f"[{stamp}] ✎ {posted.chat}: {text}")
 
 
 class Console:

@@ -7,7 +7,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Engine
 
-from bot.delivery import DeliveryError, Outgoing
+from bot.delivery import DeliveryError, Outgoing, Posted
 from bot.ratelimit import Limit
 from bot.settings import Settings
 from bot.slack.app import to_slack
@@ -37,7 +37,7 @@ class SlackSender:
         """Slack allows about one message per second per channel."""
         return [Limit(f"slack:{message.org.external_id}:{message.channel or message.address}", 1, 1.0)]
 
-    def send(self, message: Outgoing) -> None:
+    def send(self, message: Outgoing) -> Posted | None:
         channel = message.channel or message.address
         if not channel:
             raise DeliveryError("recipient has no Slack account linked")
@@ -50,8 +50,31 @@ class SlackSender:
             text, blocks = to_slack(reply)
         client = WebClient(token=token, base_url=self.settings.slack_api_url, timeout=10)
         try:
-            client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+            response = client.chat_postMessage(channel=channel, text=text, blocks=blocks)
         except SlackApiError as exc:
+            retry_after = exc.response.headers.get("Retry-After") if exc.response.status_code == 429 else None
+            raise DeliveryError(str(exc.response.get("error")),
+                                float(retry_after) if retry_after else None) from None
+        except (SlackClientError, OSError) as exc:
+            raise DeliveryError(type(exc).__name__) from None
+        return Posted(str(response.get("channel") or channel), str(response.get("ts")))
+
+    def edit(self, message: Outgoing, posted: Posted) -> None:
+        """Revise a message sent earlier (chat.update): its new text, and only the buttons still valid."""
+        token = self.token_for(message.org.external_id)
+        if not token:
+            raise DeliveryError(f"no bot token for workspace {message.org.external_id}")
+        reply = Reply(text=message.text,
+                      buttons=[Button(b.label, b.command, decision=b.decision) for b in message.buttons])
+        with use_locale(message.locale):
+            text, blocks = to_slack(reply)
+        client = WebClient(token=token, base_url=self.settings.slack_api_url, timeout=10)
+        try:
+            client.chat_update(channel=posted.chat, ts=posted.ref, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            if exc.response.get("error") in ("message_not_found", "cant_update_message", "channel_not_found"):
+                log.info("slack message %s/%s can no longer be edited", posted.chat, posted.ref)
+                return
             retry_after = exc.response.headers.get("Retry-After") if exc.response.status_code == 429 else None
             raise DeliveryError(str(exc.response.get("error")),
                                 float(retry_after) if retry_after else None) from None

@@ -5,7 +5,7 @@ import json
 
 import httpx
 
-from bot.delivery import DeliveryError, Outgoing
+from bot.delivery import DeliveryError, Outgoing, Posted
 from bot.ratelimit import Limit
 from bot.settings import Settings
 from bot.telegram import render
@@ -32,7 +32,7 @@ class TelegramSender:
             limits.append(Limit(f"telegram:group:{chat}", 20, 60.0))
         return limits
 
-    def send(self, message: Outgoing) -> None:
+    def send(self, message: Outgoing) -> Posted | None:
         chat = message.channel or message.address
         if not chat:
             raise DeliveryError("recipient has no Telegram account linked")
@@ -45,22 +45,43 @@ class TelegramSender:
 
         with use_locale(message.locale):
             parts = render.render(reply, encode)
+        sent: dict = {}
         for part in parts:
             body: dict[str, object] = {"chat_id": chat, "text": part.text, "parse_mode": "HTML",
                                        "disable_web_page_preview": True}
             if part.keyboard:
                 body["reply_markup"] = json.dumps({"inline_keyboard": [
                     [{"text": k.text, "callback_data": k.data} for k in row] for row in part.keyboard]})
-            self._post(body)
+            sent = self._post(body)
+        return Posted(str(chat), str(sent.get("message_id"))) if sent else None
 
-    def _post(self, body: dict[str, object]) -> None:
+    def edit(self, message: Outgoing, posted: Posted) -> None:
+        """Revise a message sent earlier (editMessageText); a keyboard no longer given disappears."""
+        reply = Reply(text=message.text,
+                      buttons=[Button(b.label, b.command, decision=b.decision) for b in message.buttons])
+        with use_locale(message.locale):
+            parts = render.render(reply, lambda b: f"{'d' if b.decision else 'c'}:{b.command}"
+                                  if render.fits(f"{'d' if b.decision else 'c'}:{b.command}") else "c:/help")
+        body: dict[str, object] = {"chat_id": posted.chat, "message_id": int(posted.ref), "text": parts[0].text,
+                                   "parse_mode": "HTML", "disable_web_page_preview": True}
+        if parts[-1].keyboard:
+            body["reply_markup"] = json.dumps({"inline_keyboard": [
+                [{"text": k.text, "callback_data": k.data} for k in row] for row in parts[-1].keyboard]})
         try:
-            response = self._client.post(self._url, json=body)
+            self._post(body, self._url.rsplit("/", 1)[0] + "/editMessageText")
+        except DeliveryError as exc:
+            if "not modified" in str(exc) or "not found" in str(exc):
+                return
+            raise
+
+    def _post(self, body: dict[str, object], url: str | None = None) -> dict:
+        try:
+            response = self._client.post(url or self._url, json=body)
             answer = response.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise DeliveryError(type(exc).__name__) from None
         if answer.get("ok"):
-            return
+            return answer.get("result") if isinstance(answer.get("result"), dict) else {}
         retry_after = (answer.get("parameters") or {}).get("retry_after")
         raise DeliveryError(str(answer.get("description", "telegram error"))[:200],
                             float(retry_after) if retry_after is not None else None)

@@ -1,0 +1,391 @@
+"""Contracts (合同审核): drafted by sales, approved on the one engine, signed into the ledger (合同台账).
+
+A signed contract changes only through a change request (变更申请: reason, content, impact) that
+follows the same chain; approving it applies the new terms.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+
+from domain import approvals
+from domain.access import Actor, parse_ref, ref, require_access, visible_owner_ids
+from domain.approvals import request_type
+from domain.clock import local_today
+from domain.crm import MAX_VALUE, _record_stage, find_customer, find_lead
+from domain.errors import Conflict, Forbidden, Invalid, NotFound
+from domain.figures import Figure, Scope, measure
+from domain.i18n import N_, Label
+from domain.models import ApprovalRequest, Contract, Customer, Lead, Member
+from domain.outbox import Money, Msg
+from domain.uow import UnitOfWork
+from domain.vocab import CLOSED_STAGES
+
+CONTRACT_STATES = {"draft": N_("draft"), "pending": N_("in approval"), "signed": N_("signed"),
+                   "rejected": N_("rejected"), "changes": N_("changes requested")}
+
+
+def kref(contract: Contract) -> str:
+    return ref("K", contract.id)
+
+
+def _check_amount(amount: Decimal) -> None:
+    if not (Decimal(0) < amount < MAX_VALUE):
+        raise Invalid(N_("The amount must be above 0 and below 1,000,000,000,000."))
+
+
+@dataclass
+class Terms:
+    title: str | None = None
+    amount: Decimal | None = None
+    currency: str | None = None
+    payment: str | None = None
+    delivery: date | None = None
+    term: date | None = None
+    clauses: str | None = None
+
+    def given(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if v is not None}
+
+
+def new_contract(uow: UnitOfWork, actor: Actor, customer_text: str, terms: Terms, lead_text: str | None = None
+                 ) -> Contract:
+    """Draft a contract for a customer the actor sees (not yet submitted)."""
+    customer = find_customer(uow, actor, customer_text)
+    if not terms.title or terms.amount is None:
+        raise Invalid(N_("A contract needs a title and an amount: title=\"...\" amount=800000."))
+    _check_amount(terms.amount)
+    lead = find_lead(uow, actor, lead_text) if lead_text else None
+    if lead is not None and lead.customer_id != customer.id:
+        raise Invalid(N_("{lead} is a lead of another customer."), lead=ref("L", lead.id))
+    contract = uow.add(Contract(
+        org_id=actor.org_id, customer_id=customer.id, lead_id=lead.id if lead else None, owner_id=actor.member_id,
+        title=terms.title.strip()[:200], amount=terms.amount, currency=terms.currency or "CNY",
+        payment=terms.payment, delivery=terms.delivery, term=terms.term, clauses=terms.clauses, state="draft",
+        created_at=uow.now, updated_at=uow.now))
+    uow.session.flush()
+    req = approvals.create_request(uow, actor, "contract", {}, contract.amount, contract.currency, contract.id)
+    contract.request_id = req.id
+    uow.audit(actor.org_id, actor.member_id, "create", "contract", kref(contract),
+              f"{customer.name} {contract.amount} {contract.currency}")
+    uow.commit()
+    return contract
+
+
+def find_contract(uow: UnitOfWork, actor: Actor, text: str) -> Contract:
+    kid = parse_ref(text, "K")
+    contract = uow.session.get(Contract, kid) if kid is not None else None
+    if contract is None or contract.org_id != actor.org_id:
+        raise NotFound(N_("No contract {ref}."), ref=text.strip().upper())
+    require_access(uow, actor, contract.owner_id, kref(contract))
+    return contract
+
+
+def _own(uow: UnitOfWork, actor: Actor, contract: Contract) -> None:
+    if contract.owner_id != actor.member_id:
+        owner = uow.session.get(Member, contract.owner_id)
+        raise Forbidden(N_("Only {name}, who drafted {ref}, can do that."), name=owner.name if owner else "?",
+                        ref=kref(contract))
+
+
+def edit_contract(uow: UnitOfWork, actor: Actor, text: str, terms: Terms) -> Contract:
+    """Revise a draft, or a contract sent back or rejected; then submit it again."""
+    contract = find_contract(uow, actor, text)
+    _own(uow, actor, contract)
+    if contract.state not in ("draft", "changes", "rejected"):
+        raise Conflict(N_("{ref} is {state}; a signed contract changes by /contract change."), ref=kref(contract),
+                       state=Label(CONTRACT_STATES[contract.state]))
+    changes = terms.given()
+    if not changes:
+        raise Invalid(N_("Nothing to change."))
+    if terms.amount is not None:
+        _check_amount(terms.amount)
+    for key, value in changes.items():
+        setattr(contract, key, value)
+    contract.updated_at = uow.now
+    req = uow.session.get(ApprovalRequest, contract.request_id)
+    assert req is not None
+    req.amount, req.currency = contract.amount, contract.currency
+    uow.audit(actor.org_id, actor.member_id, "update", "contract", kref(contract),
+              " ".join(f"{k}={v}" for k, v in changes.items()))
+    uow.commit()
+    return contract
+
+
+def submit_contract(uow: UnitOfWork, actor: Actor, text: str) -> tuple[Contract, ApprovalRequest]:
+    """Send a draft (or a revised contract) into its approval chain; the chain starts from the top."""
+    contract = find_contract(uow, actor, text)
+    _own(uow, actor, contract)
+    req = uow.session.get(ApprovalRequest, contract.request_id)
+    assert req is not None
+    if req.type != "contract" or contract.state == "signed":
+        raise Conflict(N_("{ref} is {state}; a signed contract changes by /contract change."), ref=kref(contract),
+                       state=Label(CONTRACT_STATES[contract.state]))
+    approvals.submit(uow, actor, req)
+    contract.state, contract.updated_at = "pending", uow.now
+    uow.audit(actor.org_id, actor.member_id, "update", "contract", kref(contract), f"submitted {approvals.rref(req)}")
+    uow.commit()
+    return contract, req
+
+
+def request_change(uow: UnitOfWork, actor: Actor, text: str, reason: str, content: str, impact: str | None,
+                   terms: Terms) -> tuple[Contract, ApprovalRequest]:
+    """A change request (变更申请) on a signed contract, submitted at once into the same chain."""
+    contract = find_contract(uow, actor, text)
+    _own(uow, actor, contract)
+    if contract.state != "signed":
+        raise Conflict(N_("Only a signed contract takes a change request; {ref} is {state}."), ref=kref(contract),
+                       state=Label(CONTRACT_STATES[contract.state]))
+    current = uow.session.get(ApprovalRequest, contract.request_id) if contract.request_id else None
+    if current is not None and current.type == "change" and current.state == "pending":
+        raise Conflict(N_("{ref} already has a change request in approval ({req})."), ref=kref(contract),
+                       req=approvals.rref(current))
+    if terms.amount is not None:
+        _check_amount(terms.amount)
+    new = {k: (str(v) if isinstance(v, Decimal | date) else v) for k, v in terms.given().items()}
+    fields = {"reason": reason.strip(), "content": content.strip(), "impact": (impact or "").strip(), "new": new}
+    amount = terms.amount if terms.amount is not None else contract.amount
+    req = approvals.create_request(uow, actor, "change", fields, amount, contract.currency, contract.id)
+    approvals.submit(uow, actor, req)
+    contract.request_id = req.id
+    uow.audit(actor.org_id, actor.member_id, "create", "contract", kref(contract),
+              f"change request {approvals.rref(req)}: {reason.strip()}")
+    uow.commit()
+    return contract, req
+
+
+def _describe_contract(uow: UnitOfWork, req: ApprovalRequest) -> Msg:
+    contract = uow.session.get(Contract, req.subject_id)
+    assert contract is not None
+    customer = uow.session.get(Customer, contract.customer_id)
+    owner = uow.session.get(Member, contract.owner_id)
+    params = {"ref": kref(contract), "customer": customer.name if customer else "?", "title": contract.title,
+              "amount": Money(contract.amount, contract.currency), "payment": contract.payment or "—",
+              "delivery": contract.delivery or "—", "term": contract.term or "—", "owner": owner.name if owner else "?"}
+    if req.type == "change":
+        new = req.fields.get("new") or {}
+        params.update(reason=req.fields.get("reason", ""), content=req.fields.get("content", ""),
+                      impact=req.fields.get("impact") or "—",
+                      amount=Money(Decimal(new["amount"]), contract.currency) if "amount" in new else params["amount"])
+        return Msg(N_("Change to contract {ref} ({customer}, {title}) by {owner}: {content}. Reason: {reason}. "
+                      "Impact: {impact}. Amount: {amount}."), params)
+    return Msg(N_("Contract {ref} with {customer}: {title}, {amount}. Payment: {payment}; delivery {delivery}; "
+                  "term {term}. Drafted by {owner}."), params)
+
+
+@request_type("contract", _describe_contract)
+def _contract_decided(uow: UnitOfWork, actor: Actor, req: ApprovalRequest, state: str) -> None:
+    contract = uow.session.get(Contract, req.subject_id)
+    assert contract is not None
+    contract.updated_at = uow.now
+    if state != "approved":
+        contract.state = state
+        return
+    from domain.models import Organisation
+
+    org = uow.session.get(Organisation, contract.org_id)
+    assert org is not None
+    contract.state, contract.signed_on, contract.signed_at = "signed", local_today(uow.now, org.timezone), uow.now
+    uow.audit(contract.org_id, actor.member_id, "create", "ledger", kref(contract), "signed into the ledger")
+    lead = uow.session.get(Lead, contract.lead_id) if contract.lead_id else None
+    if lead is not None and lead.stage not in CLOSED_STAGES:
+        _record_stage(uow, actor, lead, lead.stage, "won", f"contract {kref(contract)} signed")
+        lead.closed_reason = f"contract {kref(contract)}"
+        uow.audit(contract.org_id, actor.member_id, "update", "lead", ref("L", lead.id), f"won by {kref(contract)}")
+
+
+@request_type("change", _describe_contract)
+def _change_decided(uow: UnitOfWork, actor: Actor, req: ApprovalRequest, state: str) -> None:
+    if state != "approved":
+        return
+    contract = uow.session.get(Contract, req.subject_id)
+    assert contract is not None
+    new = req.fields.get("new") or {}
+    for key, value in new.items():
+        if key == "amount":
+            contract.amount = Decimal(value)
+        elif key in ("delivery", "term"):
+            setattr(contract, key, date.fromisoformat(value))
+        else:
+            setattr(contract, key, value)
+    contract.updated_at = uow.now
+    uow.audit(contract.org_id, actor.member_id, "update", "contract", kref(contract),
+              f"change {approvals.rref(req)} applied: " + " ".join(f"{k}={v}" for k, v in new.items()))
+
+
+@dataclass(frozen=True)
+class ContractView:
+    contract: Contract
+    customer: Customer
+    owner: Member
+    request: ApprovalRequest | None
+    decisions: list[tuple[Any, Member]]
+
+
+def show_contract(uow: UnitOfWork, actor: Actor, text: str) -> ContractView:
+    contract = find_contract(uow, actor, text)
+    customer = uow.session.get(Customer, contract.customer_id)
+    owner = uow.session.get(Member, contract.owner_id)
+    assert customer is not None and owner is not None
+    req = uow.session.get(ApprovalRequest, contract.request_id) if contract.request_id else None
+    reqs = list(uow.session.scalars(select(ApprovalRequest).where(
+        ApprovalRequest.subject_id == contract.id, ApprovalRequest.type.in_(("contract", "change")),
+        ApprovalRequest.org_id == contract.org_id).order_by(ApprovalRequest.id)))
+    decisions = [d for r in reqs for d in approvals.history(uow, r)]
+    uow.audit(actor.org_id, actor.member_id, "read", "contract", kref(contract))
+    uow.commit()
+    return ContractView(contract, customer, owner, req, decisions)
+
+
+def list_contracts(uow: UnitOfWork, actor: Actor, scope: str) -> list[tuple[Contract, Customer, Member]]:
+    q = (select(Contract, Customer, Member).join(Customer, Customer.id == Contract.customer_id)
+         .join(Member, Member.id == Contract.owner_id).where(Contract.org_id == actor.org_id)
+         .order_by(Contract.updated_at.desc(), Contract.id.desc()))
+    if scope == "mine":
+        q = q.where(Contract.owner_id == actor.member_id)
+    else:
+        owners = visible_owner_ids(uow, actor)
+        if owners is not None:
+            q = q.where(Contract.owner_id.in_(owners))
+        if scope in ("pending", "signed"):
+            q = q.where(Contract.state == scope)
+    rows = [(c, cu, m) for c, cu, m in uow.session.execute(q.limit(200)).all()]
+    uow.audit(actor.org_id, actor.member_id, "read", "contract", None, f"list {scope}")
+    uow.commit()
+    return rows
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    ref: str
+    signed_on: date
+    customer: str
+    title: str
+    amount: Decimal
+    currency: str
+    term: date | None
+    owner: str
+
+
+LEDGER_HEADER = (N_("Contract"), N_("Sign date"), N_("Customer"), N_("Title"), N_("Amount"), N_("Currency"),
+                 N_("Term"), N_("Owner"))
+
+
+def ledger(uow: UnitOfWork, actor: Actor, start: date | None = None, end: date | None = None) -> list[LedgerRow]:
+    """The contract ledger (合同台账): signed contracts the actor may see, by sign date."""
+    q = (select(Contract, Customer.name, Member.name).join(Customer, Customer.id == Contract.customer_id)
+         .join(Member, Member.id == Contract.owner_id)
+         .where(Contract.org_id == actor.org_id, Contract.state == "signed")
+         .order_by(Contract.signed_on, Contract.id))
+    if start is not None:
+        q = q.where(Contract.signed_on >= start)
+    if end is not None:
+        q = q.where(Contract.signed_on <= end)
+    if start is not None and end is not None and end < start:
+        raise Invalid(N_("The end {end} is before the start {start}."), end=end.isoformat(), start=start.isoformat())
+    owners = visible_owner_ids(uow, actor)
+    if owners is not None:
+        q = q.where(Contract.owner_id.in_(owners))
+    rows = [LedgerRow(kref(c), c.signed_on, cname, c.title, c.amount, c.currency, c.term, oname)
+            for c, cname, oname in uow.session.execute(q.limit(10000)).all() if c.signed_on is not None]
+    uow.audit(actor.org_id, actor.member_id, "read", "ledger", None,
+              f"{start or ''}..{end or ''} {len(rows)} rows")
+    uow.commit()
+    return rows
+
+
+def ledger_csv(header: list[str], rows: list[LedgerRow]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(header)
+    for r in rows:
+        writer.writerow([r.ref, r.signed_on.isoformat(), r.customer, r.title, f"{r.amount:.2f}", r.currency,
+                         r.term.isoformat() if r.term else "", r.owner])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def ledger_xlsx(header: list[str], rows: list[LedgerRow], title: str) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = title[:31]
+    sheet.append(header)
+    for r in rows:
+        sheet.append([r.ref, r.signed_on, r.customer, r.title, r.amount, r.currency, r.term, r.owner])
+    for cell in sheet["E"][1:]:
+        cell.number_format = "#,##0.00"
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+def export_ledger(uow: UnitOfWork, member_name: str, org_id: int | None, fmt: str, start: date | None,
+                  end: date | None) -> tuple[bytes, int, str]:
+    """The ledger rows this member may see, as xlsx or csv with headers in their language; audited."""
+    from domain.i18n import translate, use_locale
+    from domain.models import Organisation
+    from domain.team import actor_for, find_member
+
+    if org_id is None:
+        orgs = list(uow.session.scalars(select(Organisation.id).limit(2)))
+        if len(orgs) != 1:
+            raise Invalid(N_("Say which organisation: --org ID."))
+        org_id = orgs[0]
+    actor = actor_for(uow, find_member(uow, org_id, member_name))
+    rows = ledger(uow, actor, start, end)
+    with use_locale(actor.locale):
+        header = [translate(h) for h in LEDGER_HEADER]
+        title = translate(N_("Contract ledger"))
+    data = ledger_csv(header, rows) if fmt == "csv" else ledger_xlsx(header, rows, title)
+    uow.audit(actor.org_id, actor.member_id, "export", "ledger", None, f"{fmt} {len(rows)} rows")
+    uow.commit()
+    return data, len(rows), actor.locale
+
+
+# --- figures for the weekly digest and the appraisals -------------------------------------------
+
+
+def _count(uow: UnitOfWork, stmt: Any) -> int:
+    return int(uow.session.scalar(stmt) or 0)
+
+
+@measure("contracts_submitted", N_("Contracts submitted"), order=90)
+def _contracts_submitted(uow: UnitOfWork, scope: Scope) -> Figure:
+    n = _count(uow, select(func.count(ApprovalRequest.id)).where(
+        ApprovalRequest.org_id == scope.org_id, ApprovalRequest.type == "contract",
+        scope.owned(ApprovalRequest.requester_id), scope.during(ApprovalRequest.submitted_at)))
+    return Figure("contracts_submitted", n, basis=N_("{count} contracts submitted for approval in the period"),
+                  params={"count": n})
+
+
+@measure("contracts_approved", N_("Contracts approved"), order=91)
+def _contracts_approved(uow: UnitOfWork, scope: Scope) -> Figure:
+    n = _count(uow, select(func.count(Contract.id)).where(
+        Contract.org_id == scope.org_id, scope.owned(Contract.owner_id), scope.during(Contract.signed_at)))
+    return Figure("contracts_approved", n, basis=N_("{count} contracts approved and signed in the period"),
+                  params={"count": n})
+
+
+@measure("contracts_pending", N_("Contracts pending"), order=92)
+def _contracts_pending(uow: UnitOfWork, scope: Scope) -> Figure:
+    n = _count(uow, select(func.count(Contract.id)).where(
+        Contract.org_id == scope.org_id, scope.owned(Contract.owner_id), Contract.state == "pending",
+        Contract.created_at < scope.end))
+    return Figure("contracts_pending", n, basis=N_("{count} contracts waiting in approval"), params={"count": n})
+
+
+@measure("contract_value_signed", N_("Contract value signed"), unit="money", order=93)
+def _contract_value_signed(uow: UnitOfWork, scope: Scope) -> Figure:
+    rows = uow.session.execute(select(Contract.amount, Contract.currency).where(
+        Contract.org_id == scope.org_id, scope.owned(Contract.owner_id), scope.during(Contract.signed_at))).all()
+    total = sum((a for a, cur in rows if cur == "CNY"), Decimal(0))
+    return Figure("contract_value_signed", total, "money",
+                  N_("{count} contracts signed into the ledger in the period (CNY)"), {"count": len(rows)}, "CNY")
