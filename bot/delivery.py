@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from bot.ratelimit import Limit, RateLimiter
 from domain.models import Identity, Member, Organisation, OutboxMessage
-from domain.outbox import OutButton, park, render
+from domain.outbox import Attachment, OutButton, attachment_for, park, render
 from domain.uow import UowFactory
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,7 @@ class Outgoing:
     locale: str
     key: str
     address: str | None = None
+    attachment: Attachment | None = None  # a file sent with the message (a chart)
 
 
 class DeliveryError(Exception):
@@ -120,7 +121,7 @@ class Dispatcher:
                 rendered = render(msg.payload, locale, org.timezone)
                 address = self._address(uow, org, recipient) if recipient else None
                 outgoing = Outgoing(org, recipient, msg.channel, rendered.text, rendered.buttons, locale, msg.key,
-                                    address)
+                                    address, attachment_for(uow, msg.key))
                 sender = self._senders.get(org.platform)
                 limits = sender.limits(outgoing) if sender is not None and hasattr(sender, "limits") else []
                 now = uow.now.timestamp()
