@@ -66,8 +66,8 @@ _WEEKDAYS = {
 }
 _CN_WEEKDAY = re.compile(r"^(?:周|星期|礼拜|禮拜)([一二三四五六日天1-7])$")
 _CN_DAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
-_CLOCK = re.compile(r"^(\d{1,2})\s*(?::|：|点|點|时|時|h)?\s*(\d{2}|半)?\s*(?:分)?$", re.I)
-_BEFORE = re.compile(r"^(\d{1,3})\s*(m|min|h|d)$", re.I)
+_CLOCK = re.compile(r"^([0-9]{1,2})\s*(?::|：|点|點|时|時|h)?\s*([0-9]{2}|半)?\s*(?:分)?$", re.I)
+_BEFORE = re.compile(r"^([0-9]{1,3})\s*(m|min|h|d)$", re.I)
 
 
 def parse_weekday(text: str) -> int:
@@ -75,7 +75,7 @@ def parse_weekday(text: str) -> int:
     raw = text.strip().lower()
     if raw in _WEEKDAYS:
         return _WEEKDAYS[raw]
-    if raw.isdigit() and len(raw) == 1 and 1 <= int(raw) <= 7:
+    if len(raw) == 1 and raw in "1234567":
         return int(raw) - 1
     if m := _CN_WEEKDAY.match(raw):
         day = m[1]
@@ -628,7 +628,7 @@ def create_action(uow: UnitOfWork, actor: Actor, owner_name: str, what: str, due
 
 
 def complete_action(uow: UnitOfWork, actor: Actor, text: str) -> ActionItem:
-    item_id = parse_ref(text, "A") if not text.strip().isdigit() else int(text.strip())
+    item_id = int(text.strip()) if re.fullmatch(r"[0-9]{1,9}", text.strip()) else parse_ref(text, "A")
     item = uow.session.get(ActionItem, item_id) if item_id is not None else None
     if item is None or item.org_id != actor.org_id:
         raise NotFound(N_("No action item {ref}."), ref=text)
