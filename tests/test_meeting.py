@@ -13,7 +13,14 @@ from sqlalchemy import func, select
 from domain import meeting
 from domain.errors import Invalid
 from domain.figures import MEASURES
-from domain.models import ActionItem, DueItem, MeetingUpdate, Organisation, OutboxAttachment, OutboxMessage
+from domain.models import (
+    ActionItem,
+    DueItem,
+    MeetingUpdate,
+    Organisation,
+    OutboxAttachment,
+    OutboxMessage,
+)
 from domain.reminders import sweep
 
 
