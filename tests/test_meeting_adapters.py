@@ -82,3 +82,48 @@ def test_digest_is_sent_to_the_telegram_group_with_a_photo(tg: TelegramStack) ->
     assert any("New customers: 1 (+1 from the week before)" in t for t in texts)
     tg.deliver()
     assert len(tg.fake.calls_to("sendPhoto")) == 1
+
+
+def test_slack_prompt_button_opens_the_update_form(slack: SlackStack) -> None:
+    from slack_payloads import view_submission
+
+    slack.say("/meeting", "set reporters=wang channel=C0MEETING")
+    slack.app.clock.advance(timedelta(days=4, hours=5))                  # Friday 15:00
+    assert slack.deliver() == 1
+    (post,) = slack.fake.wait_for("chat.postMessage")
+    assert post.args["channel"] == "U1" and "Please send your update" in post.args["text"]
+    button = next(e for b in post.args["blocks"] if b["type"] == "actions" for e in b["elements"])
+    slack.interact(slack.button(action_id=button["action_id"], value=button["value"],
+                                message_ts="1700000000.000200"))
+    (opened,) = slack.fake.wait_for("views.open")
+    view = opened.args["view"]
+    assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == ["done", "problems", "plan"]
+    values = {name: {name: {"type": "plain_text_input", "value": f"my {name}"}} for name in ("done", "problems",
+                                                                                            "plan")}
+    submit = view_submission(callback_id=view["callback_id"], private_metadata=view["private_metadata"],
+                             state_values=values)
+    assert slack.interact(submit).status_code == 200
+    slack.app.clock.advance(timedelta(days=2, hours=19))                 # Monday 10:00
+    slack.deliver()
+    (done,) = slack.fake.wait_for("files.completeUploadExternal")
+    assert "Wang — done: my done · problems: my problems · plan: my plan" in done.args["initial_comment"]
+    assert "everyone answered" in done.args["initial_comment"]
+
+
+def test_telegram_prompt_button_starts_the_update_conversation(tg: TelegramStack) -> None:
+    from telegram_payloads import callback_update, text_update
+
+    alice = 111
+    tg.post(command_update(text="/meeting set reporters=alice", user_id=alice, chat_id=GROUP_ID, chat_type="group"))
+    tg.app.clock.advance(timedelta(days=4, hours=5))
+    tg.deliver()
+    prompt = tg.last(alice)
+    assert "Please send your update" in prompt["text"]
+    (key,) = [b for row in prompt["reply_markup"]["inline_keyboard"] for b in row]
+    tg.post(callback_update(data=key["callback_data"], user_id=alice, chat_id=alice))
+    for answer in ("three visits", "none", "close Acme"):
+        tg.post(text_update(text=answer, user_id=alice, chat_id=alice))
+    assert "your update for the meeting on" in tg.last(alice)["text"]
+    tg.app.clock.advance(timedelta(days=2, hours=19))
+    tg.deliver()
+    assert any("Alice — done: three visits · problems: none · plan: close Acme" in t for t in tg.said(GROUP_ID))
