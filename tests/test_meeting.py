@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
@@ -275,3 +275,46 @@ def test_schedule_parsers_never_crash(text: str) -> None:
 @pytest.mark.parametrize("text,expected", [("9点半", "09:30"), ("15", "15:00"), ("9:05", "09:05")])
 def test_clock_forms(text: str, expected: str) -> None:
     assert meeting.parse_clock(text).strftime("%H:%M") == expected
+
+
+MEETING_COMMANDS = ["/meeting set", "/meeting show", "/meeting update", "/meeting minutes", "/action",
+                    "/action done", "/action list", "/meeting", "/meeting nope"]
+MEETING_WORDS = ["alice", "A1", "A999", "1", "²", "", '"', "周一", "sales", "=", "bob"]
+MEETING_KEYS = ["day", "time", "channel", "reporters", "ask", "lang", "done", "problems", "plan", "due", "bogus"]
+MEETING_VALUES = st.one_of(st.sampled_from(["monday", "周八", "25:00", "9点半", "3h", "0h", "sales,ghost", "zh", "fr",
+                                            "tomorrow", "2026-01-01", "2026-02-30", '"two words"']),
+                           st.text(max_size=10))
+
+
+@st.composite
+def meeting_lines(draw: st.DrawFn) -> str:
+    parts = [draw(st.sampled_from(MEETING_COMMANDS))]
+    for _ in range(draw(st.integers(0, 4))):
+        if draw(st.booleans()):
+            parts.append(draw(st.sampled_from(MEETING_WORDS)))
+        else:
+            parts.append(f"{draw(st.sampled_from(MEETING_KEYS))}={draw(MEETING_VALUES)}")
+    return " ".join(parts)
+
+
+def _counts(app) -> dict[str, int]:  # noqa: ANN001
+    from domain.models import Base
+
+    with app.uow() as uow:
+        return {t.name: uow.session.scalar(select(func.count()).select_from(t))
+                for t in Base.metadata.sorted_tables if t.name != "audit_log"}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(line=meeting_lines())
+def test_any_meeting_line_replies_and_errors_write_nothing(bot, app, line: str) -> None:  # noqa: ANN001
+    bot.console.handle("/team add alice role=sales") if _counts(app)["members"] < 2 else None
+    before = _counts(app)
+    with app.uow() as uow:
+        settings_before = dict(uow.session.get(Organisation, 1).settings)
+    reply = app.registry.dispatch(bot.console._actor_ctx(), line)
+    assert reply.as_text().strip()
+    if reply.error:
+        assert _counts(app) == before, line
+        with app.uow() as uow:
+            assert uow.session.get(Organisation, 1).settings == settings_before, line
