@@ -318,3 +318,14 @@ def test_any_meeting_line_replies_and_errors_write_nothing(bot, app, line: str) 
         assert _counts(app) == before, line
         with app.uow() as uow:
             assert uow.session.get(Organisation, 1).settings == settings_before, line
+
+
+def test_a_time_zone_change_keeps_the_meeting_at_its_local_time(bot, app) -> None:  # noqa: ANN001
+    bot("/meeting set day=tuesday time=10:00 channel=sales")
+    bot("/settings timezone Europe/Berlin")
+    with app.uow() as uow:
+        items = {i.kind: i.due_at for i in uow.session.scalars(select(DueItem).where(DueItem.kind.like("meeting%")))}
+    berlin = {k: v.astimezone(ZoneInfo("Europe/Berlin")) for k, v in items.items()}
+    assert berlin["meeting"].replace(tzinfo=None) == datetime(2026, 11, 24, 10, 0)
+    assert berlin["meeting-nudge"].replace(tzinfo=None) == datetime(2026, 11, 24, 9, 0)
+    assert berlin["meeting-ask"].replace(tzinfo=None) == datetime(2026, 11, 23, 15, 0)   # 03:00 in Berlin now
