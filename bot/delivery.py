@@ -10,7 +10,15 @@ from sqlalchemy import select, update
 
 from bot.ratelimit import Limit, RateLimiter
 from domain.models import Identity, Member, Organisation, OutboxMessage
-from domain.outbox import OutButton, park, payload_to_send, record_post, render
+from domain.outbox import (
+    Attachment,
+    OutButton,
+    attachment_for,
+    park,
+    payload_to_send,
+    record_post,
+    render,
+)
 from domain.uow import UowFactory
 
 log = logging.getLogger(__name__)
@@ -29,6 +37,7 @@ class Outgoing:
     locale: str
     key: str
     address: str | None = None
+    attachment: Attachment | None = None  # a file sent with the message (a chart)
 
 
 @dataclass(frozen=True)
@@ -129,7 +138,7 @@ class Dispatcher:
                 rendered = render(payload, locale, org.timezone)
                 platform, address = self._route(uow, org, recipient, payload)
                 outgoing = Outgoing(org, recipient, msg.channel, rendered.text, rendered.buttons, locale, msg.key,
-                                    address)
+                                    address, attachment_for(uow, msg.key))
                 sender = self._senders.get(platform)
                 limits = sender.limits(outgoing) if sender is not None and hasattr(sender, "limits") else []
                 now = uow.now.timestamp()

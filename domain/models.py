@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -471,3 +472,68 @@ class OutboxPost(Base):
     message_ref: Mapped[str] = mapped_column(String(120))
     revision: Mapped[int] = mapped_column(Integer, default=0)
     posted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+# --- Weekly meeting (部门例会): members' updates, minutes, action items; outbox attachments ---
+
+
+class MeetingUpdate(Base):
+    """A member's answers for one week's meeting: done last week, problems met, plan for this week."""
+
+    __tablename__ = "meeting_updates"
+    __table_args__ = (UniqueConstraint("org_id", "week", "member_id"),)
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    week: Mapped[date] = mapped_column(Date)  # the Monday of the meeting's week
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    done: Mapped[str] = mapped_column(Text)
+    problems: Mapped[str] = mapped_column(Text)
+    plan: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MeetingMinutes(Base):
+    """The meeting's decisions (会议纪要), as recorded by whoever chaired or noted them."""
+
+    __tablename__ = "meeting_minutes"
+    __table_args__ = (Index("ix_meeting_minutes_org_week", "org_id", "week"),)
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    week: Mapped[date] = mapped_column(Date)
+    text: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ActionItem(Base):
+    """An action item from a meeting: an owner, what to do and by when; reminded like any due item."""
+
+    __tablename__ = "action_items"
+    __table_args__ = (Index("ix_action_items_org_status", "org_id", "status"),)
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    week: Mapped[date] = mapped_column(Date)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    what: Mapped[str] = mapped_column(Text)
+    due_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+
+
+class OutboxAttachment(Base):
+    """A file sent with an outbox message (a chart), stored with it so a restart loses nothing."""
+
+    __tablename__ = "outbox_attachments"
+
+    id: Mapped[int] = _id()
+    key: Mapped[str] = mapped_column(String(200), unique=True)  # the outbox message's key
+    filename: Mapped[str] = mapped_column(String(200))
+    mime: Mapped[str] = mapped_column(String(80))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

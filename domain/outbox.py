@@ -280,3 +280,32 @@ def record_post(
 def posts_of(uow: UnitOfWork, org_id: int, subject: str) -> list[OutboxPost]:
     return list(uow.session.scalars(
         select(OutboxPost).where(OutboxPost.org_id == org_id, OutboxPost.subject == subject).order_by(OutboxPost.id)))
+
+# --- Attachments: a file (a chart) sent with an outbox message, kept in the database with it ---
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    mime: str
+    data: bytes
+
+
+def attach(uow: UnitOfWork, key: str, attachment: Attachment) -> None:
+    """Store a file for the outbox message `key`, in the same transaction (once; a repeat does nothing)."""
+    from domain.models import OutboxAttachment
+
+    values = dict(key=key, filename=attachment.filename, mime=attachment.mime, data=attachment.data,
+                  created_at=uow.now)
+    dialect = uow.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    uow.session.execute(
+        insert(OutboxAttachment).values(**values).on_conflict_do_nothing(index_elements=["key"])
+    )
+
+
+def attachment_for(uow: UnitOfWork, key: str) -> Attachment | None:
+    from domain.models import OutboxAttachment
+
+    row = uow.session.scalar(select(OutboxAttachment).where(OutboxAttachment.key == key))
+    return Attachment(row.filename, row.mime, bytes(row.data)) if row is not None else None

@@ -96,6 +96,10 @@ class _Handler(BaseHTTPRequestHandler):
             method = url.path.removeprefix("/api/")
         elif url.path.startswith("/response/"):
             method = "response_url"
+        elif url.path.startswith("/upload/"):  # the upload URL files.getUploadURLExternal hands out
+            status, answer, extra = self.server.fake._respond(Call("file_upload", {"data": body}, headers, url.path))
+            self._send(status, answer, extra)
+            return
         else:
             self._send(404, {"ok": False, "error": "unknown_path"})
             return
@@ -153,7 +157,11 @@ class FakeSlack:
             "views.publish": self._view,
             "conversations.open": self._conversations_open,
             "oauth.v2.access": self._oauth_v2_access,
+            "files.getUploadURLExternal": self._get_upload_url,
+            "files.completeUploadExternal": self._complete_upload,
         }
+        self._file_ids = itertools.count(1)
+        self.uploads: dict[str, bytes] = {}  # file id -> the bytes uploaded to its URL
 
     def start(self) -> FakeSlack:
         """Serve on an OS-chosen port in a background thread."""
@@ -250,9 +258,27 @@ class FakeSlack:
             return fault.status, fault.body, fault.headers
         if call.method == "response_url":
             return 200, {"ok": True}, {}
+        if call.method == "file_upload":
+            self.uploads[call.path.rsplit("/", 1)[-1]] = call.args["data"]
+            return 200, {"ok": True}, {}
         answer = self._answers.get(call.method, lambda args: {"ok": True})(call.args)
         extra = {"X-OAuth-Scopes": BOT_SCOPES} if call.method == "auth.test" else {}
         return 200, answer, extra
+
+    def _get_upload_url(self, args: Args) -> Answer:
+        """Step 1 of files_upload_v2: a file id and the URL to POST its bytes to."""
+        if not args.get("filename") or not str(args.get("length", "")).isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{next(self._file_ids):08d}"
+        return {"ok": True, "file_id": file_id, "upload_url": f"{self.base_url}/upload/v1/{file_id}"}
+
+    def _complete_upload(self, args: Args) -> Answer:
+        """Step 3: share the uploaded files in a channel, with the message as the initial comment."""
+        files = args.get("files")
+        files = json.loads(files) if isinstance(files, str) else files
+        if not files or any(f.get("id") not in self.uploads for f in files):
+            return {"ok": False, "error": "file_not_found"}
+        return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
 
     def _next_ts(self) -> str:
         micros = next(self._clock)

@@ -31,7 +31,7 @@ TEXT_PARAMS = frozenset(
         "message_effect_id", "custom_title", "file_id", "switch_pm_text", "start_parameter",
     }
 )
-LIMITED_METHODS = frozenset({"sendmessage", "editmessagetext"})
+LIMITED_METHODS = frozenset({"sendmessage", "editmessagetext", "sendphoto"})
 HTML_TAGS = frozenset(
     {
         "a", "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span",
@@ -421,6 +421,7 @@ class FakeTelegram:
             "getchat": self._get_chat,
             "getchatmember": self._get_chat_member,
             "getupdates": self._get_updates,
+            "sendphoto": self._send_photo,
         }
 
     def start(self) -> FakeTelegram:
@@ -712,6 +713,32 @@ class FakeTelegram:
         reply_to = self._reply_to(chat, params)
         if reply_to is not None:
             message["reply_to_message"] = reply_to
+        if markup is not None:
+            message["reply_markup"] = copy.deepcopy(markup)
+        self.messages[(chat, message["message_id"])] = copy.deepcopy(message)
+        return _ok(message)
+
+    def _send_photo(self, params: Params, token: str) -> Answer:
+        """A photo uploaded as a multipart file part (or a file id/URL string), with an optional caption."""
+        chat = _chat_key(self._required(params, "chat_id"))
+        photo = self._required(params, "photo")
+        if isinstance(photo, UploadedFile) and not photo.data:
+            raise BotApiError("Bad Request: file must be non-empty")
+        caption = _render(params.get("caption") or "", params.get("parse_mode"))
+        if len(caption) > 1024:
+            raise BotApiError("Bad Request: message caption is too long")
+        size = len(photo.data) if isinstance(photo, UploadedFile) else 0
+        message: dict[str, Any] = {
+            "message_id": self._next_message_id(chat),
+            "from": self._bot(token),
+            "chat": self._chat(chat),
+            "date": int(time.time()),
+            "photo": [{"file_id": f"photo-{chat}-{self._last_message_ids[chat]}", "file_unique_id": "u",
+                       "width": 1000, "height": 450, "file_size": size}],
+        }
+        if caption:
+            message["caption"] = caption
+        markup = _inline_markup(params.get("reply_markup"))
         if markup is not None:
             message["reply_markup"] = copy.deepcopy(markup)
         self.messages[(chat, message["message_id"])] = copy.deepcopy(message)

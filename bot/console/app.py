@@ -39,6 +39,8 @@ class ConsoleSender:
         if message.buttons:
             text += "\n  " + "  ".join(f"[{b.label}: {b.command}]" for b in message.buttons)
         self._console.write(f"[{stamp}] → {who}: {text}")
+        if message.attachment is not None:
+            self._console.write(f"  📎 {save_attachment(message)}")
         return Posted(who, message.key)
 
     def edit(self, message: Outgoing, posted: Posted) -> None:
@@ -48,6 +50,19 @@ class ConsoleSender:
         if message.buttons:
             text += "\n  " + "  ".join(f"[{b.label}: {b.command}]" for b in message.buttons)
         self._console.write(f"[{stamp}] ✎ {posted.chat}: {text}")
+
+
+def save_attachment(message: Outgoing) -> str:
+    """Write a message's file (a chart) where the person at the console can open it; returns its path."""
+    import tempfile
+    from pathlib import Path
+
+    assert message.attachment is not None
+    folder = Path(tempfile.gettempdir()) / "bizbot"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / message.attachment.filename
+    path.write_bytes(message.attachment.data)
+    return str(path)
 
 
 class Console:

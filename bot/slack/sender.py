@@ -38,6 +38,9 @@ class SlackSender:
         return [Limit(f"slack:{message.org.external_id}:{message.channel or message.address}", 1, 1.0)]
 
     def send(self, message: Outgoing) -> Posted | None:
+        if message.attachment is not None:
+            self.send_with_file(message)
+            return None  # a shared file is not a message chat.update can revise
         channel = message.channel or message.address
         if not channel:
             raise DeliveryError("recipient has no Slack account linked")
@@ -75,6 +78,30 @@ class SlackSender:
             if exc.response.get("error") in ("message_not_found", "cant_update_message", "channel_not_found"):
                 log.info("slack message %s/%s can no longer be edited", posted.chat, posted.ref)
                 return
+            retry_after = exc.response.headers.get("Retry-After") if exc.response.status_code == 429 else None
+            raise DeliveryError(str(exc.response.get("error")),
+                                float(retry_after) if retry_after else None) from None
+        except (SlackClientError, OSError) as exc:
+            raise DeliveryError(type(exc).__name__) from None
+
+    def send_with_file(self, message: Outgoing) -> None:
+        """A message with a file (a chart): uploaded and shared with the text as its comment, the way
+        files_upload_v2 does it (files.getUploadURLExternal, the upload, files.completeUploadExternal)."""
+        assert message.attachment is not None
+        channel = message.channel or message.address
+        if not channel:
+            raise DeliveryError("recipient has no Slack account linked")
+        token = self.token_for(message.org.external_id)
+        if not token:
+            raise DeliveryError(f"no bot token for workspace {message.org.external_id}")
+        with use_locale(message.locale):
+            text, _blocks = to_slack(Reply(text=message.text))
+        client = WebClient(token=token, base_url=self.settings.slack_api_url, timeout=30)
+        try:
+            client.files_upload_v2(channel=channel, file=message.attachment.data,
+                                   filename=message.attachment.filename, title=message.attachment.filename,
+                                   initial_comment=text)
+        except SlackApiError as exc:
             retry_after = exc.response.headers.get("Retry-After") if exc.response.status_code == 429 else None
             raise DeliveryError(str(exc.response.get("error")),
                                 float(retry_after) if retry_after else None) from None

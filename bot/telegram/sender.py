@@ -36,6 +36,8 @@ class TelegramSender:
         chat = message.channel or message.address
         if not chat:
             raise DeliveryError("recipient has no Telegram account linked")
+        if message.attachment is not None:
+            self.send_photo(message, chat)
         reply = Reply(text=message.text,
                       buttons=[Button(b.label, b.command, decision=b.decision) for b in message.buttons])
 
@@ -85,3 +87,21 @@ class TelegramSender:
         retry_after = (answer.get("parameters") or {}).get("retry_after")
         raise DeliveryError(str(answer.get("description", "telegram error"))[:200],
                             float(retry_after) if retry_after is not None else None)
+
+    def send_photo(self, message: Outgoing, chat: str) -> None:
+        """The message's file (a chart) as a photo (multipart sendPhoto) captioned with the first line;
+        the whole text follows as messages."""
+        assert message.attachment is not None
+        caption = render.escape(message.text.split("\n", 1)[0][:1000])
+        url = self._url.removesuffix("/sendMessage") + "/sendPhoto"
+        files = {"photo": (message.attachment.filename, message.attachment.data, message.attachment.mime)}
+        try:
+            response = self._client.post(url, data={"chat_id": chat, "caption": caption, "parse_mode": "HTML"},
+                                         files=files, timeout=30)
+            answer = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise DeliveryError(type(exc).__name__) from None
+        if not answer.get("ok"):
+            retry_after = (answer.get("parameters") or {}).get("retry_after")
+            raise DeliveryError(str(answer.get("description", "telegram error"))[:200],
+                                float(retry_after) if retry_after is not None else None)
