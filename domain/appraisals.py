@@ -349,11 +349,10 @@ SCORE_OVERDUE = "review_overdue"
 @due_kind(SELF_CLOSE, label=N_("appraisal reminders"))
 def _close_self(uow: UnitOfWork, item: Any) -> None:
     """The self-review window closed: an unsubmitted review goes to the supervisor as it is."""
-    review = uow.session.get(Review, item.subject_id)
-    if review is None or review.status != "self":
+    found = _due_review(uow, item, ("self",))
+    if found is None:
         return
-    member = uow.session.get(Member, review.member_id)
-    assert member is not None
+    review, member = found
     review.status, review.version, review.updated_at = "scoring", review.version + 1, uow.now
     review.history = [*review.history, _step("self_missed", None, uow.now)]
     uow.audit(review.org_id, None, "update", "review", _ref(review), "self-review window closed")
@@ -364,22 +363,21 @@ def _close_self(uow: UnitOfWork, item: Any) -> None:
                                         "it without one by {closes}."),
                 params={"member": member.name, "period": review.period, "date": review.self_due,
                         "closes": review.closes},
-                buttons=[OutButton(N_("Open the review"), f"/review show {member.name} period={review.period}")])
+                buttons=[_open_button(member, review)])
 
 
 @due_kind(SCORE_OVERDUE, label=N_("appraisal reminders"))
 def _overdue(uow: UnitOfWork, item: Any) -> None:
     """Scoring closed with the review still unscored: the managers are told, once."""
-    review = uow.session.get(Review, item.subject_id)
-    if review is None or review.status not in ("self", "scoring"):
+    found = _due_review(uow, item, ("self", "scoring"))
+    if found is None:
         return
-    member = uow.session.get(Member, review.member_id)
-    assert member is not None
+    review, member = found
     for manager in _managers(uow, review.org_id, exclude=member.id):
         enqueue(uow, org_id=review.org_id, key=f"review:overdue:{review.id}:{manager.id}", recipient_id=manager.id,
                 kind="review", msgid=N_("{member}'s {period} review was not scored by {date}."),
                 params={"member": member.name, "period": review.period, "date": review.closes},
-                buttons=[OutButton(N_("Open the review"), f"/review show {member.name} period={review.period}")])
+                buttons=[_open_button(member, review)])
 
 
 @due_kind(SELF_REMINDER, label=N_("appraisal reminders"))
@@ -395,18 +393,17 @@ def _remind_self(uow: UnitOfWork, item: Any) -> None:
 
 @due_kind(SCORE_REMINDER, label=N_("appraisal reminders"))
 def _remind_score(uow: UnitOfWork, item: Any) -> None:
-    review = uow.session.get(Review, item.subject_id)
-    if review is None or review.status not in ("self", "scoring"):
+    found = _due_review(uow, item, ("self", "scoring"))
+    if found is None:
         return
-    member = uow.session.get(Member, review.member_id)
-    assert member is not None
+    review, member = found
     scorer = scorer_of(uow, member)
     if scorer is None:
         return
     enqueue(uow, org_id=review.org_id, key=f"review:remind-score:{review.id}", recipient_id=scorer.id,
             kind="review", msgid=N_("Reminder: scoring of {member}'s {period} review closes on {date}."),
             params={"member": member.name, "period": review.period, "date": review.closes},
-            buttons=[OutButton(N_("Open the review"), f"/review show {member.name} period={review.period}")])
+            buttons=[_open_button(member, review)])
 
 
 # --- people ------------------------------------------------------------------------------------
@@ -423,6 +420,20 @@ def _managers(uow: UnitOfWork, org_id: int, exclude: int | None = None) -> list[
     rows = uow.session.scalars(select(Member).where(Member.org_id == org_id, Member.active.is_(True))
                                .order_by(Member.id))
     return [m for m in rows if set(m.roles.split(",")) & APPROVER_ROLES and m.id != exclude]
+
+
+def _open_button(member: Member, review: Review) -> OutButton:
+    return OutButton(N_("Open the review"), f"/review show {member.name} period={review.period}")
+
+
+def _due_review(uow: UnitOfWork, item: Any, states: tuple[str, ...]) -> tuple[Review, Member] | None:
+    """The review a due item is about, with its member, if it is still in one of `states`."""
+    review = uow.session.get(Review, item.subject_id)
+    if review is None or review.status not in states:
+        return None
+    member = uow.session.get(Member, review.member_id)
+    assert member is not None
+    return review, member
 
 
 def _ref(review: Review) -> str:
@@ -573,7 +584,7 @@ def submit_self(uow: UnitOfWork, actor: Actor, period: str | None, comment: str 
                          "{date}."),
                 params={"member": member.name, "period": review.period, "total": fmt_total(review.self_total),
                         "date": review.closes},
-                buttons=[OutButton(N_("Open the review"), f"/review show {member.name} period={review.period}")])
+                buttons=[_open_button(member, review)])
     uow.commit()
     return review
 
@@ -647,7 +658,7 @@ def send_scores(uow: UnitOfWork, actor: Actor, member_name: str, period: str | N
                         "total": fmt_total(total)},
                 buttons=[OutButton(N_("Approve"), f"/review approve {member.name} period={review.period}", True),
                          OutButton(N_("Return"), f"/review return {member.name} period={review.period}", True),
-                         OutButton(N_("Open the review"), f"/review show {member.name} period={review.period}")])
+                         _open_button(member, review)])
     uow.commit()
     return review, member
 
@@ -712,7 +723,7 @@ def return_review(uow: UnitOfWork, actor: Actor, member_name: str, period: str |
                 recipient_id=review.scorer_id, kind="review",
                 msgid=N_("{manager} returned {member}'s {period} review to you: {reason}"),
                 params={"manager": actor.name, "member": member.name, "period": review.period, "reason": reason},
-                buttons=[OutButton(N_("Open the review"), f"/review show {member.name} period={review.period}")])
+                buttons=[_open_button(member, review)])
     uow.commit()
     return review, member
 
@@ -739,7 +750,7 @@ def appeal(uow: UnitOfWork, actor: Actor, period: str | None, reason: str) -> Re
                 buttons=[OutButton(N_("Uphold"), f"/review rule {member.name} upheld period={review.period}", True),
                          OutButton(N_("Dismiss"), f"/review rule {member.name} dismissed period={review.period}",
                                    True),
-                         OutButton(N_("Open the review"), f"/review show {member.name} period={review.period}")])
+                         _open_button(member, review)])
     uow.commit()
     return review
 
@@ -767,7 +778,7 @@ def rule(uow: UnitOfWork, actor: Actor, member_name: str, decision: str, period:
                 kind="review", msgid=N_("{manager} upheld {member}'s appeal of the {period} review: please score "
                                         "it again."),
                 params={"manager": actor.name, "member": member.name, "period": review.period},
-                buttons=[OutButton(N_("Open the review"), f"/review show {member.name} period={review.period}")])
+                buttons=[_open_button(member, review)])
     uow.commit()
     return review, member
 

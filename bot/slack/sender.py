@@ -55,9 +55,7 @@ class SlackSender:
         try:
             response = client.chat_postMessage(channel=channel, text=text, blocks=blocks)
         except SlackApiError as exc:
-            retry_after = exc.response.headers.get("Retry-After") if exc.response.status_code == 429 else None
-            raise DeliveryError(str(exc.response.get("error")),
-                                float(retry_after) if retry_after else None) from None
+            raise _delivery_error(exc) from None
         except (SlackClientError, OSError) as exc:
             raise DeliveryError(type(exc).__name__) from None
         return Posted(str(response.get("channel") or channel), str(response.get("ts")))
@@ -78,9 +76,7 @@ class SlackSender:
             if exc.response.get("error") in ("message_not_found", "cant_update_message", "channel_not_found"):
                 log.info("slack message %s/%s can no longer be edited", posted.chat, posted.ref)
                 return
-            retry_after = exc.response.headers.get("Retry-After") if exc.response.status_code == 429 else None
-            raise DeliveryError(str(exc.response.get("error")),
-                                float(retry_after) if retry_after else None) from None
+            raise _delivery_error(exc) from None
         except (SlackClientError, OSError) as exc:
             raise DeliveryError(type(exc).__name__) from None
 
@@ -102,8 +98,12 @@ class SlackSender:
                                    filename=message.attachment.filename, title=message.attachment.filename,
                                    initial_comment=text)
         except SlackApiError as exc:
-            retry_after = exc.response.headers.get("Retry-After") if exc.response.status_code == 429 else None
-            raise DeliveryError(str(exc.response.get("error")),
-                                float(retry_after) if retry_after else None) from None
+            raise _delivery_error(exc) from None
         except (SlackClientError, OSError) as exc:
             raise DeliveryError(type(exc).__name__) from None
+
+
+def _delivery_error(exc: SlackApiError) -> DeliveryError:
+    """Slack's refusal as a DeliveryError, honouring Retry-After on a 429."""
+    retry_after = exc.response.headers.get("Retry-After") if exc.response.status_code == 429 else None
+    return DeliveryError(str(exc.response.get("error")), float(retry_after) if retry_after else None)
