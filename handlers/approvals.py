@@ -12,7 +12,7 @@ from domain.errors import Invalid
 from domain.i18n import N_, _, translate
 from domain.outbox import decode
 from domain.policy import TYPE_LABELS, TYPES, format_chain
-from handlers.args import Args, DateArg, Days, LongText, MemberName, Money, Text
+from handlers.args import Args, ChannelRef, DateArg, Days, LongText, MemberName, Money, Text
 from handlers.context import Ctx
 from handlers.format import day, local_day
 from handlers.registry import REGISTRY
@@ -205,7 +205,7 @@ def policy_timing(ctx: Ctx, args: TimingArgs) -> Reply:
 
 
 class ChannelArgs(Args):
-    channel: Text | None = Field(None, description=N_("the channel for approval posts; leave out for none"))
+    channel: ChannelRef | None = Field(None, description=N_("the channel for approval posts; leave out for none"))
 
 
 @REGISTRY.command("policy channel", N_("Set the channel where every request is also posted."), ChannelArgs,

@@ -157,6 +157,16 @@ Channel = Annotated[str, choice(VISIT_CHANNELS), choices_of(VISIT_CHANNELS)]
 Level = Annotated[str, choice(LEVELS), choices_of(LEVELS)]
 Scale = Annotated[str, choice(SCALES), choices_of(SCALES)]
 Risk = Annotated[str, choice(RISKS), choices_of(RISKS)]
+def _channel(value: Any) -> str:
+    """A chat channel: Slack's escaped mention <#C123|sales> or #C123 becomes its id; anything else as typed."""
+    text = _text(value)
+    m = re.fullmatch(r"<#([A-Z0-9]+)(?:\|[^>]*)?>", text)
+    if m:
+        return m.group(1)
+    return text[1:] if re.fullmatch(r"#[A-Z0-9]{6,}", text) else text
+
+
+ChannelRef = Annotated[str, BeforeValidator(_channel)]
 CustomerRef = Annotated[str, BeforeValidator(_text), Widget("customer")]
 MemberName = Annotated[str, BeforeValidator(_text), Widget("member")]
 LongText = Annotated[str, BeforeValidator(_text), Widget("longtext")]

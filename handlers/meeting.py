@@ -8,7 +8,7 @@ from pydantic import BeforeValidator, Field
 from domain import meeting
 from domain.access import ref
 from domain.i18n import N_, _, fmt_datetime, lang_name
-from handlers.args import Args, DateArg, LongText, MemberName, Text
+from handlers.args import Args, ChannelRef, DateArg, LongText, MemberName, Text
 from handlers.context import Ctx
 from handlers.format import day
 from handlers.registry import REGISTRY
@@ -35,7 +35,7 @@ WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Fr
 class MeetingSetArgs(Args):
     day: Weekday | None = Field(None, description=N_("the meeting's day: monday … sunday, or 周一 … 周日"))
     time: Clock | None = Field(None, description=N_("the meeting's local time, e.g. 09:30"))
-    channel: Text | None = Field(None, description=N_("where the digest is posted"))
+    channel: ChannelRef | None = Field(None, description=N_("where the digest is posted"))
     reporters: Text | None = Field(None, description=N_("who reports: roles or names, e.g. sales,service"))
     ask: AskWhen | None = Field(None, description=N_("when updates are asked for: 15:00 on the working day "
                                                       "before, or a span before such as 3h"))

@@ -146,3 +146,10 @@ def test_any_money_text_gives_amount_or_invalid(text: str) -> None:
     except Invalid:
         return
     assert value >= 0
+
+
+def test_channel_mentions_become_ids(bot) -> None:  # noqa: ANN001
+    assert "Requests will also be posted to C0123ABC." in bot("/policy channel <#C0123ABC|approvals>")
+    assert "Requests will also be posted to C0123ABC." in bot("/policy channel #C0123ABC")
+    assert "Requests will also be posted to approvals." in bot("/policy channel approvals")
+    assert "Channel: C9SALES01" in bot("/meeting set channel=<#C9SALES01|sales>")
