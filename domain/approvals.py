@@ -168,6 +168,7 @@ class PlannedStep:
     applies: bool
     approver: Member | None = None
     delegate_for: Member | None = None
+    same_as: int | None = None  # skipped: the approver already approves step N of this chain (审批人去重)
 
 
 def _active_delegate(uow: UnitOfWork, member: Member, today: date) -> Member | None:
@@ -205,17 +206,22 @@ def plan(uow: UnitOfWork, org: Organisation, requester: Member, type_: str, poli
          values: dict[str, Decimal | None]) -> list[PlannedStep]:
     """The chain a request of this type and these values would follow, delegations included."""
     today = local_today(uow.now, org.timezone)
-    out = []
+    out: list[PlannedStep] = []
+    deciding: dict[int, int] = {}  # member id → the step number they already decide
     for step in policy.chains[type_]:
         if not step.applies(values):
             out.append(PlannedStep(step, False))
             continue
         approver = _approver(uow, requester, step.role)
         delegate = _active_delegate(uow, approver, today)
-        if delegate is not None and delegate.id != requester.id:
-            out.append(PlannedStep(step, True, delegate, approver))
-        else:
-            out.append(PlannedStep(step, True, approver))
+        planned = (PlannedStep(step, True, delegate, approver) if delegate is not None and delegate.id != requester.id
+                   else PlannedStep(step, True, approver))
+        assert planned.approver is not None
+        if planned.approver.id in deciding:  # one person approves once, at their first step
+            out.append(PlannedStep(step, False, planned.approver, same_as=deciding[planned.approver.id]))
+            continue
+        deciding[planned.approver.id] = sum(1 for p in out if p.applies) + 1
+        out.append(planned)
     if not any(p.applies for p in out):
         raise Invalid(N_("The policy gives this request no approval step."))
     return out

@@ -241,6 +241,10 @@ def policy_explain(ctx: Ctx, args: ExplainArgs) -> Reply:
         role = translate(approvals.role_label(p.step.role))
         why = _("always") if p.step.field is None else _("because {condition}").format(
             condition=p.step.as_text().split(" if ", 1)[1])
+        if p.same_as is not None:
+            lines.append(_("skipped: {role}, because {name} already approves at step {step}").format(
+                role=role, name=p.approver.name if p.approver else "?", step=p.same_as))
+            continue
         if not p.applies:
             lines.append(_("skipped: {role}, only if {condition}").format(
                 role=role, condition=p.step.as_text().split(" if ", 1)[1]))

@@ -74,7 +74,7 @@ def test_expense_and_leave_chains(team, app) -> None:  # noqa: ANN001
     assert _chain(app, 1) == ["manager=mike"]
     assert _chain(app, 2) == ["manager=mike", "finance=fay"]
     assert _chain(app, 3) == ["supervisor=mike"]
-    assert _chain(app, 4) == ["supervisor=mike", "manager=mike"]
+    assert _chain(app, 4) == ["supervisor=mike"]            # mike would be asked twice: he approves once
     assert "Hand over to someone else" in team("/leave from=2026-12-07 to=2026-12-08 reason=x handover=alice")
     assert "before the start" in team("/leave from=2026-12-09 to=2026-12-08 reason=x handover=bob")
     assert "Unknown CATEGORY 'food'" in team("/expense food amount=10 note=x")
@@ -95,7 +95,13 @@ def test_explain_matches_what_a_submission_then_does(team, app) -> None:  # noqa
     team(":as alice", CONTRACT.format(amount=800000), "/contract submit K1")
     assert _chain(app, 1) == ["manager=mike", "legal=lily", "head=hank"]
     leave = team("/policy explain leave days=5")
-    assert "1. supervisor · mike" in leave and "2. manager · mike · because days > 3" in leave
+    assert "1. supervisor · mike" in leave
+    assert "skipped: manager, because mike already approves at step 1" in leave
+    team(":as wang", "/team add sam role=sales supervisor=dora")          # dora: deputy and manager
+    leave = team("/policy explain leave days=5 by=sam")
+    assert "1. supervisor · dora" in leave and "skipped: manager, because dora already approves at step 1" in leave
+    leave = team("/team set sam supervisor=alice", "/policy explain leave days=5 by=sam")
+    assert "1. supervisor · alice" in leave and "2. manager · mike · because days > 3" in leave
 
 
 def test_requester_cannot_approve_and_wrong_role_is_refused(team, app) -> None:  # noqa: ANN001
@@ -385,6 +391,7 @@ def test_expense_sent_back_is_revised_and_resubmitted(team, app) -> None:  # noq
     out = team(":as alice", "/approvals resubmit A2 from=2026-12-14 to=2026-12-18")
     assert "A2 submitted again (round 2)" in out
     with app.uow() as uow:
-        assert [s["role"] for s in uow.session.get(ApprovalRequest, 2).chain] == ["supervisor", "manager"]
+        # 5 days now, but alice's supervisor mike is also the manager: he approves once (审批人去重)
+        assert [s["role"] for s in uow.session.get(ApprovalRequest, 2).chain] == ["supervisor"]
     team(CONTRACT.format(amount=1), "/contract submit K1")
     assert "revise it with /contract edit" in team("/approvals resubmit A3")
