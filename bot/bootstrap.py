@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 
 import domain.callbacks  # noqa: F401  (registers the callback due kind)
 import domain.care  # noqa: F401  (registers the daily care job)
+import domain.complaints  # noqa: F401  (registers the complaint ladder and its figures)
 import handlers
 from bot.settings import Settings, load_settings
 from domain.clock import Clock, SystemClock

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
-MODULES = ("help", "team", "customers", "leads", "visits", "agenda", "remind")
+MODULES = ("help", "team", "customers", "leads", "visits", "agenda", "remind", "complaints")
 
 
 def load():  # noqa: ANN201

@@ -19,6 +19,6 @@ def test_migrated_schema_matches_models(db_url: str) -> None:
     opts = {"compare_type": True, "include_name": _ours}
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts=opts), Base.metadata)
-    assert current_revision(engine) == "0004"
+    assert current_revision(engine) == "0005"
     engine.dispose()
     assert diff == []
