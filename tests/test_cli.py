@@ -90,8 +90,8 @@ def test_stranger_is_told_how_to_join(db_env: dict[str, str]) -> None:
 def test_db_upgrade(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.db'}"
     result = run(["db", "upgrade"], env={"BIZBOT_DATABASE_URL": url})
-    assert result.returncode == 0 and "database at revision 0004" in result.stdout
-    assert run(["db", "current"], env={"BIZBOT_DATABASE_URL": url}).stdout.strip() == "0004"
+    assert result.returncode == 0 and "database at revision 0005" in result.stdout
+    assert run(["db", "current"], env={"BIZBOT_DATABASE_URL": url}).stdout.strip() == "0005"
 
 
 def test_default_database_is_bizbot_db_in_the_working_directory(tmp_path: Path) -> None:
