@@ -16,9 +16,11 @@ supervisor), those assigned to someone in that line, and those they logged thems
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from functools import wraps
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select, update
@@ -354,14 +356,23 @@ def _step(uow: UnitOfWork, c: Complaint, kind: str, actor_id: int | None, note: 
                           note=note, at=uow.now))
 
 
-def _commit(uow: UnitOfWork, c: Complaint) -> None:
-    """Commit a transition; if someone else changed the complaint first, say so and change nothing."""
-    try:
-        uow.commit()
-    except StaleDataError:
-        uow.rollback()
-        raise Conflict(N_("{ref} was changed by someone else just now; look again with /complaint show {ref}."),
-                       ref=ref(PREFIX, c.id)) from None
+_T = TypeVar("_T")
+
+
+def transition(fn: Callable[..., _T]) -> Callable[..., _T]:
+    """A change of state checks the complaint's version in the same UPDATE: of two people acting at
+    once, one wins and the other is told, and nothing of theirs is written."""
+
+    @wraps(fn)
+    def run(uow: UnitOfWork, actor: Actor, text: str, *args: Any, **kwargs: Any) -> _T:
+        try:
+            return fn(uow, actor, text, *args, **kwargs)
+        except StaleDataError:
+            uow.rollback()
+            raise Conflict(N_("{ref} was changed by someone else just now; look again with /complaint show {ref}."),
+                           ref=text.strip().upper()) from None
+
+    return run
 
 
 # --- the escalation ladder (due items) -------------------------------------------------------
@@ -436,8 +447,9 @@ def _fire(uow: UnitOfWork, item: DueItem) -> None:
     if step == "supervisor":
         assignee = _member(uow, c.assignee_id)
         target = _member(uow, assignee.supervisor_id if assignee else None) or _manager(uow, c.org_id)
-        c.missed, c.escalated = True, marker
-        c.updated_at = uow.now
+        # a plain UPDATE (no version bump): the sweep never makes a person's concurrent change fail
+        uow.session.execute(update(Complaint).where(Complaint.id == c.id)
+                            .values(missed=True, escalated=marker, updated_at=uow.now))
         _step(uow, c, "overdue", None, Label(DEADLINES[deadline]), target.id if target else None)
     else:
         if c.acked == marker:
@@ -536,6 +548,7 @@ def _require_note(note: str | None, msgid: str) -> str:
     return note.strip()
 
 
+@transition
 def assign(uow: UnitOfWork, actor: Actor, text: str, name: str) -> tuple[Complaint, Member]:
     """Give the complaint to another member; they are told, and an escalation counts as seen."""
     c, customer = find_complaint(uow, actor, text)
@@ -547,10 +560,11 @@ def assign(uow: UnitOfWork, actor: Actor, text: str, name: str) -> tuple[Complai
         raise Invalid(N_("{ref} is already assigned to {name}."), ref=ref(PREFIX, c.id), name=member.name)
     _hand_over(uow, actor, c, customer, member, "assign")
     uow.audit(actor.org_id, actor.member_id, "update", "complaint", ref(PREFIX, c.id), f"assign {member.name}")
-    _commit(uow, c)
+    uow.commit()
     return c, member
 
 
+@transition
 def take_over(uow: UnitOfWork, actor: Actor, text: str) -> Complaint:
     """The actor becomes the assignee (from an escalation's button)."""
     c, customer = find_complaint(uow, actor, text)
@@ -561,7 +575,7 @@ def take_over(uow: UnitOfWork, actor: Actor, text: str) -> Complaint:
     assert member is not None
     _hand_over(uow, actor, c, customer, member, "takeover")
     uow.audit(actor.org_id, actor.member_id, "update", "complaint", ref(PREFIX, c.id), "take over")
-    _commit(uow, c)
+    uow.commit()
     return c
 
 
@@ -579,6 +593,7 @@ def _hand_over(uow: UnitOfWork, actor: Actor, c: Complaint, customer: Customer, 
                 params=_params(uow, c, customer), buttons=[OutButton(N_("Show"), f"/complaint show {cref}")])
 
 
+@transition
 def acknowledge(uow: UnitOfWork, actor: Actor, text: str) -> Complaint:
     """Say an escalation is seen: the ladder does not climb to the manager for this deadline."""
     c, _customer = find_complaint(uow, actor, text)
@@ -595,10 +610,11 @@ def acknowledge(uow: UnitOfWork, actor: Actor, text: str) -> Complaint:
     c.acked, c.updated_at = c.escalated, uow.now
     _step(uow, c, "ack", actor.member_id)
     uow.audit(actor.org_id, actor.member_id, "update", "complaint", ref(PREFIX, c.id), "acknowledge")
-    _commit(uow, c)
+    uow.commit()
     return c
 
 
+@transition
 def record_update(uow: UnitOfWork, actor: Actor, text: str, note: str | None) -> Complaint:
     """Progress the customer was told (处理跟踪); the first one is the response."""
     c, _customer = find_complaint(uow, actor, text)
@@ -608,10 +624,11 @@ def record_update(uow: UnitOfWork, actor: Actor, text: str, note: str | None) ->
     c.updated_at = uow.now
     _step(uow, c, "update", actor.member_id, note)
     uow.audit(actor.org_id, actor.member_id, "update", "complaint", ref(PREFIX, c.id), "update")
-    _commit(uow, c)
+    uow.commit()
     return c
 
 
+@transition
 def record_solution(uow: UnitOfWork, actor: Actor, text: str, solution: str | None) -> Complaint:
     """The solution agreed with the customer (解决方案)."""
     c, _customer = find_complaint(uow, actor, text)
@@ -621,7 +638,7 @@ def record_solution(uow: UnitOfWork, actor: Actor, text: str, solution: str | No
     c.solution, c.status, c.updated_at = solution, "solution", uow.now
     _step(uow, c, "solution", actor.member_id, solution)
     uow.audit(actor.org_id, actor.member_id, "update", "complaint", ref(PREFIX, c.id), "solution")
-    _commit(uow, c)
+    uow.commit()
     return c
 
 
@@ -634,6 +651,7 @@ def _next_workday(org: Organisation, day: date) -> date:
     return day
 
 
+@transition
 def resolve(uow: UnitOfWork, actor: Actor, text: str, note: str | None = None) -> tuple[Complaint, Callback]:
     """Resolved: the ladder stops; a satisfaction callback is due to the customer's owner next working day."""
     c, customer = find_complaint(uow, actor, text)
@@ -649,10 +667,11 @@ def resolve(uow: UnitOfWork, actor: Actor, text: str, note: str | None = None) -
                            ref(PREFIX, c.id))
     c.callback_id = cb.id
     uow.audit(actor.org_id, actor.member_id, "update", "complaint", ref(PREFIX, c.id), "resolve")
-    _commit(uow, c)
+    uow.commit()
     return c, cb
 
 
+@transition
 def record_callback(uow: UnitOfWork, actor: Actor, text: str, satisfied: bool, note: str | None) -> Complaint:
     """The satisfaction callback (回访): satisfied closes it; unsatisfied reopens it with fresh deadlines."""
     c, customer = find_complaint(uow, actor, text)
@@ -688,10 +707,11 @@ def record_callback(uow: UnitOfWork, actor: Actor, text: str, satisfied: bool, n
                 params={**_params(uow, c, customer), "note": note or "—"},
                 buttons=[OutButton(N_("Show"), f"/complaint show {cref}")])
     uow.audit(actor.org_id, actor.member_id, "update", "complaint", cref, f"callback {outcome}")
-    _commit(uow, c)
+    uow.commit()
     return c
 
 
+@transition
 def close(uow: UnitOfWork, actor: Actor, text: str, note: str | None) -> Complaint:
     """Close a resolved complaint without a satisfaction callback (e.g. the customer cannot be reached)."""
     c, _customer = find_complaint(uow, actor, text)
@@ -702,7 +722,7 @@ def close(uow: UnitOfWork, actor: Actor, text: str, note: str | None) -> Complai
     c.status, c.closed_at, c.updated_at = "closed", uow.now, uow.now
     _step(uow, c, "close", actor.member_id, note)
     uow.audit(actor.org_id, actor.member_id, "update", "complaint", ref(PREFIX, c.id), "close")
-    _commit(uow, c)
+    uow.commit()
     return c
 
 

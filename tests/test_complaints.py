@@ -295,3 +295,26 @@ def test_sweeping_again_sends_nothing_twice(bot, app) -> None:  # noqa: ANN001
     with app.uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(OutboxMessage)
                                   .where(OutboxMessage.key.like("complaint:1:%"))) == n
+
+
+def test_two_people_acting_at_once_one_wins_and_the_other_is_told(bot, app) -> None:  # noqa: ANN001
+    from domain import complaints
+    from domain.errors import Conflict
+    from domain.team import actor_for
+
+    _setup(bot)
+    bot(NEW_HIGH)
+    with app.uow() as uow:
+        alice = actor_for(uow, uow.session.get(Member, _member_id(app, "alice")))
+        sup = actor_for(uow, uow.session.get(Member, _member_id(app, "sup")))
+    first, second = app.uow(), app.uow()
+    with first, second:
+        held = [complaints.find_complaint(first, alice, "Q1"),
+                complaints.find_complaint(second, sup, "Q1")]   # both have read version 1 (held: the identity
+        complaints.record_update(first, alice, "Q1", "called the customer")   # map keeps weak references)
+        with pytest.raises(Conflict):
+            complaints.take_over(second, sup, "Q1")
+        assert held
+    c = _complaint(app)
+    assert c.assignee_id == _member_id(app, "alice") and c.responded_at is not None
+    assert "· takeover" not in bot("/complaint show Q1") and "taken over" not in bot("/complaint show Q1")
