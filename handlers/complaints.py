@@ -14,7 +14,7 @@ from domain.figures import MEASURES
 from domain.i18n import N_, _, fmt_date, fmt_datetime, sentences, translate
 from domain.models import Complaint
 from domain.periods import parse_period
-from handlers.args import Args, CustomerRef, LongText, MemberName, Text, choice, choices_of
+from handlers.args import Args, LongText, MemberName, Text, choice, choices_of
 from handlers.context import Ctx
 from handlers.registry import REGISTRY
 from handlers.replies import Button, Reply, Section
@@ -33,7 +33,9 @@ def _q(c: Complaint) -> str:
 
 
 class ComplaintNewArgs(Args):
-    customer: CustomerRef = Field(description=N_("customer name or reference"))
+    # plain text, not the customer picker: a service member logs complaints for customers the picker
+    # (which lists the actor's own customers) would not offer; the use case finds the customer
+    customer: Text = Field(description=N_("customer name or reference"))
     severity: Severity = Field(description=N_("low, medium, high or critical"))
     what: LongText = Field(description=N_("what happened"))
     wants: LongText = Field(description=N_("what the customer asks for"))

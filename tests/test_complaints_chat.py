@@ -124,3 +124,28 @@ def test_telegram_complaint_escalates_in_slack_then_closes_and_counts(
     for step in ("intake", "deadline missed, escalated", "escalated to manager", "customer told", "resolved",
                  "callback", "closed"):
         assert step in timeline
+
+
+def test_acknowledge_button_in_the_slack_channel_stops_the_climb(
+        stack: SlackStack, fakes: tuple[FakeSlack, FakeTelegram], clock: FakeClock) -> None:
+    slack, _telegram = fakes
+    stack.say("/help")
+    stack.say("/team", "add <@U2|sup> role=sales supervisor=wang")
+    stack.say("/team", "add <@U3|alice> role=sales supervisor=sup")
+    stack.say("/complaint", f"channel <#{ESCALATIONS}|escalations>")
+    stack.say("/customer", "new Acme", user_id="U3")
+    stack.say("/complaint", 'new Acme severity=high what="broken" wants="a fix"', user_id="U3")
+    advance(stack, clock, timedelta(hours=4))                           # 14:00: escalated to sup
+    post = next(c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == ESCALATIONS)
+    ack = next(e for b in post.args["blocks"] if b["type"] == "actions" for e in b["elements"]
+               if "ack" in e["value"])
+    press = stack.button(action_id=ack["action_id"], value=ack["value"], user_id="U2", channel_id=ESCALATIONS,
+                         message_ts="1700000000.000300")
+    press["message"]["text"] = post.args["text"]
+    assert stack.interact(press).status_code == 200
+    (update,) = slack.wait_for("chat.update")
+    assert "sup acknowledged the escalation of Q1" in text_of(update.args)
+    assert all(b["type"] != "actions" for b in update.args["blocks"])   # settled: no second click
+    seen = len(slack.calls_to("chat.postMessage"))
+    advance(stack, clock, timedelta(hours=5))
+    assert [c for c, _t in posts(slack, seen) if c in (ESCALATIONS, "U1")] == []   # the manager is not pinged
