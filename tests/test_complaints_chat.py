@@ -149,3 +149,33 @@ def test_acknowledge_button_in_the_slack_channel_stops_the_climb(
     seen = len(slack.calls_to("chat.postMessage"))
     advance(stack, clock, timedelta(hours=5))
     assert [c for c, _t in posts(slack, seen) if c in (ESCALATIONS, "U1")] == []   # the manager is not pinged
+
+
+def test_service_member_logs_a_complaint_through_the_telegram_conversation(
+        stack: SlackStack, fakes: tuple[FakeSlack, FakeTelegram]) -> None:
+    from telegram_payloads import callback_update, text_update
+
+    slack, telegram = fakes
+    stack.say("/help")
+    stack.say("/team", "add <@U3|alice> role=sales supervisor=wang")
+    stack.say("/team", "add carol role=service supervisor=wang")
+    stack.say("/customer", "new Acme", user_id="U3")
+    code = stack.say("/team", "invite carol")["text"].split("/start ")[1].split()[0].rstrip(";.")
+    telegram_says(stack, telegram, f"/start {code}")
+
+    def send(update: dict) -> str:
+        telegram.remember(update)
+        stack.http.post("/telegram/webhook", content=json_body(update), headers=webhook_headers(TG_SECRET))
+        return [c.params for c in telegram.calls_to("sendMessage") if int(c.params["chat_id"]) == CAROL_TG][-1]
+
+    telegram_says(stack, telegram, "/complaint")                         # the menu of sub-commands
+    assert "customer" in send(callback_update(data="c:/complaint new", user_id=CAROL_TG, chat_id=CAROL_TG))[
+        "text"].lower()
+    asked = send(text_update(text="Acme", user_id=CAROL_TG, chat_id=CAROL_TG))     # alice's customer, typed
+    buttons = [b["callback_data"] for row in asked["reply_markup"]["inline_keyboard"] for b in row]
+    assert "f:high" in buttons
+    send(callback_update(data="f:high", user_id=CAROL_TG, chat_id=CAROL_TG))
+    send(text_update(text="late delivery", user_id=CAROL_TG, chat_id=CAROL_TG))
+    asked = send(text_update(text="delivery this week", user_id=CAROL_TG, chat_id=CAROL_TG))
+    done = send(callback_update(data="f:phone", user_id=CAROL_TG, chat_id=CAROL_TG))
+    assert "Complaint Q1 from Acme logged (high severity), assigned to alice." in done["text"]
