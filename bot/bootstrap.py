@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 import domain.callbacks  # noqa: F401  (registers the callback due kind)
 import domain.care  # noqa: F401  (registers the daily care job)
 import domain.claims  # noqa: F401  (registers expense and leave requests)
+import domain.complaints  # noqa: F401  (registers the complaint ladder and its figures)
 import domain.contracts  # noqa: F401  (registers contract requests, their due kinds and figures)
 import handlers
 from bot.settings import Settings, load_settings

@@ -67,6 +67,9 @@ def _fire(uow: UnitOfWork, item: DueItem) -> None:
     customer = uow.session.get(Customer, cb.customer_id)
     assert customer is not None
     cref = ref("CB", cb.id)
+    if cb.reason == "complaint" and cb.source_ref:
+        _fire_complaint_callback(uow, cb, customer, item)
+        return
     enqueue(
         uow,
         org_id=cb.org_id,
@@ -87,6 +90,26 @@ def _fire(uow: UnitOfWork, item: DueItem) -> None:
             OutButton(N_("In 1 hour"), f"/remind snooze {cref} 1h", decision=True),
             OutButton(N_("Tomorrow morning"), f"/remind snooze {cref} tomorrow", decision=True),
             OutButton(N_("Customer archive"), f"/customer show {ref('C', customer.id)}"),
+        ],
+    )
+
+
+def _fire_complaint_callback(uow: UnitOfWork, cb: Callback, customer: Customer, item: DueItem) -> None:
+    """The satisfaction callback after a complaint is recorded on the complaint (satisfied or not)."""
+    qref = cb.source_ref
+    enqueue(
+        uow,
+        org_id=cb.org_id,
+        key=f"callback:{cb.id}:{item.due_at.isoformat()}",
+        recipient_id=cb.owner_id,
+        kind=KIND,
+        msgid=N_("Satisfaction callback due {due}: ask {customer} whether complaint {complaint} is settled, then: "
+                 "/complaint callback {complaint} satisfied|unsatisfied note=\"...\""),
+        params={"due": cb.due_date, "customer": customer.name, "complaint": qref},
+        buttons=[
+            OutButton(N_("Satisfied"), f"/complaint callback {qref} satisfied", decision=True),
+            OutButton(N_("Unsatisfied"), f"/complaint callback {qref} unsatisfied"),
+            OutButton(N_("Show"), f"/complaint show {qref}"),
         ],
     )
 
@@ -145,6 +168,10 @@ def open_callback(uow: UnitOfWork, actor: Actor, cb_ref: str) -> Callback:
 def complete_callback(uow: UnitOfWork, actor: Actor, cb_ref: str, result: str) -> CallbackDone:
     """Record the result; the next regular callback follows from the customer's cadence."""
     cb = open_callback(uow, actor, cb_ref)
+    if cb.reason == "complaint" and cb.source_ref:
+        raise Invalid(N_("{ref} is the satisfaction callback of complaint {complaint}: record it with "
+                         "/complaint callback {complaint} satisfied|unsatisfied note=\"...\"."),
+                      ref=ref("CB", cb.id), complaint=cb.source_ref)
     if not result.strip():
         raise Invalid(N_("Say what came of the callback: result=\"...\"."))
     org = uow.session.get(Organisation, actor.org_id)

@@ -537,3 +537,55 @@ class OutboxAttachment(Base):
     mime: Mapped[str] = mapped_column(String(80))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+# --- complaints (客户投诉处理) ----------------------------------------------------------------
+
+
+class Complaint(Base):
+    """A customer complaint with promised response and resolution deadlines (承诺处理时间)."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (Index("ix_complaints_org_status", "org_id", "status"),)
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    severity: Mapped[str] = mapped_column(String(10))
+    what: Mapped[str] = mapped_column(Text)
+    wants: Mapped[str] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    assignee_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    respond_by: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolve_by: Mapped[datetime] = mapped_column(UTCDateTime)
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    missed: Mapped[bool] = mapped_column(Boolean, default=False)
+    solution: Mapped[str | None] = mapped_column(Text)
+    escalated: Mapped[str | None] = mapped_column(String(40))
+    acked: Mapped[str | None] = mapped_column(String(40))
+    callback_id: Mapped[int | None] = mapped_column(ForeignKey("callbacks.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ComplaintStep(Base):
+    """One timestamped step of a complaint's timeline (intake, assign, update, escalate, ...)."""
+
+    __tablename__ = "complaint_steps"
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    target_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -148,4 +148,5 @@ CALLBACK_REASONS = {
     "visit": N_("after visit"),
     "cadence": N_("regular callback"),
     "manual": N_("scheduled"),
+    "complaint": N_("after complaint"),
 }
