@@ -373,3 +373,21 @@ def test_export_reviews_for_managers_only(team, db_url, tmp_path) -> None:  # no
     refused = run(["export", "reviews", "--period", "2026-11", "--as", "bob"], env=env)
     assert refused.returncode != 0 and "Only" in refused.stderr
     assert Decimal("69.5") == Decimal(bob[0]["total"])
+
+
+def test_reviews_read_the_contract_and_complaint_figures(team) -> None:  # noqa: ANN001
+    """Issue 9 reads what the approvals and complaints areas measure, through the figures registry."""
+    team("/team add lily role=legal")
+    team(":as bob", "/customer new Acme", "/lead new Acme value=10万",
+         '/contract new Acme title="Pumps" amount=100000 payment="net 30" delivery=2026-12-20 term=2027-06-30 '
+         'lead=L1', "/contract submit K1")
+    team(":as wang", "/approve A1", ":as lily", "/approve A1")
+    team(":as wang", '/complaint new Acme severity=low what="late invoice" wants="a corrected invoice" assignee=sue')
+    team(":as sue", '/complaint update Q1 note="called, reissuing"', "/complaint resolve Q1")
+    team(":as wang", ":advance 7d")
+    bob = team(":as bob", "/review show")
+    assert "Contract value signed: CN¥100,000.00" in bob
+    assert "Negotiation success rate" in bob
+    sue = team(":as sue", "/review show")
+    assert "Complaint handling timeliness rate: 100%" in sue and "Complaint resolution rate: 100%" in sue
+    assert "Contract value signed: CN¥100,000.00" in team(":as wang", "/kpi bob 2026-11")
