@@ -217,6 +217,27 @@ def set_policy(uow: UnitOfWork, actor: Actor, severity: str, changes: dict[str, 
     return merged
 
 
+_HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–~至到]\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def set_work_hours(uow: UnitOfWork, actor: Actor, text: str) -> str:
+    """The working day that working-time deadlines count in, e.g. 09:00-18:00 (admins and managers).
+    Deadlines already promised keep their time."""
+    require_role(actor, TEAM_ADMIN_ROLES)
+    m = _HOURS.match(text or "")
+    if not m or int(m[1]) > 23 or int(m[3]) > 23 or int(m[2]) > 59 or int(m[4]) > 59:
+        raise Invalid(N_("'{text}' is not a working day; write it like 09:00-18:00."), text=text)
+    start, end = time(int(m[1]), int(m[2])), time(int(m[3]), int(m[4]))
+    if (datetime.combine(date.min, end) - datetime.combine(date.min, start)) < timedelta(hours=1):
+        raise Invalid(N_("The working day must end at least an hour after it starts."))
+    value = f"{start:%H:%M}-{end:%H:%M}"
+    org = _org(uow, actor)
+    org.settings = {**(org.settings or {}), "work_hours": value}
+    uow.audit(actor.org_id, actor.member_id, "update", "organisation", org.name, f"work_hours={value}")
+    uow.commit()
+    return value
+
+
 _CHANNEL = re.compile(r"^<#([A-Z0-9]+)(?:\|[^>]*)?>$|^#?([\w\-]{1,80})$")
 
 

@@ -308,6 +308,20 @@ def complaint_channel(ctx: Ctx, args: ChannelArgs) -> Reply:
     return Reply(text=_("Escalations will be posted in {channel}.").format(channel=channel))
 
 
+class HoursArgs(Args):
+    hours: Text = Field(description=N_("the working day, e.g. 09:00-18:00"))
+
+
+@REGISTRY.command("complaint hours", N_("Set the working day that working-time deadlines count in."), HoursArgs,
+                  positional=("hours",), roles=TEAM_ADMIN_ROLES, examples=("/complaint hours 08:30-17:30",))
+def complaint_hours(ctx: Ctx, args: HoursArgs) -> Reply:
+    """The working hours of the complaint policy."""
+    with ctx.uow() as uow:
+        value = complaints.set_work_hours(uow, ctx.actor, args.hours)
+    return Reply(text=_("Working-time deadlines now count {hours} on working days; deadlines already promised "
+                        "keep their time.").format(hours=value))
+
+
 class OnDutyArgs(Args):
     member: MemberName = Field(description=N_("the service member on duty, or - for the least-loaded rule"))
 

@@ -126,6 +126,21 @@ def meeting_minutes(ctx: Ctx, args: MinutesArgs) -> Reply:
                         "due=DATE.").format(date=day(week)))
 
 
+class NotesArgs(Args):
+    week: DateArg | None = Field(None, description=N_("any day of the meeting's week (default: the latest meeting)"))
+
+
+@REGISTRY.command("meeting notes", N_("Show the minutes recorded for a meeting."), NotesArgs, positional=("week",),
+                  examples=("/meeting notes", "/meeting notes 2026-11-23"))
+def meeting_notes(ctx: Ctx, args: NotesArgs) -> Reply:
+    """The minutes of the latest meeting, or of the meeting in a given week."""
+    with ctx.uow() as uow:
+        week, rows = meeting.minutes_of(uow, ctx.actor, args.week)
+    items = [f"{fmt_datetime(m.at, ctx.actor.timezone)} · {author.name}: {m.text}" for m, author in rows]
+    return Reply(title=_("Minutes of the meeting in the week of {date}").format(date=day(week)),
+                 sections=[Section(_("Decisions"), items, _("none recorded"))], private=True)
+
+
 REGISTRY.describe_group("meeting", N_("The weekly meeting: schedule, updates, minutes."))
 
 

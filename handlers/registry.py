@@ -34,7 +34,9 @@ OPTION_ALIASES = {
     "评分": "score", "分数": "score", "考核期": "period", "期间": "period", "权重": "weights", "评语": "note",
     "comment": "note", "lang": "lang", "language": "lang", "roles": "role", "sup": "supervisor", "date": "next",
     "from": "start", "to": "end", "从": "start", "到": "end", "交接": "handover", "付款方式": "payment",
-    "交货期": "delivery", "履行期限": "term", "标题": "title",
+    "交货期": "delivery", "履行期限": "term", "标题": "title", "严重程度": "severity", "级别程度": "severity",
+    "问题": "what", "投诉内容": "what", "诉求": "wants", "客户诉求": "wants", "联系方式": "contact",
+    "处理人": "assignee", "负责处理": "assignee",
 }
 
 

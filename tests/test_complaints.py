@@ -318,3 +318,17 @@ def test_two_people_acting_at_once_one_wins_and_the_other_is_told(bot, app) -> N
     c = _complaint(app)
     assert c.assignee_id == _member_id(app, "alice") and c.responded_at is not None
     assert "· takeover" not in bot("/complaint show Q1") and "taken over" not in bot("/complaint show Q1")
+
+
+def test_working_hours_are_set_by_command_and_chinese_option_names_work(bot) -> None:  # noqa: ANN001
+    bot("/team add alice role=sales", ":as alice", "/customer new Acme", ":as wang")
+    assert "not a working day" in bot("/complaint hours 9-6")
+    assert "at least an hour" in bot("/complaint hours 09:00-09:30")
+    assert "Only" in bot(":as alice", "/complaint hours 08:00-17:00")
+    assert "now count 08:30-17:30 on working days" in bot(":as wang", "/complaint hours 08:30-17:30")
+    assert "Working hours: 08:30-17:30" in bot("/complaint policy")
+    out = bot('/complaint new Acme 严重程度=高 问题="发货延迟" 诉求="本周内发货" 联系方式="李先生"')
+    # high: response 4 working hours (Mon 14:00), resolution 2 working days of 9 h counted from 08:30-17:30:
+    # Mon 10:00-17:30 (7.5 h) + Tue (9 h) + Wed 08:30-10:00 (1.5 h) = Wed 10:00
+    assert "a response by Nov 23, 2026, 2:00:00 PM, a resolution by Nov 25, 2026, 10:00:00 AM" in out
+    assert "Contact: 李先生" in bot("/complaint show Q1")

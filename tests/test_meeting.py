@@ -172,6 +172,9 @@ def test_minutes_and_the_rules_for_action_items(bot, app) -> None:  # noqa: ANN0
     _team(bot)
     assert "Minutes recorded for the week of Nov 23, 2026" in bot('/meeting minutes "Focus on key accounts"')
     assert "Only" in bot(":as alice", '/meeting minutes "x"')
+    notes = bot("/meeting notes")                                  # anyone may read them
+    assert "Minutes of the meeting in the week of Nov 23, 2026" in notes and "wang: Focus on key accounts" in notes
+    assert "none recorded" in bot("/meeting notes 2026-11-16")
     assert "Only the manager" in bot('/action bob "call Beta" due=friday')
     assert "Action item A1 for alice" in bot('/action alice "call Beta" due=friday')
     assert "No action item A9" in bot("/action done A9")
