@@ -465,9 +465,11 @@ def _fire(uow: UnitOfWork, item: DueItem) -> None:
                 buttons=[OutButton(N_("Show"), f"/complaint show {cref}")])
         return
     marker = f"{c.round}:{deadline}"
+    assignee = _member(uow, c.assignee_id)
+    first = _member(uow, assignee.supervisor_id if assignee else None) or _manager(uow, c.org_id)
+    told_already = False
     if step == "supervisor":
-        assignee = _member(uow, c.assignee_id)
-        target = _member(uow, assignee.supervisor_id if assignee else None) or _manager(uow, c.org_id)
+        target = first
         # a plain UPDATE (no version bump): the sweep never makes a person's concurrent change fail
         uow.session.execute(update(Complaint).where(Complaint.id == c.id)
                             .values(missed=True, escalated=marker, updated_at=uow.now))
@@ -476,6 +478,8 @@ def _fire(uow: UnitOfWork, item: DueItem) -> None:
         if c.acked == marker:
             return
         target = _manager(uow, c.org_id)
+        # the manager who was the first step's target has had the direct message already: the channel still hears
+        told_already = target is not None and first is not None and target.id == first.id
         _step(uow, c, "escalate", None, Label(DEADLINES[deadline]), target.id if target else None)
     params["target"] = target.name if target else "—"
     channel = (org.settings or {}).get("escalation_channel")
@@ -484,7 +488,7 @@ def _fire(uow: UnitOfWork, item: DueItem) -> None:
                 msgid=N_("Escalation: complaint {ref} from {customer} ({severity}) missed its promised {deadline} "
                          "({time}). Assigned to {assignee}; escalated to {target}."),
                 params=params, buttons=_escalation_buttons(cref))
-    if target is not None:
+    if target is not None and not told_already:
         enqueue(uow, org_id=c.org_id, key=f"{item.key}:{target.id}", recipient_id=target.id, urgent=urgent,
                 msgid=N_("Complaint {ref} from {customer} ({severity}), assigned to {assignee}, missed its promised "
                          "{deadline} ({time}) and is escalated to you. The customer wants: {wants}"),

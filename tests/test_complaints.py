@@ -332,3 +332,14 @@ def test_working_hours_are_set_by_command_and_chinese_option_names_work(bot) -> 
     # Mon 10:00-17:30 (7.5 h) + Tue (9 h) + Wed 08:30-10:00 (1.5 h) = Wed 10:00
     assert "a response by Nov 23, 2026, 2:00:00 PM, a resolution by Nov 25, 2026, 10:00:00 AM" in out
     assert "Contact: 李先生" in bot("/complaint show Q1")
+
+
+def test_a_manager_who_is_also_the_supervisor_is_messaged_once_per_deadline(bot) -> None:  # noqa: ANN001
+    bot("/team add carol role=sales supervisor=wang", "/complaint channel C0ESCAL01", ":as carol",
+        "/customer new Acme", ":as wang",
+        '/complaint new Acme severity=high what="late" wants="delivery"')        # response due 14:00
+    out = bot(":advance 6h")                                                       # 16:00: supervisor step
+    assert len([x for x in out.splitlines() if "→ @wang: Complaint Q1" in x and "escalated to you" in x]) == 1
+    out = bot(":advance 5h")                                                       # past the manager step
+    assert not [x for x in out.splitlines() if "→ @wang: Complaint Q1" in x and "escalated to you" in x]
+    assert [x for x in out.splitlines() if "→ #C0ESCAL01: Escalation: complaint Q1" in x]   # the channel still hears
