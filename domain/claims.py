@@ -1,4 +1,6 @@
-"""Expense claims (费用报销) and leave (请假) on the approval engine; finance is told to pay approved claims."""
+"""Expense claims (费用报销), leave (请假), project initiation (立项) and cross-department requests
+(跨部门协作需求) on the approval engine; finance is told to pay approved claims, the hand-over colleague of
+approved leave, and the requester of every decision (by the engine)."""
 from __future__ import annotations
 
 from datetime import date
@@ -64,6 +66,39 @@ def request_leave(uow: UnitOfWork, actor: Actor, start: date, end: date, reason:
     return req
 
 
+def propose_project(uow: UnitOfWork, actor: Actor, name: str, budget: Decimal, currency: str, start: date,
+                    reason: str, customer: str | None) -> ApprovalRequest:
+    """Ask for a project to be set up (立项): its name, budget, start and why; submitted into its chain."""
+    if budget <= 0:
+        raise Invalid(N_("The amount must be above 0 and below 1,000,000,000,000."))
+    if start < local_today(uow.now, actor.timezone):
+        raise Invalid(N_("The project cannot start in the past ({date})."), date=start.isoformat())
+    fields: dict[str, object] = {"name": name.strip(), "start": start.isoformat(), "reason": reason.strip()}
+    if customer:
+        from domain.crm import find_customer
+
+        found = find_customer(uow, actor, customer)
+        fields["customer_id"], fields["customer"] = found.id, found.name
+    req = approvals.create_request(uow, actor, "project", fields, budget, currency)
+    approvals.submit(uow, actor, req)
+    uow.audit(actor.org_id, actor.member_id, "create", "project", approvals.rref(req), f"{name} {budget}")
+    uow.commit()
+    return req
+
+
+def request_collaboration(uow: UnitOfWork, actor: Actor, department: str, what: str, due: date
+                          ) -> ApprovalRequest:
+    """Ask another department for help (跨部门协作需求): which, what is needed, by when."""
+    if due < local_today(uow.now, actor.timezone):
+        raise Invalid(N_("The due date {date} has passed."), date=due.isoformat())
+    fields = {"department": department.strip(), "what": what.strip(), "due": due.isoformat()}
+    req = approvals.create_request(uow, actor, "collab", fields, None)
+    approvals.submit(uow, actor, req)
+    uow.audit(actor.org_id, actor.member_id, "create", "collab", approvals.rref(req), department.strip())
+    uow.commit()
+    return req
+
+
 def revise_claim(uow: UnitOfWork, actor: Actor, text: str, *, amount: Decimal | None = None,
                  note: str | None = None, invoice: str | None = None, start: date | None = None,
                  end: date | None = None, reason: str | None = None, handover: str | None = None
@@ -71,6 +106,21 @@ def revise_claim(uow: UnitOfWork, actor: Actor, text: str, *, amount: Decimal | 
     """Revise an expense claim or leave that was sent back or rejected, and submit it again: the chain
     restarts from its first step."""
     req = approvals.find_request(uow, actor, text)
+    if req.type in ("project", "collab"):
+        fields = dict(req.fields)
+        if amount is not None and req.type == "project":
+            if amount <= 0:
+                raise Invalid(N_("The amount must be above 0 and below 1,000,000,000,000."))
+            req.amount = amount
+        for key, value in (("reason", reason), ("what", note)):
+            if value is not None and key in fields:
+                fields[key] = value.strip()
+        req.fields = fields
+        approvals.submit(uow, actor, req)
+        uow.audit(actor.org_id, actor.member_id, "update", req.type, approvals.rref(req),
+                  f"resubmitted round {req.round}")
+        uow.commit()
+        return req
     if req.type not in ("expense", "leave"):
         raise Invalid(N_("{ref} is a contract request; revise it with /contract edit and /contract submit."),
                       ref=approvals.rref(req))
@@ -147,3 +197,28 @@ def _leave_decided(uow: UnitOfWork, actor: Actor, req: ApprovalRequest, state: s
                 msgid=N_("{name} is on leave from {start} to {end}; you take over their work (hand-over of {ref})."),
                 params={"name": _name(uow, req.requester_id), "start": date.fromisoformat(f["from"]),
                         "end": date.fromisoformat(f["to"]), "ref": approvals.rref(req)})
+
+
+def _describe_project(uow: UnitOfWork, req: ApprovalRequest) -> Msg:
+    f = req.fields
+    return Msg(N_("Project initiation by {name}: {project}, budget {amount}, from {start}{customer}. Why: {reason}."),
+               {"name": _name(uow, req.requester_id), "project": f.get("name", ""),
+                "amount": Money(req.amount or Decimal(0), req.currency), "start": date.fromisoformat(f["start"]),
+                "customer": f" ({f['customer']})" if f.get("customer") else "", "reason": f.get("reason", "")})
+
+
+@request_type("project", _describe_project)
+def _project_decided(uow: UnitOfWork, actor: Actor, req: ApprovalRequest, state: str) -> None:
+    """The requester hears of every decision from the engine; nothing else follows a project's approval."""
+
+
+def _describe_collab(uow: UnitOfWork, req: ApprovalRequest) -> Msg:
+    f = req.fields
+    return Msg(N_("Cross-department request by {name} to {department}: {what}, needed by {due}."),
+               {"name": _name(uow, req.requester_id), "department": f.get("department", ""),
+                "what": f.get("what", ""), "due": date.fromisoformat(f["due"])})
+
+
+@request_type("collab", _describe_collab)
+def _collab_decided(uow: UnitOfWork, actor: Actor, req: ApprovalRequest, state: str) -> None:
+    """The requester hears of every decision from the engine; the other department is reached outside bizbot."""

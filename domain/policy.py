@@ -118,18 +118,22 @@ def format_chain(steps: list[Step]) -> str:
     return ", ".join(s.as_text() for s in steps)
 
 
-TYPES = ("contract", "change", "expense", "leave")
+TYPES = ("contract", "change", "expense", "leave", "project", "collab")
 TYPE_LABELS = {
     "contract": N_("contract"),
     "change": N_("contract change"),
     "expense": N_("expense claim"),
     "leave": N_("leave"),
+    "project": N_("project initiation"),
+    "collab": N_("cross-department request"),
 }
 DEFAULT_RULES: dict[str, Any] = {
     "contract": "manager, legal, head if amount >= 500000",
     "change": "manager, legal, head if amount >= 500000",
     "expense": "manager, finance if amount >= 5000",
     "leave": "supervisor, manager if days > 3",
+    "project": "manager, finance if amount >= 100000, head if amount >= 500000",
+    "collab": "supervisor, head",
     "nudge_hours": 24,
     "escalate_hours": 72,
 }

@@ -153,11 +153,11 @@ def policy_show(ctx: Ctx, args: NoArgs) -> Reply:
     return _policy_reply(policy)
 
 
-RequestType = Literal["contract", "change", "expense", "leave"]
+RequestType = Literal["contract", "change", "expense", "leave", "project", "collab"]
 
 
 class PolicySetArgs(Args):
-    type: RequestType = Field(description=N_("contract, change, expense or leave"))
+    type: RequestType = Field(description=N_("contract, change, expense, leave, project or collab"))
     chain: Text = Field(description=N_("the steps, e.g. manager, legal, head if amount >= 500000"))
 
 
@@ -220,7 +220,7 @@ def policy_channel(ctx: Ctx, args: ChannelArgs) -> Reply:
 
 
 class ExplainArgs(Args):
-    type: RequestType = Field(description=N_("contract, change, expense or leave"))
+    type: RequestType = Field(description=N_("contract, change, expense, leave, project or collab"))
     amount: Money | None = Field(None, description=N_("the amount"))
     days: Days | None = Field(None, description=N_("days of leave"))
     by: MemberName | None = Field(None, description=N_("who would ask (default: me)"))

@@ -214,6 +214,47 @@ def leave(ctx: Ctx, args: LeaveArgs) -> Reply:
         request=approvals.rref(req), days=days, start=day(date.fromisoformat(req.fields["from"])), name=first))
 
 
+class ProjectArgs(Args):
+    name: Text = Field(description=N_("the project's name"))
+    budget: Money = Field(description=N_("the budget"))
+    currency: Currency = Field("CNY", description=N_("currency code, default CNY"))
+    start: DateArg = Field(description=N_("when it starts"))
+    reason: LongText = Field(description=N_("why the project is needed"))
+    customer: CustomerRef | None = Field(None, description=N_("the customer it serves, if any"))
+
+
+@REGISTRY.command("project", N_("Ask for a project to be set up (立项), with its budget."), ProjectArgs,
+                  ask=("name", "budget", "start", "reason", "customer"),
+                  examples=('/project name="Acme ERP pilot" budget=30万 start=2026-12-07 reason="signed LOI" '
+                            'customer=Acme',))
+def project(ctx: Ctx, args: ProjectArgs) -> Reply:
+    """Propose a project and submit it."""
+    with ctx.uow() as uow:
+        req = claims.propose_project(uow, ctx.actor, args.name, args.budget, args.currency, args.start, args.reason,
+                                     args.customer)
+        first = approvals.member_name(uow, req.chain[0]["approver_id"])
+    return Reply(text=_("Project initiation {request} submitted: {project}, {amount}; first {name}.").format(
+        request=approvals.rref(req), project=args.name, amount=money(req.amount, req.currency), name=first))
+
+
+class CollabArgs(Args):
+    department: Text = Field(description=N_("the department asked"))
+    what: LongText = Field(description=N_("what is needed"))
+    due: DateArg = Field(description=N_("needed by"))
+
+
+@REGISTRY.command("collab", N_("Ask another department for help (跨部门协作需求)."), CollabArgs,
+                  ask=("department", "what", "due"),
+                  examples=('/collab department=engineering what="on-site demo for Acme" due=2026-12-10',))
+def collab(ctx: Ctx, args: CollabArgs) -> Reply:
+    """Request cross-department collaboration and submit it."""
+    with ctx.uow() as uow:
+        req = claims.request_collaboration(uow, ctx.actor, args.department, args.what, args.due)
+        first = approvals.member_name(uow, req.chain[0]["approver_id"])
+    return Reply(text=_("Cross-department request {request} to {department} submitted; first {name}.").format(
+        request=approvals.rref(req), department=args.department, name=first))
+
+
 class ResubmitArgs(Args):
     ref: Text = Field(description=N_("the expense claim or leave request (A12)"))
     amount: Money | None = Field(None, description=N_("the amount"))

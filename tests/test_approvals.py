@@ -395,3 +395,27 @@ def test_expense_sent_back_is_revised_and_resubmitted(team, app) -> None:  # noq
         assert [s["role"] for s in uow.session.get(ApprovalRequest, 2).chain] == ["supervisor"]
     team(CONTRACT.format(amount=1), "/contract submit K1")
     assert "revise it with /contract edit" in team("/approvals resubmit A3")
+
+
+def test_project_initiation_and_cross_department_requests_on_the_same_engine(team, app) -> None:  # noqa: ANN001
+    team(":as alice", "/customer new Acme")
+    out = team('/project name="Acme ERP pilot" budget=30万 start=2026-12-07 reason="signed LOI" customer=Acme')
+    assert "Project initiation A1 submitted: Acme ERP pilot, CN¥300,000.00; first mike." in out
+    team('/project name="Regional rollout" budget=60万 start=2027-01-04 reason="three sites"')
+    out = team('/collab department=engineering what="on-site demo for Acme" due=2026-12-10')
+    assert "Cross-department request A3 to engineering submitted; first mike." in out
+    assert _chain(app, 1) == ["manager=mike", "finance=fay"]
+    assert _chain(app, 2) == ["manager=mike", "finance=fay", "head=hank"]
+    assert _chain(app, 3) == ["supervisor=mike", "head=hank"]
+    assert "cannot start in the past" in team('/project name=x budget=1000 start=2026-11-01 reason=y')
+    assert "has passed" in team('/collab department=x what=y due=2026-11-01')
+    explained = team("/policy explain project amount=600000 by=alice")
+    assert "3. department head · hank · because amount >= 500000" in explained
+    out = team(":as mike", '/changes A3 reason="say which engineer"', ":as alice",
+               '/approvals resubmit A3 note="on-site demo for Acme, with Wei"')
+    assert "A3 submitted again (round 2)" in out
+    out = team(":as mike", "/approve A3", ":as hank", "/approve A3")
+    assert "All steps approved" in out
+    with app.uow() as uow:
+        req = uow.session.get(ApprovalRequest, 3)
+        assert req.state == "approved" and req.fields["what"] == "on-site demo for Acme, with Wei"
