@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -44,14 +45,7 @@ class SlackSender:
         channel = message.channel or message.address
         if not channel:
             raise DeliveryError("recipient has no Slack account linked")
-        token = self.token_for(message.org.external_id)
-        if not token:
-            raise DeliveryError(f"no bot token for workspace {message.org.external_id}")
-        reply = Reply(text=message.text,
-                      buttons=[Button(b.label, b.command, decision=b.decision) for b in message.buttons])
-        with use_locale(message.locale):
-            text, blocks = to_slack(reply)
-        client = WebClient(token=token, base_url=self.settings.slack_api_url, timeout=10)
+        client, text, blocks = self._prepare(message)
         try:
             response = client.chat_postMessage(channel=channel, text=text, blocks=blocks)
         except SlackApiError as exc:
@@ -60,8 +54,8 @@ class SlackSender:
             raise DeliveryError(type(exc).__name__) from None
         return Posted(str(response.get("channel") or channel), str(response.get("ts")))
 
-    def edit(self, message: Outgoing, posted: Posted) -> None:
-        """Revise a message sent earlier (chat.update): its new text, and only the buttons still valid."""
+    def _prepare(self, message: Outgoing) -> tuple[WebClient, str, list[dict[str, Any]]]:
+        """A Web API client with the workspace's token, and the message as Block Kit in its reader's language."""
         token = self.token_for(message.org.external_id)
         if not token:
             raise DeliveryError(f"no bot token for workspace {message.org.external_id}")
@@ -69,7 +63,11 @@ class SlackSender:
                       buttons=[Button(b.label, b.command, decision=b.decision) for b in message.buttons])
         with use_locale(message.locale):
             text, blocks = to_slack(reply)
-        client = WebClient(token=token, base_url=self.settings.slack_api_url, timeout=10)
+        return WebClient(token=token, base_url=self.settings.slack_api_url, timeout=10), text, blocks
+
+    def edit(self, message: Outgoing, posted: Posted) -> None:
+        """Revise a message sent earlier (chat.update): its new text, and only the buttons still valid."""
+        client, text, blocks = self._prepare(message)
         try:
             client.chat_update(channel=posted.chat, ts=posted.ref, text=text, blocks=blocks)
         except SlackApiError as exc:
