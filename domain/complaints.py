@@ -238,7 +238,7 @@ def set_work_hours(uow: UnitOfWork, actor: Actor, text: str) -> str:
     return value
 
 
-_CHANNEL = re.compile(r"^<#([A-Z0-9]+)(?:\|[^>]*)?>$|^#?([\w\-]{1,80})$")
+_CHANNEL = re.compile(r"^#?([\w\-]{1,80})$")
 
 
 def set_escalation_channel(uow: UnitOfWork, actor: Actor, channel: str) -> str | None:
@@ -252,7 +252,7 @@ def set_escalation_channel(uow: UnitOfWork, actor: Actor, channel: str) -> str |
         m = _CHANNEL.match(raw)
         if not m:
             raise Invalid(N_("'{text}' is not a channel."), text=channel)
-        value = m[1] or m[2]
+        value = m[1]
     org = _org(uow, actor)
     org.settings = {**(org.settings or {}), "escalation_channel": value}
     uow.audit(actor.org_id, actor.member_id, "update", "organisation", org.name, f"escalation_channel={value}")

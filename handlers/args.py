@@ -158,12 +158,11 @@ Level = Annotated[str, choice(LEVELS), choices_of(LEVELS)]
 Scale = Annotated[str, choice(SCALES), choices_of(SCALES)]
 Risk = Annotated[str, choice(RISKS), choices_of(RISKS)]
 def _channel(value: Any) -> str:
-    """A chat channel: Slack's escaped mention <#C123|sales> or #C123 becomes its id; anything else as typed."""
-    text = _text(value)
-    m = re.fullmatch(r"<#([A-Z0-9]+)(?:\|[^>]*)?>", text)
-    if m:
-        return m.group(1)
-    return text[1:] if re.fullmatch(r"#[A-Z0-9]{6,}", text) else text
+    """A chat channel as people write it: `#sales` or `sales`, a channel id, a chat id."""
+    text = _text(value).removeprefix("#").strip()
+    if not text:
+        raise Invalid(N_("A value is empty."))
+    return text
 
 
 ChannelRef = Annotated[str, BeforeValidator(_channel)]

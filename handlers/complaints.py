@@ -14,7 +14,7 @@ from domain.figures import MEASURES
 from domain.i18n import N_, _, fmt_date, fmt_datetime, sentences, translate
 from domain.models import Complaint
 from domain.periods import parse_period
-from handlers.args import Args, LongText, MemberName, Text, choice, choices_of
+from handlers.args import Args, ChannelRef, LongText, MemberName, Text, choice, choices_of
 from handlers.context import Ctx
 from handlers.registry import REGISTRY
 from handlers.replies import Button, Reply, Section
@@ -294,7 +294,7 @@ def complaint_policy(ctx: Ctx, args: PolicyArgs) -> Reply:
 
 
 class ChannelArgs(Args):
-    channel: Text = Field(description=N_("the channel for escalation pings, or - for none"))
+    channel: ChannelRef = Field(description=N_("the channel for escalation pings, or - for none"))
 
 
 @REGISTRY.command("complaint channel", N_("Set the channel where complaint escalations are posted."), ChannelArgs,

@@ -47,6 +47,7 @@ PAGE_ACTION = "bizbot.page"
 FAILED_PROFILE_TTL = 300.0
 LOCALE_TTL = 3600.0
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|([^>]*))?>")
+_CHANNEL_MENTION = re.compile(r"<#([A-Z0-9]+)(?:\|[^>]*)?>")
 
 
 @dataclass(frozen=True)
@@ -205,8 +206,9 @@ class SlackAdapter:
         return first
 
     async def _unmention(self, client: AsyncWebClient, team_id: str, line: str) -> tuple[str, dict[str, str]]:
-        """Turn `<@U123|alice>` (or `<@U123>`) into a name, and remember which account was meant."""
-        line = html.unescape(line)
+        """Turn `<@U123|alice>` (or `<@U123>`) into a name, and remember which account was meant;
+        a channel mention `<#C123|sales>` becomes the channel's id, which is what bizbot posts to."""
+        line = _CHANNEL_MENTION.sub(r"\1", html.unescape(line))
         names: dict[str, str] = {}
         for user_id, label in _MENTION.findall(line):
             if not label and user_id not in names:
