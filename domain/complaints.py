@@ -40,7 +40,7 @@ from domain.calendar import is_workday
 from domain.callbacks import schedule_callback
 from domain.clock import local_today
 from domain.errors import Ambiguous, Conflict, Forbidden, Invalid, NotFound
-from domain.figures import Figure, Scope, measure, rate
+from domain.figures import Figure, Scope, count_of, measure, rate
 from domain.i18n import N_, Label
 from domain.models import (
     Callback,
@@ -818,33 +818,28 @@ def _agenda(uow: UnitOfWork, actor: Actor) -> list[AgendaEntry]:
 # --- figures (KPIs: 投诉处理及时率, 解决率) ----------------------------------------------------
 
 
-def _count(uow: UnitOfWork, stmt: Any) -> int:
-    return int(uow.session.scalar(stmt) or 0)
-
-
 @measure("complaints_opened", N_("Complaints opened"), order=90)
 def _opened(uow: UnitOfWork, scope: Scope) -> Figure:
-    n = _count(uow, select(func.count(Complaint.id)).where(
+    return count_of(uow, "complaints_opened", N_("complaints logged in the period: {count}"),
+                    select(func.count(Complaint.id)).where(
         Complaint.org_id == scope.org_id, scope.owned(Complaint.assignee_id), scope.during(Complaint.created_at)))
-    return Figure("complaints_opened", n, basis=N_("{count} complaints logged in the period"), params={"count": n})
 
 
 @measure("complaints_overdue", N_("Complaints overdue"), order=91)
 def _overdue(uow: UnitOfWork, scope: Scope) -> Figure:
-    n = _count(uow, select(func.count(func.distinct(ComplaintStep.complaint_id)))
-               .join(Complaint, Complaint.id == ComplaintStep.complaint_id).where(
+    return count_of(uow, "complaints_overdue", N_("complaints that missed a promised deadline in the period: {count}"),
+                    select(func.count(func.distinct(ComplaintStep.complaint_id)))
+                    .join(Complaint, Complaint.id == ComplaintStep.complaint_id).where(
         Complaint.org_id == scope.org_id, scope.owned(Complaint.assignee_id), ComplaintStep.kind == "overdue",
         scope.during(ComplaintStep.at)))
-    return Figure("complaints_overdue", n, basis=N_("{count} complaints missed a promised deadline in the period"),
-                  params={"count": n})
 
 
 @measure("complaints_closed", N_("Complaints closed"), order=92)
 def _closed(uow: UnitOfWork, scope: Scope) -> Figure:
-    n = _count(uow, select(func.count(Complaint.id)).where(
+    return count_of(uow, "complaints_closed", N_("complaints closed in the period: {count}"),
+                    select(func.count(Complaint.id)).where(
         Complaint.org_id == scope.org_id, scope.owned(Complaint.assignee_id), Complaint.status == "closed",
         scope.during(Complaint.closed_at)))
-    return Figure("complaints_closed", n, basis=N_("{count} complaints closed in the period"), params={"count": n})
 
 
 @measure("complaint_timeliness", N_("Complaint handling timeliness rate"), unit="rate", order=93, digest=False)

@@ -20,7 +20,7 @@ from domain.approvals import request_type
 from domain.clock import local_today
 from domain.crm import MAX_VALUE, _record_stage, find_customer, find_lead
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
-from domain.figures import Figure, Scope, measure
+from domain.figures import Figure, Scope, count_of, measure
 from domain.i18n import N_, Label
 from domain.models import ApprovalRequest, Contract, Customer, Lead, Member
 from domain.outbox import Money, Msg
@@ -353,33 +353,27 @@ def export_ledger(uow: UnitOfWork, member_name: str, org_id: int | None, fmt: st
 # --- figures for the weekly digest and the appraisals -------------------------------------------
 
 
-def _count(uow: UnitOfWork, stmt: Any) -> int:
-    return int(uow.session.scalar(stmt) or 0)
-
-
 @measure("contracts_submitted", N_("Contracts submitted"), order=90)
 def _contracts_submitted(uow: UnitOfWork, scope: Scope) -> Figure:
-    n = _count(uow, select(func.count(ApprovalRequest.id)).where(
+    return count_of(uow, "contracts_submitted", N_("contracts submitted for approval in the period: {count}"),
+                    select(func.count(ApprovalRequest.id)).where(
         ApprovalRequest.org_id == scope.org_id, ApprovalRequest.type == "contract",
         scope.owned(ApprovalRequest.requester_id), scope.during(ApprovalRequest.submitted_at)))
-    return Figure("contracts_submitted", n, basis=N_("{count} contracts submitted for approval in the period"),
-                  params={"count": n})
 
 
 @measure("contracts_approved", N_("Contracts approved"), order=91)
 def _contracts_approved(uow: UnitOfWork, scope: Scope) -> Figure:
-    n = _count(uow, select(func.count(Contract.id)).where(
+    return count_of(uow, "contracts_approved", N_("contracts approved and signed in the period: {count}"),
+                    select(func.count(Contract.id)).where(
         Contract.org_id == scope.org_id, scope.owned(Contract.owner_id), scope.during(Contract.signed_at)))
-    return Figure("contracts_approved", n, basis=N_("{count} contracts approved and signed in the period"),
-                  params={"count": n})
 
 
 @measure("contracts_pending", N_("Contracts pending"), order=92)
 def _contracts_pending(uow: UnitOfWork, scope: Scope) -> Figure:
-    n = _count(uow, select(func.count(Contract.id)).where(
+    return count_of(uow, "contracts_pending", N_("contracts waiting in approval: {count}"),
+                    select(func.count(Contract.id)).where(
         Contract.org_id == scope.org_id, scope.owned(Contract.owner_id), Contract.state == "pending",
         Contract.created_at < scope.end))
-    return Figure("contracts_pending", n, basis=N_("{count} contracts waiting in approval"), params={"count": n})
 
 
 @measure("contract_value_signed", N_("Contract value signed"), unit="money", order=93)
@@ -388,4 +382,4 @@ def _contract_value_signed(uow: UnitOfWork, scope: Scope) -> Figure:
         Contract.org_id == scope.org_id, scope.owned(Contract.owner_id), scope.during(Contract.signed_at))).all()
     total = sum((a for a, cur in rows if cur == "CNY"), Decimal(0))
     return Figure("contract_value_signed", total, "money",
-                  N_("{count} contracts signed into the ledger in the period (CNY)"), {"count": len(rows)}, "CNY")
+                  N_("contracts signed into the ledger in the period (CNY): {count}"), {"count": len(rows)}, "CNY")

@@ -121,37 +121,39 @@ def rate(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
 
 
-def _count(uow: UnitOfWork, stmt: Any) -> int:
-    return int(uow.session.scalar(stmt) or 0)
+def count_of(uow: UnitOfWork, key: str, basis: str, stmt: Any) -> Figure:
+    """A count figure: the number a `SELECT count(...)` gives, explained by `basis` (a msgid with {count})."""
+    n = int(uow.session.scalar(stmt) or 0)
+    return Figure(key, n, basis=basis, params={"count": n})
 
 
 @measure("new_customers", N_("New customers"), order=10)
 def _new_customers(uow: UnitOfWork, scope: Scope) -> Figure:
-    n = _count(uow, select(func.count(Customer.id)).where(
+    return count_of(uow, "new_customers", N_("customers created in the period: {count}"),
+                    select(func.count(Customer.id)).where(
         Customer.org_id == scope.org_id, scope.owned(Customer.owner_id), scope.during(Customer.created_at)))
-    return Figure("new_customers", n, basis=N_("customers created in the period: {count}"), params={"count": n})
 
 
 @measure("new_leads", N_("New leads"), order=20)
 def _new_leads(uow: UnitOfWork, scope: Scope) -> Figure:
-    n = _count(uow, select(func.count(Lead.id)).where(
+    return count_of(uow, "new_leads", N_("leads created in the period: {count}"),
+                    select(func.count(Lead.id)).where(
         Lead.org_id == scope.org_id, scope.owned(Lead.owner_id), scope.during(Lead.created_at)))
-    return Figure("new_leads", n, basis=N_("leads created in the period: {count}"), params={"count": n})
 
 
 @measure("visits", N_("Visits"), order=30)
 def _visits(uow: UnitOfWork, scope: Scope) -> Figure:
-    n = _count(uow, select(func.count(Visit.id)).where(
+    return count_of(uow, "visits", N_("visits logged in the period: {count}"),
+                    select(func.count(Visit.id)).where(
         Visit.org_id == scope.org_id, scope.owned(Visit.member_id), scope.during(Visit.at)))
-    return Figure("visits", n, basis=N_("visits logged in the period: {count}"), params={"count": n})
 
 
 @measure("stage_moves", N_("Stage moves"), order=40)
 def _stage_moves(uow: UnitOfWork, scope: Scope) -> Figure:
-    n = _count(uow, select(func.count(StageChange.id)).join(Lead, Lead.id == StageChange.lead_id).where(
+    return count_of(uow, "stage_moves", N_("lead stage changes in the period: {count}"),
+                    select(func.count(StageChange.id)).join(Lead, Lead.id == StageChange.lead_id).where(
         StageChange.org_id == scope.org_id, scope.owned(Lead.owner_id), scope.during(StageChange.at),
         StageChange.from_stage.is_not(None)))
-    return Figure("stage_moves", n, basis=N_("lead stage changes in the period: {count}"), params={"count": n})
 
 
 @measure("negotiation_success", N_("Negotiation success rate"), unit="rate", order=50, digest=False)
@@ -172,18 +174,18 @@ def _negotiation_success(uow: UnitOfWork, scope: Scope) -> Figure:
 @measure("callbacks_due", N_("Callbacks due"), order=60)
 def _callbacks_due(uow: UnitOfWork, scope: Scope) -> Figure:
     start, end = scope.first, scope.end_day
-    n = _count(uow, select(func.count(Callback.id)).where(
+    return count_of(uow, "callbacks_due", N_("callbacks due in the period: {count}"),
+                    select(func.count(Callback.id)).where(
         Callback.org_id == scope.org_id, scope.owned(Callback.owner_id),
         Callback.due_date >= start, Callback.due_date < end))
-    return Figure("callbacks_due", n, basis=N_("callbacks due in the period: {count}"), params={"count": n})
 
 
 @measure("callbacks_done", N_("Callbacks done"), order=70)
 def _callbacks_done(uow: UnitOfWork, scope: Scope) -> Figure:
-    n = _count(uow, select(func.count(Callback.id)).where(
+    return count_of(uow, "callbacks_done", N_("callbacks done in the period: {count}"),
+                    select(func.count(Callback.id)).where(
         Callback.org_id == scope.org_id, scope.owned(Callback.owner_id), Callback.status == "done",
         scope.during(Callback.done_at)))
-    return Figure("callbacks_done", n, basis=N_("callbacks done in the period: {count}"), params={"count": n})
 
 
 @measure("callback_completion", N_("Callback completion rate"), unit="rate", order=80, digest=False)
