@@ -341,6 +341,12 @@ def _answered(uow: UnitOfWork, org_id: int, week: date) -> set[int]:
         select(MeetingUpdate.member_id).where(MeetingUpdate.org_id == org_id, MeetingUpdate.week == week)))
 
 
+def _unanswered(uow: UnitOfWork, org: Organisation, sched: Schedule, week: date) -> list[Member]:
+    """The reporters who have not sent their update for `week`'s meeting yet."""
+    answered = _answered(uow, org.id, week)
+    return [m for m in resolve_reporters(uow, org, sched) if m.id not in answered]
+
+
 def _local_time(org: Organisation, when: datetime) -> str:
     return when.astimezone(ZoneInfo(org.timezone)).strftime("%H:%M")
 
@@ -354,10 +360,7 @@ def _fire_ask(uow: UnitOfWork, item: DueItem) -> None:
     week = week_at(org, sched, ask_at, item.due_at)
     held = meeting_at(org, sched, week)
     if held > uow.now:  # not when the sweep comes back after the meeting itself
-        answered = _answered(uow, org.id, week)
-        for member in resolve_reporters(uow, org, sched):
-            if member.id in answered:
-                continue
+        for member in _unanswered(uow, org, sched, week):
             enqueue(uow, org_id=org.id, key=f"meeting:ask:{org.id}:{week.isoformat()}:{member.id}",
                     recipient_id=member.id, kind=ASK, msgid=ASK_MSG,
                     params={"date": held.astimezone(ZoneInfo(org.timezone)).date(), "time": _local_time(org, held)},
@@ -374,10 +377,7 @@ def _fire_nudge(uow: UnitOfWork, item: DueItem) -> None:
     week = week_at(org, sched, nudge_at, item.due_at)
     held = meeting_at(org, sched, week)
     if ask_at(org, sched, week) < item.due_at and held > uow.now:
-        answered = _answered(uow, org.id, week)
-        for member in resolve_reporters(uow, org, sched):
-            if member.id in answered:
-                continue
+        for member in _unanswered(uow, org, sched, week):
             enqueue(uow, org_id=org.id, key=f"meeting:nudge:{org.id}:{week.isoformat()}:{member.id}",
                     recipient_id=member.id, kind=NUDGE, msgid=NUDGE_MSG, urgent=True,
                     params={"time": _local_time(org, held)},
