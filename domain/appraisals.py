@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from domain import figures
+from domain import figures, periods
 from domain.access import Actor, can_access, require_role, team_ids
 from domain.calendar import is_workday
 from domain.clock import as_utc, at_local, local_today
@@ -113,29 +113,16 @@ def period_of(cycle: str, day: date) -> Period:
     return Period("annual", str(day.year), date(day.year, 1, 1), date(day.year + 1, 1, 1))
 
 
-_PERIOD = re.compile(
-    r"^\s*(?P<y>\d{4})\s*(?:(?:[-/.年]\s*|\s+)(?:(?P<q>[qQ][1-4]|第?[1-4一二三四]季度?)|(?P<m>\d{1,2})\s*月?))?\s*年?\s*$")
-_CN_Q = {"一": 1, "二": 2, "三": 3, "四": 4}
-
-
-def parse_period(text: str) -> Period:
-    """2026-11, 2026/11, 2026年11月, 2026-Q4, 2026年第四季度, 2026 — or refuse, translated."""
-    m = _PERIOD.match(text or "")
-    if not m:
-        raise Invalid(N_("'{text}' is not a period; write 2026-11, 2026-Q4 or 2026."), text=text)
-    year = int(m.group("y"))
-    if not 2000 <= year <= 2100:
-        raise Invalid(N_("'{text}' is not a period; write 2026-11, 2026-Q4 or 2026."), text=text)
-    if m.group("q"):
-        digit = re.search(r"[1-4一二三四]", m.group("q")).group(0)  # type: ignore[union-attr]
-        q = int(digit) if digit.isdigit() else _CN_Q[digit]
-        return period_of("quarterly", date(year, 3 * q, 1))
-    if m.group("m"):
-        month = int(m.group("m"))
-        if not 1 <= month <= 12:
-            raise Invalid(N_("'{text}' is not a period; write 2026-11, 2026-Q4 or 2026."), text=text)
-        return period_of("monthly", date(year, month, 1))
-    return period_of("annual", date(year, 1, 1))
+def parse_period(text: str, today: date) -> Period:
+    """A review period: a month, quarter or year as domain.periods reads it (2026-11, 2026年11月, 2026-Q4,
+    2026年第四季度, 2026, lastmonth, quarter, …) — or refuse, translated."""
+    first, end_day = periods.parse_period(text, today)
+    for cycle in CYCLES:
+        period = period_of(cycle, first)
+        if (period.first, period.end_day) == (first, end_day):
+            return period
+    raise Invalid(N_("'{text}' is not a review period; write a month (2026-11), a quarter (2026-Q4) or a year "
+                     "(2026)."), text=text)
 
 
 # --- settings --------------------------------------------------------------------------------
@@ -263,7 +250,7 @@ def refresh(uow: UnitOfWork, review: Review) -> None:
         return
     org = uow.session.get(Organisation, review.org_id)
     assert org is not None
-    period = parse_period(review.period)
+    period = parse_period(review.period, local_today(uow.now, org.timezone))
     items = copy.deepcopy(review.items)
     for item in items:
         item["figures"] = _figures_for(uow, org, review.member_id, period, item.get("measures", []))
@@ -462,7 +449,8 @@ def find_review(uow: UnitOfWork, actor: Actor, member_name: str | None, period: 
         uow.audit(org_id, actor.member_id, "refuse", "review", None, f"{purpose} {member.name}")
         uow.commit()
         raise Forbidden(N_("You may not see {member}'s review."), member=member.name)
-    key = parse_period(period).key if period else latest_period_key(uow, org_id, member.id)
+    key = parse_period(period, local_today(uow.now, actor.timezone)).key if period else latest_period_key(
+        uow, org_id, member.id)
     review = uow.session.scalar(select(Review).where(
         Review.org_id == org_id, Review.member_id == member.id, Review.period == key)) if key else None
     if review is None:
@@ -491,7 +479,8 @@ class StatusRow:
 
 def status(uow: UnitOfWork, actor: Actor, period: str | None) -> tuple[str | None, list[StatusRow]]:
     """Where my review and my team's stand (a manager sees the department)."""
-    key = parse_period(period).key if period else latest_period_key(uow, actor.org_id, actor.member_id)
+    today = local_today(uow.now, actor.timezone)
+    key = parse_period(period, today).key if period else latest_period_key(uow, actor.org_id, actor.member_id)
     if key is None:
         key = uow.session.scalar(select(Review.period).where(Review.org_id == actor.org_id)
                                  .order_by(Review.created_at.desc(), Review.id.desc()).limit(1))
@@ -897,7 +886,8 @@ def member_figures(uow: UnitOfWork, actor: Actor, member_name: str | None, perio
     assert member is not None
     if member.id != actor.member_id and not can_access(uow, actor, member.id):
         raise Forbidden(N_("You may not see {member}'s review."), member=member.name)
-    chosen = parse_period(period) if period else period_of("monthly", local_today(uow.now, org.timezone))
+    today = local_today(uow.now, org.timezone)
+    chosen = parse_period(period, today) if period else period_of("monthly", today)
     name = template_for(org, member)
     if name is None:
         raise NotFound(N_("{member} has no appraisal template for their role."), member=member.name)
@@ -913,7 +903,10 @@ def member_figures(uow: UnitOfWork, actor: Actor, member_name: str | None, perio
 
 def export_rows(uow: UnitOfWork, org_id: int, period: str) -> list[dict[str, Any]]:
     """Every review of a period, one row per indicator, for managers' exports."""
-    key = parse_period(period).key
+    org = uow.session.get(Organisation, org_id)
+    if org is None:
+        raise NotFound(N_("There is no organisation {id}."), id=org_id)
+    key = parse_period(period, local_today(uow.now, org.timezone)).key
     rows = []
     reviews = uow.session.execute(select(Review, Member).join(Member, Member.id == Review.member_id).where(
         Review.org_id == org_id, Review.period == key).order_by(Member.name_key))

@@ -1,4 +1,4 @@
-"""Periods people name for figures: `week`, `lastmonth`, `2026-11`, `2026-Q4`, `30d`, `本月`, …
+"""Periods people name for figures: `week`, `lastmonth`, `2026-11`, `2026-Q4`, `2026年第四季度`, `30d`, `本月`, …
 
 A period is a run of local days [first, end_day), as domain.figures.Scope reads it.
 """
@@ -21,7 +21,8 @@ _ALIASES = {
     "lastyear": "lastyear", "去年": "lastyear",
 }
 _MONTH = re.compile(r"^(\d{4})[-/.年](\d{1,2})月?$")
-_QUARTER = re.compile(r"^(\d{4})[-/ ]?q([1-4])$", re.I)
+_QUARTER = re.compile(r"^(\d{4})\s*(?:[-/ ]?|年)\s*(?:q([1-4])|第?([1-4一二三四])\s*季度?)$", re.I)
+_CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4}
 _YEAR = re.compile(r"^(\d{4})年?$")
 _DAYS = re.compile(r"^(\d{1,3})\s*(d|天)$", re.I)
 
@@ -60,7 +61,8 @@ def parse_period(text: str | None, today: date) -> tuple[date, date]:
         first = date(year, month, 1)
         return first, _month_start(year, month + 1)
     if m := _QUARTER.match(raw):
-        year, q = int(m[1]), int(m[2])
+        digit = m[2] or m[3]
+        year, q = int(m[1]), int(digit) if digit.isdigit() else _CN_DIGITS[digit]
         if not 1900 <= year <= 2200:
             raise _bad(raw)
         first = date(year, (q - 1) * 3 + 1, 1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, ValidationInfo
 
 from domain import appraisals
 from domain.appraisals import CYCLE_LABELS, STATUS_LABELS, STEP_LABELS, fmt_total
@@ -28,8 +28,8 @@ def _points(value: Any) -> int:
     return int(raw)
 
 
-def _period(value: Any) -> str:
-    return appraisals.parse_period(str(value)).key
+def _period(value: Any, info: ValidationInfo) -> str:
+    return appraisals.parse_period(str(value), info.context["today"]).key
 
 
 def _on_off(value: Any) -> bool:

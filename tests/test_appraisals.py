@@ -22,6 +22,16 @@ from domain.errors import Conflict, DomainError, Invalid
 from domain.models import AuditEntry, DueItem, Organisation, Review
 from domain.team import actor_for, find_member
 
+TODAY = date(2026, 11, 23)
+
+
+def test_relative_periods_and_what_is_not_a_review_period() -> None:
+    assert parse_period("lastmonth", TODAY).key == "2026-10" and parse_period("本季度", TODAY).key == "2026-Q4"
+    assert parse_period("去年", TODAY).key == "2025" and parse_period("2026 Q4", TODAY).key == "2026-Q4"
+    for text in ("week", "30d"):
+        with pytest.raises(Invalid):
+            parse_period(text, TODAY)
+
 
 def _dms(text: str, who: str | None = None) -> list[str]:
     lines = [line for line in text.splitlines() if "→ @" in line]
@@ -277,17 +287,17 @@ def test_parse_weights_refuses_cleanly(text) -> None:  # noqa: ANN001
 def test_period_keys_read_back(year, month) -> None:  # noqa: ANN001
     for cycle in ("monthly", "quarterly", "annual"):
         period = period_of(cycle, date(year, month, 1))
-        assert parse_period(period.key) == period
+        assert parse_period(period.key, TODAY) == period
         assert period.first <= date(year, month, 1) < period.end_day
-    assert parse_period(f"{year}年{month}月") == period_of("monthly", date(year, month, 1))
+    assert parse_period(f"{year}年{month}月", TODAY) == period_of("monthly", date(year, month, 1))
     q = (month - 1) // 3 + 1
-    assert parse_period(f"{year}年第{'一二三四'[q - 1]}季度") == period_of("quarterly", date(year, month, 1))
+    assert parse_period(f"{year}年第{'一二三四'[q - 1]}季度", TODAY) == period_of("quarterly", date(year, month, 1))
 
 
 @given(st.text(max_size=30))
 def test_parse_period_refuses_cleanly(text) -> None:  # noqa: ANN001
     try:
-        parse_period(text)
+        parse_period(text, TODAY)
     except Invalid:
         pass
 
