@@ -143,100 +143,66 @@ def export() -> None:
     """Write records for the people entitled to see them (CSV or xlsx)."""
 
 
-REVIEW_COLUMNS = ("period", "member", "template", "status", "indicator", "weight", "figures", "self_score", "score",
-                  "comment", "total", "appeal")
+def _export(produce, fmt: str, output: str | None, default_name: str, what: str) -> None:  # noqa: ANN001
+    """Run an export in one unit of work; write it to --output (CSV may go to stdout); a refusal is one line."""
+    from domain.clock import SystemClock
+    from domain.db import make_engine, session_factory
+    from domain.errors import DomainError
+    from domain.i18n import use_locale
+    from domain.uow import UnitOfWork
+    from handlers.registry import translate_error
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with UnitOfWork(session_factory(engine), SystemClock()) as uow:
+            try:
+                data, count = produce(uow)
+            except DomainError as exc:
+                with use_locale(settings.locale):
+                    raise click.ClickException(translate_error(exc)) from None
+    finally:
+        engine.dispose()
+    if output is None and fmt == "csv":
+        click.echo(data.decode("utf-8-sig"), nl=False)
+        return
+    path = output or default_name
+    with open(path, "wb") as fh:
+        fh.write(data)
+    click.echo(f"wrote {count} {what} to {path}")
 
 
 @export.command("reviews")
-@click.option("--period", required=True, help="2026-11, 2026-Q4 or 2026.")
+@click.option("--period", required=True, help="2026-11, 2026-Q4, 2026 or lastmonth.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
-@click.option("--as", "user", required=True, help="The manager the export runs as (checked and audited).")
-@click.option("--org", "org_id", default=1, show_default=True, help="Organisation id.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="File (default: stdout for csv).")
-def export_reviews(period: str, fmt: str, user: str, org_id: int, output: str | None) -> None:
+@click.option("--as", "member", required=True, help="The manager the export runs as (checked and audited).")
+@click.option("--org", "org_id", type=int, default=None, help="Organisation id (needed when there are several).")
+@click.option("-o", "--output", default=None, help="File to write (default: stdout for csv, reviews.xlsx).")
+def export_reviews(period: str, fmt: str, member: str, org_id: int | None, output: str | None) -> None:
     """Every review of a period, one row per indicator (managers)."""
-    from pathlib import Path
+    from domain.appraisals import export_reviews as produce
 
-    from domain import appraisals
-    from domain.errors import DomainError
-    from domain.exports import exporter, write_table
-    from handlers.registry import translate_error
-
-    if fmt == "xlsx" and not output:
-        raise click.UsageError("xlsx needs --output FILE")
-    with _export_uow() as uow:
-        try:
-            exporter(uow, org_id, user, f"reviews {period}")
-            rows = appraisals.export_rows(uow, org_id, period)
-        except DomainError as exc:
-            raise click.ClickException(translate_error(exc)) from None
-        uow.commit()
-    data = write_table(rows, REVIEW_COLUMNS, fmt, Path(output) if output else None)
-    if output:
-        click.echo(f"wrote {len(rows)} rows to {output}")
-    else:
-        click.echo(data.decode("utf-8-sig"), nl=False)
-
-
-def _export_uow():  # noqa: ANN202
-    from contextlib import contextmanager
-
-    from domain.clock import SystemClock
-    from domain.db import make_engine, session_factory
-    from domain.uow import UnitOfWork
-
-    @contextmanager
-    def scope():  # noqa: ANN202
-        engine = make_engine(_settings().database_url)
-        try:
-            with UnitOfWork(session_factory(engine), SystemClock()) as uow:
-                yield uow
-        finally:
-            engine.dispose()
-    return scope()
+    _export(lambda uow: produce(uow, member, org_id, period, fmt), fmt, output, f"reviews.{fmt}", "rows")
 
 
 @export.command("ledger")
 @click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
 @click.option("--as", "member", required=True, help="The member asking; they get the contracts they may see.")
 @click.option("--org", "org_id", type=int, default=None, help="Organisation id (needed when there are several).")
-@click.option("--from", "start", default=None, help="First sign date (YYYY-MM-DD).")
-@click.option("--to", "end", default=None, help="Last sign date (YYYY-MM-DD).")
-@click.option("-o", "--output", default=None, help="File to write (default: ledger.<format>).")
-def export_ledger(fmt: str, member: str, org_id: int | None, start: str | None, end: str | None,
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First sign date (YYYY-MM-DD).")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last sign date (YYYY-MM-DD).")
+@click.option("-o", "--output", default=None, help="File to write (default: stdout for csv, ledger.xlsx).")
+def export_ledger(fmt: str, member: str, org_id: int | None, start: datetime | None, end: datetime | None,
                   output: str | None) -> None:
     """The contract ledger (合同台账) as an Excel workbook or CSV."""
-    from datetime import date
+    from domain.contracts import export_ledger as produce
 
-    from domain.clock import SystemClock
-    from domain.contracts import export_ledger as export_rows
-    from domain.db import make_engine, session_factory
-    from domain.errors import DomainError
-    from domain.i18n import translate, use_locale
-    from domain.uow import UnitOfWork
+    def run(uow):  # noqa: ANN001, ANN202
+        data, count, _locale = produce(uow, member, org_id, fmt, start.date() if start else None,
+                                       end.date() if end else None)
+        return data, count
 
-    engine = make_engine(_settings().database_url)
-    uow = UnitOfWork(session_factory(engine), SystemClock())
-    try:
-        first = date.fromisoformat(start) if start else None
-        last = date.fromisoformat(end) if end else None
-    except ValueError:
-        click.echo("bizbot: --from/--to must be YYYY-MM-DD", err=True)
-        sys.exit(2)
-    try:
-        with uow:
-            try:
-                data, count, locale = export_rows(uow, member, org_id, fmt, first, last)
-            except DomainError as exc:
-                with use_locale(_settings().locale):
-                    click.echo("bizbot: " + translate(exc.msgid).format(**exc.params), err=True)
-                sys.exit(1)
-        path = output or f"ledger.{fmt}"
-        with open(path, "wb") as fh:
-            fh.write(data)
-        click.echo(f"wrote {count} contract(s) to {path}")
-    finally:
-        engine.dispose()
+    _export(run, fmt, output, f"ledger.{fmt}", "contract(s)")
 
 
 @main.group()

@@ -901,21 +901,25 @@ def member_figures(uow: UnitOfWork, actor: Actor, member_name: str | None, perio
     return member, chosen, out
 
 
-def export_rows(uow: UnitOfWork, org_id: int, period: str) -> list[dict[str, Any]]:
-    """Every review of a period, one row per indicator, for managers' exports."""
-    org = uow.session.get(Organisation, org_id)
-    if org is None:
-        raise NotFound(N_("There is no organisation {id}."), id=org_id)
-    key = parse_period(period, local_today(uow.now, org.timezone)).key
+REVIEW_COLUMNS = ("period", "member", "template", "status", "indicator", "weight", "figures", "self_score", "score",
+                  "comment", "total", "appeal")
+
+
+def export_reviews(uow: UnitOfWork, member_name: str, org_id: int | None, period: str, fmt: str) -> tuple[bytes, int]:
+    """Every review of a period, one row per indicator, for managers (checked and audited)."""
+    from domain.exports import exporter, write_table
+
+    actor = exporter(uow, org_id, member_name, f"reviews {period}")
+    key = parse_period(period, local_today(uow.now, actor.timezone)).key
     rows = []
     reviews = uow.session.execute(select(Review, Member).join(Member, Member.id == Review.member_id).where(
-        Review.org_id == org_id, Review.period == key).order_by(Member.name_key))
+        Review.org_id == actor.org_id, Review.period == key).order_by(Member.name_key))
     for review, member in reviews:
         for item in review.items:
             shown = "; ".join(f"{f['key']}={f['value']}" for f in item.get("figures", []))
-            rows.append({"period": key, "member": member.name, "template": review.template,
-                         "status": review.status, "indicator": item["key"], "weight": item["weight"],
-                         "figures": shown, "self_score": item.get("self_score"), "score": item.get("score"),
-                         "comment": item.get("comment") or "", "total": review.total,
-                         "appeal": review.ruling or ("pending" if review.status == "appeal" else "")})
-    return rows
+            appeal = review.ruling or ("pending" if review.status == "appeal" else "")
+            rows.append([key, member.name, review.template, review.status, item["key"], item["weight"], shown,
+                         item.get("self_score"), item.get("score"), item.get("comment") or "", review.total, appeal])
+    uow.audit(actor.org_id, actor.member_id, "export", "review", None, f"{key} {fmt} {len(rows)} rows")
+    uow.commit()
+    return write_table(REVIEW_COLUMNS, rows, fmt, f"reviews {key}"), len(rows)

@@ -5,8 +5,6 @@ follows the same chain; approving it applies the new terms.
 """
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -300,51 +298,19 @@ def ledger(uow: UnitOfWork, actor: Actor, start: date | None = None, end: date |
     return rows
 
 
-def ledger_csv(header: list[str], rows: list[LedgerRow]) -> bytes:
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(header)
-    for r in rows:
-        writer.writerow([r.ref, r.signed_on.isoformat(), r.customer, r.title, f"{r.amount:.2f}", r.currency,
-                         r.term.isoformat() if r.term else "", r.owner])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
-
-
-def ledger_xlsx(header: list[str], rows: list[LedgerRow], title: str) -> bytes:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = title[:31]
-    sheet.append(header)
-    for r in rows:
-        sheet.append([r.ref, r.signed_on, r.customer, r.title, r.amount, r.currency, r.term, r.owner])
-    for cell in sheet["E"][1:]:
-        cell.number_format = "#,##0.00"
-    buf = io.BytesIO()
-    book.save(buf)
-    return buf.getvalue()
-
-
 def export_ledger(uow: UnitOfWork, member_name: str, org_id: int | None, fmt: str, start: date | None,
                   end: date | None) -> tuple[bytes, int, str]:
     """The ledger rows this member may see, as xlsx or csv with headers in their language; audited."""
+    from domain.exports import exporter, write_table
     from domain.i18n import translate, use_locale
-    from domain.models import Organisation
-    from domain.team import actor_for, find_member
 
-    if org_id is None:
-        orgs = list(uow.session.scalars(select(Organisation.id).limit(2)))
-        if len(orgs) != 1:
-            raise Invalid(N_("Say which organisation: --org ID."))
-        org_id = orgs[0]
-    actor = actor_for(uow, find_member(uow, org_id, member_name))
+    actor = exporter(uow, org_id, member_name, "ledger", roles=None)  # they get the rows they may see
     rows = ledger(uow, actor, start, end)
     with use_locale(actor.locale):
         header = [translate(h) for h in LEDGER_HEADER]
         title = translate(N_("Contract ledger"))
-    data = ledger_csv(header, rows) if fmt == "csv" else ledger_xlsx(header, rows, title)
+    data = write_table(header, [[r.ref, r.signed_on, r.customer, r.title, r.amount, r.currency, r.term, r.owner]
+                                for r in rows], fmt, title, money_columns=(4,))
     uow.audit(actor.org_id, actor.member_id, "export", "ledger", None, f"{fmt} {len(rows)} rows")
     uow.commit()
     return data, len(rows), actor.locale

@@ -1,62 +1,84 @@
-"""Tables written for people entitled to see them: CSV (UTF-8 with BOM, so Excel reads Chinese) or xlsx."""
+"""Tables written for the people entitled to see them: CSV (UTF-8 with a BOM, so Excel reads Chinese) or
+xlsx. The ledger (domain.contracts) and the appraisal reviews (domain.appraisals) are exported through here."""
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from domain.access import Actor, require_role
-from domain.errors import Forbidden
+from domain.errors import Forbidden, Invalid
+from domain.i18n import N_
+from domain.models import Organisation
 from domain.team import actor_for, find_member
 from domain.uow import UnitOfWork
 
+FORMATS = ("csv", "xlsx")
 EXPORT_ROLES = frozenset({"admin", "manager", "deputy", "head"})
 
 
-def exporter(uow: UnitOfWork, org_id: int, name: str, what: str) -> Actor:
-    """The member an export runs as: it must exist and hold a managing role; the export is audited."""
-    actor = actor_for(uow, find_member(uow, org_id, name))
-    try:
-        require_role(actor, EXPORT_ROLES)
-    except Forbidden:
-        uow.audit(org_id, actor.member_id, "refuse", "export", what)
-        uow.commit()
-        raise
-    uow.audit(org_id, actor.member_id, "export", "export", what)
+def resolve_org(uow: UnitOfWork, org_id: int | None) -> int:
+    """The organisation an export is for: the one given, or the only one there is."""
+    if org_id is not None:
+        return org_id
+    orgs = list(uow.session.scalars(select(Organisation.id).limit(2)))
+    if len(orgs) != 1:
+        raise Invalid(N_("Say which organisation: --org ID."))
+    return orgs[0]
+
+
+def exporter(uow: UnitOfWork, org_id: int | None, name: str, what: str,
+             roles: frozenset[str] | None = EXPORT_ROLES) -> Actor:
+    """The member an export runs as; with `roles`, they must hold one of them. Refusals are audited."""
+    actor = actor_for(uow, find_member(uow, resolve_org(uow, org_id), name))
+    if roles is not None:
+        try:
+            require_role(actor, roles)
+        except Forbidden:
+            uow.audit(actor.org_id, actor.member_id, "refuse", "export", what)
+            uow.commit()
+            raise
     return actor
 
 
-def _cell(value: Any) -> Any:
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
     if isinstance(value, Decimal):
-        return float(value)
-    return "" if value is None else value
+        return f"{value:.2f}"
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
-def write_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str, path: Path | None) -> bytes:
-    """The rows as CSV or xlsx bytes; written to `path` too when given."""
+def write_table(header: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str, title: str = "bizbot",
+                money_columns: Sequence[int] = ()) -> bytes:
+    """The rows as CSV or xlsx bytes (`money_columns`: 0-based columns shown with two decimals in xlsx)."""
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf)
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([_cell(row.get(c)) for c in columns])
-        data = ("\ufeff" + buf.getvalue()).encode("utf-8")
-    elif fmt == "xlsx":
-        from openpyxl import Workbook
-
-        book = Workbook()
-        sheet = book.active
-        sheet.append(list(columns))
-        for row in rows:
-            sheet.append([_cell(row.get(c)) for c in columns])
-        out = io.BytesIO()
-        book.save(out)
-        data = out.getvalue()
-    else:
+        writer.writerow(header)
+        writer.writerows([_csv_cell(v) for v in row] for row in rows)
+        return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    if fmt != "xlsx":
         raise ValueError(f"unknown format {fmt!r}")
-    if path is not None:
-        path.write_bytes(data)
-    return data
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = title[:31]
+    sheet.append(list(header))
+    for row in rows:
+        sheet.append(list(row))
+    for column in money_columns:
+        for cells in sheet.iter_rows(min_row=2, min_col=column + 1, max_col=column + 1):
+            cells[0].number_format = "#,##0.00"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -364,7 +364,7 @@ def test_bizbot_export_ledger_command(team, db_url, tmp_path) -> None:  # noqa: 
     assert "K1,2026-11-23,Acme,ERP rollout,1000.00,CNY,2027-12-31,alice" in out.read_text(encoding="utf-8-sig")
     refused = run(["export", "ledger", "--as", "nobody", "-o", str(tmp_path / "x.xlsx")],
                   env={"BIZBOT_DATABASE_URL": db_url})
-    assert refused.returncode == 1 and "No member named 'nobody'" in refused.stderr
+    assert refused.returncode != 0 and "No member named 'nobody'" in refused.stderr
 
 
 def test_messages_read_in_the_approvers_language(team) -> None:  # noqa: ANN001
