@@ -73,12 +73,17 @@ class RequestType:
 REQUEST_TYPES: dict[str, RequestType] = {}
 
 
+def register_type(name: str, describe: DescribeFn, decided: DecidedFn | None = None) -> None:
+    """Register a type: `describe` gives its key fields as a message; `decided`, if any, runs in the deciding
+    transaction when a request of the type is approved, rejected or sent back."""
+    REQUEST_TYPES[name] = RequestType(name, describe, decided)
+
+
 def request_type(name: str, describe: DescribeFn) -> Callable[[DecidedFn], DecidedFn]:
-    """Register a type: `describe` gives its key fields as a message; the decorated function runs
-    in the deciding transaction when a request of the type is approved, rejected or sent back."""
+    """`register_type` as a decorator of the type's `decided` function."""
 
     def register(fn: DecidedFn) -> DecidedFn:
-        REQUEST_TYPES[name] = RequestType(name, describe, fn)
+        register_type(name, describe, fn)
         return fn
 
     return register

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from domain import approvals
 from domain.access import Actor
-from domain.approvals import request_type
+from domain.approvals import register_type, request_type
 from domain.clock import local_today
 from domain.errors import Invalid
 from domain.i18n import N_, Label
@@ -207,9 +207,7 @@ def _describe_project(uow: UnitOfWork, req: ApprovalRequest) -> Msg:
                 "customer": f" ({f['customer']})" if f.get("customer") else "", "reason": f.get("reason", "")})
 
 
-@request_type("project", _describe_project)
-def _project_decided(uow: UnitOfWork, actor: Actor, req: ApprovalRequest, state: str) -> None:
-    """The requester hears of every decision from the engine; nothing else follows a project's approval."""
+register_type("project", _describe_project)  # the requester hears of every decision from the engine
 
 
 def _describe_collab(uow: UnitOfWork, req: ApprovalRequest) -> Msg:
@@ -219,6 +217,4 @@ def _describe_collab(uow: UnitOfWork, req: ApprovalRequest) -> Msg:
                 "what": f.get("what", ""), "due": date.fromisoformat(f["due"])})
 
 
-@request_type("collab", _describe_collab)
-def _collab_decided(uow: UnitOfWork, actor: Actor, req: ApprovalRequest, state: str) -> None:
-    """The requester hears of every decision from the engine; the other department is reached outside bizbot."""
+register_type("collab", _describe_collab)  # the other department is reached outside bizbot
