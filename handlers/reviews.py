@@ -3,6 +3,7 @@ indicators the records measure."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, ValidationInfo
@@ -97,8 +98,6 @@ def _indicator_items(review: Review) -> list[str]:
 
 
 def _history_items(ctx: Ctx, review: Review, names: dict[int, str]) -> list[str]:
-    from datetime import datetime
-
     out = []
     for step in review.history:
         when = fmt_datetime(datetime.fromisoformat(step["at"]), ctx.actor.timezone)
