@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from domain.access import (
     TEAM_ADMIN_ROLES,
@@ -113,6 +113,13 @@ def _apply(customer: Customer, fields: CustomerFields) -> None:
             setattr(customer, key, value)
 
 
+# Statements the commands run most, built once (building one costs more than running it on SQLite).
+_CUSTOMER_BY_KEY = select(Customer).where(Customer.org_id == bindparam("org_id"),
+                                          Customer.name_key == bindparam("key"))
+_TWO_OPEN_LEAD_IDS = select(Lead.id).where(Lead.customer_id == bindparam("customer_id"),
+                                           Lead.stage.not_in(CLOSED_STAGES)).limit(2)
+
+
 def find_customer(uow: UnitOfWork, actor: Actor, text: str) -> Customer:
     """By reference (C12), exact name, or a unique part of a name among what the actor sees."""
     text = text.strip()
@@ -123,9 +130,7 @@ def find_customer(uow: UnitOfWork, actor: Actor, text: str) -> Customer:
             raise NotFound(N_("No customer {ref}."), ref=text.upper())
         require_access(uow, actor, customer.owner_id, ref("C", customer.id))
         return customer
-    exact = uow.session.scalar(
-        select(Customer).where(Customer.org_id == actor.org_id, Customer.name_key == name_key(text))
-    )
+    exact = uow.session.scalar(_CUSTOMER_BY_KEY, {"org_id": actor.org_id, "key": name_key(text)})
     if exact is not None:
         require_access(uow, actor, exact.owner_id, ref("C", exact.id))
         return exact
@@ -483,25 +488,21 @@ def record_visit(
 ) -> tuple[Visit, Customer, Callback | None]:
     """Log a customer visit (客户拜访); a next date schedules a callback for the owner."""
     customer = find_customer(uow, actor, customer_text)
-    org = _org(uow, actor)
-    today = local_today(uow.now, org.timezone)
-    if next_date is not None and next_date < today:
+    if next_date is not None and next_date < local_today(uow.now, actor.timezone):
         raise Invalid(N_("The next date {date} is in the past."), date=next_date.isoformat())
     if not (note or purpose or needs):
         raise Invalid(N_("Say what happened: note=\"...\"."))
     lead = find_lead(uow, actor, lead_text) if lead_text else None
+    lead_id = lead.id if lead else None
     if lead is None:
-        open_leads = list(
-            uow.session.scalars(
-                select(Lead).where(Lead.customer_id == customer.id, Lead.stage.not_in(CLOSED_STAGES))
-            )
-        )
-        lead = open_leads[0] if len(open_leads) == 1 else None
+        # the customer's one open lead, if it has exactly one (ids only: the lead is loaded when it changes)
+        open_ids = uow.session.connection().execute(_TWO_OPEN_LEAD_IDS, {"customer_id": customer.id}).all()
+        lead_id = open_ids[0][0] if len(open_ids) == 1 else None
     visit = uow.add(
         Visit(
             org_id=actor.org_id,
             customer_id=customer.id,
-            lead_id=lead.id if lead else None,
+            lead_id=lead_id,
             member_id=actor.member_id,
             channel=channel,
             purpose=purpose,
@@ -514,7 +515,9 @@ def record_visit(
     uow.session.flush()
     callback = None
     if next_date is not None:
-        callback = schedule_callback(uow, org, customer, next_date, "visit", ref("V", visit.id))
+        callback = schedule_callback(uow, _org(uow, actor), customer, next_date, "visit", ref("V", visit.id))
+        if lead is None and lead_id is not None:
+            lead = uow.session.get(Lead, lead_id)
         if lead is not None:
             lead.next_date = next_date
             lead.updated_at = uow.now

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from domain.models import Dialog
 from domain.uow import UnitOfWork
@@ -25,6 +25,16 @@ def get(uow: UnitOfWork, platform: str, key: str) -> dict[str, Any] | None:
     if row is None or row.expires_at <= uow.now:
         return None
     return dict(row.payload)
+
+
+_OPEN = select(Dialog.id).where(Dialog.platform == bindparam("platform"), Dialog.key == bindparam("key"),
+                                Dialog.expires_at > bindparam("now"))
+
+
+def is_open(uow: UnitOfWork, platform: str, key: str) -> bool:
+    """Whether an unexpired entry is there: one indexed read, asked before every command."""
+    return uow.session.connection().execute(
+        _OPEN, {"platform": platform, "key": key, "now": uow.now}).first() is not None
 
 
 def drop(uow: UnitOfWork, platform: str, key: str) -> None:

@@ -13,15 +13,18 @@ from domain.uow import UnitOfWork
 KEEP = timedelta(days=3)
 
 
+# Asked for every update, so built once per dialect (building the statement costs more than running it).
+_RECORD = {
+    name: insert(InboundEvent).on_conflict_do_nothing(index_elements=["platform", "key"]).returning(InboundEvent.id)
+    for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
 def first_delivery(uow: UnitOfWork, platform: str, key: str) -> bool:
     """Record the event id; False when it was seen before (by this process or any other)."""
-    insert = pg_insert if uow.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    result = uow.session.execute(
-        insert(InboundEvent)
-        .values(platform=platform, key=key[:200], received_at=uow.now)
-        .on_conflict_do_nothing(index_elements=["platform", "key"])
-        .returning(InboundEvent.id)
-    )
+    connection = uow.session.connection()
+    result = connection.execute(_RECORD[connection.dialect.name],
+                                {"platform": platform, "key": key[:200], "received_at": uow.now})
     first = result.first() is not None
     uow.commit()
     return first

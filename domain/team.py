@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from domain.access import TEAM_ADMIN_ROLES, Actor, require_role
 from domain.errors import Ambiguous, Conflict, Invalid, NotFound
@@ -394,6 +394,56 @@ def redeem_invite(uow: UnitOfWork, code: str, platform: str, workspace: str, ext
     uow.audit(member.org_id, member.id, "update", "member", member.name, f"linked {platform} by invite")
     uow.commit()
     return member
+
+
+# Who is acting is asked on every command, so these statements are built once: building a SELECT costs
+# more than running it on SQLite (SQLAlchemy caches the compiled SQL, not the construction).
+_ACTOR_COLUMNS = (Member.id, Member.org_id, Member.name, Member.roles, Member.locale, Organisation.locale,
+                  Organisation.timezone)
+_BY_IDENTITY = (
+    select(*_ACTOR_COLUMNS)
+    .select_from(Identity)
+    .join(Member, Member.id == Identity.member_id)
+    .join(Organisation, Organisation.id == Member.org_id)
+    .where(Identity.platform == bindparam("platform"), Identity.external_id == bindparam("external_id"))
+)
+_BY_WORKSPACE_IDENTITY = _BY_IDENTITY.where(Identity.workspace == bindparam("workspace"))
+_BY_ACCOUNT = _BY_IDENTITY.order_by(Identity.id.desc()).limit(1)
+_ORG = select(Organisation.id, Organisation.locale).where(
+    Organisation.platform == bindparam("platform"), Organisation.external_id == bindparam("external_id"))
+
+
+@dataclass(frozen=True)
+class Acting:
+    """The actor behind a chat account, and whether the member chose a language (else the platform's applies)."""
+
+    actor: Actor
+    chose_locale: bool
+
+    def speaking(self, platform_locale: str | None) -> Actor:
+        if self.chose_locale or not platform_locale:
+            return self.actor
+        return replace(self.actor, locale=platform_locale)
+
+
+def acting(uow: UnitOfWork, platform: str, external_id: str, workspace: str | None = None) -> Acting | None:
+    """The member linked to an account as an actor, in one statement: by (platform, workspace, user), or,
+    without a workspace, the newest link of that platform account (as `member_by_account`)."""
+    stmt = _BY_ACCOUNT if workspace is None else _BY_WORKSPACE_IDENTITY
+    row = uow.session.connection().execute(
+        stmt, {"platform": platform, "external_id": external_id, "workspace": workspace}).first()
+    if row is None:
+        return None
+    member_id, org_id, name, roles, locale, org_locale, timezone = row
+    actor = Actor(org_id=org_id, member_id=member_id, name=name, roles=frozenset(r for r in roles.split(",") if r),
+                  locale=locale or org_locale, timezone=timezone)
+    return Acting(actor, chose_locale=locale is not None)
+
+
+def org_of(uow: UnitOfWork, platform: str, external_id: str) -> tuple[int, str] | None:
+    """(id, locale) of the organisation bound to a platform workspace or group, if there is one."""
+    row = uow.session.connection().execute(_ORG, {"platform": platform, "external_id": external_id}).first()
+    return (row[0], row[1]) if row else None
 
 
 def member_by_account(uow: UnitOfWork, platform: str, external_id: str) -> Member | None:

@@ -31,7 +31,7 @@ from bot.slack import blocks
 from domain.errors import DomainError
 from domain.i18n import _, normalize_locale, use_locale
 from domain.inbound import first_delivery
-from domain.team import actor_for, ensure_org, link_identity, member_by_identity, resolve_member
+from domain.team import acting, actor_for, ensure_org, link_identity, resolve_member
 from handlers import forms
 from handlers.agenda import agenda_reply
 from handlers.context import Ctx
@@ -106,12 +106,9 @@ class SlackAdapter:
     def _enrol(self, user: SlackUser, name: str | None, slack_locale: str | None) -> Ctx | Reply:
         """The member behind a Slack user: one query when known; enrolment when the workspace is new."""
         with self.app.uow() as uow:
-            member = member_by_identity(uow, PLATFORM, user.team_id, user.user_id)
-            if member is not None:
-                actor = actor_for(uow, member)
-                if member.locale is None and slack_locale:
-                    actor = replace(actor, locale=slack_locale)
-                return Ctx(self.app.services, actor, PLATFORM)
+            known = acting(uow, PLATFORM, user.user_id, user.team_id)
+            if known is not None:
+                return Ctx(self.app.services, known.speaking(slack_locale), PLATFORM)
             org = ensure_org(uow, PLATFORM, user.team_id, user.team_id, self.settings.timezone,
                              self.settings.locale)
             uow.commit()

@@ -35,7 +35,15 @@ from domain import dialogs
 from domain.errors import DomainError
 from domain.i18n import _, normalize_locale, translate, use_locale
 from domain.inbound import first_delivery
-from domain.team import actor_for, ensure_org, member_by_account, redeem_invite, resolve_member
+from domain.team import (
+    acting,
+    actor_for,
+    ensure_org,
+    member_by_account,
+    org_of,
+    redeem_invite,
+    resolve_member,
+)
 from handlers import forms
 from handlers.context import Ctx
 from handlers.registry import Command, field_problem, precheck, translate_error
@@ -151,6 +159,13 @@ class TelegramAdapter:
     def _context(self, who: Who) -> Ctx | Reply:
         """The acting member; in a new group the first user is enrolled as admin."""
         with self.app.uow() as uow:
+            # the usual case, in one or two reads: a linked account, in private or in its own department's group
+            known = acting(uow, PLATFORM, str(who.user_id))
+            if known is not None:
+                group = None if who.private else org_of(uow, PLATFORM, str(who.chat_id))
+                if who.private or (group is not None and group[0] == known.actor.org_id):
+                    return Ctx(self.app.services, known.speaking(normalize_locale(who.language)), PLATFORM)
+        with self.app.uow() as uow:
             member = member_by_account(uow, PLATFORM, str(who.user_id))
             org_locale = self.settings.locale
             if not who.private:
@@ -184,7 +199,7 @@ class TelegramAdapter:
         if isinstance(ctx, Reply):
             return ctx, None, None
         with self.app.uow() as uow:
-            if dialogs.get(uow, PLATFORM, who.dialog_key) is not None:
+            if dialogs.is_open(uow, PLATFORM, who.dialog_key):
                 dialogs.drop(uow, PLATFORM, who.dialog_key)
         if line is None:
             return ctx, None, None
