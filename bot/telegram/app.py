@@ -191,10 +191,12 @@ class TelegramAdapter:
             actor = replace(actor, locale=normalize_locale(who.language) or actor.locale)
         return Ctx(self.app.services, actor, PLATFORM)
 
-    def _command_job(self, who: Who, line: str | None
-                     ) -> tuple[Ctx | Reply, Reply | None, list[render.Message] | None]:
-        """One trip to the database thread per command: who acts, the answer, and its messages
-        when they go straight back to this chat."""
+    def _command_job(self, who: Who, line: str | None, once: str
+                     ) -> tuple[Ctx | Reply, Reply | None, list[render.Message] | None] | None:
+        """One trip to the database thread per command: the update recorded as seen (None when it was
+        seen before), who acts, the answer, and its messages when they go straight back to this chat."""
+        if not self._first(once):
+            return None
         ctx = self._context(who)
         if isinstance(ctx, Reply):
             return ctx, None, None
@@ -283,16 +285,21 @@ class TelegramAdapter:
 
     # --- updates -----------------------------------------------------------------------
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Every update, once: a retried or replayed update_id is skipped, across restarts."""
-        if not await self.db(self._first, f"update:{self.bot.id}:{update.update_id}"):
-            return
+        """Every update, once: a retried or replayed update_id is skipped, across restarts. A command
+        records its update_id in the same trip to the database thread that runs it."""
+        once = f"update:{self.bot.id}:{update.update_id}"
         try:
+            message = update.message
+            if (update.callback_query is None and update.my_chat_member is None and message is not None
+                    and message.text and message.from_user):
+                await self.on_message(message, once)
+                return
+            if not await self.db(self._first, once):
+                return
             if update.callback_query is not None:
                 await self.on_callback(update.callback_query)
             elif update.my_chat_member is not None:
                 await self.on_membership(update)
-            elif update.message is not None and update.message.text and update.message.from_user:
-                await self.on_message(update.message)
         except TelegramError as exc:
             log.warning("telegram call failed while handling update %s: %s", update.update_id, exc)
 
@@ -314,7 +321,9 @@ class TelegramAdapter:
                        self.settings.locale)
             uow.commit()
 
-    async def on_message(self, message: Message) -> None:
+    async def on_message(self, message: Message, once: str) -> None:
+        """A command runs (the update is recorded as seen in the same trip to the database thread); any
+        other text may answer an open conversation."""
         assert message.from_user is not None and message.text is not None
         who = who_of(message.from_user, message.chat)
         text = message.text
@@ -324,24 +333,18 @@ class TelegramAdapter:
             if target and target.lower() != self.username.lower():
                 return
             name = name.lower()
-            if name == "start" and who.private:
-                await self.on_start(who, rest.strip(), message.message_id)
+            if not (name == "start" and who.private) and name != "cancel":
+                await self.on_command(who, name, rest, message.message_id, once)
                 return
-            if name == "cancel":
+        if not await self.db(self._first, once):
+            return
+        if text.startswith("/"):
+            if name == "start":
+                await self.on_start(who, rest.strip(), message.message_id)
+            else:
                 await self.db(self._drop, who.dialog_key)
                 with use_locale(normalize_locale(who.language) or self.settings.locale):
                     await self.send(who.chat_id, Reply(text=_("Cancelled.")), self.settings.locale)
-                return
-            line = f"/{name} {rest}" if rest.strip() else None
-            ctx, reply, ready = await self.db(self._command_job, who, line)
-            if isinstance(ctx, Reply):
-                await self.send(who.chat_id, ctx, self.settings.locale, reply_to=message.message_id)
-            elif reply is None:
-                await self.without_arguments(ctx, who, name, message.message_id)
-            elif ready is not None:
-                await self.post(who.chat_id, ready, message.message_id)
-            else:
-                await self.answer(ctx, who, reply, line, message.message_id)
             return
         form = await self.db(self._load, who.dialog_key)
         if form is None:
@@ -354,6 +357,21 @@ class TelegramAdapter:
         if isinstance(ctx, Reply):
             return
         await self.on_answer(ctx, who, form, text.strip(), chosen=False)
+
+    async def on_command(self, who: Who, name: str, rest: str, message_id: int, once: str) -> None:
+        line = f"/{name} {rest}" if rest.strip() else None
+        job = await self.db(self._command_job, who, line, once)
+        if job is None:
+            return
+        ctx, reply, ready = job
+        if isinstance(ctx, Reply):
+            await self.send(who.chat_id, ctx, self.settings.locale, reply_to=message_id)
+        elif reply is None:
+            await self.without_arguments(ctx, who, name, message_id)
+        elif ready is not None:
+            await self.post(who.chat_id, ready, message_id)
+        else:
+            await self.answer(ctx, who, reply, line, message_id)
 
     async def on_start(self, who: Who, code: str, message_id: int) -> None:
         """`/start CODE` links this Telegram account to the invited member; `/start` says hello."""
