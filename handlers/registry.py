@@ -83,6 +83,7 @@ class Command:
 class Registry:
     commands: dict[str, Command] = field(default_factory=dict)
     group_summaries: dict[str, str] = field(default_factory=dict)
+    _groups: dict[str, list[Command]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def describe_group(self, group: str, summary: str) -> None:
         """What a group of sub-commands is for (a message id), for menus and command lists."""
@@ -114,15 +115,20 @@ class Registry:
                 raise ValueError(f"command {name!r} asks for unknown fields {sorted(unknown)}")
             self.commands[name] = Command(name, summary, args, fn, positional, greedy, roles, examples, ask,
                                           precheck)
+            self._groups = None
             return fn
 
         return register
 
     def groups(self) -> dict[str, list[Command]]:
-        out: dict[str, list[Command]] = {}
-        for cmd in self.commands.values():
-            out.setdefault(cmd.group, []).append(cmd)
-        return out
+        """Commands by group (the first word), worked out once after the last registration: every
+        command line is resolved through it."""
+        if self._groups is None:
+            out: dict[str, list[Command]] = {}
+            for cmd in self.commands.values():
+                out.setdefault(cmd.group, []).append(cmd)
+            self._groups = out
+        return self._groups
 
     def resolve(self, words: list[str]) -> tuple[Command, list[str]]:
         """Find the command named by the first words; the rest are its positional arguments."""

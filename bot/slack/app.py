@@ -128,17 +128,20 @@ class SlackAdapter:
     # --- listeners ---------------------------------------------------------------------
     def _register(self) -> None:
         bolt = self.bolt
-        for group in self.registry.groups():
-            bolt.command(f"/{group}")(self.on_command)
+        # One listener for every command: Bolt tries its listeners in turn, each match costing a call, and
+        # slash commands are the requests that come most.
+        names = "|".join(re.escape(group) for group in self.registry.groups())
+        bolt.command(re.compile(f"^/(?:{names})$"))(self.on_command)
         bolt.action(re.compile(r"^bizbot\.cmd\.\d+$"))(self.on_button)
         bolt.action(PAGE_ACTION)(self.on_page)
         bolt.view_submission(FORM_CALLBACK)(self.on_form)
         bolt.view_closed(FORM_CALLBACK)(self.on_form_closed)
         bolt.options(re.compile(r".*"))(self.on_options)
-        bolt.event("app_home_opened")(self.on_home)
-        bolt.event("app_mention")(self.on_mention)
-        bolt.event("message")(self.on_message_event)
-        bolt.middleware(self.dedupe_events)
+        # events are what Slack retries and replays; commands and interactions are never redelivered
+        once = [self.dedupe_events]
+        bolt.event("app_home_opened", middleware=once)(self.on_home)
+        bolt.event("app_mention", middleware=once)(self.on_mention)
+        bolt.event("message", middleware=once)(self.on_message_event)
 
     async def dedupe_events(self, body: dict[str, Any], next: Any) -> BoltResponse | None:  # noqa: A002
         """A retried or replayed event (same event_id) is acknowledged and not processed again."""
