@@ -44,6 +44,7 @@ from domain.team import (
     redeem_invite,
     resolve_member,
 )
+from domain.uow import UnitOfWork
 from handlers import forms
 from handlers.context import Ctx
 from handlers.registry import Command, field_problem, precheck, translate_error
@@ -156,15 +157,25 @@ class TelegramAdapter:
         with self.app.uow() as uow:
             return first_delivery(uow, PLATFORM, key)
 
+    def _known(self, uow: UnitOfWork, who: Who) -> Ctx | None:
+        """The usual case, in one or two reads: a linked account, in private or in its own department's group."""
+        known = acting(uow, PLATFORM, str(who.user_id))
+        if known is None:
+            return None
+        if not who.private:
+            group = org_of(uow, PLATFORM, str(who.chat_id))
+            if group is None or group[0] != known.actor.org_id:
+                return None
+        return Ctx(self.app.services, known.speaking(normalize_locale(who.language)), PLATFORM)
+
     def _context(self, who: Who) -> Ctx | Reply:
         """The acting member; in a new group the first user is enrolled as admin."""
         with self.app.uow() as uow:
-            # the usual case, in one or two reads: a linked account, in private or in its own department's group
-            known = acting(uow, PLATFORM, str(who.user_id))
-            if known is not None:
-                group = None if who.private else org_of(uow, PLATFORM, str(who.chat_id))
-                if who.private or (group is not None and group[0] == known.actor.org_id):
-                    return Ctx(self.app.services, known.speaking(normalize_locale(who.language)), PLATFORM)
+            ctx = self._known(uow, who)
+        return ctx if ctx is not None else self._enrol(who)
+
+    def _enrol(self, who: Who) -> Ctx | Reply:
+        """Whoever `_known` did not find: the first user of a new group (enrolled), or a friendly refusal."""
         with self.app.uow() as uow:
             member = member_by_account(uow, PLATFORM, str(who.user_id))
             org_locale = self.settings.locale
@@ -195,14 +206,16 @@ class TelegramAdapter:
                      ) -> tuple[Ctx | Reply, Reply | None, list[render.Message] | None] | None:
         """One trip to the database thread per command: the update recorded as seen (None when it was
         seen before), who acts, the answer, and its messages when they go straight back to this chat."""
-        if not self._first(once):
-            return None
-        ctx = self._context(who)
+        with self.app.uow() as uow:
+            if not first_delivery(uow, PLATFORM, once):
+                return None
+            known = self._known(uow, who)
+            # a command ends any conversation that was half-way
+            if known is not None and dialogs.is_open(uow, PLATFORM, who.dialog_key):
+                dialogs.drop(uow, PLATFORM, who.dialog_key)
+        ctx = known if known is not None else self._enrol(who)
         if isinstance(ctx, Reply):
             return ctx, None, None
-        with self.app.uow() as uow:
-            if dialogs.is_open(uow, PLATFORM, who.dialog_key):
-                dialogs.drop(uow, PLATFORM, who.dialog_key)
         if line is None:
             return ctx, None, None
         reply = self.registry.dispatch(ctx, line)
