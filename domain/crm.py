@@ -117,8 +117,9 @@ def _apply(customer: Customer, fields: CustomerFields) -> None:
 _CUSTOMER_BY_KEY = select(Customer).where(Customer.org_id == bindparam("org_id"),
                                           Customer.name_key == bindparam("key"))
 _INSERT_VISIT = insert(Visit).returning(Visit.id)
+# (stage != each closed stage, rather than NOT IN: an IN list is re-rendered on every execution)
 _TWO_OPEN_LEAD_IDS = select(Lead.id).where(Lead.customer_id == bindparam("customer_id"),
-                                           Lead.stage.not_in(CLOSED_STAGES)).limit(2)
+                                           *(Lead.stage != stage for stage in CLOSED_STAGES)).limit(2)
 
 
 def find_customer(uow: UnitOfWork, actor: Actor, text: str) -> Customer:
@@ -486,8 +487,9 @@ def record_visit(
     needs: str | None = None,
     next_date: date | None = None,
     lead_text: str | None = None,
-) -> tuple[Visit, Customer, Callback | None]:
-    """Log a customer visit (客户拜访); a next date schedules a callback for the owner."""
+) -> tuple[int, Customer, Callback | None]:
+    """Log a customer visit (客户拜访); a next date schedules a callback for the owner. Returns the
+    visit's id, its customer and the callback scheduled."""
     customer = find_customer(uow, actor, customer_text)
     if next_date is not None and next_date < local_today(uow.now, actor.timezone):
         raise Invalid(N_("The next date {date} is in the past."), date=next_date.isoformat())
@@ -502,17 +504,16 @@ def record_visit(
     row = {"org_id": actor.org_id, "customer_id": customer.id, "lead_id": lead_id, "member_id": actor.member_id,
            "channel": channel, "purpose": purpose, "needs": needs, "note": note, "next_date": next_date,
            "at": uow.now}
-    # written with one Core INSERT (a visit is only ever added, and this is the command people run most);
-    # the Visit returned is the row as written, not an object the session tracks
-    visit = Visit(id=uow.session.connection().execute(_INSERT_VISIT, row).scalar_one(), **row)
+    # written with one Core INSERT: a visit is only ever added, and this is the command people run most
+    visit_id = uow.session.connection().execute(_INSERT_VISIT, row).scalar_one()
     callback = None
     if next_date is not None:
-        callback = schedule_callback(uow, _org(uow, actor), customer, next_date, "visit", ref("V", visit.id))
+        callback = schedule_callback(uow, _org(uow, actor), customer, next_date, "visit", ref("V", visit_id))
         if lead is None and lead_id is not None:
             lead = uow.session.get(Lead, lead_id)
         if lead is not None:
             lead.next_date = next_date
             lead.updated_at = uow.now
-    uow.audit(actor.org_id, actor.member_id, "create", "visit", ref("V", visit.id), customer.name)
+    uow.audit(actor.org_id, actor.member_id, "create", "visit", ref("V", visit_id), customer.name)
     uow.commit()
-    return visit, customer, callback
+    return visit_id, customer, callback

@@ -32,12 +32,12 @@ class VisitArgs(Args):
 def visit(ctx: Ctx, args: VisitArgs) -> Reply:
     """Record a visit and its callback."""
     with ctx.uow() as uow:
-        v, customer, cb = crm.record_visit(
+        visit_id, customer, cb = crm.record_visit(
             uow, ctx.actor, args.customer, channel=args.channel, note=args.note, purpose=args.purpose,
             needs=args.needs, next_date=args.next, lead_text=args.lead,
         )
     text = _("Visit {ref} to {customer} recorded ({channel}).").format(
-        ref=f"V{v.id}", customer=customer.name, channel=VISIT_CHANNELS.label(v.channel))
+        ref=f"V{visit_id}", customer=customer.name, channel=VISIT_CHANNELS.label(args.channel))
     if cb is not None:
         text = sentences(text, _("Callback {ref} scheduled for {date}.").format(ref=f"CB{cb.id}", date=day(cb.due_date)))
     return Reply(text=text)
