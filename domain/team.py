@@ -409,8 +409,9 @@ _BY_IDENTITY = (
 )
 _BY_WORKSPACE_IDENTITY = _BY_IDENTITY.where(Identity.workspace == bindparam("workspace"))
 _BY_ACCOUNT = _BY_IDENTITY.order_by(Identity.id.desc()).limit(1)
-_ORG = select(Organisation.id, Organisation.locale).where(
-    Organisation.platform == bindparam("platform"), Organisation.external_id == bindparam("external_id"))
+_BY_ACCOUNT_IN_ORG = _BY_IDENTITY.where(Organisation.platform == bindparam("org_platform"),
+                                        Organisation.external_id == bindparam("org_external_id")
+                                        ).order_by(Identity.id.desc()).limit(1)
 
 
 @dataclass(frozen=True)
@@ -426,24 +427,25 @@ class Acting:
         return replace(self.actor, locale=platform_locale)
 
 
-def acting(uow: UnitOfWork, platform: str, external_id: str, workspace: str | None = None) -> Acting | None:
+def acting(uow: UnitOfWork, platform: str, external_id: str, workspace: str | None = None,
+           org: tuple[str, str] | None = None) -> Acting | None:
     """The member linked to an account as an actor, in one statement: by (platform, workspace, user), or,
-    without a workspace, the newest link of that platform account (as `member_by_account`)."""
-    stmt = _BY_ACCOUNT if workspace is None else _BY_WORKSPACE_IDENTITY
+    without a workspace, the newest link of that platform account (as `member_by_account`); with `org`
+    (the platform and id of a workspace or group), only a member of the organisation bound to it."""
+    if workspace is not None:
+        stmt = _BY_WORKSPACE_IDENTITY
+    else:
+        stmt = _BY_ACCOUNT if org is None else _BY_ACCOUNT_IN_ORG
+    org_platform, org_external_id = org or (None, None)
     row = uow.session.connection().execute(
-        stmt, {"platform": platform, "external_id": external_id, "workspace": workspace}).first()
+        stmt, {"platform": platform, "external_id": external_id, "workspace": workspace,
+               "org_platform": org_platform, "org_external_id": org_external_id}).first()
     if row is None:
         return None
     member_id, org_id, name, roles, locale, org_locale, timezone = row
     actor = Actor(org_id=org_id, member_id=member_id, name=name, roles=frozenset(r for r in roles.split(",") if r),
                   locale=locale or org_locale, timezone=timezone)
     return Acting(actor, chose_locale=locale is not None)
-
-
-def org_of(uow: UnitOfWork, platform: str, external_id: str) -> tuple[int, str] | None:
-    """(id, locale) of the organisation bound to a platform workspace or group, if there is one."""
-    row = uow.session.connection().execute(_ORG, {"platform": platform, "external_id": external_id}).first()
-    return (row[0], row[1]) if row else None
 
 
 def member_by_account(uow: UnitOfWork, platform: str, external_id: str) -> Member | None:

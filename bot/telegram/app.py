@@ -40,7 +40,6 @@ from domain.team import (
     actor_for,
     ensure_org,
     member_by_account,
-    org_of,
     redeem_invite,
     resolve_member,
 )
@@ -159,13 +158,9 @@ class TelegramAdapter:
 
     def _known(self, uow: UnitOfWork, who: Who) -> Ctx | None:
         """The usual case, in one or two reads: a linked account, in private or in its own department's group."""
-        known = acting(uow, PLATFORM, str(who.user_id))
+        known = acting(uow, PLATFORM, str(who.user_id), org=None if who.private else (PLATFORM, str(who.chat_id)))
         if known is None:
             return None
-        if not who.private:
-            group = org_of(uow, PLATFORM, str(who.chat_id))
-            if group is None or group[0] != known.actor.org_id:
-                return None
         return Ctx(self.app.services, known.speaking(normalize_locale(who.language)), PLATFORM)
 
     def _context(self, who: Who) -> Ctx | Reply:
@@ -207,11 +202,12 @@ class TelegramAdapter:
         """One trip to the database thread per command: the update recorded as seen (None when it was
         seen before), who acts, the answer, and its messages when they go straight back to this chat."""
         with self.app.uow() as uow:
-            if not first_delivery(uow, PLATFORM, once):
-                return None
             known = self._known(uow, who)
             # a command ends any conversation that was half-way
-            if known is not None and dialogs.is_open(uow, PLATFORM, who.dialog_key):
+            half_way = known is not None and dialogs.is_open(uow, PLATFORM, who.dialog_key)
+            if not first_delivery(uow, PLATFORM, once):
+                return None
+            if half_way:
                 dialogs.drop(uow, PLATFORM, who.dialog_key)
         ctx = known if known is not None else self._enrol(who)
         if isinstance(ctx, Reply):
