@@ -82,7 +82,7 @@ def _bizbot_asgi(api_url: str, db_url: str):  # noqa: ANN202
     return create_asgi(app, run_worker=False), app
 
 
-def serve(kind: str, api_url: str, db_url: str, conn) -> None:  # noqa: ANN001
+def serve(kind: str, api_url: str, db_url: str, cpu: str, dialect: str, conn) -> None:  # noqa: ANN001
     """Server process: build the target, serve it on a pre-bound socket, stop when told."""
     import logging
     import socket
@@ -90,7 +90,11 @@ def serve(kind: str, api_url: str, db_url: str, conn) -> None:  # noqa: ANN001
 
     import uvicorn
 
+    from bot.affinity import pin
+
     logging.basicConfig(level=logging.WARNING)
+    # where `bizbot serve` would keep bizbot (BIZBOT_CPU); the bare apps are placed alike
+    pin(cpu, dialect)
     if kind == "bizbot":
         asgi, app = _bizbot_asgi(api_url, db_url)
     else:
@@ -114,10 +118,10 @@ def serve(kind: str, api_url: str, db_url: str, conn) -> None:  # noqa: ANN001
 
 
 class Server:
-    def __init__(self, kind: str, api_url: str, db_url: str = "") -> None:
+    def __init__(self, kind: str, api_url: str, cpu: str, dialect: str, db_url: str = "") -> None:
         ctx = mp.get_context("spawn")
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=serve, args=(kind, api_url, db_url, child), daemon=True)
+        self.proc = ctx.Process(target=serve, args=(kind, api_url, db_url, cpu, dialect, child), daemon=True)
         self.proc.start()
         if not self.conn.poll(60):
             self.proc.kill()
@@ -250,11 +254,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="time cap per target and level (5)")
     parser.add_argument("--rounds", type=int, default=5, help="slices the targets take turns in, per level (5)")
     parser.add_argument("--url", default=None, help="bizbot's database (default: SQLite in a temp dir)")
+    parser.add_argument("--cpu", default="auto", help="BIZBOT_CPU for the server processes: auto (default, as "
+                        "`bizbot serve`), off, or a CPU number; the bare apps are placed alike")
     args = parser.parse_args()
 
     from importlib.metadata import version
 
     from slack_fake import FakeSlack
+
+    from bot.affinity import describe
 
     print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, slack_bolt {version('slack_bolt')}, "
           f"uvicorn {version('uvicorn')} (one worker each, loop/http 'auto'); concurrency {LEVELS}; per target "
@@ -267,9 +275,11 @@ def main() -> None:
         fake.users["U1"] = {"real_name": "Bench", "locale": "en-US"}
         db_url = args.url or f"sqlite:///{Path(tmp) / 'bizbot.db'}"
         backend = "PostgreSQL" if db_url.startswith("postgres") else "SQLite"
-        pbr = servers.enter_context(Server("bolt-pbr", fake.api_url))
-        default = servers.enter_context(Server("bolt-default", fake.api_url))
-        bot = servers.enter_context(Server("bizbot", fake.api_url, db_url))
+        dialect = "postgresql" if db_url.startswith("postgres") else "sqlite"
+        print(f"server processes: {describe(args.cpu, dialect)}, the bare apps alike", flush=True)
+        pbr = servers.enter_context(Server("bolt-pbr", fake.api_url, args.cpu, dialect))
+        default = servers.enter_context(Server("bolt-default", fake.api_url, args.cpu, dialect))
+        bot = servers.enter_context(Server("bizbot", fake.api_url, args.cpu, dialect, db_url))
 
         ping = command_body(fake.base_url, team, "/ping", "")
         for server in (pbr, default):

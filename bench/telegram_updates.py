@@ -201,7 +201,7 @@ def _bizbot_asgi(api_root: str, db_url: str):  # noqa: ANN202
     return create_asgi(app, run_worker=False), app
 
 
-def serve(kind: str, api_root: str, db_url: str, conn) -> None:  # noqa: ANN001
+def serve(kind: str, api_root: str, db_url: str, cpu: str, dialect: str, conn) -> None:  # noqa: ANN001
     """Server process: build the target, serve it on a pre-bound socket, stop when told."""
     import logging
     import socket
@@ -209,7 +209,11 @@ def serve(kind: str, api_root: str, db_url: str, conn) -> None:  # noqa: ANN001
 
     import uvicorn
 
+    from bot.affinity import pin
+
     logging.basicConfig(level=logging.WARNING)
+    # where `bizbot serve` would keep bizbot (BIZBOT_CPU); the bare app is placed alike
+    pin(cpu, dialect)
     asgi, app = _bizbot_asgi(api_root, db_url) if kind == "bizbot" else _bare_asgi(api_root)
     # IPPROTO_TCP, not socket.socket()'s proto 0: asyncio sets TCP_NODELAY only on proto-6 sockets; without
     # it a keep-alive response (h11 writes headers and body apart) can wait ~40 ms for a delayed ACK.
@@ -413,10 +417,14 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=1000, help="measured updates per level (default 1000)")
     parser.add_argument("--seconds", type=float, default=15.0, help="time cap per level (default 15)")
     parser.add_argument("--url", default=None, help="bizbot's database (default: SQLite in a temp dir)")
+    parser.add_argument("--cpu", default="auto", help="BIZBOT_CPU for the server processes: auto (default, as "
+                        "`bizbot serve`), off, or a CPU number; the bare app is placed alike")
     args = parser.parse_args()
     sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]  # the load generator only; see above
 
     from importlib.metadata import version
+
+    from bot.affinity import describe
 
     print(f"bizbot {tree_version()}; python {platform.python_version()}, {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.2f}, python-telegram-bot {version('python-telegram-bot')}, httpx "
@@ -429,8 +437,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, Child("fake Bot API", fake_process) as fake:
         db_url = args.url or f"sqlite:///{Path(tmp) / 'bizbot.db'}"
         backend = "PostgreSQL" if db_url.startswith("postgres") else "SQLite"
-        with Child("bare server", serve, "bare", fake.root, "") as bare_server, \
-                Child("bizbot server", serve, "bizbot", fake.root, db_url) as bizbot_server:
+        dialect = "postgresql" if db_url.startswith("postgres") else "sqlite"
+        print(f"server processes: {describe(args.cpu, dialect)}, the bare app alike", flush=True)
+        with Child("bare server", serve, "bare", fake.root, "", args.cpu, dialect) as bare_server, \
+                Child("bizbot server", serve, "bizbot", fake.root, db_url, args.cpu, dialect) as bizbot_server:
             assert post_once(fake, bare_server, feed, "/ping") == "pong"
             assert fake.ask("webhook").get("secret_token") == SECRET
             first = post_once(fake, bizbot_server, feed, "/customer new Acme")

@@ -67,12 +67,13 @@ def serve() -> None:
     from bot.server import serve as run_server
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.affinity import AffinityError
     from bot.leader import SingleProcessError
 
     app = bootstrap(_settings())
     try:
         run_server(app)
-    except SingleProcessError as exc:
+    except (SingleProcessError, AffinityError) as exc:
         click.echo(f"bizbot: {exc}", err=True)
         sys.exit(2)
     finally:

@@ -151,8 +151,11 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
 def serve(app: App) -> None:
     import uvicorn
 
+    from bot.affinity import pin
+
     leadership = Leadership(app.engine)
     leadership.claim()  # on SQLite, a second process stops here with a clear message
+    pin(app.settings.cpu, app.engine.dialect.name)  # before uvicorn and the database thread start
     asgi = create_asgi(app, leadership=leadership)
     uvicorn.run(asgi, host=app.settings.http_host, port=app.settings.http_port, log_level="info",
                 access_log=False)

@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=1, le=65535)
     sweep_seconds: float = Field(5.0, gt=0, le=300)
+    cpu: str = "auto"  # the CPU `bizbot serve` keeps to: auto (one, on SQLite), off, or a CPU number
 
     telegram_bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
     telegram_webhook_url: str | None = Field(None, validation_alias="TELEGRAM_WEBHOOK_URL")
@@ -81,6 +82,14 @@ class Settings(BaseSettings):
             raise ValueError("not a database URL") from None
         if not url.startswith(("sqlite", "postgresql")):
             raise ValueError("use sqlite:///PATH or postgresql://USER@HOST/DB")
+        return value
+
+    @field_validator("cpu")
+    @classmethod
+    def _cpu(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in ("auto", "off") and not value.isdigit():
+            raise ValueError("auto, off, or a CPU number such as 0")
         return value
 
     @field_validator("locale")

@@ -64,6 +64,7 @@ def test_console_prints_reminder_to_the_owner(db_env: dict[str, str]) -> None:
         ({"BIZBOT_DATABASE_URL": "mysql://x"}, "BIZBOT_DATABASE_URL: use sqlite:///PATH or postgresql://"),
         ({"BIZBOT_DATABASE_URL": "::nonsense::"}, "BIZBOT_DATABASE_URL: not a database URL"),
         ({"BIZBOT_ADMINS": "U123"}, "BIZBOT_ADMINS: 'U123' is not PLATFORM:ID"),
+        ({"BIZBOT_CPU": "fast"}, "BIZBOT_CPU: auto, off, or a CPU number"),
     ],
 )
 def test_bad_setting_stops_with_one_clear_line(env: dict[str, str], message: str, tmp_path: Path) -> None:
@@ -147,6 +148,9 @@ def test_serve_answers_health_checks(tmp_path: Path) -> None:
                 time.sleep(0.2)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
             assert json.loads(resp.read()) == {"status": "ok"}
+        if hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) > 1:
+            # BIZBOT_CPU=auto on SQLite: the event loop and the database thread share one CPU
+            assert os.sched_getaffinity(proc.pid) == {max(os.sched_getaffinity(0))}
     finally:
         proc.terminate()
         output = proc.communicate(timeout=20)[0]
@@ -159,3 +163,25 @@ def test_outbox_command_lists_and_retries(db_env: dict[str, str]) -> None:
     listing = run(["outbox", "--status", "sent"], env=db_env)
     assert listing.returncode == 0 and "callback:2:" in listing.stdout
     assert run(["outbox", "--retry", "all"], env=db_env).stdout.strip() == "re-queued 0 parked message(s)"
+
+
+def test_cpu_setting_pins_only_where_asked(tmp_path: Path) -> None:
+    """auto pins on SQLite only; off never; a CPU this process may not use is one clear line."""
+    if not hasattr(os, "sched_getaffinity"):
+        pytest.skip("CPU affinity is Linux-only; elsewhere bizbot leaves placement to the OS")
+    allowed = sorted(os.sched_getaffinity(0))
+    probe = ("import os, sys\nfrom bot.affinity import AffinityError, pin\n"
+             "try:\n    cpu = pin(sys.argv[1], sys.argv[2])\nexcept AffinityError as exc:\n    print(exc)\n"
+             "else:\n    print(cpu, sorted(os.sched_getaffinity(0)))\n")
+
+    def ask(setting: str, dialect: str) -> str:
+        result = subprocess.run([sys.executable, "-c", probe, setting, dialect], capture_output=True, text=True,
+                                env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=tmp_path, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    assert ask("auto", "sqlite") == f"{allowed[-1]} [{allowed[-1]}]"
+    assert ask("auto", "postgresql") == f"None {allowed}"
+    assert ask("off", "sqlite") == f"None {allowed}"
+    assert ask(str(allowed[0]), "postgresql") == f"{allowed[0]} [{allowed[0]}]"
+    assert ask("4096", "sqlite").startswith("BIZBOT_CPU: CPU 4096 is not one this process may use")
