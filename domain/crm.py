@@ -4,8 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cache
 
-from sqlalchemy import bindparam, insert, or_, select
+from sqlalchemy import Select, and_, bindparam, insert, or_, select
 
 from domain.access import (
     TEAM_ADMIN_ROLES,
@@ -443,28 +444,39 @@ def show_lead(uow: UnitOfWork, actor: Actor, text: str) -> LeadView:
 def list_leads(
     uow: UnitOfWork, actor: Actor, scope: str = "mine", stage: str | None = None
 ) -> list[tuple[Lead, Customer, Member]]:
+    if scope == "all" and not actor.sees_department:
+        raise Forbidden(N_("Only managers see the whole department's leads; try 'team'."))
+    params: dict[str, object] = {"org_id": actor.org_id, "member_id": actor.member_id, "stage": stage,
+                                 "since": uow.now - timedelta(days=30)}
+    if scope == "team":
+        params["team"] = sorted(_team(uow, actor))
+    stmt = _lead_list_statement(scope, stage is not None)
+    rows = [(lead, c, m) for lead, c, m in uow.session.execute(stmt, params).all()]
+    uow.audit(actor.org_id, actor.member_id, "read", "lead", None, f"list {scope} {stage or ''}".strip())
+    uow.commit()
+    return rows
+
+
+@cache
+def _lead_list_statement(scope: str, by_stage: bool) -> Select[tuple[Lead, Customer, Member]]:
+    """The lead list's query for a scope, with or without a stage, built once each (it is asked often)."""
     q = (
         select(Lead, Customer, Member)
         .join(Customer, Customer.id == Lead.customer_id)
         .join(Member, Member.id == Lead.owner_id)
-        .where(Lead.org_id == actor.org_id)
+        .where(Lead.org_id == bindparam("org_id"))
         .order_by(Lead.updated_at.desc(), Lead.id.desc())
     )
     if scope == "mine":
-        q = q.where(Lead.owner_id == actor.member_id)
+        q = q.where(Lead.owner_id == bindparam("member_id"))
     elif scope == "team":
-        q = q.where(Lead.owner_id.in_(_team(uow, actor)))
-    elif scope == "all":
-        if not actor.sees_department:
-            raise Forbidden(N_("Only managers see the whole department's leads; try 'team'."))
-    if stage is not None:
-        q = q.where(Lead.stage == stage)
+        q = q.where(Lead.owner_id.in_(bindparam("team", expanding=True)))
+    if by_stage:
+        q = q.where(Lead.stage == bindparam("stage"))
     else:
-        q = q.where(or_(Lead.stage.not_in(CLOSED_STAGES), Lead.updated_at >= uow.now - timedelta(days=30)))
-    rows = [(lead, c, m) for lead, c, m in uow.session.execute(q.limit(200)).all()]
-    uow.audit(actor.org_id, actor.member_id, "read", "lead", None, f"list {scope} {stage or ''}".strip())
-    uow.commit()
-    return rows
+        # open leads, and closed ones for a month after they closed
+        q = q.where(or_(and_(*(Lead.stage != s for s in CLOSED_STAGES)), Lead.updated_at >= bindparam("since")))
+    return q.limit(200)
 
 
 def _team(uow: UnitOfWork, actor: Actor) -> set[int]:

@@ -124,7 +124,13 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 
 def babel_locale(locale: str | None = None) -> Locale:
-    return Locale.parse(_BABEL_LOCALES.get(locale or _current.get(), "en_US"))
+    return _babel_locale(_BABEL_LOCALES.get(locale or _current.get(), "en_US"))
+
+
+@cache
+def _babel_locale(code: str) -> Locale:
+    """One Locale per language, parsed once: every date and amount in a reply is formatted through it."""
+    return Locale.parse(code)
 
 
 def fmt_date(value: date) -> str:

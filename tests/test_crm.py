@@ -99,6 +99,23 @@ def test_sales_sees_own_supervisor_team_manager_all(team) -> None:  # noqa: ANN0
     assert "BobCo" in out and "CarolCo" in out
 
 
+def test_lead_list_keeps_closed_leads_for_a_month(bot, clock) -> None:  # noqa: ANN001
+    """Open leads always; a won or lost lead for 30 days after it closed; a stage filter shows all."""
+    from datetime import timedelta
+
+    bot("/customer new OldWin", "/customer new NewLoss", "/customer new Open",
+        "/lead new OldWin stage=negotiation", "/lead new NewLoss", "/lead new Open")
+    bot("/lead stage L1 won")
+    clock.advance(timedelta(days=31))
+    bot('/lead stage L2 lost reason="no budget"')
+    out = bot("/lead list")
+    assert "Leads (2)" in out and "NewLoss" in out and "Open" in out and "OldWin" not in out
+    assert "OldWin" in bot("/lead list stage=won")
+    clock.advance(timedelta(days=31))
+    out = bot("/lead list all")
+    assert "Leads (1)" in out and "Open" in out
+
+
 def test_reads_and_changes_are_audited(team, app) -> None:  # noqa: ANN001
     bot = team
     bot("/customer new Acme", "/customer show Acme", ":as bob", "/customer show Acme")
