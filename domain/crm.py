@@ -117,10 +117,34 @@ def _apply(customer: Customer, fields: CustomerFields) -> None:
 # Statements the commands run most, built once (building one costs more than running it on SQLite).
 _CUSTOMER_BY_KEY = select(Customer).where(Customer.org_id == bindparam("org_id"),
                                           Customer.name_key == bindparam("key"))
+_CUSTOMER_REF_BY_KEY = select(Customer.id, Customer.name, Customer.owner_id).where(
+    Customer.org_id == bindparam("org_id"), Customer.name_key == bindparam("key"))
 _INSERT_VISIT = insert(Visit).returning(Visit.id)
 # (stage != each closed stage, rather than NOT IN: an IN list is re-rendered on every execution)
 _TWO_OPEN_LEAD_IDS = select(Lead.id).where(Lead.customer_id == bindparam("customer_id"),
                                            *(Lead.stage != stage for stage in CLOSED_STAGES)).limit(2)
+
+
+@dataclass(frozen=True)
+class CustomerRef:
+    """Which customer, for a use case that only records something against them."""
+
+    id: int
+    name: str
+    owner_id: int
+
+
+def find_customer_ref(uow: UnitOfWork, actor: Actor, text: str) -> CustomerRef:
+    """As `find_customer`, for use cases that need only the customer's id, name and owner: the usual
+    case, an exact name, is one Core read instead of loading the whole archive record."""
+    if parse_ref(text.strip(), "C") is None:
+        row = uow.session.connection().execute(
+            _CUSTOMER_REF_BY_KEY, {"org_id": actor.org_id, "key": name_key(text.strip())}).first()
+        if row is not None:
+            require_access(uow, actor, row.owner_id, ref("C", row.id))
+            return CustomerRef(row.id, row.name, row.owner_id)
+    customer = find_customer(uow, actor, text)
+    return CustomerRef(customer.id, customer.name, customer.owner_id)
 
 
 def find_customer(uow: UnitOfWork, actor: Actor, text: str) -> Customer:
@@ -499,10 +523,10 @@ def record_visit(
     needs: str | None = None,
     next_date: date | None = None,
     lead_text: str | None = None,
-) -> tuple[int, Customer, Callback | None]:
+) -> tuple[int, CustomerRef, Callback | None]:
     """Log a customer visit (客户拜访); a next date schedules a callback for the owner. Returns the
     visit's id, its customer and the callback scheduled."""
-    customer = find_customer(uow, actor, customer_text)
+    customer = find_customer_ref(uow, actor, customer_text)
     if next_date is not None and next_date < local_today(uow.now, actor.timezone):
         raise Invalid(N_("The next date {date} is in the past."), date=next_date.isoformat())
     if not (note or purpose or needs):
@@ -520,7 +544,9 @@ def record_visit(
     visit_id = uow.session.connection().execute(_INSERT_VISIT, row).scalar_one()
     callback = None
     if next_date is not None:
-        callback = schedule_callback(uow, _org(uow, actor), customer, next_date, "visit", ref("V", visit_id))
+        record = uow.session.get(Customer, customer.id)
+        assert record is not None
+        callback = schedule_callback(uow, _org(uow, actor), record, next_date, "visit", ref("V", visit_id))
         if lead is None and lead_id is not None:
             lead = uow.session.get(Lead, lead_id)
         if lead is not None:
