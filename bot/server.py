@@ -134,6 +134,8 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
         finally:
             if socket is not None:
                 await socket.close_async()
+            if slack is not None:
+                await slack.drain()  # replies still being worked out after their ack
             if telegram is not None:
                 await telegram.stop()
             if scheduler.running:

@@ -38,16 +38,20 @@ class SlackStack:
         self.app.close()
 
     def post(self, body: bytes, content_type: str = FORM, secret: str = SECRET, timestamp: int | None = None,
-             extra: dict[str, str] | None = None) -> httpx.Response:
+             extra: dict[str, str] | None = None, settle: bool = True) -> httpx.Response:
+        """POST a signed request; with `settle`, also wait for the work bizbot goes on with after its ack."""
         headers = signed_headers(body, secret, timestamp, content_type=content_type)
-        return self.http.post("/slack/events", content=body, headers={**headers, **(extra or {})})
+        response = self.http.post("/slack/events", content=body, headers={**headers, **(extra or {})})
+        if settle and self.asgi.state.slack is not None:
+            assert self.asgi.state.slack.wait_idle(10), "work after the ack did not finish"
+        return response
 
-    def command(self, command: str, text: str = "", **fields: str) -> httpx.Response:
+    def command(self, command: str, text: str = "", settle: bool = True, **fields: str) -> httpx.Response:
         from slack_payloads import slash_command
 
         payload = slash_command(command=command, text=text, response_url=self.fake.response_url("cmd"),
                                 **fields)
-        return self.post(form_body(payload))
+        return self.post(form_body(payload), settle=settle)
 
     def say(self, command: str, text: str = "", **fields: str) -> dict[str, Any]:
         """Run a slash command and return the message Slack shows (the ack body)."""

@@ -13,6 +13,8 @@ from slack_payloads import (
     block_suggestion,
     event_callback,
     form_body,
+    interactive_body,
+    json_body,
     slash_command,
     view_submission,
 )
@@ -267,10 +269,25 @@ def test_slow_work_is_acked_in_time_and_answered_later(slack: SlackStack, monkey
     monkeypatch.setattr(slack_app, "ACK_BUDGET", 0.05)
     slack.fake.delay(1.0)  # users.info (and all of Slack) is slow now: the work cannot finish in budget
     slack.fake.users["U2"] = {"real_name": "New"}
-    response = slack.command("/customer", "list", user_id="U2")
+    response = slack.command("/customer", "list", user_id="U2", settle=False)
     assert response.status_code == 200 and response.json() == {"response_type": "ephemeral", "text": "…"}
+    # Slack had its answer while the work was still going on (users.info takes a second now)
+    assert not slack.fake.calls_to("response_url")
     (call,) = slack.fake.wait_for("response_url")
     assert "not a member" in call.args["text"]
+
+
+def test_buttons_and_events_are_acked_before_their_work(slack: SlackStack) -> None:
+    """Bolt answers Slack when the listener returns; work that may be slow goes on after that."""
+    slack.say("/help")
+    slack.fake.delay(1.0)  # every Web API call takes a second now
+    response = slack.post(interactive_body(slack.button(action_id="bizbot.cmd.0", value="/help")), settle=False)
+    assert response.status_code == 200 and not slack.fake.calls_to("response_url")
+    home = slack.post(json_body(event_callback(app_home_opened())), content_type="application/json", settle=False)
+    assert home.status_code == 200 and not slack.fake.calls_to("views.publish")
+    assert slack.asgi.state.slack.wait_idle(10)
+    slack.fake.delay(0)
+    assert slack.fake.calls_to("response_url") and slack.fake.calls_to("views.publish")
 
 
 def test_mention_without_a_name_is_looked_up(slack: SlackStack) -> None:

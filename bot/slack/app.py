@@ -11,6 +11,7 @@ import html
 import json
 import logging
 import re
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -65,12 +66,51 @@ class SlackAdapter:
         self.executor = executor
         self._profiles: dict[tuple[str, str], tuple[float, str | None, str | None]] = {}
         self._welcome: set[tuple[str, str]] = set()
+        # work that goes on after Slack has its answer (see `later`), counted so shutdown can wait for it
+        self._later: set[asyncio.Future[Any]] = set()
+        self._idle = threading.Condition()
         self.bolt = build_bolt(settings, app)
         self._register()
 
     # --- plumbing ----------------------------------------------------------------------
     async def db(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    def later(self, work: Any, respond: Any = None, **extra: Any) -> None:
+        """Go on with `work` after the listener returns. Bolt (process_before_response) sends Slack its
+        HTTP answer only when the listener returns, so whatever may be slow runs here, after the ack;
+        what `work` returns, or the error that stopped it, reaches the user through `respond`."""
+
+        async def run() -> None:
+            payload = await self._guard(work)
+            if payload and respond is not None:
+                await self._guard(respond(**payload, **extra))
+
+        task = asyncio.ensure_future(run())
+        with self._idle:
+            self._later.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Future[Any]) -> None:
+        with self._idle:
+            self._later.discard(task)
+            self._idle.notify_all()
+
+    async def drain(self) -> None:
+        """Wait for the work still going on after its ack (at shutdown)."""
+        while self._later:
+            await asyncio.gather(*list(self._later), return_exceptions=True)
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """From another thread: wait until no work is going on after its ack (tests, shutdown)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._later, timeout)
+
+    async def within_budget(self, work: Any) -> tuple[bool, asyncio.Future[Any]]:
+        """Start `work` and wait for it up to the ack budget: (finished in time, its task)."""
+        task = asyncio.ensure_future(work)
+        done, _pending = await asyncio.wait({task}, timeout=ACK_BUDGET)
+        return task in done, task
 
     async def profile(self, client: AsyncWebClient, user: SlackUser) -> tuple[str | None, str | None]:
         """The user's Slack locale and display name (users.info, cached for an hour)."""
@@ -156,15 +196,12 @@ class SlackAdapter:
 
     async def on_command(self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
         """A slash command: with arguments it runs; without, it opens a form (or a menu of sub-commands)."""
-        work = asyncio.ensure_future(self._guard(self._command(body, client)))
-        done, _pending = await asyncio.wait({work}, timeout=ACK_BUDGET)
-        if work in done:
+        in_time, work = await self.within_budget(self._guard(self._command(body, client)))
+        if in_time:
             await ack(**work.result())
             return
         await ack(response_type="ephemeral", text="…")
-        payload = await work
-        if payload:
-            await respond(**payload)
+        self.later(work, respond)
 
     async def _command(self, body: dict[str, Any], client: AsyncWebClient) -> dict[str, Any]:
         user = SlackUser(body["team_id"], body["user_id"])
@@ -239,7 +276,7 @@ class SlackAdapter:
     async def on_button(self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
         """A button runs the command it carries; if that needs more, a form asks for the rest."""
         await ack()
-        await self._guard(self._button(body, client, respond))
+        self.later(self._button(body, client, respond), respond, replace_original=False)
 
     async def _button(self, body: dict[str, Any], client: AsyncWebClient, respond: Any) -> dict[str, Any]:
         action = body["actions"][0]
@@ -295,6 +332,9 @@ class SlackAdapter:
     async def on_page(self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
         """Next/Previous on a long list: run the same command again and show the other page."""
         await ack()
+        self.later(self._page(body, client, respond), respond, replace_original=False)
+
+    async def _page(self, body: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
         spec = json.loads(body["actions"][0]["value"])
         user = SlackUser(body["team"]["id"], body["user"]["id"])
         ctx = await self.context(client, user)
@@ -325,32 +365,63 @@ class SlackAdapter:
         await client.views_open(trigger_id=trigger_id, view=view)
 
     async def on_form(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
-        """A submitted form runs its command; field problems go back beside the fields."""
+        """A submitted form runs its command; field problems go back beside the fields. If that takes
+        longer than the ack budget, the form closes and the outcome (or the problems) comes as a message."""
         view = body["view"]
         meta = json.loads(view.get("private_metadata") or "{}")
         cmd = self.registry.commands.get(meta.get("cmd", ""))
         user = SlackUser(body["team"]["id"] if body.get("team") else view["team_id"], body["user"]["id"])
-        ctx = await self.context(client, user)
-        if cmd is None or isinstance(ctx, Reply):
+        if cmd is None:
             await ack()
             return
+        in_time, work = await self.within_budget(self._submit(client, user, cmd, view))
+        if in_time and work.exception() is None and isinstance(work.result()[1], dict):
+            await ack(**blocks.modal_errors(work.result()[1]))
+            return
+        await ack()
+        self.later(self._submitted(client, user, meta, work), self._notice(client, user, meta.get("channel")))
+
+    async def _submit(self, client: AsyncWebClient, user: SlackUser, cmd: Command, view: dict[str, Any]
+                      ) -> tuple[Ctx | Reply, Reply | dict[str, str]]:
+        """Who submitted, and the outcome: a reply, or problems by field."""
+        ctx = await self.context(client, user)
+        if isinstance(ctx, Reply):
+            return ctx, ctx
         data = blocks.modal_values(cmd, view["state"]["values"])
         outcome = await self.db(self.registry.submit, ctx, cmd, data)
         if isinstance(outcome, Reply) and outcome.error:
             subject = cmd.positional[0] if cmd.positional else next(iter(cmd.args.model_fields))
             outcome = {subject: outcome.text}
-        if isinstance(outcome, dict):
-            await ack(**blocks.modal_errors(outcome))
+        return ctx, outcome
+
+    async def _submitted(self, client: AsyncWebClient, user: SlackUser, meta: dict[str, Any],
+                         work: asyncio.Future[Any]) -> None:
+        """After the form closed: show the outcome where the form came from."""
+        ctx, outcome = await work
+        if not isinstance(ctx, Ctx):
             return
-        await ack()
+        if isinstance(outcome, dict):  # the form closed before its problems could be shown beside the fields
+            outcome = error("\n".join(outcome.values()))
         origin = meta.get("origin")
-        if origin:
+        if origin and not outcome.error:
             await self.settle(client, origin, outcome, user)
         else:
             await self.tell(client, user, meta.get("channel"), outcome, ctx)
 
     async def on_form_closed(self, ack: Any) -> None:
         await ack()
+
+    def _notice(self, client: AsyncWebClient, user: SlackUser, channel: str | None) -> Any:
+        """Where `later` says what went wrong when there is no response_url: ephemeral in the channel,
+        else a direct message."""
+
+        async def post(*, text: str, **_rest: Any) -> None:
+            if channel:
+                await client.chat_postEphemeral(channel=channel, user=user.user_id, text=text)
+            else:
+                await client.chat_postMessage(channel=user.user_id, text=text)
+
+        return post
 
     async def tell(
         self, client: AsyncWebClient, user: SlackUser, channel: str | None, reply: Reply, ctx: Ctx
@@ -364,20 +435,28 @@ class SlackAdapter:
             await client.chat_postMessage(channel=channel or user.user_id, **payload)
 
     async def on_options(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
-        """Search for a picker (external select): customers, or members."""
+        """Search for a picker (external select): customers, or members; nothing if it takes too long."""
+        in_time, work = await self.within_budget(self._options(body, client))
+        if not in_time:
+            self.later(work)  # finishes on its own; Slack has stopped waiting for it
+        await ack(**(work.result() if in_time and work.exception() is None else {"options": []}))
+
+    async def _options(self, body: dict[str, Any], client: AsyncWebClient) -> dict[str, Any]:
         user = SlackUser(body["team"]["id"], body["user"]["id"])
         ctx = await self.context(client, user)
         if isinstance(ctx, Reply):
-            await ack(options=[])
-            return
+            return {"options": []}
         kind = "member" if body.get("action_id") in ("owner", "supervisor", "name") else "customer"
         found = await self.db(forms.search, ctx, kind, body.get("value") or "", 50)
-        await ack(**blocks.options(found))
+        return blocks.options(found)
 
     async def on_home(self, event: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
-        """The Home tab: the member's due items, from the registry of due-item kinds."""
+        """The Home tab: the member's due items, from the registry of due-item kinds (after the ack)."""
         if event.get("tab") not in (None, "home"):
             return
+        self.later(self._home(event, client, context))
+
+    async def _home(self, event: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
         user = SlackUser(context.team_id, event["user"])
         ctx = await self.context(client, user)
         reply = ctx if isinstance(ctx, Reply) else await self.db(agenda_reply, ctx)
@@ -387,7 +466,11 @@ class SlackAdapter:
         await client.views_publish(user_id=user.user_id, view={"type": "home", "blocks": body[:100]})
 
     async def on_mention(self, event: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
-        """`@bizbot lead list` runs like `/lead list`; the answer goes to the one who asked."""
+        """`@bizbot lead list` runs like `/lead list`; the answer goes to the one who asked (after the ack)."""
+        self.later(self._mention(event, client, context),
+                   self._notice(client, SlackUser(context.team_id, event["user"]), event.get("channel")))
+
+    async def _mention(self, event: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
         user = SlackUser(context.team_id, event["user"])
         ctx = await self.context(client, user)
         text = _MENTION.sub("", event.get("text") or "", count=1).strip()
