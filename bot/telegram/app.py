@@ -157,7 +157,7 @@ class TelegramAdapter:
             return first_delivery(uow, PLATFORM, key)
 
     def _known(self, uow: UnitOfWork, who: Who) -> Ctx | None:
-        """The usual case, in one or two reads: a linked account, in private or in its own department's group."""
+        """The usual case, in one read: a linked account, in private or in its own department's group."""
         known = acting(uow, PLATFORM, str(who.user_id), org=None if who.private else (PLATFORM, str(who.chat_id)))
         if known is None:
             return None
