@@ -102,7 +102,8 @@ class SlackAdapter:
             await asyncio.gather(*list(self._later), return_exceptions=True)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
-        """From another thread: wait until no work is going on after its ack (tests, shutdown)."""
+        """From another thread (a test harness driving the server): wait until no work is going on
+        after its ack."""
         with self._idle:
             return self._idle.wait_for(lambda: not self._later, timeout)
 
@@ -439,6 +440,8 @@ class SlackAdapter:
         in_time, work = await self.within_budget(self._options(body, client))
         if not in_time:
             self.later(work)  # finishes on its own; Slack has stopped waiting for it
+        elif work.exception() is not None:
+            log.error("options search failed", exc_info=work.exception())
         await ack(**(work.result() if in_time and work.exception() is None else {"options": []}))
 
     async def _options(self, body: dict[str, Any], client: AsyncWebClient) -> dict[str, Any]:
