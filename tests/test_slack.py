@@ -290,6 +290,25 @@ def test_buttons_and_events_are_acked_before_their_work(slack: SlackStack) -> No
     assert slack.fake.calls_to("response_url") and slack.fake.calls_to("views.publish")
 
 
+def test_slow_form_closes_in_time_and_its_problems_come_as_a_message(slack: SlackStack, monkeypatch) -> None:  # noqa: ANN001
+    import bot.slack.app as slack_app
+
+    slack.say("/customer", "new Acme")
+    slack.command("/visit")
+    (call,) = slack.fake.wait_for("views.open")
+    view = call.args["view"]
+    monkeypatch.setattr(slack_app, "ACK_BUDGET", 0)  # no time at all: the form is never judged within budget
+    bad = view_submission(callback_id=view["callback_id"], private_metadata=view["private_metadata"],
+                          state_values={"customer": {"customer": {"type": "external_select",
+                                                                  "selected_option": {"value": "C9"}}},
+                                        "note": {"note": {"type": "plain_text_input", "value": "x"}}})
+    response = slack.interact(bad)
+    assert response.status_code == 200 and not response.content.strip(b"{} ")  # the form closes
+    (told,) = slack.fake.calls_to("chat.postEphemeral")
+    assert told.args["user"] == "U1" and "No customer C9." in told.args["text"]
+    assert _count(slack, Visit) == 0
+
+
 def test_mention_without_a_name_is_looked_up(slack: SlackStack) -> None:
     slack.say("/help")
     message = slack.say("/team", "add <@U2> role=sales")
