@@ -137,13 +137,16 @@ class CustomerRef:
 def find_customer_ref(uow: UnitOfWork, actor: Actor, text: str) -> CustomerRef:
     """As `find_customer`, for use cases that need only the customer's id, name and owner: the usual
     case, an exact name, is one Core read instead of loading the whole archive record."""
-    if parse_ref(text.strip(), "C") is None:
+    text = text.strip()
+    if parse_ref(text, "C") is not None:
+        customer = find_customer(uow, actor, text)
+    else:
         row = uow.session.connection().execute(
-            _CUSTOMER_REF_BY_KEY, {"org_id": actor.org_id, "key": name_key(text.strip())}).first()
+            _CUSTOMER_REF_BY_KEY, {"org_id": actor.org_id, "key": name_key(text)}).first()
         if row is not None:
             require_access(uow, actor, row.owner_id, ref("C", row.id))
             return CustomerRef(row.id, row.name, row.owner_id)
-    customer = find_customer(uow, actor, text)
+        customer = _customer_by_part(uow, actor, text)
     return CustomerRef(customer.id, customer.name, customer.owner_id)
 
 
@@ -161,6 +164,11 @@ def find_customer(uow: UnitOfWork, actor: Actor, text: str) -> Customer:
     if exact is not None:
         require_access(uow, actor, exact.owner_id, ref("C", exact.id))
         return exact
+    return _customer_by_part(uow, actor, text)
+
+
+def _customer_by_part(uow: UnitOfWork, actor: Actor, text: str) -> Customer:
+    """The one customer the actor sees whose name contains `text` (after no exact match)."""
     q = select(Customer).where(
         Customer.org_id == actor.org_id, Customer.name_key.contains(name_key(text), autoescape=True)
     )

@@ -99,6 +99,20 @@ def test_sales_sees_own_supervisor_team_manager_all(team) -> None:  # noqa: ANN0
     assert "BobCo" in out and "CarolCo" in out
 
 
+def test_visit_finds_its_customer_by_reference_exact_name_or_unique_part(team, app) -> None:  # noqa: ANN001
+    bot = team
+    bot(":as bob", "/customer new Acme Trading", "/customer new Acme Foods", "/customer new Zenith")
+    assert "Visit V1 to Acme Trading recorded" in bot('/visit C1 note="a"')
+    assert "Visit V2 to Zenith recorded" in bot('/visit zen note="b"')
+    assert "Visit V3 to Acme Foods recorded" in bot('/visit "acme foods" note="c"')
+    assert "matches several customers" in bot('/visit acme note="d"')
+    assert "No customer C99" in bot('/visit C99 note="e"')
+    bot(":as carol", "/customer new CarolCo", ":as bob")
+    assert "You do not have access to C4" in bot('/visit C4 note="f"')
+    assert "No customer matches 'Carol'" in bot('/visit Carol note="g"')  # not among what bob sees
+    assert _count(app, Visit) == 3
+
+
 def test_lead_list_keeps_closed_leads_for_a_month(bot, clock) -> None:  # noqa: ANN001
     """Open leads always; a won or lost lead for 30 days after it closed; a stage filter shows all."""
     from datetime import timedelta

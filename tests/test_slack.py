@@ -307,6 +307,13 @@ def test_slow_form_closes_in_time_and_its_problems_come_as_a_message(slack: Slac
     (told,) = slack.fake.calls_to("chat.postEphemeral")
     assert told.args["user"] == "U1" and "No customer C9." in told.args["text"]
     assert _count(slack, Visit) == 0
+    # someone who is not a member gets the one friendly message on how to be added, and nothing is written
+    stranger = view_submission(callback_id=view["callback_id"], private_metadata=view["private_metadata"],
+                               user_id="U9", state_values=bad["view"]["state"]["values"])
+    assert slack.interact(stranger).status_code == 200
+    told = slack.fake.calls_to("chat.postEphemeral")[-1]
+    assert told.args["user"] == "U9" and "not a member of this department" in told.args["text"]
+    assert _count(slack, Visit) == 0
 
 
 def test_mention_without_a_name_is_looked_up(slack: SlackStack) -> None:

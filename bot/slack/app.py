@@ -32,7 +32,7 @@ from bot.slack import blocks
 from domain.errors import DomainError
 from domain.i18n import _, normalize_locale, use_locale
 from domain.inbound import first_delivery
-from domain.team import acting, actor_for, ensure_org, link_identity, resolve_member
+from domain.team import acting, ensure_org, link_identity, resolve_member
 from handlers import forms
 from handlers.agenda import agenda_reply
 from handlers.context import Ctx
@@ -159,12 +159,11 @@ class SlackAdapter:
                 with use_locale(slack_locale or org.locale):
                     return error(_("You are not a member of this department yet. Ask an admin or manager "
                                    "to add you with /team add @you role=sales."))
-            actor = actor_for(uow, resolved.member)
-        if resolved.member.locale is None and slack_locale:
-            actor = replace(actor, locale=slack_locale)
+            enrolled = acting(uow, PLATFORM, user.user_id, user.team_id)
+        assert enrolled is not None
         if resolved.created_first:
             self._welcome.add((user.team_id, user.user_id))
-        return Ctx(self.app.services, actor, PLATFORM)
+        return Ctx(self.app.services, enrolled.speaking(slack_locale), PLATFORM)
 
     # --- listeners ---------------------------------------------------------------------
     def _register(self) -> None:
@@ -399,7 +398,8 @@ class SlackAdapter:
                          work: asyncio.Future[Any]) -> None:
         """After the form closed: show the outcome where the form came from."""
         ctx, outcome = await work
-        if not isinstance(ctx, Ctx):
+        if not isinstance(ctx, Ctx):  # not a member: the one friendly message on how to be added
+            await self.tell(client, user, meta.get("channel"), ctx, None)
             return
         if isinstance(outcome, dict):  # the form closed before its problems could be shown beside the fields
             outcome = error("\n".join(outcome.values()))
@@ -413,19 +413,16 @@ class SlackAdapter:
         await ack()
 
     def _notice(self, client: AsyncWebClient, user: SlackUser, channel: str | None) -> Any:
-        """Where `later` says what went wrong when there is no response_url: ephemeral in the channel,
-        else a direct message."""
+        """How `later` says what went wrong when there is no response_url: as `tell` does (ephemeral in
+        the channel, else a direct message)."""
 
         async def post(*, text: str, **_rest: Any) -> None:
-            if channel:
-                await client.chat_postEphemeral(channel=channel, user=user.user_id, text=text)
-            else:
-                await client.chat_postMessage(channel=user.user_id, text=text)
+            await self.tell(client, user, channel, error(text), None)
 
         return post
 
     async def tell(
-        self, client: AsyncWebClient, user: SlackUser, channel: str | None, reply: Reply, ctx: Ctx
+        self, client: AsyncWebClient, user: SlackUser, channel: str | None, reply: Reply, ctx: Ctx | None
     ) -> None:
         """Deliver a reply outside a command's response: ephemeral in the channel, or a direct message."""
         payload = self.message(reply, ctx=ctx)

@@ -37,7 +37,6 @@ from domain.i18n import _, normalize_locale, translate, use_locale
 from domain.inbound import first_delivery
 from domain.team import (
     acting,
-    actor_for,
     ensure_org,
     member_by_account,
     redeem_invite,
@@ -192,10 +191,9 @@ class TelegramAdapter:
                 with use_locale(normalize_locale(who.language) or org_locale):
                     return error(_("You are not a member yet. Ask an admin for an invite code (/team invite) "
                                    "and send /start CODE to me in a private chat."))
-            actor = actor_for(uow, member)
-        if member.locale is None and normalize_locale(who.language):
-            actor = replace(actor, locale=normalize_locale(who.language) or actor.locale)
-        return Ctx(self.app.services, actor, PLATFORM)
+            enrolled = acting(uow, PLATFORM, str(who.user_id))
+        assert enrolled is not None
+        return Ctx(self.app.services, enrolled.speaking(normalize_locale(who.language)), PLATFORM)
 
     def _command_job(self, who: Who, line: str | None, once: str
                      ) -> tuple[Ctx | Reply, Reply | None, list[render.Message] | None] | None:
