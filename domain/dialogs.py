@@ -37,8 +37,13 @@ def is_open(uow: UnitOfWork, platform: str, key: str) -> bool:
         _OPEN, {"platform": platform, "key": key, "now": uow.now}).first() is not None
 
 
-def drop(uow: UnitOfWork, platform: str, key: str) -> None:
+def discard(uow: UnitOfWork, platform: str, key: str) -> None:
+    """Delete the entry, uncommitted: the caller commits it with the rest of its work."""
     uow.session.execute(delete(Dialog).where(Dialog.platform == platform, Dialog.key == key))
+
+
+def drop(uow: UnitOfWork, platform: str, key: str) -> None:
+    discard(uow, platform, key)
     uow.commit()
 
 

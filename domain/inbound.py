@@ -20,12 +20,18 @@ _RECORD = {
 }
 
 
-def first_delivery(uow: UnitOfWork, platform: str, key: str) -> bool:
-    """Record the event id; False when it was seen before (by this process or any other)."""
+def record_delivery(uow: UnitOfWork, platform: str, key: str) -> bool:
+    """Record the event id, uncommitted; False when it was recorded before (by this process or any other;
+    on PostgreSQL a record not yet committed elsewhere is waited for)."""
     connection = uow.session.connection()
     result = connection.execute(_RECORD[connection.dialect.name],
                                 {"platform": platform, "key": key[:200], "received_at": uow.now})
-    first = result.first() is not None
+    return result.first() is not None
+
+
+def first_delivery(uow: UnitOfWork, platform: str, key: str) -> bool:
+    """Record the event id and commit; False when it was seen before."""
+    first = record_delivery(uow, platform, key)
     uow.commit()
     return first
 

@@ -1,7 +1,7 @@
 """What a handler is given: who is acting, how to open a unit of work, and the time."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from domain.access import Actor
@@ -21,9 +21,15 @@ class Ctx:
     services: Services
     actor: Actor
     platform: str
+    # a unit of work the adapter holds open for this command; the handler's units of work join it
+    open_uow: UnitOfWork | None = field(default=None, compare=False, repr=False)
 
     def uow(self) -> UnitOfWork:
-        return self.services.uow()
+        return self.open_uow.joined() if self.open_uow is not None else self.services.uow()
+
+    def within(self, uow: UnitOfWork) -> Ctx:
+        """This context, with its handler's units of work joining `uow` (one session for the command)."""
+        return replace(self, open_uow=uow)
 
     @property
     def now(self) -> datetime:

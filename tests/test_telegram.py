@@ -16,7 +16,7 @@ from telegram_payloads import (
 )
 from telegram_stack import TOKEN, TelegramStack
 
-from domain.models import Customer, Identity, Member, Visit
+from domain.models import Customer, Identity, InboundEvent, Member, Visit
 
 ALICE, BOB = 111, 222
 
@@ -87,6 +87,24 @@ def test_duplicate_update_is_processed_once(tg: TelegramStack) -> None:
     assert tg.post(update).status_code == 200
     assert _count(tg, Customer) == 1
     assert sum("Acme" in t for t in tg.said(GROUP_ID)) == 1
+
+
+def test_a_redelivered_command_that_changed_nothing_is_answered_once(tg: TelegramStack) -> None:
+    """A member's command runs in the session that records its update; when the command commits
+    nothing (a refusal, a read), the record is still committed, so a redelivery is skipped."""
+    tg.post(group_cmd("/customer new Acme", update_id=5100))
+    for update_id, text in ((5101, "/visit Nobody"), (5102, "/lead new"), (5103, "/customer list")):
+        update = group_cmd(text, update_id=update_id)
+        before = len(tg.fake.calls_to("sendMessage"))
+        assert tg.post(update).status_code == 200
+        answered = len(tg.fake.calls_to("sendMessage")) - before
+        assert answered >= 1, text
+        assert tg.post(update).status_code == 200
+        assert len(tg.fake.calls_to("sendMessage")) - before == answered, text
+    with tg.app.uow() as uow:
+        keys = set(uow.session.scalars(select(InboundEvent.key)))
+    assert {k.rsplit(":", 1)[1] for k in keys} >= {"5100", "5101", "5102", "5103"}
+    assert _count(tg, Visit) == 0 and _count(tg, Customer) == 1
 
 
 def test_private_replies_go_to_the_private_chat_with_a_pointer_in_the_group(tg: TelegramStack) -> None:

@@ -138,7 +138,13 @@ class SlackAdapter:
         return await self.db(self._enrol, user, name, locale)
 
     def _run(self, user: SlackUser, name: str | None, locale: str | None, line: str) -> tuple[Ctx | Reply, Reply]:
-        """Who is acting and what their command answers, in one trip to the database thread."""
+        """Who is acting and what their command answers, in one trip to the database thread and, for a
+        member, in one session."""
+        with self.app.uow() as uow:
+            known = acting(uow, PLATFORM, user.user_id, user.team_id)
+            if known is not None:
+                ctx = Ctx(self.app.services, known.speaking(locale), PLATFORM)
+                return ctx, self.registry.dispatch(ctx.within(uow), line)
         ctx = self._enrol(user, name, locale)
         if isinstance(ctx, Reply):
             return ctx, ctx

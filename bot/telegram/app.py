@@ -34,7 +34,7 @@ from bot.telegram import render
 from domain import dialogs
 from domain.errors import DomainError
 from domain.i18n import _, normalize_locale, translate, use_locale
-from domain.inbound import first_delivery
+from domain.inbound import first_delivery, record_delivery
 from domain.team import (
     acting,
     ensure_org,
@@ -198,21 +198,31 @@ class TelegramAdapter:
     def _command_job(self, who: Who, line: str | None, once: str
                      ) -> tuple[Ctx | Reply, Reply | None, list[render.Message] | None] | None:
         """One trip to the database thread per command: the update recorded as seen (None when it was
-        seen before), who acts, the answer, and its messages when they go straight back to this chat."""
+        seen before), who acts, the answer, and its messages when they go straight back to this chat.
+
+        A known member's command runs in the session that recorded the update, so the record and the
+        command's changes are committed together: a crash before that commit leaves the update unrecorded
+        and Telegram's redelivery runs it, and once committed a redelivery is skipped."""
+        reply = None
         with self.app.uow() as uow:
             known = self._known(uow, who)
             # a command ends any conversation that was half-way
             half_way = known is not None and dialogs.is_open(uow, PLATFORM, who.dialog_key)
-            if not first_delivery(uow, PLATFORM, once):
+            if not uow.carry(lambda u: record_delivery(u, PLATFORM, once)):
                 return None
             if half_way:
-                dialogs.drop(uow, PLATFORM, who.dialog_key)
+                uow.carry(lambda u: dialogs.discard(u, PLATFORM, who.dialog_key))
+            if known is not None and line is not None:
+                reply = self.registry.dispatch(known.within(uow), line)
+            uow.commit()  # what is still carried: the record, when the command itself committed nothing
+        # an account not known yet is enrolled in units of work of its own, after the record
         ctx = known if known is not None else self._enrol(who)
         if isinstance(ctx, Reply):
             return ctx, None, None
         if line is None:
             return ctx, None, None
-        reply = self.registry.dispatch(ctx, line)
+        if reply is None:
+            reply = self.registry.dispatch(ctx, line)
         if (reply.private and not who.private) or who.user_id in self._welcome:
             return ctx, reply, None
         return ctx, reply, self._messages(reply, ctx.actor.locale, line)

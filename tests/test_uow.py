@@ -1,0 +1,86 @@
+"""Units of work joined to an adapter's session, and work carried to the next commit (real databases)."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.bootstrap import App
+from domain.inbound import first_delivery, record_delivery
+from domain.models import InboundEvent, Organisation
+from domain.team import ensure_org
+
+
+def _orgs(app: App) -> list[str]:
+    with app.uow() as uow:
+        return list(uow.session.scalars(select(Organisation.external_id).order_by(Organisation.id)))
+
+
+def _recorded(app: App) -> int:
+    with app.uow() as uow:
+        return uow.session.scalar(select(func.count()).select_from(InboundEvent))
+
+
+def _org(uow, key: str) -> Organisation:  # noqa: ANN001
+    return ensure_org(uow, "test", key, f"Org {key}", "Asia/Shanghai", "en")
+
+
+def test_a_joined_commit_commits_the_carried_record_with_the_change(app: App) -> None:
+    with app.uow() as owner:
+        assert owner.carry(lambda u: record_delivery(u, "test", "update:1"))
+        with owner.joined() as uow:
+            assert uow.session is owner.session
+            _org(uow, "A")
+            uow.commit()
+    assert _orgs(app) == ["A"] and _recorded(app) == 1
+    with app.uow() as uow:
+        assert not first_delivery(uow, "test", "update:1")  # a redelivery is skipped
+
+
+def test_what_a_joined_unit_leaves_uncommitted_is_rolled_back_and_the_carried_work_redone(app: App) -> None:
+    with app.uow() as owner:
+        owner.carry(lambda u: record_delivery(u, "test", "update:2"))
+        with owner.joined() as uow:
+            org = _org(uow, "B")  # flushed, never committed
+        assert org.name == "Org B"  # still readable, as after a unit of work of its own
+        with owner.joined() as uow:
+            assert uow.session.scalar(select(func.count()).select_from(Organisation)) == 0
+        owner.commit()  # what is still carried: the record alone
+    assert _orgs(app) == [] and _recorded(app) == 1
+
+
+def test_a_crash_before_the_commit_records_nothing_so_the_redelivery_runs(app: App) -> None:
+    with pytest.raises(RuntimeError), app.uow() as owner:
+        owner.carry(lambda u: record_delivery(u, "test", "update:3"))
+        with owner.joined() as uow:
+            _org(uow, "C")
+            raise RuntimeError("the process dies here")
+    assert _orgs(app) == [] and _recorded(app) == 0
+    with app.uow() as uow:
+        assert first_delivery(uow, "test", "update:3")
+
+
+def test_a_failed_use_case_in_a_joined_unit_keeps_the_record_for_the_owner(app: App) -> None:
+    with app.uow() as owner:
+        owner.carry(lambda u: record_delivery(u, "test", "update:4"))
+        with pytest.raises(ValueError), owner.joined() as uow:
+            _org(uow, "D")
+            raise ValueError("a use case refuses half-way")
+        with owner.joined() as uow:
+            _org(uow, "E")
+            uow.commit()
+    assert _orgs(app) == ["E"] and _recorded(app) == 1
+
+
+def test_a_nested_or_late_joined_unit_gets_a_session_of_its_own(app: App) -> None:
+    with app.uow() as owner:
+        with owner.joined() as outer, owner.joined() as inner:
+            assert outer.session is owner.session
+            assert inner.session is not owner.session
+            _org(inner, "F")
+            inner.commit()
+        late = owner.joined()
+    with late as uow:
+        assert uow.session is not owner.session
+        _org(uow, "G")
+        uow.commit()
+    assert _orgs(app) == ["F", "G"]
