@@ -5,6 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from domain.crm import LeadListing
 from domain.i18n import _, fmt_date, fmt_money
 from domain.models import Lead
 from domain.vocab import RISKS, STAGES
@@ -22,7 +23,7 @@ def money(value: Decimal | None, currency: str) -> str:
     return fmt_money(value, currency) if value is not None else "—"
 
 
-def lead_line(lead: Lead, customer_name: str, owner_name: str | None = None) -> str:
+def lead_line(lead: Lead | LeadListing, customer_name: str, owner_name: str | None = None) -> str:
     parts = [f"L{lead.id}", customer_name, STAGES.label(lead.stage), money(lead.value, lead.currency)]
     if owner_name:
         parts.append(owner_name)

@@ -138,7 +138,7 @@ def lead_list(ctx: Ctx, args: LeadListArgs) -> Reply:
     """Leads in scope, most recently changed first."""
     with ctx.uow() as uow:
         rows = crm.list_leads(uow, ctx.actor, args.scope, args.stage)
-    items = [lead_line(lead, c.name, m.name if args.scope != "mine" else None) for lead, c, m in rows]
+    items = [lead_line(row, row.customer_name, row.owner_name if args.scope != "mine" else None) for row in rows]
     return Reply(title=_("Leads ({count})").format(count=len(rows)),
                  sections=[Section(_("Leads"), items, _("none"))], private=True)
 
