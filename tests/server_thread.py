@@ -6,7 +6,13 @@ import threading
 import time
 from typing import Any
 
+import httpx
 import uvicorn
+
+from bot.bootstrap import App, bootstrap
+from bot.server import create_asgi
+from bot.settings import Settings
+from domain.clock import FakeClock
 
 
 class ServerThread:
@@ -26,3 +32,27 @@ class ServerThread:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+
+
+class AppStack:
+    """bizbot's real ASGI app (bootstrap + create_asgi, no background worker) served on 127.0.0.1,
+    with an httpx client to it; `settings` are the adapter's, on top of a test department's."""
+
+    def __init__(self, db_url: str, clock: FakeClock, **settings: Any) -> None:
+        self.settings = Settings(**{
+            "database_url": db_url, "locale": "en", "timezone": "Asia/Shanghai", "admins": "", **settings,
+        })
+        self.app: App = bootstrap(self.settings, clock)
+        self.asgi = create_asgi(self.app, run_worker=False)
+        self.serving = ServerThread(self.asgi)
+        self.url = self.serving.url
+        self.http = httpx.Client(base_url=self.url, timeout=10)
+
+    def close(self) -> None:
+        self.http.close()
+        self.serving.stop()
+        self.app.close()
+
+    def deliver(self) -> int:
+        """Run the outbox dispatcher once: what it sent."""
+        return self.asgi.state.worker.tick_sync()

@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
+
+from fake_server import FakeHandler, FakeHTTPServer, FakeServer
 
 JSON_FIELDS = frozenset({"blocks", "view", "attachments", "metadata"})
 PROFILE_FIELDS = frozenset({"display_name", "real_name", "email", "title"})
@@ -70,22 +70,13 @@ def _decode_body(content_type: str, body: bytes) -> Args:
     return {}
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(FakeHTTPServer):
     fake: FakeSlack
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(FakeHandler):
     server: _Server
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the per-request log line."""
+    content_type = "application/json; charset=utf-8"
 
     def _handle(self) -> None:
         url = urlsplit(self.path)
@@ -107,19 +98,11 @@ class _Handler(BaseHTTPRequestHandler):
         status, answer, extra = self.server.fake._respond(Call(method, args, headers, url.path))
         self._send(status, answer, extra)
 
-    def _send(self, status: int, answer: Answer, extra: dict[str, str] | None = None) -> None:
-        payload = json.dumps(answer, ensure_ascii=False).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in (extra or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
 
-
-class FakeSlack:
+class FakeSlack(FakeServer[Call]):
     """Slack's Web API on 127.0.0.1: records every call and answers like Slack does."""
+
+    handler = _Handler
 
     def __init__(
         self,
@@ -130,6 +113,7 @@ class FakeSlack:
         bot_id: str = "BBOT",
         app_id: str = "A1",
     ) -> None:
+        super().__init__()
         self.team_id = team_id
         self.team_name = team_name
         self.team_domain = team_domain
@@ -137,14 +121,10 @@ class FakeSlack:
         self.bot_id = bot_id
         self.app_id = app_id
         self.users: dict[str, dict[str, Any]] = {}
-        self.calls: list[Call] = []
-        self._changed = threading.Condition()
         self._faults: defaultdict[str, deque[_Fault]] = defaultdict(deque)
         self._delay = 0.0
         self._clock = itertools.count(1_700_000_000_000_100, 100)
         self._view_ids = itertools.count(1)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self._answers: dict[str, Callable[[Args], Answer]] = {
             "auth.test": self._auth_test,
             "users.info": self._users_info,
@@ -163,40 +143,10 @@ class FakeSlack:
         self._file_ids = itertools.count(1)
         self.uploads: dict[str, bytes] = {}  # file id -> the bytes uploaded to its URL
 
-    def start(self) -> FakeSlack:
-        """Serve on an OS-chosen port in a background thread."""
-        if self._server is not None:
-            raise RuntimeError("FakeSlack already started")
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.fake = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.01,), name="FakeSlack", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and release the port; safe to call twice."""
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        assert self._thread is not None
-        self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> FakeSlack:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     @property
     def base_url(self) -> str:
         """`http://127.0.0.1:PORT` of the running server."""
-        if self._server is None:
-            raise RuntimeError("FakeSlack is not running")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self.root
 
     @property
     def api_url(self) -> str:
@@ -206,29 +156,6 @@ class FakeSlack:
     def response_url(self, token: str = "hook") -> str:
         """A response_url that records POSTs as method "response_url"."""
         return f"{self.base_url}/response/{token}"
-
-    def calls_to(self, method: str) -> list[Call]:
-        """The calls received so far for `method`, oldest first."""
-        with self._changed:
-            return [call for call in self.calls if call.method == method]
-
-    def clear(self) -> None:
-        """Forget the recorded calls."""
-        with self._changed:
-            self.calls.clear()
-
-    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
-        """Wait until `count` calls to `method` arrived and return them; AssertionError if not."""
-        with self._changed:
-            arrived = self._changed.wait_for(
-                lambda: sum(call.method == method for call in self.calls) >= count, timeout
-            )
-            if not arrived:
-                seen = [call.method for call in self.calls]
-                raise AssertionError(
-                    f"expected {count} call(s) to {method} within {timeout}s; received {seen}"
-                )
-            return [call for call in self.calls if call.method == method]
 
     def rate_limit(self, method: str, times: int = 1, retry_after: int = 1) -> None:
         """Answer the next `times` calls to `method` with HTTP 429 and Retry-After."""

@@ -5,37 +5,21 @@ import json
 from typing import Any
 
 import httpx
-from server_thread import ServerThread
+from server_thread import AppStack
 from slack_fake import FakeSlack
 from slack_payloads import FORM, form_body, interactive_body, json_body, signed_headers
 
-from bot.bootstrap import App, bootstrap
-from bot.server import create_asgi
-from bot.settings import Settings
 from domain.clock import FakeClock
 
 SECRET = "test-signing-secret"
 TOKEN = "xoxb-test-token"
 
 
-class SlackStack:
+class SlackStack(AppStack):
     def __init__(self, db_url: str, clock: FakeClock, fake: FakeSlack, **settings: Any) -> None:
         self.fake = fake
-        self.settings = Settings(**{
-            "database_url": db_url, "locale": "en", "timezone": "Asia/Shanghai", "admins": "",
-            "slack_bot_token": TOKEN, "slack_signing_secret": SECRET, "slack_api_url": fake.api_url,
-            **settings,
-        })
-        self.app: App = bootstrap(self.settings, clock)
-        self.asgi = create_asgi(self.app, run_worker=False)
-        self.serving = ServerThread(self.asgi)
-        self.url = self.serving.url
-        self.http = httpx.Client(base_url=self.url, timeout=10)
-
-    def close(self) -> None:
-        self.http.close()
-        self.serving.stop()
-        self.app.close()
+        super().__init__(db_url, clock, **{"slack_bot_token": TOKEN, "slack_signing_secret": SECRET,
+                                           "slack_api_url": fake.api_url, **settings})
 
     def post(self, body: bytes, content_type: str = FORM, secret: str = SECRET, timestamp: int | None = None,
              extra: dict[str, str] | None = None, settle: bool = True) -> httpx.Response:
@@ -73,9 +57,6 @@ class SlackStack:
 
     def event(self, payload: dict[str, Any], extra: dict[str, str] | None = None) -> httpx.Response:
         return self.post(json_body(payload), content_type="application/json", extra=extra)
-
-    def deliver(self) -> int:
-        return self.asgi.state.worker.tick_sync()
 
 
 def text_of(message: dict[str, Any]) -> str:

@@ -5,18 +5,17 @@ import copy
 import json
 import math
 import re
-import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import telegram_payloads as tp
+from fake_server import FakeHandler, FakeHTTPServer, FakeServer
 
 Params = dict[str, Any]
 Answer = dict[str, Any]
@@ -309,22 +308,12 @@ def _broken_rules(
     return broken
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(FakeHTTPServer):
     fake: FakeTelegram
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(FakeHandler):
     server: _Server
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the per-request log line (it would show the token)."""
 
     def _handle(self) -> None:
         at = self.server.fake.clock()
@@ -350,16 +339,8 @@ class _Handler(BaseHTTPRequestHandler):
         status, answer = fake._respond(api["method"], params, api["token"], at)
         self._send(status, answer)
 
-    def _send(self, status: int, answer: Answer) -> None:
-        payload = json.dumps(answer, ensure_ascii=False).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
 
-
-class FakeTelegram:
+class FakeTelegram(FakeServer[Call]):
     """Telegram's Bot API on 127.0.0.1: records every call and answers like Telegram does.
 
     Lenient where a test cannot know better (any chat exists, editing an unseen message
@@ -367,6 +348,9 @@ class FakeTelegram:
     callback_data over 64 bytes, texts over 4096 characters, "message is not modified",
     getUpdates while a webhook is set, webhook URLs that are not https.
     """
+
+    handler = _Handler
+    case_sensitive_methods = False
 
     def __init__(
         self,
@@ -378,6 +362,7 @@ class FakeTelegram:
         long_poll_cap: float = 0.2,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__()
         self.clock = clock
         self.token = token
         self.bot_username = bot_username
@@ -385,11 +370,9 @@ class FakeTelegram:
         self.enforce_limits = enforce_limits
         self.limit_tolerance = limit_tolerance
         self.long_poll_cap = long_poll_cap
-        self.calls: list[Call] = []
         self.messages: dict[tuple[ChatKey, int], dict[str, Any]] = {}
         self.chats: dict[ChatKey, dict[str, Any]] = {}
         self.users: dict[int, dict[str, Any]] = {}
-        self._changed = threading.Condition()
         self._faults: defaultdict[str, deque[BotApiError]] = defaultdict(deque)
         self._stubs: dict[str, Any] = {}
         self._delay = 0.0
@@ -402,8 +385,6 @@ class FakeTelegram:
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._members: dict[tuple[ChatKey, int], str] = {}
         self._last_message_ids: defaultdict[ChatKey, int] = defaultdict(int)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self._answers: dict[str, Callable[[Params, str], Answer]] = {
             "getme": lambda params, token: _ok(self._bot(token, get_me=True)),
             "sendmessage": self._send_message,
@@ -424,44 +405,14 @@ class FakeTelegram:
             "sendphoto": self._send_photo,
         }
 
-    def start(self) -> FakeTelegram:
-        """Serve on an OS-chosen port in a background thread."""
-        if self._server is not None:
-            raise RuntimeError("FakeTelegram already started")
+    def _on_start(self) -> None:
         self._stopping = False
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.fake = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.01,), name="FakeTelegram", daemon=True
-        )
-        self._thread.start()
-        return self
 
-    def stop(self) -> None:
-        """Stop serving, end waiting long polls and release the port; safe to call twice."""
-        if self._server is None:
-            return
+    def _on_stop(self) -> None:
+        """End waiting long polls."""
         with self._changed:
             self._stopping = True
             self._changed.notify_all()
-        self._server.shutdown()
-        self._server.server_close()
-        assert self._thread is not None
-        self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> FakeTelegram:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def root(self) -> str:
-        """`http://127.0.0.1:PORT` of the running server."""
-        if self._server is None:
-            raise RuntimeError("FakeTelegram is not running")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     @property
     def base_url(self) -> str:
@@ -484,31 +435,6 @@ class FakeTelegram:
         """Queued updates not yet confirmed by a getUpdates offset."""
         with self._changed:
             return copy.deepcopy(self._updates)
-
-    def calls_to(self, method: str) -> list[Call]:
-        """The calls answered so far for `method` (case-insensitive), oldest first."""
-        with self._changed:
-            return [call for call in self.calls if call.method.lower() == method.lower()]
-
-    def clear(self) -> None:
-        """Forget the recorded calls (messages, chats and queued updates stay)."""
-        with self._changed:
-            self.calls.clear()
-
-    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
-        """Wait until `count` calls to `method` were answered and return them (AssertionError)."""
-        wanted = method.lower()
-        with self._changed:
-            arrived = self._changed.wait_for(
-                lambda: sum(call.method.lower() == wanted for call in self.calls) >= count,
-                timeout,
-            )
-            if not arrived:
-                seen = [call.method for call in self.calls]
-                raise AssertionError(
-                    f"expected {count} call(s) to {method} within {timeout}s; received {seen}"
-                )
-            return [call for call in self.calls if call.method.lower() == wanted]
 
     def queue_update(self, update: Mapping[str, Any]) -> int:
         """Queue an Update for getUpdates and return its update_id (assigned when missing)."""

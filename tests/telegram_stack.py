@@ -4,38 +4,24 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from server_thread import ServerThread
+from server_thread import AppStack
 from telegram_fake import FakeTelegram
 from telegram_payloads import json_body, webhook_headers
 
-from bot.bootstrap import App, bootstrap
-from bot.server import create_asgi
-from bot.settings import Settings
 from domain.clock import FakeClock
 
 TOKEN = "123:TEST-token"
 SECRET = "webhook-secret"
 
 
-class TelegramStack:
+class TelegramStack(AppStack):
     def __init__(self, db_url: str, clock: FakeClock, fake: FakeTelegram, **settings: Any) -> None:
         self.fake = fake
-        self.settings = Settings(**{
-            "database_url": db_url, "locale": "en", "timezone": "Asia/Shanghai", "admins": "",
+        super().__init__(db_url, clock, **{
             "telegram_bot_token": TOKEN, "telegram_api_url": fake.root,
             "telegram_webhook_url": "https://bizbot.example.com/telegram/webhook",
             "telegram_webhook_secret": SECRET, **settings,
         })
-        self.app: App = bootstrap(self.settings, clock)
-        self.asgi = create_asgi(self.app, run_worker=False)
-        self.serving = ServerThread(self.asgi)
-        self.url = self.serving.url
-        self.http = httpx.Client(base_url=self.url, timeout=10)
-
-    def close(self) -> None:
-        self.http.close()
-        self.serving.stop()
-        self.app.close()
 
     def post(self, update: dict[str, Any], secret: str | None = SECRET) -> httpx.Response:
         self.fake.remember(update)
@@ -49,6 +35,3 @@ class TelegramStack:
     def last(self, chat_id: int | None = None) -> dict[str, Any]:
         return [c.params for c in self.fake.calls_to("sendMessage")
                 if chat_id is None or int(c.params["chat_id"]) == chat_id][-1]
-
-    def deliver(self) -> int:
-        return self.asgi.state.worker.tick_sync()
