@@ -19,6 +19,7 @@ class FakeServer(Generic[C]):
     """Serves `handler` on an OS-chosen port; `calls` are what it recorded, guarded by `_changed`."""
 
     handler: type[BaseHTTPRequestHandler]
+    server_class: type[FakeHTTPServer] = FakeHTTPServer
     case_sensitive_methods = True
 
     def __init__(self) -> None:
@@ -32,7 +33,7 @@ class FakeServer(Generic[C]):
         if self._server is not None:
             raise RuntimeError(f"{type(self).__name__} already started")
         self._on_start()
-        self._server = FakeHTTPServer(("127.0.0.1", 0), self.handler)
+        self._server = self.server_class(("127.0.0.1", 0), self.handler)
         self._server.fake = self
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.01,), name=type(self).__name__, daemon=True

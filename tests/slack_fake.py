@@ -103,6 +103,7 @@ class FakeSlack(FakeServer[Call]):
     """Slack's Web API on 127.0.0.1: records every call and answers like Slack does."""
 
     handler = _Handler
+    server_class = _Server
 
     def __init__(
         self,

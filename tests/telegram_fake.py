@@ -350,6 +350,7 @@ class FakeTelegram(FakeServer[Call]):
     """
 
     handler = _Handler
+    server_class = _Server
     case_sensitive_methods = False
 
     def __init__(

@@ -464,3 +464,11 @@ def test_webhook_body_and_headers() -> None:
         "X-Telegram-Bot-Api-Secret-Token": "s3cr3t",
     }
     assert tp.webhook_headers(None) == {"Content-Type": "application/json"}
+
+
+def test_serves_with_its_own_server_class_so_its_backlog_can_be_raised() -> None:
+    """bench/telegram_updates.py raises telegram_fake._Server.request_queue_size for 50 concurrent clients."""
+    import telegram_fake
+
+    with FakeTelegram() as fake:
+        assert type(fake._server) is telegram_fake._Server
