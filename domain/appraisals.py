@@ -477,24 +477,39 @@ class StatusRow:
     review: Review | None
 
 
-def status(uow: UnitOfWork, actor: Actor, period: str | None) -> tuple[str | None, list[StatusRow]]:
+@dataclass(frozen=True)
+class Status:
+    """Where reviews stand in a period; with no period yet, when the next window opens (None: every
+    cycle is off)."""
+
+    period: str | None
+    rows: list[StatusRow]
+    next_opening: datetime | None = None
+
+
+def status(uow: UnitOfWork, actor: Actor, period: str | None) -> Status:
     """Where my review and my team's stand (a manager sees the department)."""
     today = local_today(uow.now, actor.timezone)
     key = parse_period(period, today).key if period else latest_period_key(uow, actor.org_id, actor.member_id)
     if key is None:
         key = uow.session.scalar(select(Review.period).where(Review.org_id == actor.org_id)
                                  .order_by(Review.created_at.desc(), Review.id.desc()).limit(1))
+    uow.audit(actor.org_id, actor.member_id, "read", "review", None, f"status {key}")
+    if key is None:
+        org = _org(uow, actor)
+        openings = [t for t in (next_opening(org, cycle, uow.now) for cycle in CYCLES) if t is not None]
+        uow.commit()
+        return Status(None, [], min(openings, default=None))
     if actor.sees_department:
         ids = set(uow.session.scalars(select(Member.id).where(Member.org_id == actor.org_id)))
     else:
         ids = team_ids(uow, actor.org_id, actor.member_id)
     reviews = {r.member_id: r for r in uow.session.scalars(select(Review).where(
-        Review.org_id == actor.org_id, Review.period == key, Review.member_id.in_(ids)))} if key else {}
+        Review.org_id == actor.org_id, Review.period == key, Review.member_id.in_(ids)))}
     members = uow.session.scalars(select(Member).where(Member.id.in_(ids)).order_by(Member.name_key))
     rows = [StatusRow(m, reviews.get(m.id)) for m in members if m.id in reviews or m.id == actor.member_id]
-    uow.audit(actor.org_id, actor.member_id, "read", "review", None, f"status {key}")
     uow.commit()
-    return key, rows
+    return Status(key, rows)
 
 
 # --- changing -----------------------------------------------------------------------------------

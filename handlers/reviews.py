@@ -145,9 +145,16 @@ class StatusArgs(Args):
 @REGISTRY.command("review status", N_("Where my review and my team's stand."), StatusArgs, positional=("period",))
 def review_status(ctx: Ctx, args: StatusArgs) -> Reply:
     with ctx.uow() as uow:
-        key, rows = appraisals.status(uow, ctx.actor, args.period)
+        found = appraisals.status(uow, ctx.actor, args.period)
+    if found.period is None:
+        if found.next_opening is None:
+            text = _("No appraisal has started, and every review cycle is off (/review cycles).")
+        else:
+            text = _("No appraisal has started yet. The next self-review window opens {when}.").format(
+                when=fmt_datetime(found.next_opening, ctx.actor.timezone))
+        return Reply(title=_("Appraisals"), text=text, private=True)
     items = []
-    for row in rows:
+    for row in found.rows:
         if row.review is None:
             items.append(_("{member}: no review").format(member=row.member.name))
             continue
@@ -155,7 +162,7 @@ def review_status(ctx: Ctx, args: StatusArgs) -> Reply:
         if row.review.total is not None:
             line += " · " + _("total {total}").format(total=fmt_total(row.review.total))
         items.append(line)
-    return Reply(title=_("Appraisals {period}").format(period=key or "—"),
+    return Reply(title=_("Appraisals {period}").format(period=found.period),
                  sections=[Section(_("Reviews"), items, _("none"))], private=True)
 
 

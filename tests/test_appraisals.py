@@ -91,6 +91,17 @@ def test_window_opens_at_the_local_hour_and_creates_reviews_once(team, app) -> N
     assert not [x for x in _dms(team(":advance 3d")) if "is open until" in x]
 
 
+def test_status_before_any_appraisal_says_when_the_next_window_opens(team) -> None:  # noqa: ANN001
+    assert "The next self-review window opens Nov 30, 2026, 9:00:00\u202fAM." in team("/review status")
+    assert "Saved." in team("/review cycles quarterly=on monthly=off")
+    assert "opens Dec 31, 2026, 9:00:00\u202fAM" in team("/review status")
+    team("/review cycles quarterly=off")
+    assert "every review cycle is off" in team("/review status")
+    team("/review cycles monthly=on", ":advance 7d")                  # Monday 30 November: November opens
+    out = team("/review status")
+    assert "Appraisals 2026-11" in out and "bob: " in out
+
+
 def test_quarterly_cycle_turned_on_opens_at_quarter_end(team, app) -> None:  # noqa: ANN001
     assert "Saved." in team("/review cycles quarterly=on monthly=off")
     out = team(":advance 7d")
