@@ -296,11 +296,26 @@ def configure(uow: UnitOfWork, actor: Actor, *, day: str | None = None, at: str 
         parse_ask(ask) if ask is not None else current.ask,
         chosen_lang if lang is not None else current.lang,
     )
+    was_next = next_week(org, current, meeting_at, uow.now)
     org.settings = {**(org.settings or {}), "meeting": new.to_settings()}
+    _carry_updates(uow, org.id, was_next, next_week(org, new, meeting_at, uow.now))
     _plan_jobs(uow, org)
     uow.audit(actor.org_id, actor.member_id, "update", "meeting", None, str(new.to_settings())[:500])
     uow.commit()
     return new
+
+
+def _carry_updates(uow: UnitOfWork, org_id: int, was: date, now: date) -> None:
+    """When a new day or time makes another week's meeting the next one, the answers already given
+    for the next meeting go with it (a member who answered again for the new one keeps that)."""
+    if was == now:
+        return
+    answered = set(uow.session.scalars(select(MeetingUpdate.member_id).where(
+        MeetingUpdate.org_id == org_id, MeetingUpdate.week == now)))
+    for row in uow.session.scalars(select(MeetingUpdate).where(MeetingUpdate.org_id == org_id,
+                                                               MeetingUpdate.week == was)):
+        if row.member_id not in answered:
+            row.week = now
 
 
 @dataclass(frozen=True)

@@ -210,6 +210,26 @@ def test_reporters_by_name_and_role_and_the_update_is_replaced(bot, app) -> None
     assert _to(out, "@carol") == []
 
 
+def test_answers_given_before_the_meeting_moves_go_with_it(bot, app) -> None:  # noqa: ANN001
+    _team(bot)
+    bot("/meeting set day=monday time=09:30 channel=sales")
+    out = bot(":as alice", '/meeting update done="3 visits" problems="none" plan="close Acme"')
+    assert "the meeting on Nov 30, 2026" in out
+    bot(":as bob", '/meeting update done="2 visits" problems="late quote" plan="chase"')
+    out = bot(":as wang", "/meeting set day=friday time=16:00")       # the next meeting is now Friday 27th
+    assert "Next meeting: Nov 27, 2026, 4:00:00\u202fPM" in out
+    out = bot(":as bob", '/meeting update done="2 visits, 1 quote" problems="none" plan="chase"')
+    assert "the meeting on Nov 27, 2026" in out                        # answering again replaces, there
+    out = bot(":as wang", ":advance 4d", ":advance 6h")                 # Friday 16:00
+    (digest,) = _to(out, "#sales")
+    assert digest.startswith("[2026-11-27 16:00] → #sales: Weekly meeting Nov 27, 2026 16:00 — digest")
+    assert "  • alice — done: 3 visits · problems: none · plan: close Acme" in out
+    assert "  • bob — done: 2 visits, 1 quote" in out and "Not answered:\n  • carol\n" in out
+    assert not [line for line in _to(out, "@alice") + _to(out, "@bob") if "Please send your update" in line]
+    with app.uow() as uow:
+        assert set(uow.session.scalars(select(MeetingUpdate.week))) == {date(2026, 11, 23)}
+
+
 def test_restarts_and_sweeps_neither_skip_nor_double(bot, app, clock) -> None:  # noqa: ANN001
     _team(bot)
     bot("/meeting set channel=sales")
