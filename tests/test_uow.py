@@ -1,6 +1,9 @@
 """Units of work joined to an adapter's session, and work carried to the next commit (real databases)."""
 from __future__ import annotations
 
+import contextlib
+import threading
+
 import pytest
 from sqlalchemy import func, select
 
@@ -84,3 +87,29 @@ def test_a_nested_or_late_joined_unit_gets_a_session_of_its_own(app: App) -> Non
         _org(uow, "G")
         uow.commit()
     assert _orgs(app) == ["F", "G"]
+
+
+@pytest.mark.parametrize("first_commits", [True, False])
+def test_a_concurrent_redelivery_waits_for_the_first_and_runs_only_if_it_failed(app: App, first_commits: bool
+                                                                                 ) -> None:
+    """Two deliveries of one update at once: the second's record waits for the first's transaction; it is
+    skipped when the first commits, and runs when the first dies before its commit."""
+    second: list[bool] = []
+
+    def redelivery() -> None:
+        with app.uow() as uow:
+            second.append(uow.carry(lambda u: record_delivery(u, "test", "update:5")))
+            uow.commit()
+
+    with pytest.raises(RuntimeError) if not first_commits else contextlib.nullcontext(), app.uow() as owner:
+        assert owner.carry(lambda u: record_delivery(u, "test", "update:5"))
+        thread = threading.Thread(target=redelivery)
+        thread.start()
+        with owner.joined() as uow:
+            _org(uow, "H")
+            if not first_commits:
+                raise RuntimeError("the first delivery dies before its commit")
+            uow.commit()
+    thread.join(30)
+    assert second == [not first_commits]
+    assert _orgs(app) == (["H"] if first_commits else []) and _recorded(app) == 1
