@@ -16,6 +16,9 @@ Targets:
 At each concurrency (1, 10, 50), per target: warm-up requests, then --requests requests or --seconds,
 whichever ends first, taken in --rounds slices with the targets taking turns (so a busy neighbour
 process slows them all alike and the ratios stay fair). An error is a non-200 answer or a body without the expected text (a late ack included).
+Each server process's CPU (user + system, Linux /proc) is read around its measured slices: server CPU
+per request says where the time goes, and bare/bizbot CPU per request is the throughput ratio the
+server alone would allow.
 Target (the issue): on SQLite, at concurrency 10, p99 < 50 ms and >= 40% of the bare app's throughput.
 """
 from __future__ import annotations
@@ -37,6 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from procstat import cpu_seconds  # noqa: E402
 from slack_payloads import form_body, signed_headers, slash_command  # noqa: E402
 
 SECRET = "bench-signing-secret"
@@ -127,6 +131,7 @@ class Server:
             self.proc.kill()
             raise RuntimeError(f"{kind} server did not start")
         self.url = self.conn.recv() + "/slack/events"
+        self.pid = self.proc.pid or 0
 
     def __enter__(self) -> Server:
         return self
@@ -146,6 +151,7 @@ class Target:
     url: str
     body: bytes
     expect: str
+    pid: int = 0  # the server process, whose CPU is read around each measured slice
 
 
 @dataclass
@@ -157,6 +163,7 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     first_error: str | None = None
+    cpu: float = 0.0  # the server process's CPU seconds over the measured slices
 
     def add(self, count: int, seconds: float, latencies: list[float], errors: int, first: str | None) -> None:
         self.count += count
@@ -168,6 +175,11 @@ class Result:
     @property
     def rps(self) -> float:
         return self.count / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms(self) -> float:
+        """Server CPU per request, in ms."""
+        return self.cpu / self.count * 1000 if self.count else float("nan")
 
     def pct(self, p: float) -> float:
         ms = sorted(self.latencies)
@@ -218,12 +230,15 @@ async def measure(targets: list[Target], total: int, seconds: float, rounds: int
             for t in targets[r % len(targets):] + targets[:r % len(targets)]:
                 async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
                     await _run_level(session, t.url, t.body, t.expect, concurrency, concurrency, 30)  # connect
+                    cpu = cpu_seconds(t.pid)
                     results[t.label, concurrency].add(*await _run_level(
                         session, t.url, t.body, t.expect, concurrency, math.ceil(total / rounds), seconds / rounds))
+                    results[t.label, concurrency].cpu += cpu_seconds(t.pid) - cpu
         for t in targets:
             res = results[t.label, concurrency]
             print(f"  {t.label:<24} c={concurrency:<3} {res.rps:8.1f} req/s  p50 {res.pct(50):7.2f} ms  "
-                  f"p99 {res.pct(99):7.2f} ms  errors {res.errors}/{res.count}", flush=True)
+                  f"p99 {res.pct(99):7.2f} ms  errors {res.errors}/{res.count}  server CPU {res.cpu_ms:.3f} ms/req",
+                  flush=True)
             if res.first_error:
                 print(f"      first error: {res.first_error}", flush=True)
     return results
@@ -291,16 +306,17 @@ def main() -> None:
                                              f"new Acme value={(i + 1) * 100000} source=web"))
             assert "Lead L" in lead, lead[:300]
         visit = Target("bizbot /visit", bot.url,
-                       command_body(fake.base_url, team, "/visit", 'Acme note="bench visit"'), "Visit V")
-        leads = Target("bizbot /lead list", bot.url, command_body(fake.base_url, team, "/lead", "list"), "Leads (")
+                       command_body(fake.base_url, team, "/visit", 'Acme note="bench visit"'), "Visit V", bot.pid)
+        leads = Target("bizbot /lead list", bot.url, command_body(fake.base_url, team, "/lead", "list"), "Leads (",
+                       bot.pid)
         for t in (visit, leads):
             text = say(t.url, t.body)
             assert t.expect in text, f"{t.label}: {text[:300]}"
             print(f"  first {t.label} answer: {text[:100]}...", flush=True)
         print(f"bizbot on {backend}", flush=True)
         bare_labels = ("bare bolt (pbr=True)", "bare bolt (pbr=False)")
-        targets = [Target(bare_labels[0], pbr.url, ping, "pong"), Target(bare_labels[1], default.url, ping, "pong"),
-                   visit, leads]
+        targets = [Target(bare_labels[0], pbr.url, ping, "pong", pbr.pid),
+                   Target(bare_labels[1], default.url, ping, "pong", default.pid), visit, leads]
         results = asyncio.run(measure(targets, args.requests, args.seconds, args.rounds))
     late = len(fake.calls_to("response_url"))
     load_after = os.getloadavg()[0]
@@ -311,12 +327,18 @@ def main() -> None:
     best = max(bare_labels, key=lambda k: geo_mean(series(k)))
     other = next(k for k in bare_labels if k != best)
     print()
-    print(f"{'target':<24} {'conc':>4} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs bare':>8}")
+    print(f"{'target':<24} {'conc':>4} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs bare':>8}"
+          f"   {'server CPU ms/req':>17} {'vs bare':>8}")
     for t in targets:
         for r in series(t.label):
-            ratio = "" if t.label in bare_labels else f"{r.rps / results[best, r.concurrency].rps:>7.0%}"
+            bare = results[best, r.concurrency]
+            ratio = "" if t.label in bare_labels else f"{r.rps / bare.rps:>7.0%}"
+            by_cpu = "" if t.label in bare_labels else f"{bare.cpu_ms / r.cpu_ms:>7.0%}"
             print(f"{t.label:<24} {r.concurrency:>4} {r.rps:>9.1f} {r.pct(50):>8.2f} {r.pct(99):>8.2f} "
-                  f"{r.errors:>7} {ratio:>8}")
+                  f"{r.errors:>7} {ratio:>8}   {r.cpu_ms:>17.3f} {by_cpu:>8}")
+    print("server CPU: user+system CPU of the target's server process per request over the measured slices "
+          "(Linux /proc); its 'vs bare' is the ratio the throughput would have if the server's CPU were the "
+          "only limit.")
     print(f"\nbare bolt: {best} is faster (geometric mean {geo_mean(series(best)):.0f} req/s vs "
           f"{geo_mean(series(other)):.0f}); bizbot's ratio is against it.")
     if late:

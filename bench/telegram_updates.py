@@ -61,6 +61,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from procstat import cpu_seconds  # noqa: E402
 from telegram_payloads import command_update, json_body, webhook_headers  # noqa: E402
 
 TOKEN = "123:BENCH-token"
@@ -71,15 +72,6 @@ FAKE_BACKLOG = 128
 TARGET_RATIO = 0.50
 TARGET_P99_MS = 100.0
 WEBHOOK = "/telegram/webhook"
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far (Linux /proc; NaN elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return float("nan")
 
 
 def quoted(params: dict[str, Any]) -> int | None:
