@@ -50,3 +50,49 @@ def test_any_line_replies_and_errors_write_nothing(bot, app, line: str) -> None:
 def test_control_characters_are_dropped(bot) -> None:  # noqa: ANN001
     assert "Customer Ac me (C1) created" in bot("/customer new Ac\x00 me")
     assert "Missing CUSTOMER" in bot("/customer show \x00")
+
+
+# Every command of the registry, not only the CRM's: its own field names with values of every kind, typed by an
+# admin into a department that has one of each record (customer, lead, visit, contract and its approval,
+# complaint, expense claim, meeting).
+TOKENS = ["Acme", "C1", "L1", "CB1", "K1", "A1", "Q1", "alice", "bob", "won", "high", "zh", "下周三", "华为", "", "'",
+          '"', "=", "<!channel>", "\x00", "L999999999999", "2026-11", "2026-Q4", "step=1.1", "-5", "1e99", "NaN",
+          "tomorrow", "2026-02-30", "mon", "fri", "16:00", "25:61", "all", "team", "mine", "on", "off", "100", "0", "me",
+          "x y", '"two words"', "20万", "12月1日"]
+
+
+@st.composite
+def registry_lines(draw: st.DrawFn, names: list[str], fields: dict[str, list[str]]) -> str:
+    name = draw(st.sampled_from(names))
+    parts = ["/" + name]
+    for _ in range(draw(st.integers(0, 5))):
+        if draw(st.booleans()) or not fields[name]:
+            parts.append(draw(st.sampled_from(TOKENS)))
+        else:
+            parts.append(f"{draw(st.sampled_from(fields[name]))}={draw(st.sampled_from(TOKENS))}")
+    return " ".join(parts)
+
+
+def _department(bot, app) -> None:  # noqa: ANN001
+    bot("/team add alice role=sales", "/team add bob role=sales supervisor=alice", "/team add lc role=legal",
+        "/team add hd role=head", "/customer new Acme", "/lead new Acme value=10万", "/visit Acme next=tomorrow",
+        "/contract new Acme title=T amount=100000", "/contract submit K1",
+        "/complaint new Acme severity=high what=x wants=y", "/expense travel amount=100 note=x", "/meeting set")
+
+
+def test_any_line_of_any_command_replies_and_errors_write_nothing(bot, app) -> None:  # noqa: ANN001
+    _department(bot, app)
+    names = sorted(app.registry.commands)
+    fields = {name: sorted(app.registry.commands[name].args.model_fields) for name in names}
+    ctx = bot.console._actor_ctx()
+
+    @settings(max_examples=300, deadline=None)
+    @given(line=registry_lines(names, fields))
+    def check(line: str) -> None:
+        before = _counts(app)
+        reply = app.registry.dispatch(ctx, line)
+        assert reply.as_text().strip(), line
+        if reply.error:
+            assert _counts(app) == before, line
+
+    check()
