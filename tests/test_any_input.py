@@ -1,6 +1,7 @@
 """Any line a person can type gets a reply or a clean error — never a crash, never a partial write."""
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -80,11 +81,14 @@ def _department(bot, app) -> None:  # noqa: ANN001
         "/complaint new Acme severity=high what=x wants=y", "/expense travel amount=100 note=x", "/meeting set")
 
 
-def test_any_line_of_any_command_replies_and_errors_write_nothing(bot, app) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("who", ["wang", "bob"])  # the admin and manager; a sales member
+def test_any_line_of_any_command_replies_and_errors_write_nothing(bot, app, who: str) -> None:  # noqa: ANN001
     _department(bot, app)
+    bot(f":as {who}")
     names = sorted(app.registry.commands)
     fields = {name: sorted(app.registry.commands[name].args.model_fields) for name in names}
     ctx = bot.console._actor_ctx()
+    assert ctx.actor.name == who
 
     @settings(max_examples=300, deadline=None)
     @given(line=registry_lines(names, fields))
