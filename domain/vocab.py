@@ -80,7 +80,8 @@ STAGES = Vocabulary(
         "初次接触": "contact", "接触": "contact", "需求沟通": "needs", "需求": "needs",
         "方案推介": "proposal", "方案": "proposal", "商务洽谈": "negotiation", "洽谈": "negotiation",
         "谈判": "negotiation", "客户跟进": "followup", "跟进": "followup", "follow-up": "followup",
-        "签约": "won", "成交": "won", "流失": "lost", "丢单": "lost",
+        "签约": "won", "成交": "won", "赢单": "won", "签单": "won", "中标": "won",
+        "流失": "lost", "丢单": "lost", "输单": "lost", "未成交": "lost",
     },
 )
 PIPELINE = ("research", "screening", "contact", "needs", "proposal", "negotiation", "followup")

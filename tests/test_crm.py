@@ -59,6 +59,16 @@ def test_stage_rules(team) -> None:  # noqa: ANN001
     assert "cannot start as won" in bot("/lead new Acme stage=won")
 
 
+def test_stages_in_the_words_chinese_sales_teams_use() -> None:
+    from domain.vocab import STAGES
+
+    for word in ("签约", "成交", "赢单", "签单", "中标"):
+        assert STAGES.parse(word) == "won", word
+    for word in ("流失", "丢单", "输单", "未成交"):
+        assert STAGES.parse(word) == "lost", word
+    assert STAGES.parse("谈判") == STAGES.parse("洽谈") == "negotiation"
+
+
 def test_references_names_and_ambiguity(team) -> None:  # noqa: ANN001
     bot = team
     bot("/customer new Acme Beijing", "/customer new Acme Shanghai", "/customer new 华为技术")
