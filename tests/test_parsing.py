@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from domain.dates import parse_date, parse_days, parse_delta
 from domain.errors import Invalid
-from handlers.args import _money
+from handlers.args import _money, chinese_number
 from handlers.parsing import parse_line
 
 MONDAY = date(2026, 11, 23)
@@ -134,9 +134,52 @@ def test_delta() -> None:
 
 
 @pytest.mark.parametrize(("text", "amount"), [("200000", "200000.00"), ("20万", "200000.00"),
-                                              ("1.5m", "1500000.00"), ("¥1,200", "1200.00"), ("3k", "3000.00")])
+                                              ("1.5m", "1500000.00"), ("¥1,200", "1200.00"), ("3k", "3000.00"),
+                                              ("3千", "3000.00"), ("五十万", "500000.00"), ("五十万元", "500000.00"),
+                                              ("一百万", "1000000.00"), ("两万五", "25000.00"),
+                                              ("三千五", "3500.00"), ("十万", "100000.00"), ("十五", "15.00"),
+                                              ("一千二百万", "12000000.00"), ("一亿五千万", "150000000.00"),
+                                              ("一千零五", "1005.00"), ("二百零三万", "2030000.00")])
 def test_money(text: str, amount: str) -> None:
     assert str(_money(text)) == amount
+
+
+@pytest.mark.parametrize("text", ["万", "亿", "一二", "百", "五万亿万", "千五"])
+def test_chinese_numerals_that_are_not_amounts(text: str) -> None:
+    with pytest.raises(Invalid):
+        _money(text)
+
+
+@given(st.integers(0, 999_999_999))
+def test_chinese_numerals_read_back_as_written(n: int) -> None:
+    """Every whole number, written out in Chinese numerals the standard way, reads back as itself."""
+    assert chinese_number(_write_chinese(n)) == n
+
+
+def _write_chinese(n: int) -> str:
+    digits = "零一二三四五六七八九"
+    if n == 0:
+        return "零"
+
+    def below_10000(m: int, pad: bool) -> str:
+        out, zero = "", pad
+        for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+            d = m // value % 10
+            if d:
+                out += ("零" if zero and out != "" or (zero and pad and out == "") else "") + digits[d] + unit
+                zero = False
+            else:
+                zero = True
+        return out
+
+    parts = []
+    for size, name in ((100_000_000, "亿"), (10_000, "万"), (1, "")):
+        chunk = n // size % 10_000
+        if chunk:
+            parts.append(below_10000(chunk, pad=bool(parts) and chunk < 1000) + name)
+        elif parts:
+            parts.append("")
+    return "".join(parts)
 
 
 @given(st.text(max_size=30))
