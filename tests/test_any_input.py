@@ -100,3 +100,15 @@ def test_any_line_of_any_command_replies_and_errors_write_nothing(bot, app, who:
             assert _counts(app) == before, line
 
     check()
+
+
+def test_a_refused_line_with_control_characters_is_audited_without_them(bot, app) -> None:  # noqa: ANN001
+    """Found by the property above on PostgreSQL, which refuses a NUL in a text column."""
+    from domain.models import AuditEntry
+
+    _department(bot, app)
+    out = bot(":as bob", "/review return Acme reason=Acme \x00\x07")
+    assert "Only" in out
+    with app.uow() as uow:
+        detail = uow.session.scalars(select(AuditEntry.detail).where(AuditEntry.action == "denied")).all()[-1]
+    assert detail == "/review return Acme reason=Acme "
