@@ -24,6 +24,7 @@ from domain.vocab import (
     VISIT_CHANNELS,
     Vocabulary,
 )
+from handlers.parsing import CONTROL
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,8 @@ class Args(BaseModel):
 
 
 def _text(value: Any) -> str:
-    text = str(value).strip()
+    # a form's fields do not pass through the line parser, which drops control characters; drop them here too
+    text = CONTROL.sub("", str(value)).strip()
     if not text:
         raise Invalid(N_("A value is empty."))
     if len(text) > 2000:

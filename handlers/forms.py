@@ -12,6 +12,7 @@ from domain.i18n import _, translate
 from domain.team import list_members
 from handlers.args import widget_of
 from handlers.context import Ctx
+from handlers.parsing import CONTROL
 from handlers.registry import Command, Registry
 from handlers.replies import Button, Reply
 
@@ -56,6 +57,7 @@ def next_question(cmd: Command, data: dict[str, Any], skipped: set[str] | frozen
 
 def search(ctx: Ctx, kind: str, text: str, limit: int = 8) -> list[tuple[str, str]]:
     """Options for a picker: (value to submit, what to show), from what the actor may see."""
+    text = CONTROL.sub("", text)
     with ctx.uow() as uow:
         if kind == "customer":
             return [(f"C{c.id}", f"{c.name} (C{c.id})") for c in search_customers(uow, ctx.actor, text, limit)]

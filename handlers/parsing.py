@@ -10,7 +10,7 @@ from domain.i18n import N_
 QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "「": "」", "『": "』", "„": "“"}
 _KEY = re.compile(r"([^\W\d][\w-]{0,31})[=＝]", re.UNICODE)
 MAX_LINE = 4000
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # what typed text never keeps
 
 
 @dataclass
@@ -55,7 +55,7 @@ def parse_line(line: str) -> ParsedLine:
     if len(line) > MAX_LINE:
         raise Invalid(N_("That message is too long ({length} characters; at most {limit})."),
                       length=len(line), limit=MAX_LINE)
-    line = _CONTROL.sub("", line)
+    line = CONTROL.sub("", line)
     parsed = ParsedLine()
     i = 0
     while i < len(line):

@@ -53,6 +53,23 @@ def test_control_characters_are_dropped(bot) -> None:  # noqa: ANN001
     assert "Missing CUSTOMER" in bot("/customer show \x00")
 
 
+def test_control_characters_are_dropped_from_forms_and_pickers_too(bot, app) -> None:  # noqa: ANN001
+    """A form's fields and a picker's search text do not pass through the line parser (PostgreSQL refuses a
+    NUL in a text column, so on it they crashed)."""
+    from handlers import forms
+
+    bot("/customer new Acme")
+    ctx = bot.console._actor_ctx()
+    reply = app.registry.submit(ctx, app.registry.commands["visit"], {"customer": "Ac\x00me", "note": "in\x00tro"})
+    assert not isinstance(reply, dict) and "Visit V1 to Acme recorded" in reply.text, reply
+    assert forms.search(ctx, "customer", "\x00Ac") == [("C1", "Acme (C1)")]
+    assert forms.search(ctx, "member", "\x00") != []
+    with app.uow() as uow:
+        from domain.models import Visit
+
+        assert uow.session.scalar(select(Visit.note)) == "intro"
+
+
 # Every command of the registry, not only the CRM's: its own field names with values of every kind, typed by an
 # admin into a department that has one of each record (customer, lead, visit, contract and its approval,
 # complaint, expense claim, meeting).
