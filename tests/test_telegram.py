@@ -160,6 +160,17 @@ def test_conversation_asks_each_field_validates_and_runs(tg: TelegramStack) -> N
     assert _count(tg, Visit) == 1
 
 
+def test_control_characters_in_answers_and_codes_are_dropped(tg: TelegramStack) -> None:
+    """Typed text that is not a command line (a conversation's answer, an invite code) is cleaned as command
+    lines are; on PostgreSQL a NUL in a query crashed."""
+    tg.post(group_cmd("/customer new Acme"))
+    tg.post(command_update(text="/visit", user_id=ALICE, chat_id=ALICE))
+    tg.post(text_update(text="Ac\x00me", user_id=ALICE, chat_id=ALICE))         # the customer, typed
+    assert "channel" in tg.last(ALICE)["text"].lower()
+    tg.post(command_update(text="/start AB\x00CD", user_id=333, chat_id=333))
+    assert "unknown, used or expired" in tg.last(333)["text"]
+
+
 def test_conversation_cancel_and_timeout(tg: TelegramStack) -> None:
     tg.post(group_cmd("/customer new Acme"))
     tg.post(command_update(text="/visit", user_id=ALICE, chat_id=ALICE))
