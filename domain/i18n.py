@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
+from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, format_percent
@@ -95,7 +96,8 @@ class Label(str):
 
 
 class Labels(tuple):
-    """Several labels, translated and listed for the reader."""
+    """Several labels, translated and listed for the reader as alternatives ("admin or manager",
+    "管理员或经理")."""
 
     __slots__ = ()
 
@@ -104,14 +106,10 @@ def localize(value: object) -> object:
     if isinstance(value, Label):
         return translate(value)
     if isinstance(value, Labels):
-        return list_separator().join(translate(v) for v in value)
+        return format_list([translate(v) for v in value], style="or", locale=babel_locale())
     if isinstance(value, date) and not isinstance(value, datetime):
         return fmt_date(value)
     return value
-
-
-def list_separator() -> str:
-    return "、" if _current.get() == "zh" else ", "
 
 
 def sentences(*parts: str) -> str:

@@ -196,13 +196,13 @@ def test_non_critical_waits_for_working_hours(bot, clock) -> None:  # noqa: ANN0
 def test_policy_show_and_set_are_for_admins(bot) -> None:  # noqa: ANN001
     _setup(bot)
     assert "high severity: response 4h, resolution 2d (working time)" in bot("/complaint policy")
-    assert "Only admin, manager may do that." in bot("/complaint policy set high response=2h")
+    assert "Only admin or manager may do that." in bot("/complaint policy set high response=2h")
     bot(":as wang")
     assert "response 2h, resolution 2d (working time)" in bot("/complaint policy set high response=2h")
     assert "Cannot read '2x' as a duration" in bot("/complaint policy set high response=2x")
     assert "cannot come before the response" in bot("/complaint policy set low resolution=1h")
     assert "Nothing to change" in bot("/complaint policy set low")
-    assert "Only admin, manager may use /complaint channel." in bot(":as alice", "/complaint channel #x")
+    assert "Only admin or manager may use /complaint channel." in bot(":as alice", "/complaint channel #x")
 
 
 def test_on_duty_takes_what_no_owner_can(bot, app) -> None:  # noqa: ANN001

@@ -26,7 +26,7 @@ def test_sales_cannot_add_members_and_refusal_is_logged(bot, app) -> None:  # no
     bot("/team add alice role=sales")
     bot(":as alice")
     out = bot("/team add eve role=admin")
-    assert "Only admin, manager may use /team add." in out
+    assert "Only admin or manager may use /team add." in out
     with app.uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(Member)) == 2
         denied = uow.session.scalar(select(AuditEntry).where(AuditEntry.action == "denied"))
