@@ -905,6 +905,9 @@ def member_figures(uow: UnitOfWork, actor: Actor, member_name: str | None, perio
     chosen = parse_period(period, today) if period else period_of("monthly", today)
     name = template_for(org, member)
     if name is None:
+        if member.id == actor.member_id:
+            raise NotFound(N_("Your role has no appraisal template, so there are no figures of yours to show; "
+                              "/kpi NAME shows a member's."))
         raise NotFound(N_("{member} has no appraisal template for their role."), member=member.name)
     out = []
     for item in templates(org)[name]["indicators"]:

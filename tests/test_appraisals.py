@@ -137,6 +137,7 @@ def test_reviews_carry_the_measured_figures(team, app) -> None:  # noqa: ANN001
     assert "Visits: 1" in out
     out = team(":as wang", "/kpi bob 2026-11")
     assert "Negotiation success rate: 50%" in out and "New customers: 2" in out
+    assert "/kpi NAME shows a member's" in team("/kpi")                # a manager has no template of their own
 
 
 # --- the flow -------------------------------------------------------------------------------------------
