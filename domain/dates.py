@@ -8,7 +8,9 @@ from domain.errors import Invalid
 from domain.i18n import N_
 
 _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "日": 7, "天": 7, "末": 6}
-_CN_NUM = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_NUM = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1_000}
+_CN_SECTIONS = {"万": 10_000, "亿": 100_000_000}
 _RELATIVE = {
     "today": 0, "tomorrow": 1, "今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2, "後天": 2,
     "大后天": 3, "yesterday": -1, "昨天": -1,
@@ -21,15 +23,40 @@ _ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
 _DURATION = re.compile(r"^(\d{1,4})\s*(d|day|days|w|wk|week|weeks|m|month|months|天|日|周|星期|个月|個月|月)?$", re.I)
 
 
-def cn_number(text: str) -> int:
-    if text.isdigit():
+
+def cn_number(text: str) -> int | None:
+    """A whole number written in Chinese numerals — 五十万, 一千二百万, 一亿五千万, 十五 — or None. A digit
+    straight after a unit counts in the next unit down, as people say it: 三千五 is 3500, 两万五 25000.
+    Arabic digits are read as they are."""
+    if text.isdecimal():
         return int(text)
-    if text == "十":
-        return 10
-    if "十" in text:
-        tens, _sep, ones = text.partition("十")
-        return (_CN_NUM[tens] if tens else 1) * 10 + (_CN_NUM[ones] if ones else 0)
-    return _CN_NUM[text]
+    if not text or any(ch not in _CN_NUM and ch not in _CN_UNITS and ch not in _CN_SECTIONS for ch in text):
+        return None
+    total = section = 0
+    digit: int | None = None
+    last_unit = 0  # the unit just passed, when a digit follows it directly
+    for ch in text:
+        if ch in _CN_NUM:
+            if digit is not None:
+                return None  # two digits in a row (一二) is not a number
+            digit = _CN_NUM[ch]
+            if digit == 0:
+                last_unit, digit = 0, None
+            continue
+        if ch in _CN_UNITS:
+            if digit is None and not (ch == "十" and section == 0 and total == 0):
+                return None  # a unit needs its digit, except a leading 十 (十五 = 15)
+            section += (1 if digit is None else digit) * _CN_UNITS[ch]
+            last_unit, digit = _CN_UNITS[ch], None
+        else:
+            if digit is None and section == 0:
+                return None  # 万 or 亿 with nothing before it
+            section += digit or 0
+            total += section * _CN_SECTIONS[ch]
+            last_unit, section, digit = _CN_SECTIONS[ch], 0, None
+    if digit is not None:
+        section += digit * (last_unit // 10 if last_unit >= 10 else 1)
+    return total + section
 
 
 def _add_months(day: date, months: int) -> date:
@@ -86,6 +113,8 @@ def parse_date(text: str, today: date) -> date:
         return result
     if m := _AFTER.match(raw):
         n, unit = cn_number(m[1]), m[2]
+        if n is None:  # 三三天后
+            raise _bad(text)
         if unit in ("个月", "個月"):
             return _add_months(today, n)
         return today + timedelta(days=n * (7 if unit in ("周", "星期") else 1))

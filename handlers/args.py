@@ -11,7 +11,7 @@ from babel.numbers import get_currency_name
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo
 from pydantic.fields import FieldInfo
 
-from domain.dates import parse_date, parse_days
+from domain.dates import cn_number, parse_date, parse_days
 from domain.errors import Invalid
 from domain.i18n import N_, normalize_locale
 from domain.vocab import (
@@ -67,48 +67,10 @@ def _date(value: Any, info: ValidationInfo) -> date:
 
 
 _MULTIPLIERS = {"万": 10_000, "w": 10_000, "亿": 100_000_000, "千": 1_000, "k": 1_000, "m": 1_000_000}
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
-              "九": 9}
-_CN_UNITS = {"十": 10, "百": 100, "千": 1_000}
-_CN_SECTIONS = {"万": 10_000, "亿": 100_000_000}
-
-
-def chinese_number(text: str) -> int | None:
-    """A whole number written in Chinese numerals — 五十万, 一千二百万, 一亿五千万, 十五 — or None. A digit
-    straight after a unit counts in the next unit down, as people say it: 三千五 is 3500, 两万五 25000."""
-    if not text or any(ch not in _CN_DIGITS and ch not in _CN_UNITS and ch not in _CN_SECTIONS for ch in text):
-        return None
-    total = section = 0
-    digit: int | None = None
-    last_unit = 0  # the unit just passed, when a digit follows it directly
-    for ch in text:
-        if ch in _CN_DIGITS:
-            if digit is not None:
-                return None  # two digits in a row (一二) is not a number
-            digit = _CN_DIGITS[ch]
-            if digit == 0:
-                last_unit, digit = 0, None
-            continue
-        if ch in _CN_UNITS:
-            if digit is None and not (ch == "十" and section == 0 and total == 0):
-                return None  # a unit needs its digit, except a leading 十 (十五 = 15)
-            section += (1 if digit is None else digit) * _CN_UNITS[ch]
-            last_unit, digit = _CN_UNITS[ch], None
-        else:
-            if digit is None and section == 0:
-                return None  # 万 or 亿 with nothing before it
-            section += digit or 0
-            total += section * _CN_SECTIONS[ch]
-            last_unit, section, digit = _CN_SECTIONS[ch], 0, None
-    if digit is not None:
-        section += digit * (last_unit // 10 if last_unit >= 10 else 1)
-    return total + section
-
-
 def _money(value: Any) -> Decimal:
     raw = str(value).strip().replace(",", "").replace("，", "").replace(" ", "")
     raw = raw.lstrip("¥￥$€£").removesuffix("元")
-    in_words = chinese_number(raw)
+    in_words = cn_number(raw)
     factor = 1
     if in_words is not None:
         raw = str(in_words)

@@ -18,7 +18,7 @@ from domain.errors import DomainError, Forbidden, Invalid
 from domain.i18n import N_, localize, translate, use_locale
 from handlers.args import Args
 from handlers.context import Ctx
-from handlers.parsing import parse_line
+from handlers.parsing import CONTROL, parse_line
 from handlers.replies import Reply, error
 
 log = logging.getLogger(__name__)
@@ -193,6 +193,7 @@ class Registry:
 
     def dispatch(self, ctx: Ctx, line: str) -> Reply:
         """Parse, check permission, run; every failure becomes one translated answer."""
+        line = CONTROL.sub("", line)  # also as the line is kept (a refusal is audited with it)
         with use_locale(ctx.actor.locale):
             try:
                 cmd, args = self.parse(ctx, line)

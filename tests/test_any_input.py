@@ -91,7 +91,7 @@ def registry_lines(draw: st.DrawFn, names: list[str], fields: dict[str, list[str
     return " ".join(parts)
 
 
-def _department(bot, app) -> None:  # noqa: ANN001
+def _department(bot) -> None:  # noqa: ANN001
     bot("/team add alice role=sales", "/team add bob role=sales supervisor=alice", "/team add lc role=legal",
         "/team add hd role=head", "/customer new Acme", "/lead new Acme value=10万", "/visit Acme next=tomorrow",
         "/contract new Acme title=T amount=100000", "/contract submit K1",
@@ -100,7 +100,7 @@ def _department(bot, app) -> None:  # noqa: ANN001
 
 @pytest.mark.parametrize("who", ["wang", "bob"])  # the admin and manager; a sales member
 def test_any_line_of_any_command_replies_and_errors_write_nothing(bot, app, who: str) -> None:  # noqa: ANN001
-    _department(bot, app)
+    _department(bot)
     bot(f":as {who}")
     names = sorted(app.registry.commands)
     fields = {name: sorted(app.registry.commands[name].args.model_fields) for name in names}
@@ -123,7 +123,7 @@ def test_a_refused_line_with_control_characters_is_audited_without_them(bot, app
     """Found by the property above on PostgreSQL, which refuses a NUL in a text column."""
     from domain.models import AuditEntry
 
-    _department(bot, app)
+    _department(bot)
     out = bot(":as bob", "/review return Acme reason=Acme \x00\x07")
     assert "Only" in out
     with app.uow() as uow:
