@@ -10,6 +10,7 @@ import domain.care  # noqa: F401  (registers the daily care job)
 import domain.claims  # noqa: F401  (registers expense and leave requests)
 import domain.complaints  # noqa: F401  (registers the complaint ladder and its figures)
 import domain.contracts  # noqa: F401  (registers contract requests, their due kinds and figures)
+import domain.holidays  # noqa: F401  (registers the notice of a year whose holidays are unknown)
 import handlers
 from bot.settings import Settings, load_settings
 from domain.clock import Clock, SystemClock

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-import chinese_calendar
 from sqlalchemy import func, select
 
-from domain.calendar import is_workday, setting
+from domain.calendar import HOLIDAY_NAMES, holiday_name, is_workday
 from domain.clock import at_local, local_today
 from domain.i18n import N_, Label
 from domain.models import Customer, DueItem, Organisation
@@ -36,23 +35,11 @@ recurring(KIND)(next_morning)
 
 
 def _holiday(org: Organisation, day: date) -> str | None:
-    """The name of the public holiday that starts today (China's calendar), if any."""
-    if setting(org, "calendar") != "CN":
-        return None
-    try:
-        on, name = chinese_calendar.get_holiday_detail(day)
-        before, _name = chinese_calendar.get_holiday_detail(day - timedelta(days=1))
-    except NotImplementedError:
-        return None
-    return name if on and name and not (before and _name == name) else None
+    """The name of the public holiday that starts on `day` (the department's calendar), if any."""
+    name = holiday_name(org, day)
+    return name if name and holiday_name(org, day - timedelta(days=1)) != name else None
 
 
-HOLIDAY_NAMES = {
-    "New Year's Day": N_("New Year's Day"), "Spring Festival": N_("Spring Festival"),
-    "Tomb-sweeping Day": N_("Tomb-sweeping Day"), "Labour Day": N_("Labour Day"),
-    "Dragon Boat Festival": N_("Dragon Boat Festival"), "Mid-autumn Festival": N_("Mid-autumn Festival"),
-    "National Day": N_("National Day"),
-}
 
 
 @due_kind(KIND, label=N_("customer care (birthdays, holidays)"))

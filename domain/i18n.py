@@ -17,7 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_interval
 from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -133,6 +133,13 @@ def _babel_locale(code: str) -> Locale:
 
 def fmt_date(value: date) -> str:
     return format_date(value, format="medium", locale=babel_locale())
+
+
+def fmt_date_range(first: date, last: date) -> str:
+    """A span of days, as the reader's locale writes one ("Feb 6 – 12, 2027", "2027年2月6日至12日")."""
+    if first == last:
+        return fmt_date(first)
+    return format_interval(first, last, skeleton="yMMMd", locale=babel_locale())
 
 
 def fmt_datetime(value: datetime, tz: str) -> str:

@@ -21,7 +21,13 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    attribute_keyed_dict,
+    mapped_column,
+    relationship,
+)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -72,6 +78,26 @@ class Organisation(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     locale: Mapped[str] = mapped_column(String(8))
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # the department's own days off and working days, by day (read by `domain.calendar.is_workday`);
+    # loaded with the organisation, so an organisation read in one unit of work still knows them after it
+    calendar_days: Mapped[dict[date, CalendarDay]] = relationship(
+        collection_class=attribute_keyed_dict("day"), cascade="all, delete-orphan", lazy="selectin")
+
+
+class CalendarDay(Base):
+    """A day the department marks for itself over China's calendar: a day off (a holiday the calendar
+    does not know yet, a company day off) or a working day (调休上班, a make-up working day)."""
+
+    __tablename__ = "calendar_days"
+    __table_args__ = (UniqueConstraint("org_id", "day"),)
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    day: Mapped[date] = mapped_column(Date)
+    working: Mapped[bool] = mapped_column(Boolean)
+    name: Mapped[str | None] = mapped_column(String(60))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -43,7 +43,7 @@ def test_console_walkthrough_in_chinese(db_env: dict[str, str]) -> None:
     out = result.stdout
     assert "Welcome, 王经理" in out
     assert "小李" in out and "华为" in out
-    reminder = [line for line in out.splitlines() if "→ @王经理" in line]
+    reminder = [line for line in out.splitlines() if "→ @王经理" in line and "华为" in line]
     assert reminder and reminder[0].startswith("[2026-12-02 09:00] → @王经理: ")
     assert "2026年12月2日" in reminder[0]
     assert "Callback due" not in out and "Traceback" not in result.stderr

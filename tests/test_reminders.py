@@ -18,7 +18,8 @@ def _reminders(text: str) -> list[str]:
 
 
 def test_reminder_at_nine_local_exactly_once(bot, clock) -> None:  # noqa: ANN001
-    bot("/team add bob role=sales", ":as bob", "/customer new Acme")
+    # the admin hears of callbacks only here, not (in December) of next year's unknown holidays
+    bot("/remind mute calendar", "/team add bob role=sales", ":as bob", "/customer new Acme")
     bot('/visit Acme note="pricing" next=2026-12-01')
     assert _reminders(bot(":advance 7d")) == []          # Nov 30 10:00: not yet
     out = bot(":advance 1d")                              # Dec 1 10:00: fired at 09:00 on the way
@@ -30,7 +31,7 @@ def test_reminder_at_nine_local_exactly_once(bot, clock) -> None:  # noqa: ANN00
 
 
 def test_reminder_reads_in_the_recipients_language(bot) -> None:  # noqa: ANN001
-    bot("/team add 小李 role=sales lang=zh", ":as 小李", "/customer new 华为")
+    bot("/remind mute calendar", "/team add 小李 role=sales lang=zh", ":as 小李", "/customer new 华为")
     bot(":as wang")   # the manager (English) logs a visit to 小李's customer
     bot('/visit 华为 note="介绍方案" next=下周三')
     out = bot(":advance 10d")
@@ -100,7 +101,7 @@ def test_outbox_key_makes_a_second_insert_a_no_op(app) -> None:  # noqa: ANN001
 def test_sweep_twice_fires_once(bot, app) -> None:  # noqa: ANN001
     bot("/customer new Acme", '/visit Acme note="x" next=2026-11-24')
     app.clock.advance(timedelta(days=2))
-    assert sweep(app.services.uow) == 2          # the callback, and the department's daily care job
+    assert sweep(app.services.uow) == 3          # the callback, and the department's daily care and calendar jobs
     assert sweep(app.services.uow) == 0
     with app.uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
