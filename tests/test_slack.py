@@ -5,6 +5,7 @@ import json
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from slack_fake import FakeSlack
 from slack_payloads import (
@@ -21,7 +22,7 @@ from slack_payloads import (
 from slack_stack import TOKEN, SlackStack, text_of
 from sqlalchemy import func, select
 
-from domain.models import Customer, Identity, Member, Organisation, Visit
+from domain.models import CalendarDay, Customer, Identity, Member, Organisation, Visit
 
 
 @pytest.fixture
@@ -148,6 +149,35 @@ def test_group_without_arguments_offers_its_sub_commands_and_a_button_runs_one(s
     slack.press(action_id="bizbot.cmd.0", value="/lead new")
     (opened,) = slack.fake.wait_for("views.open")
     assert opened.args["view"]["title"]["text"] == "/lead new"
+
+
+def test_holiday_form_has_date_pickers_and_a_reversed_span_is_a_field_error(slack: SlackStack) -> None:
+    slack.say("/help")                                               # the first user: admin and manager
+    slack.press(action_id="bizbot.cmd.0", value="/holiday add")
+    (opened,) = slack.fake.wait_for("views.open")
+    view = opened.args["view"]
+    kinds = {b["block_id"]: b["element"]["type"] for b in view["blocks"]}
+    assert kinds == {"first": "datepicker", "last": "datepicker", "name": "plain_text_input"}
+
+    def submit(first: str, last: str) -> httpx.Response:
+        return slack.interact(view_submission(
+            callback_id=view["callback_id"], private_metadata=view["private_metadata"],
+            state_values={"first": {"first": {"type": "datepicker", "selected_date": first}},
+                          "last": {"last": {"type": "datepicker", "selected_date": last}},
+                          "name": {"name": {"type": "plain_text_input", "value": "春节"}}}))
+
+    answer = submit("2027-02-12", "2027-02-06").json()
+    assert answer == {"response_action": "errors",
+                      "errors": {"first": "The last day 2027-02-06 is before the first day 2027-02-12."}}
+    assert _count(slack, CalendarDay) == 0
+    assert submit("2027-02-06", "2027-02-12").status_code == 200
+    posted = slack.fake.wait_for("chat.postMessage")
+    assert "Days off: Feb 6" in posted[0].args["text"] and "(春节)" in posted[0].args["text"]
+    assert _count(slack, CalendarDay) == 7
+    listing = slack.say("/holiday", "list 2027")
+    assert listing["response_type"] == "ephemeral"
+    assert "Working calendar 2027" in json.dumps(listing["blocks"], ensure_ascii=False)
+    assert "(春节) — set by the department" in json.dumps(listing["blocks"], ensure_ascii=False)
 
 
 def test_customer_picker_searches_what_the_member_sees(slack: SlackStack) -> None:
