@@ -38,6 +38,7 @@ class Outgoing:
     key: str
     address: str | None = None
     attachment: Attachment | None = None  # a file sent with the message (a chart)
+    done: int = 0  # parts an earlier attempt delivered (see DeliveryError.done)
 
 
 @dataclass(frozen=True)
@@ -49,11 +50,14 @@ class Posted:
 
 
 class DeliveryError(Exception):
-    """A send failed; `retry_after` (seconds) is honoured when the platform gave one."""
+    """A send failed; `retry_after` (seconds) is honoured when the platform gave one. A message sent in
+    parts that failed part-way says in `done` how many parts the platform has, so a retry goes on
+    from there."""
 
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    def __init__(self, reason: str, retry_after: float | None = None, done: int | None = None) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+        self.done = done
 
 
 class Sender(Protocol):
@@ -138,7 +142,7 @@ class Dispatcher:
                 rendered = render(payload, locale, org.timezone)
                 platform, address = self._route(uow, org, recipient, payload)
                 outgoing = Outgoing(org, recipient, msg.channel, rendered.text, rendered.buttons, locale, msg.key,
-                                    address, attachment_for(uow, msg.key))
+                                    address, attachment_for(uow, msg.key), msg.parts_sent)
                 sender = self._senders.get(platform)
                 limits = sender.limits(outgoing) if sender is not None and hasattr(sender, "limits") else []
                 now = uow.now.timestamp()
@@ -153,6 +157,8 @@ class Dispatcher:
                         raise DeliveryError(f"no sender for platform {platform}")
                     self._deliver(uow, msg, payload, platform, sender, outgoing)
                 except DeliveryError as exc:
+                    if exc.done is not None:
+                        msg.parts_sent = exc.done
                     self._failed(uow, msg, str(exc), exc.retry_after)
                 else:
                     self._limiter.record(limits, now)

@@ -84,6 +84,20 @@ def test_digest_is_sent_to_the_telegram_group_with_a_photo(tg: TelegramStack) ->
     assert len(tg.fake.calls_to("sendPhoto")) == 1
 
 
+def test_telegram_digest_text_refused_after_its_photo_is_retried_without_the_photo(tg: TelegramStack) -> None:
+    tg.post(command_update(text="/meeting set day=monday time=09:30", user_id=111, chat_id=GROUP_ID,
+                           chat_type="group"))
+    tg.app.clock.advance(timedelta(days=7))
+    tg.fake.rate_limit("sendMessage", times=1, retry_after=5)         # the photo goes, its text does not
+    tg.deliver()
+    assert [c.ok for c in tg.fake.calls_to("sendPhoto")] == [True]
+    tg.app.clock.advance(timedelta(seconds=6))
+    tg.deliver()
+    assert [c.ok for c in tg.fake.calls_to("sendPhoto")] == [True]     # not a second photo
+    digests = [c for c in tg.fake.calls_to("sendMessage") if "Weekly meeting Nov 30" in c.params["text"]]
+    assert [c.ok for c in digests] == [False, True]
+
+
 def test_slack_prompt_button_opens_the_update_form(slack: SlackStack) -> None:
     from slack_payloads import view_submission
 

@@ -250,6 +250,35 @@ def test_burst_of_200_reminders_to_20_chats_keeps_within_limits(tg: TelegramStac
     assert len(texts) == 200 and len(set(texts)) == 200
 
 
+def test_a_message_in_parts_goes_on_from_the_part_that_failed(tg: TelegramStack, clock) -> None:  # noqa: ANN001
+    """Telegram takes about one message a second per chat: a long message's second part is refused with
+    429; the retry sends the parts still missing, never the ones the chat already has."""
+    from domain.models import OutboxMessage
+    from domain.outbox import enqueue
+    from domain.team import ensure_org
+
+    tg.fake.enforce_limits = True
+    tg.fake.clock = lambda: clock.now().timestamp()
+    lines = [f"line {i:04d} " + "x" * 60 for i in range(150)]          # about 11,000 characters: 3 parts
+    with tg.app.uow() as uow:
+        org = ensure_org(uow, "telegram", str(GROUP_ID), "g", "Asia/Shanghai", "en")
+        enqueue(uow, org_id=org.id, key="long", msgid="{text}", params={"text": "\n".join(lines)},
+                channel=str(GROUP_ID), urgent=True)
+        uow.commit()
+    progress = []
+    for _ in range(6):
+        if tg.deliver():
+            break
+        with tg.app.uow() as uow:
+            progress.append(uow.session.scalar(select(OutboxMessage.parts_sent)))
+        clock.advance(timedelta(seconds=2))
+    assert progress == [1, 2]
+    delivered = [c.params["text"] for c in tg.fake.calls_to("sendMessage") if c.ok]
+    assert len(delivered) == 3 and "\n".join(delivered) == "\n".join(lines)
+    assert len([c for c in tg.fake.calls_to("sendMessage") if not c.ok]) == 2
+    assert tg.fake.limit_violations() == []
+
+
 def test_bot_api_429_is_retried_after_retry_after(tg: TelegramStack) -> None:
     tg.post(group_cmd("/customer new Acme"))
     tg.post(group_cmd('/visit Acme note="x" next=today'))

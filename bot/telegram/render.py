@@ -69,13 +69,16 @@ def split(lines: list[str], limit: int = MAX_TEXT) -> list[str]:
     current = ""
     for line in lines:
         while len(line) > limit:
-            cut = line.rfind(" ", 0, limit)
+            # a long text breaks at its last line break that fits, else at a space, else anywhere
+            cut = line.rfind("\n", 0, limit + 1)
+            if cut <= limit // 2:
+                cut = line.rfind(" ", 0, limit + 1)
             cut = cut if cut > limit // 2 else limit
             if current:
                 chunks.append(current)
                 current = ""
             chunks.append(line[:cut])
-            line = line[cut:].lstrip()
+            line = line[cut:].lstrip(" \n")
         candidate = f"{current}\n{line}" if current else line
         if len(candidate) > limit:
             chunks.append(current)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import httpx
 
@@ -33,42 +34,44 @@ class TelegramSender:
         return limits
 
     def send(self, message: Outgoing) -> Posted | None:
+        """The message as Telegram parts: its photo, if any, then one or more texts (the keyboard on the
+        last). Parts an earlier attempt delivered (`message.done`) are not sent again; if a part fails,
+        the error says how many the chat has now."""
         chat = message.channel or message.address
         if not chat:
             raise DeliveryError("recipient has no Telegram account linked")
-        if message.attachment is not None:
-            self.send_photo(message, chat)
-        reply = Reply(text=message.text,
-                      buttons=[Button(b.label, b.command, decision=b.decision) for b in message.buttons])
-
-        def encode(button: Button) -> str:
-            data = f"{'d' if button.decision else 'c'}:{button.command}"
-            return data if render.fits(data) else "c:/help"
-
         with use_locale(message.locale):
-            parts = render.render(reply, encode)
-        sent: dict = {}
+            parts = render.render(_reply(message), _encode)
+        steps: list[Callable[[], dict]] = []
+        if message.attachment is not None:
+            steps.append(lambda: self.send_photo(message, chat))
         for part in parts:
             body: dict[str, object] = {"chat_id": chat, "text": part.text, "parse_mode": "HTML",
                                        "disable_web_page_preview": True}
             if part.keyboard:
-                body["reply_markup"] = json.dumps({"inline_keyboard": [
-                    [{"text": k.text, "callback_data": k.data} for k in row] for row in part.keyboard]})
-            sent = self._post(body)
-        return Posted(str(chat), str(sent.get("message_id"))) if sent else None
+                body["reply_markup"] = _markup(part.keyboard)
+            steps.append(lambda body=body: self._post(body))
+        sent: dict = {}
+        for number, step in enumerate(steps):
+            if number < message.done:
+                continue
+            try:
+                sent = step()
+            except DeliveryError as exc:
+                exc.done = number
+                raise
+        return Posted(str(chat), str(sent.get("message_id"))) if sent.get("message_id") else None
 
     def edit(self, message: Outgoing, posted: Posted) -> None:
-        """Revise a message sent earlier (editMessageText); a keyboard no longer given disappears."""
-        reply = Reply(text=message.text,
-                      buttons=[Button(b.label, b.command, decision=b.decision) for b in message.buttons])
+        """Revise a message sent earlier (editMessageText); a keyboard no longer given disappears. A
+        message sent in parts is revised in its last part, where its keyboard is: that part takes the
+        last part of the revision."""
         with use_locale(message.locale):
-            parts = render.render(reply, lambda b: f"{'d' if b.decision else 'c'}:{b.command}"
-                                  if render.fits(f"{'d' if b.decision else 'c'}:{b.command}") else "c:/help")
-        body: dict[str, object] = {"chat_id": posted.chat, "message_id": int(posted.ref), "text": parts[0].text,
+            last = render.render(_reply(message), _encode)[-1]
+        body: dict[str, object] = {"chat_id": posted.chat, "message_id": int(posted.ref), "text": last.text,
                                    "parse_mode": "HTML", "disable_web_page_preview": True}
-        if parts[-1].keyboard:
-            body["reply_markup"] = json.dumps({"inline_keyboard": [
-                [{"text": k.text, "callback_data": k.data} for k in row] for row in parts[-1].keyboard]})
+        if last.keyboard:
+            body["reply_markup"] = _markup(last.keyboard)
         try:
             self._post(body, self._url.rsplit("/", 1)[0] + "/editMessageText")
         except DeliveryError as exc:
@@ -88,7 +91,7 @@ class TelegramSender:
         raise DeliveryError(str(answer.get("description", "telegram error"))[:200],
                             float(retry_after) if retry_after is not None else None)
 
-    def send_photo(self, message: Outgoing, chat: str) -> None:
+    def send_photo(self, message: Outgoing, chat: str) -> dict:
         """The message's file (a chart) as a photo (multipart sendPhoto) captioned with the first line;
         the whole text follows as messages."""
         assert message.attachment is not None
@@ -105,3 +108,20 @@ class TelegramSender:
             retry_after = (answer.get("parameters") or {}).get("retry_after")
             raise DeliveryError(str(answer.get("description", "telegram error"))[:200],
                                 float(retry_after) if retry_after is not None else None)
+        return answer.get("result") if isinstance(answer.get("result"), dict) else {}
+
+
+def _reply(message: Outgoing) -> Reply:
+    return Reply(text=message.text,
+                 buttons=[Button(b.label, b.command, decision=b.decision) for b in message.buttons])
+
+
+def _encode(button: Button) -> str:
+    """A button's callback data: the command it runs, or /help if that does not fit Telegram's 64 bytes."""
+    data = f"{'d' if button.decision else 'c'}:{button.command}"
+    return data if render.fits(data) else "c:/help"
+
+
+def _markup(keyboard: list[list[render.Key]]) -> str:
+    return json.dumps({"inline_keyboard": [[{"text": k.text, "callback_data": k.data} for k in row]
+                                           for row in keyboard]})
