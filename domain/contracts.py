@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from domain import approvals
 from domain.access import Actor, parse_ref, ref, require_access, visible_owner_ids
@@ -336,16 +336,29 @@ def _contracts_approved(uow: UnitOfWork, scope: Scope) -> Figure:
 
 @measure("contracts_pending", N_("Contracts pending"), order=92)
 def _contracts_pending(uow: UnitOfWork, scope: Scope) -> Figure:
-    return count_of(uow, "contracts_pending", N_("contracts waiting in approval: {count}"),
-                    select(func.count(Contract.id)).where(
-        Contract.org_id == scope.org_id, scope.owned(Contract.owner_id), Contract.state == "pending",
-        Contract.created_at < scope.end))
+    """Waiting in approval at the end of the period (submitted before it, decided after it or not yet),
+    so an earlier week's digest shows what was pending then, not what is pending today."""
+    return count_of(uow, "contracts_pending", N_("contracts waiting in approval at the end of the period: {count}"),
+                    select(func.count(ApprovalRequest.id))
+                    .join(Contract, Contract.id == ApprovalRequest.subject_id).where(
+        ApprovalRequest.org_id == scope.org_id, ApprovalRequest.type == "contract",
+        scope.owned(Contract.owner_id), ApprovalRequest.submitted_at < scope.end,
+        or_(ApprovalRequest.decided_at.is_(None), ApprovalRequest.decided_at >= scope.end),
+        ApprovalRequest.state != "draft"))
 
 
 @measure("contract_value_signed", N_("Contract value signed"), unit="money", order=93)
 def _contract_value_signed(uow: UnitOfWork, scope: Scope) -> Figure:
     rows = uow.session.execute(select(Contract.amount, Contract.currency).where(
         Contract.org_id == scope.org_id, scope.owned(Contract.owner_id), scope.during(Contract.signed_at))).all()
-    total = sum((a for a, cur in rows if cur == "CNY"), Decimal(0))
-    return Figure("contract_value_signed", total, "money",
-                  N_("contracts signed into the ledger in the period (CNY): {count}"), {"count": len(rows)}, "CNY")
+    cny = [amount for amount, currency in rows if currency == "CNY"]
+    if len(cny) == len(rows):
+        return Figure("contract_value_signed", sum(cny, Decimal(0)), "money",
+                      N_("contracts signed into the ledger in the period (CNY): {count}"), {"count": len(cny)}, "CNY")
+    # bizbot keeps no exchange rates: contracts in other currencies are counted apart, not converted
+    return Figure("contract_value_signed", sum(cny, Decimal(0)), "money",
+                  N_("contracts signed into the ledger in the period: {count} in CNY, and {other} in other "
+                     "currencies that this total leaves out ({currencies})"),
+                  {"count": len(cny), "other": len(rows) - len(cny),
+                   "currencies": ", ".join(sorted({currency for _amount, currency in rows if currency != "CNY"}))},
+                  "CNY")

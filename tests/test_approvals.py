@@ -274,6 +274,25 @@ def test_figures_for_the_digest(team, app) -> None:  # noqa: ANN001
     assert all(figures.MEASURES[k].digest for k in ("contracts_submitted", "contracts_approved", "contracts_pending"))
 
 
+def test_pending_is_as_of_the_periods_end_and_other_currencies_are_named_apart(team, app, clock) -> None:  # noqa: ANN001
+    team(CONTRACT.format(amount=1000), "/contract submit K1", CONTRACT.format(amount=2000) + " currency=USD",
+         "/contract submit K2")
+    team(":as mike", "/approve A2", ":as lily", "/approve A2")          # K2 (USD) signed this week
+    clock.advance(timedelta(days=7))
+    team(":as mike", "/approve A1", ":as lily", "/approve A1")          # K1 signed the week after
+    week = Scope(org_id=1, first=date(2026, 11, 23), end_day=date(2026, 11, 30), tz="Asia/Shanghai")
+    with app.uow() as uow:
+        first = figures.compute(uow, week, ["contracts_pending", "contract_value_signed"])
+        later = Scope(org_id=1, first=date(2026, 11, 30), end_day=date(2026, 12, 7), tz="Asia/Shanghai")
+        second = figures.compute(uow, later, ["contracts_pending", "contract_value_signed"])
+    assert first["contracts_pending"].value == 1                        # K1 was waiting at the end of that week
+    assert second["contracts_pending"].value == 0
+    signed = first["contract_value_signed"]
+    assert signed.value == 0 and signed.params == {"count": 0, "other": 1, "currencies": "USD"}
+    assert second["contract_value_signed"].value == Decimal("1000.00")
+    assert second["contract_value_signed"].params == {"count": 1}
+
+
 def test_every_decision_is_audited(team, app) -> None:  # noqa: ANN001
     team(CONTRACT.format(amount=800000), "/contract submit K1")
     team(":as mike", "/approve A1", ":as lily", '/reject A1 reason="liability clause"')
