@@ -17,7 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_interval
+from babel.dates import format_date, format_interval, format_time, get_datetime_format
 from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -143,7 +143,12 @@ def fmt_date_range(first: date, last: date) -> str:
 
 
 def fmt_datetime(value: datetime, tz: str) -> str:
-    return format_datetime(value, format="medium", tzinfo=ZoneInfo(tz), locale=babel_locale())
+    """A moment in the reader's locale, to the minute: bizbot's times are minutes (a deadline at 14:00,
+    a meeting at 09:30), so the seconds of babel's medium format ("2:00:00 PM") would only be noise."""
+    locale = babel_locale()
+    local = value.astimezone(ZoneInfo(tz))
+    return get_datetime_format("medium", locale=locale).format(
+        format_time(local, "short", locale=locale), format_date(local, "medium", locale=locale))
 
 
 def fmt_money(amount: Decimal | int | float, currency: str) -> str:

@@ -92,9 +92,9 @@ def test_window_opens_at_the_local_hour_and_creates_reviews_once(team, app) -> N
 
 
 def test_status_before_any_appraisal_says_when_the_next_window_opens(team) -> None:  # noqa: ANN001
-    assert "The next self-review window opens Nov 30, 2026, 9:00:00\u202fAM." in team("/review status")
+    assert "The next self-review window opens Nov 30, 2026, 9:00\u202fAM." in team("/review status")
     assert "Saved." in team("/review cycles quarterly=on monthly=off")
-    assert "opens Dec 31, 2026, 9:00:00\u202fAM" in team("/review status")
+    assert "opens Dec 31, 2026, 9:00\u202fAM" in team("/review status")
     team("/review cycles quarterly=off")
     assert "every review cycle is off" in team("/review status")
     team("/review cycles monthly=on", ":advance 7d")                  # Monday 30 November: November opens

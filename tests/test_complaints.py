@@ -49,7 +49,7 @@ def test_deadlines_per_severity_in_working_time(bot, app) -> None:  # noqa: ANN0
     _setup(bot)
     out = bot(NEW_HIGH)
     assert "Complaint Q1 from Acme logged (high severity), assigned to alice." in out
-    assert "a response by Nov 23, 2026, 2:00:00 PM, a resolution by Nov 25, 2026, 10:00:00 AM" in out
+    assert "a response by Nov 23, 2026, 2:00 PM, a resolution by Nov 25, 2026, 10:00 AM" in out
     for sev in ("critical", "medium", "low"):
         bot(f'/complaint new Acme severity={sev} what=x wants=y')
     got = {c: (_local(_complaint(app, c).respond_by), _local(_complaint(app, c).resolve_by)) for c in range(1, 5)}
@@ -78,13 +78,13 @@ def test_reminder_then_supervisor_then_manager_once_each(bot, app) -> None:  # n
     assert _sent(bot(":advance 2h")) == []
     assert _sent(bot(":advance 1h")) == [
         "[2026-11-23 13:00] → @alice: Reminder: the promised response for complaint Q1 from Acme (high severity) "
-        "is due by Nov 23, 2026, 2:00:00 PM."]
+        "is due by Nov 23, 2026, 2:00 PM."]
     out = _sent(bot(":advance 1h"))
     assert out == [
         "[2026-11-23 14:00] → #esc: Escalation: complaint Q1 from Acme (high severity) missed its promised response "
-        "(Nov 23, 2026, 2:00:00 PM). Assigned to alice; escalated to sup.",
+        "(Nov 23, 2026, 2:00 PM). Assigned to alice; escalated to sup.",
         "[2026-11-23 14:00] → @sup: Complaint Q1 from Acme (high severity), assigned to alice, missed its promised "
-        "response (Nov 23, 2026, 2:00:00 PM) and is escalated to you. The customer wants: delivery this week",
+        "response (Nov 23, 2026, 2:00 PM) and is escalated to you. The customer wants: delivery this week",
     ]
     out = _sent(bot(":advance 4h"))
     assert [line.split(":", 2)[1].split("→ ")[1] for line in out] == ["#esc", "@wang"]   # 4 working hours later
@@ -149,7 +149,7 @@ def test_satisfied_callback_closes_and_unsatisfied_reopens_with_fresh_deadlines(
     bot(":advance 1d")                                                   # Tue 10:00
     out = bot('/complaint callback Q1 unsatisfied note="still late"')
     assert "The customer is not satisfied: Q1 is reopened." in out
-    assert "a response by Nov 24, 2026, 2:00:00 PM, a resolution by Nov 26, 2026, 10:00:00 AM" in out
+    assert "a response by Nov 24, 2026, 2:00 PM, a resolution by Nov 26, 2026, 10:00 AM" in out
     c = _complaint(app)
     assert (c.status, c.round, c.responded_at, c.resolved_at) == ("open", 2, None, None)
     with app.uow() as uow:
@@ -174,9 +174,9 @@ def test_critical_pages_at_once_and_ignores_quiet_hours(bot, clock) -> None:  # 
     out = _sent(bot('/complaint new Acme severity=critical what="line down" wants="engineer tonight"'))
     assert out == [
         "[2026-11-23 21:00] → @alice: Complaint Q1 from Acme (critical) is yours: line down. The customer wants: "
-        "engineer tonight. Promised: response by Nov 23, 2026, 10:00:00 PM, resolution by Nov 24, 2026, 5:00:00 AM.",
+        "engineer tonight. Promised: response by Nov 23, 2026, 10:00 PM, resolution by Nov 24, 2026, 5:00 AM.",
         "[2026-11-23 21:00] → #esc: Critical complaint Q1 from Acme: line down. Assigned to alice; response "
-        "promised by Nov 23, 2026, 10:00:00 PM.",
+        "promised by Nov 23, 2026, 10:00 PM.",
     ]
     out = _sent(bot(":advance 1h"))
     assert [x[:27] for x in out] == ["[2026-11-23 21:45] → @alice", "[2026-11-23 22:00] → #esc: ",
@@ -330,7 +330,7 @@ def test_working_hours_are_set_by_command_and_chinese_option_names_work(bot) -> 
     out = bot('/complaint new Acme 严重程度=高 问题="发货延迟" 诉求="本周内发货" 联系方式="李先生"')
     # high: response 4 working hours (Mon 14:00), resolution 2 working days of 9 h counted from 08:30-17:30:
     # Mon 10:00-17:30 (7.5 h) + Tue (9 h) + Wed 08:30-10:00 (1.5 h) = Wed 10:00
-    assert "a response by Nov 23, 2026, 2:00:00 PM, a resolution by Nov 25, 2026, 10:00:00 AM" in out
+    assert "a response by Nov 23, 2026, 2:00 PM, a resolution by Nov 25, 2026, 10:00 AM" in out
     assert "Contact: 李先生" in bot("/complaint show Q1")
 
 
