@@ -139,8 +139,11 @@ def lead_list(ctx: Ctx, args: LeadListArgs) -> Reply:
     with ctx.uow() as uow:
         rows = crm.list_leads(uow, ctx.actor, args.scope, args.stage)
     items = [lead_line(row, row.customer_name, row.owner_name if args.scope != "mine" else None) for row in rows]
+    empty = _("none")
+    if args.scope == "mine" and ctx.actor.sees_department:   # a manager's own list is often empty
+        empty = _("None of your own. /lead list all shows the department's leads.")
     return Reply(title=_("Leads ({count})").format(count=len(rows)),
-                 sections=[Section(_("Leads"), items, _("none"))], private=True)
+                 sections=[Section(_("Leads"), items, empty)], private=True)
 
 
 REGISTRY.describe_group("lead", N_("Leads and the sales pipeline."))

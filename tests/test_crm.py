@@ -107,6 +107,8 @@ def test_sales_sees_own_supervisor_team_manager_all(team) -> None:  # noqa: ANN0
     assert "Customers (3)" in bot("/customer list")
     out = bot("/lead list all")
     assert "BobCo" in out and "CarolCo" in out
+    assert "None of your own. /lead list all shows the department's leads." in bot("/lead list")
+    assert "None of your own" not in bot(":as alice", "/lead list")    # not department-wide: just none
 
 
 def test_visit_finds_its_customer_by_reference_exact_name_or_unique_part(team, app) -> None:  # noqa: ANN001
