@@ -9,7 +9,7 @@ from pydantic import BeforeValidator, Field
 from domain import approvals
 from domain.access import TEAM_ADMIN_ROLES
 from domain.errors import Invalid
-from domain.i18n import N_, _, translate
+from domain.i18n import N_, _, sentences, translate
 from domain.outbox import decode
 from domain.policy import TYPE_LABELS, TYPES, format_chain
 from handlers.args import Args, ChannelRef, DateArg, Days, LongText, MemberName, Money, Text
@@ -32,11 +32,11 @@ def _decided_text(d: approvals.Decided) -> str:
     text = _("{ref}: step {step} ({role}) {outcome}.").format(
         ref=r, step=d.step + 1, role=translate(approvals.role_label(d.role)), outcome=outcome)
     if d.on_behalf_of:
-        text += " " + _("Decided on behalf of {name}.").format(name=d.on_behalf_of)
+        text = sentences(text, _("Decided on behalf of {name}.").format(name=d.on_behalf_of))
     if d.next_approver:
-        text += " " + _("Next: {name}.").format(name=d.next_approver)
+        text = sentences(text, _("Next: {name}.").format(name=d.next_approver))
     elif d.request.state == "approved":
-        text += " " + _("All steps approved.")
+        text = sentences(text, _("All steps approved."))
     return text
 
 

@@ -12,7 +12,7 @@ from domain import appraisals
 from domain.appraisals import CYCLE_LABELS, STATUS_LABELS, STEP_LABELS, fmt_total
 from domain.errors import Invalid
 from domain.figures import MEASURES
-from domain.i18n import N_, _, fmt_date, fmt_datetime, translate
+from domain.i18n import N_, _, fmt_date, fmt_datetime, sentences, translate
 from domain.models import Member, Review
 from handlers.args import Args, LongText, MemberName, Text, Widget
 from handlers.context import Ctx
@@ -182,9 +182,9 @@ def review_self(ctx: Ctx, args: SelfArgs) -> Reply:
     left = [i["key"] for i in review.items if i.get("self_score") is None]
     text = _("Self-score {score} recorded for {indicator}.").format(score=args.score, indicator=translate(item["label"]))
     if left:
-        text += " " + _("Still to score: {indicators}.").format(indicators=", ".join(left))
+        text = sentences(text, _("Still to score: {indicators}.").format(indicators=", ".join(left)))
         return Reply(text=text, private=True)
-    return Reply(text=text + " " + _("All indicators scored."), private=True,
+    return Reply(text=sentences(text, _("All indicators scored.")), private=True,
                  buttons=[Button(_("Submit my self-review"), f"/review submit period={review.period}")])
 
 
@@ -220,9 +220,9 @@ def review_score(ctx: Ctx, args: ScoreArgs) -> Reply:
     text = _("Score {score} recorded for {member}'s {indicator}.").format(
         score=args.score, member=member.name, indicator=translate(item["label"]))
     if left:
-        return Reply(text=text + " " + _("Still to score: {indicators}.").format(indicators=", ".join(left)),
+        return Reply(text=sentences(text, _("Still to score: {indicators}.").format(indicators=", ".join(left))),
                      private=True)
-    return Reply(text=text + " " + _("All indicators scored."), private=True,
+    return Reply(text=sentences(text, _("All indicators scored.")), private=True,
                  buttons=[Button(_("Send the scores"), f"/review send {member.name} period={review.period}")])
 
 
