@@ -311,6 +311,18 @@ def set_timezone(uow: UnitOfWork, actor: Actor, tz: str) -> Organisation:
     return org
 
 
+def set_org_locale(uow: UnitOfWork, actor: Actor, lang: str) -> Organisation:
+    """The department's language: for what bizbot posts in its channels and says to members who have not
+    chosen their own."""
+    require_role(actor, TEAM_ADMIN_ROLES)
+    org = uow.session.get(Organisation, actor.org_id)
+    assert org is not None
+    org.locale = _parse_locale(lang)
+    uow.audit(actor.org_id, actor.member_id, "update", "organisation", org.name, f"lang={org.locale}")
+    uow.commit()
+    return org
+
+
 ORG_SETTING_RANGES = {"key_account_score": (4, 20), "reminder_hour": (0, 23)}
 
 

@@ -120,6 +120,17 @@ def settings_lang(ctx: Ctx, args: LangArgs) -> Reply:
         return Reply(text=_("From now on I speak {language} with you.").format(language=lang_name(lang)))
 
 
+@REGISTRY.command("settings deptlang", N_("Set the department's language: for channel posts and for members "
+                                          "who have not chosen theirs."), LangArgs, positional=("lang",),
+                  roles=TEAM_ADMIN_ROLES, examples=("/settings deptlang zh",))
+def settings_deptlang(ctx: Ctx, args: LangArgs) -> Reply:
+    """Set the department's language."""
+    with ctx.uow() as uow:
+        org = team.set_org_locale(uow, ctx.actor, args.lang)
+    return Reply(text=_("The department's language is now {language}: bizbot posts in its channels in it, and "
+                        "speaks it with members who have not chosen theirs.").format(language=lang_name(org.locale)))
+
+
 class TimezoneArgs(Args):
     timezone: Text = Field(description=N_("an IANA time zone such as Asia/Shanghai"))
 

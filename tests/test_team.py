@@ -90,6 +90,18 @@ def test_department_settings(bot) -> None:  # noqa: ANN001
     assert "Only" in bot("/settings keyscore 10")
 
 
+def test_department_language_reaches_members_without_their_own_and_the_meeting_digest(bot) -> None:  # noqa: ANN001
+    bot("/team add alice role=sales", "/team add bob role=sales lang=en")
+    assert "Only admin or manager may use /settings deptlang" in bot(":as alice", "/settings deptlang zh")
+    assert "Unknown language 'fr'" in bot(":as wang", "/settings deptlang fr")
+    assert "Department language: English" in bot("/settings show")
+    bot("/settings deptlang zh")
+    assert "部门语言: 简体中文" in bot("/settings show")                  # wang chose no language of his own
+    assert "我的语言: 简体中文" in bot(":as alice", "/settings show")
+    assert "My language: English" in bot(":as bob", "/settings show")     # bob chose English
+    assert "语言: 简体中文" in bot(":as wang", "/meeting set day=monday time=09:30 channel=sales")
+
+
 def test_reminder_hour_moves_pending_reminders(bot) -> None:  # noqa: ANN001
     bot("/settings reminderhour 14", "/customer new Acme", '/visit Acme note="x" next=tomorrow')
     out = bot(":advance 1d")
