@@ -322,7 +322,10 @@ def _indicator_line(item: dict[str, Any]) -> str:
         shown.append(_("{measure}: {value} ({basis})").format(
             measure=_(figures.MEASURES[fig.key].label) if fig.key in figures.MEASURES else fig.key,
             value=fig.shown(), basis=fig.explain()))
-    return "• " + text + ("; " + "; ".join(shown) if shown else "")
+    if shown:
+        # the separator is the reader's: "; " in English, "；" in Chinese
+        text = _("{indicator}; {figures}").format(indicator=text, figures=_("; ").join(shown))
+    return "• " + text
 
 
 # --- reminders -------------------------------------------------------------------------------
