@@ -112,6 +112,11 @@ def localize(value: object) -> object:
     return value
 
 
+def fmt_list(items: list[str] | tuple[str, ...]) -> str:
+    """Names or labels as the reader's language lists them ("alice, bob, and carol", "小李、小王和小张")."""
+    return format_list(list(items), locale=babel_locale()) if items else ""
+
+
 def sentences(*parts: str) -> str:
     """Join sentences the way the reader's script does (no space between Chinese sentences)."""
     return ("" if _current.get() == "zh" else " ").join(p for p in parts if p)

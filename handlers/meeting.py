@@ -7,7 +7,7 @@ from pydantic import BeforeValidator, Field
 
 from domain import meeting
 from domain.access import ref
-from domain.i18n import N_, _, fmt_datetime, lang_name
+from domain.i18n import N_, _, fmt_datetime, fmt_list, lang_name
 from handlers.args import Args, ChannelRef, DateArg, LongText, MemberName, Text
 from handlers.context import Ctx
 from handlers.format import day
@@ -59,7 +59,7 @@ def _plan_reply(ctx: Ctx, plan: meeting.Plan, title: str) -> Reply:
             (_("Updates asked for"), f"{_ask_text(sched)} ({fmt_datetime(plan.ask, tz)})"),
             (_("Channel"), plan.channel),
             (_("Language"), lang_name(plan.lang)),
-            (_("Reporters"), ", ".join(m.name for m in plan.reporters) or _("nobody")),
+            (_("Reporters"), fmt_list([m.name for m in plan.reporters]) or _("nobody")),
         ],
         private=True,
     )

@@ -12,7 +12,7 @@ from domain import appraisals
 from domain.appraisals import CYCLE_LABELS, STATUS_LABELS, STEP_LABELS, fmt_total
 from domain.errors import Invalid
 from domain.figures import MEASURES
-from domain.i18n import N_, _, fmt_date, fmt_datetime, sentences, translate
+from domain.i18n import N_, _, fmt_date, fmt_datetime, fmt_list, sentences, translate
 from domain.models import Member, Review
 from handlers.args import Args, LongText, MemberName, Text, Widget
 from handlers.context import Ctx
@@ -321,7 +321,7 @@ def review_cycles(ctx: Ctx, args: CyclesArgs) -> Reply:
     changes = args.model_dump(exclude_none=True)
     with ctx.uow() as uow:
         cfg = appraisals.set_cycles(uow, ctx.actor, changes)
-    on = ", ".join(_(CYCLE_LABELS[c]) for c in cfg["cycles"]) or _("none")
+    on = fmt_list([_(CYCLE_LABELS[c]) for c in cfg["cycles"]]) or _("none")
     return Reply(title=_("Appraisal cycles"), text=_("Saved.") if changes else "", fields=[
         (_("Cycles"), on),
         (_("Monthly and quarterly"), _("opens on the last working day of the period; self-review by day {self}, "
@@ -347,7 +347,7 @@ def review_template(ctx: Ctx, args: TemplateShowArgs) -> Reply:
             continue
         items = []
         for item in tpl["indicators"]:
-            measured = ", ".join(_(MEASURES[k].label) for k in item.get("measures", []) if k in MEASURES)
+            measured = fmt_list([_(MEASURES[k].label) for k in item.get("measures", []) if k in MEASURES])
             line = f"{item['key']}: " + _("{indicator} ({weight}%)").format(
                 indicator=translate(item["label"]), weight=item["weight"])
             items.append(line + (" · " + _("measured: {figures}").format(figures=measured) if measured else ""))

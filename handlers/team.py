@@ -8,7 +8,7 @@ from pydantic import BeforeValidator, Field
 from domain import team
 from domain.access import TEAM_ADMIN_ROLES
 from domain.errors import Invalid
-from domain.i18n import N_, _, lang_name
+from domain.i18n import N_, _, fmt_list, lang_name
 from domain.models import Member
 from domain.vocab import ROLES
 from handlers.args import Args, Lang, MemberName, Text
@@ -19,7 +19,7 @@ from handlers.replies import Reply, Section
 
 
 def _roles(roles: str) -> str:
-    return ", ".join(ROLES.label(r) for r in roles.split(",") if r)
+    return fmt_list([ROLES.label(r) for r in roles.split(",") if r])
 
 
 class NoArgs(Args):

@@ -41,7 +41,7 @@ def _team(bot) -> None:  # noqa: ANN001
 def test_prompts_reach_the_reporters_at_the_local_time_and_one_reminder_before(bot) -> None:  # noqa: ANN001
     _team(bot)
     out = bot("/meeting set day=monday time=09:30 channel=sales")
-    assert "Reporters: alice, bob, carol" in out and "Nov 27, 2026, 3:00\u202fPM" in out
+    assert "Reporters: alice, bob, and carol" in out and "Nov 27, 2026, 3:00\u202fPM" in out
     assert _messages(bot(":advance 4d")) == []                       # Friday 10:00: nothing yet
     prompts = _messages(bot(":advance 6h"))                          # Friday 16:00
     assert [line.split(":", 2)[0] + ":" + line.split(":", 2)[1] for line in prompts] == [
@@ -200,7 +200,7 @@ def test_bad_settings_change_nothing(bot, app) -> None:  # noqa: ANN001
 def test_reporters_by_name_and_role_and_the_update_is_replaced(bot, app) -> None:  # noqa: ANN001
     _team(bot)
     out = bot("/meeting set reporters=service,dave time=14:00 ask=3h")
-    assert "Reporters: carol, dave" in out and "180 minutes before the meeting" in out
+    assert "Reporters: carol and dave" in out and "180 minutes before the meeting" in out
     bot(":as carol", '/meeting update done=a problems=b plan=c', '/meeting update done=x problems=y plan=z')
     with app.uow() as uow:
         (row,) = uow.session.scalars(select(MeetingUpdate))

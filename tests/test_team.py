@@ -8,15 +8,15 @@ from domain.models import AuditEntry, Member
 
 def test_first_member_becomes_admin_and_manager(bot) -> None:  # noqa: ANN001
     out = bot("/team list")
-    assert "wang — admin, manager" in out
+    assert "wang — admin and manager" in out
     assert "first member" in bot.out.getvalue()
 
 
 def test_add_list_and_set(bot) -> None:  # noqa: ANN001
     assert "alice joined as sales." in bot("/team add alice role=sales lang=zh")
-    assert "bob joined as sales, customer service." in bot("/team add bob role=sales,客服 supervisor=alice")
+    assert "bob joined as sales and customer service." in bot("/team add bob role=sales,客服 supervisor=alice")
     out = bot("/team list")
-    assert "bob — sales, customer service · reports to alice" in out
+    assert "bob — sales and customer service · reports to alice" in out
     assert "alice — sales · 简体中文" in out
     assert "updated" in bot("/team set bob supervisor=wang")
     assert "reports to wang" in bot("/team list")
