@@ -138,7 +138,8 @@ class NoArgs(Args):
 
 
 def _policy_reply(policy) -> Reply:  # noqa: ANN001
-    lines = [f"{t} ({translate(TYPE_LABELS[t])}): {format_chain(policy.chains[t])}" for t in TYPES]
+    lines = [_("{type} ({label}): {chain}").format(type=t, label=translate(TYPE_LABELS[t]),
+                                                    chain=format_chain(policy.chains[t])) for t in TYPES]
     timing = _("Reminder after {nudge} h; escalation to the approver's supervisor after {escalate} h.").format(
         nudge=policy.nudge_hours, escalate=policy.escalate_hours)
     return Reply(title=_("Approval policy, version {version}").format(version=policy.version),

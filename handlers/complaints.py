@@ -370,7 +370,7 @@ def kpi_complaints(ctx: Ctx, args: KpiArgs) -> Reply:
     lines = []
     for key, fig in k.figures.items():
         label = translate(MEASURES[key].label)
-        lines.append(f"{label}: {fig.shown()} ({fig.explain()})")
+        lines.append(_("{measure}: {value} ({basis})").format(measure=label, value=fig.shown(), basis=fig.explain()))
     return Reply(title=_("Complaint KPIs for {who}, {period}").format(who=subject, period=span),
                  sections=[Section(_("Figures"), lines)], private=True)
 

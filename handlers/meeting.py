@@ -56,7 +56,8 @@ def _plan_reply(ctx: Ctx, plan: meeting.Plan, title: str) -> Reply:
         fields=[
             (_("Weekly on"), f"{_(WEEKDAYS[sched.day])} {sched.at.strftime('%H:%M')}"),
             (_("Next meeting"), fmt_datetime(plan.meeting, tz)),
-            (_("Updates asked for"), f"{_ask_text(sched)} ({fmt_datetime(plan.ask, tz)})"),
+            (_("Updates asked for"), _("{when} ({time})").format(when=_ask_text(sched),
+                                                                 time=fmt_datetime(plan.ask, tz))),
             (_("Channel"), plan.channel),
             (_("Language"), lang_name(plan.lang)),
             (_("Reporters"), fmt_list([m.name for m in plan.reporters]) or _("nobody")),
