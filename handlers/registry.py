@@ -37,7 +37,9 @@ OPTION_ALIASES = {
     "交货期": "delivery", "履行期限": "term", "标题": "title", "严重程度": "severity", "级别程度": "severity",
     "问题": "what", "投诉内容": "what", "诉求": "wants", "客户诉求": "wants", "联系方式": "contact",
     "处理人": "assignee", "负责处理": "assignee", "预算": "budget", "项目名称": "name", "开始": "start",
-    "部门": "department", "需要": "what", "截止": "due",
+    "部门": "department", "需要": "what", "截止": "due", "客户规模": "scale", "地位": "position",
+    "行业地位": "position", "潜力": "potential", "发展潜力": "potential", "意向": "intent", "合作意向": "intent",
+    "名称": "name",
 }
 
 

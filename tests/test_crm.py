@@ -28,6 +28,9 @@ def test_customer_lead_visit_flow(team, app) -> None:  # noqa: ANN001
         "/lead new Acme value=20万 source=展会 contact=\"Mr Li\"")
     out = bot("/lead screen L1 scale=4 position=3 potential=5 intent=4")
     assert "L1 scored 16/20" in out and "key account" in out
+    # the four screening criteria as the procedure names them (客户规模、行业地位、发展潜力、合作意向)
+    assert "L1 scored 15/20" in bot("/lead screen L1 客户规模=4 行业地位=3 发展潜力=4 合作意向=4")
+    assert "L1 scored 14/20" in bot("/lead screen L1 规模=4 地位=3 潜力=4 意向=3")
     assert "moved from screening to first contact" in bot("/lead stage L1 contact")
     assert "moved from first contact to negotiation" in bot("/lead stage Acme 商务洽谈")
     out = bot('/visit Acme channel=phone note="discussed pricing" next=2026-12-01')
