@@ -206,6 +206,34 @@ def export_ledger(fmt: str, member: str, org_id: int | None, start: datetime | N
     _export(run, fmt, output, f"ledger.{fmt}", "contract(s)")
 
 
+@export.command("leads")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
+@click.option("--as", "member", required=True, help="The member asking; they get the leads they may see.")
+@click.option("--org", "org_id", type=int, default=None, help="Organisation id (needed when there are several).")
+@click.option("-o", "--output", default=None, help="File to write (default: stdout for csv, leads.xlsx).")
+def export_leads(fmt: str, member: str, org_id: int | None, output: str | None) -> None:
+    """Every lead, open and closed, as an Excel workbook or CSV."""
+    from domain.crm import export_leads as produce
+
+    _export(lambda uow: produce(uow, member, org_id, fmt)[:2], fmt, output, f"leads.{fmt}", "lead(s)")
+
+
+@export.command("complaints")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
+@click.option("--as", "member", required=True, help="The member asking; they get the complaints they may see.")
+@click.option("--org", "org_id", type=int, default=None, help="Organisation id (needed when there are several).")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First day received (YYYY-MM-DD).")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last day received (YYYY-MM-DD).")
+@click.option("-o", "--output", default=None, help="File to write (default: stdout for csv, complaints.xlsx).")
+def export_complaints(fmt: str, member: str, org_id: int | None, start: datetime | None, end: datetime | None,
+                      output: str | None) -> None:
+    """Complaints with their promises and what became of them, as an Excel workbook or CSV."""
+    from domain.complaints import export_complaints as produce
+
+    _export(lambda uow: produce(uow, member, org_id, fmt, start.date() if start else None,
+                                end.date() if end else None)[:2], fmt, output, f"complaints.{fmt}", "complaint(s)")
+
+
 @main.group()
 def slack() -> None:
     """Slack app set-up."""

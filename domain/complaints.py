@@ -904,3 +904,52 @@ def complaint_kpis(uow: UnitOfWork, actor: Actor, who: str | None, first: date, 
               f"{who or 'me'} {first.isoformat()}..{end_day.isoformat()}")
     uow.commit()
     return Kpis(name, team_of, scope, figures)
+
+
+# --- export ------------------------------------------------------------------------------
+
+EXPORT_HEADER = (N_("Complaint"), N_("Customer"), N_("Severity"), N_("Status"), N_("What happened"),
+                 N_("The customer wants"), N_("Contact"), N_("Channel"), N_("Assigned to"), N_("Received by"),
+                 N_("Received"), N_("Response promised by"), N_("Responded"), N_("Resolution promised by"),
+                 N_("Resolved at"), N_("Closed"), N_("Missed a promise"), N_("Solution"), N_("Rounds"))
+
+
+def export_complaints(uow: UnitOfWork, member_name: str, org_id: int | None, fmt: str, start: date | None,
+                      end: date | None) -> tuple[bytes, int, str]:
+    """The complaints this member may see, received between `start` and `end` (local days, inclusive),
+    as xlsx or csv in their language, times in the department's zone; audited."""
+    from domain.exports import exporter, write_table
+    from domain.i18n import translate, use_locale
+
+    actor = exporter(uow, org_id, member_name, "complaints", roles=None)  # they get what they may see
+    if start is not None and end is not None and end < start:
+        raise Invalid(N_("The end {end} is before the start {start}."), end=end.isoformat(), start=start.isoformat())
+    tz = ZoneInfo(actor.timezone)
+    handler, receiver = Member.__table__.alias("handler"), Member.__table__.alias("receiver")
+    q = (select(Complaint, Customer.name, handler.c.name, receiver.c.name)
+         .join(Customer, Customer.id == Complaint.customer_id)
+         .join(handler, handler.c.id == Complaint.assignee_id).join(receiver, receiver.c.id == Complaint.created_by_id)
+         .where(Complaint.org_id == actor.org_id, _visible_filter(uow, actor)).order_by(Complaint.id))
+    if start is not None:
+        q = q.where(Complaint.created_at >= datetime.combine(start, time(0), tz))
+    if end is not None:
+        q = q.where(Complaint.created_at < datetime.combine(end + timedelta(days=1), time(0), tz))
+
+    def local(value: datetime | None) -> str | None:
+        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else None
+
+    found = uow.session.execute(q.limit(100_000)).all()
+    with use_locale(actor.locale):
+        header = [translate(h) for h in EXPORT_HEADER]
+        yes, no = translate(N_("yes")), translate(N_("no"))
+        rows = [[ref(PREFIX, c.id), customer, SEVERITIES.label(c.severity), translate(STATUSES[c.status]), c.what,
+                 c.wants, c.contact, COMPLAINT_CHANNELS.label(c.channel), assignee, received_by, local(c.created_at),
+                 local(c.respond_by), local(c.responded_at), local(c.resolve_by), local(c.resolved_at),
+                 local(c.closed_at), yes if c.missed else no, c.solution, c.round]
+                for c, customer, assignee, received_by in found]
+        title = translate(N_("Complaints"))
+    data = write_table(header, rows, fmt, title)
+    uow.audit(actor.org_id, actor.member_id, "export", "complaint", None,
+              f"{fmt} {start or ''}..{end or ''} {len(rows)} rows")
+    uow.commit()
+    return data, len(rows), actor.locale

@@ -575,3 +575,39 @@ def record_visit(
     uow.audit(actor.org_id, actor.member_id, "create", "visit", ref("V", visit_id), customer.name)
     uow.commit()
     return visit_id, customer, callback
+
+
+# --- export ------------------------------------------------------------------------------
+
+LEADS_HEADER = (N_("Lead"), N_("Customer"), N_("Stage"), N_("Value"), N_("Currency"), N_("Source"), N_("Owner"),
+                N_("Contact"), N_("Next step"), N_("Next date"), N_("Screening total"), N_("Key account"),
+                N_("Risk"), N_("Created"), N_("Last change"), N_("Reason closed"))
+
+
+def export_leads(uow: UnitOfWork, member_name: str, org_id: int | None, fmt: str) -> tuple[bytes, int, str]:
+    """Every lead this member may see (open and closed), as xlsx or csv in their language; audited."""
+    from domain.exports import exporter, write_table
+    from domain.i18n import translate, use_locale
+    from domain.vocab import RISKS, SOURCES
+
+    actor = exporter(uow, org_id, member_name, "leads", roles=None)  # they get the leads they may see
+    q = (select(Lead, Customer.name, Member.name).join(Customer, Customer.id == Lead.customer_id)
+         .join(Member, Member.id == Lead.owner_id).where(Lead.org_id == actor.org_id).order_by(Lead.id))
+    owners = visible_owner_ids(uow, actor)
+    if owners is not None:
+        q = q.where(Lead.owner_id.in_(owners))
+    found = uow.session.execute(q.limit(100_000)).all()
+    tz = actor.timezone
+    with use_locale(actor.locale):
+        header = [translate(h) for h in LEADS_HEADER]
+        yes, no = translate(N_("yes")), translate(N_("no"))
+        rows = [[ref("L", lead.id), customer, STAGES.label(lead.stage), lead.value, lead.currency,
+                 SOURCES.label(lead.source) if lead.source else None, owner, lead.contact, lead.next_step,
+                 lead.next_date, lead.score_total, yes if lead.key_account else no, RISKS.label(lead.risk),
+                 local_today(lead.created_at, tz), local_today(lead.updated_at, tz), lead.closed_reason]
+                for lead, customer, owner in found]
+        title = translate(N_("Leads"))
+    data = write_table(header, rows, fmt, title, money_columns=(3,))
+    uow.audit(actor.org_id, actor.member_id, "export", "lead", None, f"{fmt} {len(rows)} rows")
+    uow.commit()
+    return data, len(rows), actor.locale
