@@ -261,6 +261,7 @@ def policy_explain(ctx: Ctx, args: ExplainArgs) -> Reply:
 
 
 REGISTRY.describe_group("policy", N_("Approval chains, thresholds and timing."))
+REGISTRY.describe_group("approvals", N_("Requests waiting for me, and my own requests."))
 
 
 # --- delegation ----------------------------------------------------------------------------------

@@ -18,11 +18,7 @@ class HelpArgs(Args):
 def help_command(ctx: Ctx, args: HelpArgs) -> Reply:
     """Show the commands, or the usage of one command or group."""
     if not args.topic:
-        groups = REGISTRY.groups()
-        items = [
-            f"/{name} — {translate(cmds[0].summary) if len(cmds) == 1 else ', '.join(c.name for c in cmds)}"
-            for name, cmds in sorted(groups.items())
-        ]
+        items = [_line(name, cmds) for name, cmds in sorted(REGISTRY.groups().items())]
         return Reply(title=_("bizbot commands"), sections=[Section(_("Commands"), items)],
                      text=_("Type /help COMMAND for details, e.g. /help lead new."), private=True)
     topic = args.topic.lstrip("/").lower()
@@ -48,3 +44,13 @@ def help_command(ctx: Ctx, args: HelpArgs) -> Reply:
             private=True,
         )
     raise Invalid(N_("No help for '{topic}'. Type /help for the list."), topic=args.topic)
+
+
+def _line(group: str, cmds: list) -> str:  # noqa: ANN001
+    """A group in the command list: what it is for and, for several commands, their words."""
+    summary = translate(REGISTRY.summary_of(group))
+    if len(cmds) == 1:
+        return f"/{group} — {summary}"
+    words = [c.name.split(" ", 1)[1] if " " in c.name else f"/{group}" for c in cmds]
+    return _("{command} — {summary} ({words})").format(command=f"/{group}", summary=summary.rstrip("。."),
+                                                       words=" · ".join(words))
