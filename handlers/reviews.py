@@ -179,10 +179,10 @@ class SelfArgs(Args):
 def review_self(ctx: Ctx, args: SelfArgs) -> Reply:
     with ctx.uow() as uow:
         review, item = appraisals.self_score(uow, ctx.actor, args.indicator, args.score, args.note, args.period)
-    left = [i["key"] for i in review.items if i.get("self_score") is None]
+    left = [translate(i["label"]) for i in review.items if i.get("self_score") is None]
     text = _("Self-score {score} recorded for {indicator}.").format(score=args.score, indicator=translate(item["label"]))
     if left:
-        text = sentences(text, _("Still to score: {indicators}.").format(indicators=", ".join(left)))
+        text = sentences(text, _("Still to score: {indicators}.").format(indicators=fmt_list(left)))
         return Reply(text=text, private=True)
     return Reply(text=sentences(text, _("All indicators scored.")), private=True,
                  buttons=[Button(_("Submit my self-review"), f"/review submit period={review.period}")])
@@ -216,11 +216,11 @@ def review_score(ctx: Ctx, args: ScoreArgs) -> Reply:
     with ctx.uow() as uow:
         review, member, item = appraisals.supervisor_score(uow, ctx.actor, args.member, args.indicator, args.score,
                                                            args.note, args.period)
-    left = [i["key"] for i in review.items if i.get("score") is None]
+    left = [translate(i["label"]) for i in review.items if i.get("score") is None]
     text = _("Score {score} recorded for {member}'s {indicator}.").format(
         score=args.score, member=member.name, indicator=translate(item["label"]))
     if left:
-        return Reply(text=sentences(text, _("Still to score: {indicators}.").format(indicators=", ".join(left))),
+        return Reply(text=sentences(text, _("Still to score: {indicators}.").format(indicators=fmt_list(left))),
                      private=True)
     return Reply(text=sentences(text, _("All indicators scored.")), private=True,
                  buttons=[Button(_("Send the scores"), f"/review send {member.name} period={review.period}")])
