@@ -27,7 +27,7 @@ from domain.clock import as_utc, at_local, local_today
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.i18n import N_, Label, _, fmt_number, translate, use_locale
 from domain.models import Member, Organisation, Review
-from domain.outbox import OutButton, enqueue
+from domain.outbox import Msg, OutButton, enqueue
 from domain.reminders import cancel, due_kind, recurring, schedule
 from domain.team import find_member, org_setting
 from domain.uow import UnitOfWork
@@ -779,7 +779,8 @@ def rule(uow: UnitOfWork, actor: Actor, member_name: str, decision: str, period:
     uow.audit(actor.org_id, actor.member_id, "update", "review", _ref(review), f"appeal {decision}")
     enqueue(uow, org_id=actor.org_id, key=f"review:ruling:{review.id}", recipient_id=member.id, kind="review",
             msgid=msgid, params={"period": review.period, "manager": actor.name, "total": fmt_total(review.total),
-                                 "note": f" {note}" if note else ""})
+                                 # a separate message, so each language puts its own space (or none) before it
+                                 "note": Msg(N_(" Note: {text}"), {"text": note}) if note else ""})
     if decision == "upheld" and review.scorer_id:
         enqueue(uow, org_id=actor.org_id, key=f"review:rescore:{review.id}", recipient_id=review.scorer_id,
                 kind="review", msgid=N_("{manager} upheld {member}'s appeal of the {period} review: please score "
