@@ -508,8 +508,9 @@ def digest_sections(d: Digest) -> tuple[str, list[DigestSection]]:
     figures = []
     for row in d.figures:
         delta = change(row)
-        line = f"{translate(row.measure.label)}: {row.now.shown()}"
-        figures.append(line + (" " + _("({change} from the week before)").format(change=delta) if delta else ""))
+        line = _("{measure}: {value}").format(measure=translate(row.measure.label), value=row.now.shown())
+        figures.append(_("{figure} ({change} from the week before)").format(figure=line, change=delta)
+                       if delta else line)
     answers = [_("{name} — done: {done} · problems: {problems} · plan: {plan}").format(
         name=m.name, done=u.done, problems=u.problems, plan=u.plan) for m, u in d.answers]
     actions = []
