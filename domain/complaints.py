@@ -818,11 +818,17 @@ def _agenda(uow: UnitOfWork, actor: Actor) -> list[AgendaEntry]:
 # --- figures (KPIs: 投诉处理及时率, 解决率) ----------------------------------------------------
 
 
+def _handled_by(scope: Scope) -> Any:
+    """A complaint counts for whoever answers for its promise: the member it is assigned to, and the one
+    who received it (客服受理 — the service member who took it in, tracks it and reports back)."""
+    return or_(scope.owned(Complaint.assignee_id), scope.owned(Complaint.created_by_id))
+
+
 @measure("complaints_opened", N_("Complaints opened"), order=90)
 def _opened(uow: UnitOfWork, scope: Scope) -> Figure:
     return count_of(uow, "complaints_opened", N_("complaints logged in the period: {count}"),
                     select(func.count(Complaint.id)).where(
-        Complaint.org_id == scope.org_id, scope.owned(Complaint.assignee_id), scope.during(Complaint.created_at)))
+        Complaint.org_id == scope.org_id, _handled_by(scope), scope.during(Complaint.created_at)))
 
 
 @measure("complaints_overdue", N_("Complaints overdue"), order=91)
@@ -830,7 +836,7 @@ def _overdue(uow: UnitOfWork, scope: Scope) -> Figure:
     return count_of(uow, "complaints_overdue", N_("complaints that missed a promised deadline in the period: {count}"),
                     select(func.count(func.distinct(ComplaintStep.complaint_id)))
                     .join(Complaint, Complaint.id == ComplaintStep.complaint_id).where(
-        Complaint.org_id == scope.org_id, scope.owned(Complaint.assignee_id), ComplaintStep.kind == "overdue",
+        Complaint.org_id == scope.org_id, _handled_by(scope), ComplaintStep.kind == "overdue",
         scope.during(ComplaintStep.at)))
 
 
@@ -838,7 +844,7 @@ def _overdue(uow: UnitOfWork, scope: Scope) -> Figure:
 def _closed(uow: UnitOfWork, scope: Scope) -> Figure:
     return count_of(uow, "complaints_closed", N_("complaints closed in the period: {count}"),
                     select(func.count(Complaint.id)).where(
-        Complaint.org_id == scope.org_id, scope.owned(Complaint.assignee_id), Complaint.status == "closed",
+        Complaint.org_id == scope.org_id, _handled_by(scope), Complaint.status == "closed",
         scope.during(Complaint.closed_at)))
 
 
@@ -846,7 +852,7 @@ def _closed(uow: UnitOfWork, scope: Scope) -> Figure:
 def _timeliness(uow: UnitOfWork, scope: Scope) -> Figure:
     """Of the complaints resolved in the period, the share responded to and resolved within the promise."""
     missed = list(uow.session.scalars(select(Complaint.missed).where(
-        Complaint.org_id == scope.org_id, scope.owned(Complaint.assignee_id),
+        Complaint.org_id == scope.org_id, _handled_by(scope),
         Complaint.resolved_at.is_not(None), scope.during(Complaint.resolved_at))))
     timely = missed.count(False)
     return Figure("complaint_timeliness", rate(timely, len(missed)), "rate",
@@ -858,7 +864,7 @@ def _timeliness(uow: UnitOfWork, scope: Scope) -> Figure:
 def _resolution(uow: UnitOfWork, scope: Scope) -> Figure:
     """Of the complaints logged in the period, the share resolved (by the end of the period)."""
     rows = list(uow.session.execute(select(Complaint.status, Complaint.resolved_at, Complaint.closed_at).where(
-        Complaint.org_id == scope.org_id, scope.owned(Complaint.assignee_id), scope.during(Complaint.created_at))))
+        Complaint.org_id == scope.org_id, _handled_by(scope), scope.during(Complaint.created_at))))
     done = sum(1 for status, resolved, closed in rows
                if (resolved is not None and resolved < scope.end) or (status == "closed" and closed < scope.end))
     return Figure("complaint_resolution", rate(done, len(rows)), "rate",

@@ -267,7 +267,13 @@ def test_kpis_on_a_known_set(bot, app) -> None:  # noqa: ANN001
         week = Scope(org_id=1, first=date(2026, 11, 23), end_day=date(2026, 11, 30), tz="Asia/Shanghai")
         alice = Scope(1, week.first, week.end_day, week.tz, frozenset({ids["alice"]}))
         dept, mine = figures.compute(uow, week), figures.compute(uow, alice)
+        # carol (service) took all four in: they count for her too, and once for the department
+        received = figures.compute(uow, Scope(1, week.first, week.end_day, week.tz, frozenset({ids["carol"]})))
+        both = figures.compute(uow, Scope(1, week.first, week.end_day, week.tz,
+                                          frozenset({ids["carol"], ids["alice"]})))
     assert mine["complaints_opened"].value == 3 and dept["complaints_opened"].value == 4
+    assert received["complaints_opened"].value == 4 and received["complaints_overdue"].value == 2
+    assert received["complaint_timeliness"].value == 0.5 and both["complaints_opened"].value == 4
     assert mine["complaints_overdue"].value == 2                            # Q2 and Q3 missed 14:00
     assert mine["complaints_closed"].value == 1
     assert mine["complaint_timeliness"].value == 0.5                        # Q1 of Q1, Q2
