@@ -23,9 +23,12 @@ from handlers.replies import Reply, error
 
 log = logging.getLogger(__name__)
 
-# Chinese option names people type, mapped to the option they mean.
-OPTION_ALIASES = {
-    "备注": "note", "说明": "note", "下次": "next", "下次日期": "next", "金额": "value", "价值": "value",
+# Chinese option names people type, mapped to the option they mean; a word that means different options in
+# different commands (金额: a lead's value, a contract's amount, a project's budget) lists them, and a
+# command takes the first it has.
+OPTION_ALIASES: dict[str, str | tuple[str, ...]] = {
+    "备注": "note", "说明": "note", "下次": "next", "下次日期": "next", "金额": ("value", "amount", "budget"),
+    "价值": "value",
     "币种": "currency", "来源": "source", "联系人": "contact", "渠道": "channel", "方式": "channel",
     "行业": "industry", "规模": "scale", "级别": "level", "等级": "level", "电话": "phone",
     "邮箱": "email", "生日": "birthday", "周期": "cadence", "回访周期": "cadence", "原因": "reason",
@@ -39,7 +42,8 @@ OPTION_ALIASES = {
     "处理人": "assignee", "负责处理": "assignee", "预算": "budget", "项目名称": "name", "开始": "start",
     "部门": "department", "需要": "what", "截止": "due", "客户规模": "scale", "地位": "position",
     "行业地位": "position", "潜力": "potential", "发展潜力": "potential", "意向": "intent", "合作意向": "intent",
-    "名称": "name",
+    "名称": "name", "内容": "content", "变更内容": "content", "影响": "impact", "条款": "clauses", "结束": "end",
+    "客户": "customer", "商机": "lead", "发票": "invoice",
 }
 
 
@@ -169,8 +173,8 @@ class Registry:
         fields = cmd.args.model_fields
         data: dict[str, Any] = {}
         for key, value in parsed.options.items():
-            target = OPTION_ALIASES.get(key, key)
-            target = target if target in fields else key
+            meant = OPTION_ALIASES.get(key, key)
+            target = next((t for t in ((meant,) if isinstance(meant, str) else meant) if t in fields), key)
             if target not in fields or target in data:
                 known = [k for k in fields if k not in cmd.positional] or list(fields)
                 close = difflib.get_close_matches(key, known, n=1, cutoff=0.5)

@@ -65,6 +65,22 @@ def test_contract_chain_follows_the_amount_threshold(team, app) -> None:  # noqa
     assert "Only admin" in team("/policy set contract manager, legal, head if amount >= 300000")
 
 
+def test_chinese_option_names_mean_what_each_command_has(team, app) -> None:  # noqa: ANN001
+    """金额 is a lead's value, a contract's amount and a project's budget."""
+    from decimal import Decimal
+
+    from domain.models import ApprovalRequest, Contract, Lead
+
+    team("/lead new Acme 金额=10万", '/contract new Acme 标题="ERP" 金额=80万 交货期=2027-01-15 商机=L1',
+         '/expense travel 金额=300 备注=打车 发票=INV-9', '/project 名称=新系统 金额=50万 开始=2027-01-04 原因=内部')
+    with app.uow() as uow:
+        assert uow.session.get(Lead, 1).value == Decimal("100000.00")
+        contract = uow.session.get(Contract, 1)
+        assert (contract.amount, contract.title, contract.lead_id) == (Decimal("800000.00"), "ERP", 1)
+        amounts = uow.session.scalars(select(ApprovalRequest.amount).order_by(ApprovalRequest.id)).all()
+    assert amounts[-2:] == [Decimal("300.00"), Decimal("500000.00")]
+
+
 def test_expense_and_leave_chains(team, app) -> None:  # noqa: ANN001
     out = team('/expense travel amount=3000 note="Shanghai trip" invoice=INV-1')
     assert "Expense claim A1 submitted" in out and "first mike" in out
