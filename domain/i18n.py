@@ -102,11 +102,20 @@ class Labels(tuple):
     __slots__ = ()
 
 
+class Choices(tuple):
+    """Values a person types, listed for the reader as alternatives as they are, untranslated ("1h or
+    tomorrow", "1h或tomorrow")."""
+
+    __slots__ = ()
+
+
 def localize(value: object) -> object:
     if isinstance(value, Label):
         return translate(value)
     if isinstance(value, Labels):
         return format_list([translate(v) for v in value], style="or", locale=babel_locale())
+    if isinstance(value, Choices):
+        return format_list(list(value), style="or", locale=babel_locale())
     if isinstance(value, date) and not isinstance(value, datetime):
         return fmt_date(value)
     return value

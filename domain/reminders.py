@@ -221,20 +221,34 @@ def snooze(uow: UnitOfWork, actor: Actor, text: str, until: str) -> datetime:
     return when
 
 
-def set_muted(uow: UnitOfWork, actor: Actor, kind: str, muted: bool) -> list[str]:
-    """Stop (or resume) a kind of reminder for oneself; returns what is muted now."""
+def kinds_named(text: str) -> list[str]:
+    """The kinds of reminder `text` names: a kind (callback), or its label in the reader's language, whole or in
+    part ("客户回访", "回访"; "考核提醒" names all four appraisal reminders)."""
     from domain.errors import Invalid
-    from domain.i18n import N_
+    from domain.i18n import N_, translate
+
+    text = text.strip().lower()
+    if text in KINDS:
+        return [text]
+    labels = {k.name: translate(k.label).lower() for k in KINDS.values() if k.label}
+    for match in (lambda label: label == text, lambda label: text in label):
+        found = sorted(name for name, label in labels.items() if match(label))
+        if found and len({labels[name] for name in found}) == 1:
+            return found
+    raise Invalid(N_("Unknown reminder kind '{kind}'. Choose one of: {choices}."), kind=text,
+                  choices=", ".join(sorted(KINDS)))
+
+
+def set_muted(uow: UnitOfWork, actor: Actor, text: str, muted: bool) -> list[str]:
+    """Stop (or resume) the kinds of reminder `text` names for oneself; returns those kinds."""
     from domain.models import Member
 
-    if kind not in KINDS:
-        raise Invalid(N_("Unknown reminder kind '{kind}'. Choose one of: {choices}."), kind=kind,
-                      choices=", ".join(sorted(KINDS)))
+    kinds = kinds_named(text)
     member = uow.session.get(Member, actor.member_id)
     assert member is not None
     current = set(member.muted)
-    current = current | {kind} if muted else current - {kind}
+    current = current | set(kinds) if muted else current - set(kinds)
     member.prefs = {**(member.prefs or {}), "muted": sorted(current)}
     uow.audit(actor.org_id, actor.member_id, "update", "member", member.name, f"muted={sorted(current)}")
     uow.commit()
-    return sorted(current)
+    return kinds

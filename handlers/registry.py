@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -15,7 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from domain.access import role_labels
 from domain.errors import DomainError, Forbidden, Invalid
-from domain.i18n import N_, localize, translate, use_locale
+from domain.i18n import N_, Choices, localize, translate, use_locale
 from handlers.args import Args
 from handlers.context import Ctx
 from handlers.parsing import CONTROL, parse_line
@@ -295,7 +296,7 @@ def _validation_problem(cmd: Command, exc: ValidationError) -> Invalid:
         return Invalid(N_("Missing {name}. Usage: {usage}"), name=shown, usage=cmd.usage())
     if first["type"] == "literal_error":
         return Invalid(N_("Unknown {name} '{value}'. Choose one of: {choices}."), name=shown,
-                       value=first["input"], choices=first["ctx"]["expected"].replace("'", ""))
+                       value=first["input"], choices=Choices(re.findall(r"'([^']*)'", first["ctx"]["expected"])))
     return Invalid(N_("Invalid value for {name}. Usage: {usage}"), name=shown, usage=cmd.usage())
 
 

@@ -1,9 +1,9 @@
 """/remind: snooze a reminder, mute or unmute a kind, see what reminds me."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from domain.clock import as_utc
 from domain.i18n import N_, _, fmt_datetime, translate
@@ -15,10 +15,15 @@ from handlers.context import Ctx
 from handlers.registry import REGISTRY
 from handlers.replies import Reply, Section
 
+# what people type for the two snooze choices
+_UNTIL = {"1小时": "1h", "一小时": "1h", "1 hour": "1h", "an hour": "1h", "明天": "tomorrow", "明早": "tomorrow",
+          "明天早上": "tomorrow", "tomorrow morning": "tomorrow"}
+
 
 class SnoozeArgs(Args):
     ref: Text = Field(description=N_("what to snooze, e.g. CB7"))
-    until: Literal["1h", "tomorrow"] = Field("1h", description=N_("1h, or tomorrow (the next working morning)"))
+    until: Annotated[Literal["1h", "tomorrow"], BeforeValidator(lambda v: _UNTIL.get(str(v).strip().lower(), v))] = (
+        Field("1h", description=N_("1h, or tomorrow (the next working morning)")))
 
 
 @REGISTRY.command("remind snooze", N_("Remind me again later: in an hour or tomorrow morning."), SnoozeArgs,
@@ -35,22 +40,28 @@ class KindArgs(Args):
     kind: Text = Field(description=N_("a kind of reminder, e.g. callback"))
 
 
-@REGISTRY.command("remind mute", N_("Stop a kind of reminder for me."), KindArgs, positional=("kind",),
+@REGISTRY.command("remind mute", N_("Stop a kind of reminder for me."), KindArgs, positional=("kind",), greedy=True,
                   examples=("/remind mute callback",))
 def remind_mute(ctx: Ctx, args: KindArgs) -> Reply:
     """Mute a kind."""
     with ctx.uow() as uow:
-        set_muted(uow, ctx.actor, args.kind.lower(), True)
+        kinds = set_muted(uow, ctx.actor, args.kind, True)
     return Reply(text=_("You will get no more {kind} reminders; /remind unmute {kind} brings them back.").format(
-        kind=args.kind.lower()))
+        kind=_named(kinds, args.kind)))
 
 
-@REGISTRY.command("remind unmute", N_("Resume a kind of reminder for me."), KindArgs, positional=("kind",))
+@REGISTRY.command("remind unmute", N_("Resume a kind of reminder for me."), KindArgs, positional=("kind",),
+                  greedy=True)
 def remind_unmute(ctx: Ctx, args: KindArgs) -> Reply:
     """Unmute a kind."""
     with ctx.uow() as uow:
-        set_muted(uow, ctx.actor, args.kind.lower(), False)
-    return Reply(text=_("{kind} reminders are on again.").format(kind=args.kind.lower()))
+        kinds = set_muted(uow, ctx.actor, args.kind, False)
+    return Reply(text=_("{kind} reminders are on again.").format(kind=_named(kinds, args.kind)))
+
+
+def _named(kinds: list[str], typed: str) -> str:
+    """One kind by its name; several (a label naming them all) as the person typed it."""
+    return kinds[0] if len(kinds) == 1 else typed.strip()
 
 
 class RemindListArgs(Args):

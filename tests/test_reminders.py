@@ -213,6 +213,20 @@ def test_muted_kind_is_not_sent_but_stays_on_the_agenda(bot) -> None:  # noqa: A
     assert "callback — customer callbacks · on" in bot("/remind list")
 
 
+def test_snooze_and_mute_in_the_words_people_use(bot) -> None:  # noqa: ANN001
+    bot("/settings lang zh", "/customer new 华为", '/visit 华为 note="x" next=today')
+    assert "已将 CB2 推迟到 2026年11月23日 11:00" in bot("/remind snooze CB2 1小时")
+    assert "已将 CB2 推迟到 2026年11月24日 08:30" in bot("/remind snooze CB2 明天")
+    assert "UNTIL 的值「下周」无效。可选：1h或tomorrow。" in bot("/remind snooze CB2 下周")
+    assert "你将不再收到 callback 提醒" in bot("/remind mute 回访")               # part of 客户回访
+    out = bot("/remind mute 考核提醒", "/remind list")                            # all four appraisal reminders
+    assert all(f"{kind} — 考核提醒 · 已静音" in out for kind in ("review_self", "review_score", "review_overdue",
+                                                               "review_self_close"))
+    assert "未知的提醒类型「提醒」" in bot("/remind mute 提醒")                   # names many different kinds
+    assert "callback reminders are on again" in bot("/settings lang en", "/remind unmute customer callbacks")
+    assert "Unknown SCOPE 'everyone'. Choose one of: mine, team, or all." in bot("/lead list everyone")
+
+
 class CrashAfterSend(Exception):
     pass
 
