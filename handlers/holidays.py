@@ -38,7 +38,7 @@ class MarkArgs(Args):
     @classmethod
     def _one_day_and_a_name(cls, data: Any, info: ValidationInfo) -> Any:
         """`/holiday add 2027-10-01 国庆节`: for one day, what follows the date is the name."""
-        if not isinstance(data, dict) or not isinstance(data.get("last"), str):
+        if not isinstance(data, dict) or not isinstance(data.get("last"), str) or not info.context:
             return data
         try:
             parse_date(data["last"], info.context["today"])
