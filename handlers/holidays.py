@@ -64,6 +64,7 @@ def _span_text(first: date, last: date, name: str | None) -> str:
 
 @REGISTRY.command("holiday add", N_("Mark days off for the department (a public holiday, a company day off)."),
                   MarkArgs, positional=("first", "last", "name"), greedy=True, roles=TEAM_ADMIN_ROLES,
+                  ask=("first", "last", "name"),
                   examples=("/holiday add 2027-02-06 2027-02-12 春节", "/holiday add 2027-10-01 name=国庆节"))
 def holiday_add(ctx: Ctx, args: MarkArgs) -> Reply:
     """Mark days off."""
@@ -75,7 +76,7 @@ def holiday_add(ctx: Ctx, args: MarkArgs) -> Reply:
 
 @REGISTRY.command("holiday workday", N_("Mark make-up working days (调休上班), e.g. a Saturday worked for a holiday."),
                   MarkArgs, positional=("first", "last", "name"), greedy=True, roles=TEAM_ADMIN_ROLES,
-                  examples=("/holiday workday 2027-02-20 春节",))
+                  ask=("first", "last", "name"), examples=("/holiday workday 2027-02-20 春节",))
 def holiday_workday(ctx: Ctx, args: MarkArgs) -> Reply:
     """Mark make-up working days."""
     with ctx.uow() as uow:

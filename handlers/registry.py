@@ -208,6 +208,15 @@ class Registry:
                 return error(translate_error(exc))
             return run(ctx, cmd, args, line)
 
+    def form_for(self, group: str, text: str) -> Command | None:
+        """The sub-command `text` names when nothing follows it (`/holiday add`) and it needs answers: the
+        adapters then ask for them (a Slack modal, a Telegram conversation) instead of answering "Missing"."""
+        words = text.split()
+        if len(words) != 1:
+            return None
+        cmd = self.commands.get(f"{group} {words[0].lower()}")
+        return cmd if cmd is not None and cmd.missing({}) else None
+
     def submit(self, ctx: Ctx, cmd: Command, data: dict[str, str]) -> Reply | dict[str, str]:
         """Run a command from a filled-in form; problems come back per field, translated."""
         with use_locale(ctx.actor.locale):

@@ -160,6 +160,28 @@ def test_conversation_asks_each_field_validates_and_runs(tg: TelegramStack) -> N
     assert _count(tg, Visit) == 1
 
 
+def test_holiday_conversation_asks_the_days_and_a_name_that_may_be_skipped(tg: TelegramStack) -> None:
+    from domain.models import CalendarDay
+
+    tg.post(group_cmd("/help"))                                         # alice: the first member, an admin
+    tg.post(command_update(text="/holiday add", user_id=ALICE, chat_id=ALICE))
+    assert "first day" in tg.last(ALICE)["text"].lower()
+    tg.post(text_update(text="2月12日", user_id=ALICE, chat_id=ALICE))
+    assert "last day" in tg.last(ALICE)["text"].lower()
+    tg.post(text_update(text="2027-02-06", user_id=ALICE, chat_id=ALICE))
+    assert "name" in tg.last(ALICE)["text"].lower()
+    tg.post(text_update(text="春节", user_id=ALICE, chat_id=ALICE))
+    assert "The last day 2027-02-06 is before the first day 2027-02-12." in tg.last(ALICE)["text"]
+    assert _count(tg, CalendarDay) == 0
+    tg.post(command_update(text="/holiday workday", user_id=ALICE, chat_id=ALICE))
+    tg.post(text_update(text="2027-02-20", user_id=ALICE, chat_id=ALICE))
+    skip = next(b for b in keyboard(tg.last(ALICE)) if b["callback_data"] == "s")
+    tg.post(callback_update(data=skip["callback_data"], user_id=ALICE, chat_id=ALICE))      # no last day
+    tg.post(callback_update(data="s", user_id=ALICE, chat_id=ALICE))                       # no name
+    assert "Working days: Feb 20, 2027." in tg.last(ALICE)["text"].replace("\u2009", " ")
+    assert _count(tg, CalendarDay) == 1
+
+
 def test_control_characters_in_answers_and_codes_are_dropped(tg: TelegramStack) -> None:
     """Typed text that is not a command line (a conversation's answer, an invite code) is cleaned as command
     lines are; on PostgreSQL a NUL in a query crashed."""

@@ -213,10 +213,13 @@ class SlackAdapter:
         user = SlackUser(body["team_id"], body["user_id"])
         group = body["command"].lstrip("/")
         text = body.get("text") or ""
-        if not text.strip():
+        form = self.registry.form_for(group, text)
+        if not text.strip() or form is not None:
             ctx = await self.context(client, user)
             if isinstance(ctx, Reply):
                 return self.message(ctx)
+            if form is not None:  # `/holiday add` alone: the form asks for what it needs
+                return await self._form(ctx, form, body, client)
             return await self._without_arguments(ctx, group, body, client, self._welcomed(user))
         line, links = await self._unmention(client, user.team_id, f"/{group} {text}")
         locale, name = await self.profile(client, user)
@@ -241,6 +244,13 @@ class SlackAdapter:
             return {}
         reply = await self.db(self.registry.dispatch, ctx, f"/{group}")
         return self.message(reply, line=f"/{group}", ctx=ctx, welcome=welcome)
+
+    async def _form(self, ctx: Ctx, cmd: Command, body: dict[str, Any], client: AsyncWebClient) -> dict[str, Any]:
+        refusal = await self.db(precheck, ctx, cmd, {})
+        if refusal:
+            return self.message(error(refusal), ctx=ctx)
+        await self.open_form(client, body["trigger_id"], ctx, cmd, {}, body.get("channel_id"))
+        return {}
 
     def _welcomed(self, user: SlackUser) -> bool:
         """Whether this user was just enrolled as the first member (said once)."""

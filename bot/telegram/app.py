@@ -377,13 +377,20 @@ class TelegramAdapter:
         await self.on_answer(ctx, who, form, text.strip(), chosen=False)
 
     async def on_command(self, who: Who, name: str, rest: str, message_id: int, once: str) -> None:
-        line = f"/{name} {rest}" if rest.strip() else None
+        form = self.registry.form_for(name, rest)
+        line = f"/{name} {rest}" if rest.strip() and form is None else None
         job = await self.db(self._command_job, who, line, once)
         if job is None:
             return
         ctx, reply, ready = job
         if isinstance(ctx, Reply):
             await self.send(who.chat_id, ctx, self.settings.locale, reply_to=message_id)
+        elif form is not None:  # `/holiday add` alone: a conversation asks for what it needs
+            refusal = await self.db(precheck, ctx, form, {})
+            if refusal:
+                await self.send(who.chat_id, error(refusal), ctx.actor.locale, reply_to=message_id)
+            else:
+                await self.start_form(ctx, who, form, {}, None)
         elif reply is None:
             await self.without_arguments(ctx, who, name, message_id)
         elif ready is not None:
