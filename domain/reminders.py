@@ -109,7 +109,9 @@ def cancel(uow: UnitOfWork, kind: str, subject_id: int, key: str | None = None) 
 
 
 def reschedule_org(uow: UnitOfWork, org: Organisation) -> None:
-    """After a time-zone change, pending items move to the same wall-clock time in the new zone."""
+    """After a change to the department's time, pending items that know how recompute their time: a new
+    time zone keeps their wall-clock time, a new reminder hour or day off moves them (the weekly meeting
+    off a new holiday)."""
     pending = uow.session.scalars(
         select(DueItem).where(DueItem.org_id == org.id, DueItem.state == "pending")
     )
