@@ -924,10 +924,18 @@ def export_complaints(uow: UnitOfWork, member_name: str, org_id: int | None, fmt
                       end: date | None) -> tuple[bytes, int, str]:
     """The complaints this member may see, received between `start` and `end` (local days, inclusive),
     as xlsx or csv in their language, times in the department's zone; audited."""
-    from domain.exports import exporter, write_table
-    from domain.i18n import translate, use_locale
+    from domain.exports import exporter
 
     actor = exporter(uow, org_id, member_name, "complaints", roles=None)  # they get what they may see
+    return (*complaints_table(uow, actor, fmt, start, end), actor.locale)
+
+
+def complaints_table(uow: UnitOfWork, actor: Actor, fmt: str, start: date | None, end: date | None
+                     ) -> tuple[bytes, int]:
+    """The complaints the actor may see, received in the span, as a table file, and how many rows; audited."""
+    from domain.exports import write_table
+    from domain.i18n import translate, use_locale
+
     if start is not None and end is not None and end < start:
         raise Invalid(N_("The end {end} is before the start {start}."), end=end.isoformat(), start=start.isoformat())
     tz = ZoneInfo(actor.timezone)
@@ -958,4 +966,4 @@ def export_complaints(uow: UnitOfWork, member_name: str, org_id: int | None, fmt
     uow.audit(actor.org_id, actor.member_id, "export", "complaint", None,
               f"{fmt} {start or ''}..{end or ''} {len(rows)} rows")
     uow.commit()
-    return data, len(rows), actor.locale
+    return data, len(rows)

@@ -301,10 +301,18 @@ def ledger(uow: UnitOfWork, actor: Actor, start: date | None = None, end: date |
 def export_ledger(uow: UnitOfWork, member_name: str, org_id: int | None, fmt: str, start: date | None,
                   end: date | None) -> tuple[bytes, int, str]:
     """The ledger rows this member may see, as xlsx or csv with headers in their language; audited."""
-    from domain.exports import exporter, write_table
-    from domain.i18n import translate, use_locale
+    from domain.exports import exporter
 
     actor = exporter(uow, org_id, member_name, "ledger", roles=None)  # they get the rows they may see
+    return (*ledger_table(uow, actor, fmt, start, end), actor.locale)
+
+
+def ledger_table(uow: UnitOfWork, actor: Actor, fmt: str, start: date | None, end: date | None
+                 ) -> tuple[bytes, int]:
+    """The ledger rows the actor may see as a table file, and how many rows; audited."""
+    from domain.exports import write_table
+    from domain.i18n import translate, use_locale
+
     rows = ledger(uow, actor, start, end)
     with use_locale(actor.locale):
         header = [translate(h) for h in LEDGER_HEADER]
@@ -313,7 +321,7 @@ def export_ledger(uow: UnitOfWork, member_name: str, org_id: int | None, fmt: st
                                 for r in rows], fmt, title, money_columns=(4,))
     uow.audit(actor.org_id, actor.member_id, "export", "ledger", None, f"{fmt} {len(rows)} rows")
     uow.commit()
-    return data, len(rows), actor.locale
+    return data, len(rows)
 
 
 # --- figures for the weekly digest and the appraisals -------------------------------------------

@@ -586,11 +586,18 @@ LEADS_HEADER = (N_("Lead"), N_("Customer"), N_("Stage"), N_("Value"), N_("Curren
 
 def export_leads(uow: UnitOfWork, member_name: str, org_id: int | None, fmt: str) -> tuple[bytes, int, str]:
     """Every lead this member may see (open and closed), as xlsx or csv in their language; audited."""
-    from domain.exports import exporter, write_table
+    from domain.exports import exporter
+
+    actor = exporter(uow, org_id, member_name, "leads", roles=None)  # they get the leads they may see
+    return (*leads_table(uow, actor, fmt), actor.locale)
+
+
+def leads_table(uow: UnitOfWork, actor: Actor, fmt: str) -> tuple[bytes, int]:
+    """The leads the actor may see as a table file, and how many rows; audited."""
+    from domain.exports import write_table
     from domain.i18n import translate, use_locale
     from domain.vocab import RISKS, SOURCES
 
-    actor = exporter(uow, org_id, member_name, "leads", roles=None)  # they get the leads they may see
     q = (select(Lead, Customer.name, Member.name).join(Customer, Customer.id == Lead.customer_id)
          .join(Member, Member.id == Lead.owner_id).where(Lead.org_id == actor.org_id).order_by(Lead.id))
     owners = visible_owner_ids(uow, actor)
@@ -610,4 +617,4 @@ def export_leads(uow: UnitOfWork, member_name: str, org_id: int | None, fmt: str
     data = write_table(header, rows, fmt, title, money_columns=(3,))
     uow.audit(actor.org_id, actor.member_id, "export", "lead", None, f"{fmt} {len(rows)} rows")
     uow.commit()
-    return data, len(rows), actor.locale
+    return data, len(rows)

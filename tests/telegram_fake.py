@@ -30,7 +30,7 @@ TEXT_PARAMS = frozenset(
         "message_effect_id", "custom_title", "file_id", "switch_pm_text", "start_parameter",
     }
 )
-LIMITED_METHODS = frozenset({"sendmessage", "editmessagetext", "sendphoto"})
+LIMITED_METHODS = frozenset({"sendmessage", "editmessagetext", "sendphoto", "senddocument"})
 HTML_TAGS = frozenset(
     {
         "a", "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span",
@@ -404,6 +404,7 @@ class FakeTelegram(FakeServer[Call]):
             "getchatmember": self._get_chat_member,
             "getupdates": self._get_updates,
             "sendphoto": self._send_photo,
+            "senddocument": self._send_document,
         }
 
     def _on_start(self) -> None:
@@ -642,6 +643,29 @@ class FakeTelegram(FakeServer[Call]):
             message["reply_to_message"] = reply_to
         if markup is not None:
             message["reply_markup"] = copy.deepcopy(markup)
+        self.messages[(chat, message["message_id"])] = copy.deepcopy(message)
+        return _ok(message)
+
+    def _send_document(self, params: Params, token: str) -> Answer:
+        """A file uploaded as a multipart part (or a file id/URL string), with an optional caption."""
+        chat = _chat_key(self._required(params, "chat_id"))
+        document = self._required(params, "document")
+        if isinstance(document, UploadedFile) and not document.data:
+            raise BotApiError("Bad Request: file must be non-empty")
+        caption = _render(params.get("caption") or "", params.get("parse_mode"))
+        if len(caption) > 1024:
+            raise BotApiError("Bad Request: message caption is too long")
+        message: dict[str, Any] = {
+            "message_id": self._next_message_id(chat),
+            "from": self._bot(token),
+            "chat": self._chat(chat),
+            "date": int(time.time()),
+            "document": {"file_id": f"document-{chat}-{self._last_message_ids[chat]}", "file_unique_id": "u",
+                         "file_name": document.filename if isinstance(document, UploadedFile) else None,
+                         "file_size": len(document.data) if isinstance(document, UploadedFile) else 0},
+        }
+        if caption:
+            message["caption"] = caption
         self.messages[(chat, message["message_id"])] = copy.deepcopy(message)
         return _ok(message)
 

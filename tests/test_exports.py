@@ -83,3 +83,43 @@ def test_bizbot_export_leads_and_complaints_commands(team, db_url, tmp_path) -> 
     assert load_workbook(out).active["A2"].value == "Q1"
     refused = run(["export", "complaints", "--as", "nobody"], env=env)
     assert refused.returncode != 0 and "nobody" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def _outbox_files(app) -> list[tuple[str, str, bytes]]:  # noqa: ANN001
+    from domain.models import OutboxAttachment, OutboxMessage
+
+    with app.uow() as uow:
+        return [(m.key, a.filename, bytes(a.data)) for m, a in uow.session.execute(
+            select(OutboxMessage, OutboxAttachment).join(OutboxAttachment, OutboxAttachment.key == OutboxMessage.key)
+            .where(OutboxMessage.key.startswith("export:")).order_by(OutboxMessage.id))]
+
+
+def test_export_from_the_chat_sends_the_file_to_the_one_who_asked(team, app) -> None:  # noqa: ANN001
+    out = team(":as alice", "/export leads")
+    assert "Your leads export is on its way to you as a file (rows: 1)." in out
+    assert "→ @alice: Your export: leads (rows: 1)." in out and "📎" in out
+    out = team(":as 小王", "/export 投诉 csv from=2026-11-01 to=2026-11-30")
+    assert "投诉导出文件即将发送给你（共 1 行）。" in out and "你的导出：投诉（共 1 行）。" in out
+    files = _outbox_files(app)
+    assert [name.rsplit("-", 2)[0] for _key, name, _data in files] == ["leads", "complaints"]
+    assert files[0][1].endswith(".xlsx") and files[1][1].endswith(".csv")
+    assert load_workbook(io.BytesIO(files[0][2])).active["A2"].value == "L1"      # alice sees bob's lead
+    assert _csv(files[1][2])[0][0] == "投诉" and _csv(files[1][2])[1][0] == "Q1"
+    with app.uow() as uow:
+        assert uow.session.scalar(select(AuditEntry.detail).where(AuditEntry.entity == "complaint",
+                                                                   AuditEntry.action == "export")) == \
+            "csv 2026-11-01..2026-11-30 1 rows"
+
+
+def test_export_refuses_bad_input_and_sends_nothing(team, app) -> None:  # noqa: ANN001
+    cases = {
+        "/export": "Missing WHAT",
+        "/export cats": "Unknown WHAT 'cats'. Choose one of: leads, complaints, or ledger.",
+        "/export leads pdf": "Unknown FORMAT 'pdf'. Choose one of: xlsx or csv.",
+        "/export leads from=2026-11-01": "The leads export has every lead; it takes no dates.",
+        "/export ledger from=2026-12-01 to=2026-11-01": "The end 2026-11-01 is before the start 2026-12-01.",
+        "/export complaints from=someday": "Cannot read 'someday' as a date",
+    }
+    for line, answer in cases.items():
+        assert answer in team(":as wang", line), line
+    assert _outbox_files(app) == []

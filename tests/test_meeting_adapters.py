@@ -1,4 +1,5 @@
-"""The meeting digest with its chart reaches Slack (file upload) and Telegram (sendPhoto)."""
+"""Files reach the chats: the meeting digest's chart (a Slack upload, a Telegram photo) and exports (a Slack
+upload, a Telegram document)."""
 from __future__ import annotations
 
 import json
@@ -141,3 +142,29 @@ def test_telegram_prompt_button_starts_the_update_conversation(tg: TelegramStack
     tg.app.clock.advance(timedelta(days=2, hours=19))
     tg.deliver()
     assert any("Alice — done: three visits · problems: none · plan: close Acme" in t for t in tg.said(GROUP_ID))
+
+
+def test_an_export_reaches_slack_as_an_upload_to_the_one_who_asked(slack: SlackStack) -> None:
+    slack.say("/customer", "new Acme")
+    slack.say("/lead", "new Acme value=20万")
+    reply = slack.say("/export", "leads csv")
+    assert reply["response_type"] == "ephemeral" and "rows: 1" in reply["text"]
+    slack.deliver()
+    (ask,) = slack.fake.wait_for("files.getUploadURLExternal")
+    assert ask.args["filename"].startswith("leads-") and ask.args["filename"].endswith(".csv")
+    (done,) = slack.fake.wait_for("files.completeUploadExternal")
+    assert done.args["channel_id"] == "U1" and "Your export: leads (rows: 1)." in done.args["initial_comment"]
+    (uploaded,) = slack.fake.uploads.values()
+    assert uploaded.decode("utf-8-sig").splitlines()[1].startswith("L1,Acme,")
+
+
+def test_an_export_reaches_telegram_as_a_document(tg: TelegramStack) -> None:
+    tg.post(command_update(text="/customer new Acme", user_id=111, chat_id=GROUP_ID, chat_type="group"))
+    tg.post(command_update(text="/export ledger", user_id=111, chat_id=111))
+    assert "rows: 0" in tg.last(111)["text"]
+    tg.deliver()
+    (doc,) = tg.fake.wait_for("sendDocument")
+    assert int(doc.params["chat_id"]) == 111 and not tg.fake.calls_to("sendPhoto")
+    sent = doc.params["document"]
+    assert isinstance(sent, UploadedFile) and sent.filename.startswith("ledger-") and sent.data[:2] == b"PK"
+    assert "Your export: contract ledger (rows: 0)." in doc.params["caption"]

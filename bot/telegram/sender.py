@@ -44,7 +44,7 @@ class TelegramSender:
             parts = render.render(_reply(message), _encode)
         steps: list[Callable[[], dict]] = []
         if message.attachment is not None:
-            steps.append(lambda: self.send_photo(message, chat))
+            steps.append(lambda: self.send_file(message, chat))
         for part in parts:
             body: dict[str, object] = {"chat_id": chat, "text": part.text, "parse_mode": "HTML",
                                        "disable_web_page_preview": True}
@@ -91,13 +91,16 @@ class TelegramSender:
         raise DeliveryError(str(answer.get("description", "telegram error"))[:200],
                             float(retry_after) if retry_after is not None else None)
 
-    def send_photo(self, message: Outgoing, chat: str) -> dict:
-        """The message's file (a chart) as a photo (multipart sendPhoto) captioned with the first line;
-        the whole text follows as messages."""
+    def send_file(self, message: Outgoing, chat: str) -> dict:
+        """The message's file captioned with the first line — an image (a chart) as a photo (sendPhoto), any
+        other file (an export) as a document (sendDocument), uploaded as multipart; the whole text follows
+        as messages."""
         assert message.attachment is not None
         caption = render.escape(message.text.split("\n", 1)[0][:1000])
-        url = self._url.removesuffix("/sendMessage") + "/sendPhoto"
-        files = {"photo": (message.attachment.filename, message.attachment.data, message.attachment.mime)}
+        method, field = ("sendPhoto", "photo") if message.attachment.mime.startswith("image/") else (
+            "sendDocument", "document")
+        url = self._url.removesuffix("/sendMessage") + "/" + method
+        files = {field: (message.attachment.filename, message.attachment.data, message.attachment.mime)}
         try:
             response = self._client.post(url, data={"chat_id": chat, "caption": caption, "parse_mode": "HTML"},
                                          files=files, timeout=30)
