@@ -39,6 +39,7 @@ from domain.access import (
 from domain.calendar import is_workday
 from domain.callbacks import schedule_callback
 from domain.clock import local_today
+from domain.crm import archive_section
 from domain.errors import Ambiguous, Conflict, Forbidden, Invalid, NotFound
 from domain.figures import Figure, Scope, count_of, measure, rate
 from domain.i18n import N_, Label
@@ -967,3 +968,15 @@ def complaints_table(uow: UnitOfWork, actor: Actor, fmt: str, start: date | None
               f"{fmt} {start or ''}..{end or ''} {len(rows)} rows")
     uow.commit()
     return data, len(rows)
+
+
+@archive_section("complaints", N_("Complaints"), order=2)
+def _in_archive(uow: UnitOfWork, actor: Actor, customer: Customer) -> list[str]:
+    """The customer's complaints in their archive, newest first."""
+    from domain.i18n import fmt_date, translate
+
+    rows = uow.session.scalars(select(Complaint).where(Complaint.customer_id == customer.id)
+                               .order_by(Complaint.created_at.desc(), Complaint.id.desc()).limit(20)).all()
+    return [" · ".join([ref(PREFIX, c.id), fmt_date(local_today(c.created_at, actor.timezone)),
+                        SEVERITIES.label(c.severity), translate(STATUSES[c.status]),
+                        c.what if len(c.what) <= 60 else c.what[:59] + "…"]) for c in rows]

@@ -16,7 +16,7 @@ from domain import approvals
 from domain.access import Actor, parse_ref, ref, require_access, visible_owner_ids
 from domain.approvals import request_type
 from domain.clock import local_today
-from domain.crm import MAX_VALUE, _record_stage, find_customer, find_lead
+from domain.crm import MAX_VALUE, _record_stage, archive_section, find_customer, find_lead
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.figures import Figure, Scope, count_of, measure
 from domain.i18n import N_, Label
@@ -370,3 +370,17 @@ def _contract_value_signed(uow: UnitOfWork, scope: Scope) -> Figure:
                   {"count": len(cny), "other": len(rows) - len(cny),
                    "currencies": ", ".join(sorted({currency for _amount, currency in rows if currency != "CNY"}))},
                   "CNY")
+
+
+@archive_section("contracts", N_("Contracts"), order=1)
+def _in_archive(uow: UnitOfWork, actor: Actor, customer: Customer) -> list[str]:
+    """The customer's contracts in their archive, newest first: drafts, those in approval, signed ones."""
+    from domain.i18n import fmt_date, fmt_money, translate
+
+    rows = uow.session.execute(
+        select(Contract, Member.name).join(Member, Member.id == Contract.owner_id)
+        .where(Contract.customer_id == customer.id).order_by(Contract.created_at.desc(), Contract.id.desc())
+        .limit(20)).all()
+    return [" · ".join([kref(c), fmt_date(c.signed_on or local_today(c.created_at, actor.timezone)), c.title,
+                        fmt_money(c.amount, c.currency), translate(CONTRACT_STATES[c.state]), owner])
+            for c, owner in rows]

@@ -1,6 +1,7 @@
 """Customers, leads and visits (客户开发流程): the archive a sales department lives on."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -227,6 +228,23 @@ class Archive:
     leads: list[Lead] = field(default_factory=list)
     visits: list[tuple[Visit, Member]] = field(default_factory=list)
     callbacks: list[Callback] = field(default_factory=list)
+    more: list[tuple[str, list[str]]] = field(default_factory=list)  # (title msgid, lines): other areas' parts
+
+
+ArchiveFn = Callable[[UnitOfWork, Actor, Customer], list[str]]
+ARCHIVE: dict[str, tuple[int, str, ArchiveFn]] = {}
+
+
+def archive_section(key: str, title: str, order: int) -> Callable[[ArchiveFn], ArchiveFn]:
+    """Register a part of the customer archive that another area keeps (contracts, complaints), shown in
+    `order` after the visits: `title` is a message id; the function gives its lines for one customer,
+    newest first, in the reader's language."""
+
+    def register(fn: ArchiveFn) -> ArchiveFn:
+        ARCHIVE[key] = (order, title, fn)
+        return fn
+
+    return register
 
 
 def customer_archive(uow: UnitOfWork, actor: Actor, text: str) -> Archive:
@@ -258,6 +276,8 @@ def customer_archive(uow: UnitOfWork, actor: Actor, text: str) -> Archive:
             .limit(20)
         )
     )
+    archive.more = [(title, fn(uow, actor, customer)) for _order, title, fn in sorted(ARCHIVE.values(),
+                                                                                     key=lambda s: s[0])]
     uow.audit(actor.org_id, actor.member_id, "read", "customer", ref("C", customer.id))
     uow.commit()
     return archive

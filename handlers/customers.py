@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import Field
 
 from domain import crm
-from domain.i18n import N_, _
+from domain.i18n import N_, _, translate
 from domain.vocab import CALLBACK_REASONS, LEVELS, SCALES, VISIT_CHANNELS
 from handlers.args import (
     Args,
@@ -85,7 +85,8 @@ class CustomerShowArgs(Args):
     customer: CustomerRef = Field(description=N_("customer name or reference"))
 
 
-@REGISTRY.command("customer show", N_("Show a customer's archive: leads, visits, callbacks."), CustomerShowArgs,
+@REGISTRY.command("customer show", N_("Show a customer's archive: leads, visits, contracts, complaints, callbacks."),
+                  CustomerShowArgs,
                   positional=("customer",), greedy=True, examples=("/customer show Acme",))
 def customer_show(ctx: Ctx, args: CustomerShowArgs) -> Reply:
     """The archive, newest first."""
@@ -121,6 +122,7 @@ def customer_show(ctx: Ctx, args: CustomerShowArgs) -> Reply:
         sections=[
             Section(_("Leads"), leads, _("none")),
             Section(_("Visits"), visits, _("none")),
+            *(Section(translate(title), lines, _("none")) for title, lines in a.more),
             Section(_("Callbacks"), callbacks, _("none")),
         ],
         buttons=[Button(_("Log visit"), f"/visit C{c.id}"), Button(_("New lead"), f"/lead new C{c.id}")],

@@ -114,6 +114,24 @@ def test_sales_sees_own_supervisor_team_manager_all(team) -> None:  # noqa: ANN0
     assert "None of your own" not in bot(":as alice", "/lead list")    # not department-wide: just none
 
 
+def test_archive_has_the_customers_contracts_and_complaints_newest_first(bot, clock) -> None:  # noqa: ANN001
+    """SPEC §2: the archive holds all leads, visits, contracts, complaints and callbacks, newest first."""
+    from datetime import timedelta
+
+    bot("/customer new Acme", "/customer new Other", '/contract new Acme title="Pilot" amount=1000')
+    clock.advance(timedelta(days=1))
+    bot('/contract new Acme title="Rollout" amount=50000 currency=USD', '/contract new Other title="Elsewhere" amount=1',
+        '/complaint new Acme severity=high what="late delivery" wants="this week"')
+    archive = bot("/customer show Acme").replace("\u202f", " ")
+    sections = [line for line in archive.splitlines() if line.endswith(":") and not line.startswith(" ")]
+    assert sections == ["Leads:", "Visits:", "Contracts:", "Complaints:", "Callbacks:"]
+    assert archive.index("K2 · Nov 24, 2026 · Rollout · $50,000.00 · draft · wang") < archive.index(
+        "K1 · Nov 23, 2026 · Pilot · CN¥1,000.00 · draft")
+    assert "Q1 · Nov 24, 2026 · high severity · in progress · late delivery" in archive
+    assert "Elsewhere" not in archive
+    assert "合同:\n  • K2 · 2026年11月24日 · Rollout" in bot("/settings lang zh", "/customer show Acme")
+
+
 def test_visit_finds_its_customer_by_reference_exact_name_or_unique_part(team, app) -> None:  # noqa: ANN001
     bot = team
     bot(":as bob", "/customer new Acme Trading", "/customer new Acme Foods", "/customer new Zenith")
