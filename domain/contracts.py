@@ -6,7 +6,7 @@ follows the same chain; approving it applies the new terms.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -191,6 +191,7 @@ def _contract_decided(uow: UnitOfWork, actor: Actor, req: ApprovalRequest, state
     assert org is not None
     contract.state, contract.signed_on, contract.signed_at = "signed", local_today(uow.now, org.timezone), uow.now
     uow.audit(contract.org_id, actor.member_id, "create", "ledger", kref(contract), "signed into the ledger")
+    _plan_delivery_callback(uow, org, contract)
     lead = uow.session.get(Lead, contract.lead_id) if contract.lead_id else None
     if lead is not None and lead.stage not in CLOSED_STAGES:
         _record_stage(uow, actor, lead, lead.stage, "won", f"contract {kref(contract)} signed")
@@ -213,8 +214,42 @@ def _change_decided(uow: UnitOfWork, actor: Actor, req: ApprovalRequest, state: 
         else:
             setattr(contract, key, value)
     contract.updated_at = uow.now
+    if "delivery" in new:
+        from domain.models import Organisation
+
+        org = uow.session.get(Organisation, contract.org_id)
+        assert org is not None
+        _plan_delivery_callback(uow, org, contract)
     uow.audit(contract.org_id, actor.member_id, "update", "contract", kref(contract),
               f"change {approvals.rref(req)} applied: " + " ".join(f"{k}={v}" for k, v in new.items()))
+
+
+def _plan_delivery_callback(uow: UnitOfWork, org: Any, contract: Contract) -> None:
+    """SPEC §5: a callback is due after a delivery — the first working day after the contract's delivery
+    date (交货期), to the customer's owner. A new delivery date moves the open one."""
+    from domain.calendar import is_workday
+    from domain.callbacks import KIND as CALLBACK
+    from domain.callbacks import reminder_at, schedule_callback
+    from domain.models import Callback
+    from domain.reminders import schedule
+
+    if contract.delivery is None:
+        return
+    due = contract.delivery + timedelta(days=1)
+    for _step in range(60):
+        if is_workday(org, due):
+            break
+        due += timedelta(days=1)
+    due = max(due, local_today(uow.now, org.timezone))
+    open_one = uow.session.scalar(select(Callback).where(
+        Callback.source_ref == kref(contract), Callback.reason == "delivery", Callback.status == "open"))
+    if open_one is not None:
+        open_one.due_date = due
+        schedule(uow, org.id, CALLBACK, open_one.id, reminder_at(org, due))
+        return
+    customer = uow.session.get(Customer, contract.customer_id)
+    assert customer is not None
+    schedule_callback(uow, org, customer, due, "delivery", kref(contract))
 
 
 @dataclass(frozen=True)

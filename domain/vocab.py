@@ -150,4 +150,5 @@ CALLBACK_REASONS = {
     "cadence": N_("regular callback"),
     "manual": N_("scheduled"),
     "complaint": N_("after complaint"),
+    "delivery": N_("after delivery"),
 }

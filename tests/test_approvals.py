@@ -246,6 +246,26 @@ def test_contract_wins_its_lead_and_enters_the_ledger(team, app) -> None:  # noq
                                             'reason=x content=y')
 
 
+def test_a_signed_contract_schedules_a_callback_after_its_delivery(team, app, clock) -> None:  # noqa: ANN001
+    """SPEC §5: a callback is due after a delivery — the first working day after the delivery date."""
+    from domain.models import Callback
+
+    team('/contract new Acme title="Pilot" amount=1000 delivery=2026-12-04', "/contract submit K1",
+         ":as mike", "/approve A1", ":as lily", "/approve A1")                   # signed; 4 Dec is a Friday
+    with app.uow() as uow:
+        (cb,) = uow.session.scalars(select(Callback).where(Callback.reason == "delivery")).all()
+        assert (cb.due_date, cb.source_ref, cb.status) == (date(2026, 12, 7), "K1", "open")
+    assert "after delivery" in team(":as alice", "/customer show Acme")
+    team('/contract change K1 reason="supplier late" content="deliver later" delivery=2026-12-10',
+         ":as mike", "/approve A2", ":as lily", "/approve A2")
+    with app.uow() as uow:
+        callbacks = uow.session.scalars(select(Callback).where(Callback.reason == "delivery")).all()
+    assert [(c.id, c.due_date) for c in callbacks] == [(cb.id, date(2026, 12, 11))]   # moved, not doubled
+    out = team(":as alice", ":advance 18d")                                       # to 11 December
+    reminders = [line for line in out.splitlines() if "→ @alice" in line and "after delivery" in line]
+    assert [line[:18] for line in reminders] == ["[2026-12-11 09:00]"]
+
+
 def test_ledger_export_csv_and_xlsx(team, app) -> None:  # noqa: ANN001
     team(CONTRACT.format(amount=800000), "/contract submit K1", CONTRACT.format(amount=1000), "/contract submit K2")
     team(":as mike", "/approve A1", "/approve A2", ":as lily", "/approve A1", "/approve A2", ":as hank", "/approve A1")
