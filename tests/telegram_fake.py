@@ -647,46 +647,36 @@ class FakeTelegram(FakeServer[Call]):
         return _ok(message)
 
     def _send_document(self, params: Params, token: str) -> Answer:
-        """A file uploaded as a multipart part (or a file id/URL string), with an optional caption."""
-        chat = _chat_key(self._required(params, "chat_id"))
-        document = self._required(params, "document")
-        if isinstance(document, UploadedFile) and not document.data:
-            raise BotApiError("Bad Request: file must be non-empty")
-        caption = _render(params.get("caption") or "", params.get("parse_mode"))
-        if len(caption) > 1024:
-            raise BotApiError("Bad Request: message caption is too long")
-        message: dict[str, Any] = {
-            "message_id": self._next_message_id(chat),
-            "from": self._bot(token),
-            "chat": self._chat(chat),
-            "date": int(time.time()),
-            "document": {"file_id": f"document-{chat}-{self._last_message_ids[chat]}", "file_unique_id": "u",
-                         "file_name": document.filename if isinstance(document, UploadedFile) else None,
-                         "file_size": len(document.data) if isinstance(document, UploadedFile) else 0},
-        }
-        if caption:
-            message["caption"] = caption
-        self.messages[(chat, message["message_id"])] = copy.deepcopy(message)
-        return _ok(message)
+        """Any file uploaded as a multipart part (or a file id/URL string), with an optional caption."""
+        return self._send_file(params, token, "document", lambda chat, file, size: {
+            "file_id": f"document-{chat}-{self._last_message_ids[chat]}", "file_unique_id": "u",
+            "file_name": file.filename if isinstance(file, UploadedFile) else None, "file_size": size})
 
     def _send_photo(self, params: Params, token: str) -> Answer:
         """A photo uploaded as a multipart file part (or a file id/URL string), with an optional caption."""
+        return self._send_file(params, token, "photo", lambda chat, _file, size: [{
+            "file_id": f"photo-{chat}-{self._last_message_ids[chat]}", "file_unique_id": "u",
+            "width": 1000, "height": 450, "file_size": size}])
+
+    def _send_file(self, params: Params, token: str, field: str,
+                   describe: Callable[[ChatKey, Any, int], Any]) -> Answer:
+        """sendPhoto and sendDocument: the file in `field` must not be empty, the caption at most 1024
+        characters; the message carries what `describe` makes of the file."""
         chat = _chat_key(self._required(params, "chat_id"))
-        photo = self._required(params, "photo")
-        if isinstance(photo, UploadedFile) and not photo.data:
+        file = self._required(params, field)
+        if isinstance(file, UploadedFile) and not file.data:
             raise BotApiError("Bad Request: file must be non-empty")
         caption = _render(params.get("caption") or "", params.get("parse_mode"))
         if len(caption) > 1024:
             raise BotApiError("Bad Request: message caption is too long")
-        size = len(photo.data) if isinstance(photo, UploadedFile) else 0
+        size = len(file.data) if isinstance(file, UploadedFile) else 0
         message: dict[str, Any] = {
             "message_id": self._next_message_id(chat),
             "from": self._bot(token),
             "chat": self._chat(chat),
             "date": int(time.time()),
-            "photo": [{"file_id": f"photo-{chat}-{self._last_message_ids[chat]}", "file_unique_id": "u",
-                       "width": 1000, "height": 450, "file_size": size}],
         }
+        message[field] = describe(chat, file, size)
         if caption:
             message["caption"] = caption
         markup = _inline_markup(params.get("reply_markup"))
