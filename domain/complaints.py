@@ -825,14 +825,14 @@ def _handled_by(scope: Scope) -> Any:
     return or_(scope.owned(Complaint.assignee_id), scope.owned(Complaint.created_by_id))
 
 
-@measure("complaints_opened", N_("Complaints opened"), order=90)
+@measure("complaints_opened", N_("Complaints opened"), order=45)
 def _opened(uow: UnitOfWork, scope: Scope) -> Figure:
     return count_of(uow, "complaints_opened", N_("complaints logged in the period: {count}"),
                     select(func.count(Complaint.id)).where(
         Complaint.org_id == scope.org_id, _handled_by(scope), scope.during(Complaint.created_at)))
 
 
-@measure("complaints_overdue", N_("Complaints overdue"), order=91)
+@measure("complaints_overdue", N_("Complaints overdue"), order=46)
 def _overdue(uow: UnitOfWork, scope: Scope) -> Figure:
     return count_of(uow, "complaints_overdue", N_("complaints that missed a promised deadline in the period: {count}"),
                     select(func.count(func.distinct(ComplaintStep.complaint_id)))
@@ -841,7 +841,7 @@ def _overdue(uow: UnitOfWork, scope: Scope) -> Figure:
         scope.during(ComplaintStep.at)))
 
 
-@measure("complaints_closed", N_("Complaints closed"), order=92)
+@measure("complaints_closed", N_("Complaints closed"), order=47)
 def _closed(uow: UnitOfWork, scope: Scope) -> Figure:
     return count_of(uow, "complaints_closed", N_("complaints closed in the period: {count}"),
                     select(func.count(Complaint.id)).where(
@@ -849,7 +849,7 @@ def _closed(uow: UnitOfWork, scope: Scope) -> Figure:
         scope.during(Complaint.closed_at)))
 
 
-@measure("complaint_timeliness", N_("Complaint handling timeliness rate"), unit="rate", order=93, digest=False)
+@measure("complaint_timeliness", N_("Complaint handling timeliness rate"), unit="rate", order=52, digest=False)
 def _timeliness(uow: UnitOfWork, scope: Scope) -> Figure:
     """Of the complaints resolved in the period, the share responded to and resolved within the promise."""
     missed = list(uow.session.scalars(select(Complaint.missed).where(
@@ -861,7 +861,7 @@ def _timeliness(uow: UnitOfWork, scope: Scope) -> Figure:
                      "promise"), {"timely": timely, "total": len(missed)})
 
 
-@measure("complaint_resolution", N_("Complaint resolution rate"), unit="rate", order=94, digest=False)
+@measure("complaint_resolution", N_("Complaint resolution rate"), unit="rate", order=53, digest=False)
 def _resolution(uow: UnitOfWork, scope: Scope) -> Figure:
     """Of the complaints logged in the period, the share resolved (by the end of the period)."""
     rows = list(uow.session.execute(select(Complaint.status, Complaint.resolved_at, Complaint.closed_at).where(

@@ -362,7 +362,7 @@ def ledger_table(uow: UnitOfWork, actor: Actor, fmt: str, start: date | None, en
 # --- figures for the weekly digest and the appraisals -------------------------------------------
 
 
-@measure("contracts_submitted", N_("Contracts submitted"), order=90)
+@measure("contracts_submitted", N_("Contracts submitted"), order=41)
 def _contracts_submitted(uow: UnitOfWork, scope: Scope) -> Figure:
     return count_of(uow, "contracts_submitted", N_("contracts submitted for approval in the period: {count}"),
                     select(func.count(ApprovalRequest.id)).where(
@@ -370,14 +370,14 @@ def _contracts_submitted(uow: UnitOfWork, scope: Scope) -> Figure:
         scope.owned(ApprovalRequest.requester_id), scope.during(ApprovalRequest.submitted_at)))
 
 
-@measure("contracts_approved", N_("Contracts approved"), order=91)
+@measure("contracts_approved", N_("Contracts approved"), order=42)
 def _contracts_approved(uow: UnitOfWork, scope: Scope) -> Figure:
     return count_of(uow, "contracts_approved", N_("contracts approved and signed in the period: {count}"),
                     select(func.count(Contract.id)).where(
         Contract.org_id == scope.org_id, scope.owned(Contract.owner_id), scope.during(Contract.signed_at)))
 
 
-@measure("contracts_pending", N_("Contracts pending"), order=92)
+@measure("contracts_pending", N_("Contracts pending"), order=43)
 def _contracts_pending(uow: UnitOfWork, scope: Scope) -> Figure:
     """Waiting in approval at the end of the period (submitted before it, decided after it or not yet),
     so an earlier week's digest shows what was pending then, not what is pending today."""
@@ -390,7 +390,7 @@ def _contracts_pending(uow: UnitOfWork, scope: Scope) -> Figure:
         ApprovalRequest.state != "draft"))
 
 
-@measure("contract_value_signed", N_("Contract value signed"), unit="money", order=93)
+@measure("contract_value_signed", N_("Contract value signed"), unit="money", order=44)
 def _contract_value_signed(uow: UnitOfWork, scope: Scope) -> Figure:
     rows = uow.session.execute(select(Contract.amount, Contract.currency).where(
         Contract.org_id == scope.org_id, scope.owned(Contract.owner_id), scope.during(Contract.signed_at))).all()

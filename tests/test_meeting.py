@@ -85,8 +85,11 @@ def test_digest_figures_on_a_known_data_set(bot, app) -> None:  # noqa: ANN001
                  "Callbacks due: 1 (+1 from the week before)", "Callbacks done: 1 (+1 from the week before)"):
         assert f"  • {line}\n" in out
     shown = [m for m in meeting.digest_measures()]
-    assert [m.key for m in shown][:6] == ["new_customers", "new_leads", "visits", "stage_moves", "callbacks_due",
-                                          "callbacks_done"]
+    # SPEC §6's order: leads, visits, stage moves, contracts, complaints, callbacks
+    assert [m.key for m in shown] == ["new_customers", "new_leads", "visits", "stage_moves", "contracts_submitted",
+                                      "contracts_approved", "contracts_pending", "contract_value_signed",
+                                      "complaints_opened", "complaints_overdue", "complaints_closed",
+                                      "callbacks_due", "callbacks_done"]
     assert all(m.digest for m in shown) and "negotiation_success" not in [m.key for m in shown]
     with app.uow() as uow:
         org = uow.session.get(Organisation, 1)
