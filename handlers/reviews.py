@@ -158,7 +158,7 @@ def review_status(ctx: Ctx, args: StatusArgs) -> Reply:
         if row.review is None:
             items.append(_("{member}: no review").format(member=row.member.name))
             continue
-        line = f"{row.member.name}: {_(STATUS_LABELS[row.review.status])}"
+        line = _("{member}: {status}").format(member=row.member.name, status=_(STATUS_LABELS[row.review.status]))
         if row.review.total is not None:
             line += " · " + _("total {total}").format(total=fmt_total(row.review.total))
         items.append(line)
