@@ -214,8 +214,21 @@ def _open_fire(cycle: str) -> Callable[[UnitOfWork, Any], None]:
     return fire
 
 
+def _open_recompute(cycle: str) -> Callable[[UnitOfWork, Organisation, Any], datetime | None]:
+    """When a pending opening falls after the department's time changed (time zone, reminder hour, days
+    off): its own period's window, worked out again; the sweep opens it at once if that is already past."""
+    def recompute(uow: UnitOfWork, org: Organisation, item: Any) -> datetime | None:
+        if cycle not in config(org)["cycles"]:
+            return None
+        due_day = local_today(as_utc(item.due_at), org.timezone)
+        reference = date(due_day.year - 1, 12, 31) if cycle == "annual" else due_day
+        return window(org, period_of(cycle, reference)).opens_at
+    return recompute
+
+
 for _cycle in CYCLES:
-    due_kind(_opening_kind(_cycle), label=N_("appraisal windows"))(_open_fire(_cycle))
+    due_kind(_opening_kind(_cycle), recompute=_open_recompute(_cycle), label=N_("appraisal windows"))(
+        _open_fire(_cycle))
 
 
 # --- figures ---------------------------------------------------------------------------------

@@ -74,6 +74,24 @@ def test_monthly_window_opens_on_the_last_working_day(team, app) -> None:  # noq
         date(2027, 1, 10), date(2027, 1, 15))
 
 
+def test_a_pending_window_follows_a_new_reminder_hour_and_new_days_off(team, app) -> None:  # noqa: ANN001
+    def opening() -> datetime:
+        with app.uow() as uow:
+            item = uow.session.scalar(select(DueItem).where(DueItem.kind == "review_open_monthly"))
+            return item.due_at.replace(tzinfo=UTC)
+
+    team(":advance 1m")                                                  # the job is planned
+    assert opening() == datetime(2026, 11, 30, 1, 0, tzinfo=UTC)        # Monday 30 November, 09:00
+    team(":as wang", "/settings reminderhour 14")
+    assert opening() == datetime(2026, 11, 30, 6, 0, tzinfo=UTC)        # 14:00
+    team("/holiday add 2026-11-30 name=盘点")
+    assert opening() == datetime(2026, 11, 27, 6, 0, tzinfo=UTC)        # the last working day is now Friday
+    out = team(":advance 4d", ":advance 5h")                             # to Friday 27 November, 15:00
+    assert sorted(line.split("→ @")[1].split(":")[0] for line in _dms(out) if "is open until" in line) == [
+        "alice", "bob", "carol", "sue"]
+    assert opening() == datetime(2026, 12, 31, 6, 0, tzinfo=UTC)        # then December's window
+
+
 def test_window_opens_at_the_local_hour_and_creates_reviews_once(team, app) -> None:  # noqa: ANN001
     out = team(":advance 6d")                                           # to Sunday 29 November
     assert _dms(out) == []
