@@ -204,6 +204,10 @@ class FakeSlack(FakeServer[Call]):
         """Step 3: share the uploaded files in a channel, with the message as the initial comment."""
         files = args.get("files")
         files = json.loads(files) if isinstance(files, str) else files
+        channel = str(args.get("channel_id") or "")
+        if channel and channel[0] not in "CGDZ":
+            # as Slack does: a user id is no channel here; a direct message needs its D… id (conversations.open)
+            return {"ok": False, "error": "invalid_arguments"}
         if not files or any(f.get("id") not in self.uploads for f in files):
             return {"ok": False, "error": "file_not_found"}
         return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}

@@ -149,11 +149,14 @@ def test_an_export_reaches_slack_as_an_upload_to_the_one_who_asked(slack: SlackS
     slack.say("/lead", "new Acme value=20万")
     reply = slack.say("/export", "leads csv")
     assert reply["response_type"] == "ephemeral" and "rows: 1" in reply["text"]
-    slack.deliver()
+    assert slack.deliver() == 1
     (ask,) = slack.fake.wait_for("files.getUploadURLExternal")
     assert ask.args["filename"].startswith("leads-") and ask.args["filename"].endswith(".csv")
+    # a file goes to a direct message by its D… id, as Slack requires (a user id is refused there)
+    (opened,) = slack.fake.wait_for("conversations.open")
+    assert opened.args["users"] == "U1"
     (done,) = slack.fake.wait_for("files.completeUploadExternal")
-    assert done.args["channel_id"] == "U1" and "Your export: leads (rows: 1)." in done.args["initial_comment"]
+    assert done.args["channel_id"] == "DU1" and "Your export: leads (rows: 1)." in done.args["initial_comment"]
     (uploaded,) = slack.fake.uploads.values()
     assert uploaded.decode("utf-8-sig").splitlines()[1].startswith("L1,Acme,")
 

@@ -92,6 +92,10 @@ class SlackSender:
             text, _blocks = to_slack(Reply(text=message.text))
         client = WebClient(token=token, base_url=self.settings.slack_api_url, timeout=30)
         try:
+            if channel.startswith(("U", "W")):
+                # files.completeUploadExternal takes channel ids only (C, G, D, Z): a member's direct
+                # message is opened (or found) first; chat.postMessage would take the user id itself
+                channel = client.conversations_open(users=channel)["channel"]["id"]
             client.files_upload_v2(channel=channel, file=message.attachment.data,
                                    filename=message.attachment.filename, title=message.attachment.filename,
                                    initial_comment=text)
