@@ -43,3 +43,19 @@ def test_refusal_names_roles_in_the_readers_language(bot) -> None:  # noqa: ANN0
     bot("/team add 小李 role=sales lang=zh", ":as 小李")
     out = bot("/team add x role=sales")
     assert "管理员" in out and "admin" not in out
+
+
+def test_chinese_replies_use_chinese_punctuation_and_lists(bot) -> None:  # noqa: ANN001
+    """Sentences joined without a space, lists with 、 and 和, full-width brackets and colons, times to the
+    minute: the parts a reply builds around its translated messages follow the reader's language too."""
+    bot("/settings deptlang zh", "/team add 李经理 role=manager", "/team add 小李 role=sales supervisor=李经理")
+    out = bot("/meeting set day=monday time=09:30 channel=sales")
+    assert "收集汇报: 前一个工作日 15:00（2026年11月27日 15:00）" in out
+    bot(":as 小李", '/expense travel amount=300 note="打车"')
+    assert "A1：第 1 步（部门经理）批准。所有步骤均已批准。" in bot(":as 李经理", "/approve A1")
+    out = bot(":advance 7d", ":as 小李", "/review self 2 70")
+    assert "尚未评分：业绩（签约合同额）、客户信息收集与整理、商务谈判成功率和团队协作。" in out
+    assert "• 业绩（签约合同额）（40%）；签约合同金额：¥0.00" in out                 # the self-review prompt
+    out = bot(":as wang", "/digest")
+    assert "新客户：0（较前一周 ±0）" in out
+    assert "小李：待自评" in bot("/review status")
