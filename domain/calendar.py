@@ -88,17 +88,22 @@ def quiet(org: Organisation, when: datetime) -> bool:
     return in_quiet or not is_workday(org, local.date())
 
 
+def workday_on_or_after(org: Organisation, day: date) -> date:
+    """`day` if it is a working day, else the next one (looking at most 60 days ahead)."""
+    for _ in range(60):
+        if is_workday(org, day):
+            break
+        day += timedelta(days=1)
+    return day
+
+
 def next_working_morning(org: Organisation, when: datetime) -> datetime:
     """When a message held back at `when` may go: the end of the quiet hours on a working day."""
     tz = ZoneInfo(org.timezone)
     local = when.astimezone(tz)
     end = _clock(setting(org, "quiet_end"))
     day = local.date() if local.time() < end else local.date() + timedelta(days=1)
-    for _ in range(60):
-        if is_workday(org, day):
-            break
-        day += timedelta(days=1)
-    return datetime.combine(day, end, tzinfo=tz)
+    return datetime.combine(workday_on_or_after(org, day), end, tzinfo=tz)
 
 
 def deliver_at(org: Organisation, when: datetime, urgent: bool = False) -> datetime:

@@ -38,7 +38,7 @@ from domain.access import (
 )
 from domain.calendar import is_workday
 from domain.callbacks import schedule_callback
-from domain.clock import local_today
+from domain.clock import at_local, local_today
 from domain.crm import archive_section
 from domain.errors import Ambiguous, Conflict, Forbidden, Invalid, NotFound
 from domain.figures import Figure, Scope, count_of, measure, rate
@@ -939,19 +939,18 @@ def complaints_table(uow: UnitOfWork, actor: Actor, fmt: str, start: date | None
 
     if start is not None and end is not None and end < start:
         raise Invalid(N_("The end {end} is before the start {start}."), end=end.isoformat(), start=start.isoformat())
-    tz = ZoneInfo(actor.timezone)
     handler, receiver = Member.__table__.alias("handler"), Member.__table__.alias("receiver")
     q = (select(Complaint, Customer.name, handler.c.name, receiver.c.name)
          .join(Customer, Customer.id == Complaint.customer_id)
          .join(handler, handler.c.id == Complaint.assignee_id).join(receiver, receiver.c.id == Complaint.created_by_id)
          .where(Complaint.org_id == actor.org_id, _visible_filter(uow, actor)).order_by(Complaint.id))
     if start is not None:
-        q = q.where(Complaint.created_at >= datetime.combine(start, time(0), tz))
+        q = q.where(Complaint.created_at >= at_local(start, time(0), actor.timezone))
     if end is not None:
-        q = q.where(Complaint.created_at < datetime.combine(end + timedelta(days=1), time(0), tz))
+        q = q.where(Complaint.created_at < at_local(end + timedelta(days=1), time(0), actor.timezone))
 
     def local(value: datetime | None) -> str | None:
-        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else None
+        return value.astimezone(ZoneInfo(actor.timezone)).strftime("%Y-%m-%d %H:%M") if value else None
 
     found = uow.session.execute(q.limit(100_000)).all()
     with use_locale(actor.locale):

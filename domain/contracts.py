@@ -20,7 +20,7 @@ from domain.crm import MAX_VALUE, _record_stage, archive_section, find_customer,
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.figures import Figure, Scope, count_of, measure
 from domain.i18n import N_, Label
-from domain.models import ApprovalRequest, Contract, Customer, Lead, Member
+from domain.models import ApprovalRequest, Contract, Customer, Lead, Member, Organisation
 from domain.outbox import Money, Msg
 from domain.uow import UnitOfWork
 from domain.vocab import CLOSED_STAGES
@@ -185,8 +185,6 @@ def _contract_decided(uow: UnitOfWork, actor: Actor, req: ApprovalRequest, state
     if state != "approved":
         contract.state = state
         return
-    from domain.models import Organisation
-
     org = uow.session.get(Organisation, contract.org_id)
     assert org is not None
     contract.state, contract.signed_on, contract.signed_at = "signed", local_today(uow.now, org.timezone), uow.now
@@ -215,8 +213,6 @@ def _change_decided(uow: UnitOfWork, actor: Actor, req: ApprovalRequest, state: 
             setattr(contract, key, value)
     contract.updated_at = uow.now
     if "delivery" in new:
-        from domain.models import Organisation
-
         org = uow.session.get(Organisation, contract.org_id)
         assert org is not None
         _plan_delivery_callback(uow, org, contract)
@@ -224,10 +220,10 @@ def _change_decided(uow: UnitOfWork, actor: Actor, req: ApprovalRequest, state: 
               f"change {approvals.rref(req)} applied: " + " ".join(f"{k}={v}" for k, v in new.items()))
 
 
-def _plan_delivery_callback(uow: UnitOfWork, org: Any, contract: Contract) -> None:
+def _plan_delivery_callback(uow: UnitOfWork, org: Organisation, contract: Contract) -> None:
     """SPEC §5: a callback is due after a delivery — the first working day after the contract's delivery
     date (交货期), to the customer's owner. A new delivery date moves the open one."""
-    from domain.calendar import is_workday
+    from domain.calendar import workday_on_or_after
     from domain.callbacks import KIND as CALLBACK
     from domain.callbacks import reminder_at, schedule_callback
     from domain.models import Callback
@@ -235,12 +231,7 @@ def _plan_delivery_callback(uow: UnitOfWork, org: Any, contract: Contract) -> No
 
     if contract.delivery is None:
         return
-    due = contract.delivery + timedelta(days=1)
-    for _step in range(60):
-        if is_workday(org, due):
-            break
-        due += timedelta(days=1)
-    due = max(due, local_today(uow.now, org.timezone))
+    due = max(workday_on_or_after(org, contract.delivery + timedelta(days=1)), local_today(uow.now, org.timezone))
     open_one = uow.session.scalar(select(Callback).where(
         Callback.source_ref == kref(contract), Callback.reason == "delivery", Callback.status == "open"))
     if open_one is not None:

@@ -18,6 +18,7 @@ from domain.i18n import N_, Label
 from domain.models import Organisation
 from domain.team import actor_for, find_member
 from domain.uow import UnitOfWork
+from domain.vocab import Vocabulary
 
 FORMATS = ("csv", "xlsx")
 EXPORT_ROLES = frozenset({"admin", "manager", "deputy", "head"})
@@ -87,7 +88,12 @@ def write_table(header: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str, 
 
 # --- from the chat: the file comes to the one who asked, as a message of its own -----------------
 
-EXPORTS = {"leads": N_("leads"), "complaints": N_("complaints"), "ledger": N_("contract ledger")}
+EXPORTS = Vocabulary(
+    N_("export"),
+    {"leads": N_("leads"), "complaints": N_("complaints"), "ledger": N_("contract ledger")},
+    {"商机": "leads", "lead": "leads", "投诉": "complaints", "complaint": "complaints", "台账": "ledger",
+     "合同台账": "ledger", "contracts": "ledger"},
+)
 MIME = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
@@ -100,6 +106,7 @@ def send_export(uow: UnitOfWork, actor: Actor, what: str, fmt: str, start: date 
     from domain.crm import leads_table
     from domain.outbox import Attachment, attach, enqueue
 
+    what = EXPORTS.parse(what)
     if fmt not in FORMATS:
         raise Invalid(N_("Unknown format '{format}'. Choose xlsx or csv."), format=fmt)
     if what == "leads":
@@ -108,14 +115,12 @@ def send_export(uow: UnitOfWork, actor: Actor, what: str, fmt: str, start: date 
         data, count = leads_table(uow, actor, fmt)
     elif what == "complaints":
         data, count = complaints_table(uow, actor, fmt, start, end)
-    elif what == "ledger":
-        data, count = ledger_table(uow, actor, fmt, start, end)
     else:
-        raise Invalid(N_("Unknown export '{what}'. Choose leads, complaints or ledger."), what=what)
+        data, count = ledger_table(uow, actor, fmt, start, end)
     stamp = uow.now.astimezone(ZoneInfo(actor.timezone)).strftime("%Y%m%d-%H%M%S")
     key = f"export:{actor.org_id}:{actor.member_id}:{what}:{uow.now.isoformat()}"
     enqueue(uow, org_id=actor.org_id, key=key, recipient_id=actor.member_id, urgent=True,
-            msgid=N_("Your export: {what} (rows: {count})."), params={"what": Label(EXPORTS[what]), "count": count})
+            msgid=N_("Your export: {what} (rows: {count})."), params={"what": Label(EXPORTS.labels[what]), "count": count})
     attach(uow, key, Attachment(f"{what}-{stamp}.{fmt}", MIME[fmt], data))
     uow.commit()
     return count

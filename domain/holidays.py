@@ -50,8 +50,7 @@ class YearView:
 def _days(first: date, last: date | None) -> list[date]:
     last = last or first
     if last < first:
-        raise Invalid(N_("The last day {last} is before the first day {first}."),
-                      first=first.isoformat(), last=last.isoformat())
+        raise Invalid(N_("The end {end} is before the start {start}."), end=last.isoformat(), start=first.isoformat())
     if (last - first).days >= MAX_SPAN_DAYS:
         raise Invalid(N_("Mark at most {limit} days at a time."), limit=MAX_SPAN_DAYS)
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]

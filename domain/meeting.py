@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from domain.access import DEPARTMENT_ROLES, Actor, parse_ref, ref, require_role
-from domain.calendar import is_workday
+from domain.calendar import is_workday, workday_on_or_after
 from domain.clock import at_local, local_today
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.figures import MEASURES, Figure, Measure, Scope, compute
@@ -153,14 +153,6 @@ def week_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def _working_on_or_after(org: Organisation, day: date) -> date:
-    for _step in range(60):
-        if is_workday(org, day):
-            return day
-        day += timedelta(days=1)
-    return day
-
-
 def _working_before(org: Organisation, day: date) -> date:
     day -= timedelta(days=1)
     for _step in range(60):
@@ -172,7 +164,7 @@ def _working_before(org: Organisation, day: date) -> date:
 
 def meeting_day(org: Organisation, sched: Schedule, week: date) -> date:
     """The meeting's local day in `week`, moved to the next working day if it falls on a day off."""
-    return _working_on_or_after(org, week + timedelta(days=sched.day))
+    return workday_on_or_after(org, week + timedelta(days=sched.day))
 
 
 def meeting_at(org: Organisation, sched: Schedule, week: date) -> datetime:

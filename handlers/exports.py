@@ -1,29 +1,20 @@
 """/export: the leads, complaints or contract ledger as a file, sent to the one who asks (SPEC §8)."""
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 
-from domain.exports import send_export
-from domain.i18n import N_, _, translate
-from handlers.args import Args, DateArg
+from domain.exports import EXPORTS, send_export
+from domain.i18n import N_, _
+from handlers.args import Args, DateArg, choice, choices_of
 from handlers.context import Ctx
 from handlers.registry import REGISTRY
 from handlers.replies import Reply
 
-# what people call the three tables
-_WHAT = {"商机": "leads", "lead": "leads", "投诉": "complaints", "complaint": "complaints", "合同台账": "ledger",
-         "台账": "ledger", "合同": "ledger", "contracts": "ledger"}
-
-
-def _what(value: Any) -> Any:
-    return _WHAT.get(str(value).strip().lower(), str(value).strip().lower())
-
 
 class ExportArgs(Args):
-    what: Annotated[Literal["leads", "complaints", "ledger"], BeforeValidator(_what)] = Field(
-        description=N_("leads, complaints or ledger"))
+    what: Annotated[str, choice(EXPORTS), choices_of(EXPORTS)] = Field(description=N_("leads, complaints or ledger"))
     format: Annotated[Literal["xlsx", "csv"], BeforeValidator(lambda v: str(v).strip().lower())] = Field(
         "xlsx", description=N_("xlsx (Excel, the default) or csv"))
     start: DateArg | None = Field(None, description=N_("complaints received, or contracts signed, from this day"))
@@ -37,7 +28,5 @@ def export(ctx: Ctx, args: ExportArgs) -> Reply:
     """Send a table of the rows the actor may see."""
     with ctx.uow() as uow:
         count = send_export(uow, ctx.actor, args.what, args.format, args.start, args.end)
-    from domain.exports import EXPORTS
-
     return Reply(text=_("Your {what} export is on its way to you as a file (rows: {count}).").format(
-        what=translate(EXPORTS[args.what]), count=count), private=True)
+        what=EXPORTS.label(args.what), count=count), private=True)

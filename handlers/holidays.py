@@ -122,7 +122,7 @@ def holiday_list(ctx: Ctx, args: ListArgs) -> Reply:
         title=_("Working calendar {year}").format(year=year),
         text=note,
         sections=[Section(_("Days off"), off, _("Only weekends.")),
-                  Section(_("Make-up working days"), working, _("None."))],
+                  Section(_("Make-up working days"), working, _("none"))],
         private=True,
     )
 

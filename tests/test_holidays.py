@@ -124,7 +124,7 @@ def test_year_list_shows_chinas_days_and_the_departments(bot) -> None:  # noqa: 
 def test_bad_input_and_refusals_change_nothing(bot, app) -> None:  # noqa: ANN001
     bot("/team add alice role=sales")
     cases = {
-        "/holiday add 2027-02-12 2027-02-06": "The last day 2027-02-06 is before the first day 2027-02-12.",
+        "/holiday add 2027-02-12 2027-02-06": "The end 2027-02-06 is before the start 2027-02-12.",
         "/holiday add 2027-01-01 2027-03-01": "Mark at most 31 days at a time.",
         "/holiday add": "Missing FIRST",
         "/holiday add someday": "Cannot read 'someday' as a date",

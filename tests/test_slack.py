@@ -168,7 +168,7 @@ def test_holiday_form_has_date_pickers_and_a_reversed_span_is_a_field_error(slac
 
     answer = submit("2027-02-12", "2027-02-06").json()
     assert answer == {"response_action": "errors",
-                      "errors": {"first": "The last day 2027-02-06 is before the first day 2027-02-12."}}
+                      "errors": {"first": "The end 2027-02-06 is before the start 2027-02-12."}}
     assert _count(slack, CalendarDay) == 0
     assert submit("2027-02-06", "2027-02-12").status_code == 200
     posted = slack.fake.wait_for("chat.postMessage")

@@ -171,7 +171,7 @@ def test_holiday_conversation_asks_the_days_and_a_name_that_may_be_skipped(tg: T
     tg.post(text_update(text="2027-02-06", user_id=ALICE, chat_id=ALICE))
     assert "name" in tg.last(ALICE)["text"].lower()
     tg.post(text_update(text="春节", user_id=ALICE, chat_id=ALICE))
-    assert "The last day 2027-02-06 is before the first day 2027-02-12." in tg.last(ALICE)["text"]
+    assert "The end 2027-02-06 is before the start 2027-02-12." in tg.last(ALICE)["text"]
     assert _count(tg, CalendarDay) == 0
     tg.post(command_update(text="/holiday workday", user_id=ALICE, chat_id=ALICE))
     tg.post(text_update(text="2027-02-20", user_id=ALICE, chat_id=ALICE))

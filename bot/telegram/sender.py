@@ -79,9 +79,14 @@ class TelegramSender:
                 return
             raise
 
-    def _post(self, body: dict[str, object], url: str | None = None) -> dict:
+    def _post(self, body: dict[str, object], url: str | None = None, files: dict | None = None) -> dict:
+        """One Bot API call (JSON, or multipart with `files`): its result, or a DeliveryError that honours
+        Telegram's retry_after."""
         try:
-            response = self._client.post(url or self._url, json=body)
+            if files is None:
+                response = self._client.post(url or self._url, json=body)
+            else:
+                response = self._client.post(url or self._url, data=body, files=files, timeout=30)
             answer = response.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise DeliveryError(type(exc).__name__) from None
@@ -101,17 +106,7 @@ class TelegramSender:
             "sendDocument", "document")
         url = self._url.removesuffix("/sendMessage") + "/" + method
         files = {field: (message.attachment.filename, message.attachment.data, message.attachment.mime)}
-        try:
-            response = self._client.post(url, data={"chat_id": chat, "caption": caption, "parse_mode": "HTML"},
-                                         files=files, timeout=30)
-            answer = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
-            raise DeliveryError(type(exc).__name__) from None
-        if not answer.get("ok"):
-            retry_after = (answer.get("parameters") or {}).get("retry_after")
-            raise DeliveryError(str(answer.get("description", "telegram error"))[:200],
-                                float(retry_after) if retry_after is not None else None)
-        return answer.get("result") if isinstance(answer.get("result"), dict) else {}
+        return self._post({"chat_id": chat, "caption": caption, "parse_mode": "HTML"}, url, files)
 
 
 def _reply(message: Outgoing) -> Reply:
