@@ -505,11 +505,11 @@ def decide(uow: UnitOfWork, actor: Actor, text: str, outcome: str, reason: str |
         kind.decided(uow, actor, req, new_state)
     params = card(uow, req)
     revise(uow, org_id=req.org_id, subject=subject(req), msgid=CARD, params=params)
+    # a notice of what happened, kept as it was sent (not a card: later decisions do not rewrite it)
     enqueue(uow, org_id=req.org_id, key=f"{base}:{outcome}:requester", recipient_id=req.requester_id,
             msgid=N_("{ref}: step {step} ({role}) {outcome} by {name}.\n{status}"),
             params={"ref": rref(req), "step": old_step + 1, "role": role_label(step["role"]),
-                    "outcome": Label(OUTCOMES[outcome]), "name": actor.name, "status": params["status"]},
-            subject=subject(req))
+                    "outcome": Label(OUTCOMES[outcome]), "name": actor.name, "status": params["status"]})
     next_name = None
     if new_state == "pending":
         _announce_step(uow, req)

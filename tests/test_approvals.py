@@ -353,6 +353,18 @@ def test_every_message_about_a_request_is_revised(team, app) -> None:  # noqa: A
     assert pending == 0
 
 
+def test_the_requesters_notices_keep_what_they_said(team) -> None:  # noqa: ANN001
+    """Cards with buttons show the request's current state; a notice of a decision is history and is
+    not rewritten by later decisions (it once became a copy of the card, losing who decided what)."""
+    team(":as alice", CONTRACT.format(amount=100000), "/contract submit K1")
+    first = team(":as mike", "/approve A1")
+    assert [line for line in _messages_to(first, "alice") if "A1: step 1 (manager) approved by mike." in line]
+    out = team(":as lily", "/approve A1")
+    assert "✎ @alice:" not in out
+    assert [line for line in _messages_to(out, "alice") if "A1: step 2 (legal) approved by lily." in line]
+    assert "✎ @mike:" in out  # mike's card now shows the outcome
+
+
 @pytest.mark.skipif(not PG_URL, reason="concurrency needs PostgreSQL")
 def test_fifty_concurrent_approvals_give_one_decision(team, app, db_url) -> None:  # noqa: ANN001
     if not db_url.startswith("postgresql"):
