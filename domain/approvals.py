@@ -32,9 +32,9 @@ from domain.models import (
 from domain.outbox import Msg, OutButton, enqueue, revise
 from domain.policy import (
     DEFAULT_RULES,
+    REQUEST_KINDS,
     SUPERVISOR,
     TYPE_LABELS,
-    TYPES,
     Policy,
     Step,
     format_chain,
@@ -124,9 +124,7 @@ def _save_policy(uow: UnitOfWork, actor: Actor, policy: Policy, detail: str) -> 
 def set_chain(uow: UnitOfWork, actor: Actor, type_: str, chain_text: str) -> Policy:
     """A new policy version with this type's chain; requests already submitted keep theirs."""
     require_role(actor, TEAM_ADMIN_ROLES)
-    if type_ not in TYPES:
-        raise Invalid(N_("Unknown request type '{type}'. Choose one of: {choices}."), type=type_,
-                      choices=", ".join(TYPES))
+    type_ = REQUEST_KINDS.parse(type_)
     steps = parse_chain(chain_text)
     policy = current_policy(uow, actor.org_id)
     chains = {**policy.chains, type_: steps}
@@ -243,9 +241,7 @@ class Explanation:
 def explain(uow: UnitOfWork, actor: Actor, type_: str, amount: Decimal | None, days: Decimal | None,
             by: str | None) -> Explanation:
     """Who would approve such a request, in what order and why; nothing is created."""
-    if type_ not in TYPES:
-        raise Invalid(N_("Unknown request type '{type}'. Choose one of: {choices}."), type=type_,
-                      choices=", ".join(TYPES))
+    type_ = REQUEST_KINDS.parse(type_)
     requester = find_member(uow, actor.org_id, by) if by else uow.session.get(Member, actor.member_id)
     assert requester is not None
     org = uow.session.get(Organisation, actor.org_id)

@@ -18,21 +18,23 @@ from domain.models import ApprovalRequest, Member
 from domain.outbox import Money, Msg, enqueue
 from domain.team import find_member
 from domain.uow import UnitOfWork
+from domain.vocab import Vocabulary
 
 EXPENSE_CATEGORIES = {"travel": N_("travel"), "entertainment": N_("business entertainment"),
                       "communication": N_("communication")}
-EXPENSE_ALIASES = {"差旅": "travel", "差旅费": "travel", "招待": "entertainment", "业务招待费": "entertainment",
-                   "招待费": "entertainment", "通讯": "communication", "通讯费": "communication"}
+EXPENSES = Vocabulary(
+    N_("expense type"), EXPENSE_CATEGORIES,
+    {"差旅": "travel", "差旅费": "travel", "出差": "travel", "招待": "entertainment", "业务招待": "entertainment",
+     "业务招待费": "entertainment", "招待费": "entertainment", "通讯": "communication", "通讯费": "communication",
+     "话费": "communication", "通信费": "communication"},
+)
 MAX_LEAVE_DAYS = 90
 
 
 def claim_expense(uow: UnitOfWork, actor: Actor, category: str, amount: Decimal, currency: str, note: str,
                   invoice: str | None) -> ApprovalRequest:
     """File an expense claim and submit it into the expense chain."""
-    category = EXPENSE_ALIASES.get(category.strip(), category.strip().lower())
-    if category not in EXPENSE_CATEGORIES:
-        raise Invalid(N_("Unknown expense type '{type}'. Choose one of: {choices}."), type=category,
-                      choices=", ".join(EXPENSE_CATEGORIES))
+    category = EXPENSES.parse(category)
     if amount <= 0:
         raise Invalid(N_("The amount must be above 0 and below 1,000,000,000,000."))
     fields = {"category": category, "note": note.strip(), "invoice": (invoice or "").strip()}

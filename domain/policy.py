@@ -17,7 +17,7 @@ from typing import Any
 
 from domain.errors import Invalid
 from domain.i18n import N_
-from domain.vocab import ROLES
+from domain.vocab import ROLES, Vocabulary
 
 FIELDS = ("amount", "days")
 OPS = (">=", "<=", ">", "<", "=")
@@ -127,6 +127,13 @@ TYPE_LABELS = {
     "project": N_("project initiation"),
     "collab": N_("cross-department request"),
 }
+REQUEST_KINDS = Vocabulary(
+    N_("request type"), TYPE_LABELS,
+    {"合同": "contract", "合同审批": "contract", "合同审核": "contract", "变更": "change", "合同变更": "change",
+     "变更申请": "change", "报销": "expense", "费用报销": "expense", "费用": "expense", "请假": "leave",
+     "休假": "leave", "立项": "project", "项目": "project", "项目立项": "project", "协作": "collab",
+     "跨部门": "collab", "跨部门协作": "collab"},
+)
 DEFAULT_RULES: dict[str, Any] = {
     "contract": "manager, legal, head if amount >= 500000",
     "change": "manager, legal, head if amount >= 500000",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.errors import Invalid
-from domain.i18n import N_, Label, translate
+from domain.i18n import N_, Choices, Label, _, translate
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,10 @@ class Vocabulary:
             return "—"
         return translate(self.labels.get(key, key))
 
-    def choices(self) -> str:
-        return ", ".join(f"{k} ({translate(v)})" if translate(v) != k else k for k, v in self.labels.items())
+    def choices(self) -> Choices:
+        """The keys, each with its label in the reader's language where that differs, as alternatives."""
+        return Choices(_("{key} ({label})").format(key=k, label=translate(v)) if translate(v) != k else k
+                       for k, v in self.labels.items())
 
 
 ROLES = Vocabulary(

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
@@ -11,8 +11,19 @@ from domain.access import TEAM_ADMIN_ROLES
 from domain.errors import Invalid
 from domain.i18n import N_, _, sentences, translate
 from domain.outbox import decode
-from domain.policy import TYPE_LABELS, TYPES, format_chain
-from handlers.args import Args, ChannelRef, DateArg, Days, LongText, MemberName, Money, Text
+from domain.policy import REQUEST_KINDS, TYPE_LABELS, TYPES, format_chain
+from handlers.args import (
+    Args,
+    ChannelRef,
+    DateArg,
+    Days,
+    LongText,
+    MemberName,
+    Money,
+    Text,
+    scope,
+    words,
+)
 from handlers.context import Ctx
 from handlers.format import day, local_day
 from handlers.registry import REGISTRY
@@ -80,8 +91,11 @@ def changes(ctx: Ctx, args: ReasonArgs) -> Reply:
     return Reply(text=_decided_text(decided))
 
 
+ApprovalScope = scope("waiting", "mine")
+
+
 class ApprovalsArgs(Args):
-    scope: Literal["waiting", "mine"] = Field("waiting", description=N_("waiting (for me) or mine (I asked)"))
+    scope: ApprovalScope = Field("waiting", description=N_("waiting (for me) or mine (I asked)"))
 
 
 @REGISTRY.command("approvals", N_("Show the requests waiting for my decision, or my own."), ApprovalsArgs,
@@ -154,7 +168,7 @@ def policy_show(ctx: Ctx, args: NoArgs) -> Reply:
     return _policy_reply(policy)
 
 
-RequestType = Literal["contract", "change", "expense", "leave", "project", "collab"]
+RequestType = words(REQUEST_KINDS)
 
 
 class PolicySetArgs(Args):
@@ -171,7 +185,7 @@ def policy_set(ctx: Ctx, args: PolicySetArgs) -> Reply:
     with ctx.uow() as uow:
         policy = approvals.set_chain(uow, ctx.actor, args.type, args.chain)
     return Reply(text=_("Policy version {version}: {type} is now {chain}.").format(
-        version=policy.version, type=args.type, chain=format_chain(policy.chains[args.type])))
+        version=policy.version, type=translate(TYPE_LABELS[args.type]), chain=format_chain(policy.chains[args.type])))
 
 
 _HOURS = re.compile(r"^(\d{1,4})\s*(h|hours?|小时|d|days?|天)?$", re.IGNORECASE)

@@ -155,6 +155,27 @@ Email = Annotated[str, BeforeValidator(_email)]
 Phone = Annotated[str, BeforeValidator(_phone)]
 Credit = Annotated[str, BeforeValidator(_credit), Widget("choice", tuple((c, c) for c in CREDIT_RATINGS))]
 Lang = Annotated[str, BeforeValidator(_lang), Widget("choice", (("en", "English"), ("zh", "简体中文")))]
+def words(vocab: Vocabulary) -> Any:
+    """A field taking one of a vocabulary's choices: its key, its label in either language or an alias."""
+    return Annotated[str, choice(vocab), choices_of(vocab)]
+
+
+_SCOPE_LABELS = {"mine": N_("mine"), "team": N_("my team"), "all": N_("all"), "open": N_("in progress"),
+                 "overdue": N_("overdue"), "pending": N_("pending"), "signed": N_("signed"),
+                 "waiting": N_("waiting for me")}
+_SCOPE_ALIASES = {"我的": "mine", "我": "mine", "自己": "mine", "团队": "team", "我的团队": "team", "本组": "team",
+                  "全部": "all", "所有": "all", "处理中": "open", "未结": "open", "超时": "overdue",
+                  "逾期": "overdue", "已逾期": "overdue", "审批中": "pending", "待审批": "pending", "已签": "signed",
+                  "已签订": "signed", "签约": "signed", "待我审批": "waiting", "待审": "waiting", "待办": "waiting",
+                  "team's": "team"}
+
+
+def scope(*keys: str) -> Any:
+    """What a list command shows: some of mine, team, all, open, overdue, pending, signed, waiting."""
+    return words(Vocabulary(N_("scope"), {k: _SCOPE_LABELS[k] for k in keys},
+                            {alias: k for alias, k in _SCOPE_ALIASES.items() if k in keys}))
+
+
 Stage = Annotated[str, choice(STAGES), choices_of(STAGES)]
 Source = Annotated[str, choice(SOURCES), choices_of(SOURCES)]
 Channel = Annotated[str, choice(VISIT_CHANNELS), choices_of(VISIT_CHANNELS)]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
@@ -14,7 +14,18 @@ from domain.figures import MEASURES
 from domain.i18n import N_, _, fmt_date, fmt_datetime, sentences, translate
 from domain.models import Complaint
 from domain.periods import parse_period
-from handlers.args import Args, ChannelRef, LongText, MemberName, Text, choice, choices_of
+from domain.vocab import Vocabulary
+from handlers.args import (
+    Args,
+    ChannelRef,
+    LongText,
+    MemberName,
+    Text,
+    choice,
+    choices_of,
+    scope,
+    words,
+)
 from handlers.context import Ctx
 from handlers.registry import REGISTRY
 from handlers.replies import Button, Reply, Section
@@ -149,9 +160,16 @@ def complaint_resolve(ctx: Ctx, args: ComplaintResolveArgs) -> Reply:
     return Reply(text=text)
 
 
+Outcome = words(Vocabulary(
+    N_("outcome"), {"satisfied": N_("satisfied"), "unsatisfied": N_("not satisfied")},
+    {"满意": "satisfied", "非常满意": "satisfied", "基本满意": "satisfied", "不满意": "unsatisfied",
+     "不太满意": "unsatisfied", "很不满意": "unsatisfied", "not satisfied": "unsatisfied",
+     "dissatisfied": "unsatisfied"}))
+
+
 class ComplaintCallbackArgs(Args):
     complaint: Text = Field(description=N_("complaint reference, e.g. Q7"))
-    outcome: Literal["satisfied", "unsatisfied"] = Field(description=N_("satisfied or unsatisfied"))
+    outcome: Outcome = Field(description=N_("satisfied or unsatisfied"))
     note: LongText | None = Field(None, description=N_("what the customer said"))
 
 
@@ -229,8 +247,11 @@ def complaint_show(ctx: Ctx, args: ComplaintRefArgs) -> Reply:
                  buttons=buttons, private=True)
 
 
+ComplaintScope = scope("open", "overdue", "mine", "team")
+
+
 class ComplaintListArgs(Args):
-    scope: Literal["open", "overdue", "mine", "team"] = Field("open", description=N_("open, overdue, mine or team"))
+    scope: ComplaintScope = Field("open", description=N_("open, overdue, mine or team"))
 
 
 @REGISTRY.command("complaint list", N_("List complaints: open, overdue, mine or my team's."), ComplaintListArgs,
@@ -250,14 +271,20 @@ def complaint_list(ctx: Ctx, args: ComplaintListArgs) -> Reply:
                  sections=[Section(_("Complaints"), items, _("none"))], private=True)
 
 
+PolicyAction = words(Vocabulary(N_("action"), {"show": N_("show"), "set": N_("set")},
+                                {"查看": "show", "显示": "show", "设置": "set", "修改": "set"}))
+Counting = words(Vocabulary(N_("time counted"), {"working": N_("working time"), "calendar": N_("calendar time")},
+                            {"工作时间": "working", "工作日": "working", "自然时间": "calendar", "自然日": "calendar"}))
+
+
 class PolicyArgs(Args):
-    action: Literal["show", "set"] = Field("show", description=N_("show, or set"))
+    action: PolicyAction = Field("show", description=N_("show, or set"))
     severity: Severity | None = Field(None, description=N_("the severity to change"))
     response: Span | None = Field(None, description=N_("response deadline, e.g. 4h or 1d"))
     resolution: Span | None = Field(None, description=N_("resolution deadline, e.g. 2d"))
     remind: Span | None = Field(None, description=N_("remind the assignee this long before each deadline"))
     manager: Span | None = Field(None, description=N_("escalate to the manager this long after a missed deadline"))
-    hours: Literal["working", "calendar"] | None = Field(
+    hours: Counting | None = Field(
         None, description=N_("count in working hours on working days, or in calendar time"))
 
 

@@ -2,14 +2,25 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
 
 from pydantic import Field
 
 from domain import approvals, claims, contracts
+from domain.claims import EXPENSES
 from domain.contracts import CONTRACT_STATES, Terms
 from domain.i18n import N_, _, translate
-from handlers.args import Args, Currency, CustomerRef, DateArg, LongText, MemberName, Money, Text
+from handlers.args import (
+    Args,
+    Currency,
+    CustomerRef,
+    DateArg,
+    LongText,
+    MemberName,
+    Money,
+    Text,
+    scope,
+    words,
+)
 from handlers.context import Ctx
 from handlers.format import day, local_day, money
 from handlers.registry import REGISTRY
@@ -111,8 +122,11 @@ def contract_show(ctx: Ctx, args: ContractRefArgs) -> Reply:
                  private=True)
 
 
+ContractScope = scope("all", "pending", "signed", "mine")
+
+
 class ContractListArgs(Args):
-    scope: Literal["all", "pending", "signed", "mine"] = Field("all", description=N_("all, pending, signed or mine"))
+    scope: ContractScope = Field("all", description=N_("all, pending, signed or mine"))
 
 
 @REGISTRY.command("contract list", N_("List contracts: pending, signed or mine."), ContractListArgs,
@@ -172,8 +186,11 @@ def contract_ledger(ctx: Ctx, args: LedgerArgs) -> Reply:
 REGISTRY.describe_group("contract", N_("Contracts: draft, approve, sign, change; the ledger."))
 
 
+ExpenseType = words(EXPENSES)
+
+
 class ExpenseArgs(Args):
-    category: Literal["travel", "entertainment", "communication"] = Field(
+    category: ExpenseType = Field(
         description=N_("travel, entertainment or communication"))
     amount: Money = Field(description=N_("the amount"))
     currency: Currency = Field("CNY", description=N_("currency code, default CNY"))

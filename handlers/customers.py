@@ -1,8 +1,6 @@
 """/customer: the customer archive (客户档案)."""
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
 from domain import crm
@@ -21,6 +19,7 @@ from handlers.args import (
     Risk,
     Scale,
     Text,
+    scope,
 )
 from handlers.context import Ctx
 from handlers.format import day, lead_line, local_day, risk
@@ -130,8 +129,11 @@ def customer_show(ctx: Ctx, args: CustomerShowArgs) -> Reply:
     )
 
 
+CustomerScope = scope("mine", "all")
+
+
 class CustomerListArgs(Args):
-    scope: Literal["mine", "all"] = Field("all", description=N_("mine, or all you can see"))
+    scope: CustomerScope = Field("all", description=N_("mine, or all you can see"))
 
 
 @REGISTRY.command("customer list", N_("List the customers you can see."), CustomerListArgs,

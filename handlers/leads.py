@@ -1,8 +1,6 @@
 """/lead: the sales pipeline (市场调研 → … → 签约 | 流失)."""
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
 from domain import crm
@@ -20,6 +18,7 @@ from handlers.args import (
     Source,
     Stage,
     Text,
+    scope,
 )
 from handlers.context import Ctx
 from handlers.format import day, lead_line, local_day, money
@@ -127,8 +126,11 @@ def lead_show(ctx: Ctx, args: LeadShowArgs) -> Reply:
     return Reply(title=f"L{lead.id}", fields=fields, sections=[Section(_("History"), history)], private=True)
 
 
+LeadScope = scope("mine", "team", "all")
+
+
 class LeadListArgs(Args):
-    scope: Literal["mine", "team", "all"] = Field("mine", description=N_("mine, team or all"))
+    scope: LeadScope = Field("mine", description=N_("mine, team or all"))
     stage: Stage | None = Field(None, description=N_("only leads at this stage"))
 
 

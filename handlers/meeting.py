@@ -139,7 +139,7 @@ def meeting_notes(ctx: Ctx, args: NotesArgs) -> Reply:
         week, rows = meeting.minutes_of(uow, ctx.actor, args.week)
     items = [f"{fmt_datetime(m.at, ctx.actor.timezone)} · {author.name}: {m.text}" for m, author in rows]
     return Reply(title=_("Minutes of the meeting in the week of {date}").format(date=day(week)),
-                 sections=[Section(_("Decisions"), items, _("none recorded"))], private=True)
+                 sections=[Section(_("Minutes"), items, _("none recorded"))], private=True)
 
 
 REGISTRY.describe_group("meeting", N_("The weekly meeting: schedule, updates, minutes."))

@@ -39,12 +39,15 @@ OPTION_ALIASES: dict[str, str | tuple[str, ...]] = {
     "comment": "note", "lang": "lang", "language": "lang", "roles": "role", "sup": "supervisor", "date": "next",
     "from": "start", "to": "end", "从": "start", "到": "end", "交接": "handover", "付款方式": "payment",
     "交货期": "delivery", "履行期限": "term", "标题": "title", "严重程度": "severity", "级别程度": "severity",
-    "问题": "what", "投诉内容": "what", "诉求": "wants", "客户诉求": "wants", "联系方式": "contact",
+    "问题": ("what", "problems"), "投诉内容": "what", "诉求": "wants", "客户诉求": "wants", "联系方式": "contact",
     "处理人": "assignee", "负责处理": "assignee", "预算": "budget", "项目名称": "name", "开始": "start",
     "部门": "department", "需要": "what", "截止": "due", "客户规模": "scale", "地位": "position",
     "行业地位": "position", "潜力": "potential", "发展潜力": "potential", "意向": "intent", "合作意向": "intent",
     "名称": "name", "内容": "content", "变更内容": "content", "影响": "impact", "条款": "clauses", "结束": "end",
     "客户": "customer", "商机": "lead", "发票": "invoice",
+    "完成": "done", "已完成": "done", "完成情况": "done", "困难": "problems", "遇到的问题": "problems",
+    "计划": "plan", "本周计划": "plan", "下周计划": "plan", "星期": "day", "时间": "time", "频道": "channel",
+    "汇报人": "reporters",
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, ValidationInfo
 
@@ -14,7 +14,8 @@ from domain.errors import Invalid
 from domain.figures import MEASURES
 from domain.i18n import N_, _, fmt_date, fmt_datetime, fmt_list, sentences, translate
 from domain.models import Member, Review
-from handlers.args import Args, LongText, MemberName, Text, Widget
+from domain.vocab import Vocabulary
+from handlers.args import Args, LongText, MemberName, Text, Widget, words
 from handlers.context import Ctx
 from handlers.registry import REGISTRY
 from handlers.replies import Button, Reply, Section
@@ -286,9 +287,14 @@ def review_appeal(ctx: Ctx, args: AppealArgs) -> Reply:
                  private=True)
 
 
+Ruling = words(Vocabulary(N_("ruling"), {"upheld": N_("upheld"), "dismissed": N_("dismissed")},
+                          {"成立": "upheld", "申诉成立": "upheld", "支持": "upheld", "驳回": "dismissed",
+                           "不成立": "dismissed", "申诉不成立": "dismissed", "维持": "dismissed"}))
+
+
 class RuleArgs(Args):
     member: MemberName = Field(description=N_("whose appeal"))
-    decision: Literal["upheld", "dismissed"] = Field(description=N_("upheld or dismissed"))
+    decision: Ruling = Field(description=N_("upheld or dismissed"))
     note: LongText | None = Field(None, description=N_("the ruling's reasons"))
     period: PeriodArg | None = Field(None, description=N_("the period (default: their latest review)"))
 

@@ -1,14 +1,14 @@
 """/visit and /callback: customer visits (客户拜访) and the callbacks they schedule (回访)."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field
 
 from domain import callbacks, crm
 from domain.i18n import N_, _, sentences
 from domain.vocab import CALLBACK_REASONS, VISIT_CHANNELS
-from handlers.args import Args, Channel, CustomerRef, DateArg, LongText, Text
+from handlers.args import Args, Channel, CustomerRef, DateArg, LongText, Text, scope
 from handlers.context import Ctx
 from handlers.format import day
 from handlers.registry import REGISTRY
@@ -43,8 +43,11 @@ def visit(ctx: Ctx, args: VisitArgs) -> Reply:
     return Reply(text=text)
 
 
+CallbackScope = scope("mine", "team")
+
+
 class CallbackListArgs(Args):
-    scope: Literal["mine", "team"] = Field("mine", description=N_("mine, or my team's"))
+    scope: CallbackScope = Field("mine", description=N_("mine, or my team's"))
 
 
 @REGISTRY.command("callback list", N_("List open callbacks, the most overdue first."), CallbackListArgs,

@@ -215,7 +215,7 @@ def test_appeal_dismissed_and_window_closes(team, clock) -> None:  # noqa: ANN00
     _score(team)
     team(":as wang", "/review approve bob")
     team(":as bob", '/review appeal reason="unfair"')
-    out = team(":as wang", "/review rule bob dismissed note=\"scores match the records\"")
+    out = team(":as wang", "/review rule bob 驳回 note=\"scores match the records\"")  # 驳回 = dismissed
     assert "dismissed" in "\n".join(_dms(out, "bob")) and "closed" in team(":as bob", "/review show")
     # carol's result: the appeal window (5 days) passes
     team(":as carol", *[f"/review self {n} 80" for n in range(1, 6)], "/review submit")

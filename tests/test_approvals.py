@@ -81,6 +81,35 @@ def test_chinese_option_names_mean_what_each_command_has(team, app) -> None:  # 
     assert amounts[-2:] == [Decimal("300.00"), Decimal("500000.00")]
 
 
+def test_choices_in_the_words_chinese_teams_use(team, app) -> None:  # noqa: ANN001
+    """Expense types, request types and list scopes read Chinese words as well as their keys; a word that
+    is none of them is answered with the choices, labelled in the reader's language, and changes nothing."""
+    team(":as alice", '/expense 差旅 amount=1200 note="北京出差"', "/expense 话费 amount=99 note=电话费",
+         CONTRACT.format(amount=100000), "/contract submit K1")
+    with app.uow() as uow:
+        kinds = uow.session.execute(select(ApprovalRequest.type, ApprovalRequest.fields).order_by(ApprovalRequest.id))
+        assert [(t, f.get("category")) for t, f in kinds] == [
+            ("expense", "travel"), ("expense", "communication"), ("contract", None)]
+    assert "Contracts (1)" in team("/contract list 审批中") and "Contracts (0)" in team("/contract list 已签")
+    assert "Your requests (3)" in team("/approvals 我的")
+    assert "Waiting for you (3)" in team(":as mike", "/approvals 待我审批")
+    assert "Leads (0)" in team("/lead list 全部")
+    out = team(":as wang", "/policy set 报销 manager", "/policy explain 请假 days=5 by=alice")
+    assert "Policy version 1: expense claim is now manager." in out and "leave by alice" in out
+    before = _counts(app)
+    out = team(":as alice", "/expense 吃饭 amount=1 note=x", "/lead list 大家", "/settings lang zh", "/lead list 大家")
+    assert "Unknown expense type '吃饭'. Choose one of: travel, entertainment (business entertainment), or " \
+           "communication." in out
+    assert "Unknown scope '大家'. Choose one of: mine, team (my team), or all." in out
+    assert "范围 的值「大家」无法识别。可选：mine（我的）、team（我的团队）或all（全部）。" in out
+    assert _counts(app) == before
+
+
+def _counts(app) -> tuple[int, ...]:  # noqa: ANN001
+    with app.uow() as uow:
+        return tuple(uow.session.scalar(select(func.count()).select_from(t)) for t in (ApprovalRequest, Contract, Lead))
+
+
 def test_expense_and_leave_chains(team, app) -> None:  # noqa: ANN001
     out = team('/expense travel amount=3000 note="Shanghai trip" invoice=INV-1')
     assert "Expense claim A1 submitted" in out and "first mike" in out
@@ -93,7 +122,7 @@ def test_expense_and_leave_chains(team, app) -> None:  # noqa: ANN001
     assert _chain(app, 4) == ["supervisor=mike"]            # mike would be asked twice: he approves once
     assert "Hand over to someone else" in team("/leave from=2026-12-07 to=2026-12-08 reason=x handover=alice")
     assert "before the start" in team("/leave from=2026-12-09 to=2026-12-08 reason=x handover=bob")
-    assert "Unknown CATEGORY 'food'" in team("/expense food amount=10 note=x")
+    assert "Unknown expense type 'food'" in team("/expense food amount=10 note=x")
     out = team(":as mike", "/approve A2", ":as fay", "/approve A2")
     assert "All steps approved" in out
     assert any("Approved for payment: A2" in line for line in _messages_to(out, "fay"))

@@ -147,7 +147,7 @@ def test_satisfied_callback_closes_and_unsatisfied_reopens_with_fresh_deadlines(
     bot(NEW_HIGH, ":as alice", '/complaint solution Q1 "new delivery on friday"', "/complaint resolve Q1")
     assert 'CB3 is the satisfaction callback of complaint Q1' in bot('/callback done CB3 result="ok"')
     bot(":advance 1d")                                                   # Tue 10:00
-    out = bot('/complaint callback Q1 unsatisfied note="still late"')
+    out = bot('/complaint callback Q1 不满意 note="still late"')      # the outcome in Chinese words too
     assert "The customer is not satisfied: Q1 is reopened." in out
     assert "a response by Nov 24, 2026, 2:00 PM, a resolution by Nov 26, 2026, 10:00 AM" in out
     c = _complaint(app)

@@ -187,7 +187,7 @@ def test_reads_and_changes_are_audited(team, app) -> None:  # noqa: ANN001
         ("/lead new Acme next=someday", "Cannot read 'someday' as a date"),
         ("/lead screen L1 scale=9 position=3 potential=5 intent=4", "Scores run from 1 to 5"),
         ("/lead screen L1 scale=3", "Missing position="),
-        ("/lead list everything", "Unknown SCOPE 'everything'"),
+        ("/lead list everything", "Unknown scope 'everything'"),
         ('/visit Acme note="x" next=2020-01-01', "is in the past"),
         ("/visit Acme", "Say what happened"),
         ("/visit Acme note=x channel=telepathy", "Unknown channel 'telepathy'"),

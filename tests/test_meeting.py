@@ -178,6 +178,8 @@ def test_minutes_and_the_rules_for_action_items(bot, app) -> None:  # noqa: ANN0
     notes = bot("/meeting notes")                                  # anyone may read them
     assert "Minutes of the meeting in the week of Nov 23, 2026" in notes and "wang: Focus on key accounts" in notes
     assert "none recorded" in bot("/meeting notes 2026-11-16")
+    assert "纪要:\n  • 2026年11月23日" in bot("/settings lang zh", "/meeting notes")  # not the approvals' 审批记录
+    bot("/settings lang en")
     assert "Only the manager" in bot('/action bob "call Beta" due=friday')
     assert "Action item A1 for alice" in bot('/action alice "call Beta" due=friday')
     assert "No action item A9" in bot("/action done A9")
@@ -221,7 +223,7 @@ def test_answers_given_before_the_meeting_moves_go_with_it(bot, app) -> None:  #
     bot(":as bob", '/meeting update done="2 visits" problems="late quote" plan="chase"')
     out = bot(":as wang", "/meeting set day=friday time=16:00")       # the next meeting is now Friday 27th
     assert "Next meeting: Nov 27, 2026, 4:00\u202fPM" in out
-    out = bot(":as bob", '/meeting update done="2 visits, 1 quote" problems="none" plan="chase"')
+    out = bot(":as bob", '/meeting update 完成="2 visits, 1 quote" 问题="none" 计划="chase"')  # Chinese option names
     assert "the meeting on Nov 27, 2026" in out                        # answering again replaces, there
     out = bot(":as wang", ":advance 4d", ":advance 6h")                 # Friday 16:00
     (digest,) = _to(out, "#sales")

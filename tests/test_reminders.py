@@ -224,7 +224,7 @@ def test_snooze_and_mute_in_the_words_people_use(bot) -> None:  # noqa: ANN001
                                                                "review_self_close"))
     assert "未知的提醒类型「提醒」" in bot("/remind mute 提醒")                   # names many different kinds
     assert "callback reminders are on again" in bot("/settings lang en", "/remind unmute customer callbacks")
-    assert "Unknown SCOPE 'everyone'. Choose one of: mine, team, or all." in bot("/lead list everyone")
+    assert "Unknown scope 'everyone'. Choose one of: mine, team (my team), or all." in bot("/lead list everyone")
 
 
 class CrashAfterSend(Exception):
