@@ -7,6 +7,7 @@ morning each time it fires, so a daylight-saving change neither skips nor double
 """
 from __future__ import annotations
 
+import calendar
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
@@ -59,13 +60,11 @@ def _fire(uow: UnitOfWork, item: DueItem) -> None:
 
 
 def _remind(uow: UnitOfWork, org: Organisation, day: date) -> None:
-    birthdays = uow.session.scalars(
-        select(Customer).where(
-            Customer.org_id == org.id,
-            func.extract("month", Customer.birthday) == day.month,
-            func.extract("day", Customer.birthday) == day.day,
-        )
-    )
+    on_day = (func.extract("month", Customer.birthday) == day.month) & (func.extract("day", Customer.birthday) == day.day)
+    if (day.month, day.day) == (2, 28) and not calendar.isleap(day.year):
+        # a 29 February birthday is remembered on the 28th in the years without one
+        on_day = on_day | ((func.extract("month", Customer.birthday) == 2) & (func.extract("day", Customer.birthday) == 29))
+    birthdays = uow.session.scalars(select(Customer).where(Customer.org_id == org.id, on_day))
     for customer in birthdays:
         enqueue(uow, org_id=org.id, key=f"care:birthday:{customer.id}:{day.isoformat()}",
                 recipient_id=customer.owner_id, kind=KIND,

@@ -17,6 +17,7 @@ _RELATIVE = {
 }
 _WEEK = re.compile(r"^(下下|下|本|这|這|上)?(?:个)?(?:周|星期|礼拜|禮拜)([一二三四五六日天末1-7])$")
 _MONTH_DAY = re.compile(r"^(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月\s*(\d{1,2})\s*[日号號]?$")
+_MONTH_DAY_DIGITS = re.compile(r"^()(\d{1,2})[-/](\d{1,2})$")  # 03-05, 3/5: a month and day, no year
 _AFTER = re.compile(r"^(\d{1,3}|[一二两三四五六七八九十]{1,3})\s*(天|日|周|星期|个月|個月)\s*(?:后|後|以后|之后)$")
 _PLUS = re.compile(r"^\+?(\d{1,3})\s*([dwm])$", re.I)
 _ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
@@ -75,6 +76,23 @@ def _bad(text: str) -> Invalid:
         N_("Cannot read '{text}' as a date. Try 2026-12-01, tomorrow, next friday, 下周三 or 12月1日."),
         text=text,
     )
+
+
+NO_YEAR = 1904  # a leap year: a birthday given without its year (3月5日, 2月29日) is kept in it
+
+
+def parse_birthday(text: str, today: date) -> date:
+    """A birthday or anniversary: a month and day without a year (`3月5日`, `03-05`) is kept in NO_YEAR,
+    not moved to its next occurrence (it recurs; the archive shows it without a year); a whole date
+    (`1985-03-05`) is kept as it is, in the past or not."""
+    raw = text.strip()
+    m = _MONTH_DAY.match(raw) or _MONTH_DAY_DIGITS.match(raw)
+    if m and not m[1]:
+        try:
+            return date(NO_YEAR, int(m[2]), int(m[3]))
+        except ValueError:
+            raise _bad(text) from None
+    return parse_date(text, today)
 
 
 def parse_date(text: str, today: date) -> date:

@@ -17,7 +17,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_interval, format_time, get_datetime_format
+from babel.dates import (
+    format_date,
+    format_interval,
+    format_skeleton,
+    format_time,
+    get_datetime_format,
+)
 from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -147,6 +153,15 @@ def _babel_locale(code: str) -> Locale:
 
 def fmt_date(value: date) -> str:
     return format_date(value, format="medium", locale=babel_locale())
+
+
+def fmt_birthday(value: date) -> str:
+    """A birthday: without a year when none was given (domain.dates.NO_YEAR): "Mar 5", "3月5日"."""
+    from domain.dates import NO_YEAR
+
+    if value.year == NO_YEAR:
+        return format_skeleton("MMMd", value, locale=babel_locale())
+    return fmt_date(value)
 
 
 def fmt_date_range(first: date, last: date) -> str:

@@ -102,9 +102,12 @@ SOURCES = Vocabulary(
         "visit": N_("visit"),
     },
     {
-        "网络": "web", "网站": "web", "行业报告": "report", "展会": "exhibition",
-        "客户推荐": "referral", "推荐": "referral", "电话营销": "phone", "电话": "phone",
-        "邮件": "email", "e-mail": "email", "拜访": "visit",
+        "网络": "web", "网站": "web", "官网": "web", "网上": "web", "互联网": "web", "行业报告": "report",
+        "报告": "report", "展会": "exhibition", "展览会": "exhibition", "展览": "exhibition",
+        "客户推荐": "referral", "推荐": "referral", "介绍": "referral", "转介绍": "referral",
+        "客户介绍": "referral", "老客户介绍": "referral", "老客户推荐": "referral", "电话营销": "phone",
+        "电话": "phone", "电销": "phone", "邮件": "email", "e-mail": "email", "拜访": "visit",
+        "上门拜访": "visit", "陌拜": "visit",
     },
 )
 

@@ -11,7 +11,7 @@ from babel.numbers import get_currency_name
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo
 from pydantic.fields import FieldInfo
 
-from domain.dates import cn_number, parse_date, parse_days
+from domain.dates import cn_number, parse_birthday, parse_date, parse_days
 from domain.errors import Invalid
 from domain.i18n import N_, normalize_locale
 from domain.vocab import (
@@ -64,6 +64,12 @@ def _date(value: Any, info: ValidationInfo) -> date:
     if isinstance(value, date):
         return value
     return parse_date(str(value), info.context["today"])
+
+
+def _birthday(value: Any, info: ValidationInfo) -> date:
+    if isinstance(value, date):
+        return value
+    return parse_birthday(str(value), info.context["today"])
 
 
 _MULTIPLIERS = {"万": 10_000, "w": 10_000, "亿": 100_000_000, "千": 1_000, "k": 1_000, "m": 1_000_000}
@@ -147,6 +153,7 @@ def choices_of(vocab: Vocabulary) -> Widget:
 
 Text = Annotated[str, BeforeValidator(_text)]
 DateArg = Annotated[date, BeforeValidator(_date), Widget("date")]
+Birthday = Annotated[date, BeforeValidator(_birthday), Widget("date")]
 Money = Annotated[Decimal, BeforeValidator(_money)]
 Currency = Annotated[str, BeforeValidator(_currency)]
 Days = Annotated[int, BeforeValidator(lambda v: parse_days(str(v)))]

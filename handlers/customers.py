@@ -4,13 +4,13 @@ from __future__ import annotations
 from pydantic import Field
 
 from domain import crm
-from domain.i18n import N_, _, translate
+from domain.i18n import N_, _, fmt_birthday, translate
 from domain.vocab import CALLBACK_REASONS, LEVELS, SCALES, VISIT_CHANNELS
 from handlers.args import (
     Args,
+    Birthday,
     Credit,
     CustomerRef,
-    DateArg,
     Days,
     Email,
     Level,
@@ -35,7 +35,7 @@ class CustomerFieldsArgs(Args):
     contact: Text | None = Field(None, description=N_("contact person"))
     phone: Phone | None = Field(None, description=N_("phone number"))
     email: Email | None = Field(None, description=N_("e-mail address"))
-    birthday: DateArg | None = Field(None, description=N_("birthday or anniversary, for care messages"))
+    birthday: Birthday | None = Field(None, description=N_("birthday or anniversary, for care messages"))
     cadence: Days | None = Field(None, description=N_("how often to call back, e.g. 30d"))
     risk: Risk | None = Field(None, description=N_("risk level: high, medium or low"))
     owner: MemberName | None = Field(None, description=N_("the member who owns the customer (default: you)"))
@@ -100,7 +100,7 @@ def customer_show(ctx: Ctx, args: CustomerShowArgs) -> Reply:
     optional = [
         (_("Industry"), c.industry), (_("Scale"), SCALES.label(c.scale) if c.scale else None),
         (_("Credit rating"), c.credit_rating), (_("Contact"), c.contact_name), (_("Phone"), c.phone),
-        (_("E-mail"), c.email), (_("Birthday"), day(c.birthday) if c.birthday else None),
+        (_("E-mail"), c.email), (_("Birthday"), fmt_birthday(c.birthday) if c.birthday else None),
     ]
     fields += [(k, v) for k, v in optional if v]
     fields.append((_("Callback cadence"), _("every {days} days").format(days=crm.cadence_days(c))))

@@ -50,3 +50,22 @@ def test_daily_job_keeps_its_local_hour_across_daylight_saving(bot, app, clock) 
     assert [x.hour for x in local] == [9] * 6
     days = [x.date() for x in local]
     assert days == sorted(set(days)) and len(days) == 6      # one a day: none skipped, none doubled
+
+
+def test_a_birthday_without_its_year_recurs_and_is_shown_without_one(bot, clock) -> None:  # noqa: ANN001
+    """`生日=3月5日` is a month and day (kept in a leap year, so 2月29日 can be said too), not the next
+    5 March; the archive shows no year, and 29 February is remembered on the 28th in other years."""
+    bot("/customer new Acme 生日=11月25日 cadence=90d", "/customer new Leap birthday=2月29日 cadence=90d",
+        "/customer new Beta birthday=1985-06-18 cadence=90d")
+    assert "Birthday: Nov 25\n" in bot("/customer show Acme") and "Birthday: Feb 29\n" in bot("/customer show Leap")
+    assert "Birthday: Jun 18, 1985" in bot("/customer show Beta")
+    assert "生日: 11月25日" in bot("/settings lang zh", "/customer show Acme")
+    bot("/settings lang en")
+    lines = _reminders(bot(":advance 2d"))
+    assert lines == ["[2026-11-25 09:00] → @wang: Acme's birthday or anniversary is on Nov 25, 2026: "
+                     "a good day for a care message."]
+    clock.set(datetime(2027, 2, 25, 2, 0, tzinfo=UTC))                 # Thursday 25 February 2027, 10:00
+    lines = [x for x in _reminders(bot(":advance 4d")) if "Leap's birthday" in x]
+    assert lines == ["[2027-02-26 09:00] → @wang: Leap's birthday or anniversary is on Feb 28, 2027: "
+                     "a good day for a care message."]                 # Sunday the 28th: on Friday
+    assert "Cannot read '02-30' as a date" in bot("/customer new Bad birthday=02-30")

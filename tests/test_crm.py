@@ -47,6 +47,9 @@ def test_customer_lead_visit_flow(team, app) -> None:  # noqa: ANN001
             "research", "screening", "contact", "negotiation"]
     assert "moved from negotiation to won" in bot("/lead stage L1 won")
     assert "is closed" in bot("/lead stage L1 lost reason=x")
+    assert "Lead L2 recorded" in bot("/lead new Acme 金额=一百万 来源=老客户介绍")  # 老客户介绍: a customer referral
+    with app.uow() as uow:
+        assert (uow.session.get(Lead, 2).source, uow.session.get(Lead, 2).value) == ("referral", 1_000_000)
 
 
 def test_stage_rules(team) -> None:  # noqa: ANN001

@@ -35,7 +35,7 @@ def test_revise_edits_every_delivered_message_once(bot, app) -> None:  # noqa: A
         uow.commit()
     out = bot(":advance 1m")
     edits = [line for line in out.splitlines() if "✎" in line]
-    assert sorted(edits) == sorted(f"[2026-11-23 10:02] ✎ {c}: Order 7: closed" for c in ("#sales", "@bob", "@wang"))
+    assert sorted(edits) == sorted(f"[2026-11-23 10:01] ✎ {c}: Order 7: closed" for c in ("#sales", "@bob", "@wang"))
     assert "✎" not in bot(":advance 1m")  # once
     with app.uow() as uow:
         assert uow.session.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.status != "sent")) == 0

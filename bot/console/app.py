@@ -182,12 +182,22 @@ class Console:
                 self.write("⚠ " + translate_error(exc))
             return
         target = self.clock.now() + delta
+        self._catch_up()
         while (due := self._next_event()) is not None and due <= target:
             self.clock.set(max(due, self.clock.now()))
-            self.deliver()
+            self._catch_up()
         self.clock.set(target)
-        self.deliver()
+        self._catch_up()
         self.write(self._stamp())
+
+    def _catch_up(self) -> None:
+        """Fire and send what is due now, and what firing makes due at once (a job rescheduled into the
+        past is due at once): otherwise the next step would pass it by."""
+        for _round in range(10):
+            self.deliver()
+            due = next_due_at(self.app.services.uow)
+            if due is None or due > self.clock.now():
+                return
 
     def _next_event(self) -> datetime | None:
         """The next moment something falls due or a held-back message may go."""
