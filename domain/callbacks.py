@@ -160,6 +160,9 @@ def open_callback(uow: UnitOfWork, actor: Actor, cb_ref: str) -> Callback:
     require_access(uow, actor, cb.owner_id, ref("CB", cb.id))
     if cb.status != "open":
         by = uow.session.get(Member, cb.done_by_id) if cb.done_by_id else None
+        if cb.status == "cancelled":
+            raise Conflict(N_("Callback {ref} was called off by {name}: {reason}"), ref=ref("CB", cb.id),
+                           name=by.name if by else "?", reason=cb.result or "—")
         raise Conflict(N_("Callback {ref} was already done by {name}."), ref=ref("CB", cb.id),
                        name=by.name if by else "?")
     return cb

@@ -485,10 +485,15 @@ def _fire(uow: UnitOfWork, item: DueItem) -> None:
     params["target"] = target.name if target else "—"
     channel = (org.settings or {}).get("escalation_channel")
     if channel:
+        # the manager's step says what is new since the first post (nobody acknowledged it), so the channel
+        # never reads the same escalation twice, even when the supervisor and the manager are one person
+        msgid = N_("Escalation: complaint {ref} from {customer} ({severity}) missed its promised {deadline} "
+                   "({time}). Assigned to {assignee}; escalated to {target}.") if step == "supervisor" else N_(
+            "Still not acknowledged: complaint {ref} from {customer} ({severity}) missed its promised {deadline} "
+            "({time}) and nobody has taken up the escalation. Assigned to {assignee}; now with the manager, "
+            "{target}.")
         enqueue(uow, org_id=c.org_id, key=f"{item.key}:channel", channel=str(channel), urgent=urgent,
-                msgid=N_("Escalation: complaint {ref} from {customer} ({severity}) missed its promised {deadline} "
-                         "({time}). Assigned to {assignee}; escalated to {target}."),
-                params=params, buttons=_escalation_buttons(cref))
+                msgid=msgid, params=params, buttons=_escalation_buttons(cref))
     if target is not None and not told_already:
         enqueue(uow, org_id=c.org_id, key=f"{item.key}:{target.id}", recipient_id=target.id, urgent=urgent,
                 msgid=N_("Complaint {ref} from {customer} ({severity}), assigned to {assignee}, missed its promised "
@@ -745,6 +750,10 @@ def close(uow: UnitOfWork, actor: Actor, text: str, note: str | None) -> Complai
         raise Invalid(N_("{ref} is {status}; only a resolved complaint can be closed."), ref=ref(PREFIX, c.id),
                       status=Label(STATUSES[c.status]))
     note = _require_note(note, N_("Say why it closes without a callback: note=\"...\"."))
+    cb = uow.session.get(Callback, c.callback_id) if c.callback_id else None
+    if cb is not None and cb.status == "open":
+        # the satisfaction callback will not be made: nobody is reminded of it, and it is not counted as due
+        cb.status, cb.result, cb.done_at, cb.done_by_id = "cancelled", note, uow.now, actor.member_id
     c.status, c.closed_at, c.updated_at = "closed", uow.now, uow.now
     _step(uow, c, "close", actor.member_id, note)
     uow.audit(actor.org_id, actor.member_id, "update", "complaint", ref(PREFIX, c.id), "close")

@@ -176,7 +176,7 @@ def _callbacks_due(uow: UnitOfWork, scope: Scope) -> Figure:
     start, end = scope.first, scope.end_day
     return count_of(uow, "callbacks_due", N_("callbacks due in the period: {count}"),
                     select(func.count(Callback.id)).where(
-        Callback.org_id == scope.org_id, scope.owned(Callback.owner_id),
+        Callback.org_id == scope.org_id, scope.owned(Callback.owner_id), Callback.status != "cancelled",
         Callback.due_date >= start, Callback.due_date < end))
 
 
@@ -193,7 +193,7 @@ def _callback_completion(uow: UnitOfWork, scope: Scope) -> Figure:
     """Of the callbacks due in the period, the share done (by the end of the period)."""
     start, end = scope.first, scope.end_day
     rows = list(uow.session.execute(select(Callback.status, Callback.done_at).where(
-        Callback.org_id == scope.org_id, scope.owned(Callback.owner_id),
+        Callback.org_id == scope.org_id, scope.owned(Callback.owner_id), Callback.status != "cancelled",
         Callback.due_date >= start, Callback.due_date < end)))
     done = sum(1 for status, at in rows if status == "done" and at is not None and at < scope.end)
     return Figure("callback_completion", rate(done, len(rows)), "rate",

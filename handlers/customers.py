@@ -112,7 +112,8 @@ def customer_show(ctx: Ctx, args: CustomerShowArgs) -> Reply:
     ]
     callbacks = [
         f"CB{cb.id} · {day(cb.due_date)} · {_(CALLBACK_REASONS.get(cb.reason, cb.reason))} · "
-        + (_("done: {result}").format(result=cb.result) if cb.status == "done" else _("open"))
+        + (_("done: {result}").format(result=cb.result) if cb.status == "done" else
+           _("not made: {reason}").format(reason=cb.result) if cb.status == "cancelled" else _("open"))
         for cb in a.callbacks
     ]
     return Reply(

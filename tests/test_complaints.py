@@ -88,7 +88,7 @@ def test_reminder_then_supervisor_then_manager_once_each(bot, app) -> None:  # n
     ]
     out = _sent(bot(":advance 4h"))
     assert [line.split(":", 2)[1].split("→ ")[1] for line in out] == ["#esc", "@wang"]   # 4 working hours later
-    assert "escalated to wang" in out[0]
+    assert "Still not acknowledged: complaint Q1" in out[0] and "now with the manager, wang." in out[0]
     out = _sent(bot(":advance 40h"))                                    # to Wednesday 10:00
     assert [x.split(":")[0] + ":" + x.split(":")[1][:12] for x in out] == [
         "[2026-11-25 09:00] → @alice", "[2026-11-25 10:00] → #esc", "[2026-11-25 10:00] → @sup"]
@@ -140,6 +140,24 @@ def test_resolution_stops_escalation(bot, app) -> None:  # noqa: ANN001
     assert states == {"cancelled"}
     c = _complaint(app)
     assert c.status == "resolved" and c.missed is False
+
+
+def test_closing_without_a_callback_calls_the_callback_off(bot, app) -> None:  # noqa: ANN001
+    """`/complaint close` says the satisfaction callback will not be made: its reminder does not come, it
+    is not counted as due, and the archive says why (it used to stay open and be reminded the next day)."""
+    _setup(bot)
+    bot(NEW_HIGH, ":as alice", "/complaint resolve Q1", '/complaint close Q1 note="the customer cannot be reached"')
+    with app.uow() as uow:
+        cb = uow.session.get(Callback, _complaint(app).callback_id)
+        assert (cb.status, cb.result) == ("cancelled", "the customer cannot be reached")
+    assert "CB3" not in bot("/callback list")
+    assert "not made: the customer cannot be reached" in bot("/customer show Acme")
+    assert "was called off by alice: the customer cannot be reached" in bot('/callback done CB3 result="x"')
+    assert not [x for x in _sent(bot(":advance 3d")) if "Satisfaction callback" in x]
+    with app.uow() as uow:
+        got = figures.compute(uow, Scope(1, date(2026, 11, 1), date(2026, 12, 31), "Asia/Shanghai"),
+                              ["callbacks_due", "callback_completion"])
+    assert got["callbacks_due"].value == 0 and got["callback_completion"].params["total"] == 0
 
 
 def test_satisfied_callback_closes_and_unsatisfied_reopens_with_fresh_deadlines(bot, app) -> None:  # noqa: ANN001
@@ -348,4 +366,6 @@ def test_a_manager_who_is_also_the_supervisor_is_messaged_once_per_deadline(bot)
     assert len([x for x in out.splitlines() if "→ @wang: Complaint Q1" in x and "escalated to you" in x]) == 1
     out = bot(":advance 5h")                                                       # past the manager step
     assert not [x for x in out.splitlines() if "→ @wang: Complaint Q1" in x and "escalated to you" in x]
-    assert [x for x in out.splitlines() if "→ #C0ESCAL01: Escalation: complaint Q1" in x]   # the channel still hears
+    # the channel still hears, with what is new: not the first post's words again
+    assert [x for x in out.splitlines() if "→ #C0ESCAL01: Still not acknowledged: complaint Q1" in x
+            and "now with the manager, wang" in x]

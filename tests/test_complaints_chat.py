@@ -99,7 +99,7 @@ def test_telegram_complaint_escalates_in_slack_then_closes_and_counts(
     advance(stack, clock, timedelta(hours=4))                           # 18:00: ignored, so the manager
     step2 = posts(slack, seen)
     assert sorted(c for c, _t in step2) == sorted([ESCALATIONS, "U1"])
-    assert "escalated to wang" in next(t for c, t in step2 if c == ESCALATIONS)
+    assert "now with the manager, wang" in next(t for c, t in step2 if c == ESCALATIONS)
     seen += len(step2)
     advance(stack, clock, timedelta(hours=1))
     assert posts(slack, seen) == []                                     # nothing twice
