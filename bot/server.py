@@ -1,11 +1,10 @@
 """`bizbot serve`: one ASGI app (health, readiness, Slack) plus the scheduler and the outbox dispatcher."""
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import text
@@ -15,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.bootstrap import App
+from bot.dbexecutor import DbExecutor, run_in
 from bot.delivery import Dispatcher, Sender
 from bot.leader import Leadership
 from domain.reminders import ensure_recurring, sweep
@@ -38,7 +38,7 @@ def senders(app: App) -> dict[str, Sender]:
 class Worker:
     """On a timer: the leader turns due items into outbox rows; every replica sends the outbox."""
 
-    def __init__(self, app: App, executor: ThreadPoolExecutor, dispatcher: Dispatcher,
+    def __init__(self, app: App, executor: Executor, dispatcher: Dispatcher,
                  leadership: Leadership | None = None) -> None:
         self.app = app
         self.executor = executor
@@ -53,13 +53,12 @@ class Worker:
         return self.dispatcher.run_once()
 
     async def tick(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(self.executor, self.tick_sync)
+        await run_in(self.executor, self.tick_sync)
 
 
 def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | None = None) -> Starlette:
     settings = app.settings
-    executor = ThreadPoolExecutor(max_workers=1 if app.engine.dialect.name == "sqlite" else 8,
-                                  thread_name_prefix="bizbot-db")
+    executor = DbExecutor(1 if app.engine.dialect.name == "sqlite" else 8)
     slack = None
     routes: list[Route] = []
 
@@ -72,7 +71,7 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
                 conn.execute(text("SELECT 1"))
 
         try:
-            await asyncio.get_running_loop().run_in_executor(executor, ping)
+            await run_in(executor, ping)
         except Exception as exc:  # any database failure means "not ready", whatever the driver raised
             return JSONResponse({"status": "unavailable", "database": type(exc).__name__}, status_code=503)
         return JSONResponse({"status": "ready"})

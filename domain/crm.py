@@ -8,7 +8,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, and_, bindparam, insert, or_, select
+from sqlalchemy import Select, and_, bindparam, case, func, insert, or_, select
 
 from domain.access import (
     TEAM_ADMIN_ROLES,
@@ -121,10 +121,13 @@ _CUSTOMER_BY_KEY = select(Customer).where(Customer.org_id == bindparam("org_id")
                                           Customer.name_key == bindparam("key"))
 _CUSTOMER_REF_BY_KEY = select(Customer.id, Customer.name, Customer.owner_id).where(
     Customer.org_id == bindparam("org_id"), Customer.name_key == bindparam("key"))
-_INSERT_VISIT = insert(Visit).returning(Visit.id)
-# (stage != each closed stage, rather than NOT IN: an IN list is re-rendered on every execution)
-_TWO_OPEN_LEAD_IDS = select(Lead.id).where(Lead.customer_id == bindparam("customer_id"),
-                                           *(Lead.stage != stage for stage in CLOSED_STAGES)).limit(2)
+_INSERT_VISIT = insert(Visit).returning(Visit.id, Visit.lead_id)
+# the customer's one open lead, if it has exactly one, found by the INSERT itself (ids only: the lead is loaded
+# when it changes); stage != each closed stage rather than NOT IN, which is re-rendered on every execution
+_TWO_OPEN_LEADS = select(Lead.id).where(Lead.customer_id == bindparam("lead_customer"),
+                                        *(Lead.stage != stage for stage in CLOSED_STAGES)).limit(2).subquery()
+_INSERT_VISIT_TO_ITS_LEAD = insert(Visit).values(lead_id=select(
+    case((func.count() == 1, func.max(_TWO_OPEN_LEADS.c.id)))).scalar_subquery()).returning(Visit.id, Visit.lead_id)
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,7 @@ def find_customer_ref(uow: UnitOfWork, actor: Actor, text: str) -> CustomerRef:
     if parse_ref(text, "C") is not None:
         customer = find_customer(uow, actor, text)
     else:
-        row = uow.session.connection().execute(
+        row = uow.connection().execute(
             _CUSTOMER_REF_BY_KEY, {"org_id": actor.org_id, "key": name_key(text)}).first()
         if row is not None:
             require_access(uow, actor, row.owner_id, ref("C", row.id))
@@ -514,7 +517,7 @@ def list_leads(uow: UnitOfWork, actor: Actor, scope: str = "mine", stage: str | 
     if scope == "team":
         params["team"] = sorted(_team(uow, actor))
     stmt = _lead_list_statement(scope, stage is not None)
-    rows = [LeadListing(*row) for row in uow.session.connection().execute(stmt, params)]
+    rows = [LeadListing(*row) for row in uow.connection().execute(stmt, params)]
     uow.audit(actor.org_id, actor.member_id, "read", "lead", None, f"list {scope} {stage or ''}".strip())
     uow.commit()
     return rows
@@ -572,16 +575,15 @@ def record_visit(
     if not (note or purpose or needs):
         raise Invalid(N_("Say what happened: note=\"...\"."))
     lead = find_lead(uow, actor, lead_text) if lead_text else None
-    lead_id = lead.id if lead else None
-    if lead is None:
-        # the customer's one open lead, if it has exactly one (ids only: the lead is loaded when it changes)
-        open_ids = uow.session.connection().execute(_TWO_OPEN_LEAD_IDS, {"customer_id": customer.id}).all()
-        lead_id = open_ids[0][0] if len(open_ids) == 1 else None
-    row = {"org_id": actor.org_id, "customer_id": customer.id, "lead_id": lead_id, "member_id": actor.member_id,
+    row = {"org_id": actor.org_id, "customer_id": customer.id, "member_id": actor.member_id,
            "channel": channel, "purpose": purpose, "needs": needs, "note": note, "next_date": next_date,
            "at": uow.now}
     # written with one Core INSERT: a visit is only ever added, and this is the command people run most
-    visit_id = uow.session.connection().execute(_INSERT_VISIT, row).scalar_one()
+    if lead is not None:
+        visit_id, lead_id = uow.connection().execute(_INSERT_VISIT, {**row, "lead_id": lead.id}).one()
+    else:
+        visit_id, lead_id = uow.connection().execute(
+            _INSERT_VISIT_TO_ITS_LEAD, {**row, "lead_customer": customer.id}).one()
     callback = None
     if next_date is not None:
         record = uow.session.get(Customer, customer.id)

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from domain.uow import CONNECTION
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -38,7 +41,18 @@ def make_engine(url: str) -> Engine:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+
+    @event.listens_for(factory, "after_begin")
+    def _keep(session: Session, _transaction: Any, connection: Connection) -> None:
+        session.info[CONNECTION] = connection  # UnitOfWork.connection()
+
+    @event.listens_for(factory, "after_transaction_end")
+    def _drop(session: Session, transaction: Any) -> None:
+        if transaction.parent is None:  # the outermost transaction: its connection goes back to the pool
+            session.info.pop(CONNECTION, None)
+
+    return factory
 
 
 def alembic_config(engine: Engine) -> Config:

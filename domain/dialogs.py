@@ -33,7 +33,7 @@ _OPEN = select(Dialog.id).where(Dialog.platform == bindparam("platform"), Dialog
 
 def is_open(uow: UnitOfWork, platform: str, key: str) -> bool:
     """Whether an unexpired entry is there: one indexed read, asked before every command."""
-    return uow.session.connection().execute(
+    return uow.connection().execute(
         _OPEN, {"platform": platform, "key": key, "now": uow.now}).first() is not None
 
 

@@ -23,7 +23,7 @@ _RECORD = {
 def record_delivery(uow: UnitOfWork, platform: str, key: str) -> bool:
     """Record the event id, uncommitted; False when it was recorded before (by this process or any other;
     on PostgreSQL a record not yet committed elsewhere is waited for)."""
-    connection = uow.session.connection()
+    connection = uow.connection()
     result = connection.execute(_RECORD[connection.dialect.name],
                                 {"platform": platform, "key": key[:200], "received_at": uow.now})
     return result.first() is not None

@@ -449,7 +449,7 @@ def acting(uow: UnitOfWork, platform: str, external_id: str, workspace: str | No
     else:
         stmt = _BY_ACCOUNT if org is None else _BY_ACCOUNT_IN_ORG
     org_platform, org_external_id = org or (None, None)
-    row = uow.session.connection().execute(
+    row = uow.connection().execute(
         stmt, {"platform": platform, "external_id": external_id, "workspace": workspace,
                "org_platform": org_platform, "org_external_id": org_external_id}).first()
     if row is None:

@@ -14,13 +14,14 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
-from sqlalchemy import insert
+from sqlalchemy import Connection, insert
 from sqlalchemy.orm import Session
 
 from domain.clock import Clock
 from domain.models import AuditEntry
 
 _AUDIT_INSERT = insert(AuditEntry)
+CONNECTION = "bizbot.connection"  # Session.info key: the connection of the session's open transaction
 T = TypeVar("T")
 
 
@@ -88,6 +89,13 @@ class UnitOfWork:
         for work in (self._owner or self)._carried:
             work(self)
 
+    def connection(self) -> Connection:
+        """The transaction's connection, for Core statements. Kept by the session from the moment its
+        transaction begins until it ends (domain.db's session events), so the hot commands' several
+        statements do not each ask the session for it again."""
+        conn = self.session.info.get(CONNECTION)
+        return conn if conn is not None else self.session.connection()
+
     def add(self, obj: Any) -> Any:
         self.session.add(obj)
         return obj
@@ -103,7 +111,7 @@ class UnitOfWork:
     ) -> None:
         # a Core INSERT in the use case's transaction: an audit row is written, never read back here, so it
         # needs none of the ORM's bookkeeping (which costs more than the INSERT itself)
-        self.session.connection().execute(
+        self.connection().execute(
             _AUDIT_INSERT,
             {"org_id": org_id, "actor_id": actor_id, "action": action, "entity": entity, "entity_ref": ref,
              "detail": detail, "at": self.now},

@@ -52,6 +52,19 @@ def test_customer_lead_visit_flow(team, app) -> None:  # noqa: ANN001
         assert (uow.session.get(Lead, 2).source, uow.session.get(Lead, 2).value) == ("referral", 1_000_000)
 
 
+def test_a_visit_goes_to_the_customers_one_open_lead(team, app) -> None:  # noqa: ANN001
+    """Without lead=, a visit is linked to the customer's open lead when it has exactly one; with two open
+    leads, to none; closed leads do not count; lead= names one."""
+    bot = team
+    bot(":as bob", "/customer new Acme", '/visit Acme note="first"')         # V1: no lead yet
+    bot("/lead new Acme", '/visit Acme note="one open"')                      # V2: L1
+    bot("/lead new Acme", '/visit Acme note="two open"')                      # V3: none
+    bot('/visit Acme note="named" lead=L2')                                   # V4: L2
+    bot("/lead stage L1 lost reason=budget", '/visit Acme note="one open again"')  # V5: L2
+    with app.uow() as uow:
+        assert [uow.session.get(Visit, i).lead_id for i in range(1, 6)] == [None, 1, None, 2, 2]
+
+
 def test_stage_rules(team) -> None:  # noqa: ANN001
     bot = team
     bot("/customer new Acme", "/lead new Acme")

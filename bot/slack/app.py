@@ -13,7 +13,7 @@ import logging
 import re
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -27,6 +27,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.bootstrap import App
+from bot.dbexecutor import run_in
 from bot.settings import Settings
 from bot.slack import blocks
 from domain.errors import DomainError
@@ -58,7 +59,7 @@ class SlackUser:
 
 
 class SlackAdapter:
-    def __init__(self, app: App, settings: Settings, executor: ThreadPoolExecutor) -> None:
+    def __init__(self, app: App, settings: Settings, executor: Executor) -> None:
         self.app = app
         self.settings = settings
         self.registry = app.registry
@@ -74,7 +75,7 @@ class SlackAdapter:
 
     # --- plumbing ----------------------------------------------------------------------
     async def db(self, fn: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+        return await run_in(self.executor, fn, *args)
 
     def later(self, work: Any, respond: Any = None, **extra: Any) -> None:
         """Go on with `work` after the listener returns. Bolt (process_before_response) sends Slack its

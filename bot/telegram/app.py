@@ -7,10 +7,9 @@ another replica carries on where this one stopped.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -29,6 +28,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.bootstrap import App
+from bot.dbexecutor import run_in
 from bot.settings import Settings
 from bot.telegram import render
 from domain import dialogs
@@ -85,7 +85,7 @@ def who_of(update_user: Any, chat: Any) -> Who:
 
 
 class TelegramAdapter:
-    def __init__(self, app: App, settings: Settings, executor: ThreadPoolExecutor) -> None:
+    def __init__(self, app: App, settings: Settings, executor: Executor) -> None:
         assert settings.telegram_bot_token is not None
         self.app = app
         self.settings = settings
@@ -150,7 +150,7 @@ class TelegramAdapter:
 
     # --- plumbing ----------------------------------------------------------------------
     async def db(self, fn: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+        return await run_in(self.executor, fn, *args)
 
     def _first(self, key: str) -> bool:
         with self.app.uow() as uow:
