@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -181,7 +181,14 @@ def fmt_datetime(value: datetime, tz: str) -> str:
 
 
 def fmt_money(amount: Decimal | int | float, currency: str) -> str:
-    return format_currency(amount, currency, locale=babel_locale())
+    return _money(amount, currency, str(babel_locale()))
+
+
+@lru_cache(maxsize=4096)
+def _money(amount: Decimal | int | float, currency: str, locale: str) -> str:
+    """babel's currency formatting is exact but slow (a pattern applied from scratch each time); a list or a
+    digest shows the same amounts again and again, so each is formatted once per locale (a pure function)."""
+    return format_currency(amount, currency, locale=locale)
 
 
 def fmt_number(value: Decimal | int | float) -> str:
