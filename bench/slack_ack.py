@@ -83,7 +83,7 @@ def _bizbot_asgi(api_url: str, db_url: str):  # noqa: ANN202
     settings = Settings(database_url=db_url, locale="en", timezone="Asia/Shanghai", admins="",
                         slack_bot_token=TOKEN, slack_signing_secret=SECRET, slack_api_url=api_url)
     app = bootstrap(settings)
-    return create_asgi(app, run_worker=False), app
+    return create_asgi(app, run_worker=False, freeze_heap=True), app  # freeze_heap: as `bizbot serve`
 
 
 def serve(kind: str, api_url: str, db_url: str, cpu: str, dialect: str, conn) -> None:  # noqa: ANN001

@@ -190,7 +190,7 @@ def _bizbot_asgi(api_root: str, db_url: str):  # noqa: ANN202
                         telegram_webhook_url="https://bizbot.example.com/telegram/webhook",
                         telegram_webhook_secret=SECRET)
     app = bootstrap(settings)
-    return create_asgi(app, run_worker=False), app
+    return create_asgi(app, run_worker=False, freeze_heap=True), app  # freeze_heap: as `bizbot serve`
 
 
 def serve(kind: str, api_root: str, db_url: str, cpu: str, dialect: str, conn) -> None:  # noqa: ANN001

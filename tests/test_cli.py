@@ -157,6 +157,26 @@ def test_serve_answers_health_checks(tmp_path: Path) -> None:
     assert "xoxb" not in output
 
 
+def test_the_server_freezes_what_start_up_allocated(tmp_path: Path) -> None:
+    """`bizbot serve` (create_asgi with freeze_heap) moves start-up's objects out of the cyclic collector's
+    reach once started; a test process leaves it off (run apart, so this process is not frozen)."""
+    code = """if True:
+        import gc, sys
+        from starlette.testclient import TestClient
+        from bot.bootstrap import bootstrap
+        from bot.server import create_asgi
+        from bot.settings import Settings
+        app = bootstrap(Settings(database_url=sys.argv[1]))
+        for freeze in (False, True):
+            with TestClient(create_asgi(app, run_worker=False, freeze_heap=freeze)) as client:
+                assert client.get("/healthz").status_code == 200
+                print(freeze, gc.get_freeze_count() > 0)
+    """
+    out = subprocess.run([sys.executable, "-c", code, f"sqlite:///{tmp_path / 'f.db'}"], cwd=ROOT, text=True,
+                         capture_output=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.stdout.split() == ["False", "False", "True", "True"], out.stderr
+
+
 def test_outbox_command_lists_and_retries(db_env: dict[str, str]) -> None:
     run(["console", "--as", "w", "--now", "2026-11-23T10:00"],
         '/customer new Acme\n/visit Acme note="x" next=today\n', db_env)
