@@ -163,8 +163,8 @@ class Registry:
                 raise Invalid(N_("Unknown sub-command '{sub}' for /{name}. Did you mean /{name} {suggestion}?"),
                               sub=words[1], name=head, suggestion=close[0])
             raise Invalid(N_("Unknown sub-command '{sub}' for /{name}. Choose one of: {choices}."),
-                          sub=words[1], name=head, choices=", ".join(subs))
-        raise Invalid(N_("/{name} needs a sub-command: {choices}."), name=head, choices=", ".join(subs))
+                          sub=words[1], name=head, choices=Choices(subs))
+        raise Invalid(N_("/{name} needs a sub-command: {choices}."), name=head, choices=Choices(subs))
 
     def parse(self, ctx: Ctx, line: str) -> tuple[Command, Args]:
         cmd, data = self.fields(line)
