@@ -64,6 +64,16 @@ ROLES = Vocabulary(
     },
 )
 
+# The department's groups (SPEC §1: 业务拓展组, 项目执行组, 客户服务组), as its roles place people in them; a
+# member with roles in several groups belongs to each.
+GROUPS: tuple[tuple[str, frozenset[str]], ...] = (
+    (N_("Management"), frozenset({"manager", "deputy", "head", "admin"})),
+    (N_("Business development group"), frozenset({"sales"})),
+    (N_("Project execution group"), frozenset({"project_manager"})),
+    (N_("Customer service group"), frozenset({"service"})),
+    (N_("Legal and finance"), frozenset({"legal", "finance"})),
+)
+
 STAGES = Vocabulary(
     N_("stage"),
     {

@@ -8,9 +8,9 @@ from pydantic import BeforeValidator, Field
 from domain import team
 from domain.access import TEAM_ADMIN_ROLES
 from domain.errors import Invalid
-from domain.i18n import N_, _, fmt_list, lang_name
+from domain.i18n import N_, _, fmt_list, lang_name, translate
 from domain.models import Member
-from domain.vocab import ROLES
+from domain.vocab import GROUPS, ROLES
 from handlers.args import Args, Lang, MemberName, Text
 from handlers.context import Ctx
 from handlers.format import local_day
@@ -73,15 +73,22 @@ def team_list(ctx: Ctx, args: NoArgs) -> Reply:
     with ctx.uow() as uow:
         members = team.list_members(uow, ctx.actor)
     names = {m.id: m.name for m in members}
-    items = []
-    for m in members:
-        line = f"{m.name} — {_roles(m.roles)}"
+
+    def line(m: Member) -> str:
+        text = f"{m.name} — {_roles(m.roles)}"
         if m.supervisor_id:
-            line += " · " + _("reports to {name}").format(name=names.get(m.supervisor_id, "?"))
+            text += " · " + _("reports to {name}").format(name=names.get(m.supervisor_id, "?"))
         if m.locale:
-            line += f" · {lang_name(m.locale)}"
-        items.append(line)
-    return Reply(title=_("Team ({count})").format(count=len(members)), sections=[Section(_("Members"), items)])
+            text += f" · {lang_name(m.locale)}"
+        return text
+
+    # by the department's groups (业务拓展组, 项目执行组, 客户服务组…), each member in every group of their roles
+    sections = [Section(translate(title), [line(m) for m in members if m.role_set & roles])
+                for title, roles in GROUPS]
+    grouped = set().union(*(roles for _title, roles in GROUPS))
+    sections.append(Section(_("Members"), [line(m) for m in members if not m.role_set & grouped]))
+    return Reply(title=_("Team ({count})").format(count=len(members)),
+                 sections=[s for s in sections if s.items])
 
 
 class TeamInviteArgs(Args):

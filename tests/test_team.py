@@ -107,3 +107,13 @@ def test_reminder_hour_moves_pending_reminders(bot) -> None:  # noqa: ANN001
     out = bot(":advance 1d")
     assert "[2026-11-24 14:00] → @wang:" not in out        # Nov 24 10:00: not yet
     assert "[2026-11-24 14:00] → @wang:" in bot(":advance 5h")
+
+
+def test_the_team_is_listed_by_the_departments_groups(bot) -> None:  # noqa: ANN001
+    """SPEC §1's groups as the roles place people: 业务拓展组 (sales), 项目执行组 (project managers), 客户服务组
+    (service); a member with roles in two groups is in both."""
+    bot("/team add alice role=sales", "/team add pat role=sales,pm", "/team add sam role=service",
+        "/team add lee role=legal", "/settings lang zh")
+    out = bot("/team list")
+    assert out.index("部门管理:\n  • wang") < out.index("业务拓展组:\n  • alice") < out.index("  • pat — 业务员和项目经理")
+    assert "项目执行组:\n  • pat" in out and "客户服务组:\n  • sam" in out and "法务与财务:\n  • lee" in out
