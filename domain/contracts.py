@@ -66,7 +66,7 @@ def new_contract(uow: UnitOfWork, actor: Actor, customer_text: str, terms: Terms
         org_id=actor.org_id, customer_id=customer.id, lead_id=lead.id if lead else None, owner_id=actor.member_id,
         title=terms.title.strip()[:200], amount=terms.amount, currency=terms.currency or "CNY",
         payment=terms.payment, delivery=terms.delivery, term=terms.term, clauses=terms.clauses, state="draft",
-        created_at=uow.now, updated_at=uow.now))
+        risk=customer.risk, created_at=uow.now, updated_at=uow.now))  # the customer's risk, as a lead's
     uow.session.flush()
     req = approvals.create_request(uow, actor, "contract", {}, contract.amount, contract.currency, contract.id)
     contract.request_id = req.id
@@ -407,6 +407,9 @@ def _in_archive(uow: UnitOfWork, actor: Actor, customer: Customer) -> list[str]:
         select(Contract, Member.name).join(Member, Member.id == Contract.owner_id)
         .where(Contract.customer_id == customer.id).order_by(Contract.created_at.desc(), Contract.id.desc())
         .limit(20)).all()
-    return [" · ".join([kref(c), fmt_date(c.signed_on or local_today(c.created_at, actor.timezone)), c.title,
+    from domain.risk import mark
+
+    return [" · ".join([f"{mark(c.risk)} {kref(c)}".strip(), fmt_date(c.signed_on or local_today(c.created_at,
+                                                                                            actor.timezone)), c.title,
                         fmt_money(c.amount, c.currency), translate(CONTRACT_STATES[c.state]), owner])
             for c, owner in rows]

@@ -24,6 +24,7 @@ from domain.clock import local_today
 from domain.errors import Ambiguous, Conflict, Forbidden, Invalid, NotFound
 from domain.i18n import N_
 from domain.models import Callback, Customer, Lead, Member, Organisation, StageChange, Visit
+from domain.risk import warn_if_raised
 from domain.team import clean_name, find_member, name_key, org_setting
 from domain.uow import UnitOfWork
 from domain.vocab import CLOSED_STAGES, PIPELINE, STAGES, WINNABLE_FROM
@@ -96,6 +97,7 @@ def create_customer(
     )
     _apply(customer, fields)
     uow.session.flush()
+    warn_if_raised(uow, actor, customer, "low")  # created orange or red: the warning signal (domain.risk)
     org = _org(uow, actor)
     first = schedule_callback(
         uow,
@@ -214,7 +216,11 @@ def update_customer(
         changes["owner"] = owner
     if not changes:
         raise Invalid(N_("Nothing to change."))
+    old_risk = customer.risk
     _apply(customer, fields)
+    if customer.risk != old_risk:
+        customer.risk_note = None  # the reason given with the old level no longer holds (/risk set gives one)
+        warn_if_raised(uow, actor, customer, old_risk)
     customer.updated_at = uow.now
     uow.audit(
         actor.org_id, actor.member_id, "update", "customer", ref("C", customer.id),
@@ -507,6 +513,7 @@ class LeadListing(NamedTuple):
     key_account: bool
     customer_name: str
     owner_name: str
+    risk: str
 
 
 def list_leads(uow: UnitOfWork, actor: Actor, scope: str = "mine", stage: str | None = None) -> list[LeadListing]:
@@ -528,7 +535,8 @@ def _lead_list_statement(scope: str, by_stage: bool) -> Select[tuple[Any, ...]]:
     """The lead list's query for a scope, with or without a stage, built once each (it is asked often);
     a Core read of the columns a list shows, not three whole records per lead."""
     q = (
-        select(Lead.id, Lead.stage, Lead.value, Lead.currency, Lead.key_account, Customer.name, Member.name)
+        select(Lead.id, Lead.stage, Lead.value, Lead.currency, Lead.key_account, Customer.name, Member.name,
+               Lead.risk)
         .join(Customer, Customer.id == Lead.customer_id)
         .join(Member, Member.id == Lead.owner_id)
         .where(Lead.org_id == bindparam("org_id"))

@@ -39,8 +39,8 @@ class Vocabulary:
 
     def choices(self) -> Choices:
         """The keys, each with its label in the reader's language where that differs, as alternatives."""
-        return Choices(_("{key} ({label})").format(key=k, label=translate(v)) if translate(v) != k else k
-                       for k, v in self.labels.items())
+        return Choices(k if translate(v) == k else translate(v) if translate(v).startswith(k + " ") else
+                       _("{key} ({label})").format(key=k, label=translate(v)) for k, v in self.labels.items())
 
 
 ROLES = Vocabulary(

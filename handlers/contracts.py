@@ -22,7 +22,7 @@ from handlers.args import (
     words,
 )
 from handlers.context import Ctx
-from handlers.format import day, local_day, money
+from handlers.format import day, local_day, marked, money, risk
 from handlers.registry import REGISTRY
 from handlers.replies import Button, Reply, Section
 
@@ -110,6 +110,7 @@ def contract_show(ctx: Ctx, args: ContractRefArgs) -> Reply:
         (_("Term"), day(c.term)),
         (_("Owner"), v.owner.name),
         (_("State"), translate(CONTRACT_STATES[c.state])),
+        (_("Risk"), risk(c.risk, c.risk_note)),
     ]
     if c.signed_on:
         fields.append((_("Signed"), day(c.signed_on)))
@@ -135,7 +136,7 @@ def contract_list(ctx: Ctx, args: ContractListArgs) -> Reply:
     """Contracts in scope."""
     with ctx.uow() as uow:
         rows = contracts.list_contracts(uow, ctx.actor, args.scope)
-    items = [" · ".join([contracts.kref(c), cu.name, c.title, money(c.amount, c.currency),
+    items = [" · ".join([marked(contracts.kref(c), c.risk), cu.name, c.title, money(c.amount, c.currency),
                          translate(CONTRACT_STATES[c.state]), m.name]) for c, cu, m in rows]
     return Reply(title=_("Contracts ({count})").format(count=len(rows)),
                  sections=[Section(_("Contracts"), items, _("none"))], private=True)

@@ -22,7 +22,7 @@ from handlers.args import (
     scope,
 )
 from handlers.context import Ctx
-from handlers.format import day, lead_line, local_day, risk
+from handlers.format import day, lead_line, local_day, marked, risk
 from handlers.registry import REGISTRY
 from handlers.replies import Button, Reply, Section
 
@@ -95,7 +95,7 @@ def customer_show(ctx: Ctx, args: CustomerShowArgs) -> Reply:
     fields = [
         (_("Owner"), a.owner.name),
         (_("Level"), LEVELS.label(c.level)),
-        (_("Risk"), risk(c.risk)),
+        (_("Risk"), risk(c.risk, c.risk_note)),
     ]
     optional = [
         (_("Industry"), c.industry), (_("Scale"), SCALES.label(c.scale) if c.scale else None),
@@ -143,7 +143,7 @@ def customer_list(ctx: Ctx, args: CustomerListArgs) -> Reply:
     """Customers visible to the actor."""
     with ctx.uow() as uow:
         rows = crm.list_customers(uow, ctx.actor, args.scope)
-    items = [f"C{c.id} · {c.name} · {LEVELS.label(c.level)} · {m.name}" for c, m in rows]
+    items = [f"{marked(f'C{c.id}', c.risk)} · {c.name} · {LEVELS.label(c.level)} · {m.name}" for c, m in rows]
     return Reply(title=_("Customers ({count})").format(count=len(rows)),
                  sections=[Section(_("Customers"), items, _("none"))], private=True)
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from domain.crm import LeadListing
 from domain.i18n import _, fmt_date, fmt_money
 from domain.models import Lead
+from domain.risk import MARKS, mark
 from domain.vocab import RISKS, STAGES
 
 
@@ -24,7 +25,7 @@ def money(value: Decimal | None, currency: str) -> str:
 
 
 def lead_line(lead: Lead | LeadListing, customer_name: str, owner_name: str | None = None) -> str:
-    parts = [f"L{lead.id}", customer_name, STAGES.label(lead.stage), money(lead.value, lead.currency)]
+    parts = [marked(f"L{lead.id}", lead.risk), customer_name, STAGES.label(lead.stage), money(lead.value, lead.currency)]
     if owner_name:
         parts.append(owner_name)
     if lead.key_account:
@@ -32,5 +33,12 @@ def lead_line(lead: Lead | LeadListing, customer_name: str, owner_name: str | No
     return " · ".join(parts)
 
 
-def risk(value: str) -> str:
-    return RISKS.label(value)
+def risk(value: str, note: str | None = None) -> str:
+    """A risk level as a warning: its colour and label, and why ("🔴 high (red) — two invoices overdue")."""
+    text = f"{MARKS[value]} {RISKS.label(value)}" if value in MARKS else RISKS.label(value)
+    return _("{level} — {reason}").format(level=text, reason=note) if note else text
+
+
+def marked(reference: str, level: str) -> str:
+    """A reference in a list, with the warning colour of an orange or red risk in front ("🔴 C3")."""
+    return f"{mark(level)} {reference}" if mark(level) else reference

@@ -21,7 +21,7 @@ from handlers.args import (
     scope,
 )
 from handlers.context import Ctx
-from handlers.format import day, lead_line, local_day, money
+from handlers.format import day, lead_line, local_day, money, risk
 from handlers.registry import REGISTRY
 from handlers.replies import Button, Reply, Section
 
@@ -108,6 +108,7 @@ def lead_show(ctx: Ctx, args: LeadShowArgs) -> Reply:
         (_("Customer"), f"{v.customer.name} (C{v.customer.id})"),
         (_("Stage"), STAGES.label(lead.stage)),
         (_("Owner"), v.owner.name),
+        (_("Risk"), risk(lead.risk, lead.risk_note)),
         (_("Value"), money(lead.value, lead.currency)),
         (_("Source"), SOURCES.label(lead.source) if lead.source else "—"),
         (_("Contact"), lead.contact or "—"),
