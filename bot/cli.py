@@ -106,6 +106,27 @@ def db_current() -> None:
     engine.dispose()
 
 
+@main.command("backup")
+@click.option("-o", "--output", default=None,
+              help="The backup file (default: BIZBOT_BACKUP_DIR, else ./backups, named bizbot-YYYYmmdd-HHMMSS).")
+def backup_command(output: str | None) -> None:
+    """Back the database up now: SQLite's online backup (checked), or pg_dump for PostgreSQL."""
+    from pathlib import Path
+    from zoneinfo import ZoneInfo
+
+    from bot.backup import BackupError, backup, file_name
+
+    settings = _settings()
+    now = datetime.now(UTC).astimezone(ZoneInfo(settings.timezone))
+    target = Path(output) if output else Path(settings.backup_dir or "backups") / file_name(now, settings.database_url)
+    try:
+        made = backup(settings.database_url, target)
+    except BackupError as exc:
+        click.echo(f"bizbot: backup failed: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"backup written: {made.path} ({made.size:,} bytes)")
+
+
 @main.command()
 @click.option("--status", type=click.Choice(["pending", "sending", "sent", "parked"]), default=None,
               help="Only messages in this state.")

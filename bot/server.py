@@ -4,8 +4,12 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import sqlite3
+import subprocess
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
+from datetime import datetime, timedelta
+from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import text
@@ -14,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.backup import BackupError, daily
 from bot.bootstrap import App
 from bot.dbexecutor import DbExecutor, run_in
 from bot.delivery import Dispatcher, Sender
@@ -45,13 +50,31 @@ class Worker:
         self.executor = executor
         self.dispatcher = dispatcher
         self.leadership = leadership or Leadership(app.engine)
+        self._backup_failed_at: datetime | None = None
 
     def tick_sync(self) -> int:
         if self.leadership.claim():
             with self.app.uow() as uow:
                 ensure_recurring(uow)
             sweep(self.app.services.uow)
+            self.backup_if_due()
         return self.dispatcher.run_once()
+
+    def backup_if_due(self) -> None:
+        """The day's backup (BIZBOT_BACKUP_DIR), by the replica that runs the sweep; a failure is logged
+        and tried again an hour later, not on every tick."""
+        settings, now = self.app.settings, self.app.clock.now()
+        if not settings.backup_dir:
+            return
+        if self._backup_failed_at is not None and now - self._backup_failed_at < timedelta(hours=1):
+            return
+        try:
+            daily(settings.database_url, Path(settings.backup_dir), settings.backup_keep, settings.backup_hour,
+                  settings.timezone, now)
+            self._backup_failed_at = None
+        except (BackupError, OSError, sqlite3.Error, subprocess.SubprocessError) as exc:
+            self._backup_failed_at = now
+            log.error("backup failed: %s", exc)
 
     async def tick(self) -> None:
         await run_in(self.executor, self.tick_sync)

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     http_port: int = Field(8080, ge=1, le=65535)
     sweep_seconds: float = Field(5.0, gt=0, le=300)
     cpu: str = "auto"  # the CPU `bizbot serve` keeps to: auto (one, on SQLite), off, or a CPU number
+    backup_dir: str | None = None  # with it, `bizbot serve` writes a backup a day there (bot.backup)
+    backup_keep: int = Field(7, ge=1, le=3650)
+    backup_hour: int = Field(2, ge=0, le=23)  # local (BIZBOT_TIMEZONE) hour from which the day's backup is due
 
     telegram_bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
     telegram_webhook_url: str | None = Field(None, validation_alias="TELEGRAM_WEBHOOK_URL")
