@@ -90,17 +90,20 @@ def write_table(header: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str, 
 
 EXPORTS = Vocabulary(
     N_("export"),
-    {"leads": N_("leads"), "complaints": N_("complaints"), "ledger": N_("contract ledger")},
+    {"leads": N_("leads"), "complaints": N_("complaints"), "ledger": N_("contract ledger"),
+     "audit": N_("access log")},
     {"商机": "leads", "lead": "leads", "投诉": "complaints", "complaint": "complaints", "台账": "ledger",
-     "合同台账": "ledger", "contracts": "ledger"},
+     "合同台账": "ledger", "contracts": "ledger", "访问记录": "audit", "审计": "audit", "日志": "audit",
+     "log": "audit"},
 )
 MIME = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 def send_export(uow: UnitOfWork, actor: Actor, what: str, fmt: str, start: date | None = None,
                 end: date | None = None) -> int:
-    """Write the table `what` (leads, complaints, ledger) with the rows the actor may see, and send it to
-    them as a file, in the same transaction; how many rows it has. Audited (by the table)."""
+    """Write the table `what` (leads, complaints, ledger, audit) with the rows the actor may see, and send it
+    to them as a file, in the same transaction; how many rows it has. Audited (by the table)."""
+    from domain.auditlog import audit_table
     from domain.complaints import complaints_table
     from domain.contracts import ledger_table
     from domain.crm import leads_table
@@ -115,6 +118,8 @@ def send_export(uow: UnitOfWork, actor: Actor, what: str, fmt: str, start: date 
         data, count = leads_table(uow, actor, fmt)
     elif what == "complaints":
         data, count = complaints_table(uow, actor, fmt, start, end)
+    elif what == "audit":
+        data, count = audit_table(uow, actor, fmt, start, end)
     else:
         data, count = ledger_table(uow, actor, fmt, start, end)
     stamp = uow.now.astimezone(ZoneInfo(actor.timezone)).strftime("%Y%m%d-%H%M%S")

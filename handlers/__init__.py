@@ -4,7 +4,7 @@ from __future__ import annotations
 from importlib import import_module
 
 MODULES = ("help", "team", "customers", "leads", "visits", "agenda", "remind", "approvals", "contracts",
-           "complaints", "meeting", "reviews", "holidays", "exports", "risk")
+           "complaints", "meeting", "reviews", "holidays", "exports", "risk", "audit")
 
 
 def load():  # noqa: ANN201
