@@ -137,21 +137,18 @@ def risk_list(uow: UnitOfWork, actor: Actor, only_high: bool = False) -> list[Ri
     levels = ("high",) if only_high else ("high", "medium")
     owners = visible_owner_ids(uow, actor)
     names = dict(uow.session.execute(select(Member.id, Member.name).where(Member.org_id == actor.org_id)).all())
-    rows: list[RiskRow] = []
-    customers = {c.id: c for c in uow.session.scalars(select(Customer).where(Customer.org_id == actor.org_id))}
     queries: list[tuple[str, Any]] = [
         ("C", select(Customer).where(Customer.org_id == actor.org_id, Customer.risk.in_(levels))),
         ("L", select(Lead).where(Lead.org_id == actor.org_id, Lead.risk.in_(levels),
                                  Lead.stage.not_in(CLOSED_STAGES))),
         ("K", select(Contract).where(Contract.org_id == actor.org_id, Contract.risk.in_(levels))),
     ]
-    for prefix, query in queries:
-        for record in uow.session.scalars(query):
-            if owners is not None and record.owner_id not in owners:
-                continue
-            name = record.name if isinstance(record, Customer) else _title(record, customers)
-            rows.append(RiskRow(ref(prefix, record.id), KINDS[prefix], name, record.risk, record.risk_note,
-                                names.get(record.owner_id, "?")))
+    found = [(prefix, record) for prefix, query in queries for record in uow.session.scalars(query)
+             if owners is None or record.owner_id in owners]
+    wanted = {r.customer_id for _prefix, r in found if not isinstance(r, Customer)}
+    customers = {c.id: c for c in uow.session.scalars(select(Customer).where(Customer.id.in_(wanted)))} if wanted else {}
+    rows = [RiskRow(ref(prefix, r.id), KINDS[prefix], r.name if isinstance(r, Customer) else _title(r, customers),
+                    r.risk, r.risk_note, names.get(r.owner_id, "?")) for prefix, r in found]
     uow.audit(actor.org_id, actor.member_id, "read", "risk", None, f"{len(rows)} rows")
     uow.commit()
     return sorted(rows, key=lambda r: (-ORDER[r.level], "CLK".index(r.ref[0]), int(r.ref[1:])))
