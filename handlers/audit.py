@@ -32,7 +32,7 @@ def audit(ctx: Ctx, args: AuditArgs) -> Reply:
                                     e.entity_ref or "", e.detail or "") if x) for e, name in got.rows]
     title = (_("Access log: {about} ({count})").format(about=got.about, count=got.total) if got.about
              else _("Access log ({count})").format(count=got.total))
-    text = None
+    text = ""
     if got.total > len(got.rows):
         text = _("The newest {shown} of {count}; /export audit sends them all as a file.").format(
             shown=len(got.rows), count=got.total)

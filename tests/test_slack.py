@@ -414,3 +414,23 @@ def test_appraisal_approved_by_button_settles_the_message_and_tells_the_member(s
     slack.deliver()
     result = [c for c in slack.fake.calls_to("chat.postMessage") if c.args["channel"] == "U2"][-1]
     assert "Your 2026-11 review is final: weighted total 70" in result.args["text"]
+
+
+def test_risk_and_the_access_log_in_slack(slack: SlackStack) -> None:
+    """/risk set's form has the levels as a select; raising a customer to red warns the supervisor by direct
+    message; the access log is refused to a sales member, ephemerally."""
+    slack.say("/help")                                                            # U1 Wang: admin and manager
+    slack.say("/team", "add <@U2|alice> role=sales supervisor=Wang")
+    slack.say("/customer", "new Acme", user_id="U2")
+    assert slack.command("/risk", "set", user_id="U2").status_code == 200          # alone: its form
+    (opened,) = slack.fake.wait_for("views.open")
+    level = next(b for b in opened.args["view"]["blocks"] if b["block_id"] == "level")
+    assert [o["value"] for o in level["element"]["options"]] == ["high", "medium", "low"]
+    answer = slack.say("/risk", 'set Acme high reason="two invoices overdue"', user_id="U2")
+    assert "🔴 high (red)" in answer["text"] and "Warned: Wang." in answer["text"]
+    slack.deliver()
+    warning = [c for c in slack.fake.calls_to("chat.postMessage") if "Risk warning" in c.args["text"]]
+    assert [c.args["channel"] for c in warning] == ["U1"]
+    refused = slack.say("/audit", "", user_id="U2")
+    assert refused["response_type"] == "ephemeral" and "may use /audit" in refused["text"]
+    assert "Access log: C1 (2)" in slack.say("/audit", "C1")["text"]
