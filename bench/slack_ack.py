@@ -113,6 +113,11 @@ def serve(kind: str, api_url: str, db_url: str, cpu: str, dialect: str, conn) ->
     thread.start()
     while not server.started:
         time.sleep(0.01)
+    if app is None:  # the bare apps' start-up heap is frozen too, as bizbot's (create_asgi's freeze_heap)
+        import gc
+
+        gc.collect()
+        gc.freeze()
     conn.send(f"http://127.0.0.1:{sock.getsockname()[1]}")
     conn.recv()  # "stop"
     server.should_exit = True
