@@ -50,8 +50,7 @@ def risk_list(ctx: Ctx, args: RiskListArgs) -> Reply:
         rows = risk.risk_list(uow, ctx.actor, only_high=args.scope == "high")
     items = [" · ".join([f"{risk.MARKS[r.level]} {r.ref}", translate(r.kind), r.name, RISKS.label(r.level), r.owner,
                          r.reason or "—"]) for r in rows]
-    show = {"C": "/customer show", "L": "/lead show", "K": "/contract show"}
-    buttons = [Button(r.ref, f"{show[r.ref[0]]} {r.ref}") for r in rows[:5]]
+    buttons = [Button(r.ref, f"{risk.SHOW[r.ref[0]]} {r.ref}") for r in rows[:5]]
     return Reply(title=_("Risk list ({count})").format(count=len(rows)),
                  sections=[Section(_("Risks"), items, _("none"))], buttons=buttons, private=True)
 
