@@ -51,6 +51,9 @@ OPTION_ALIASES: dict[str, str | tuple[str, ...]] = {
 }
 
 
+_LEADING_SLASHES = re.compile(r"^\s*[/／]+")
+
+
 @dataclass(frozen=True)
 class Command:
     name: str
@@ -204,6 +207,8 @@ class Registry:
     def dispatch(self, ctx: Ctx, line: str) -> Reply:
         """Parse, check permission, run; every failure becomes one translated answer."""
         line = CONTROL.sub("", line)  # also as the line is kept (a refusal is audited with it)
+        # a Chinese input method types the full-width slash (／lead); a console or mention may add a second one
+        line = _LEADING_SLASHES.sub("/", line, count=1)
         with use_locale(ctx.actor.locale):
             try:
                 cmd, args = self.parse(ctx, line)
