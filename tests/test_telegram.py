@@ -114,6 +114,13 @@ def test_private_replies_go_to_the_private_chat_with_a_pointer_in_the_group(tg: 
     assert "private chat" in tg.last(GROUP_ID)["text"]
 
 
+def test_a_full_width_slash_is_a_command_too(tg: TelegramStack) -> None:
+    """A Chinese input method types ／; Telegram marks no command entity, bizbot still runs it."""
+    tg.post(group_cmd("/customer new Acme"))
+    tg.post(text_update(text="／customer show Acme", user_id=ALICE, chat_id=ALICE))
+    assert "Acme (C1)" in tg.last(ALICE)["text"]
+
+
 def test_escaping_user_text_in_html(tg: TelegramStack) -> None:
     tg.post(group_cmd('/customer new "<b>Evil</b> & Co"'))
     text = tg.last(GROUP_ID)["text"]

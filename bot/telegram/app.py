@@ -345,6 +345,8 @@ class TelegramAdapter:
         assert message.from_user is not None and message.text is not None
         who = who_of(message.from_user, message.chat)
         text = CONTROL.sub("", message.text)  # as typed lines are cleaned: conversation answers and codes too
+        if text.startswith("／"):  # the full-width slash of a Chinese input method: Telegram sees no command
+            text = "/" + text[1:]
         if text.startswith("/"):
             head, _sep, rest = text.partition(" ")
             name, _at, target = head[1:].partition("@")
