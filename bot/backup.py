@@ -21,6 +21,7 @@ import subprocess
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import make_url
@@ -88,6 +89,79 @@ def _postgres(database_url: str, target: Path) -> None:
                           capture_output=True, text=True, timeout=3600)
     if done.returncode != 0:
         raise BackupError(f"pg_dump failed: {done.stderr.strip()[-500:]}")
+
+
+def restore(database_url: str, source: Path, keep_current: Path | None) -> Path | None:
+    """Put a backup back in place of the database; the server must be stopped. On SQLite the backup is
+    checked first and the current database is backed up to `keep_current` (returned) before it is
+    replaced, through SQLite's backup API (so its WAL files stay consistent); on PostgreSQL it is
+    `pg_restore --clean --if-exists` into the database. Migrations run at the next start."""
+    if not source.is_file():
+        raise BackupError(f"no backup at {source}")
+    url = make_url(database_url)
+    if url.get_backend_name() == "postgresql":
+        _pg_restore(database_url, source)
+        return None
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        raise BackupError(f"no restore for {database_url.split(':', 1)[0]} databases")
+    database = Path(url.database)
+    with _serve_lock(database):
+        backup_copy = sqlite3.connect(source.resolve().as_uri() + "?mode=ro", uri=True)
+        try:
+            result = backup_copy.execute("PRAGMA integrity_check").fetchone()
+            if not result or result[0] != "ok":
+                raise BackupError(f"{source} failed its integrity check: {result}")
+            kept = None
+            if database.exists() and keep_current is not None:
+                kept = backup(database_url, keep_current).path
+            target = sqlite3.connect(database)
+            try:
+                backup_copy.backup(target)
+                target.execute("PRAGMA journal_mode=WAL")
+            finally:
+                target.close()
+        except sqlite3.DatabaseError as exc:
+            raise BackupError(f"{source} is not a bizbot SQLite backup: {exc}") from None
+        finally:
+            backup_copy.close()
+    return kept
+
+
+class _serve_lock:  # noqa: N801 (a context manager used as `with _serve_lock(path)`)
+    """The lock `bizbot serve` holds on a SQLite database (bot.leader): taken here, so nothing is restored
+    under a running server."""
+
+    def __init__(self, database: Path) -> None:
+        self.path = Path(f"{database.resolve()}.serve.lock")
+        self.handle: Any = None
+
+    def __enter__(self) -> None:
+        import fcntl
+
+        self.handle = open(self.path, "a")  # noqa: SIM115
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.handle.close()
+            raise BackupError("bizbot serve is running on this database; stop it before restoring") from None
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()
+
+
+def _pg_restore(database_url: str, source: Path) -> None:
+    pg_restore = shutil.which("pg_restore")
+    if pg_restore is None:
+        raise BackupError("pg_restore is not installed (PostgreSQL's client tools); install it to restore")
+    url = make_url(database_url)
+    env = {**os.environ}
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)
+    dsn = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    done = subprocess.run([pg_restore, "--clean", "--if-exists", "--no-owner", f"--dbname={dsn}", str(source)],
+                          env=env, capture_output=True, text=True, timeout=3600)
+    if done.returncode != 0:
+        raise BackupError(f"pg_restore failed: {done.stderr.strip()[-500:]}")
 
 
 def file_name(now: datetime, database_url: str) -> str:

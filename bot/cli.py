@@ -127,6 +127,34 @@ def backup_command(output: str | None) -> None:
     click.echo(f"backup written: {made.path} ({made.size:,} bytes)")
 
 
+@main.command("restore")
+@click.argument("backup_file", type=click.Path(dir_okay=False))
+@click.option("--yes", is_flag=True, help="Replace the database: nothing is changed without it.")
+def restore_command(backup_file: str, yes: bool) -> None:
+    """Put a backup back in place of the database (stop bizbot serve first). On SQLite the current
+    database is kept beside the backups first (before-restore-…)."""
+    from pathlib import Path
+    from zoneinfo import ZoneInfo
+
+    from bot.backup import BackupError, restore
+
+    settings = _settings()
+    if not yes:
+        click.echo(f"bizbot: this replaces the database ({settings.database_url.split('://', 1)[0]}) with "
+                   f"{backup_file}; stop bizbot serve, then run again with --yes", err=True)
+        sys.exit(2)
+    now = datetime.now(UTC).astimezone(ZoneInfo(settings.timezone))
+    keep = Path(settings.backup_dir or "backups") / f"before-restore-{now.strftime('%Y%m%d-%H%M%S')}.db"
+    try:
+        kept = restore(settings.database_url, Path(backup_file), keep)
+    except BackupError as exc:
+        click.echo(f"bizbot: restore failed: {exc}", err=True)
+        sys.exit(1)
+    if kept is not None:
+        click.echo(f"the database as it was is kept in {kept}")
+    click.echo(f"restored from {backup_file}; migrations run when bizbot next starts")
+
+
 @main.command()
 @click.option("--status", type=click.Choice(["pending", "sending", "sent", "parked"]), default=None,
               help="Only messages in this state.")

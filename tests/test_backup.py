@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import PG_URL
 
-from bot.backup import BackupError, backup, backups_in
+from bot.backup import BackupError, backup, backups_in, restore
 from bot.cli import main
 from bot.delivery import Dispatcher
 from bot.server import Worker
@@ -101,3 +101,41 @@ def test_what_cannot_be_backed_up_says_why(tmp_path: Path) -> None:
     with pytest.raises(BackupError, match="no backup for mysql"):
         backup("mysql://u@localhost/x", tmp_path / "m.db")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_restore_puts_the_backup_back_and_keeps_what_was_there(bot, app, tmp_path: Path) -> None:  # noqa: ANN001
+    bot("/customer new Acme")
+    url = app.settings.database_url
+    backup(url, tmp_path / "snap")
+    bot("/customer new Beta")
+    app.engine.dispose()
+    kept = restore(url, tmp_path / "snap", tmp_path / "before.db")
+    bot("/customer new Gamma")                                      # the bot goes on from the backup
+    assert "Customers (2)" in bot("/customer list") and "Beta" not in bot("/customer list")
+    if kept is not None:                                            # SQLite: what was there is kept
+        assert _names(kept) == ["Acme", "Beta"]
+
+
+def test_a_restore_refuses_a_running_server_a_bad_file_and_no_file(app, tmp_path: Path) -> None:  # noqa: ANN001
+    url = app.settings.database_url
+    if not url.startswith("sqlite"):
+        pytest.skip("the SQLite serve lock")
+    from bot.leader import Leadership
+
+    (tmp_path / "junk.db").write_bytes(b"not a database at all" * 100)
+    with pytest.raises(BackupError, match="is not a bizbot SQLite backup"):
+        restore(url, tmp_path / "junk.db", None)
+    with pytest.raises(BackupError, match="no backup at"):
+        restore(url, tmp_path / "missing.db", None)
+    backup(url, tmp_path / "snap.db")
+    serving = Leadership(app.engine)
+    assert serving.claim()                                          # as bizbot serve holds it
+    try:
+        with pytest.raises(BackupError, match="bizbot serve is running on this database"):
+            restore(url, tmp_path / "snap.db", None)
+    finally:
+        serving._file.close()                                       # the "server" stops
+    assert restore(url, tmp_path / "snap.db", None) is None          # then it may
+    result = CliRunner().invoke(main, ["restore", str(tmp_path / "snap.db")],
+                                env={"BIZBOT_DATABASE_URL": url})
+    assert result.exit_code == 2 and "run again with --yes" in result.output
