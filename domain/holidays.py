@@ -129,11 +129,14 @@ def year_view(uow: UnitOfWork, actor: Actor, year: int) -> YearView:
 
 def unknown_years(org: Organisation, today: date) -> list[int]:
     """Years whose public holidays neither China's calendar (as installed) nor the department has:
-    this year, and from December the next one."""
+    this year, and from December the next one. The department has a year once it marked days off at
+    the Spring Festival (20 January to the end of February, where it always falls): a company day off
+    elsewhere in the year does not say the year's public holidays are in."""
     if setting(org, "calendar") != "CN":
         return []
     years = [today.year, today.year + 1] if today.month == 12 else [today.year]
-    marked = {day.year for day, own in org.calendar_days.items() if not own.working}
+    marked = {day.year for day, own in org.calendar_days.items()
+              if not own.working and (day.month == 2 or (day.month == 1 and day.day >= 20))}
     return [year for year in years if not national_covers(year) and year not in marked]
 
 

@@ -144,14 +144,24 @@ def test_bad_input_and_refusals_change_nothing(bot, app) -> None:  # noqa: ANN00
         assert uow.session.scalar(select(func.count()).where(AuditEntry.entity == "calendar")) == 0
 
 
-def test_an_unknown_years_notice_reaches_admins_and_managers_once(bot, clock) -> None:  # noqa: ANN001
+def _org(app) -> Organisation:  # noqa: ANN001
+    with app.uow() as uow:
+        org = uow.session.scalars(select(Organisation)).first()
+        org.calendar_days  # noqa: B018 (loaded with it)
+        return org
+
+
+def test_an_unknown_years_notice_reaches_admins_and_managers_once(bot, app, clock) -> None:  # noqa: ANN001
     clock.set(datetime(2099, 11, 16, 2, 0, tzinfo=UTC))               # Monday 10:00; 2099 is not covered
     bot("/team add mgr role=manager", "/team add alice role=sales")
     out = [line for line in _reminders(bot(":advance 1d")) if NOTICE in line]
     assert sorted(line.split(":", 2)[1] for line in out) == ["00] → @mgr", "00] → @wang"]
     assert "public holidays for 2099 yet" in out[0] and "/holiday list 2099" in out[0]
     assert not [line for line in _reminders(bot(":advance 3d")) if NOTICE in line]    # once a year each
-    bot("/holiday add 2099-12-25 name=Company day")                 # the department now knows 2099
+    bot("/holiday add 2099-12-25 name=Company day")                 # a company day off: 2099 still unknown
+    assert unknown_years(_org(app), date(2099, 11, 20)) == [2099]
+    bot("/holiday add 2099-01-20 2099-01-26 春节")                   # the Spring Festival: now it is known
+    assert unknown_years(_org(app), date(2099, 11, 20)) == []
     out = [line for line in _reminders(bot(":advance 11d")) if NOTICE in line]        # into December
     assert len(out) == 2 and all("holidays for 2100 yet" in line for line in out)
     out = bot("/settings lang zh", ":advance 1d")
