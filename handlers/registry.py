@@ -47,7 +47,7 @@ OPTION_ALIASES: dict[str, str | tuple[str, ...]] = {
     "客户": "customer", "商机": "lead", "发票": "invoice",
     "完成": "done", "已完成": "done", "完成情况": "done", "困难": "problems", "遇到的问题": "problems",
     "计划": "plan", "本周计划": "plan", "下周计划": "plan", "星期": "day", "时间": "time", "频道": "channel",
-    "汇报人": "reporters",
+    "汇报人": "reporters", "月度": "monthly", "季度": "quarterly", "年度": "annual", "申诉期": "appeal_days",
 }
 
 

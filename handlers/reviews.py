@@ -14,7 +14,7 @@ from domain.errors import Invalid
 from domain.figures import MEASURES
 from domain.i18n import N_, _, fmt_date, fmt_datetime, fmt_list, sentences, translate
 from domain.models import Member, Review
-from domain.vocab import Vocabulary
+from domain.vocab import ROLES, Vocabulary
 from handlers.args import Args, LongText, MemberName, Text, Widget, words
 from handlers.context import Ctx
 from handlers.registry import REGISTRY
@@ -357,8 +357,9 @@ def review_template(ctx: Ctx, args: TemplateShowArgs) -> Reply:
             line = f"{item['key']}: " + _("{indicator} ({weight}%)").format(
                 indicator=translate(item["label"]), weight=item["weight"])
             items.append(line + (" · " + _("measured: {figures}").format(figures=measured) if measured else ""))
-        roles = ", ".join(tpl["roles"])
-        sections.append(Section(f"{name} — {translate(tpl['label'])} ({roles})", items))
+        roles = fmt_list([ROLES.label(r) for r in tpl["roles"]])
+        sections.append(Section(_("{name} — {label} ({roles})").format(name=name, label=translate(tpl["label"]),
+                                                                        roles=roles), items))
     if not sections:
         raise Invalid(N_("There is no template {name}; templates: {choices}."), name=args.name,
                       choices=", ".join(tpls))
@@ -382,7 +383,8 @@ def review_weights(ctx: Ctx, args: TemplateSetArgs) -> Reply:
     with ctx.uow() as uow:
         tpl = appraisals.set_template(uow, ctx.actor, args.name.lower(), weights, labels, roles)
     return Reply(text=_("Template {name} saved: {weights}. Reviews opened from now on use it.").format(
-        name=args.name.lower(), weights=", ".join(f"{i['key']} {i['weight']}%" for i in tpl["indicators"])))
+        name=args.name.lower(), weights=fmt_list([_("{indicator} ({weight}%)").format(
+            indicator=translate(i["label"]), weight=i["weight"]) for i in tpl["indicators"]])))
 
 
 class KpiArgs(Args):

@@ -290,7 +290,11 @@ def test_weights_must_total_100(team, app) -> None:  # noqa: ANN001
     assert "give it a label" in team('/review weights bd weights="performance=40 upsell=60"')
     out = team('/review weights bd weights="performance=50 new_customers=20 upsell=20 teamwork=10" '
                'labels="upsell: upselling"')
-    assert "Template bd saved: performance 50%, new_customers 20%, upsell 20%, teamwork 10%" in out
+    assert ("Template bd saved: performance (contract value signed) (50%), new customers developed (20%), "
+            "upselling (20%), and teamwork (10%)") in out
+    assert "bd — business development (sales):" in team("/review template bd")
+    assert "季度" in team("/review cycles 季度=开", "/settings lang zh", "/review cycles")     # quarterly=on
+    team("/settings lang en")
     assert "upsell: upselling (20%)" in team("/review template bd")
     assert "Only" in team(":as bob", '/review weights bd weights="performance=100"')
     _open(team)
