@@ -15,8 +15,8 @@ from handlers.replies import Button, Reply, Section
 
 class AuditArgs(Args):
     about: Text | None = Field(None, description=N_("a record (C3, L12, K4, Q7…) or a member's name; none: all"))
-    start: DateArg | None = Field(None, description=N_("from this day"))
-    end: DateArg | None = Field(None, description=N_("to this day"))
+    start: DateArg | None = Field(None, description=N_("from this day (from=)"))
+    end: DateArg | None = Field(None, description=N_("to this day (to=)"))
 
 
 @REGISTRY.command("audit", N_("Show the access log: who read or changed a record, or what a member did."),

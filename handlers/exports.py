@@ -14,14 +14,16 @@ from handlers.replies import Reply
 
 
 class ExportArgs(Args):
-    what: Annotated[str, choice(EXPORTS), choices_of(EXPORTS)] = Field(description=N_("leads, complaints or ledger"))
+    what: Annotated[str, choice(EXPORTS), choices_of(EXPORTS)] = Field(
+        description=N_("leads, complaints, ledger or audit (the access log)"))
     format: Annotated[Literal["xlsx", "csv"], BeforeValidator(lambda v: str(v).strip().lower())] = Field(
         "xlsx", description=N_("xlsx (Excel, the default) or csv"))
     start: DateArg | None = Field(None, description=N_("complaints received, or contracts signed, from this day"))
     end: DateArg | None = Field(None, description=N_("… up to this day"))
 
 
-@REGISTRY.command("export", N_("Get the leads, complaints or contract ledger you may see as a file."), ExportArgs,
+@REGISTRY.command("export", N_("Get the leads, complaints, contract ledger or access log you may see as a file."),
+                  ExportArgs,
                   positional=("what", "format"),
                   examples=("/export leads", "/export complaints csv from=2026-11-01 to=2026-11-30", "/export 台账"))
 def export(ctx: Ctx, args: ExportArgs) -> Reply:
