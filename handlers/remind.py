@@ -46,7 +46,7 @@ def remind_mute(ctx: Ctx, args: KindArgs) -> Reply:
     """Mute a kind."""
     with ctx.uow() as uow:
         kinds = set_muted(uow, ctx.actor, args.kind, True)
-    return Reply(text=_("You will get no more {kind} reminders; /remind unmute {kind} brings them back.").format(
+    return Reply(text=_("You will get no more reminders of {kind}; /remind unmute {kind} brings them back.").format(
         kind=_named(kinds, args.kind)))
 
 
@@ -56,12 +56,15 @@ def remind_unmute(ctx: Ctx, args: KindArgs) -> Reply:
     """Unmute a kind."""
     with ctx.uow() as uow:
         kinds = set_muted(uow, ctx.actor, args.kind, False)
-    return Reply(text=_("{kind} reminders are on again.").format(kind=_named(kinds, args.kind)))
+    return Reply(text=_("Reminders of {kind} are on again.").format(kind=_named(kinds, args.kind)))
 
 
 def _named(kinds: list[str], typed: str) -> str:
-    """One kind by its name; several (a label naming them all) as the person typed it."""
-    return kinds[0] if len(kinds) == 1 else typed.strip()
+    """One kind by its label in the reader's language; several (a label naming them all) as typed."""
+    if len(kinds) == 1:
+        kind = KINDS.get(kinds[0])
+        return translate(kind.label) if kind is not None and kind.label else kinds[0]
+    return typed.strip()
 
 
 class RemindListArgs(Args):
@@ -74,10 +77,17 @@ def remind_list(ctx: Ctx, args: RemindListArgs) -> Reply:
     with ctx.uow() as uow:
         member = uow.session.get(Member, ctx.actor.member_id)
         muted = member.muted if member else frozenset()
-    kinds = [f"{k.name} — {translate(k.label) if k.label else k.name} · "
-             + (_("muted") if k.name in muted else _("on")) for k in KINDS.values()]
+    # by label, as people name them (the four appraisal reminders are one line: 考核提醒)
+    groups: dict[str, list[str]] = {}
+    for kind in KINDS.values():
+        groups.setdefault(translate(kind.label) if kind.label else kind.name, []).append(kind.name)
+    kinds = [f"{label} · " + (_("muted") if all(n in muted for n in names) else
+                              _("partly muted") if any(n in muted for n in names) else _("on"))
+             for label, names in groups.items()]
     agenda = agenda_reply(ctx)
-    return Reply(title=_("Reminders"), sections=[Section(_("Kinds"), kinds), *agenda.sections], private=True)
+    return Reply(title=_("Reminders"), text=_("/remind mute NAME stops one kind, /remind unmute NAME brings it "
+                                              "back (a name below, or a word of it)."),
+                 sections=[Section(_("Kinds"), kinds), *agenda.sections], private=True)
 
 
 REGISTRY.describe_group("remind", N_("Snooze, mute and list reminders."))
