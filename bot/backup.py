@@ -13,18 +13,21 @@ that looks like a backup.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import sqlite3
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import make_url
+
+from bot.leader import SingleProcessError, lock_sqlite
 
 log = logging.getLogger(__name__)
 PREFIX = "bizbot-"
@@ -41,11 +44,12 @@ class Backup:
 
 
 def backup(database_url: str, target: Path) -> Backup:
-    """Write a backup of the database to `target` (a file; its folder is created)."""
+    """Write a backup of the database to `target` (a file; its folder is created). Whatever stops it — the
+    database, the disk, pg_dump — is a BackupError."""
     url = make_url(database_url)
-    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         if url.get_backend_name() == "sqlite":
             _sqlite(url.database or "", partial)
         elif url.get_backend_name() == "postgresql":
@@ -53,9 +57,17 @@ def backup(database_url: str, target: Path) -> Backup:
         else:
             raise BackupError(f"no backup for {url.get_backend_name()} databases")
         partial.replace(target)
+        return Backup(target, target.stat().st_size)
+    except (OSError, sqlite3.Error, subprocess.SubprocessError) as exc:
+        raise BackupError(f"{type(exc).__name__}: {exc}") from None
     finally:
-        partial.unlink(missing_ok=True)
-    return Backup(target, target.stat().st_size)
+        with contextlib.suppress(OSError):  # nothing to clear when the folder itself could not be made
+            partial.unlink(missing_ok=True)
+
+
+def stamp(now: datetime) -> str:
+    """How backup files name the moment they were taken (local time)."""
+    return now.strftime("%Y%m%d-%H%M%S")
 
 
 def _sqlite(database: str, target: Path) -> None:
@@ -77,18 +89,23 @@ def _sqlite(database: str, target: Path) -> None:
 
 
 def _postgres(database_url: str, target: Path) -> None:
-    pg_dump = shutil.which("pg_dump")
-    if pg_dump is None:
-        raise BackupError("pg_dump is not installed (PostgreSQL's client tools); install it to back up")
+    _pg_client("pg_dump", database_url, lambda dsn: ["--format=custom", "--no-owner", f"--file={target}", dsn])
+
+
+def _pg_client(tool: str, database_url: str, arguments: Callable[[str], list[str]]) -> None:
+    """Run pg_dump or pg_restore against the database: the password in its environment (PGPASSWORD), never
+    on its command line, where every user of the machine could read it."""
+    program = shutil.which(tool)
+    if program is None:
+        raise BackupError(f"{tool} is not installed (PostgreSQL's client tools); install them")
     url = make_url(database_url)
     env = {**os.environ}
     if url.password:
         env["PGPASSWORD"] = str(url.password)
     dsn = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
-    done = subprocess.run([pg_dump, "--format=custom", "--no-owner", f"--file={target}", dsn], env=env,
-                          capture_output=True, text=True, timeout=3600)
+    done = subprocess.run([program, *arguments(dsn)], env=env, capture_output=True, text=True, timeout=3600)
     if done.returncode != 0:
-        raise BackupError(f"pg_dump failed: {done.stderr.strip()[-500:]}")
+        raise BackupError(f"{tool} failed: {done.stderr.strip()[-500:]}")
 
 
 def restore(database_url: str, source: Path, keep_current: Path | None) -> Path | None:
@@ -105,7 +122,11 @@ def restore(database_url: str, source: Path, keep_current: Path | None) -> Path 
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         raise BackupError(f"no restore for {database_url.split(':', 1)[0]} databases")
     database = Path(url.database)
-    with _serve_lock(database):
+    try:
+        lock = lock_sqlite(database)
+    except SingleProcessError:
+        raise BackupError("bizbot serve is running on this database; stop it before restoring") from None
+    with lock:
         backup_copy = sqlite3.connect(source.resolve().as_uri() + "?mode=ro", uri=True)
         try:
             result = backup_copy.execute("PRAGMA integrity_check").fetchone()
@@ -127,46 +148,14 @@ def restore(database_url: str, source: Path, keep_current: Path | None) -> Path 
     return kept
 
 
-class _serve_lock:  # noqa: N801 (a context manager used as `with _serve_lock(path)`)
-    """The lock `bizbot serve` holds on a SQLite database (bot.leader): taken here, so nothing is restored
-    under a running server."""
-
-    def __init__(self, database: Path) -> None:
-        self.path = Path(f"{database.resolve()}.serve.lock")
-        self.handle: Any = None
-
-    def __enter__(self) -> None:
-        import fcntl
-
-        self.handle = open(self.path, "a")  # noqa: SIM115
-        try:
-            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self.handle.close()
-            raise BackupError("bizbot serve is running on this database; stop it before restoring") from None
-
-    def __exit__(self, *exc: object) -> None:
-        self.handle.close()
-
-
 def _pg_restore(database_url: str, source: Path) -> None:
-    pg_restore = shutil.which("pg_restore")
-    if pg_restore is None:
-        raise BackupError("pg_restore is not installed (PostgreSQL's client tools); install it to restore")
-    url = make_url(database_url)
-    env = {**os.environ}
-    if url.password:
-        env["PGPASSWORD"] = str(url.password)
-    dsn = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
-    done = subprocess.run([pg_restore, "--clean", "--if-exists", "--no-owner", f"--dbname={dsn}", str(source)],
-                          env=env, capture_output=True, text=True, timeout=3600)
-    if done.returncode != 0:
-        raise BackupError(f"pg_restore failed: {done.stderr.strip()[-500:]}")
+    _pg_client("pg_restore", database_url,
+               lambda dsn: ["--clean", "--if-exists", "--no-owner", f"--dbname={dsn}", str(source)])
 
 
 def file_name(now: datetime, database_url: str) -> str:
     suffix = ".dump" if make_url(database_url).get_backend_name() == "postgresql" else ".db"
-    return f"{PREFIX}{now.strftime('%Y%m%d-%H%M%S')}{suffix}"
+    return f"{PREFIX}{stamp(now)}{suffix}"
 
 
 def backups_in(folder: Path) -> list[Path]:

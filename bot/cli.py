@@ -106,19 +106,26 @@ def db_current() -> None:
     engine.dispose()
 
 
+def _backup_place(settings):  # noqa: ANN001, ANN202
+    """Where backups go (BIZBOT_BACKUP_DIR, else ./backups) and the local time they are named by."""
+    from pathlib import Path
+    from zoneinfo import ZoneInfo
+
+    return Path(settings.backup_dir or "backups"), datetime.now(UTC).astimezone(ZoneInfo(settings.timezone))
+
+
 @main.command("backup")
 @click.option("-o", "--output", default=None,
               help="The backup file (default: BIZBOT_BACKUP_DIR, else ./backups, named bizbot-YYYYmmdd-HHMMSS).")
 def backup_command(output: str | None) -> None:
     """Back the database up now: SQLite's online backup (checked), or pg_dump for PostgreSQL."""
     from pathlib import Path
-    from zoneinfo import ZoneInfo
 
     from bot.backup import BackupError, backup, file_name
 
     settings = _settings()
-    now = datetime.now(UTC).astimezone(ZoneInfo(settings.timezone))
-    target = Path(output) if output else Path(settings.backup_dir or "backups") / file_name(now, settings.database_url)
+    folder, now = _backup_place(settings)
+    target = Path(output) if output else folder / file_name(now, settings.database_url)
     try:
         made = backup(settings.database_url, target)
     except BackupError as exc:
@@ -134,17 +141,16 @@ def restore_command(backup_file: str, yes: bool) -> None:
     """Put a backup back in place of the database (stop bizbot serve first). On SQLite the current
     database is kept beside the backups first (before-restore-…)."""
     from pathlib import Path
-    from zoneinfo import ZoneInfo
 
-    from bot.backup import BackupError, restore
+    from bot.backup import BackupError, restore, stamp
 
     settings = _settings()
     if not yes:
         click.echo(f"bizbot: this replaces the database ({settings.database_url.split('://', 1)[0]}) with "
                    f"{backup_file}; stop bizbot serve, then run again with --yes", err=True)
         sys.exit(2)
-    now = datetime.now(UTC).astimezone(ZoneInfo(settings.timezone))
-    keep = Path(settings.backup_dir or "backups") / f"before-restore-{now.strftime('%Y%m%d-%H%M%S')}.db"
+    folder, now = _backup_place(settings)
+    keep = folder / f"before-restore-{stamp(now)}.db"
     try:
         kept = restore(settings.database_url, Path(backup_file), keep)
     except BackupError as exc:

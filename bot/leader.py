@@ -66,18 +66,7 @@ class Leadership:
         path = _sqlite_path(self.engine)
         if path is None:
             return True
-        handle = open(f"{path}.serve.lock", "w")  # noqa: SIM115 (held for the life of the process)
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            raise SingleProcessError(
-                f"another bizbot serve is using {path}; SQLite serves one process "
-                "(use PostgreSQL to run several replicas)"
-            ) from None
-        handle.write(str(os.getpid()))
-        handle.flush()
-        self._file = handle
+        self._file = lock_sqlite(path)  # held for the life of the process
         return True
 
     def _drop_connection(self) -> None:
@@ -102,6 +91,25 @@ class Leadership:
             fcntl.flock(self._file, fcntl.LOCK_UN)
             self._file.close()
             self._file = None
+
+
+def lock_sqlite(database: Path) -> IO[str]:
+    """Take the lock that says a process serves this SQLite database (`bizbot serve` holds it; `bizbot
+    restore` takes it so nothing is restored under a server); closing the handle releases it."""
+    path = database.resolve()
+    handle = open(f"{path}.serve.lock", "a")  # noqa: SIM115 (the caller holds it)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise SingleProcessError(
+            f"another bizbot process is using {path}; SQLite serves one process "
+            "(use PostgreSQL to run several replicas)"
+        ) from None
+    handle.truncate(0)
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
 
 
 def _sqlite_path(engine: Engine) -> Path | None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-import sqlite3
-import subprocess
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 from datetime import datetime, timedelta
@@ -72,7 +70,7 @@ class Worker:
             daily(settings.database_url, Path(settings.backup_dir), settings.backup_keep, settings.backup_hour,
                   settings.timezone, now)
             self._backup_failed_at = None
-        except (BackupError, OSError, sqlite3.Error, subprocess.SubprocessError) as exc:
+        except BackupError as exc:
             self._backup_failed_at = now
             log.error("backup failed: %s", exc)
 

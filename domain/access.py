@@ -84,6 +84,11 @@ def ref(prefix: str, ident: int) -> str:
     return f"{prefix}{ident}"
 
 
+def is_ref(text: str) -> bool:
+    """Whether the text is a record's reference (C3, L12, CB7…), whatever its kind."""
+    return _REF.match(text) is not None
+
+
 def parse_ref(text: str, prefix: str) -> int | None:
     m = _REF.match(text)
     if m and m.group(1).upper() == prefix:

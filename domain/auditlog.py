@@ -3,15 +3,14 @@ when (UnitOfWork.audit); here admins, managers and the department head read it �
 the latest — and export it. Reading it is itself recorded."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
-from domain.access import Actor, require_role
+from domain.access import Actor, is_ref, require_role
 from domain.clock import at_local
-from domain.errors import Invalid
+from domain.dates import check_span
 from domain.i18n import N_, translate
 from domain.models import AuditEntry, Member
 from domain.team import find_member
@@ -19,7 +18,6 @@ from domain.uow import UnitOfWork
 
 AUDIT_ROLES = frozenset({"admin", "manager", "head"})
 SHOWN = 30
-_REF = re.compile(r"^(?:[A-Za-z]{1,2})\d{1,12}$")
 ACTIONS = {"create": N_("created"), "read": N_("read"), "update": N_("changed"), "delete": N_("deleted"),
            "refuse": N_("refused"), "denied": N_("refused"), "export": N_("exported")}
 ENTITIES = {"customer": N_("customer"), "lead": N_("lead"), "visit": N_("visit"), "callback": N_("callback"),
@@ -47,14 +45,13 @@ def trail(uow: UnitOfWork, actor: Actor, about: str | None, start: date | None, 
           limit: int | None = SHOWN) -> Trail:
     """Entries about a record (C3, L12, K4, Q7…), or by a member (a name), or all; newest first."""
     require_role(actor, AUDIT_ROLES)
-    if start is not None and end is not None and end < start:
-        raise Invalid(N_("The end {end} is before the start {start}."), end=end, start=start)
+    check_span(start, end)
     where = [AuditEntry.org_id == actor.org_id]
     shown_about = None
     if about and about.strip():
         text = about.strip()
-        if _REF.match(text):
-            shown_about = text.upper()
+        if is_ref(text):
+            shown_about = text.upper().lstrip("#")
             where.append(AuditEntry.entity_ref == shown_about)
         else:
             member = find_member(uow, actor.org_id, text)

@@ -12,6 +12,7 @@ from domain import approvals
 from domain.access import Actor
 from domain.approvals import register_type, request_type
 from domain.clock import local_today
+from domain.dates import check_span
 from domain.errors import Invalid
 from domain.i18n import N_, Label
 from domain.models import ApprovalRequest, Member
@@ -49,8 +50,7 @@ def request_leave(uow: UnitOfWork, actor: Actor, start: date, end: date, reason:
                   ) -> ApprovalRequest:
     """Ask for leave (a hand-over to a colleague is required) and submit it into the leave chain."""
     today = local_today(uow.now, actor.timezone)
-    if end < start:
-        raise Invalid(N_("The end {end} is before the start {start}."), end=end.isoformat(), start=start.isoformat())
+    check_span(start, end)
     if start < today:
         raise Invalid(N_("Leave cannot start in the past ({date})."), date=start.isoformat())
     days = (end - start).days + 1
@@ -138,9 +138,7 @@ def revise_claim(uow: UnitOfWork, actor: Actor, text: str, *, amount: Decimal | 
     else:
         first = start or date.fromisoformat(fields["from"])
         last = end or date.fromisoformat(fields["to"])
-        if last < first:
-            raise Invalid(N_("The end {end} is before the start {start}."), end=last.isoformat(),
-                          start=first.isoformat())
+        check_span(first, last)
         fields.update({"from": first.isoformat(), "to": last.isoformat(), "days": (last - first).days + 1})
         if reason is not None:
             fields["reason"] = reason.strip()

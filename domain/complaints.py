@@ -40,6 +40,7 @@ from domain.calendar import is_workday
 from domain.callbacks import schedule_callback
 from domain.clock import at_local, local_today
 from domain.crm import archive_section
+from domain.dates import check_span
 from domain.errors import Ambiguous, Conflict, Forbidden, Invalid, NotFound
 from domain.figures import Figure, Scope, count_of, measure, rate
 from domain.i18n import N_, Label
@@ -946,8 +947,7 @@ def complaints_table(uow: UnitOfWork, actor: Actor, fmt: str, start: date | None
     from domain.exports import write_table
     from domain.i18n import translate, use_locale
 
-    if start is not None and end is not None and end < start:
-        raise Invalid(N_("The end {end} is before the start {start}."), end=end.isoformat(), start=start.isoformat())
+    check_span(start, end)
     handler, receiver = Member.__table__.alias("handler"), Member.__table__.alias("receiver")
     q = (select(Complaint, Customer.name, handler.c.name, receiver.c.name)
          .join(Customer, Customer.id == Complaint.customer_id)

@@ -17,6 +17,7 @@ from domain.access import Actor, parse_ref, ref, require_access, visible_owner_i
 from domain.approvals import request_type
 from domain.clock import local_today
 from domain.crm import MAX_VALUE, _record_stage, archive_section, find_customer, find_lead
+from domain.dates import check_span
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.figures import Figure, Scope, count_of, measure
 from domain.i18n import N_, Label
@@ -311,8 +312,7 @@ def ledger(uow: UnitOfWork, actor: Actor, start: date | None = None, end: date |
         q = q.where(Contract.signed_on >= start)
     if end is not None:
         q = q.where(Contract.signed_on <= end)
-    if start is not None and end is not None and end < start:
-        raise Invalid(N_("The end {end} is before the start {start}."), end=end.isoformat(), start=start.isoformat())
+    check_span(start, end)
     owners = visible_owner_ids(uow, actor)
     if owners is not None:
         q = q.where(Contract.owner_id.in_(owners))
@@ -402,14 +402,13 @@ def _contract_value_signed(uow: UnitOfWork, scope: Scope) -> Figure:
 def _in_archive(uow: UnitOfWork, actor: Actor, customer: Customer) -> list[str]:
     """The customer's contracts in their archive, newest first: drafts, those in approval, signed ones."""
     from domain.i18n import fmt_date, fmt_money, translate
+    from domain.risk import marked
 
     rows = uow.session.execute(
         select(Contract, Member.name).join(Member, Member.id == Contract.owner_id)
         .where(Contract.customer_id == customer.id).order_by(Contract.created_at.desc(), Contract.id.desc())
         .limit(20)).all()
-    from domain.risk import mark
-
-    return [" · ".join([f"{mark(c.risk)} {kref(c)}".strip(), fmt_date(c.signed_on or local_today(c.created_at,
-                                                                                            actor.timezone)), c.title,
+    return [" · ".join([marked(kref(c), c.risk), fmt_date(c.signed_on or local_today(c.created_at, actor.timezone)),
+                        c.title,
                         fmt_money(c.amount, c.currency), translate(CONTRACT_STATES[c.state]), owner])
             for c, owner in rows]

@@ -78,6 +78,12 @@ def _bad(text: str) -> Invalid:
     )
 
 
+def check_span(start: date | None, end: date | None) -> None:
+    """A span of days given the wrong way round is refused (when both ends are given)."""
+    if start is not None and end is not None and end < start:
+        raise Invalid(N_("The end {end} is before the start {start}."), end=end.isoformat(), start=start.isoformat())
+
+
 NO_YEAR = 1904  # a leap year: a birthday given without its year (3月5日, 2月29日) is kept in it
 
 

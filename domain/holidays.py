@@ -17,6 +17,7 @@ from domain.access import TEAM_ADMIN_ROLES, Actor, require_role
 from domain.calendar import national_covers, national_days, setting
 from domain.care import next_morning
 from domain.clock import local_today
+from domain.dates import check_span
 from domain.errors import Invalid
 from domain.i18n import N_
 from domain.models import CalendarDay, DueItem, Member, Organisation
@@ -49,8 +50,7 @@ class YearView:
 
 def _days(first: date, last: date | None) -> list[date]:
     last = last or first
-    if last < first:
-        raise Invalid(N_("The end {end} is before the start {start}."), end=last.isoformat(), start=first.isoformat())
+    check_span(first, last)
     if (last - first).days >= MAX_SPAN_DAYS:
         raise Invalid(N_("Mark at most {limit} days at a time."), limit=MAX_SPAN_DAYS)
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]

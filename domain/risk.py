@@ -35,9 +35,10 @@ def prefix_of(record: Record) -> str:
     return "C" if isinstance(record, Customer) else "L" if isinstance(record, Lead) else "K"
 
 
-def mark(level: str) -> str:
-    """The warning colour of a level, for lines in lists: 🔴 high, 🟠 medium; nothing for low."""
-    return MARKS[level] if ORDER.get(level, 0) > 0 else ""
+def marked(reference: str, level: str) -> str:
+    """A reference in a list, with the warning colour of an orange or red risk in front ("🔴 C3"); low risk
+    (yellow, every record's default) is left unmarked."""
+    return f"{MARKS[level]} {reference}" if ORDER.get(level, 0) > 0 else reference
 
 
 def find_record(uow: UnitOfWork, actor: Actor, text: str) -> Record:
@@ -168,4 +169,4 @@ def _name(uow: UnitOfWork, record: Record) -> str:
 
 
 def _entity(record: Record) -> str:
-    return "customer" if isinstance(record, Customer) else "lead" if isinstance(record, Lead) else "contract"
+    return {"C": "customer", "L": "lead", "K": "contract"}[prefix_of(record)]

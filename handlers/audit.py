@@ -1,12 +1,10 @@
 """/audit: the access log (数据访问记录) — who read or changed which record, and when (SPEC §8)."""
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from pydantic import Field
 
 from domain import auditlog
-from domain.i18n import N_, _
+from domain.i18n import N_, _, fmt_datetime
 from handlers.args import Args, DateArg, Text
 from handlers.context import Ctx
 from handlers.registry import REGISTRY
@@ -26,8 +24,7 @@ def audit(ctx: Ctx, args: AuditArgs) -> Reply:
     """The newest entries first; the whole period goes out with /export audit."""
     with ctx.uow() as uow:
         got = auditlog.trail(uow, ctx.actor, args.about, args.start, args.end)
-    tz = ZoneInfo(ctx.actor.timezone)
-    items = [" · ".join(x for x in (e.at.astimezone(tz).strftime("%Y-%m-%d %H:%M"), name or "—",
+    items = [" · ".join(x for x in (fmt_datetime(e.at, ctx.actor.timezone), name or "—",
                                     auditlog.action_label(e.action), auditlog.entity_label(e.entity),
                                     e.entity_ref or "", e.detail or "") if x) for e, name in got.rows]
     title = (_("Access log: {about} ({count})").format(about=got.about, count=got.total) if got.about

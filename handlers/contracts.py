@@ -9,6 +9,7 @@ from domain import approvals, claims, contracts
 from domain.claims import EXPENSES
 from domain.contracts import CONTRACT_STATES, Terms
 from domain.i18n import N_, _, translate
+from domain.risk import marked
 from handlers.args import (
     Args,
     Currency,
@@ -22,7 +23,7 @@ from handlers.args import (
     words,
 )
 from handlers.context import Ctx
-from handlers.format import day, local_day, marked, money, risk
+from handlers.format import day, local_day, money, risk
 from handlers.registry import REGISTRY
 from handlers.replies import Button, Reply, Section
 

@@ -5,6 +5,7 @@ from pydantic import Field
 
 from domain import crm
 from domain.i18n import N_, _, fmt_birthday, translate
+from domain.risk import marked
 from domain.vocab import CALLBACK_REASONS, LEVELS, SCALES, VISIT_CHANNELS
 from handlers.args import (
     Args,
@@ -22,7 +23,7 @@ from handlers.args import (
     scope,
 )
 from handlers.context import Ctx
-from handlers.format import day, lead_line, local_day, marked, risk
+from handlers.format import day, lead_line, local_day, risk
 from handlers.registry import REGISTRY
 from handlers.replies import Button, Reply, Section
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from domain.crm import LeadListing
 from domain.i18n import _, fmt_date, fmt_money
 from domain.models import Lead
-from domain.risk import MARKS, mark
+from domain.risk import MARKS, marked
 from domain.vocab import RISKS, STAGES
 
 
@@ -38,7 +38,3 @@ def risk(value: str, note: str | None = None) -> str:
     text = f"{MARKS[value]} {RISKS.label(value)}" if value in MARKS else RISKS.label(value)
     return _("{level} — {reason}").format(level=text, reason=note) if note else text
 
-
-def marked(reference: str, level: str) -> str:
-    """A reference in a list, with the warning colour of an orange or red risk in front ("🔴 C3")."""
-    return f"{mark(level)} {reference}" if mark(level) else reference

@@ -1,29 +1,29 @@
 """/remind: snooze a reminder, mute or unmute a kind, see what reminds me."""
 from __future__ import annotations
 
-from typing import Annotated, Literal
-
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 
 from domain.clock import as_utc
 from domain.i18n import N_, _, fmt_datetime, translate
 from domain.models import Member
 from domain.reminders import KINDS, set_muted, snooze
+from domain.vocab import Vocabulary
 from handlers.agenda import agenda_reply
-from handlers.args import Args, Text
+from handlers.args import Args, Text, words
 from handlers.context import Ctx
 from handlers.registry import REGISTRY
 from handlers.replies import Reply, Section
 
-# what people type for the two snooze choices
-_UNTIL = {"1小时": "1h", "一小时": "1h", "1 hour": "1h", "an hour": "1h", "明天": "tomorrow", "明早": "tomorrow",
-          "明天早上": "tomorrow", "tomorrow morning": "tomorrow"}
+# the two snooze choices, in the words people type (the reminders' buttons say "In 1 hour", "Tomorrow morning")
+Until = words(Vocabulary(
+    N_("until"), {"1h": N_("In 1 hour"), "tomorrow": N_("Tomorrow morning")},
+    {"1小时": "1h", "一小时": "1h", "1 hour": "1h", "an hour": "1h", "hour": "1h", "明天": "tomorrow",
+     "明早": "tomorrow", "明天早上": "tomorrow", "morning": "tomorrow"}))
 
 
 class SnoozeArgs(Args):
     ref: Text = Field(description=N_("what to snooze, e.g. CB7"))
-    until: Annotated[Literal["1h", "tomorrow"], BeforeValidator(lambda v: _UNTIL.get(str(v).strip().lower(), v))] = (
-        Field("1h", description=N_("1h, or tomorrow (the next working morning)")))
+    until: Until = Field("1h", description=N_("1h, or tomorrow (the next working morning)"))
 
 
 @REGISTRY.command("remind snooze", N_("Remind me again later: in an hour or tomorrow morning."), SnoozeArgs,

@@ -8,6 +8,7 @@ from domain.i18n import N_, _, fmt_list, translate
 from domain.vocab import RISKS, Vocabulary
 from handlers.args import Args, LongText, Risk, Text, words
 from handlers.context import Ctx
+from handlers.format import risk as level
 from handlers.registry import REGISTRY
 from handlers.replies import Button, Reply, Section
 
@@ -28,7 +29,7 @@ def risk_set(ctx: Ctx, args: RiskSetArgs) -> Reply:
         change = risk.set_risk(uow, ctx.actor, args.record, args.level, args.reason)
     text = _("Risk of {kind} {name} ({ref}): {old} → {new}.").format(
         kind=translate(change.kind), name=change.name, ref=change.ref, old=RISKS.label(change.old),
-        new=f"{risk.MARKS[change.new]} {RISKS.label(change.new)}")
+        new=level(change.new))
     if change.warned:
         text += "\n" + _("Warned: {names}.").format(names=fmt_list(change.warned))
     return Reply(text=text)
@@ -48,7 +49,7 @@ def risk_list(ctx: Ctx, args: RiskListArgs) -> Reply:
     """The reddest first, each with its owner and why."""
     with ctx.uow() as uow:
         rows = risk.risk_list(uow, ctx.actor, only_high=args.scope == "high")
-    items = [" · ".join([f"{risk.MARKS[r.level]} {r.ref}", translate(r.kind), r.name, RISKS.label(r.level), r.owner,
+    items = [" · ".join([risk.marked(r.ref, r.level), translate(r.kind), r.name, RISKS.label(r.level), r.owner,
                          r.reason or "—"]) for r in rows]
     buttons = [Button(r.ref, f"{risk.SHOW[r.ref[0]]} {r.ref}") for r in rows[:5]]
     return Reply(title=_("Risk list ({count})").format(count=len(rows)),

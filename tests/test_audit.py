@@ -60,7 +60,7 @@ def test_bad_input_answers_and_changes_nothing(bot, app) -> None:  # noqa: ANN00
 
     for line, answer in {
         "/audit nobody": "No member named 'nobody'.",
-        "/audit C1 from=2026-12-05 to=2026-12-01": "The end Dec 1, 2026 is before the start Dec 5, 2026.",
+        "/audit C1 from=2026-12-05 to=2026-12-01": "The end 2026-12-01 is before the start 2026-12-05.",
         "/audit from=someday": "Cannot read 'someday' as a date",
         "/export audit pdf": "Unknown FORMAT 'pdf'",
     }.items():
