@@ -14,7 +14,7 @@ import domain.holidays  # noqa: F401  (registers the notice of a year whose holi
 import handlers
 from bot.settings import Settings, load_settings
 from domain.clock import Clock, SystemClock
-from domain.db import make_engine, session_factory, upgrade
+from domain.db import Sessions, make_engine, upgrade
 from domain.uow import UnitOfWork
 from handlers.context import Services
 from handlers.registry import Registry
@@ -27,6 +27,7 @@ class App:
     clock: Clock
     services: Services
     registry: Registry
+    sessions: Sessions
 
     def uow(self) -> UnitOfWork:
         return self.services.uow()
@@ -41,6 +42,6 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None, migr
     engine = make_engine(settings.database_url)
     if migrate:
         upgrade(engine)
-    sessions = session_factory(engine)
+    sessions = Sessions(engine)
     services = Services(uow=lambda: UnitOfWork(sessions, clock), clock=clock, admins=settings.admin_set)
-    return App(settings, engine, clock, services, handlers.load())
+    return App(settings, engine, clock, services, handlers.load(), sessions)

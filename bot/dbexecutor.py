@@ -61,7 +61,11 @@ class _Mailbox:
 
 
 class DbExecutor(Executor):
-    def __init__(self, workers: int, name: str = "bizbot-db") -> None:
+    def __init__(self, workers: int, name: str = "bizbot-db", *, on_start: Callable[[], Any] | None = None,
+                 on_stop: Callable[[], Any] | None = None) -> None:
+        """`on_start` and `on_stop` run in each thread as it starts and as it stops (at shutdown): the
+        server's threads hold a session there (domain.db.Sessions.hold)."""
+        self._on_start, self._on_stop = on_start, on_stop
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._mailboxes: dict[asyncio.AbstractEventLoop, _Mailbox] = {}
         self._lock = threading.Lock()
@@ -109,6 +113,15 @@ class DbExecutor(Executor):
             return self._mailboxes.setdefault(loop, _Mailbox(loop))
 
     def _work(self) -> None:
+        if self._on_start is not None:
+            self._on_start()
+        try:
+            self._serve()
+        finally:
+            if self._on_stop is not None:
+                self._on_stop()
+
+    def _serve(self) -> None:
         while True:
             job = self._jobs.get()
             if job is _STOP:

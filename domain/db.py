@@ -1,6 +1,7 @@
 """Engine, sessions and migrations. Synchronous SQLAlchemy: adapters run use cases off the loop."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from domain.uow import CONNECTION
+from domain.uow import CONNECTION, IN_USE
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -53,6 +54,48 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
             session.info.pop(CONNECTION, None)
 
     return factory
+
+
+class Sessions:
+    """Where units of work get their sessions: a new one each time, or, in a thread that *holds* one, that
+    thread's session.
+
+    A server's database thread runs unit of work after unit of work. On SQLite (one such thread, one
+    writer) it holds a session bound to a connection it keeps checked out, instead of building a session
+    and checking a connection out of the pool and back for every command: measured, 22 µs against 66 µs
+    for an empty unit of work, and about a seventh of a /visit's time in that thread. The held session is
+    lent to one unit of work at a time; one opened while it is lent gets a session of its own, as any
+    other thread does. On PostgreSQL every unit of work checks out a connection, because the pool's ping
+    on checkout is what carries the bot over a restarted database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.factory = session_factory(engine)
+        self._local = threading.local()
+
+    def __call__(self) -> Session:
+        held: Session | None = getattr(self._local, "held", None)
+        if held is None or held.info.get(IN_USE):
+            return self.factory()
+        held.info[IN_USE] = True  # UnitOfWork.__exit__ gives it back
+        return held
+
+    def hold(self) -> None:
+        """From now on this thread's units of work share one session and connection (SQLite only)."""
+        if self.engine.dialect.name != "sqlite" or getattr(self._local, "held", None) is not None:
+            return
+        self._local.held = self.factory(bind=self.engine.connect())
+
+    def release(self) -> None:
+        """This thread's held session and connection go (at the thread's end)."""
+        held: Session | None = getattr(self._local, "held", None)
+        if held is None:
+            return
+        self._local.held = None
+        held.close()
+        connection = held.bind
+        assert isinstance(connection, Connection)
+        connection.close()
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -22,6 +22,7 @@ from domain.models import AuditEntry
 
 _AUDIT_INSERT = insert(AuditEntry)
 CONNECTION = "bizbot.connection"  # Session.info key: the connection of the session's open transaction
+IN_USE = "bizbot.in_use"  # Session.info key: a held session (domain.db.Sessions) is lent to a unit of work
 T = TypeVar("T")
 
 
@@ -63,6 +64,7 @@ class UnitOfWork:
             # so what a use case returns stays readable after its unit of work.
             self._carried.clear()
             self.session.close()
+            self.session.info.pop(IN_USE, None)
             return
         owner._busy = False
         if self.session.in_transaction():

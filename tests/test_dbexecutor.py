@@ -93,3 +93,14 @@ def test_a_result_for_a_closed_loop_is_dropped() -> None:
     gate.set()
     assert executor.submit(lambda: "still working").result(5) == "still working"
     executor.shutdown()
+
+
+def test_each_thread_runs_its_start_and_stop_work_in_itself() -> None:
+    """on_start and on_stop (the server's threads hold a session there) run in each worker thread."""
+    started: list[str] = []
+    stopped: list[str] = []
+    executor = DbExecutor(2, on_start=lambda: started.append(threading.current_thread().name),
+                          on_stop=lambda: stopped.append(threading.current_thread().name))
+    assert asyncio.run(executor.run(lambda: threading.current_thread().name)) in {"bizbot-db-0", "bizbot-db-1"}
+    executor.shutdown(wait=True)
+    assert sorted(started) == sorted(stopped) == ["bizbot-db-0", "bizbot-db-1"]

@@ -113,3 +113,43 @@ def test_a_concurrent_redelivery_waits_for_the_first_and_runs_only_if_it_failed(
     thread.join(30)
     assert second == [not first_commits]
     assert _orgs(app) == (["H"] if first_commits else []) and _recorded(app) == 1
+
+
+def test_a_thread_that_holds_a_session_lends_it_to_one_unit_at_a_time(app: App) -> None:
+    """A server's database thread holds a session on SQLite: its units of work, one after another, share it
+    and see each other's commits; one opened while it is lent gets its own; a failure leaves it usable;
+    release closes it. On PostgreSQL holding changes nothing (the pool's ping on checkout stays)."""
+    seen: dict[str, object] = {}
+
+    def in_thread() -> None:
+        app.sessions.hold()
+        try:
+            with app.uow() as first:
+                _org(first, "J")
+                first.commit()
+                with app.uow() as nested:  # the held session is lent: this one gets its own
+                    seen["nested"] = nested.session is not first.session
+                    assert "J" in nested.session.scalars(select(Organisation.external_id)).all()
+            with pytest.raises(RuntimeError), app.uow() as failed:
+                _org(failed, "K")
+                raise RuntimeError("a use case fails half-way")
+            with app.uow() as second:
+                seen["shared"] = second.session is first.session
+                assert not second.session.new and not list(second.session.identity_map)  # nothing carried over
+                _org(second, "L")
+                second.commit()
+            seen["held"] = first.session
+        finally:
+            app.sessions.release()
+        with app.uow() as after:
+            seen["after_release"] = after.session is not first.session
+
+    thread = threading.Thread(target=in_thread)
+    thread.start()
+    thread.join(30)
+    sqlite = app.engine.dialect.name == "sqlite"
+    assert seen["nested"] and seen["after_release"]
+    assert seen["shared"] is sqlite
+    assert _orgs(app) == ["J", "L"]  # K was rolled back
+    with app.uow() as uow:  # another thread never gets the held session
+        assert uow.session is not seen["held"]
