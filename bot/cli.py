@@ -169,12 +169,12 @@ def restore_command(backup_file: str, yes: bool) -> None:
 def outbox(status: str | None, limit: int, retry: str | None) -> None:
     """Show pending, parked and recent messages; retry parked ones."""
     from domain.clock import SystemClock
-    from domain.db import make_engine, session_factory
+    from domain.db import Sessions, make_engine
     from domain.outbox import list_messages, retry_parked
     from domain.uow import UnitOfWork
 
     engine = make_engine(_settings().database_url)
-    uow = UnitOfWork(session_factory(engine), SystemClock())
+    uow = UnitOfWork(Sessions(engine), SystemClock())
     try:
         if retry:
             ids = None if retry == "all" else [int(x) for x in retry.split(",") if x.strip().isdigit()]
@@ -202,7 +202,7 @@ def export() -> None:
 def _export(produce, fmt: str, output: str | None, default_name: str, what: str) -> None:  # noqa: ANN001
     """Run an export in one unit of work; write it to --output (CSV may go to stdout); a refusal is one line."""
     from domain.clock import SystemClock
-    from domain.db import make_engine, session_factory
+    from domain.db import Sessions, make_engine
     from domain.errors import DomainError
     from domain.i18n import use_locale
     from domain.uow import UnitOfWork
@@ -211,7 +211,7 @@ def _export(produce, fmt: str, output: str | None, default_name: str, what: str)
     settings = _settings()
     engine = make_engine(settings.database_url)
     try:
-        with UnitOfWork(session_factory(engine), SystemClock()) as uow:
+        with UnitOfWork(Sessions(engine), SystemClock()) as uow:
             try:
                 data, count = produce(uow)
             except DomainError as exc:

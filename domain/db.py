@@ -3,15 +3,12 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
-
-from domain.uow import CONNECTION, IN_USE
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -41,61 +38,71 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    factory = sessionmaker(bind=engine, expire_on_commit=False)
+class Lease:
+    """A unit of work's connection, and the session that joins its transaction if the unit asks for one."""
 
-    @event.listens_for(factory, "after_begin")
-    def _keep(session: Session, _transaction: Any, connection: Connection) -> None:
-        session.info[CONNECTION] = connection  # UnitOfWork.connection()
+    def __init__(self, sessions: Sessions, connection: Connection, held: bool) -> None:
+        self.sessions = sessions
+        self.connection = connection
+        self.held = held
+        self._session: Session | None = None
 
-    @event.listens_for(factory, "after_transaction_end")
-    def _drop(session: Session, transaction: Any) -> None:
-        if transaction.parent is None:  # the outermost transaction: its connection goes back to the pool
-            session.info.pop(CONNECTION, None)
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = self.sessions.factory(bind=self.connection)
+        return self._session
 
-    return factory
+    def give_back(self) -> None:
+        if self.held:
+            self.sessions.give_back(self)
+        else:
+            self.connection.close()
 
 
 class Sessions:
-    """Where units of work get their sessions: a new one each time, or, in a thread that *holds* one, that
-    thread's session.
+    """Where units of work get their connections (and sessions): checked out of the pool each time, or, in a
+    thread that *holds* one, that thread's.
 
-    A server's database thread runs unit of work after unit of work. On SQLite (one such thread, one
-    writer) it holds a session bound to a connection it keeps checked out, instead of building a session
-    and checking a connection out of the pool and back for every command: measured, 22 µs against 66 µs
-    for an empty unit of work, and about a seventh of a /visit's time in that thread. The held session is
-    lent to one unit of work at a time; one opened while it is lent gets a session of its own, as any
-    other thread does. On PostgreSQL every unit of work checks out a connection, because the pool's ping
-    on checkout is what carries the bot over a restarted database."""
+    A server's database thread runs unit of work after unit of work. On SQLite (one such thread, one writer)
+    it holds a connection it keeps checked out, and the session on it, instead of checking a connection out
+    of the pool and back and building a session for every command. Held, they are lent to one unit of work
+    at a time; one opened while they are lent gets its own, as any other thread does. On PostgreSQL every
+    unit of work checks out a connection, because the pool's ping on checkout is what carries the bot over
+    a restarted database."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.factory = session_factory(engine)
+        # a session joins the transaction its unit of work began on the connection: its commit flushes and
+        # leaves the commit to the unit; its rollback rolls the transaction back
+        self.factory = sessionmaker(expire_on_commit=False, join_transaction_mode="rollback_only")
         self._local = threading.local()
 
-    def __call__(self) -> Session:
-        held: Session | None = getattr(self._local, "held", None)
-        if held is None or held.info.get(IN_USE):
-            return self.factory()
-        held.info[IN_USE] = True  # UnitOfWork.__exit__ gives it back
-        return held
+    def lease(self) -> Lease:
+        held: Lease | None = getattr(self._local, "held", None)
+        if held is not None and not getattr(self._local, "lent", False):
+            self._local.lent = True
+            return held
+        return Lease(self, self.engine.connect(), held=False)
+
+    def give_back(self, lease: Lease) -> None:
+        self._local.lent = False
 
     def hold(self) -> None:
-        """From now on this thread's units of work share one session and connection (SQLite only)."""
+        """From now on this thread's units of work share one connection and session (SQLite only)."""
         if self.engine.dialect.name != "sqlite" or getattr(self._local, "held", None) is not None:
             return
-        self._local.held = self.factory(bind=self.engine.connect())
+        self._local.held = Lease(self, self.engine.connect(), held=True)
+        self._local.lent = False
 
     def release(self) -> None:
-        """This thread's held session and connection go (at the thread's end)."""
-        held: Session | None = getattr(self._local, "held", None)
+        """This thread's held connection and session go (at the thread's end)."""
+        held: Lease | None = getattr(self._local, "held", None)
         if held is None:
             return
         self._local.held = None
-        held.close()
-        connection = held.bind
-        assert isinstance(connection, Connection)
-        connection.close()
+        if held._session is not None:
+            held._session.close()
+        held.connection.close()
 
 
 def alembic_config(engine: Engine) -> Config:
