@@ -10,6 +10,8 @@ from domain.i18n import N_
 QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "「": "」", "『": "』", "„": "“"}
 _KEY = re.compile(r"([^\W\d][\w-]{0,31})[=＝]", re.UNICODE)
 MAX_LINE = 4000
+# a stretch of a token outside quotes (re's \s is str.isspace's whitespace)
+_PLAIN = re.compile("[^\\s" + re.escape("".join(QUOTES)) + "]+")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # what typed text never keeps
 
 
@@ -20,34 +22,44 @@ class ParsedLine:
 
 
 def _read_quoted(line: str, i: int) -> tuple[str, int]:
+    """A quoted part from its opening quote: its text and where it ends. A backslash escapes the closing
+    quote or a backslash; any other backslash is kept. Unescaped stretches are taken whole (a note may be
+    thousands of characters)."""
     close = QUOTES[line[i]]
     out: list[str] = []
     i += 1
-    while i < len(line):
-        ch = line[i]
-        if ch == "\\" and i + 1 < len(line) and line[i + 1] in (close, "\\"):
-            out.append(line[i + 1])
-            i += 2
-            continue
-        if ch == close:
-            return "".join(out), i + 1
-        out.append(ch)
-        i += 1
-    raise Invalid(N_("A quote is not closed: add the closing {quote}."), quote=close)
+    while True:
+        end = line.find(close, i)
+        if end < 0:
+            raise Invalid(N_("A quote is not closed: add the closing {quote}."), quote=close)
+        slash = line.find("\\", i, end)
+        if slash < 0:
+            out.append(line[i:end])
+            return "".join(out), end + 1
+        out.append(line[i:slash])
+        if line[slash + 1] in (close, "\\"):
+            out.append(line[slash + 1])
+            i = slash + 2
+        else:
+            out.append("\\")
+            i = slash + 1
 
 
 def _read_token(line: str, i: int) -> tuple[str, bool, int]:
     """One whitespace-separated token; quoted parts join the token (note="a b" is one token)."""
     parts: list[str] = []
     quoted = False
-    while i < len(line) and not line[i].isspace():
-        if line[i] in QUOTES:
+    while i < len(line):
+        plain = _PLAIN.match(line, i)
+        if plain:
+            parts.append(plain.group())
+            i = plain.end()
+        elif line[i] in QUOTES:
             text, i = _read_quoted(line, i)
             parts.append(text)
             quoted = True
-        else:
-            parts.append(line[i])
-            i += 1
+        else:  # whitespace: the token ends
+            break
     return "".join(parts), quoted, i
 
 
