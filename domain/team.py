@@ -434,7 +434,7 @@ class Acting:
     chose_locale: bool
 
     def speaking(self, platform_locale: str | None) -> Actor:
-        if self.chose_locale or not platform_locale:
+        if self.chose_locale or not platform_locale or platform_locale == self.actor.locale:
             return self.actor
         return replace(self.actor, locale=platform_locale)
 

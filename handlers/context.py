@@ -1,7 +1,7 @@
 """What a handler is given: who is acting, how to open a unit of work, and the time."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from domain.access import Actor
@@ -29,7 +29,7 @@ class Ctx:
 
     def within(self, uow: UnitOfWork) -> Ctx:
         """This context, with its handler's units of work joining `uow` (one session for the command)."""
-        return replace(self, open_uow=uow)
+        return Ctx(self.services, self.actor, self.platform, uow)
 
     @property
     def now(self) -> datetime:

@@ -153,3 +153,47 @@ def test_a_thread_that_holds_a_session_lends_it_to_one_unit_at_a_time(app: App) 
     assert _orgs(app) == ["J", "L"]  # K was rolled back
     with app.uow() as uow:  # another thread never gets the held session
         assert uow.session is not seen["held"]
+
+
+def _core_org(uow, key: str) -> None:  # noqa: ANN001
+    from sqlalchemy import insert
+
+    uow.connection().execute(insert(Organisation).values(
+        platform="test", external_id=key, name=f"Org {key}", timezone="Asia/Shanghai", locale="en",
+        created_at=uow.now))
+
+
+def test_core_statements_and_the_session_share_one_transaction(app: App) -> None:
+    """A unit that starts with Core statements and then asks for a session commits or rolls back both
+    together, in either order, and may commit again after a commit."""
+    with app.uow() as uow:
+        _core_org(uow, "M")  # Core first: no session yet
+        _org(uow, "N")  # the session joins the unit's transaction
+        uow.commit()
+        _org(uow, "O")  # after the commit: a new transaction, through the session
+        _core_org(uow, "P")
+        uow.commit()
+    assert _orgs(app) == ["M", "N", "O", "P"]
+    with pytest.raises(RuntimeError), app.uow() as uow:
+        _core_org(uow, "Q")
+        _org(uow, "R")
+        raise RuntimeError("fails before the commit")
+    with pytest.raises(RuntimeError), app.uow() as uow:
+        _org(uow, "S")  # the session first, then Core
+        _core_org(uow, "T")
+        raise RuntimeError("fails before the commit")
+    with app.uow() as uow:
+        _core_org(uow, "U")
+        uow.rollback()
+        _org(uow, "V")
+        uow.commit()
+    assert _orgs(app) == ["M", "N", "O", "P", "V"]
+
+
+def test_a_joined_unit_that_leaves_core_work_uncommitted_is_rolled_back(app: App) -> None:
+    with app.uow() as owner:
+        owner.carry(lambda u: record_delivery(u, "test", "update:6"))
+        with owner.joined() as uow:
+            _core_org(uow, "W")  # never committed
+        owner.commit()  # the carried record alone
+    assert _orgs(app) == [] and _recorded(app) == 1

@@ -109,10 +109,23 @@ class SlackAdapter:
             return self._idle.wait_for(lambda: not self._later, timeout)
 
     async def within_budget(self, work: Any) -> tuple[bool, asyncio.Future[Any]]:
-        """Start `work` and wait for it up to the ack budget: (finished in time, its task)."""
+        """Start `work` and wait for it up to the ack budget: (finished in time, its task). One waiter and
+        one timer (asyncio.wait builds a set, a counter and a callback per awaited task on top of these)."""
         task = asyncio.ensure_future(work)
-        done, _pending = await asyncio.wait({task}, timeout=ACK_BUDGET)
-        return task in done, task
+        waiter = task.get_loop().create_future()
+
+        def wake(_: object = None) -> None:
+            if not waiter.done():
+                waiter.set_result(None)
+
+        timer = task.get_loop().call_later(ACK_BUDGET, wake)
+        task.add_done_callback(wake)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            task.remove_done_callback(wake)
+        return task.done(), task
 
     async def profile(self, client: AsyncWebClient, user: SlackUser) -> tuple[str | None, str | None]:
         """The user's Slack locale and display name (users.info, cached for an hour)."""
