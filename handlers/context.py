@@ -28,7 +28,7 @@ class Ctx:
         return self.open_uow.joined() if self.open_uow is not None else self.services.uow()
 
     def within(self, uow: UnitOfWork) -> Ctx:
-        """This context, with its handler's units of work joining `uow` (one session for the command)."""
+        """This context, with its handler's units of work joining `uow` (one transaction for the command)."""
         return Ctx(self.services, self.actor, self.platform, uow)
 
     @property

@@ -153,7 +153,7 @@ class SlackAdapter:
 
     def _run(self, user: SlackUser, name: str | None, locale: str | None, line: str) -> tuple[Ctx | Reply, Reply]:
         """Who is acting and what their command answers, in one trip to the database thread and, for a
-        member, in one session."""
+        member, in one unit of work."""
         with self.app.uow() as uow:
             known = acting(uow, PLATFORM, user.user_id, user.team_id)
             if known is not None:
