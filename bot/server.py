@@ -83,7 +83,7 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
     """The ASGI app `bizbot serve` runs. `freeze_heap` (the server process: `serve`, the benches) freezes
     what start-up allocated (gc.freeze); a test process starting many servers leaves it off."""
     settings = app.settings
-    # on SQLite one thread (one writer never fights another for the lock), which holds its session
+    # on SQLite one thread (one writer never fights another for the lock), which holds its connection
     executor = DbExecutor(1 if app.engine.dialect.name == "sqlite" else 8, on_start=app.sessions.hold,
                           on_stop=app.sessions.release)
     slack = None

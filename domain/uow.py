@@ -3,8 +3,8 @@
 A unit of work opens its connection and transaction when its use case first needs them, and builds an ORM
 session only if the use case asks for one: the commands people run most (a visit, a lead list, who is
 acting) are Core statements, and the session's bookkeeping cost them more than their SQL (measured with
-bench/slack_ack.py and instruction counts: about a quarter of a /visit's work in the database thread). A
-session, when there is one, joins the unit's transaction on that connection.
+instruction counts: a sixth of a /visit's work in the database thread). A session, when there is one,
+joins the unit's transaction on that connection.
 
 An adapter that already holds a unit of work for a command (who is acting, the delivery's record) lets the
 command's use cases *join* it (`joined()`), rather than each opening a connection of its own. A joined
