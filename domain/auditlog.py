@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import func, select
 
 from domain.access import Actor, is_ref, require_role
-from domain.clock import at_local
+from domain.clock import at_local, local_today
 from domain.dates import check_span
 from domain.i18n import N_, translate
 from domain.models import AuditEntry, Member
@@ -75,13 +75,11 @@ AUDIT_HEADER = (N_("Time"), N_("Member"), N_("Action"), N_("Record"), N_("Refere
 
 def audit_table(uow: UnitOfWork, actor: Actor, fmt: str, start: date | None, end: date | None) -> tuple[bytes, int]:
     """The access log of a period (default: the last 30 days) as CSV or xlsx, oldest first."""
-    from zoneinfo import ZoneInfo
-
     from domain.exports import write_table
     from domain.i18n import use_locale
 
     if start is None and end is None:
-        start = (uow.now.astimezone(ZoneInfo(actor.timezone)) - timedelta(days=30)).date()
+        start = local_today(uow.now, actor.timezone) - timedelta(days=30)
     got = trail(uow, actor, None, start, end, limit=None)
     with use_locale(actor.locale):
         header = [translate(h) for h in AUDIT_HEADER]

@@ -54,6 +54,13 @@ OPTION_ALIASES: dict[str, str | tuple[str, ...]] = {
 _LEADING_SLASHES = re.compile(r"^\s*[/／]+")
 
 
+def clean_line(line: str) -> str:
+    """A typed command line as bizbot reads it: control characters dropped, and a leading full-width slash
+    (／lead, what a Chinese input method types) or a doubled one (a console or mention may add it) made one
+    plain slash."""
+    return _LEADING_SLASHES.sub("/", CONTROL.sub("", line), count=1)
+
+
 @dataclass(frozen=True)
 class Command:
     name: str
@@ -206,9 +213,7 @@ class Registry:
 
     def dispatch(self, ctx: Ctx, line: str) -> Reply:
         """Parse, check permission, run; every failure becomes one translated answer."""
-        line = CONTROL.sub("", line)  # also as the line is kept (a refusal is audited with it)
-        # a Chinese input method types the full-width slash (／lead); a console or mention may add a second one
-        line = _LEADING_SLASHES.sub("/", line, count=1)
+        line = clean_line(line)  # also as the line is kept (a refusal is audited with it)
         with use_locale(ctx.actor.locale):
             try:
                 cmd, args = self.parse(ctx, line)

@@ -12,7 +12,7 @@ from domain import appraisals
 from domain.appraisals import CYCLE_LABELS, STATUS_LABELS, STEP_LABELS, fmt_total
 from domain.errors import Invalid
 from domain.figures import MEASURES
-from domain.i18n import N_, _, fmt_date, fmt_datetime, fmt_list, sentences, translate
+from domain.i18n import N_, Choices, _, fmt_date, fmt_datetime, fmt_list, sentences, translate
 from domain.models import Member, Review
 from domain.vocab import ROLES, Vocabulary
 from handlers.args import Args, LongText, MemberName, Text, Widget, words
@@ -362,7 +362,7 @@ def review_template(ctx: Ctx, args: TemplateShowArgs) -> Reply:
                                                                         roles=roles), items))
     if not sections:
         raise Invalid(N_("There is no template {name}; templates: {choices}."), name=args.name,
-                      choices=", ".join(tpls))
+                      choices=Choices(list(tpls)))
     return Reply(title=_("Appraisal templates"), sections=sections, private=True)
 
 

@@ -45,8 +45,7 @@ from domain.team import (
 from domain.uow import UnitOfWork
 from handlers import forms
 from handlers.context import Ctx
-from handlers.parsing import CONTROL
-from handlers.registry import Command, field_problem, precheck, translate_error
+from handlers.registry import Command, clean_line, field_problem, precheck, translate_error
 from handlers.replies import Button, Reply, error
 
 log = logging.getLogger(__name__)
@@ -344,9 +343,9 @@ class TelegramAdapter:
         other text may answer an open conversation."""
         assert message.from_user is not None and message.text is not None
         who = who_of(message.from_user, message.chat)
-        text = CONTROL.sub("", message.text)  # as typed lines are cleaned: conversation answers and codes too
-        if text.startswith("／"):  # the full-width slash of a Chinese input method: Telegram sees no command
-            text = "/" + text[1:]
+        # as typed lines are cleaned (conversation answers and codes too); ／lead, the full-width slash of a
+        # Chinese input method, is a command although Telegram does not see one
+        text = clean_line(message.text)
         if text.startswith("/"):
             head, _sep, rest = text.partition(" ")
             name, _at, target = head[1:].partition("@")
