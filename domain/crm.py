@@ -24,6 +24,7 @@ from domain.clock import local_today
 from domain.errors import Ambiguous, Conflict, Forbidden, Invalid, NotFound
 from domain.i18n import N_
 from domain.models import Callback, Customer, Lead, Member, Organisation, StageChange, Visit
+from domain.prepared import Prepared
 from domain.risk import warn_if_raised
 from domain.team import clean_name, find_member, name_key, org_setting
 from domain.uow import UnitOfWork
@@ -118,18 +119,19 @@ def _apply(customer: Customer, fields: CustomerFields) -> None:
             setattr(customer, key, value)
 
 
-# Statements the commands run most, built once (building one costs more than running it on SQLite).
+# Statements the commands run most, built once (building one costs more than running it on SQLite); the
+# Core ones run prepared (domain.prepared).
 _CUSTOMER_BY_KEY = select(Customer).where(Customer.org_id == bindparam("org_id"),
                                           Customer.name_key == bindparam("key"))
-_CUSTOMER_REF_BY_KEY = select(Customer.id, Customer.name, Customer.owner_id).where(
-    Customer.org_id == bindparam("org_id"), Customer.name_key == bindparam("key"))
-_INSERT_VISIT = insert(Visit).returning(Visit.id, Visit.lead_id)
+_CUSTOMER_REF_BY_KEY = Prepared(select(Customer.id, Customer.name, Customer.owner_id).where(
+    Customer.org_id == bindparam("org_id"), Customer.name_key == bindparam("key")))
+_INSERT_VISIT = Prepared(insert(Visit).returning(Visit.id, Visit.lead_id))
 # the customer's one open lead, if it has exactly one, found by the INSERT itself (ids only: the lead is loaded
 # when it changes); stage != each closed stage rather than NOT IN, which is re-rendered on every execution
 _TWO_OPEN_LEADS = select(Lead.id).where(Lead.customer_id == bindparam("lead_customer"),
                                         *(Lead.stage != stage for stage in CLOSED_STAGES)).limit(2).subquery()
-_INSERT_VISIT_TO_ITS_LEAD = insert(Visit).values(lead_id=select(
-    case((func.count() == 1, func.max(_TWO_OPEN_LEADS.c.id)))).scalar_subquery()).returning(Visit.id, Visit.lead_id)
+_INSERT_VISIT_TO_ITS_LEAD = Prepared(insert(Visit).values(lead_id=select(
+    case((func.count() == 1, func.max(_TWO_OPEN_LEADS.c.id)))).scalar_subquery()).returning(Visit.id, Visit.lead_id))
 
 
 @dataclass(frozen=True)
@@ -148,11 +150,11 @@ def find_customer_ref(uow: UnitOfWork, actor: Actor, text: str) -> CustomerRef:
     if parse_ref(text, "C") is not None:
         customer = find_customer(uow, actor, text)
     else:
-        row = uow.connection().execute(
-            _CUSTOMER_REF_BY_KEY, {"org_id": actor.org_id, "key": name_key(text)}).first()
+        row = _CUSTOMER_REF_BY_KEY.first(uow.connection(), {"org_id": actor.org_id, "key": name_key(text)})
         if row is not None:
-            require_access(uow, actor, row.owner_id, ref("C", row.id))
-            return CustomerRef(row.id, row.name, row.owner_id)
+            row_id, row_name, owner_id = row
+            require_access(uow, actor, owner_id, ref("C", row_id))
+            return CustomerRef(row_id, row_name, owner_id)
         customer = _customer_by_part(uow, actor, text)
     return CustomerRef(customer.id, customer.name, customer.owner_id)
 
@@ -588,10 +590,9 @@ def record_visit(
            "at": uow.now}
     # written with one Core INSERT: a visit is only ever added, and this is the command people run most
     if lead is not None:
-        visit_id, lead_id = uow.connection().execute(_INSERT_VISIT, {**row, "lead_id": lead.id}).one()
+        visit_id, lead_id = _INSERT_VISIT.one(uow.connection(), {**row, "lead_id": lead.id})
     else:
-        visit_id, lead_id = uow.connection().execute(
-            _INSERT_VISIT_TO_ITS_LEAD, {**row, "lead_customer": customer.id}).one()
+        visit_id, lead_id = _INSERT_VISIT_TO_ITS_LEAD.one(uow.connection(), {**row, "lead_customer": customer.id})
     callback = None
     if next_date is not None:
         record = uow.session.get(Customer, customer.id)

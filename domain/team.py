@@ -12,6 +12,7 @@ from domain.access import TEAM_ADMIN_ROLES, Actor, require_role
 from domain.errors import Ambiguous, Conflict, Invalid, NotFound
 from domain.i18n import N_, normalize_locale
 from domain.models import Identity, Invite, Member, Organisation
+from domain.prepared import Prepared
 from domain.uow import UnitOfWork
 from domain.vocab import ROLES
 
@@ -408,8 +409,8 @@ def redeem_invite(uow: UnitOfWork, code: str, platform: str, workspace: str, ext
     return member
 
 
-# Who is acting is asked on every command, so these statements are built once: building a SELECT costs
-# more than running it on SQLite (SQLAlchemy caches the compiled SQL, not the construction).
+# Who is acting is asked on every command, so these statements are built once (building a SELECT costs more
+# than running it on SQLite) and run prepared (domain.prepared).
 _ACTOR_COLUMNS = (Member.id, Member.org_id, Member.name, Member.roles, Member.locale, Organisation.locale,
                   Organisation.timezone)
 _BY_IDENTITY = (
@@ -419,11 +420,11 @@ _BY_IDENTITY = (
     .join(Organisation, Organisation.id == Member.org_id)
     .where(Identity.platform == bindparam("platform"), Identity.external_id == bindparam("external_id"))
 )
-_BY_WORKSPACE_IDENTITY = _BY_IDENTITY.where(Identity.workspace == bindparam("workspace"))
-_BY_ACCOUNT = _BY_IDENTITY.order_by(Identity.id.desc()).limit(1)
-_BY_ACCOUNT_IN_ORG = _BY_IDENTITY.where(Organisation.platform == bindparam("org_platform"),
-                                        Organisation.external_id == bindparam("org_external_id")
-                                        ).order_by(Identity.id.desc()).limit(1)
+_BY_WORKSPACE_IDENTITY = Prepared(_BY_IDENTITY.where(Identity.workspace == bindparam("workspace")))
+_BY_ACCOUNT = Prepared(_BY_IDENTITY.order_by(Identity.id.desc()).limit(1))
+_BY_ACCOUNT_IN_ORG = Prepared(_BY_IDENTITY.where(Organisation.platform == bindparam("org_platform"),
+                                                 Organisation.external_id == bindparam("org_external_id")
+                                                 ).order_by(Identity.id.desc()).limit(1))
 
 
 @dataclass(frozen=True)
@@ -449,9 +450,8 @@ def acting(uow: UnitOfWork, platform: str, external_id: str, workspace: str | No
     else:
         stmt = _BY_ACCOUNT if org is None else _BY_ACCOUNT_IN_ORG
     org_platform, org_external_id = org or (None, None)
-    row = uow.connection().execute(
-        stmt, {"platform": platform, "external_id": external_id, "workspace": workspace,
-               "org_platform": org_platform, "org_external_id": org_external_id}).first()
+    row = stmt.first(uow.connection(), {"platform": platform, "external_id": external_id, "workspace": workspace,
+                                        "org_platform": org_platform, "org_external_id": org_external_id})
     if row is None:
         return None
     member_id, org_id, name, roles, locale, org_locale, timezone = row

@@ -25,11 +25,12 @@ from sqlalchemy.orm import Session
 
 from domain.clock import Clock
 from domain.models import AuditEntry
+from domain.prepared import Prepared
 
 if TYPE_CHECKING:
     from domain.db import Lease, Sessions
 
-_AUDIT_INSERT = insert(AuditEntry)
+_AUDIT_INSERT = Prepared(insert(AuditEntry))
 T = TypeVar("T")
 
 
@@ -162,8 +163,8 @@ class UnitOfWork:
     ) -> None:
         # a Core INSERT in the use case's transaction: an audit row is written, never read back here, so it
         # needs none of the ORM's bookkeeping (which costs more than the INSERT itself)
-        self.connection().execute(
-            _AUDIT_INSERT,
+        _AUDIT_INSERT.rows(
+            self.connection(),
             {"org_id": org_id, "actor_id": actor_id, "action": action, "entity": entity, "entity_ref": ref,
              "detail": detail, "at": self.now},
         )
