@@ -94,6 +94,8 @@ class Prepared:
 
 def _run(conn: Connection, sql: str, args: Any) -> list[tuple[Any, ...]]:
     """The SQL on the connection's driver connection; a driver error raised as SQLAlchemy raises it."""
+    if not conn.in_transaction():
+        conn.begin()  # as `execute` would (autobegin), so that the connection's commit or rollback covers it
     raw = conn.connection.dbapi_connection
     assert raw is not None
     dialect = conn.dialect

@@ -168,3 +168,16 @@ def test_statements_that_need_more_than_the_driver_are_refused_when_compiled(app
                 prepared.rows(conn, params)
         assert Prepared(select(AuditEntry.id).where(AuditEntry.at > bindparam("since"),
                                                     AuditEntry.org_id == bindparam("org_id"))).rows(conn, now) == []
+
+
+def test_on_a_connection_outside_a_transaction_it_begins_one_as_execute_does(app: App, acme: int) -> None:
+    params = _visit_params(app, acme, lead_id=None)
+    with app.engine.connect() as conn:
+        assert not conn.in_transaction()
+        crm._INSERT_VISIT.one(conn, params)
+        assert conn.in_transaction()
+        conn.rollback()
+        crm._INSERT_VISIT.one(conn, params)
+        conn.commit()
+    with app.uow() as uow:
+        assert len(uow.session.scalars(select(Visit)).all()) == 1
