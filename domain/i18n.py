@@ -181,14 +181,15 @@ def fmt_datetime(value: datetime, tz: str) -> str:
 
 
 def fmt_money(amount: Decimal | int | float, currency: str) -> str:
-    return _money(amount, currency, str(babel_locale()))
+    return _money(amount, currency, _BABEL_LOCALES.get(_current.get(), "en_US"))
 
 
 @lru_cache(maxsize=4096)
 def _money(amount: Decimal | int | float, currency: str, locale: str) -> str:
     """babel's currency formatting is exact but slow (a pattern applied from scratch each time); a list or a
-    digest shows the same amounts again and again, so each is formatted once per locale (a pure function)."""
-    return format_currency(amount, currency, locale=locale)
+    digest shows the same amounts again and again, so each is formatted once per locale (a pure function),
+    the locale keyed by its code (naming a babel Locale as a string costs more than the cache saves)."""
+    return format_currency(amount, currency, locale=_babel_locale(locale))
 
 
 def fmt_number(value: Decimal | int | float) -> str:

@@ -2,26 +2,27 @@
 
 `Connection.execute(statement, params)` finds the statement's compiled form in the engine's cache, builds
 an execution context, a cursor result and its metadata, and a Row per row, on every call. For the
-statements every command runs — who is acting, the customer by name, the visit, the audit row — that
-machinery cost more than the statements: a /visit spent about 210 µs in the database thread on SQLite,
-and 115 µs with these statements prepared (bench/instructions.py counts the difference).
+statements every command runs — who is acting, the customer by name, the visit, a lead list, the audit
+row — that machinery cost more than the statements: a /visit spent about 210 µs in the database thread
+on SQLite, and about 120 µs with its statements prepared (the README's Measured section has the counts).
 
 A `Prepared` statement keeps what SQLAlchemy compiled for each dialect — its SQL, the order of its
-parameters, their type processors and the statement's own literal values — and runs that SQL on the
-unit of work's own driver connection, in its transaction, returning the driver's rows as tuples. The SQL
-is the one SQLAlchemy compiles from the statement; none is written by hand. A driver error is raised as
-SQLAlchemy raises it (`sqlalchemy.exc.DBAPIError` and its subclasses, the connection invalidated when the
-driver says it was lost). When SQL is being logged (`sqlalchemy.engine` at INFO, as `echo` sets it) or a
-cursor event is listened for, the statement goes through `Connection.exec_driver_sql` instead, so logs
-and instrumentation see it as they see every other statement.
+parameters, their type processors, the statement's own literal values, and the result columns' type
+processors — and runs that SQL on the unit of work's own driver connection, in its transaction,
+returning the rows as tuples of the values `execute` would give (dates, decimals and booleans converted
+by the same column types). The SQL is the one SQLAlchemy compiles from the statement; none is written by
+hand. A driver error is raised as SQLAlchemy raises it (`sqlalchemy.exc.DBAPIError` and its subclasses,
+the connection invalidated when the driver says it was lost). When SQL is being logged
+(`sqlalchemy.engine` at INFO, as `echo` sets it) or a cursor event is listened for, the statement goes
+through `Connection.exec_driver_sql` instead, so logs and instrumentation see it as they see every other
+statement.
 
 What the driver alone does not do, a prepared statement must not need; that is checked when it is first
 compiled for a dialect, raising `TypeError` (so a statement that needs more fails in the tests, and is
 run with `Connection.execute`):
 - Python-side column defaults (an INSERT must name every column that has one);
 - expanding IN parameters, or parameters rendered into the SQL at execution time;
-- result columns whose values SQLAlchemy would convert (dates and times, decimals, booleans on SQLite):
-  only columns the driver already returns as they are (integers, strings) may be selected or returned.
+- result columns other than the statement's own (its selected or returned columns, in their order).
 """
 from __future__ import annotations
 
@@ -34,11 +35,12 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
+from sqlalchemy.types import TypeEngine
 
 _SQL_LOG = logging.getLogger("sqlalchemy.engine.Engine")
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Plan:
     sql: str
     keys: frozenset[str]  # the parameter names it was compiled for (an INSERT's columns follow them)
@@ -46,6 +48,10 @@ class _Plan:
     # per driver parameter, in order: its name for the driver, the caller's key (None: a literal of the
     # statement's own, held in `value`), and the type's bind processor
     binds: tuple[tuple[str, str | None, Any, Callable[[Any], Any] | None], ...]
+    columns: tuple[TypeEngine[Any], ...]  # the result columns' types, for the dialect
+    # their result processors, found from the driver's type codes when the first rows come (as `execute`
+    # finds them); None until then
+    results: tuple[Callable[[Any], Any] | None, ...] | None = None
 
 
 class Prepared:
@@ -70,8 +76,17 @@ class Prepared:
         dispatch = conn.dispatch
         if dispatch.before_cursor_execute or dispatch.after_cursor_execute or _SQL_LOG.isEnabledFor(logging.INFO):
             result = conn.exec_driver_sql(plan.sql, args)
-            return [tuple(row) for row in result] if result.returns_rows else []
-        return _run(conn, plan.sql, args)
+            description, found = (result.cursor.description, [tuple(row) for row in result]) if result.returns_rows \
+                else (None, [])
+        else:
+            description, found = _run(conn, plan.sql, args)
+        if not found or not plan.columns:
+            return []  # (an INSERT without RETURNING may still return its key: PostgreSQL's implicit RETURNING)
+        results = plan.results if plan.results is not None else _results(plan, conn.dialect, description)
+        if any(results):
+            return [tuple([value if proc is None else proc(value) for proc, value in zip(results, row, strict=True)])
+                    for row in found]
+        return found
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         found = self.rows(conn, params)
@@ -92,7 +107,16 @@ class Prepared:
         return plan
 
 
-def _run(conn: Connection, sql: str, args: Any) -> list[tuple[Any, ...]]:
+def _results(plan: _Plan, dialect: Dialect, description: Any) -> tuple[Callable[[Any], Any] | None, ...]:
+    if description is None or len(description) != len(plan.columns):
+        raise TypeError(f"prepared statement's rows have {len(description or ())} columns, its statement "
+                        f"{len(plan.columns)}: {plan.sql:.60}")
+    plan.results = tuple(column.result_processor(dialect, entry[1]) for column, entry in zip(plan.columns, description,
+                                                                                            strict=True))
+    return plan.results
+
+
+def _run(conn: Connection, sql: str, args: Any) -> tuple[Any, list[tuple[Any, ...]]]:
     """The SQL on the connection's driver connection; a driver error raised as SQLAlchemy raises it."""
     if not conn.in_transaction():
         conn.begin()  # as `execute` would (autobegin), so that the connection's commit or rollback covers it
@@ -102,7 +126,7 @@ def _run(conn: Connection, sql: str, args: Any) -> list[tuple[Any, ...]]:
     cursor = raw.cursor()
     try:
         cursor.execute(sql, args)
-        return cursor.fetchall() if cursor.description else []
+        return (cursor.description, cursor.fetchall()) if cursor.description else (None, [])
     except dialect.loaded_dbapi.Error as err:
         lost = dialect.is_disconnect(err, raw, cursor)
         if lost:
@@ -126,14 +150,6 @@ def compile_plan(statement: Executable, dialect: Dialect, keys: frozenset[str]) 
     if compiled.literal_execute_params or compiled.post_compile_params:
         raise TypeError(f"prepared statement has parameters rendered at execution (expanding IN, literal_execute): "
                         f"{name_of}")
-    for column in getattr(statement, "exported_columns", ()):
-        try:
-            converts = column.type.dialect_impl(dialect).result_processor(dialect, None) is not None
-        except Exception:  # a processor that depends on the driver's type code (psycopg's NUMERIC) converts
-            converts = True
-        if converts:
-            raise TypeError(f"prepared statement returns {column.type!r}, which SQLAlchemy converts "
-                            f"({column.key}): {name_of}")
     by_name = {name: bind for bind, name in compiled.bind_names.items()}
     order = compiled.positiontup if dialect.positional else list(by_name)
     escaped = compiled.escaped_bind_names or {}
@@ -152,4 +168,5 @@ def compile_plan(statement: Executable, dialect: Dialect, keys: frozenset[str]) 
             key, value = None, bind.effective_value
         processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
         binds.append((escaped.get(name, name), key, value, processor))
-    return _Plan(compiled.string, keys, dialect.positional, tuple(binds))
+    columns = tuple(column.type.dialect_impl(dialect) for column in getattr(statement, "exported_columns", ()))
+    return _Plan(compiled.string, keys, dialect.positional, tuple(binds), columns)
