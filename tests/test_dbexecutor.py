@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bot.dbexecutor import DbExecutor, run_in
+from bot.dbexecutor import DbExecutor, Late, run_in, run_within
 
 
 def test_results_and_errors_reach_the_loop() -> None:
@@ -104,3 +104,36 @@ def test_each_thread_runs_its_start_and_stop_work_in_itself() -> None:
     assert asyncio.run(executor.run(lambda: threading.current_thread().name)) in {"bizbot-db-0", "bizbot-db-1"}
     executor.shutdown(wait=True)
     assert sorted(started) == sorted(stopped) == ["bizbot-db-0", "bizbot-db-1"]
+
+
+@pytest.mark.parametrize("kind", ["db", "pool"])
+def test_a_budgeted_wait_gives_the_result_in_time_or_hands_it_on_late(kind: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    executor = DbExecutor(1) if kind == "db" else ThreadPoolExecutor(1)
+    gate = threading.Event()
+
+    def fail() -> None:
+        gate.wait(5)
+        raise ValueError("locked")
+
+    async def main() -> None:
+        assert await run_within(executor, 5, lambda: 42) == 42
+        with pytest.raises(Late) as late:
+            await run_within(executor, 0.05, lambda: gate.wait(5) and "done")
+        assert not late.value.result.done()
+        gate.set()
+        assert await late.value.result == "done"  # the outcome arrives where Late said, once the work is done
+        gate.clear()
+        with pytest.raises(Late) as late:
+            await run_within(executor, 0.05, fail)
+        gate.set()
+        with pytest.raises(ValueError, match="locked"):
+            await late.value.result
+        waiter = asyncio.ensure_future(run_within(executor, 5, time.sleep, 0.1))
+        await asyncio.sleep(0.01)
+        waiter.cancel()  # whoever waited went away: the result reaches nobody, and nothing breaks
+        assert await run_within(executor, 5, lambda: "after") == "after"
+
+    asyncio.run(main())
+    executor.shutdown()

@@ -307,6 +307,29 @@ def test_slow_work_is_acked_in_time_and_answered_later(slack: SlackStack, monkey
     assert "not a member" in call.args["text"]
 
 
+def test_a_command_waiting_on_a_locked_database_is_acked_in_time_and_answered_once(slack: SlackStack,
+                                                                                   monkeypatch) -> None:  # noqa: ANN001
+    """The usual command (arguments, a known caller) waits within the ack budget on the database alone."""
+    import bot.slack.app as slack_app
+
+    slack.say("/customer", "new Acme")
+    monkeypatch.setattr(slack_app, "ACK_BUDGET", 0.2)
+    holder = slack.app.engine.raw_connection()  # another writer holds the database: visits cannot be written
+    try:
+        holder.cursor().execute("BEGIN IMMEDIATE" if slack.app.engine.dialect.name == "sqlite"
+                                else "LOCK TABLE visits IN EXCLUSIVE MODE")
+        response = slack.command("/visit", 'Acme note="waited"', settle=False)
+        assert response.status_code == 200 and response.json() == {"response_type": "ephemeral", "text": "…"}
+        assert not slack.fake.calls_to("response_url") and _count(slack, Visit) == 0
+    finally:
+        holder.rollback()
+        holder.close()
+    (call,) = slack.fake.wait_for("response_url")
+    assert "Visit V1 to Acme recorded" in call.args["text"]
+    assert slack.asgi.state.slack.wait_idle(10) and _count(slack, Visit) == 1
+    assert "Visit V2" in text_of(slack.say("/visit", 'Acme note="in time"'))  # the next one runs as usual
+
+
 def test_buttons_and_events_are_acked_before_their_work(slack: SlackStack) -> None:
     """Bolt answers Slack when the listener returns; work that may be slow goes on after that."""
     slack.say("/help")

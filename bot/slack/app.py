@@ -27,7 +27,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.bootstrap import App
-from bot.dbexecutor import run_in
+from bot.dbexecutor import Late, run_in, run_within
 from bot.settings import Settings
 from bot.slack import blocks
 from domain.errors import DomainError
@@ -216,12 +216,56 @@ class SlackAdapter:
 
     async def on_command(self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
         """A slash command: with arguments it runs; without, it opens a form (or a menu of sub-commands)."""
+        quick = self._quick(body)
+        if quick is not None:
+            await self._quick_command(ack, respond, *quick)
+            return
         in_time, work = await self.within_budget(self._guard(self._command(body, client)))
         if in_time:
             await ack(**work.result())
             return
         await ack(response_type="ephemeral", text="…")
         self.later(work, respond)
+
+    def _quick(self, body: dict[str, Any]) -> tuple[SlackUser, str, str | None, str | None] | None:
+        """A command whose one slow step can only be the database (the usual case): its arguments name no
+        Slack user to look up, and the caller's profile is known. The user, the line and the profile, or None
+        (the command then runs as a whole within the ack budget: its Slack calls may be slow too)."""
+        text = body.get("text") or ""
+        if not text.strip() or "<@" in text:
+            return None
+        group = body["command"].lstrip("/")
+        if self.registry.form_for(group, text) is not None:
+            return None
+        user = SlackUser(body["team_id"], body["user_id"])
+        cached = self._profiles.get((user.team_id, user.user_id))
+        if cached is None or cached[0] <= time.monotonic():
+            return None
+        return user, _plain(f"/{group} {text}"), cached[1], cached[2]
+
+    async def _quick_command(self, ack: Any, respond: Any, user: SlackUser, line: str, locale: str | None,
+                             name: str | None) -> None:
+        """Run it with only the database's part waited for within the ack budget (no task of its own)."""
+        try:
+            ctx, reply = await run_within(self.executor, ACK_BUDGET, self._run, user, name, locale, line)
+        except Late as late:
+            await ack(response_type="ephemeral", text="…")
+            self.later(self._answered(late.result, user, line), respond)
+            return
+        except Exception:
+            await ack(**_incident())
+            return
+        await ack(**self._answer(ctx, reply, user, line))
+
+    async def _answered(self, result: asyncio.Future[Any], user: SlackUser, line: str) -> dict[str, Any]:
+        ctx, reply = await result
+        return self._answer(ctx, reply, user, line)
+
+    def _answer(self, ctx: Ctx | Reply, reply: Reply, user: SlackUser, line: str) -> dict[str, Any]:
+        """A command's answer: its reply, or for a stranger the one friendly message on how to be added."""
+        if isinstance(ctx, Reply):
+            return self.message(ctx)
+        return self.message(reply, line=line, welcome=self._welcomed(user), ctx=ctx)
 
     async def _command(self, body: dict[str, Any], client: AsyncWebClient) -> dict[str, Any]:
         user = SlackUser(body["team_id"], body["user_id"])
@@ -238,12 +282,9 @@ class SlackAdapter:
         line, links = await self._unmention(client, user.team_id, f"/{group} {text}")
         locale, name = await self.profile(client, user)
         ctx, reply = await self.db(self._run, user, name, locale, line)
-        if isinstance(ctx, Reply):
-            return self.message(ctx)
-        welcome = self._welcomed(user)
-        if links and group == "team" and not reply.error:
+        if isinstance(ctx, Ctx) and links and group == "team" and not reply.error:
             reply = await self.db(self._link_accounts, ctx, user.team_id, links, reply)
-        return self.message(reply, line=line, welcome=welcome, ctx=ctx)
+        return self._answer(ctx, reply, user, line)
 
     async def _without_arguments(
         self, ctx: Ctx, group: str, body: dict[str, Any], client: AsyncWebClient, welcome: bool
@@ -275,7 +316,7 @@ class SlackAdapter:
     async def _unmention(self, client: AsyncWebClient, team_id: str, line: str) -> tuple[str, dict[str, str]]:
         """Turn `<@U123|alice>` (or `<@U123>`) into a name, and remember which account was meant;
         a channel mention `<#C123|sales>` becomes the channel's id, which is what bizbot posts to."""
-        line = _CHANNEL_MENTION.sub(r"\1", html.unescape(line))
+        line = _plain(line)
         names: dict[str, str] = {}
         for user_id, label in _MENTION.findall(line):
             if not label and user_id not in names:
@@ -521,10 +562,7 @@ class SlackAdapter:
         try:
             return await work
         except Exception:
-            incident = f"{time.time_ns():x}"[-8:]
-            log.exception("slack request failed (incident %s)", incident)
-            return {"response_type": "ephemeral",
-                    "text": _("Something went wrong (incident {id}); nothing was changed.").format(id=incident)}
+            return _incident()
 
     def message(
         self, reply: Reply, *, line: str | None = None, page: int = 0, welcome: bool | None = None,
@@ -539,6 +577,22 @@ class SlackAdapter:
             text, body = to_slack(reply, line=line, page=page)
         return {"response_type": "ephemeral" if reply.private or reply.error else "in_channel",
                 "text": text, "blocks": body}
+
+
+def _incident() -> dict[str, Any]:
+    """For the exception being handled: logged with an id, and the answer that tells the user (no details)."""
+    incident = f"{time.time_ns():x}"[-8:]
+    log.exception("slack request failed (incident %s)", incident)
+    return {"response_type": "ephemeral",
+            "text": _("Something went wrong (incident {id}); nothing was changed.").format(id=incident)}
+
+
+def _plain(line: str) -> str:
+    """A command line as Slack sent it, its HTML entities decoded and a channel mention `<#C123|sales>`
+    made the channel's id, which is what bizbot posts to."""
+    if "&" in line:
+        line = html.unescape(line)
+    return _CHANNEL_MENTION.sub(r"\1", line) if "<#" in line else line
 
 
 def to_slack(reply: Reply, line: str | None = None, page: int = 0) -> tuple[str, list[dict[str, Any]]]:
