@@ -34,24 +34,34 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from concurrent.futures import Executor, Future
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
+from bot.dbexecutor import DbExecutor  # noqa: E402
+
 TARGETS = ("bare", "visit", "list", "db-visit", "db-list")
 LINES = {"visit": ("/visit", 'Acme note="bench visit"', "Visit V"), "list": ("/lead", "list", "Leads (")}
 
 
 # --- child: one target, N commands ------------------------------------------------------------
-class _InlineExecutor(Executor):
-    """Runs each use case at once on the calling thread (see the module's docstring for why)."""
+class _InlineExecutor(DbExecutor):
+    """Runs each use case at once on the calling thread (see the module's docstring for why); a DbExecutor
+    without threads, so the adapters take the same paths as with the server's."""
 
     def __init__(self, workers: int, name: str = "", *, on_start: Any = None, on_stop: Any = None) -> None:
+        super().__init__(0)
         if on_start is not None:
             on_start()  # the event loop's thread holds the connection, as the database thread would
+
+    async def run(self, fn: Any, *args: Any) -> Any:
+        return fn(*args)
+
+    async def run_within(self, budget: float, fn: Any, *args: Any) -> Any:
+        return fn(*args)
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:  # type: ignore[override]
         future: Future[Any] = Future()
