@@ -14,8 +14,7 @@ by the same column types). The SQL is the one SQLAlchemy compiles from the state
 hand. A driver error is raised as SQLAlchemy raises it (`sqlalchemy.exc.DBAPIError` and its subclasses,
 the connection invalidated when the driver says it was lost). When SQL is being logged
 (`sqlalchemy.engine` at INFO, as `echo` sets it) or a cursor or execute event is listened for, the statement
-goes through `Connection.exec_driver_sql` instead, so logs and instrumentation see it as they see every
-other statement (an execute event then sees the SQL string, not the statement object).
+goes through `Connection.execute` instead, so logs and instrumentation see it as they see every other.
 
 What the driver alone does not do, a prepared statement must not need; that is checked when it is first
 compiled for a dialect, raising `TypeError` (so a statement that needs more fails in the tests, and is
@@ -68,6 +67,11 @@ class Prepared:
             plan = self._plan(conn.dialect, params)
             if conn.get_execution_options().get("schema_translate_map"):
                 raise TypeError("prepared statements are compiled without a schema_translate_map")
+        dispatch = conn.dispatch
+        if (dispatch.before_cursor_execute or dispatch.after_cursor_execute or dispatch.before_execute
+                or dispatch.after_execute or _SQL_LOG.isEnabledFor(logging.INFO)):
+            result = conn.execute(self.statement, params)  # watched: as any other statement
+            return [tuple(row) for row in result] if result.returns_rows and plan.columns else []
         if plan.positional:
             args: Any = tuple([(value if key is None else params[key]) if proc is None
                                else proc(value if key is None else params[key])
@@ -75,14 +79,7 @@ class Prepared:
         else:
             args = {name: (value if key is None else params[key]) if proc is None
                     else proc(value if key is None else params[key]) for name, key, value, proc in plan.binds}
-        dispatch = conn.dispatch
-        if (dispatch.before_cursor_execute or dispatch.after_cursor_execute or dispatch.before_execute
-                or dispatch.after_execute or _SQL_LOG.isEnabledFor(logging.INFO)):
-            result = conn.exec_driver_sql(plan.sql, args)
-            description, found = (result.cursor.description, [tuple(row) for row in result]) if result.returns_rows \
-                else (None, [])
-        else:
-            description, found = _run(conn, plan.sql, args)
+        description, found = _run(conn, plan.sql, args)
         if not found or not plan.columns:
             return []  # (an INSERT without RETURNING may still return its key: PostgreSQL's implicit RETURNING)
         results = plan.results if plan.results is not None else _results(plan, conn.dialect, description)

@@ -197,3 +197,23 @@ def test_on_a_connection_outside_a_transaction_it_begins_one_as_execute_does(app
         conn.commit()
     with app.uow() as uow:
         assert len(uow.session.scalars(select(Visit)).all()) == 1
+
+
+def test_an_execute_listener_sees_it_and_a_schema_translate_map_is_refused(app: App, acme: int) -> None:
+    seen: list[object] = []
+
+    def listen(conn, clauseelement, multiparams, params, execution_options) -> None:  # noqa: ANN001
+        seen.append(clauseelement)
+
+    key = {"org_id": _visit_params(app, acme)["org_id"], "key": "acme"}
+    event.listen(app.engine, "before_execute", listen)
+    try:
+        with app.uow() as uow:
+            assert len(Prepared(crm._CUSTOMER_REF_BY_KEY.statement).rows(uow.connection(), key)) == 1
+    finally:
+        event.remove(app.engine, "before_execute", listen)
+    assert [str(s)[:19] for s in seen] == ["SELECT customers.id"]
+    with app.engine.connect() as conn:
+        mapped = conn.execution_options(schema_translate_map={None: "elsewhere"})
+        with pytest.raises(TypeError, match="schema_translate_map"):
+            Prepared(crm._CUSTOMER_REF_BY_KEY.statement).rows(mapped, key)
