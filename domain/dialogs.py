@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select
 
 from domain.models import Dialog
+from domain.prepared import Prepared
 from domain.uow import UnitOfWork
 
 
@@ -27,14 +28,13 @@ def get(uow: UnitOfWork, platform: str, key: str) -> dict[str, Any] | None:
     return dict(row.payload)
 
 
-_OPEN = select(Dialog.id).where(Dialog.platform == bindparam("platform"), Dialog.key == bindparam("key"),
-                                Dialog.expires_at > bindparam("now"))
+_OPEN = Prepared(select(Dialog.id).where(Dialog.platform == bindparam("platform"), Dialog.key == bindparam("key"),
+                                         Dialog.expires_at > bindparam("now")))
 
 
 def is_open(uow: UnitOfWork, platform: str, key: str) -> bool:
     """Whether an unexpired entry is there: one indexed read, asked before every command."""
-    return uow.connection().execute(
-        _OPEN, {"platform": platform, "key": key, "now": uow.now}).first() is not None
+    return _OPEN.first(uow.connection(), {"platform": platform, "key": key, "now": uow.now}) is not None
 
 
 def discard(uow: UnitOfWork, platform: str, key: str) -> None:

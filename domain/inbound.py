@@ -8,14 +8,17 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from domain.models import InboundEvent
+from domain.prepared import Prepared
 from domain.uow import UnitOfWork
 
 KEEP = timedelta(days=3)
 
 
-# Asked for every update, so built once per dialect (building the statement costs more than running it).
+# Asked for every update, so built once per dialect (building the statement costs more than running it) and
+# run prepared (domain.prepared).
 _RECORD = {
-    name: insert(InboundEvent).on_conflict_do_nothing(index_elements=["platform", "key"]).returning(InboundEvent.id)
+    name: Prepared(insert(InboundEvent).on_conflict_do_nothing(index_elements=["platform", "key"])
+                   .returning(InboundEvent.id))
     for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
 
@@ -24,9 +27,8 @@ def record_delivery(uow: UnitOfWork, platform: str, key: str) -> bool:
     """Record the event id, uncommitted; False when it was recorded before (by this process or any other;
     on PostgreSQL a record not yet committed elsewhere is waited for)."""
     connection = uow.connection()
-    result = connection.execute(_RECORD[connection.dialect.name],
-                                {"platform": platform, "key": key[:200], "received_at": uow.now})
-    return result.first() is not None
+    return _RECORD[connection.dialect.name].first(
+        connection, {"platform": platform, "key": key[:200], "received_at": uow.now}) is not None
 
 
 def first_delivery(uow: UnitOfWork, platform: str, key: str) -> bool:
