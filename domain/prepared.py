@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeEngine
 
@@ -72,13 +72,16 @@ class Prepared:
                 or dispatch.after_execute or _SQL_LOG.isEnabledFor(logging.INFO)):
             result = conn.execute(self.statement, params)  # watched: as any other statement
             return [tuple(row) for row in result] if result.returns_rows and plan.columns else []
-        if plan.positional:
-            args: Any = tuple([(value if key is None else params[key]) if proc is None
-                               else proc(value if key is None else params[key])
-                               for _name, key, value, proc in plan.binds])
-        else:
-            args = {name: (value if key is None else params[key]) if proc is None
-                    else proc(value if key is None else params[key]) for name, key, value, proc in plan.binds}
+        try:
+            if plan.positional:
+                args: Any = tuple([(value if key is None else params[key]) if proc is None
+                                   else proc(value if key is None else params[key])
+                                   for _name, key, value, proc in plan.binds])
+            else:
+                args = {name: (value if key is None else params[key]) if proc is None
+                        else proc(value if key is None else params[key]) for name, key, value, proc in plan.binds}
+        except Exception as err:  # a value its column type refuses: as `execute` raises it
+            raise StatementError(str(err), plan.sql, dict(params), err) from err
         description, found = _run(conn, plan.sql, args)
         if not found or not plan.columns:
             return []  # (an INSERT without RETURNING may still return its key: PostgreSQL's implicit RETURNING)

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import bindparam, event, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, StatementError
 
 from bot.bootstrap import App
 from domain import crm, team
@@ -144,8 +144,12 @@ def test_a_driver_error_is_raised_as_sqlalchemy_raises_it_and_the_unit_goes_on(a
 
 def test_a_naive_datetime_is_refused_as_the_column_type_refuses_it(app: App, acme: int) -> None:
     params = _visit_params(app, acme, lead_id=None, at=WHEN.replace(tzinfo=None))
-    with app.uow() as uow, pytest.raises(ValueError, match="naive"):
-        crm._INSERT_VISIT.one(uow.connection(), params)
+    with app.uow() as uow:
+        with pytest.raises(StatementError, match="naive") as prepared_error:
+            crm._INSERT_VISIT.one(uow.connection(), params)
+        with pytest.raises(StatementError, match="naive") as execute_error:
+            uow.connection().execute(crm._INSERT_VISIT.statement, params)
+    assert type(prepared_error.value.orig) is type(execute_error.value.orig) is ValueError
 
 
 def test_logged_and_listened_statements_go_through_sqlalchemy(app: App, acme: int,
