@@ -129,10 +129,10 @@ class SlackAdapter:
 
     async def profile(self, client: AsyncWebClient, user: SlackUser) -> tuple[str | None, str | None]:
         """The user's Slack locale and display name (users.info, cached for an hour)."""
+        known = self._known_profile(user)
+        if known is not None:
+            return known
         key = (user.team_id, user.user_id)
-        cached = self._profiles.get(key)
-        if cached and cached[0] > time.monotonic():
-            return cached[1], cached[2]
         try:
             info = (await client.users_info(user=user.user_id, include_locale=True))["user"]
         except SlackApiError as exc:
@@ -145,6 +145,11 @@ class SlackAdapter:
         locale = normalize_locale(info.get("locale"))
         self._profiles[key] = (time.monotonic() + LOCALE_TTL, locale, name)
         return locale, name
+
+    def _known_profile(self, user: SlackUser) -> tuple[str | None, str | None] | None:
+        """The cached locale and name, while they are fresh (None: users.info is to be asked)."""
+        cached = self._profiles.get((user.team_id, user.user_id))
+        return (cached[1], cached[2]) if cached and cached[0] > time.monotonic() else None
 
     async def context(self, client: AsyncWebClient, user: SlackUser) -> Ctx | Reply:
         """The acting member, enrolling the first user of a workspace; a stranger gets a friendly Reply."""
@@ -232,16 +237,15 @@ class SlackAdapter:
         Slack user to look up, and the caller's profile is known. The user, the line and the profile, or None
         (the command then runs as a whole within the ack budget: its Slack calls may be slow too)."""
         text = body.get("text") or ""
-        if not text.strip() or "<@" in text:
-            return None
         group = body["command"].lstrip("/")
-        if self.registry.form_for(group, text) is not None:
+        if not text.strip() or self.registry.form_for(group, text) is not None:
             return None
+        line = _plain(f"/{group} {text}")
         user = SlackUser(body["team_id"], body["user_id"])
-        cached = self._profiles.get((user.team_id, user.user_id))
-        if cached is None or cached[0] <= time.monotonic():
+        known = self._known_profile(user)
+        if "<@" in line or known is None:
             return None
-        return user, _plain(f"/{group} {text}"), cached[1], cached[2]
+        return user, line, *known
 
     async def _quick_command(self, ack: Any, respond: Any, user: SlackUser, line: str, locale: str | None,
                              name: str | None) -> None:
