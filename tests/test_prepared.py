@@ -221,3 +221,23 @@ def test_an_execute_listener_sees_it_and_a_schema_translate_map_is_refused(app: 
         mapped = conn.execution_options(schema_translate_map={None: "elsewhere"})
         with pytest.raises(TypeError, match="schema_translate_map"):
             Prepared(crm._CUSTOMER_REF_BY_KEY.statement).rows(mapped, key)
+
+
+def test_a_lost_postgresql_connection_is_invalidated_and_the_next_unit_of_work_reconnects(app: App,
+                                                                                        acme: int) -> None:
+    if app.engine.dialect.name != "postgresql":
+        pytest.skip("a server that ends a connection: PostgreSQL's pg_terminate_backend")
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    key = {"org_id": _visit_params(app, acme)["org_id"], "key": "acme"}
+    with app.uow() as uow:
+        conn = uow.connection()
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        with app.engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(OperationalError) as lost:
+            crm._CUSTOMER_REF_BY_KEY.rows(conn, key)
+        assert lost.value.connection_invalidated and conn.invalidated
+    with app.uow() as uow:
+        assert len(crm._CUSTOMER_REF_BY_KEY.rows(uow.connection(), key)) == 1
