@@ -122,6 +122,7 @@ class FakeSlack(FakeServer[Call]):
         self.bot_id = bot_id
         self.app_id = app_id
         self.users: dict[str, dict[str, Any]] = {}
+        self.socket_url: str | None = None  # what apps.connections.open hands out (a FakeSocketMode's URL)
         self._faults: defaultdict[str, deque[_Fault]] = defaultdict(deque)
         self._delay = 0.0
         self._clock = itertools.count(1_700_000_000_000_100, 100)
@@ -138,6 +139,7 @@ class FakeSlack(FakeServer[Call]):
             "views.publish": self._view,
             "conversations.open": self._conversations_open,
             "oauth.v2.access": self._oauth_v2_access,
+            "apps.connections.open": self._connections_open,
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
         }
@@ -322,6 +324,10 @@ class FakeSlack(FakeServer[Call]):
         view.update(submitted if isinstance(submitted, dict) else {})
         view["id"] = view_id
         return {"ok": True, "view": view}
+
+    def _connections_open(self, args: Args) -> Answer:
+        """Socket Mode's WebSocket URL, once a test has set one (tests check which token asked for it)."""
+        return ({"ok": True, "url": self.socket_url} if self.socket_url else {"ok": False, "error": "not_allowed"})
 
     def _conversations_open(self, args: Args) -> Answer:
         users = str(args.get("users", "")).split(",")
