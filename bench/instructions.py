@@ -155,7 +155,6 @@ def _asgi_target(target: str, commands: int) -> None:
 
 def _db_target(target: str, commands: int) -> None:
     from bot.bootstrap import bootstrap
-    from bot.dbexecutor import DbExecutor
     from bot.settings import Settings
     from bot.slack.app import SlackAdapter, SlackUser
 

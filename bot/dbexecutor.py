@@ -90,20 +90,15 @@ class DbExecutor(Executor):
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(*args)` in a database thread and wait for it, from the event loop."""
-        loop = asyncio.get_running_loop()
-        mailbox = self._mailboxes.get(loop) or self._mailbox(loop)
-        fut: asyncio.Future[T] = loop.create_future()
-        self._put((mailbox, fut, fn, args))
+        _mailbox, fut = self._start(fn, args)
         return await fut
 
     async def run_within(self, budget: float, fn: Callable[..., T], *args: Any) -> T:
         """As `run`, waiting at most `budget` seconds: then `Late` is raised, and the outcome reaches the
         future it carries when the work is done. One future and one timer: an answer that must leave in time
         (Slack's 3 seconds) costs no task of its own."""
-        loop = asyncio.get_running_loop()
-        mailbox = self._mailboxes.get(loop) or self._mailbox(loop)
-        fut: asyncio.Future[Any] = loop.create_future()
-        self._put((mailbox, fut, fn, args))
+        mailbox, fut = self._start(fn, args)
+        loop = mailbox.loop
         moved: list[asyncio.Future[Any]] = []
 
         def overdue() -> None:
@@ -140,6 +135,14 @@ class DbExecutor(Executor):
                 thread.join()
 
     # --- internals ------------------------------------------------------------------
+    def _start(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[_Mailbox, asyncio.Future[Any]]:
+        """Queue `fn(*args)` for a database thread; the running loop's mailbox and the future it will set."""
+        loop = asyncio.get_running_loop()
+        mailbox = self._mailboxes.get(loop) or self._mailbox(loop)
+        fut: asyncio.Future[Any] = loop.create_future()
+        self._put((mailbox, fut, fn, args))
+        return mailbox, fut
+
     def _put(self, job: tuple[Any, ...]) -> None:
         if self._shutdown:
             raise RuntimeError("cannot schedule new work after shutdown")

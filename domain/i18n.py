@@ -141,8 +141,13 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(_current.get()).ngettext(singular, plural, n)
 
 
+def babel_code(locale: str | None = None) -> str:
+    """babel's name for a language of bizbot's (the current one by default)."""
+    return _BABEL_LOCALES.get(locale or _current.get(), "en_US")
+
+
 def babel_locale(locale: str | None = None) -> Locale:
-    return _babel_locale(_BABEL_LOCALES.get(locale or _current.get(), "en_US"))
+    return _babel_locale(babel_code(locale))
 
 
 @cache
@@ -181,7 +186,7 @@ def fmt_datetime(value: datetime, tz: str) -> str:
 
 
 def fmt_money(amount: Decimal | int | float, currency: str) -> str:
-    return _money(amount, currency, _BABEL_LOCALES.get(_current.get(), "en_US"))
+    return _money(amount, currency, babel_code())
 
 
 @lru_cache(maxsize=4096)

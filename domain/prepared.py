@@ -3,8 +3,8 @@
 `Connection.execute(statement, params)` finds the statement's compiled form in the engine's cache, builds
 an execution context, a cursor result and its metadata, and a Row per row, on every call. For the
 statements every command runs — who is acting, the customer by name, the visit, a lead list, the audit
-row — that machinery cost more than the statements: a /visit spent about 210 µs in the database thread
-on SQLite, and about 120 µs with its statements prepared (the README's Measured section has the counts).
+row — that machinery cost more than the statements (`bench/statements.py` times one INSERT each way; the
+database thread's part of a /visit went from 1.18 M to 0.70 M instructions, `bench/instructions.py`).
 
 A `Prepared` statement keeps what SQLAlchemy compiled for each dialect — its SQL, the order of its
 parameters, their type processors, the statement's own literal values, and the result columns' type
@@ -43,10 +43,10 @@ _SQL_LOG = logging.getLogger("sqlalchemy.engine.Engine")
 class _Plan:
     sql: str
     keys: frozenset[str]  # the parameter names it was compiled for (an INSERT's columns follow them)
-    positional: bool
-    # per driver parameter, in order: its name for the driver, the caller's key (None: a literal of the
-    # statement's own, held in `value`), and the type's bind processor
-    binds: tuple[tuple[str, str | None, Any, Callable[[Any], Any] | None], ...]
+    # per driver parameter, in order: the caller's key (None: a literal of the statement's own, held in
+    # `value`), and the type's bind processor
+    binds: tuple[tuple[str | None, Any, Callable[[Any], Any] | None], ...]
+    names: tuple[str, ...] | None  # the parameters' names for a driver that takes them by name; None: by place
     columns: tuple[TypeEngine[Any], ...]  # the result columns' types, for the dialect
     # their result processors, found from the driver's type codes when the first rows come (as `execute`
     # finds them); None until then
@@ -73,15 +73,11 @@ class Prepared:
             result = conn.execute(self.statement, params)  # watched: as any other statement
             return [tuple(row) for row in result] if result.returns_rows and plan.columns else []
         try:
-            if plan.positional:
-                args: Any = tuple([(value if key is None else params[key]) if proc is None
-                                   else proc(value if key is None else params[key])
-                                   for _name, key, value, proc in plan.binds])
-            else:
-                args = {name: (value if key is None else params[key]) if proc is None
-                        else proc(value if key is None else params[key]) for name, key, value, proc in plan.binds}
+            values = [(value if key is None else params[key]) if proc is None
+                      else proc(value if key is None else params[key]) for key, value, proc in plan.binds]
         except Exception as err:  # a value its column type refuses: as `execute` raises it
             raise StatementError(str(err), plan.sql, dict(params), err) from err
+        args = tuple(values) if plan.names is None else dict(zip(plan.names, values, strict=True))
         description, found = _run(conn, plan.sql, args)
         if not found or not plan.columns:
             return []  # (an INSERT without RETURNING may still return its key: PostgreSQL's implicit RETURNING)
@@ -159,8 +155,6 @@ def compile_plan(statement: Executable, dialect: Dialect, keys: frozenset[str]) 
     binds = []
     for name in order or ():
         bind = by_name[name]
-        if bind.expanding:
-            raise TypeError(f"prepared statement has an expanding IN parameter ({bind.key}): {name_of}")
         if bind.key in keys:
             key, value = bind.key, None
         elif name in keys:
@@ -169,7 +163,7 @@ def compile_plan(statement: Executable, dialect: Dialect, keys: frozenset[str]) 
             raise TypeError(f"prepared statement needs parameter {bind.key!r}: {name_of}")
         else:
             key, value = None, bind.effective_value
-        processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        binds.append((escaped.get(name, name), key, value, processor))
+        binds.append((key, value, bind.type.dialect_impl(dialect).bind_processor(dialect)))
+    names = None if dialect.positional else tuple(escaped.get(name, name) for name in order or ())
     columns = tuple(column.type.dialect_impl(dialect) for column in getattr(statement, "exported_columns", ()))
-    return _Plan(compiled.string, keys, dialect.positional, tuple(binds), columns)
+    return _Plan(compiled.string, keys, tuple(binds), names, columns)
