@@ -101,6 +101,18 @@ class CalendarDay(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class RefCounter(Base):
+    """The last number a department gave a kind of record (a table): references count per department, so
+    one department's C12 tells nothing of another's customers. Raised by one UPSERT in the transaction
+    that inserts the record (domain.numbers)."""
+
+    __tablename__ = "ref_counters"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
 class Member(Base):
     __tablename__ = "members"
     __table_args__ = (UniqueConstraint("org_id", "name_key"),)
@@ -140,10 +152,14 @@ class Identity(Base):
 
 class Customer(Base):
     __tablename__ = "customers"
-    __table_args__ = (UniqueConstraint("org_id", "name_key"),)
+    __table_args__ = (
+        UniqueConstraint("org_id", "name_key"),
+        UniqueConstraint("org_id", "number", name="uq_customers_org_id_number"),
+    )
 
     id: Mapped[int] = _id()
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # counted per department from 1: the reference (C3)
     name: Mapped[str] = mapped_column(String(200))
     name_key: Mapped[str] = mapped_column(String(200))
     owner_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
@@ -164,9 +180,11 @@ class Customer(Base):
 
 class Lead(Base):
     __tablename__ = "leads"
+    __table_args__ = (UniqueConstraint("org_id", "number", name="uq_leads_org_id_number"),)
 
     id: Mapped[int] = _id()
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # counted per department from 1: the reference (C3)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     stage: Mapped[str] = mapped_column(String(20))
@@ -209,9 +227,11 @@ class StageChange(Base):
 
 class Visit(Base):
     __tablename__ = "visits"
+    __table_args__ = (UniqueConstraint("org_id", "number", name="uq_visits_org_id_number"),)
 
     id: Mapped[int] = _id()
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    number: Mapped[int] = mapped_column(Integer)  # counted per department from 1: the reference (C3)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
@@ -227,10 +247,14 @@ class Callback(Base):
     """A customer callback (回访) that falls due on a local day and is done with a result."""
 
     __tablename__ = "callbacks"
-    __table_args__ = (Index("ix_callbacks_owner_status_due", "owner_id", "status", "due_date"),)
+    __table_args__ = (
+        Index("ix_callbacks_owner_status_due", "owner_id", "status", "due_date"),
+        UniqueConstraint("org_id", "number", name="uq_callbacks_org_id_number"),
+    )
 
     id: Mapped[int] = _id()
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    number: Mapped[int] = mapped_column(Integer)  # counted per department from 1: the reference (C3)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     due_date: Mapped[date] = mapped_column(Date)
@@ -345,10 +369,14 @@ class Review(Base):
     """One member's appraisal for one period: indicators with figures, both sides' scores, the steps."""
 
     __tablename__ = "reviews"
-    __table_args__ = (UniqueConstraint("org_id", "member_id", "period"),)
+    __table_args__ = (
+        UniqueConstraint("org_id", "member_id", "period"),
+        UniqueConstraint("org_id", "number", name="uq_reviews_org_id_number"),
+    )
 
     id: Mapped[int] = _id()
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # counted per department from 1: the reference (C3)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     cycle: Mapped[str] = mapped_column(String(12))
     period: Mapped[str] = mapped_column(String(10))
@@ -397,10 +425,14 @@ class ApprovalRequest(Base):
     """A request of a type with its fields, a chain of steps, the current step and a version."""
 
     __tablename__ = "approval_requests"
-    __table_args__ = (Index("ix_approval_requests_org_state", "org_id", "state"),)
+    __table_args__ = (
+        Index("ix_approval_requests_org_state", "org_id", "state"),
+        UniqueConstraint("org_id", "number", name="uq_approval_requests_org_id_number"),
+    )
 
     id: Mapped[int] = _id()
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    number: Mapped[int] = mapped_column(Integer)  # counted per department from 1: the reference (C3)
     type: Mapped[str] = mapped_column(String(20))
     requester_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     subject_id: Mapped[int | None] = mapped_column(Integer)
@@ -453,9 +485,11 @@ class Contract(Base):
     """A contract drafted by a sales member, approved on the engine, signed into the ledger (合同台账)."""
 
     __tablename__ = "contracts"
+    __table_args__ = (UniqueConstraint("org_id", "number", name="uq_contracts_org_id_number"),)
 
     id: Mapped[int] = _id()
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # counted per department from 1: the reference (C3)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
     owner_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
@@ -544,10 +578,14 @@ class ActionItem(Base):
     """An action item from a meeting: an owner, what to do and by when; reminded like any due item."""
 
     __tablename__ = "action_items"
-    __table_args__ = (Index("ix_action_items_org_status", "org_id", "status"),)
+    __table_args__ = (
+        Index("ix_action_items_org_status", "org_id", "status"),
+        UniqueConstraint("org_id", "number", name="uq_action_items_org_id_number"),
+    )
 
     id: Mapped[int] = _id()
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    number: Mapped[int] = mapped_column(Integer)  # counted per department from 1: the reference (C3)
     week: Mapped[date] = mapped_column(Date)
     owner_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     what: Mapped[str] = mapped_column(Text)
@@ -578,10 +616,14 @@ class Complaint(Base):
     """A customer complaint with promised response and resolution deadlines (承诺处理时间)."""
 
     __tablename__ = "complaints"
-    __table_args__ = (Index("ix_complaints_org_status", "org_id", "status"),)
+    __table_args__ = (
+        Index("ix_complaints_org_status", "org_id", "status"),
+        UniqueConstraint("org_id", "number", name="uq_complaints_org_id_number"),
+    )
 
     id: Mapped[int] = _id()
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    number: Mapped[int] = mapped_column(Integer)  # counted per department from 1: the reference (C3)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     severity: Mapped[str] = mapped_column(String(10))
     what: Mapped[str] = mapped_column(Text)
