@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
@@ -129,43 +130,67 @@ class Dispatcher:
             return uow.now.timestamp()
 
     def _send_batch(self, ids: list[int]) -> int:
+        """Send each claimed message; one that fails in any way is retried or parked on its own, and the rest
+        of the batch goes on."""
         sent = 0
         for msg_id in ids:
+            try:
+                sent += self._send_one(msg_id)
+            except Exception as exc:  # a sender's, a renderer's or a platform's surprise: one message's failure
+                self._failed_unexpectedly(msg_id, exc)
+        return sent
+
+    def _send_one(self, msg_id: int) -> int:
+        """Render, send and record one claimed message: 1 if it was sent."""
+        with self._uow() as uow:
+            msg = uow.session.get(OutboxMessage, msg_id)
+            if msg is None:
+                return 0
+            org = uow.session.get(Organisation, msg.org_id)
+            assert org is not None
+            recipient = uow.session.get(Member, msg.recipient_id) if msg.recipient_id else None
+            locale = (recipient.locale if recipient and recipient.locale else None) or org.locale
+            payload = payload_to_send(uow, msg)
+            rendered = render(payload, locale, org.timezone)
+            platform, address = self._route(uow, org, recipient, payload)
+            outgoing = Outgoing(org, recipient, msg.channel, rendered.text, rendered.buttons, locale, msg.key,
+                                address, attachment_for(uow, msg.key), msg.parts_sent)
+            sender = self._senders.get(platform)
+            limits = sender.limits(outgoing) if sender is not None and hasattr(sender, "limits") else []
+            now = uow.now.timestamp()
+            wait = self._limiter.wait(limits, now)
+            if wait > 0:
+                msg.status, msg.attempts = "pending", msg.attempts - 1
+                msg.available_at = uow.now + timedelta(seconds=wait)
+                uow.commit()
+                return 0
+            try:
+                if sender is None:
+                    raise DeliveryError(f"no sender for platform {platform}")
+                self._deliver(uow, msg, payload, platform, sender, outgoing)
+            except DeliveryError as exc:
+                if exc.done is not None:
+                    msg.parts_sent = exc.done
+                self._failed(uow, msg, str(exc), exc.retry_after)
+                uow.commit()
+                return 0
+            self._limiter.record(limits, now)
+            msg.status, msg.sent_at, msg.last_error = "sent", uow.now, None
+            uow.commit()
+            return 1
+
+    def _failed_unexpectedly(self, msg_id: int, exc: Exception) -> None:
+        """Record an unexpected failure in a fresh unit of work (the message's own was rolled back)."""
+        try:
             with self._uow() as uow:
                 msg = uow.session.get(OutboxMessage, msg_id)
-                assert msg is not None
-                org = uow.session.get(Organisation, msg.org_id)
-                assert org is not None
-                recipient = uow.session.get(Member, msg.recipient_id) if msg.recipient_id else None
-                locale = (recipient.locale if recipient and recipient.locale else None) or org.locale
-                payload = payload_to_send(uow, msg)
-                rendered = render(payload, locale, org.timezone)
-                platform, address = self._route(uow, org, recipient, payload)
-                outgoing = Outgoing(org, recipient, msg.channel, rendered.text, rendered.buttons, locale, msg.key,
-                                    address, attachment_for(uow, msg.key), msg.parts_sent)
-                sender = self._senders.get(platform)
-                limits = sender.limits(outgoing) if sender is not None and hasattr(sender, "limits") else []
-                now = uow.now.timestamp()
-                wait = self._limiter.wait(limits, now)
-                if wait > 0:
-                    msg.status, msg.attempts = "pending", msg.attempts - 1
-                    msg.available_at = uow.now + timedelta(seconds=wait)
-                    uow.commit()
-                    continue
-                try:
-                    if sender is None:
-                        raise DeliveryError(f"no sender for platform {platform}")
-                    self._deliver(uow, msg, payload, platform, sender, outgoing)
-                except DeliveryError as exc:
-                    if exc.done is not None:
-                        msg.parts_sent = exc.done
-                    self._failed(uow, msg, str(exc), exc.retry_after)
-                else:
-                    self._limiter.record(limits, now)
-                    msg.status, msg.sent_at, msg.last_error = "sent", uow.now, None
-                    sent += 1
+                if msg is None or msg.status != "sending":
+                    log.error("outbox message %s failed", msg_id, exc_info=exc)
+                    return
+                self._failed(uow, msg, failure_reason(exc), None, exc)
                 uow.commit()
-        return sent
+        except Exception:  # its claim goes stale and the message is tried again
+            log.exception("outbox message %s failed and its failure could not be recorded", msg_id)
 
     def _route(self, uow, org: Organisation, recipient: Member | None, payload: dict) -> tuple[str, str | None]:  # noqa: ANN001
         """The platform and account to use: an edit goes where its message is; a member is reached on
@@ -211,12 +236,40 @@ class Dispatcher:
         )
 
     @staticmethod
-    def _failed(uow, msg: OutboxMessage, reason: str, retry_after: float | None) -> None:  # noqa: ANN001
-        """Retry later (Retry-After, else exponential backoff); after MAX_ATTEMPTS, park it."""
-        log.warning("outbox %s failed (attempt %s): %s", msg.key, msg.attempts, reason)
+    def _failed(uow, msg: OutboxMessage, reason: str, retry_after: float | None,  # noqa: ANN001
+                exc: Exception | None = None) -> None:
+        """Retry later (Retry-After, else exponential backoff); after MAX_ATTEMPTS, park it. An unexpected
+        `exc` is logged with its traceback, once."""
+        reason = redact(reason)
+        if exc is None:
+            log.warning("outbox %s failed (attempt %s): %s", msg.key, msg.attempts, reason)
+        else:
+            log.error("outbox %s failed (attempt %s): %s", msg.key, msg.attempts, reason, exc_info=exc)
         msg.last_error = reason[:500]
         if msg.attempts >= MAX_ATTEMPTS:
             park(uow, msg, reason)
             return
         delay = retry_after if retry_after is not None else 30 * 2 ** (msg.attempts - 1)
         msg.status, msg.available_at = "pending", uow.now + timedelta(seconds=delay)
+
+
+_SECRETS = re.compile(
+    r"(?<!\d)\d{5,}:[A-Za-z0-9_-]{20,}"        # a Telegram bot token (also inside a Bot API URL)
+    r"|\bx(?:ox[a-z]|app)-[A-Za-z0-9-]+"       # a Slack token
+    r"|(?<=://)[^/@\s]+(?=@)"                  # a URL's user and password
+    r"|(?i:(?<=token=)|(?<=secret=)|(?<=password=)|(?<=bearer ))[^&\s]+"
+)
+
+
+def redact(text: str) -> str:
+    """`text` with anything that looks like a token or a password replaced by ***."""
+    return _SECRETS.sub("***", text)
+
+
+def failure_reason(exc: Exception) -> str:
+    """What an unexpected failure records: its class and the first line of its message, short and with
+    no secret in it."""
+    lines = str(exc).strip().splitlines()
+    detail = redact(lines[0].strip()) if lines else ""
+    reason = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    return reason if len(reason) <= 200 else reason[:199] + "…"

@@ -148,7 +148,7 @@ PARKED_NOTICE = N_("A message to {recipient} could not be delivered after {attem
 def park(uow: UnitOfWork, msg: OutboxMessage, reason: str) -> None:
     """Give up on a message after bounded failures, and tell the organisation's admins once."""
     msg.status, msg.last_error = "parked", reason[:500]
-    if msg.payload.get("msg") == PARKED_NOTICE:
+    if isinstance(msg.payload, dict) and msg.payload.get("msg") == PARKED_NOTICE:
         return
     recipient = uow.session.get(Member, msg.recipient_id) if msg.recipient_id else None
     admins = uow.session.scalars(

@@ -173,6 +173,12 @@ class FakeSlack(FakeServer[Call]):
         with self._changed:
             self._faults[method].extend([fault] * times)
 
+    def answer(self, method: str, body: Answer, times: int = 1) -> None:
+        """Answer the next `times` calls to `method` with exactly `body` (HTTP 200), however odd."""
+        fault = _Fault(200, body, {})
+        with self._changed:
+            self._faults[method].extend([fault] * times)
+
     def delay(self, seconds: float) -> None:
         """Make every later answer wait `seconds` (after the call is recorded)."""
         self._delay = seconds

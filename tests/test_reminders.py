@@ -227,8 +227,8 @@ def test_snooze_and_mute_in_the_words_people_use(bot) -> None:  # noqa: ANN001
     assert "Unknown scope 'everyone'. Choose one of: mine, team (my team), or all." in bot("/lead list everyone")
 
 
-class CrashAfterSend(Exception):
-    pass
+class CrashAfterSend(BaseException):
+    """The process dies (killed, out of memory): not a failure the dispatcher records, it just stops."""
 
 
 class Recording:
