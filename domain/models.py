@@ -348,6 +348,38 @@ class Invite(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class OrganisationLink(Base):
+    """A further group or workspace a department works in, joined to it after it began (by an admin there, or
+    with a code an admin made): commands there act in that department."""
+
+    __tablename__ = "organisation_links"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(200))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EnrolmentCode(Base):
+    """A one-time code that opens a new department (made by the operator, `bizbot enrol`; no org) or joins a
+    further group to an existing one (made by its admin; org set). Only the code's SHA-256 is kept."""
+
+    __tablename__ = "enrolment_codes"
+
+    id: Mapped[int] = _id()
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_in: Mapped[str | None] = mapped_column(String(160))
+
+
 class Dialog(Base):
     """Short-lived adapter state kept in the database, so any replica can continue it:
     a half-filled form (a Telegram conversation) or a long button payload."""
