@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
@@ -48,9 +49,21 @@ def exporter(uow: UnitOfWork, org_id: int | None, name: str, what: str,
     return actor
 
 
+# what makes a spreadsheet read a cell as a formula (OWASP, CSV injection)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NOT_IN_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # characters an xlsx file cannot hold
+
+
+def inert(text: str) -> str:
+    """Text a spreadsheet shows as text: one that would start a formula gets a leading single quote."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def _csv_cell(value: Any) -> Any:
     if value is None:
         return ""
+    if isinstance(value, str):
+        return inert(str(value))
     if isinstance(value, Decimal):
         return f"{value:.2f}"
     if isinstance(value, date):
@@ -58,13 +71,23 @@ def _csv_cell(value: Any) -> Any:
     return value
 
 
+def _xlsx_cell(sheet: Any, row: int, column: int, value: Any) -> None:
+    """A cell of its value's type; text is always a string cell (never a formula, nor an error code)."""
+    if isinstance(value, str):
+        cell = sheet.cell(row=row, column=column, value=inert(_NOT_IN_XLSX.sub("", str(value))))
+        cell.data_type = "s"
+    else:
+        sheet.cell(row=row, column=column, value=value)
+
+
 def write_table(header: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str, title: str = "bizbot",
                 money_columns: Sequence[int] = ()) -> bytes:
-    """The rows as CSV or xlsx bytes (`money_columns`: 0-based columns shown with two decimals in xlsx)."""
+    """The rows as CSV or xlsx bytes (`money_columns`: 0-based columns shown with two decimals in xlsx). Text
+    never becomes a formula in either; numbers stay numbers."""
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf)
-        writer.writerow(header)
+        writer.writerow([_csv_cell(v) for v in header])
         writer.writerows([_csv_cell(v) for v in row] for row in rows)
         return ("\ufeff" + buf.getvalue()).encode("utf-8")
     if fmt != "xlsx":
@@ -75,9 +98,9 @@ def write_table(header: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str, 
     sheet = book.active
     assert sheet is not None
     sheet.title = title[:31]
-    sheet.append(list(header))
-    for row in rows:
-        sheet.append(list(row))
+    for number, values in enumerate([header, *rows], 1):
+        for column, value in enumerate(values, 1):
+            _xlsx_cell(sheet, number, column, value)
     for column in money_columns:
         for cells in sheet.iter_rows(min_row=2, min_col=column + 1, max_col=column + 1):
             cells[0].number_format = "#,##0.00"
