@@ -43,5 +43,6 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None, migr
     if migrate:
         upgrade(engine)
     sessions = Sessions(engine)
-    services = Services(uow=lambda: UnitOfWork(sessions, clock), clock=clock, admins=settings.admin_set)
+    services = Services(uow=lambda: UnitOfWork(sessions, clock), clock=clock, admins=settings.admin_set,
+                        open_enrolment=settings.open_enrolment)
     return App(settings, engine, clock, services, handlers.load(), sessions)

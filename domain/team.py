@@ -1,17 +1,19 @@
 """Organisations and their members: who is who, who reports to whom, who speaks what."""
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from domain.access import TEAM_ADMIN_ROLES, Actor, require_role
 from domain.errors import Ambiguous, Conflict, Invalid, NotFound
 from domain.i18n import N_, normalize_locale
-from domain.models import Identity, Invite, Member, Organisation
+from domain.models import EnrolmentCode, Identity, Invite, Member, Organisation, OrganisationLink
 from domain.prepared import Prepared
 from domain.uow import UnitOfWork
 from domain.vocab import ROLES
@@ -60,6 +62,23 @@ def ensure_org(
         )
         uow.session.flush()
     return org
+
+
+def find_org(uow: UnitOfWork, platform: str, external_id: str) -> Organisation | None:
+    """The department a group or workspace belongs to: the one it began, or the one it was joined to."""
+    org = uow.session.scalar(
+        select(Organisation).where(Organisation.platform == platform, Organisation.external_id == external_id))
+    if org is None:
+        org = uow.session.scalar(
+            select(Organisation).join(OrganisationLink, OrganisationLink.org_id == Organisation.id)
+            .where(OrganisationLink.platform == platform, OrganisationLink.external_id == external_id))
+    return org
+
+
+def may_open(platform: str, external_id: str, admins: frozenset[str], open_enrolment: bool) -> bool:
+    """Whether this account may open a new department by using bizbot in a new group or workspace: when the
+    operator opened enrolment to everyone, or named the account in BIZBOT_ADMINS."""
+    return open_enrolment or f"{platform}:{external_id}" in admins
 
 
 def org_setting(org: Organisation, key: str) -> int:
@@ -409,6 +428,147 @@ def redeem_invite(uow: UnitOfWork, code: str, platform: str, workspace: str, ext
     return member
 
 
+# --- enrolment: who may open a department, and how a further group joins one ------------------------------
+
+DEPARTMENT_CODE_TTL = timedelta(hours=24)
+GROUP_CODE_TTL = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a code is used: a group or workspace of a platform, with the name it goes by."""
+
+    platform: str
+    external_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Account:
+    """Who uses a code: a chat account (its platform, workspace and id) and the name it goes by."""
+
+    platform: str
+    workspace: str
+    external_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    """What a code did: opened a department (its first member is the account) or joined the place to one
+    (`member` is the account's member there, if it has one)."""
+
+    org_id: int
+    department: str
+    member: Member | None
+    opened: bool
+
+
+def _code_hash(code: str) -> str:
+    cleaned = "".join(code.split()).replace("-", "").upper()
+    return hashlib.sha256(cleaned.encode()).hexdigest()
+
+
+def _new_code(groups: int) -> str:
+    return "-".join("".join(secrets.choice(_CODE_ALPHABET) for _ in range(4)) for _ in range(groups))
+
+
+def create_department_code(uow: UnitOfWork, ttl: timedelta = DEPARTMENT_CODE_TTL) -> tuple[str, datetime]:
+    """A one-time code that opens one new department (for the operator: `bizbot enrol`); only its hash is
+    kept, so the code is shown once."""
+    code = _new_code(4)
+    expires = uow.now + ttl
+    uow.add(EnrolmentCode(code_hash=_code_hash(code), created_at=uow.now, expires_at=expires))
+    uow.commit()
+    return code, expires
+
+
+def create_group_code(uow: UnitOfWork, actor: Actor) -> tuple[str, datetime]:
+    """A one-time code that joins a further group to the actor's department (admins and managers)."""
+    require_role(actor, TEAM_ADMIN_ROLES)
+    code = _new_code(3)
+    expires = uow.now + GROUP_CODE_TTL
+    uow.add(EnrolmentCode(code_hash=_code_hash(code), org_id=actor.org_id, created_by_id=actor.member_id,
+                          created_at=uow.now, expires_at=expires))
+    uow.audit(actor.org_id, actor.member_id, "create", "enrolment code", None, "for a further group")
+    uow.commit()
+    return code, expires
+
+
+def redeem_enrolment(uow: UnitOfWork, code: str, place: Place, account: Account, timezone: str, locale: str,
+                     joinable: bool = True) -> Enrolled:
+    """Use a one-time code in `place`: an operator's code makes it a new department with the account as its
+    admin and manager; an admin's code joins it to their department. A code works once, before it expires;
+    one refused (the place already a department, the account already someone's) stays unused."""
+    row = uow.session.scalar(select(EnrolmentCode).where(EnrolmentCode.code_hash == _code_hash(code)))
+    if row is None or row.used_at is not None or row.expires_at <= uow.now:
+        raise Invalid(N_("That code is unknown, used or expired. Ask for a new one."))
+    if find_org(uow, place.platform, place.external_id) is not None:
+        raise Conflict(N_("This chat already belongs to a department; the code was not used. "
+                          "Ask one of its admins to add you."))
+    if row.org_id is not None and not joinable:
+        raise Invalid(N_("This code joins a further group to a department, which cannot be done here; "
+                         "the code was not used."))
+    holder = member_by_identity(uow, account.platform, account.workspace, account.external_id)
+    if row.org_id is None and holder is not None:
+        raise Conflict(N_("Your account already belongs to a department, so it cannot open another; "
+                          "the code was not used."))
+    claimed = uow.session.execute(
+        update(EnrolmentCode)
+        .where(EnrolmentCode.id == row.id, EnrolmentCode.used_at.is_(None), EnrolmentCode.expires_at > uow.now)
+        .values(used_at=uow.now, used_in=f"{place.platform}:{place.external_id}"[:160])
+    )
+    if claimed.rowcount != 1:
+        uow.rollback()
+        raise Invalid(N_("That code is unknown, used or expired. Ask for a new one."))
+    try:
+        if row.org_id is None:
+            org = ensure_org(uow, place.platform, place.external_id, place.name, timezone, locale)
+            resolved = resolve_member(uow, org, account.platform, account.workspace, account.external_id,
+                                      account.name)
+            return Enrolled(org.id, org.name, resolved.member, opened=True)
+        org = uow.session.get(Organisation, row.org_id)
+        assert org is not None
+        _join(uow, org, place, row.created_by_id, "by code")
+        uow.commit()
+    except IntegrityError:  # another code or command took this place at the same moment
+        uow.rollback()
+        raise Conflict(N_("This chat already belongs to a department; the code was not used. "
+                          "Ask one of its admins to add you.")) from None
+    return Enrolled(org.id, org.name, holder if holder is not None and holder.org_id == org.id else None,
+                    opened=False)
+
+
+def join_place(uow: UnitOfWork, actor: Actor, place: Place) -> Organisation:
+    """An admin or manager, typing in a further group, joins it to their department."""
+    require_role(actor, TEAM_ADMIN_ROLES)
+    org = uow.session.get(Organisation, actor.org_id)
+    assert org is not None
+    owner = find_org(uow, place.platform, place.external_id)
+    if owner is not None and owner.id == org.id:
+        raise Conflict(N_("This group already belongs to {department}."), department=org.name)
+    if owner is not None:
+        raise Conflict(N_("This group belongs to another department."))
+    _join(uow, org, place, actor.member_id, "by an admin there")
+    try:
+        uow.commit()
+    except IntegrityError:
+        uow.rollback()
+        raise Conflict(N_("This group belongs to another department.")) from None
+    return org
+
+
+def _join(uow: UnitOfWork, org: Organisation, place: Place, by: int | None, how: str) -> None:
+    uow.add(OrganisationLink(org_id=org.id, platform=place.platform, external_id=place.external_id,
+                             name=_title(place.name), created_by_id=by, created_at=uow.now))
+    uow.session.flush()
+    uow.audit(org.id, by, "create", "group", place.name[:40], f"joined {how}")
+
+
+def _title(text: str, max_len: int = 200) -> str:
+    return " ".join(text.split())[:max_len] or "?"
+
+
 # Who is acting is asked on every command, so these statements are built once (building a SELECT costs more
 # than running it on SQLite) and run prepared (domain.prepared).
 _ACTOR_COLUMNS = (Member.id, Member.org_id, Member.name, Member.roles, Member.locale, Organisation.locale,
@@ -422,9 +582,13 @@ _BY_IDENTITY = (
 )
 _BY_WORKSPACE_IDENTITY = Prepared(_BY_IDENTITY.where(Identity.workspace == bindparam("workspace")))
 _BY_ACCOUNT = Prepared(_BY_IDENTITY.order_by(Identity.id.desc()).limit(1))
-_BY_ACCOUNT_IN_ORG = Prepared(_BY_IDENTITY.where(Organisation.platform == bindparam("org_platform"),
-                                                 Organisation.external_id == bindparam("org_external_id")
-                                                 ).order_by(Identity.id.desc()).limit(1))
+# the organisation a group began, or one it was joined to later (`organisation_links`)
+_BY_ACCOUNT_IN_ORG = Prepared(_BY_IDENTITY.where(or_(
+    and_(Organisation.platform == bindparam("org_platform"), Organisation.external_id == bindparam("org_external_id")),
+    Organisation.id.in_(select(OrganisationLink.org_id).where(
+        OrganisationLink.platform == bindparam("org_platform"),
+        OrganisationLink.external_id == bindparam("org_external_id"))),
+)).order_by(Identity.id.desc()).limit(1))
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ class Services:
     uow: UowFactory
     clock: Clock
     admins: frozenset[str] = frozenset()
+    open_enrolment: bool = False  # anyone may open a department in a new group or workspace
 
 
 @dataclass(frozen=True)

@@ -111,6 +111,33 @@ def team_invite(ctx: Ctx, args: TeamInviteArgs) -> Reply:
     )
 
 
+@REGISTRY.command("team invite-group", N_("Make a one-time code that adds a further group to the department."),
+                  NoArgs, roles=TEAM_ADMIN_ROLES, examples=("/team invite-group",))
+def team_invite_group(ctx: Ctx, args: NoArgs) -> Reply:
+    """Create a group code; someone in the new group sends /enrol CODE there."""
+    with ctx.uow() as uow:
+        code, expires = team.create_group_code(uow, ctx.actor)
+    return Reply(
+        text=_("Code for adding a group to the department: {code}. Add bizbot to the group and send /enrol {code} "
+               "there (or, as an admin, just send /enrol there); the code works once, until {date}.").format(
+            code=code, date=local_day(expires, ctx.actor.timezone)),
+        private=True,
+    )
+
+
+class EnrolArgs(Args):
+    code: Text | None = Field(None, description=N_("the one-time code you were given"))
+
+
+@REGISTRY.command("enrol", N_("Start using bizbot in a new group with a one-time code."), EnrolArgs,
+                  positional=("code",), examples=("/enrol ABCD-EFGH-JKLM",))
+def enrol(ctx: Ctx, args: EnrolArgs) -> Reply:
+    """For a member where their department already works: nothing to do (a new group is enrolled by the
+    adapter, before anyone there is a member)."""
+    return Reply(text=_("You are already a member here, so there is nothing to enrol. To add a further group, "
+                        "an admin sends /enrol in it."))
+
+
 class LangArgs(Args):
     lang: Lang = Field(description=N_("en or zh"))
 

@@ -76,7 +76,8 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def app(db_url: str, clock: FakeClock) -> Iterator[App]:
-    settings = Settings(database_url=db_url, locale="en", timezone="Asia/Shanghai", admins="")
+    # open enrolment as before it was closed by default, for the adapters some tests build on this app
+    settings = Settings(database_url=db_url, locale="en", timezone="Asia/Shanghai", admins="", open_enrolment=True)
     application = bootstrap(settings, clock)
     yield application
     application.close()

@@ -40,7 +40,10 @@ class AppStack:
 
     def __init__(self, db_url: str, clock: FakeClock, **settings: Any) -> None:
         self.settings = Settings(**{
-            "database_url": db_url, "locale": "en", "timezone": "Asia/Shanghai", "admins": "", **settings,
+            # the test departments open as bizbot opened them before enrolment was closed by default: the first
+            # user of a new group or workspace becomes its admin (tests of enrolment itself set it False)
+            "database_url": db_url, "locale": "en", "timezone": "Asia/Shanghai", "admins": "",
+            "open_enrolment": True, **settings,
         })
         self.app: App = bootstrap(self.settings, clock)
         self.asgi = create_asgi(self.app, run_worker=False)

@@ -33,7 +33,17 @@ from bot.slack import blocks
 from domain.errors import DomainError
 from domain.i18n import _, normalize_locale, use_locale
 from domain.inbound import first_delivery
-from domain.team import acting, ensure_org, link_identity, resolve_member
+from domain.team import (
+    Account,
+    Place,
+    acting,
+    ensure_org,
+    find_org,
+    link_identity,
+    may_open,
+    redeem_enrolment,
+    resolve_member,
+)
 from handlers import forms
 from handlers.agenda import agenda_reply
 from handlers.context import Ctx
@@ -164,10 +174,30 @@ class SlackAdapter:
             if known is not None:
                 ctx = Ctx(self.app.services, known.speaking(locale), PLATFORM)
                 return ctx, self.registry.dispatch(ctx.within(uow), line)
+        if line.split(maxsplit=1)[0].lower() == "/enrol" and len(line.split()) > 1:
+            redeemed = self._redeem(user, name, locale, line.split(maxsplit=1)[1])
+            return redeemed, redeemed
         ctx = self._enrol(user, name, locale)
         if isinstance(ctx, Reply):
             return ctx, ctx
         return ctx, self.registry.dispatch(ctx, line)
+
+    def _redeem(self, user: SlackUser, name: str | None, slack_locale: str | None, code: str) -> Reply:
+        """`/enrol CODE` from someone who is not a member here: the operator's code makes this workspace a
+        department with them as its admin. A code that joins a group to a department does not work here: a
+        department's messages go out with one workspace's token."""
+        with self.app.uow() as uow:
+            try:
+                done = redeem_enrolment(uow, code, Place(PLATFORM, user.team_id, user.team_id),
+                                        Account(PLATFORM, user.team_id, user.user_id, name or user.user_id),
+                                        self.settings.timezone, self.settings.locale, joinable=False)
+            except DomainError as exc:
+                with use_locale(slack_locale or self.settings.locale):
+                    return error(translate_error(exc))
+        with use_locale(slack_locale or self.settings.locale):
+            return Reply(text=_("Welcome, {name}! This chat is now a bizbot department, and you are its admin and "
+                                "manager. Type /help to begin.").format(
+                name=done.member.name if done.member else user.user_id), private=True)
 
     def _enrol(self, user: SlackUser, name: str | None, slack_locale: str | None) -> Ctx | Reply:
         """The member behind a Slack user: one query when known; enrolment when the workspace is new."""
@@ -175,9 +205,19 @@ class SlackAdapter:
             known = acting(uow, PLATFORM, user.user_id, user.team_id)
             if known is not None:
                 return Ctx(self.app.services, known.speaking(slack_locale), PLATFORM)
-            org = ensure_org(uow, PLATFORM, user.team_id, user.team_id, self.settings.timezone,
-                             self.settings.locale)
-            uow.commit()
+            org = find_org(uow, PLATFORM, user.team_id)
+            if org is None:
+                services = self.app.services
+                if not may_open(PLATFORM, user.user_id, services.admins, services.open_enrolment):
+                    # nothing is stored for a workspace that is no department; told on every try (in the
+                    # command's answer, which costs no message)
+                    with use_locale(slack_locale or self.settings.locale):
+                        return error(_("This workspace is not a bizbot department, and new departments are "
+                                       "opened only by whoever runs this bizbot. If you were given a code, send "
+                                       "/enrol CODE here."))
+                org = ensure_org(uow, PLATFORM, user.team_id, user.team_id, self.settings.timezone,
+                                 self.settings.locale)
+                uow.commit()
             resolved = resolve_member(uow, org, PLATFORM, user.team_id, user.user_id, name or user.user_id,
                                       self.app.services.admins)
             if resolved.member is None:

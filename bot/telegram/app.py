@@ -11,7 +11,7 @@ import logging
 import secrets
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import (
@@ -32,13 +32,21 @@ from bot.dbexecutor import run_in
 from bot.settings import Settings
 from bot.telegram import render
 from domain import dialogs
+from domain.access import TEAM_ADMIN_ROLES
 from domain.errors import DomainError
 from domain.i18n import _, normalize_locale, translate, use_locale
 from domain.inbound import first_delivery, record_delivery
 from domain.team import (
+    Account,
+    Place,
     acting,
+    actor_for,
     ensure_org,
+    find_org,
+    join_place,
+    may_open,
     member_by_account,
+    redeem_enrolment,
     redeem_invite,
     resolve_member,
 )
@@ -55,6 +63,12 @@ ACCOUNTS = "telegram"  # Telegram user ids are global: one workspace for every l
 DIALOG_TTL = timedelta(minutes=15)
 TOKEN_TTL = timedelta(days=30)
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+# Someone in a group that is no department is told so once a while, from memory (nothing is stored for them):
+# a stranger cannot spend the bot's send budget by typing on.
+STRANGER_QUIET = timedelta(hours=1)
+CODE_TRIES = 5  # refused codes answered per person and group within STRANGER_QUIET; after that, silence
+MAX_REMEMBERED = 10_000
+QUIET = Reply()  # nothing to say (the person was told already)
 
 
 @dataclass(frozen=True)
@@ -104,6 +118,8 @@ class TelegramAdapter:
         self.bot = self.application.bot
         self.username = ""
         self._welcome: set[int] = set()
+        # (chat, user) → (until when, how many times told): strangers answered lately, kept in memory only
+        self._told: dict[tuple[int, int], tuple[datetime, int]] = {}
 
     # --- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -169,14 +185,21 @@ class TelegramAdapter:
         return ctx if ctx is not None else self._enrol(who)
 
     def _enrol(self, who: Who) -> Ctx | Reply:
-        """Whoever `_known` did not find: the first user of a new group (enrolled), or a friendly refusal."""
+        """Whoever `_known` did not find: the first user of a new group (enrolled, where the operator allows
+        it), or a friendly refusal. A group that is no department stays unknown: nothing is stored."""
         with self.app.uow() as uow:
             member = member_by_account(uow, PLATFORM, str(who.user_id))
             org_locale = self.settings.locale
             if not who.private:
-                org = ensure_org(uow, PLATFORM, str(who.chat_id), who.chat_title or str(who.chat_id),
-                                 self.settings.timezone, self.settings.locale)
-                uow.commit()
+                org = find_org(uow, PLATFORM, str(who.chat_id))
+                if org is None:
+                    services = self.app.services
+                    if member is not None or not may_open(PLATFORM, str(who.user_id), services.admins,
+                                                          services.open_enrolment):
+                        return self._stranger(who, member)
+                    org = ensure_org(uow, PLATFORM, str(who.chat_id), who.chat_title or str(who.chat_id),
+                                     self.settings.timezone, self.settings.locale)
+                    uow.commit()
                 org_locale = org.locale
                 if member is None:
                     resolved = resolve_member(uow, org, PLATFORM, ACCOUNTS, str(who.user_id), who.name,
@@ -194,6 +217,36 @@ class TelegramAdapter:
             enrolled = acting(uow, PLATFORM, str(who.user_id))
         assert enrolled is not None
         return Ctx(self.app.services, enrolled.speaking(normalize_locale(who.language)), PLATFORM)
+
+    def _stranger(self, who: Who, member: Any = None) -> Reply:
+        """What someone in a group that is no department hears: once within STRANGER_QUIET, then nothing.
+        A member of another department hears how an admin adds the group."""
+        if not self._may_tell(who, 1):
+            return QUIET
+        with use_locale((member.locale if member is not None else None) or normalize_locale(who.language)
+                        or self.settings.locale):
+            if member is not None:
+                return error(_("This group is not part of your department. An admin or manager of your department "
+                               "can add it by sending /enrol here."))
+            return error(_("This group is not a bizbot department, and new departments are opened only by "
+                           "whoever runs this bizbot. If you were given a code, send /enrol CODE here."))
+
+    def _may_tell(self, who: Who, times: int) -> bool:
+        """Whether this person in this chat may be answered again (at most `times` within STRANGER_QUIET);
+        remembered in memory only, and forgotten when the window passes."""
+        now = self.app.clock.now()
+        key = (who.chat_id, who.user_id)
+        until, told = self._told.get(key, (now, 0))
+        if until <= now:
+            told = 0
+        if told >= times:
+            return False
+        if len(self._told) >= MAX_REMEMBERED:
+            self._told = {k: v for k, v in self._told.items() if v[0] > now}
+            if len(self._told) >= MAX_REMEMBERED:
+                self._told.clear()
+        self._told[key] = (now + STRANGER_QUIET if told == 0 else until, told + 1)
+        return True
 
     def _command_job(self, who: Who, line: str | None, once: str
                      ) -> tuple[Ctx | Reply, Reply | None, list[render.Message] | None] | None:
@@ -321,22 +374,36 @@ class TelegramAdapter:
             log.warning("telegram call failed while handling update %s: %s", update.update_id, exc)
 
     async def on_membership(self, update: Update) -> None:
-        """Added to a group: the group becomes a department; say hello."""
+        """Added to a group: say hello, and what comes next there (with open enrolment the group becomes a
+        department; a group that is no department is told once how one is opened, and nothing is stored)."""
         change = update.my_chat_member
         assert change is not None
         if change.chat.type in ("group", "supergroup") and change.new_chat_member.status in ("member",
                                                                                             "administrator"):
-            await self.db(self._bind_group, change.chat.id, change.chat.title)
-            with use_locale(normalize_locale(change.from_user.language_code) or self.settings.locale):
-                hello = _("Hello! I am bizbot. The first person here to use a command becomes this "
-                          "department's admin. Type /help to begin.")
-            await self.send(change.chat.id, Reply(text=hello), self.settings.locale)
+            hello = await self.db(self._hello, who_of(change.from_user, change.chat))
+            if hello is not QUIET:
+                await self.send(change.chat.id, hello, self.settings.locale)
 
-    def _bind_group(self, chat_id: int, title: str | None) -> None:
+    def _hello(self, who: Who) -> Reply:
         with self.app.uow() as uow:
-            ensure_org(uow, PLATFORM, str(chat_id), title or str(chat_id), self.settings.timezone,
-                       self.settings.locale)
-            uow.commit()
+            org = find_org(uow, PLATFORM, str(who.chat_id))
+            adder = member_by_account(uow, PLATFORM, str(who.user_id))
+            services = self.app.services
+            if org is None and services.open_enrolment:
+                org = ensure_org(uow, PLATFORM, str(who.chat_id), who.chat_title or str(who.chat_id),
+                                 self.settings.timezone, self.settings.locale)
+                uow.commit()
+                with use_locale(normalize_locale(who.language) or self.settings.locale):
+                    return Reply(text=_("Hello! I am bizbot. The first person here to use a command becomes this "
+                                        "department's admin. Type /help to begin."))
+            if org is None and adder is not None and adder.role_set & TEAM_ADMIN_ROLES:
+                with use_locale(adder.locale or normalize_locale(who.language) or self.settings.locale):
+                    return Reply(text=_("Hello! I am bizbot. {name}, send /enrol here to add this group to your "
+                                        "department.").format(name=who.name))
+            if org is None and not may_open(PLATFORM, str(who.user_id), services.admins, False):
+                return self._stranger(who, adder)
+        with use_locale(normalize_locale(who.language) or self.settings.locale):
+            return Reply(text=_("Hello! I am bizbot. Type /help to begin."))
 
     async def on_message(self, message: Message, once: str) -> None:
         """A command runs (the update is recorded as seen in the same trip to the database thread); any
@@ -352,6 +419,9 @@ class TelegramAdapter:
             if target and target.lower() != self.username.lower():
                 return
             name = name.lower()
+            if name == "enrol" or (name == "start" and not who.private and rest.strip()):
+                await self.on_enrol(who, rest.strip(), message.message_id, once)
+                return
             if not (name == "start" and who.private) and name != "cancel":
                 await self.on_command(who, name, rest, message.message_id, once)
                 return
@@ -384,6 +454,8 @@ class TelegramAdapter:
         if job is None:
             return
         ctx, reply, ready = job
+        if ctx is QUIET:
+            return
         if isinstance(ctx, Reply):
             await self.send(who.chat_id, ctx, self.settings.locale, reply_to=message_id)
         elif form is not None:  # `/holiday add` alone: a conversation asks for what it needs
@@ -418,10 +490,69 @@ class TelegramAdapter:
             return
         ctx = await self.db(self._context, who)
         if isinstance(ctx, Reply):
-            await self.send(who.chat_id, ctx, locale)
+            if ctx is not QUIET:
+                await self.send(who.chat_id, ctx, locale)
             return
         reply = await self.db(self.registry.dispatch, ctx, "/help")
         await self.answer(ctx, who, reply, reply_to=message_id)
+
+    async def on_enrol(self, who: Who, code: str, message_id: int, once: str) -> None:
+        """`/enrol CODE` in a group (or `/start CODE`, as Telegram's startgroup link sends it): a new department,
+        or the group joined to one; `/enrol` alone, from a department's admin, joins the group to theirs."""
+        if not await self.db(self._first, once):
+            return
+        ctx, reply = await self.db(self._enrolment, who, code)
+        if reply is QUIET:
+            return
+        if ctx is None:
+            await self.send(who.chat_id, reply, self.settings.locale, reply_to=message_id)
+        else:
+            await self.answer(ctx, who, reply, reply_to=message_id)
+
+    def _enrolment(self, who: Who, code: str) -> tuple[Ctx | None, Reply]:
+        locale = normalize_locale(who.language) or self.settings.locale
+        if who.private:
+            with use_locale(locale):
+                return None, error(_("Add me to the group first, then send /enrol there (with the code, if you "
+                                     "were given one)."))
+        place = Place(PLATFORM, str(who.chat_id), who.chat_title or str(who.chat_id))
+        with self.app.uow() as uow:
+            member = member_by_account(uow, PLATFORM, str(who.user_id))
+            if code:
+                if not self._may_tell(who, CODE_TRIES):
+                    return None, QUIET
+                try:
+                    done = redeem_enrolment(uow, code, place, Account(PLATFORM, ACCOUNTS, str(who.user_id), who.name),
+                                            self.settings.timezone, self.settings.locale)
+                except DomainError as exc:
+                    with use_locale((member.locale if member else None) or locale):
+                        return None, error(translate_error(exc))
+                self._told.pop((who.chat_id, who.user_id), None)
+                with use_locale((done.member.locale if done.member else None) or locale):
+                    if done.opened:
+                        return None, Reply(text=_("Welcome, {name}! This chat is now a bizbot department, and you are "
+                                                  "its admin and manager. Type /help to begin.").format(
+                            name=done.member.name if done.member else who.name))
+                    if done.member is None:
+                        return None, Reply(text=_("This group now belongs to the department {department}. To act "
+                                                  "here, ask one of its admins for an invite code (/team invite).")
+                                           .format(department=done.department))
+                    return None, Reply(text=_("This group now belongs to the department {department}. Its members "
+                                              "can use bizbot here.").format(department=done.department))
+            if member is not None and member.role_set & TEAM_ADMIN_ROLES and find_org(uow, place.platform, place.external_id) is None:
+                actor = actor_for(uow, member)
+                try:
+                    org = join_place(uow, actor, place)
+                except DomainError as exc:
+                    with use_locale(member.locale or locale):
+                        return None, error(translate_error(exc))
+                with use_locale(member.locale or locale):
+                    return None, Reply(text=_("This group now belongs to the department {department}. Its members "
+                                              "can use bizbot here.").format(department=org.name))
+        ctx = self._context(who)  # no code: as any command here (a department's member, or a stranger told so)
+        if isinstance(ctx, Reply):
+            return None, ctx
+        return ctx, self.registry.dispatch(ctx, "/enrol")
 
     async def without_arguments(self, ctx: Ctx, who: Who, group: str, reply_to: int | None) -> None:
         """A group offers its sub-commands; a command that needs answers starts a conversation."""
@@ -561,7 +692,7 @@ class TelegramAdapter:
         who = who_of(query.from_user, chat)
         ctx = await self.db(self._context, who)
         if isinstance(ctx, Reply):
-            return ctx.text, True
+            return (None, False) if ctx is QUIET else (ctx.text, True)
         data = query.data or ""
         kind, _sep, rest = data.partition(":")
         if kind in ("c", "d", "t"):
