@@ -194,6 +194,36 @@ def outbox(status: str | None, limit: int, retry: str | None) -> None:
         engine.dispose()
 
 
+@main.command()
+@click.option("--hours", default=24, show_default=True, type=click.IntRange(1, 24 * 14),
+              help="How long the code works (at most two weeks).")
+def enrol(hours: int) -> None:
+    """Print a one-time code that opens one new department: its first admin sends /enrol CODE in the
+    Telegram group or Slack workspace that is to be the department (shown once; only its hash is kept)."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from domain.clock import SystemClock
+    from domain.db import Sessions, make_engine, upgrade
+    from domain.team import create_department_code
+    from domain.uow import UnitOfWork
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        with UnitOfWork(Sessions(engine), SystemClock()) as uow:
+            code, expires = create_department_code(uow, timedelta(hours=hours))
+    finally:
+        engine.dispose()
+    until = expires.astimezone(ZoneInfo(settings.timezone)).strftime("%Y-%m-%d %H:%M")
+    click.echo(f"enrolment code: {code}")
+    click.echo(f"It opens one new department, once, until {until} ({settings.timezone}). Whoever uses it "
+               "becomes the department's admin and manager:")
+    click.echo(f"  Telegram: add the bot to the group, then send /enrol {code} there")
+    click.echo(f"  Slack: /enrol {code} in the workspace")
+
+
 @main.group()
 def export() -> None:
     """Write records for the people entitled to see them (CSV or xlsx)."""

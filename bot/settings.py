@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     locale: str = "en"
     timezone: str = "Asia/Shanghai"
     admins: str = ""
+    # false: a new group or workspace becomes a department only for BIZBOT_ADMINS or with a `bizbot enrol` code
+    open_enrolment: bool = False
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=1, le=65535)
     sweep_seconds: float = Field(5.0, gt=0, le=300)
