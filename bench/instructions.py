@@ -160,7 +160,9 @@ def _db_target(target: str, commands: int) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(database_url=f"sqlite:///{tmp}/bizbot.db", locale="en", timezone="Asia/Shanghai",
-                            admins="", slack_bot_token="xoxb-bench", slack_signing_secret="bench",
+                            admins="", open_enrolment=True,  # the first user opens the department
+                            slack_bot_token="xoxb-bench",
+                            slack_signing_secret="bench",
                             slack_api_url="http://127.0.0.1:9/api/")
         app = bootstrap(settings)
         executor = DbExecutor(1)

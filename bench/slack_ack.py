@@ -81,6 +81,7 @@ def _bizbot_asgi(api_url: str, db_url: str):  # noqa: ANN202
     from bot.settings import Settings
 
     settings = Settings(database_url=db_url, locale="en", timezone="Asia/Shanghai", admins="",
+                        open_enrolment=True,  # every run's first user opens the department, as before
                         slack_bot_token=TOKEN, slack_signing_secret=SECRET, slack_api_url=api_url)
     app = bootstrap(settings)
     return create_asgi(app, run_worker=False, freeze_heap=True), app  # freeze_heap: as `bizbot serve`

@@ -186,6 +186,7 @@ def _bizbot_asgi(api_root: str, db_url: str):  # noqa: ANN202
     from bot.settings import Settings
 
     settings = Settings(database_url=db_url, locale="en", timezone="Asia/Shanghai", admins="",
+                        open_enrolment=True,  # every run's first user opens the department, as before
                         telegram_bot_token=TOKEN, telegram_api_url=api_root,
                         telegram_webhook_url="https://bizbot.example.com/telegram/webhook",
                         telegram_webhook_secret=SECRET)
