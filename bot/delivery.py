@@ -198,6 +198,9 @@ class Dispatcher:
         edit = payload.get("edit")
         if edit is not None:
             return edit["platform"], edit["chat"]
+        to = payload.get("to")  # an answer goes to the chat it answers
+        if to is not None:
+            return to["platform"], to["chat"]
         if recipient is None:
             return org.platform, None
         address = self._address(uow, org, recipient)

@@ -87,12 +87,14 @@ def enqueue(
     urgent: bool = False,
     kind: str | None = None,
     subject: str | None = None,
+    address: tuple[str, str] | None = None,
 ) -> None:
     """Add a message unless one with the same idempotency key exists (then do nothing).
 
     A message that is not urgent waits for working hours in the organisation's calendar, and is
     not sent at all to a recipient who muted its `kind`. A message about a `subject` is tracked where
-    it is delivered, so `revise` can later change it everywhere.
+    it is delivered, so `revise` can later change it everywhere. An `address` (platform, chat) sends it
+    to that chat rather than to the recipient's or the channel's.
     """
     org = uow.session.get(Organisation, org_id)
     assert org is not None
@@ -108,6 +110,8 @@ def enqueue(
     }
     if subject is not None:
         payload.update(subject=subject, rev=_subject_row(uow, org_id, subject).revision)
+    if address is not None:
+        payload["to"] = {"platform": address[0], "chat": address[1]}
     values = dict(
         org_id=org_id,
         key=key,
@@ -139,6 +143,27 @@ def render(payload: dict[str, Any], locale: str, tz: str) -> Rendered:
         buttons = [OutButton(translate(b["label"]), b["command"], b.get("decision", False))
                    for b in payload.get("buttons", [])]
     return Rendered(text, buttons)
+
+
+REPLY = N_("{reply}")  # an answer already worded in its reader's language, sent later as it is
+
+
+def enqueue_reply(
+    uow: UnitOfWork,
+    *,
+    org_id: int,
+    key: str,
+    text: str,
+    buttons: list[OutButton],
+    recipient_id: int | None = None,
+    address: tuple[str, str] | None = None,
+    available_at: datetime | None = None,
+) -> None:
+    """An answer to someone that could not be sent when it was made: sent as soon as it may be (to `address`,
+    the chat it answers, or else to the recipient), and retried like any other message."""
+    enqueue(uow, org_id=org_id, key=key, msgid=REPLY, params={"reply": text}, recipient_id=recipient_id,
+            channel=address[1] if address and recipient_id is None else None, buttons=buttons,
+            available_at=available_at, urgent=True, address=address)
 
 
 PARKED_NOTICE = N_("A message to {recipient} could not be delivered after {attempts} attempts ({error}). "
