@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from domain.errors import Forbidden
+from domain.errors import Forbidden, Hidden
 from domain.i18n import N_, Labels
 from domain.models import Member
 from domain.uow import UnitOfWork
@@ -66,6 +66,13 @@ def can_access(uow: UnitOfWork, actor: Actor, owner_id: int) -> bool:
 def require_access(uow: UnitOfWork, actor: Actor, owner_id: int, ref: str) -> None:
     if not can_access(uow, actor, owner_id):
         raise Forbidden(N_("You do not have access to {ref}."), ref=ref)
+
+
+def require_visible(uow: UnitOfWork, actor: Actor, owner_id: int, msgid: str, **params: object) -> None:
+    """A record owned by `owner_id` that the actor may not see is answered with `msgid`, the words for a
+    missing one, so that neither its existence nor its reference is given away."""
+    if not can_access(uow, actor, owner_id):
+        raise Hidden(msgid, **params)
 
 
 def require_role(actor: Actor, roles: frozenset[str]) -> None:

@@ -27,6 +27,7 @@ from domain.clock import as_utc, at_local, local_today
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.i18n import N_, Label, _, fmt_number, translate, use_locale
 from domain.models import Member, Organisation, Review
+from domain.numbers import next_number
 from domain.outbox import Msg, OutButton, enqueue
 from domain.reminders import cancel, due_kind, recurring, schedule
 from domain.team import find_member, org_setting
@@ -295,7 +296,8 @@ def open_period(uow: UnitOfWork, org: Organisation, period: Period) -> list[Revi
                   "figures": _figures_for(uow, org, member.id, period, i.get("measures", []))}
                  for i in tpls[name]["indicators"]]
         review = uow.add(Review(
-            org_id=org.id, member_id=member.id, cycle=period.cycle, period=period.key, template=name,
+            org_id=org.id, number=next_number(uow, Review, org.id), member_id=member.id, cycle=period.cycle,
+            period=period.key, template=name,
             status="self", items=items, history=[_step("opened", None, uow.now)], version=1,
             self_due=win.self_due, closes=win.closes, appeals=0, created_at=uow.now, updated_at=uow.now))
         uow.session.flush()
@@ -440,7 +442,7 @@ def _due_review(uow: UnitOfWork, item: Any, states: tuple[str, ...]) -> tuple[Re
 
 
 def _ref(review: Review) -> str:
-    return f"R{review.id}"
+    return f"R{review.number}"
 
 
 def _step(step: str, actor_id: int | None, at: datetime, note: str | None = None) -> dict[str, Any]:

@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from domain.access import TEAM_ADMIN_ROLES, Actor, parse_ref, ref, require_role
+from domain.access import TEAM_ADMIN_ROLES, Actor, can_access, parse_ref, ref, require_role
 from domain.clock import local_today
-from domain.errors import Conflict, Forbidden, Invalid, NotFound
+from domain.errors import Conflict, Forbidden, Hidden, Invalid, NotFound
 from domain.i18n import N_, Label, translate
 from domain.models import (
     ApprovalDecision,
@@ -29,6 +29,7 @@ from domain.models import (
     Member,
     Organisation,
 )
+from domain.numbers import by_number, next_number
 from domain.outbox import Msg, OutButton, enqueue, revise
 from domain.policy import (
     DEFAULT_RULES,
@@ -258,7 +259,7 @@ def explain(uow: UnitOfWork, actor: Actor, type_: str, amount: Decimal | None, d
 
 
 def rref(req: ApprovalRequest) -> str:
-    return ref("A", req.id)
+    return ref("A", req.number)
 
 
 def subject(req: ApprovalRequest) -> str:
@@ -337,7 +338,8 @@ def _cancel_timers(uow: UnitOfWork, req: ApprovalRequest) -> None:
 def create_request(uow: UnitOfWork, actor: Actor, type_: str, fields: dict[str, Any], amount: Decimal | None,
                    currency: str = "CNY", subject_id: int | None = None) -> ApprovalRequest:
     """A draft request of a type (not yet submitted, nothing committed)."""
-    req = uow.add(ApprovalRequest(org_id=actor.org_id, type=type_, requester_id=actor.member_id,
+    req = uow.add(ApprovalRequest(org_id=actor.org_id, number=next_number(uow, ApprovalRequest, actor.org_id),
+                                  type=type_, requester_id=actor.member_id,
                                   subject_id=subject_id, fields=fields, amount=amount, currency=currency,
                                   state="draft", round=0, step=0, chain=[], version=1, created_at=uow.now))
     uow.session.flush()
@@ -385,19 +387,30 @@ STATES = {"draft": N_("a draft"), "pending": N_("pending"), "approved": N_("appr
 
 
 def find_request(uow: UnitOfWork, actor: Actor, text: str) -> ApprovalRequest:
-    rid = parse_ref(text, "A")
-    req = uow.session.get(ApprovalRequest, rid) if rid is not None else None
+    """By reference (A3), or a contract's (K4) current request; one the actor may not see is not found."""
+    req = by_number(uow, ApprovalRequest, actor.org_id, parse_ref(text, "A"))
     if req is None:
-        kid = parse_ref(text, "K")
-        if kid is not None:
-            from domain.models import Contract
+        from domain.models import Contract
 
-            contract = uow.session.get(Contract, kid)
-            if contract is not None and contract.org_id == actor.org_id and contract.request_id:
-                req = uow.session.get(ApprovalRequest, contract.request_id)
-    if req is None or req.org_id != actor.org_id:
+        contract = by_number(uow, Contract, actor.org_id, parse_ref(text, "K"))
+        if contract is not None and contract.request_id:
+            req = uow.session.get(ApprovalRequest, contract.request_id)
+    if req is None:
         raise NotFound(N_("No approval request {ref}."), ref=text.strip().upper())
+    if not sees(uow, actor, req):
+        raise Hidden(N_("No approval request {ref}."), ref=text.strip().upper())
     return req
+
+
+def sees(uow: UnitOfWork, actor: Actor, req: ApprovalRequest) -> bool:
+    """Who may see a request: those who may see its requester (their reporting line, the department), and
+    those it involves: who may decide its step, an approver or delegator of its chain, whoever it was
+    escalated to, who decided a step."""
+    involved = {req.escalated_to_id} | {s.get(key) for s in req.chain for key in ("approver_id", "for_id")}
+    if actor.member_id in involved or may_decide(uow, actor, req) or can_access(uow, actor, req.requester_id):
+        return True
+    return uow.session.scalar(select(ApprovalDecision.id).where(
+        ApprovalDecision.request_id == req.id, ApprovalDecision.actor_id == actor.member_id).limit(1)) is not None
 
 
 def may_decide(uow: UnitOfWork, actor: Actor, req: ApprovalRequest) -> bool:
@@ -537,13 +550,9 @@ class ShownRequest:
 
 
 def show_request(uow: UnitOfWork, actor: Actor, text: str) -> ShownRequest:
-    """A request with its chain and every decision, for its approvers and those who may see the requester's."""
-    from domain.access import require_access
-
+    """A request with its chain and every decision, for those who may see it (`sees`)."""
     req = find_request(uow, actor, text)
     may = may_decide(uow, actor, req)
-    if not may:
-        require_access(uow, actor, req.requester_id, rref(req))
     chain = [(s["role"], member_name(uow, s["approver_id"]), member_name(uow, s["for_id"]) if s.get("for_id") else None)
              for s in req.chain]
     shown = ShownRequest(req, card(uow, req), chain, history(uow, req), may)

@@ -6,11 +6,12 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from domain.access import Actor, ref, require_access, visible_owner_ids
+from domain.access import Actor, parse_ref, ref, require_visible, visible_owner_ids
 from domain.clock import at_local, local_today
 from domain.errors import Conflict, Invalid, NotFound
 from domain.i18n import N_
 from domain.models import Callback, Customer, DueItem, Member, Organisation
+from domain.numbers import by_number, next_number
 from domain.outbox import Label, OutButton, enqueue
 from domain.reminders import AgendaEntry, agenda_source, due_kind, schedule
 from domain.team import org_setting
@@ -35,6 +36,7 @@ def schedule_callback(
     cb = uow.add(
         Callback(
             org_id=org.id,
+            number=next_number(uow, Callback, org.id),
             customer_id=customer.id,
             owner_id=customer.owner_id,
             due_date=due,
@@ -59,14 +61,14 @@ def _owner(uow: UnitOfWork, callback_id: int) -> int | None:
     return cb.owner_id if cb is not None else None
 
 
-@due_kind(KIND, recompute=_recompute, prefix="CB", owner=_owner, label=N_("customer callbacks"))
+@due_kind(KIND, recompute=_recompute, prefix="CB", owner=_owner, label=N_("customer callbacks"), model=Callback)
 def _fire(uow: UnitOfWork, item: DueItem) -> None:
     cb = uow.session.get(Callback, item.subject_id)
     if cb is None or cb.status != "open":
         return
     customer = uow.session.get(Customer, cb.customer_id)
     assert customer is not None
-    cref = ref("CB", cb.id)
+    cref = ref("CB", cb.number)
     if cb.reason == "complaint" and cb.source_ref:
         _fire_complaint_callback(uow, cb, customer, item)
         return
@@ -89,7 +91,7 @@ def _fire(uow: UnitOfWork, item: DueItem) -> None:
             OutButton(N_("Done"), f"/callback done {cref}", decision=True),
             OutButton(N_("In 1 hour"), f"/remind snooze {cref} 1h", decision=True),
             OutButton(N_("Tomorrow morning"), f"/remind snooze {cref} tomorrow", decision=True),
-            OutButton(N_("Customer archive"), f"/customer show {ref('C', customer.id)}"),
+            OutButton(N_("Customer archive"), f"/customer show {ref('C', customer.number)}"),
         ],
     )
 
@@ -150,20 +152,17 @@ class CallbackDone:
 
 
 def open_callback(uow: UnitOfWork, actor: Actor, cb_ref: str) -> Callback:
-    """The callback, if the actor may record it and nobody has yet."""
-    from domain.access import parse_ref
-
-    cb_id = parse_ref(cb_ref, "CB")
-    cb = uow.session.get(Callback, cb_id) if cb_id is not None else None
-    if cb is None or cb.org_id != actor.org_id:
+    """The callback, if the actor may record it and nobody has yet; one they may not see is not found."""
+    cb = by_number(uow, Callback, actor.org_id, parse_ref(cb_ref, "CB"))
+    if cb is None:
         raise NotFound(N_("No callback {ref}."), ref=cb_ref)
-    require_access(uow, actor, cb.owner_id, ref("CB", cb.id))
+    require_visible(uow, actor, cb.owner_id, N_("No callback {ref}."), ref=cb_ref)
     if cb.status != "open":
         by = uow.session.get(Member, cb.done_by_id) if cb.done_by_id else None
         if cb.status == "cancelled":
-            raise Conflict(N_("Callback {ref} was called off by {name}: {reason}"), ref=ref("CB", cb.id),
+            raise Conflict(N_("Callback {ref} was called off by {name}: {reason}"), ref=ref("CB", cb.number),
                            name=by.name if by else "?", reason=cb.result or "—")
-        raise Conflict(N_("Callback {ref} was already done by {name}."), ref=ref("CB", cb.id),
+        raise Conflict(N_("Callback {ref} was already done by {name}."), ref=ref("CB", cb.number),
                        name=by.name if by else "?")
     return cb
 
@@ -174,7 +173,7 @@ def complete_callback(uow: UnitOfWork, actor: Actor, cb_ref: str, result: str) -
     if cb.reason == "complaint" and cb.source_ref:
         raise Invalid(N_("{ref} is the satisfaction callback of complaint {complaint}: record it with "
                          "/complaint callback {complaint} satisfied|unsatisfied note=\"...\"."),
-                      ref=ref("CB", cb.id), complaint=cb.source_ref)
+                      ref=ref("CB", cb.number), complaint=cb.source_ref)
     if not result.strip():
         raise Invalid(N_("Say what came of the callback: result=\"...\"."))
     org = uow.session.get(Organisation, actor.org_id)
@@ -189,9 +188,9 @@ def complete_callback(uow: UnitOfWork, actor: Actor, cb_ref: str, result: str) -
     if has_open is None:
         today = local_today(uow.now, org.timezone)
         next_cb = schedule_callback(
-            uow, org, customer, today + timedelta(days=cadence_days(customer)), "cadence", ref("CB", cb.id)
+            uow, org, customer, today + timedelta(days=cadence_days(customer)), "cadence", ref("CB", cb.number)
         )
-    uow.audit(actor.org_id, actor.member_id, "update", "callback", ref("CB", cb.id), "done")
+    uow.audit(actor.org_id, actor.member_id, "update", "callback", ref("CB", cb.number), "done")
     uow.commit()
     return CallbackDone(cb, customer, next_cb)
 
@@ -200,13 +199,14 @@ def complete_callback(uow: UnitOfWork, actor: Actor, cb_ref: str, result: str) -
 def _agenda(uow: UnitOfWork, actor: Actor) -> list[AgendaEntry]:
     today = local_today(uow.now, actor.timezone)
     rows = uow.session.execute(
-        select(Callback, Customer.name)
+        select(Callback, Customer.name, Customer.number)
         .join(Customer, Customer.id == Callback.customer_id)
         .where(Callback.owner_id == actor.member_id, Callback.status == "open")
         .order_by(Callback.due_date, Callback.id)
         .limit(50)
     ).all()
     return [
-        AgendaEntry(ref("CB", cb.id), name, cb.due_date, cb.due_date < today, f"/customer show C{cb.customer_id}")
-        for cb, name in rows
+        AgendaEntry(ref("CB", cb.number), name, cb.due_date, cb.due_date < today,
+                    f"/customer show {ref('C', customer_number)}")
+        for cb, name, customer_number in rows
     ]

@@ -41,7 +41,7 @@ from domain.callbacks import schedule_callback
 from domain.clock import at_local, local_today
 from domain.crm import archive_section
 from domain.dates import check_span
-from domain.errors import Ambiguous, Conflict, Forbidden, Invalid, NotFound
+from domain.errors import Ambiguous, Conflict, Forbidden, Hidden, Invalid, NotFound
 from domain.figures import Figure, Scope, count_of, measure, rate
 from domain.i18n import N_, Label
 from domain.models import (
@@ -53,6 +53,7 @@ from domain.models import (
     Member,
     Organisation,
 )
+from domain.numbers import by_number, next_number
 from domain.outbox import OutButton, enqueue
 from domain.reminders import AgendaEntry, agenda_source, due_kind, schedule
 from domain.team import find_member, name_key
@@ -320,14 +321,14 @@ def _visible_filter(uow: UnitOfWork, actor: Actor) -> Any:
 
 
 def find_complaint(uow: UnitOfWork, actor: Actor, text: str) -> tuple[Complaint, Customer]:
-    cid = parse_ref(text, PREFIX)
-    c = uow.session.get(Complaint, cid) if cid is not None else None
-    if c is None or c.org_id != actor.org_id:
+    """By reference (Q3); one the actor may not see is not found."""
+    c = by_number(uow, Complaint, actor.org_id, parse_ref(text, PREFIX))
+    if c is None:
         raise NotFound(N_("No complaint {ref}."), ref=text.strip().upper())
     customer = uow.session.get(Customer, c.customer_id)
     assert customer is not None
     if not visible(uow, actor, c, customer):
-        raise Forbidden(N_("You do not have access to {ref}."), ref=ref(PREFIX, c.id))
+        raise Hidden(N_("No complaint {ref}."), ref=text.strip().upper())
     return c, customer
 
 
@@ -338,10 +339,10 @@ def _intake_customer(uow: UnitOfWork, actor: Actor, text: str) -> Customer:
     if not (actor.sees_department or "service" in actor.roles):
         return find_customer(uow, actor, text)
     text = text.strip()
-    cid = parse_ref(text, "C")
-    if cid is not None:
-        customer = uow.session.get(Customer, cid)
-        if customer is None or customer.org_id != actor.org_id:
+    number = parse_ref(text, "C")
+    if number is not None:
+        customer = by_number(uow, Customer, actor.org_id, number)
+        if customer is None:
             raise NotFound(N_("No customer {ref}."), ref=text.upper())
         return customer
     key = name_key(text)
@@ -355,7 +356,7 @@ def _intake_customer(uow: UnitOfWork, actor: Actor, text: str) -> Customer:
         return matches[0]
     if matches:
         raise Ambiguous(N_("'{text}' matches several customers: {matches}. Use the reference."), text=text,
-                        matches=", ".join(f"{c.name} ({ref('C', c.id)})" for c in matches[:8]))
+                        matches=", ".join(f"{c.name} ({ref('C', c.number)})" for c in matches[:8]))
     raise NotFound(N_("No customer matches '{text}'."), text=text)
 
 
@@ -429,7 +430,7 @@ def _stop_ladder(uow: UnitOfWork, c: Complaint, deadline: str | None = None) -> 
 
 def _params(uow: UnitOfWork, c: Complaint, customer: Customer) -> dict[str, Any]:
     assignee = _member(uow, c.assignee_id)
-    return {"ref": ref(PREFIX, c.id), "customer": customer.name, "severity": Label(SEVERITIES.labels[c.severity]),
+    return {"ref": ref(PREFIX, c.number), "customer": customer.name, "severity": Label(SEVERITIES.labels[c.severity]),
             "what": c.what, "wants": c.wants, "assignee": assignee.name if assignee else "?",
             "respond_by": c.respond_by, "resolve_by": c.resolve_by}
 
@@ -458,7 +459,7 @@ def _fire(uow: UnitOfWork, item: DueItem) -> None:
     params = {**_params(uow, c, customer), "deadline": Label(DEADLINES[deadline]),
               "time": c.respond_by if deadline == "response" else c.resolve_by}
     key = f"{item.key}:{c.assignee_id}"
-    cref = ref(PREFIX, c.id)
+    cref = ref(PREFIX, c.number)
     if step == "remind":
         enqueue(uow, org_id=c.org_id, key=key, recipient_id=c.assignee_id, kind=KIND, urgent=urgent,
                 msgid=N_("Reminder: the promised {deadline} for complaint {ref} from {customer} ({severity}) is due "
@@ -529,7 +530,8 @@ def log_complaint(
                          "(/complaint onduty NAME)."))
     rules = policy(org)[severity]
     c = uow.add(Complaint(
-        org_id=org.id, customer_id=customer.id, severity=severity, what=what.strip(), wants=wants.strip(),
+        org_id=org.id, number=next_number(uow, Complaint, org.id), customer_id=customer.id, severity=severity,
+        what=what.strip(), wants=wants.strip(),
         contact=contact or customer.contact_name or customer.phone, channel=channel, status="open",
         assignee_id=member.id, created_by_id=actor.member_id, round=1,
         respond_by=after(org, uow.now, rules["response"], rules["working_hours"]),
@@ -542,7 +544,7 @@ def log_complaint(
     _schedule_ladder(uow, org, c)
     urgent = severity == "critical"
     params = _params(uow, c, customer)
-    cref = ref(PREFIX, c.id)
+    cref = ref(PREFIX, c.number)
     if member.id != actor.member_id or urgent:
         enqueue(uow, org_id=org.id, key=f"{KIND}:{c.id}:1:assigned:{member.id}", recipient_id=member.id, kind=KIND,
                 urgent=urgent,
@@ -562,7 +564,7 @@ def log_complaint(
 
 def _active(c: Complaint) -> None:
     if c.status not in ACTIVE:
-        raise Invalid(N_("{ref} is {status}; that step is not possible now."), ref=ref(PREFIX, c.id),
+        raise Invalid(N_("{ref} is {status}; that step is not possible now."), ref=ref(PREFIX, c.number),
                       status=Label(STATUSES[c.status]))
 
 
@@ -589,9 +591,9 @@ def assign(uow: UnitOfWork, actor: Actor, text: str, name: str) -> tuple[Complai
     if not member.active:
         raise Invalid(N_("{name} is not active."), name=member.name)
     if member.id == c.assignee_id:
-        raise Invalid(N_("{ref} is already assigned to {name}."), ref=ref(PREFIX, c.id), name=member.name)
+        raise Invalid(N_("{ref} is already assigned to {name}."), ref=ref(PREFIX, c.number), name=member.name)
     _hand_over(uow, actor, c, customer, member, "assign")
-    uow.audit(actor.org_id, actor.member_id, "update", "complaint", ref(PREFIX, c.id), f"assign {member.name}")
+    uow.audit(actor.org_id, actor.member_id, "update", "complaint", ref(PREFIX, c.number), f"assign {member.name}")
     uow.commit()
     return c, member
 
@@ -602,11 +604,11 @@ def take_over(uow: UnitOfWork, actor: Actor, text: str) -> Complaint:
     c, customer = find_complaint(uow, actor, text)
     _active(c)
     if c.assignee_id == actor.member_id:
-        raise Invalid(N_("{ref} is already yours."), ref=ref(PREFIX, c.id))
+        raise Invalid(N_("{ref} is already yours."), ref=ref(PREFIX, c.number))
     member = uow.session.get(Member, actor.member_id)
     assert member is not None
     _hand_over(uow, actor, c, customer, member, "takeover")
-    uow.audit(actor.org_id, actor.member_id, "update", "complaint", ref(PREFIX, c.id), "take over")
+    uow.audit(actor.org_id, actor.member_id, "update", "complaint", ref(PREFIX, c.number), "take over")
     uow.commit()
     return c
 
@@ -617,7 +619,7 @@ def _hand_over(uow: UnitOfWork, actor: Actor, c: Complaint, customer: Customer, 
         c.acked = c.escalated
     _step(uow, c, kind, actor.member_id, None, member.id)
     if member.id != actor.member_id:
-        cref = ref(PREFIX, c.id)
+        cref = ref(PREFIX, c.number)
         enqueue(uow, org_id=c.org_id, key=f"{KIND}:{c.id}:{c.round}:assigned:{member.id}:{uow.now.isoformat()}",
                 recipient_id=member.id, kind=KIND, urgent=c.severity == "critical",
                 msgid=N_("Complaint {ref} from {customer} ({severity}) is yours: {what}. The customer wants: {wants}. "
@@ -631,17 +633,17 @@ def acknowledge(uow: UnitOfWork, actor: Actor, text: str) -> Complaint:
     c, _customer = find_complaint(uow, actor, text)
     _active(c)
     if c.escalated is None:
-        raise Invalid(N_("{ref} has not been escalated."), ref=ref(PREFIX, c.id))
+        raise Invalid(N_("{ref} has not been escalated."), ref=ref(PREFIX, c.number))
     if c.acked == c.escalated:
         step = uow.session.scalar(select(ComplaintStep).where(
             ComplaintStep.complaint_id == c.id, ComplaintStep.kind.in_(("ack", "takeover", "assign")))
             .order_by(ComplaintStep.id.desc()).limit(1))
         by = _member(uow, step.actor_id if step else None)
-        raise Conflict(N_("The escalation of {ref} was already acknowledged by {name}."), ref=ref(PREFIX, c.id),
+        raise Conflict(N_("The escalation of {ref} was already acknowledged by {name}."), ref=ref(PREFIX, c.number),
                        name=by.name if by else "?")
     c.acked, c.updated_at = c.escalated, uow.now
     _step(uow, c, "ack", actor.member_id)
-    uow.audit(actor.org_id, actor.member_id, "update", "complaint", ref(PREFIX, c.id), "acknowledge")
+    uow.audit(actor.org_id, actor.member_id, "update", "complaint", ref(PREFIX, c.number), "acknowledge")
     uow.commit()
     return c
 
@@ -655,7 +657,7 @@ def record_update(uow: UnitOfWork, actor: Actor, text: str, note: str | None) ->
     _responded(uow, c)
     c.updated_at = uow.now
     _step(uow, c, "update", actor.member_id, note)
-    uow.audit(actor.org_id, actor.member_id, "update", "complaint", ref(PREFIX, c.id), "update")
+    uow.audit(actor.org_id, actor.member_id, "update", "complaint", ref(PREFIX, c.number), "update")
     uow.commit()
     return c
 
@@ -669,7 +671,7 @@ def record_solution(uow: UnitOfWork, actor: Actor, text: str, solution: str | No
     _responded(uow, c)
     c.solution, c.status, c.updated_at = solution, "solution", uow.now
     _step(uow, c, "solution", actor.member_id, solution)
-    uow.audit(actor.org_id, actor.member_id, "update", "complaint", ref(PREFIX, c.id), "solution")
+    uow.audit(actor.org_id, actor.member_id, "update", "complaint", ref(PREFIX, c.number), "solution")
     uow.commit()
     return c
 
@@ -696,9 +698,9 @@ def resolve(uow: UnitOfWork, actor: Actor, text: str, note: str | None = None) -
     _stop_ladder(uow, c)
     _step(uow, c, "resolve", actor.member_id, note.strip() if note and note.strip() else None)
     cb = schedule_callback(uow, org, customer, _next_workday(org, local_today(uow.now, org.timezone)), "complaint",
-                           ref(PREFIX, c.id))
+                           ref(PREFIX, c.number))
     c.callback_id = cb.id
-    uow.audit(actor.org_id, actor.member_id, "update", "complaint", ref(PREFIX, c.id), "resolve")
+    uow.audit(actor.org_id, actor.member_id, "update", "complaint", ref(PREFIX, c.number), "resolve")
     uow.commit()
     return c, cb
 
@@ -707,7 +709,7 @@ def resolve(uow: UnitOfWork, actor: Actor, text: str, note: str | None = None) -
 def record_callback(uow: UnitOfWork, actor: Actor, text: str, satisfied: bool, note: str | None) -> Complaint:
     """The satisfaction callback (回访): satisfied closes it; unsatisfied reopens it with fresh deadlines."""
     c, customer = find_complaint(uow, actor, text)
-    cref = ref(PREFIX, c.id)
+    cref = ref(PREFIX, c.number)
     if c.status != "resolved":
         raise Invalid(N_("{ref} is {status}; a satisfaction callback follows its resolution."), ref=cref,
                       status=Label(STATUSES[c.status]))
@@ -748,7 +750,7 @@ def close(uow: UnitOfWork, actor: Actor, text: str, note: str | None) -> Complai
     """Close a resolved complaint without a satisfaction callback (e.g. the customer cannot be reached)."""
     c, _customer = find_complaint(uow, actor, text)
     if c.status != "resolved":
-        raise Invalid(N_("{ref} is {status}; only a resolved complaint can be closed."), ref=ref(PREFIX, c.id),
+        raise Invalid(N_("{ref} is {status}; only a resolved complaint can be closed."), ref=ref(PREFIX, c.number),
                       status=Label(STATUSES[c.status]))
     note = _require_note(note, N_("Say why it closes without a callback: note=\"...\"."))
     cb = uow.session.get(Callback, c.callback_id) if c.callback_id else None
@@ -757,7 +759,7 @@ def close(uow: UnitOfWork, actor: Actor, text: str, note: str | None) -> Complai
         cb.status, cb.result, cb.done_at, cb.done_by_id = "cancelled", note, uow.now, actor.member_id
     c.status, c.closed_at, c.updated_at = "closed", uow.now, uow.now
     _step(uow, c, "close", actor.member_id, note)
-    uow.audit(actor.org_id, actor.member_id, "update", "complaint", ref(PREFIX, c.id), "close")
+    uow.audit(actor.org_id, actor.member_id, "update", "complaint", ref(PREFIX, c.number), "close")
     uow.commit()
     return c
 
@@ -777,7 +779,7 @@ def show(uow: UnitOfWork, actor: Actor, text: str) -> ComplaintView:
     members = {m.id: m for m in uow.session.scalars(select(Member).where(Member.org_id == actor.org_id))}
     steps = [(s, members.get(s.actor_id or -1), members.get(s.target_id or -1)) for s in uow.session.scalars(
         select(ComplaintStep).where(ComplaintStep.complaint_id == c.id).order_by(ComplaintStep.at, ComplaintStep.id))]
-    uow.audit(actor.org_id, actor.member_id, "read", "complaint", ref(PREFIX, c.id))
+    uow.audit(actor.org_id, actor.member_id, "read", "complaint", ref(PREFIX, c.number))
     uow.commit()
     return ComplaintView(c, customer, members[c.assignee_id], members[c.created_by_id], steps)
 
@@ -821,8 +823,8 @@ def _agenda(uow: UnitOfWork, actor: Actor) -> list[AgendaEntry]:
     out = []
     for c, name in rows:
         due = c.respond_by if c.responded_at is None else c.resolve_by
-        out.append(AgendaEntry(ref(PREFIX, c.id), name, local_today(due, actor.timezone), is_overdue(c, uow.now),
-                               f"/complaint show {ref(PREFIX, c.id)}"))
+        out.append(AgendaEntry(ref(PREFIX, c.number), name, local_today(due, actor.timezone), is_overdue(c, uow.now),
+                               f"/complaint show {ref(PREFIX, c.number)}"))
     return out
 
 
@@ -965,7 +967,7 @@ def complaints_table(uow: UnitOfWork, actor: Actor, fmt: str, start: date | None
     with use_locale(actor.locale):
         header = [translate(h) for h in EXPORT_HEADER]
         yes, no = translate(N_("yes")), translate(N_("no"))
-        rows = [[ref(PREFIX, c.id), customer, SEVERITIES.label(c.severity), translate(STATUSES[c.status]), c.what,
+        rows = [[ref(PREFIX, c.number), customer, SEVERITIES.label(c.severity), translate(STATUSES[c.status]), c.what,
                  c.wants, c.contact, COMPLAINT_CHANNELS.label(c.channel), assignee, received_by, local(c.created_at),
                  local(c.respond_by), local(c.responded_at), local(c.resolve_by), local(c.resolved_at),
                  local(c.closed_at), yes if c.missed else no, c.solution, c.round]
@@ -985,6 +987,6 @@ def _in_archive(uow: UnitOfWork, actor: Actor, customer: Customer) -> list[str]:
 
     rows = uow.session.scalars(select(Complaint).where(Complaint.customer_id == customer.id)
                                .order_by(Complaint.created_at.desc(), Complaint.id.desc()).limit(20)).all()
-    return [" · ".join([ref(PREFIX, c.id), fmt_date(local_today(c.created_at, actor.timezone)),
+    return [" · ".join([ref(PREFIX, c.number), fmt_date(local_today(c.created_at, actor.timezone)),
                         SEVERITIES.label(c.severity), translate(STATUSES[c.status]),
                         c.what if len(c.what) <= 60 else c.what[:59] + "…"]) for c in rows]

@@ -5,7 +5,7 @@ follows the same chain; approving it applies the new terms.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from domain import approvals
-from domain.access import Actor, parse_ref, ref, require_access, visible_owner_ids
+from domain.access import Actor, parse_ref, ref, require_visible, visible_owner_ids
 from domain.approvals import request_type
 from domain.clock import local_today
 from domain.crm import MAX_VALUE, _record_stage, archive_section, find_customer, find_lead
@@ -22,6 +22,7 @@ from domain.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.figures import Figure, Scope, count_of, measure
 from domain.i18n import N_, Label
 from domain.models import ApprovalRequest, Contract, Customer, Lead, Member, Organisation
+from domain.numbers import by_number, next_number
 from domain.outbox import Money, Msg
 from domain.uow import UnitOfWork
 from domain.vocab import CLOSED_STAGES
@@ -31,7 +32,7 @@ CONTRACT_STATES = {"draft": N_("draft"), "pending": N_("in approval"), "signed":
 
 
 def kref(contract: Contract) -> str:
-    return ref("K", contract.id)
+    return ref("K", contract.number)
 
 
 def _check_amount(amount: Decimal) -> None:
@@ -62,9 +63,9 @@ def new_contract(uow: UnitOfWork, actor: Actor, customer_text: str, terms: Terms
     _check_amount(terms.amount)
     lead = find_lead(uow, actor, lead_text) if lead_text else None
     if lead is not None and lead.customer_id != customer.id:
-        raise Invalid(N_("{lead} is a lead of another customer."), lead=ref("L", lead.id))
+        raise Invalid(N_("{lead} is a lead of another customer."), lead=ref("L", lead.number))
     contract = uow.add(Contract(
-        org_id=actor.org_id, customer_id=customer.id, lead_id=lead.id if lead else None, owner_id=actor.member_id,
+        org_id=actor.org_id, number=next_number(uow, Contract, actor.org_id), customer_id=customer.id, lead_id=lead.id if lead else None, owner_id=actor.member_id,
         title=terms.title.strip()[:200], amount=terms.amount, currency=terms.currency or "CNY",
         payment=terms.payment, delivery=terms.delivery, term=terms.term, clauses=terms.clauses, state="draft",
         risk=customer.risk, created_at=uow.now, updated_at=uow.now))  # the customer's risk, as a lead's
@@ -78,11 +79,11 @@ def new_contract(uow: UnitOfWork, actor: Actor, customer_text: str, terms: Terms
 
 
 def find_contract(uow: UnitOfWork, actor: Actor, text: str) -> Contract:
-    kid = parse_ref(text, "K")
-    contract = uow.session.get(Contract, kid) if kid is not None else None
-    if contract is None or contract.org_id != actor.org_id:
+    """By reference (K4); one the actor may not see is not found."""
+    contract = by_number(uow, Contract, actor.org_id, parse_ref(text, "K"))
+    if contract is None:
         raise NotFound(N_("No contract {ref}."), ref=text.strip().upper())
-    require_access(uow, actor, contract.owner_id, kref(contract))
+    require_visible(uow, actor, contract.owner_id, N_("No contract {ref}."), ref=text.strip().upper())
     return contract
 
 
@@ -195,7 +196,7 @@ def _contract_decided(uow: UnitOfWork, actor: Actor, req: ApprovalRequest, state
     if lead is not None and lead.stage not in CLOSED_STAGES:
         _record_stage(uow, actor, lead, lead.stage, "won", f"contract {kref(contract)} signed")
         lead.closed_reason = f"contract {kref(contract)}"
-        uow.audit(contract.org_id, actor.member_id, "update", "lead", ref("L", lead.id), f"won by {kref(contract)}")
+        uow.audit(contract.org_id, actor.member_id, "update", "lead", ref("L", lead.number), f"won by {kref(contract)}")
 
 
 @request_type("change", _describe_contract)
@@ -234,6 +235,7 @@ def _plan_delivery_callback(uow: UnitOfWork, org: Organisation, contract: Contra
         return
     due = max(workday_on_or_after(org, contract.delivery + timedelta(days=1)), local_today(uow.now, org.timezone))
     open_one = uow.session.scalar(select(Callback).where(
+        Callback.org_id == contract.org_id, Callback.customer_id == contract.customer_id,
         Callback.source_ref == kref(contract), Callback.reason == "delivery", Callback.status == "open"))
     if open_one is not None:
         open_one.due_date = due
@@ -251,6 +253,8 @@ class ContractView:
     owner: Member
     request: ApprovalRequest | None
     decisions: list[tuple[Any, Member]]
+    lead: Lead | None = None
+    request_refs: dict[int, str] = field(default_factory=dict)  # by request id: its reference (A3)
 
 
 def show_contract(uow: UnitOfWork, actor: Actor, text: str) -> ContractView:
@@ -263,9 +267,10 @@ def show_contract(uow: UnitOfWork, actor: Actor, text: str) -> ContractView:
         ApprovalRequest.subject_id == contract.id, ApprovalRequest.type.in_(("contract", "change")),
         ApprovalRequest.org_id == contract.org_id).order_by(ApprovalRequest.id)))
     decisions = [d for r in reqs for d in approvals.history(uow, r)]
+    lead = uow.session.get(Lead, contract.lead_id) if contract.lead_id else None
     uow.audit(actor.org_id, actor.member_id, "read", "contract", kref(contract))
     uow.commit()
-    return ContractView(contract, customer, owner, req, decisions)
+    return ContractView(contract, customer, owner, req, decisions, lead, {r.id: approvals.rref(r) for r in reqs})
 
 
 def list_contracts(uow: UnitOfWork, actor: Actor, scope: str) -> list[tuple[Contract, Customer, Member]]:

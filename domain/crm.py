@@ -13,17 +13,20 @@ from sqlalchemy import Select, and_, bindparam, case, func, insert, or_, select
 from domain.access import (
     TEAM_ADMIN_ROLES,
     Actor,
+    can_access,
     parse_ref,
     ref,
     require_access,
     require_role,
+    require_visible,
     visible_owner_ids,
 )
 from domain.callbacks import cadence_days, schedule_callback
 from domain.clock import local_today
-from domain.errors import Ambiguous, Conflict, Forbidden, Invalid, NotFound
+from domain.errors import Ambiguous, Conflict, Forbidden, Hidden, Invalid, NotFound
 from domain.i18n import N_
 from domain.models import Callback, Customer, Lead, Member, Organisation, StageChange, Visit
+from domain.numbers import by_number, next_number
 from domain.prepared import Prepared
 from domain.risk import warn_if_raised
 from domain.team import clean_name, find_member, name_key, org_setting
@@ -77,16 +80,20 @@ def create_customer(
     )
     if existing is not None:
         holder = uow.session.get(Member, existing.owner_id)
+        if not can_access(uow, actor, existing.owner_id):  # who holds it, but not its reference
+            raise Conflict(N_("Customer {name} already exists (owner {owner})."), name=existing.name,
+                           owner=holder.name if holder else "?")
         raise Conflict(
             N_("Customer {name} already exists ({ref}, owner {owner})."),
             name=existing.name,
-            ref=ref("C", existing.id),
+            ref=ref("C", existing.number),
             owner=holder.name if holder else "?",
         )
     member = _owner_for(uow, actor, owner)
     customer = uow.add(
         Customer(
             org_id=actor.org_id,
+            number=next_number(uow, Customer, actor.org_id),
             name=name,
             name_key=name_key(name),
             owner_id=member.id,
@@ -108,7 +115,7 @@ def create_customer(
         "cadence",
         None,
     )
-    uow.audit(actor.org_id, actor.member_id, "create", "customer", ref("C", customer.id), name)
+    uow.audit(actor.org_id, actor.member_id, "create", "customer", ref("C", customer.number), name)
     uow.commit()
     return customer, first
 
@@ -123,6 +130,8 @@ def _apply(customer: Customer, fields: CustomerFields) -> None:
 # Core ones run prepared (domain.prepared).
 _CUSTOMER_BY_KEY = select(Customer).where(Customer.org_id == bindparam("org_id"),
                                           Customer.name_key == bindparam("key"))
+_CUSTOMER_BY_NUMBER = select(Customer).where(Customer.org_id == bindparam("org_id"),
+                                             Customer.number == bindparam("number"))
 _CUSTOMER_REF_BY_KEY = Prepared(select(Customer.id, Customer.name, Customer.owner_id).where(
     Customer.org_id == bindparam("org_id"), Customer.name_key == bindparam("key")))
 _INSERT_VISIT = Prepared(insert(Visit).returning(Visit.id, Visit.lead_id))
@@ -153,31 +162,32 @@ def find_customer_ref(uow: UnitOfWork, actor: Actor, text: str) -> CustomerRef:
         row = _CUSTOMER_REF_BY_KEY.first(uow.connection(), {"org_id": actor.org_id, "key": name_key(text)})
         if row is not None:
             row_id, row_name, owner_id = row
-            require_access(uow, actor, owner_id, ref("C", row_id))
-            return CustomerRef(row_id, row_name, owner_id)
-        customer = _customer_by_part(uow, actor, text)
+            if can_access(uow, actor, owner_id):
+                return CustomerRef(row_id, row_name, owner_id)
+        customer = _customer_by_part(uow, actor, text, hidden=row is not None)
     return CustomerRef(customer.id, customer.name, customer.owner_id)
 
 
 def find_customer(uow: UnitOfWork, actor: Actor, text: str) -> Customer:
-    """By reference (C12), exact name, or a unique part of a name among what the actor sees."""
+    """By reference (C12), exact name, or a unique part of a name among what the actor sees. A customer
+    the actor may not see is not found, in the words used for one that does not exist."""
     text = text.strip()
-    cid = parse_ref(text, "C")
-    if cid is not None:
-        customer = uow.session.get(Customer, cid)
-        if customer is None or customer.org_id != actor.org_id:
+    number = parse_ref(text, "C")
+    if number is not None:
+        customer = uow.session.scalar(_CUSTOMER_BY_NUMBER, {"org_id": actor.org_id, "number": number})
+        if customer is None:
             raise NotFound(N_("No customer {ref}."), ref=text.upper())
-        require_access(uow, actor, customer.owner_id, ref("C", customer.id))
+        require_visible(uow, actor, customer.owner_id, N_("No customer {ref}."), ref=text.upper())
         return customer
     exact = uow.session.scalar(_CUSTOMER_BY_KEY, {"org_id": actor.org_id, "key": name_key(text)})
-    if exact is not None:
-        require_access(uow, actor, exact.owner_id, ref("C", exact.id))
+    if exact is not None and can_access(uow, actor, exact.owner_id):
         return exact
-    return _customer_by_part(uow, actor, text)
+    return _customer_by_part(uow, actor, text, hidden=exact is not None)
 
 
-def _customer_by_part(uow: UnitOfWork, actor: Actor, text: str) -> Customer:
-    """The one customer the actor sees whose name contains `text` (after no exact match)."""
+def _customer_by_part(uow: UnitOfWork, actor: Actor, text: str, hidden: bool = False) -> Customer:
+    """The one customer the actor sees whose name contains `text` (after no exact match among them;
+    `hidden`: there is one they may not see, so that a "not found" is a refusal too)."""
     q = select(Customer).where(
         Customer.org_id == actor.org_id, Customer.name_key.contains(name_key(text), autoescape=True)
     )
@@ -191,9 +201,9 @@ def _customer_by_part(uow: UnitOfWork, actor: Actor, text: str) -> Customer:
         raise Ambiguous(
             N_("'{text}' matches several customers: {matches}. Use the reference."),
             text=text,
-            matches=", ".join(f"{c.name} ({ref('C', c.id)})" for c in matches[:8]),
+            matches=", ".join(f"{c.name} ({ref('C', c.number)})" for c in matches[:8]),
         )
-    raise NotFound(N_("No customer matches '{text}'."), text=text)
+    raise (Hidden if hidden else NotFound)(N_("No customer matches '{text}'."), text=text)
 
 
 def search_customers(uow: UnitOfWork, actor: Actor, text: str, limit: int = 20) -> list[Customer]:
@@ -225,7 +235,7 @@ def update_customer(
         warn_if_raised(uow, actor, customer, old_risk)
     customer.updated_at = uow.now
     uow.audit(
-        actor.org_id, actor.member_id, "update", "customer", ref("C", customer.id),
+        actor.org_id, actor.member_id, "update", "customer", ref("C", customer.number),
         " ".join(f"{k}={v}" for k, v in changes.items()),
     )
     uow.commit()
@@ -289,7 +299,7 @@ def customer_archive(uow: UnitOfWork, actor: Actor, text: str) -> Archive:
     )
     archive.more = [(title, fn(uow, actor, customer)) for _order, title, fn in sorted(ARCHIVE.values(),
                                                                                      key=lambda s: s[0])]
-    uow.audit(actor.org_id, actor.member_id, "read", "customer", ref("C", customer.id))
+    uow.audit(actor.org_id, actor.member_id, "read", "customer", ref("C", customer.number))
     uow.commit()
     return archive
 
@@ -344,6 +354,7 @@ def create_lead(
     lead = uow.add(
         Lead(
             org_id=actor.org_id,
+            number=next_number(uow, Lead, actor.org_id),
             customer_id=customer.id,
             owner_id=member.id,
             stage=stage,
@@ -361,35 +372,37 @@ def create_lead(
     )
     uow.session.flush()
     _record_stage(uow, actor, lead, None, stage)
-    uow.audit(actor.org_id, actor.member_id, "create", "lead", ref("L", lead.id), customer.name)
+    uow.audit(actor.org_id, actor.member_id, "create", "lead", ref("L", lead.number), customer.name)
     uow.commit()
     return lead
 
 
 def find_lead(uow: UnitOfWork, actor: Actor, text: str) -> Lead:
-    """By reference (L12), or by customer when that customer has exactly one open lead."""
-    lid = parse_ref(text, "L")
-    if lid is not None:
-        lead = uow.session.get(Lead, lid)
-        if lead is None or lead.org_id != actor.org_id:
+    """By reference (L12), or by customer when that customer has exactly one open lead. A lead the actor
+    may not see is not found, in the words used for one that does not exist."""
+    number = parse_ref(text, "L")
+    if number is not None:
+        lead = by_number(uow, Lead, actor.org_id, number)
+        if lead is None:
             raise NotFound(N_("No lead {ref}."), ref=text.strip().upper())
-        require_access(uow, actor, lead.owner_id, ref("L", lead.id))
+        require_visible(uow, actor, lead.owner_id, N_("No lead {ref}."), ref=text.strip().upper())
         return lead
     customer = find_customer(uow, actor, text)
     leads = list(
         uow.session.scalars(
             select(Lead).where(Lead.customer_id == customer.id, Lead.stage.not_in(CLOSED_STAGES))
+            .order_by(Lead.number)
         )
     )
-    if len(leads) == 1:
-        require_access(uow, actor, leads[0].owner_id, ref("L", leads[0].id))
-        return leads[0]
-    if not leads:
-        raise NotFound(N_("{customer} has no open lead."), customer=customer.name)
+    seen = [x for x in leads if can_access(uow, actor, x.owner_id)]
+    if len(seen) == 1:
+        return seen[0]
+    if not seen:
+        raise (Hidden if leads else NotFound)(N_("{customer} has no open lead."), customer=customer.name)
     raise Ambiguous(
         N_("{customer} has several open leads: {refs}. Use the reference."),
         customer=customer.name,
-        refs=", ".join(ref("L", x.id) for x in leads),
+        refs=", ".join(ref("L", x.number) for x in seen),
     )
 
 
@@ -397,7 +410,7 @@ def move_stage(uow: UnitOfWork, actor: Actor, lead_text: str, stage: str, reason
     """Move a lead along the pipeline; closed leads stay closed, going back or losing needs a reason."""
     lead = find_lead(uow, actor, lead_text)
     old = lead.stage
-    lref = ref("L", lead.id)
+    lref = ref("L", lead.number)
     if old in CLOSED_STAGES:
         raise Invalid(N_("{ref} is closed ({stage}); it cannot move."), ref=lref, stage=STAGES.label(old))
     if stage == old:
@@ -455,7 +468,7 @@ def screen_lead(
             raise Invalid(N_("Scores run from 1 to 5."))
     lead = find_lead(uow, actor, lead_text)
     if lead.stage in CLOSED_STAGES:
-        raise Invalid(N_("{ref} is closed; it cannot be screened."), ref=ref("L", lead.id))
+        raise Invalid(N_("{ref} is closed; it cannot be screened."), ref=ref("L", lead.number))
     org = _org(uow, actor)
     lead.score_scale, lead.score_position, lead.score_potential, lead.score_intent = (
         scale, position, potential, intent,
@@ -473,7 +486,7 @@ def screen_lead(
         customer = uow.session.get(Customer, lead.customer_id)
         assert customer is not None
         customer.level = "key"
-    uow.audit(actor.org_id, actor.member_id, "update", "lead", ref("L", lead.id), f"screen total={total}")
+    uow.audit(actor.org_id, actor.member_id, "update", "lead", ref("L", lead.number), f"screen total={total}")
     uow.commit()
     return Screening(lead, total, threshold, lead.key_account, moved)
 
@@ -500,7 +513,7 @@ def show_lead(uow: UnitOfWork, actor: Actor, text: str) -> LeadView:
             .order_by(StageChange.at.desc(), StageChange.id.desc())
         ).all()
     ]
-    uow.audit(actor.org_id, actor.member_id, "read", "lead", ref("L", lead.id))
+    uow.audit(actor.org_id, actor.member_id, "read", "lead", ref("L", lead.number))
     uow.commit()
     return LeadView(lead, customer, owner, history)
 
@@ -508,7 +521,7 @@ def show_lead(uow: UnitOfWork, actor: Actor, text: str) -> LeadView:
 class LeadListing(NamedTuple):
     """A lead as a list shows it: its own fields with its customer's and owner's names."""
 
-    id: int
+    number: int
     stage: str
     value: Decimal | None
     currency: str
@@ -540,7 +553,7 @@ def _lead_list_statement(scope: str, by_stage: bool) -> Prepared | Select[tuple[
     a Core read of the columns a list shows, not three whole records per lead; prepared, but for a team's
     (its members are an expanding IN)."""
     q = (
-        select(Lead.id, Lead.stage, Lead.value, Lead.currency, Lead.key_account, Customer.name, Member.name,
+        select(Lead.number, Lead.stage, Lead.value, Lead.currency, Lead.key_account, Customer.name, Member.name,
                Lead.risk)
         .join(Customer, Customer.id == Lead.customer_id)
         .join(Member, Member.id == Lead.owner_id)
@@ -581,34 +594,35 @@ def record_visit(
     lead_text: str | None = None,
 ) -> tuple[int, CustomerRef, Callback | None]:
     """Log a customer visit (客户拜访); a next date schedules a callback for the owner. Returns the
-    visit's id, its customer and the callback scheduled."""
+    visit's number (V5), its customer and the callback scheduled."""
     customer = find_customer_ref(uow, actor, customer_text)
     if next_date is not None and next_date < local_today(uow.now, actor.timezone):
         raise Invalid(N_("The next date {date} is in the past."), date=next_date.isoformat())
     if not (note or purpose or needs):
         raise Invalid(N_("Say what happened: note=\"...\"."))
     lead = find_lead(uow, actor, lead_text) if lead_text else None
-    row = {"org_id": actor.org_id, "customer_id": customer.id, "member_id": actor.member_id,
+    number = next_number(uow, Visit, actor.org_id)
+    row = {"org_id": actor.org_id, "number": number, "customer_id": customer.id, "member_id": actor.member_id,
            "channel": channel, "purpose": purpose, "needs": needs, "note": note, "next_date": next_date,
            "at": uow.now}
     # written with one Core INSERT: a visit is only ever added, and this is the command people run most
     if lead is not None:
-        visit_id, lead_id = _INSERT_VISIT.one(uow.connection(), {**row, "lead_id": lead.id})
+        _visit_id, lead_id = _INSERT_VISIT.one(uow.connection(), {**row, "lead_id": lead.id})
     else:
-        visit_id, lead_id = _INSERT_VISIT_TO_ITS_LEAD.one(uow.connection(), {**row, "lead_customer": customer.id})
+        _visit_id, lead_id = _INSERT_VISIT_TO_ITS_LEAD.one(uow.connection(), {**row, "lead_customer": customer.id})
     callback = None
     if next_date is not None:
         record = uow.session.get(Customer, customer.id)
         assert record is not None
-        callback = schedule_callback(uow, _org(uow, actor), record, next_date, "visit", ref("V", visit_id))
+        callback = schedule_callback(uow, _org(uow, actor), record, next_date, "visit", ref("V", number))
         if lead is None and lead_id is not None:
             lead = uow.session.get(Lead, lead_id)
         if lead is not None:
             lead.next_date = next_date
             lead.updated_at = uow.now
-    uow.audit(actor.org_id, actor.member_id, "create", "visit", ref("V", visit_id), customer.name)
+    uow.audit(actor.org_id, actor.member_id, "create", "visit", ref("V", number), customer.name)
     uow.commit()
-    return visit_id, customer, callback
+    return number, customer, callback
 
 
 # --- export ------------------------------------------------------------------------------
@@ -642,7 +656,7 @@ def leads_table(uow: UnitOfWork, actor: Actor, fmt: str) -> tuple[bytes, int]:
     with use_locale(actor.locale):
         header = [translate(h) for h in LEADS_HEADER]
         yes, no = translate(N_("yes")), translate(N_("no"))
-        rows = [[ref("L", lead.id), customer, STAGES.label(lead.stage), lead.value, lead.currency,
+        rows = [[ref("L", lead.number), customer, STAGES.label(lead.stage), lead.value, lead.currency,
                  SOURCES.label(lead.source) if lead.source else None, owner, lead.contact, lead.next_step,
                  lead.next_date, lead.score_total, yes if lead.key_account else no, RISKS.label(lead.risk),
                  local_today(lead.created_at, tz), local_today(lead.updated_at, tz), lead.closed_reason]

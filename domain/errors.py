@@ -15,6 +15,11 @@ class NotFound(DomainError):
     pass
 
 
+class Hidden(NotFound):
+    """A record the member may not see, answered as a missing one (the same words, no reference): whether
+    it exists is not given away. The refusal is audited as any other."""
+
+
 class Ambiguous(DomainError):
     pass
 

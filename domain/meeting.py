@@ -47,6 +47,7 @@ from domain.models import (
     Member,
     Organisation,
 )
+from domain.numbers import by_number, next_number
 from domain.outbox import Attachment, OutButton, attach, enqueue
 from domain.reminders import AgendaEntry, agenda_source, cancel, due_kind, schedule
 from domain.team import find_member, name_key, org_setting
@@ -507,7 +508,7 @@ def digest_sections(d: Digest) -> tuple[str, list[DigestSection]]:
         name=m.name, done=u.done, problems=u.problems, plan=u.plan) for m, u in d.answers]
     actions = []
     for a, owner in d.actions:
-        line = _("{ref} · {owner} · {what} · due {date}").format(ref=ref("A", a.id), owner=owner.name, what=a.what,
+        line = _("{ref} · {owner} · {what} · due {date}").format(ref=ref("A", a.number), owner=owner.name, what=a.what,
                                                                  date=fmt_date(a.due_date))
         actions.append(line + (" · " + _("overdue") if a.due_date < d.today else ""))
     return title, [
@@ -626,28 +627,29 @@ def create_action(uow: UnitOfWork, actor: Actor, owner_name: str, what: str, due
         raise Forbidden(N_("Only the manager, a deputy or an admin may give action items to others."))
     if due < local_today(uow.now, org.timezone):
         raise Invalid(N_("The due date {date} has passed."), date=due)
-    item = uow.add(ActionItem(org_id=org.id, week=current_week(org, uow.now), owner_id=owner.id, what=what,
-                              due_date=due, status="open", created_by_id=actor.member_id, created_at=uow.now))
+    item = uow.add(ActionItem(org_id=org.id, number=next_number(uow, ActionItem, org.id), week=current_week(org, uow.now),
+                              owner_id=owner.id, what=what, due_date=due, status="open",
+                              created_by_id=actor.member_id, created_at=uow.now))
     uow.session.flush()
     schedule(uow, org.id, ACTION, item.id, _action_reminder_at(org, due))
-    uow.audit(org.id, actor.member_id, "create", "action_item", ref("A", item.id), owner.name)
+    uow.audit(org.id, actor.member_id, "create", "action_item", ref("A", item.number), owner.name)
     uow.commit()
     return item, owner
 
 
 def complete_action(uow: UnitOfWork, actor: Actor, text: str) -> ActionItem:
-    item_id = int(text.strip()) if re.fullmatch(r"[0-9]{1,9}", text.strip()) else parse_ref(text, "A")
-    item = uow.session.get(ActionItem, item_id) if item_id is not None else None
-    if item is None or item.org_id != actor.org_id:
+    number = int(text.strip()) if re.fullmatch(r"[0-9]{1,9}", text.strip()) else parse_ref(text, "A")
+    item = by_number(uow, ActionItem, actor.org_id, number)
+    if item is None:
         raise NotFound(N_("No action item {ref}."), ref=text)
     if item.owner_id != actor.member_id and item.created_by_id != actor.member_id \
             and not actor.has_any(CHAIR_ROLES | DEPARTMENT_ROLES):
-        raise Forbidden(N_("You do not have access to {ref}."), ref=ref("A", item.id))
+        raise Forbidden(N_("You do not have access to {ref}."), ref=ref("A", item.number))
     if item.status != "open":
-        raise Conflict(N_("Action item {ref} is already done."), ref=ref("A", item.id))
+        raise Conflict(N_("Action item {ref} is already done."), ref=ref("A", item.number))
     item.status, item.done_at, item.done_by_id = "done", uow.now, actor.member_id
     cancel(uow, ACTION, item.id)
-    uow.audit(actor.org_id, actor.member_id, "update", "action_item", ref("A", item.id), "done")
+    uow.audit(actor.org_id, actor.member_id, "update", "action_item", ref("A", item.number), "done")
     uow.commit()
     return item
 
@@ -669,12 +671,13 @@ def _action_owner(uow: UnitOfWork, action_id: int) -> int | None:
     return action.owner_id if action is not None else None
 
 
-@due_kind(ACTION, recompute=_action_recompute, prefix="A", owner=_action_owner, label=N_("meeting action items"))
+@due_kind(ACTION, recompute=_action_recompute, prefix="A", owner=_action_owner, label=N_("meeting action items"),
+          model=ActionItem)
 def _fire_action(uow: UnitOfWork, item: DueItem) -> None:
     action = uow.session.get(ActionItem, item.subject_id)
     if action is None or action.status != "open":
         return
-    aref = ref("A", action.id)
+    aref = ref("A", action.number)
     enqueue(uow, org_id=action.org_id, key=f"action:{action.id}:{item.due_at.isoformat()}",
             recipient_id=action.owner_id, kind=ACTION,
             msgid=N_("Action item {ref} is due {date}: {what}. When done: /action done {ref}"),
@@ -689,5 +692,6 @@ def _agenda(uow: UnitOfWork, actor: Actor) -> list[AgendaEntry]:
     today = local_today(uow.now, actor.timezone)
     rows = uow.session.scalars(select(ActionItem).where(
         ActionItem.owner_id == actor.member_id, ActionItem.status == "open").order_by(ActionItem.due_date).limit(50))
-    return [AgendaEntry(ref("A", a.id), a.what, a.due_date, a.due_date < today, f"/action done {ref('A', a.id)}")
+    return [AgendaEntry(ref("A", a.number), a.what, a.due_date, a.due_date < today,
+                        f"/action done {ref('A', a.number)}")
             for a in rows]

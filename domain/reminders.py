@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -28,6 +28,7 @@ class DueKind:
     prefix: str | None = None
     owner: OwnerFn | None = None
     label: str | None = None
+    model: type[Any] | None = None  # the records its subjects are, numbered per department (the prefix's number)
 
 
 KINDS: dict[str, DueKind] = {}
@@ -39,15 +40,16 @@ def due_kind(
     prefix: str | None = None,
     owner: OwnerFn | None = None,
     label: str | None = None,
+    model: type[Any] | None = None,
 ) -> Callable[[FireFn], FireFn]:
     """Register what happens when an item of this kind falls due.
 
-    `prefix` is the reference people type for its subjects (CB7), `owner` who may snooze it,
-    `label` a message id naming the kind for /remind.
+    `prefix` is the reference people type for its subjects (CB7), numbering records of `model` in the
+    department; `owner` who may snooze it, `label` a message id naming the kind for /remind.
     """
 
     def register(fn: FireFn) -> FireFn:
-        KINDS[name] = DueKind(name, fn, recompute, prefix, owner, label)
+        KINDS[name] = DueKind(name, fn, recompute, prefix, owner, label, model)
         return fn
 
     return register
@@ -133,11 +135,14 @@ def next_due_at(uow_factory: UowFactory) -> datetime | None:
         )
 
 
-def sweep(uow_factory: UowFactory, batch: int = 200) -> int:
-    """Fire every pending item due by now; each in the transaction that marks it fired."""
+def sweep(uow_factory: UowFactory, batch: int = 200, fence: Callable[[UnitOfWork], bool] | None = None) -> int:
+    """Fire every pending item due by now; each in the transaction that marks it fired. `fence`, asked first
+    in each batch's transaction, stops the sweep when it answers False (whoever sweeps no longer may)."""
     fired = 0
     while True:
         with uow_factory() as uow:
+            if fence is not None and not fence(uow):
+                return fired
             items = list(
                 uow.session.scalars(
                     select(DueItem)
@@ -191,22 +196,24 @@ def agenda(uow: UnitOfWork, actor: Actor) -> list[tuple[str, list[AgendaEntry]]]
 
 def snooze(uow: UnitOfWork, actor: Actor, text: str, until: str) -> datetime:
     """Send a reminder again later: in an hour, or on the next working morning."""
-    from domain.access import parse_ref, require_access
+    from domain.access import parse_ref, require_visible
     from domain.calendar import next_working_morning
     from domain.errors import Invalid, NotFound
     from domain.i18n import N_
+    from domain.numbers import id_of
 
     for kind in KINDS.values():
-        subject = parse_ref(text, kind.prefix) if kind.prefix else None
-        if subject is not None:
+        number = parse_ref(text, kind.prefix) if kind.prefix and kind.model is not None else None
+        if number is not None:
             break
     else:
         raise NotFound(N_("Nothing to snooze is called {ref}."), ref=text)
-    item = uow.session.scalar(select(DueItem).where(DueItem.key == f"{kind.name}:{subject}"))
-    owner = kind.owner(uow, subject) if kind.owner else None
+    subject = id_of(uow, kind.model, actor.org_id, number)
+    item = uow.session.scalar(select(DueItem).where(DueItem.key == f"{kind.name}:{subject}")) if subject else None
+    owner = kind.owner(uow, subject) if kind.owner and subject else None
     if item is None or item.org_id != actor.org_id or owner is None:
         raise NotFound(N_("Nothing to snooze is called {ref}."), ref=text)
-    require_access(uow, actor, owner, text.strip().upper())
+    require_visible(uow, actor, owner, N_("Nothing to snooze is called {ref}."), ref=text)
     org = uow.session.get(Organisation, actor.org_id)
     assert org is not None
     if until in ("1h", "hour"):

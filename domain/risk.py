@@ -75,11 +75,11 @@ def set_risk(uow: UnitOfWork, actor: Actor, text: str, level: str, reason: str |
         raise Invalid(N_("Say why it is a risk: reason=\"...\"."))
     old = record.risk
     if level == old and reason == record.risk_note:
-        raise Invalid(N_("{ref} is already at {level}."), ref=ref(prefix_of(record), record.id),
+        raise Invalid(N_("{ref} is already at {level}."), ref=ref(prefix_of(record), record.number),
                       level=Label(RISKS.labels[level]))
     record.risk, record.risk_note = level, reason
     record.updated_at = uow.now
-    rref = ref(prefix_of(record), record.id)
+    rref = ref(prefix_of(record), record.number)
     uow.audit(actor.org_id, actor.member_id, "update", _entity(record), rref,
               f"risk {old} -> {level}" + (f": {reason}" if reason else ""))
     warned = warn_if_raised(uow, actor, record, old)
@@ -109,12 +109,12 @@ def warn_if_raised(uow: UnitOfWork, actor: Actor, record: Record, old: str) -> l
         if person.id != actor.member_id and person.id not in {t.id for t in told}:
             told.append(person)
     prefix = prefix_of(record)
-    rref = ref(prefix, record.id)
+    rref = ref(prefix, record.number)
     params: dict[str, Any] = {"mark": MARKS[new], "level": Label(RISKS.labels[new]), "kind": Label(KINDS[prefix]),
                               "ref": rref, "name": _name(uow, record), "owner": owner.name, "by": actor.name,
                               "reason": record.risk_note or "—"}
     for person in told:
-        enqueue(uow, org_id=record.org_id, key=f"risk:{rref}:{new}:{uow.now.isoformat()}:{person.id}",
+        enqueue(uow, org_id=record.org_id, key=f"risk:{prefix}{record.id}:{new}:{uow.now.isoformat()}:{person.id}",
                 recipient_id=person.id, urgent=new == "high",
                 msgid=N_("{mark} Risk warning — {level}: {kind} {name} ({ref}), owner {owner}. Why: {reason} "
                          "(set by {by})"),
@@ -148,7 +148,7 @@ def risk_list(uow: UnitOfWork, actor: Actor, only_high: bool = False) -> list[Ri
              if owners is None or record.owner_id in owners]
     wanted = {r.customer_id for _prefix, r in found if not isinstance(r, Customer)}
     customers = {c.id: c for c in uow.session.scalars(select(Customer).where(Customer.id.in_(wanted)))} if wanted else {}
-    rows = [RiskRow(ref(prefix, r.id), KINDS[prefix], r.name if isinstance(r, Customer) else _title(r, customers),
+    rows = [RiskRow(ref(prefix, r.number), KINDS[prefix], r.name if isinstance(r, Customer) else _title(r, customers),
                     r.risk, r.risk_note, names.get(r.owner_id, "?")) for prefix, r in found]
     uow.audit(actor.org_id, actor.member_id, "read", "risk", None, f"{len(rows)} rows")
     uow.commit()

@@ -40,7 +40,7 @@ def _when(ctx: Ctx, value: datetime) -> str:
 
 
 def _q(c: Complaint) -> str:
-    return f"Q{c.id}"
+    return f"Q{c.number}"
 
 
 class ComplaintNewArgs(Args):
@@ -156,7 +156,7 @@ def complaint_resolve(ctx: Ctx, args: ComplaintResolveArgs) -> Reply:
     with ctx.uow() as uow:
         c, cb = complaints.resolve(uow, ctx.actor, args.complaint, args.note)
     text = sentences(_("{ref} resolved.").format(ref=_q(c)),
-                     _("Satisfaction callback {cb} is due {date}.").format(cb=f"CB{cb.id}", date=fmt_date(cb.due_date)))
+                     _("Satisfaction callback {cb} is due {date}.").format(cb=f"CB{cb.number}", date=fmt_date(cb.due_date)))
     return Reply(text=text)
 
 
@@ -220,7 +220,7 @@ def complaint_show(ctx: Ctx, args: ComplaintRefArgs) -> Reply:
     if complaints.is_overdue(c, ctx.now):
         status += " · " + _("overdue")
     fields = [
-        (_("Customer"), f"{v.customer.name} (C{v.customer.id})"),
+        (_("Customer"), f"{v.customer.name} (C{v.customer.number})"),
         (_("Severity"), SEVERITIES.label(c.severity)),
         (_("Status"), status),
         (_("What happened"), c.what),

@@ -103,7 +103,7 @@ def contract_show(ctx: Ctx, args: ContractRefArgs) -> Reply:
         v = contracts.show_contract(uow, ctx.actor, args.contract)
     c = v.contract
     fields = [
-        (_("Customer"), f"{v.customer.name} (C{v.customer.id})"),
+        (_("Customer"), f"{v.customer.name} (C{v.customer.number})"),
         (_("Title"), c.title),
         (_("Amount"), money(c.amount, c.currency)),
         (_("Payment"), c.payment or "—"),
@@ -115,9 +115,9 @@ def contract_show(ctx: Ctx, args: ContractRefArgs) -> Reply:
     ]
     if c.signed_on:
         fields.append((_("Signed"), day(c.signed_on)))
-    if c.lead_id:
-        fields.append((_("Lead"), f"L{c.lead_id}"))
-    decisions = [f"{local_day(d.at, ctx.actor.timezone)} · A{d.request_id} · "
+    if v.lead is not None:
+        fields.append((_("Lead"), f"L{v.lead.number}"))
+    decisions = [f"{local_day(d.at, ctx.actor.timezone)} · {v.request_refs.get(d.request_id, '?')} · "
                  f"{translate(approvals.role_label(d.role))} · {m.name} · {translate(approvals.OUTCOMES[d.outcome])}"
                  + (f" · {d.reason}" if d.reason else "") for d, m in v.decisions]
     return Reply(title=contracts.kref(c), fields=fields, sections=[Section(_("Decisions"), decisions, _("none"))],

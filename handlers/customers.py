@@ -62,9 +62,9 @@ def customer_new(ctx: Ctx, args: CustomerNewArgs) -> Reply:
         customer, first = crm.create_customer(uow, ctx.actor, args.name, args.to_fields(), args.owner)
     return Reply(
         text=_("Customer {name} ({ref}) created. First callback due {date}.").format(
-            name=customer.name, ref=f"C{customer.id}", date=day(first.due_date)),
-        buttons=[Button(_("New lead"), f"/lead new C{customer.id}"),
-                 Button(_("Archive"), f"/customer show C{customer.id}")],
+            name=customer.name, ref=f"C{customer.number}", date=day(first.due_date)),
+        buttons=[Button(_("New lead"), f"/lead new C{customer.number}"),
+                 Button(_("Archive"), f"/customer show C{customer.number}")],
     )
 
 
@@ -78,7 +78,7 @@ def customer_set(ctx: Ctx, args: CustomerSetArgs) -> Reply:
     """Update customer fields."""
     with ctx.uow() as uow:
         customer = crm.update_customer(uow, ctx.actor, args.customer, args.to_fields(), args.owner)
-    return Reply(text=_("Customer {name} ({ref}) updated.").format(name=customer.name, ref=f"C{customer.id}"))
+    return Reply(text=_("Customer {name} ({ref}) updated.").format(name=customer.name, ref=f"C{customer.number}"))
 
 
 class CustomerShowArgs(Args):
@@ -107,18 +107,18 @@ def customer_show(ctx: Ctx, args: CustomerShowArgs) -> Reply:
     fields.append((_("Callback cadence"), _("every {days} days").format(days=crm.cadence_days(c))))
     leads = [lead_line(lead, c.name) for lead in a.leads]
     visits = [
-        f"V{v.id} · {local_day(v.at, ctx.actor.timezone)} · {VISIT_CHANNELS.label(v.channel)} · {m.name}"
+        f"V{v.number} · {local_day(v.at, ctx.actor.timezone)} · {VISIT_CHANNELS.label(v.channel)} · {m.name}"
         + (f" · {v.note or v.purpose or v.needs}" if (v.note or v.purpose or v.needs) else "")
         for v, m in a.visits
     ]
     callbacks = [
-        f"CB{cb.id} · {day(cb.due_date)} · {_(CALLBACK_REASONS.get(cb.reason, cb.reason))} · "
+        f"CB{cb.number} · {day(cb.due_date)} · {_(CALLBACK_REASONS.get(cb.reason, cb.reason))} · "
         + (_("done: {result}").format(result=cb.result) if cb.status == "done" else
            _("not made: {reason}").format(reason=cb.result) if cb.status == "cancelled" else _("open"))
         for cb in a.callbacks
     ]
     return Reply(
-        title=f"{c.name} (C{c.id})",
+        title=f"{c.name} (C{c.number})",
         fields=fields,
         sections=[
             Section(_("Leads"), leads, _("none")),
@@ -126,7 +126,7 @@ def customer_show(ctx: Ctx, args: CustomerShowArgs) -> Reply:
             *(Section(translate(title), lines, _("none")) for title, lines in a.more),
             Section(_("Callbacks"), callbacks, _("none")),
         ],
-        buttons=[Button(_("Log visit"), f"/visit C{c.id}"), Button(_("New lead"), f"/lead new C{c.id}")],
+        buttons=[Button(_("Log visit"), f"/visit C{c.number}"), Button(_("New lead"), f"/lead new C{c.number}")],
         private=True,
     )
 
@@ -144,7 +144,7 @@ def customer_list(ctx: Ctx, args: CustomerListArgs) -> Reply:
     """Customers visible to the actor."""
     with ctx.uow() as uow:
         rows = crm.list_customers(uow, ctx.actor, args.scope)
-    items = [f"{marked(f'C{c.id}', c.risk)} · {c.name} · {LEVELS.label(c.level)} · {m.name}" for c, m in rows]
+    items = [f"{marked(f'C{c.number}', c.risk)} · {c.name} · {LEVELS.label(c.level)} · {m.name}" for c, m in rows]
     return Reply(title=_("Customers ({count})").format(count=len(rows)),
                  sections=[Section(_("Customers"), items, _("none"))], private=True)
 

@@ -60,7 +60,7 @@ def search(ctx: Ctx, kind: str, text: str, limit: int = 8) -> list[tuple[str, st
     text = CONTROL.sub("", text)
     with ctx.uow() as uow:
         if kind == "customer":
-            return [(f"C{c.id}", f"{c.name} (C{c.id})") for c in search_customers(uow, ctx.actor, text, limit)]
+            return [(f"C{c.number}", f"{c.name} (C{c.number})") for c in search_customers(uow, ctx.actor, text, limit)]
         if kind == "member":
             key = text.strip().casefold()
             return [(m.name, m.name) for m in list_members(uow, ctx.actor) if key in m.name.casefold()][:limit]

@@ -49,8 +49,8 @@ def lead_new(ctx: Ctx, args: LeadNewArgs) -> Reply:
         )
     return Reply(
         text=_("Lead {ref} recorded at {stage}, value {value}.").format(
-            ref=f"L{lead.id}", stage=STAGES.label(lead.stage), value=money(lead.value, lead.currency)),
-        buttons=[Button(_("Screen"), f"/lead screen L{lead.id}"), Button(_("Show"), f"/lead show L{lead.id}")],
+            ref=f"L{lead.number}", stage=STAGES.label(lead.stage), value=money(lead.value, lead.currency)),
+        buttons=[Button(_("Screen"), f"/lead screen L{lead.number}"), Button(_("Show"), f"/lead show L{lead.number}")],
     )
 
 
@@ -68,7 +68,7 @@ def lead_stage(ctx: Ctx, args: LeadStageArgs) -> Reply:
     with ctx.uow() as uow:
         lead, old = crm.move_stage(uow, ctx.actor, args.lead, args.stage, args.reason)
     return Reply(text=_("{ref} moved from {old} to {new}.").format(
-        ref=f"L{lead.id}", old=STAGES.label(old), new=STAGES.label(lead.stage)))
+        ref=f"L{lead.number}", old=STAGES.label(old), new=STAGES.label(lead.stage)))
 
 
 class LeadScreenArgs(Args):
@@ -85,7 +85,7 @@ def lead_screen(ctx: Ctx, args: LeadScreenArgs) -> Reply:
     """Screen a lead (客户筛选)."""
     with ctx.uow() as uow:
         s = crm.screen_lead(uow, ctx.actor, args.lead, args.scale, args.position, args.potential, args.intent)
-    text = _("{ref} scored {total}/20.").format(ref=f"L{s.lead.id}", total=s.total)
+    text = _("{ref} scored {total}/20.").format(ref=f"L{s.lead.number}", total=s.total)
     if s.key_account:
         text = sentences(text, _("At or above {threshold}: a key account (重点开发客户).").format(threshold=s.threshold))
     else:
@@ -105,7 +105,7 @@ def lead_show(ctx: Ctx, args: LeadShowArgs) -> Reply:
         v = crm.show_lead(uow, ctx.actor, args.lead)
     lead = v.lead
     fields = [
-        (_("Customer"), f"{v.customer.name} (C{v.customer.id})"),
+        (_("Customer"), f"{v.customer.name} (C{v.customer.number})"),
         (_("Stage"), STAGES.label(lead.stage)),
         (_("Owner"), v.owner.name),
         (_("Risk"), risk(lead.risk, lead.risk_note)),
@@ -124,7 +124,7 @@ def lead_show(ctx: Ctx, args: LeadShowArgs) -> Reply:
         f"{STAGES.label(s.to_stage)} · {m.name}" + (f" · {s.reason}" if s.reason else "")
         for s, m in v.history
     ]
-    return Reply(title=f"L{lead.id}", fields=fields, sections=[Section(_("History"), history)], private=True)
+    return Reply(title=f"L{lead.number}", fields=fields, sections=[Section(_("History"), history)], private=True)
 
 
 LeadScope = scope("mine", "team", "all")

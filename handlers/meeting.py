@@ -174,7 +174,7 @@ def action(ctx: Ctx, args: ActionArgs) -> Reply:
     with ctx.uow() as uow:
         item, owner = meeting.create_action(uow, ctx.actor, args.name, args.what, args.due)
     return Reply(text=_("Action item {ref} for {name}, due {date}: {what}").format(
-        ref=ref("A", item.id), name=owner.name, date=day(item.due_date), what=item.what))
+        ref=ref("A", item.number), name=owner.name, date=day(item.due_date), what=item.what))
 
 
 class ActionDoneArgs(Args):
@@ -187,7 +187,7 @@ def action_done(ctx: Ctx, args: ActionDoneArgs) -> Reply:
     """Close an action item."""
     with ctx.uow() as uow:
         item = meeting.complete_action(uow, ctx.actor, args.item)
-    return Reply(text=_("Action item {ref} is done.").format(ref=ref("A", item.id)))
+    return Reply(text=_("Action item {ref} is done.").format(ref=ref("A", item.number)))
 
 
 @REGISTRY.command("action list", N_("List the open action items."), NoArgs)
@@ -195,7 +195,7 @@ def action_list(ctx: Ctx, args: NoArgs) -> Reply:
     """Open action items, the earliest due first."""
     with ctx.uow() as uow:
         rows = meeting.list_actions(uow, ctx.actor)
-    items = [f"{ref('A', a.id)} · {owner.name} · {a.what} · {day(a.due_date)}"
+    items = [f"{ref('A', a.number)} · {owner.name} · {a.what} · {day(a.due_date)}"
              + (" · " + _("overdue") if a.due_date < ctx.today else "") for a, owner in rows]
     return Reply(title=_("Open action items ({count})").format(count=len(rows)),
                  sections=[Section(_("Action items"), items, _("none"))], private=True)

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from pydantic import TypeAdapter, ValidationError
 
 from domain.access import role_labels
-from domain.errors import DomainError, Forbidden, Invalid
+from domain.errors import DomainError, Forbidden, Hidden, Invalid
 from domain.i18n import N_, Choices, localize, translate, use_locale
 from handlers.args import Args
 from handlers.context import Ctx
@@ -301,7 +301,7 @@ def run(ctx: Ctx, cmd: Command, args: Args, line: str) -> Reply:
             raise Forbidden(N_("Only {roles} may use /{name}."), roles=role_labels(cmd.roles), name=cmd.name)
         return cmd.handler(ctx, args)
     except DomainError as exc:
-        if isinstance(exc, Forbidden):
+        if isinstance(exc, Forbidden | Hidden):
             _log_refusal(ctx, line, exc)
         return error(translate_error(exc))
 

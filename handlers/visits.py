@@ -32,14 +32,14 @@ class VisitArgs(Args):
 def visit(ctx: Ctx, args: VisitArgs) -> Reply:
     """Record a visit and its callback."""
     with ctx.uow() as uow:
-        visit_id, customer, cb = crm.record_visit(
+        visit_number, customer, cb = crm.record_visit(
             uow, ctx.actor, args.customer, channel=args.channel, note=args.note, purpose=args.purpose,
             needs=args.needs, next_date=args.next, lead_text=args.lead,
         )
     text = _("Visit {ref} to {customer} recorded ({channel}).").format(
-        ref=f"V{visit_id}", customer=customer.name, channel=VISIT_CHANNELS.label(args.channel))
+        ref=f"V{visit_number}", customer=customer.name, channel=VISIT_CHANNELS.label(args.channel))
     if cb is not None:
-        text = sentences(text, _("Callback {ref} scheduled for {date}.").format(ref=f"CB{cb.id}", date=day(cb.due_date)))
+        text = sentences(text, _("Callback {ref} scheduled for {date}.").format(ref=f"CB{cb.number}", date=day(cb.due_date)))
     return Reply(text=text)
 
 
@@ -59,7 +59,7 @@ def callback_list(ctx: Ctx, args: CallbackListArgs) -> Reply:
     today = ctx.today
     items = []
     for r in rows:
-        line = f"CB{r.callback.id} · {day(r.callback.due_date)} · {r.customer.name} · " \
+        line = f"CB{r.callback.number} · {day(r.callback.due_date)} · {r.customer.name} · " \
                f"{_(CALLBACK_REASONS.get(r.callback.reason, r.callback.reason))}"
         if args.scope != "mine":
             line += f" · {r.owner.name}"
@@ -88,12 +88,12 @@ def callback_done(ctx: Ctx, args: CallbackDoneArgs) -> Reply:
     """Complete a callback."""
     with ctx.uow() as uow:
         done = callbacks.complete_callback(uow, ctx.actor, args.callback, args.result)
-    text = _("Callback CB{id} with {customer} recorded.").format(id=done.callback.id, customer=done.customer.name)
+    text = _("Callback CB{id} with {customer} recorded.").format(id=done.callback.number, customer=done.customer.name)
     buttons = []
     if done.next_callback is not None:
         text = sentences(text, _("Next callback {ref} due {date}.").format(
-            ref=f"CB{done.next_callback.id}", date=day(done.next_callback.due_date)))
-        buttons.append(Button(_("Archive"), f"/customer show C{done.customer.id}"))
+            ref=f"CB{done.next_callback.number}", date=day(done.next_callback.due_date)))
+        buttons.append(Button(_("Archive"), f"/customer show C{done.customer.number}"))
     return Reply(text=text, buttons=buttons)
 
 

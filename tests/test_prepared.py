@@ -1,6 +1,7 @@
 """Prepared statements (domain.prepared) against `Connection.execute`, on the real databases."""
 from __future__ import annotations
 
+import itertools
 import logging
 from datetime import UTC, date, datetime, timedelta
 
@@ -15,6 +16,7 @@ from domain.prepared import Prepared
 from domain.uow import _AUDIT_INSERT
 
 WHEN = datetime(2026, 11, 23, 9, 30, 15, 123456, tzinfo=UTC)
+_NUMBERS = itertools.count(1000)  # visits' numbers (unique in a department)
 
 
 def _identity(app: App) -> Identity:
@@ -27,7 +29,8 @@ def _visit_params(app: App, customer_id: int, **extra: object) -> dict[str, obje
         customer = uow.session.get(Customer, customer_id)
         assert customer is not None
         org_id, owner_id = customer.org_id, customer.owner_id
-    return {"org_id": org_id, "customer_id": customer_id, "member_id": owner_id, "channel": "phone",
+    return {"org_id": org_id, "number": next(_NUMBERS), "customer_id": customer_id, "member_id": owner_id,
+            "channel": "phone",
             "purpose": None, "needs": "pricing", "note": "called", "next_date": date(2026, 12, 1), "at": WHEN,
             **extra}
 
@@ -59,13 +62,13 @@ def test_an_insert_stores_what_execute_stores_with_its_types_processed(app: App,
     with app.uow() as uow:
         conn = uow.connection()
         mine = crm._INSERT_VISIT_TO_ITS_LEAD.one(conn, params)
-        theirs = tuple(conn.execute(crm._INSERT_VISIT_TO_ITS_LEAD.statement, params).one())
+        theirs = tuple(conn.execute(crm._INSERT_VISIT_TO_ITS_LEAD.statement, {**params, "number": next(_NUMBERS)}).one())
         uow.commit()
     assert mine[1] == theirs[1] is not None  # the customer's one open lead, found by the statement's subquery
     with app.uow() as uow:
         a, b = (uow.session.get(Visit, mine[0]), uow.session.get(Visit, theirs[0]))
         assert a is not None and b is not None
-        columns = [c.key for c in Visit.__table__.columns if c.key != "id"]
+        columns = [c.key for c in Visit.__table__.columns if c.key not in ("id", "number")]
         assert [getattr(a, c) for c in columns] == [getattr(b, c) for c in columns]
         assert a.at == WHEN and a.next_date == date(2026, 12, 1) and a.needs == "pricing"
 

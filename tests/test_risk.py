@@ -80,7 +80,8 @@ def test_bad_input_answers_and_changes_nothing(bot, app) -> None:  # noqa: ANN00
         "/risk set Nobody high reason=x": "No customer matches 'Nobody'.",
         "/risk set L9 high reason=x": "No lead L9.",
         "/risk set K9 high reason=x": "No contract K9.",
-        "/risk set Beta high reason=x": "You do not have access to C2.",
+        "/risk set Beta high reason=x": "No customer matches 'Beta'.",  # not hers to see: as if none
+        "/risk set C2 high reason=x": "No customer C2.",
         "/risk set Acme low": "C1 is already at low (yellow).",
         f"/risk set Acme high reason={'x' * 501}": "The reason is too long (501 characters; at most 500).",
         "/risk set": "Missing",
