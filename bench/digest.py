@@ -57,30 +57,34 @@ def seed(app, members: int, records: int) -> int:  # noqa: ANN001
 
             base = uow.session.scalar(select(func.count(Customer.id))) or 0
             uow.session.execute(insert(Customer), [
-                {"org_id": org.id, "name": f"c{base + i}", "name_key": f"c{base + i}", "owner_id": ids[i % members],
+                {"org_id": org.id, "number": base + i + 1, "name": f"c{base + i}", "name_key": f"c{base + i}",
+                 "owner_id": ids[i % members],
                  "level": "regular", "risk": "low", "created_at": at(i), "updated_at": at(i)} for i in range(share)])
             cids = list(uow.session.scalars(select(Customer.id).where(Customer.id > base).order_by(Customer.id)))
             lbase = uow.session.scalar(select(func.max(Lead.id))) or 0
             uow.session.execute(insert(Lead), [
-                {"org_id": org.id, "customer_id": cids[i], "owner_id": ids[i % members], "stage": STAGES[i % 9],
+                {"org_id": org.id, "number": lbase + i + 1, "customer_id": cids[i], "owner_id": ids[i % members],
+                 "stage": STAGES[i % 9],
                  "currency": "CNY", "key_account": False, "risk": "low", "version": 1, "created_at": at(i),
                  "updated_at": at(i)} for i in range(share)])
             lids = list(uow.session.scalars(select(Lead.id).where(Lead.id > lbase).order_by(Lead.id)))
             uow.session.execute(insert(StageChange), [
                 {"org_id": org.id, "lead_id": lids[i], "from_stage": "research", "to_stage": STAGES[i % 9],
                  "actor_id": ids[i % members], "at": at(i)} for i in range(share)])
+            vbase = uow.session.scalar(select(func.count(Visit.id))) or 0
             uow.session.execute(insert(Visit), [
-                {"org_id": org.id, "customer_id": cids[i], "member_id": ids[i % members], "channel": "onsite",
-                 "at": at(i)} for i in range(share)])
+                {"org_id": org.id, "number": vbase + i + 1, "customer_id": cids[i], "member_id": ids[i % members],
+                 "channel": "onsite", "at": at(i)} for i in range(share)])
+            cbase = uow.session.scalar(select(func.count(Callback.id))) or 0
             uow.session.execute(insert(Callback), [
-                {"org_id": org.id, "customer_id": cids[i], "owner_id": ids[i % members],
+                {"org_id": org.id, "number": cbase + i + 1, "customer_id": cids[i], "owner_id": ids[i % members],
                  "due_date": at(i).date(), "reason": "cadence", "status": "done" if i % 2 else "open",
                  "done_at": at(i) if i % 2 else None, "created_at": at(i)} for i in range(share)])
         uow.session.execute(insert(MeetingUpdate), [
             {"org_id": org.id, "week": WEEK, "member_id": m, "done": "visits " * 20, "problems": "none",
              "plan": "close deals", "created_at": NOW, "updated_at": NOW} for m in ids[: members * 4 // 5]])
         uow.session.execute(insert(ActionItem), [
-            {"org_id": org.id, "week": WEEK, "owner_id": ids[i % members], "what": f"item {i}",
+            {"org_id": org.id, "number": i + 1, "week": WEEK, "owner_id": ids[i % members], "what": f"item {i}",
              "due_date": WEEK + timedelta(days=3), "status": "open", "created_by_id": ids[0], "created_at": NOW}
             for i in range(20)])
         uow.commit()

@@ -72,14 +72,14 @@ def seed(app, customers: int, due: int, chats: int) -> None:  # noqa: ANN001
         batch = 10_000
         for start in range(0, customers, batch):
             uow.session.execute(insert(Customer), [
-                {"org_id": org.id, "name": f"c{i}", "name_key": f"c{i}", "owner_id": ids[i % chats],
+                {"org_id": org.id, "number": i + 1, "name": f"c{i}", "name_key": f"c{i}", "owner_id": ids[i % chats],
                  "level": "regular", "risk": "low", "cadence_days": 30, "created_at": START, "updated_at": START}
                 for i in range(start, min(start + batch, customers))])
         customer_ids = list(uow.session.scalars(select(Customer.id).order_by(Customer.id)))
         rows = []
         for i, cid in enumerate(customer_ids):
             is_due = i < due
-            rows.append({"org_id": org.id, "customer_id": cid, "owner_id": ids[i % chats],
+            rows.append({"org_id": org.id, "number": i + 1, "customer_id": cid, "owner_id": ids[i % chats],
                          "due_date": date(2026, 11, 23) if is_due else date(2026, 12, 1 + i % 28),
                          "reason": "cadence", "status": "open", "created_at": START})
         for start in range(0, len(rows), batch):
