@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import MAXYEAR, MINYEAR, date, datetime, timedelta
 
 from domain.errors import Invalid
 from domain.i18n import N_
@@ -63,6 +63,8 @@ def cn_number(text: str) -> int | None:
 def _add_months(day: date, months: int) -> date:
     month = day.month - 1 + months
     year, month = day.year + month // 12, month % 12 + 1
+    if not MINYEAR <= year <= MAXYEAR:
+        raise OverflowError("date value out of range")
     for d in (day.day, 30, 29, 28):
         try:
             return date(year, month, d)
@@ -76,6 +78,34 @@ def _bad(text: str) -> Invalid:
         N_("Cannot read '{text}' as a date. Try 2026-12-01, tomorrow, next friday, 下周三 or 12月1日."),
         text=text,
     )
+
+
+EARLIEST = date(1900, 1, 1)
+YEARS_AHEAD = 10
+
+
+def latest_day(today: date) -> date:
+    """The furthest day ahead bizbot plans with (a follow-up, a deadline, a contract's term): ten years on."""
+    try:
+        return _add_months(today, 12 * YEARS_AHEAD)
+    except OverflowError:
+        return date.max
+
+
+class TooFar(Invalid):
+    """A date read, but not one bizbot plans with (before 1900, or more than ten years ahead)."""
+
+
+def _too_far(text: str, today: date) -> TooFar:
+    return TooFar(N_("'{text}' is too far away: give a day between {earliest} and {latest}."),
+                   text=text, earliest=EARLIEST, latest=latest_day(today))
+
+
+def in_range(day: date, today: date, text: str | None = None) -> date:
+    """`day` if it lies between 1900 and ten years from today; else a refusal that says which days do."""
+    if EARLIEST <= day <= latest_day(today):
+        return day
+    raise _too_far(day.isoformat() if text is None else text, today)
 
 
 def check_span(start: date | None, end: date | None) -> None:
@@ -102,7 +132,17 @@ def parse_birthday(text: str, today: date) -> date:
 
 
 def parse_date(text: str, today: date) -> date:
-    """Read a date relative to today (the reader's local day); future dates are preferred."""
+    """Read a date relative to today (the reader's local day); future dates are preferred. A day before 1900
+    or more than ten years ahead is refused: nothing bizbot plans lies there, and arithmetic on it (a cadence
+    added, the day after an export's last) could leave the calendar."""
+    try:
+        day = _read_date(text, today)
+    except OverflowError:
+        raise _too_far(text, today) from None
+    return in_range(day, today, text)
+
+
+def _read_date(text: str, today: date) -> date:
     raw = text.strip()
     low = raw.lower()
     if not raw or len(raw) > 40:
@@ -133,7 +173,7 @@ def parse_date(text: str, today: date) -> date:
         except ValueError:
             raise _bad(text) from None
         if not m[1] and result < today:
-            result = result.replace(year=year + 1)
+            result = _next_occurrence(result)
         return result
     if m := _AFTER.match(raw):
         n, unit = cn_number(m[1]), m[2]
@@ -143,6 +183,16 @@ def parse_date(text: str, today: date) -> date:
             return _add_months(today, n)
         return today + timedelta(days=n * (7 if unit in ("周", "星期") else 1))
     return _dateparser(raw, today)
+
+
+def _next_occurrence(day: date) -> date:
+    """The same month and day in a later year: the next year, or for 29 February the next leap year."""
+    for year in range(day.year + 1, day.year + 9):
+        try:
+            return day.replace(year=year)
+        except ValueError:
+            continue
+    raise OverflowError("date value out of range")
 
 
 def _dateparser(raw: str, today: date) -> date:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, get_args
 
@@ -11,7 +11,7 @@ from babel.numbers import get_currency_name
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo
 from pydantic.fields import FieldInfo
 
-from domain.dates import cn_number, parse_birthday, parse_date, parse_days
+from domain.dates import cn_number, in_range, parse_birthday, parse_date, parse_days
 from domain.errors import Invalid
 from domain.i18n import N_, normalize_locale
 from domain.vocab import (
@@ -62,13 +62,13 @@ def _text(value: Any) -> str:
 
 def _date(value: Any, info: ValidationInfo) -> date:
     if isinstance(value, date):
-        return value
+        return in_range(value.date() if isinstance(value, datetime) else value, info.context["today"])
     return parse_date(str(value), info.context["today"])
 
 
 def _birthday(value: Any, info: ValidationInfo) -> date:
     if isinstance(value, date):
-        return value
+        return in_range(value.date() if isinstance(value, datetime) else value, info.context["today"])
     return parse_birthday(str(value), info.context["today"])
 
 

@@ -10,7 +10,7 @@ from domain import holidays
 from domain.access import TEAM_ADMIN_ROLES
 from domain.calendar import HOLIDAY_NAMES
 from domain.clock import local_today
-from domain.dates import parse_date
+from domain.dates import TooFar, parse_date
 from domain.errors import Invalid
 from domain.i18n import N_, _, fmt_date_range
 from handlers.args import Args, DateArg, Text
@@ -42,6 +42,8 @@ class MarkArgs(Args):
             return data
         try:
             parse_date(data["last"], info.context["today"])
+        except TooFar:
+            return data  # a date, refused as one
         except Invalid:
             rest = [data["last"], data.get("name") or ""]
             return {**data, "last": None, "name": " ".join(part for part in rest if part)}
