@@ -36,6 +36,7 @@ from domain.access import TEAM_ADMIN_ROLES
 from domain.errors import DomainError
 from domain.i18n import _, normalize_locale, translate, use_locale
 from domain.inbound import first_delivery, record_delivery
+from domain.models import Member
 from domain.team import (
     Account,
     Place,
@@ -218,7 +219,7 @@ class TelegramAdapter:
         assert enrolled is not None
         return Ctx(self.app.services, enrolled.speaking(normalize_locale(who.language)), PLATFORM)
 
-    def _stranger(self, who: Who, member: Any = None) -> Reply:
+    def _stranger(self, who: Who, member: Member | None = None) -> Reply:
         """What someone in a group that is no department hears: once within STRANGER_QUIET, then nothing.
         A member of another department hears how an admin adds the group."""
         if not self._may_tell(who, 1):
@@ -522,8 +523,8 @@ class TelegramAdapter:
                 if not self._may_tell(who, CODE_TRIES):
                     return None, QUIET
                 try:
-                    done = redeem_enrolment(uow, code, place, Account(PLATFORM, ACCOUNTS, str(who.user_id), who.name),
-                                            self.settings.timezone, self.settings.locale)
+                    account = Account(PLATFORM, ACCOUNTS, str(who.user_id), who.name)
+                    done = redeem_enrolment(uow, code, place, account, self.settings.timezone, self.settings.locale)
                 except DomainError as exc:
                     with use_locale((member.locale if member else None) or locale):
                         return None, error(translate_error(exc))
@@ -539,7 +540,8 @@ class TelegramAdapter:
                                            .format(department=done.department))
                     return None, Reply(text=_("This group now belongs to the department {department}. Its members "
                                               "can use bizbot here.").format(department=done.department))
-            if member is not None and member.role_set & TEAM_ADMIN_ROLES and find_org(uow, place.platform, place.external_id) is None:
+            admin = member is not None and bool(member.role_set & TEAM_ADMIN_ROLES)
+            if admin and find_org(uow, place.platform, place.external_id) is None:
                 actor = actor_for(uow, member)
                 try:
                     org = join_place(uow, actor, place)
