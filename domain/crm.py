@@ -30,6 +30,7 @@ from domain.numbers import by_number, next_number
 from domain.prepared import Prepared
 from domain.risk import warn_if_raised
 from domain.team import clean_name, find_member, name_key, org_setting
+from domain.text import lookalike_key
 from domain.uow import UnitOfWork
 from domain.vocab import CLOSED_STAGES, PIPELINE, STAGES, WINNABLE_FROM
 
@@ -70,6 +71,16 @@ class CustomerFields:
     risk: str | None = None
 
 
+def _lookalike(uow: UnitOfWork, org_id: int, name: str) -> Customer | None:
+    """The department's customer whose name a reader could not tell from `name`: ＨＵＡＷＥＩ and Huawei, 华 为 and
+    华为. Compared here rather than in SQL, which has no NFKC; a department has a few thousand customers."""
+    key = lookalike_key(name)
+    for customer_id, other in uow.session.execute(select(Customer.id, Customer.name).where(Customer.org_id == org_id)):
+        if lookalike_key(other) == key:
+            return uow.session.get(Customer, customer_id)
+    return None
+
+
 def create_customer(
     uow: UnitOfWork, actor: Actor, name: str, fields: CustomerFields, owner: str | None = None
 ) -> tuple[Customer, Callback]:
@@ -77,7 +88,7 @@ def create_customer(
     name = clean_name(name, 200)
     existing = uow.session.scalar(
         select(Customer).where(Customer.org_id == actor.org_id, Customer.name_key == name_key(name))
-    )
+    ) or _lookalike(uow, actor.org_id, name)
     if existing is not None:
         holder = uow.session.get(Member, existing.owner_id)
         if not can_access(uow, actor, existing.owner_id):  # who holds it, but not its reference

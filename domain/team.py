@@ -15,6 +15,7 @@ from domain.errors import Ambiguous, Conflict, Invalid, NotFound
 from domain.i18n import N_, normalize_locale
 from domain.models import EnrolmentCode, Identity, Invite, Member, Organisation, OrganisationLink
 from domain.prepared import Prepared
+from domain.text import lookalike_key, visible
 from domain.uow import UnitOfWork
 from domain.vocab import ROLES
 
@@ -22,11 +23,12 @@ DEFAULT_ORG_SETTINGS = {"key_account_score": 16, "reminder_hour": 9}
 
 
 def name_key(name: str) -> str:
-    return " ".join(name.split()).casefold()
+    return " ".join(visible(name).split()).casefold()
 
 
 def clean_name(name: str, max_len: int = 80) -> str:
-    cleaned = " ".join(name.split())
+    """A name as kept: invisible characters dropped (domain.text), white space made single spaces."""
+    cleaned = " ".join(visible(name).split())
     if not cleaned or len(cleaned) > max_len or cleaned.startswith("/") or "=" in cleaned:
         raise Invalid(N_("'{name}' is not a usable name."), name=name)
     return cleaned
@@ -151,11 +153,22 @@ def resolve_member(
 
 
 def _free_name(uow: UnitOfWork, org_id: int, name: str) -> str:
+    """`name`, or `name 2`, `name 3`…: one no member has, nor one that looks like it."""
+    taken = {lookalike_key(other) for other in uow.session.scalars(select(Member.name).where(Member.org_id == org_id))}
     candidate, n = name, 1
-    while find_member_or_none(uow, org_id, candidate) is not None:
+    while lookalike_key(candidate) in taken:
         n += 1
         candidate = f"{name} {n}"
     return candidate
+
+
+def lookalike_member(uow: UnitOfWork, org_id: int, name: str) -> Member | None:
+    """The member whose name a reader could not tell from `name` (full-width letters, case, spaces aside)."""
+    key = lookalike_key(name)
+    for member_id, other in uow.session.execute(select(Member.id, Member.name).where(Member.org_id == org_id)):
+        if lookalike_key(other) == key:
+            return uow.session.get(Member, member_id)
+    return None
 
 
 def find_member_or_none(uow: UnitOfWork, org_id: int, name: str) -> Member | None:
@@ -224,8 +237,9 @@ def add_member(
     require_role(actor, TEAM_ADMIN_ROLES)
     name = clean_name(name)
     role_str = parse_roles(roles)
-    if find_member_or_none(uow, actor.org_id, name) is not None:
-        raise Conflict(N_("There is already a member named {name}."), name=name)
+    same = find_member_or_none(uow, actor.org_id, name) or lookalike_member(uow, actor.org_id, name)
+    if same is not None:
+        raise Conflict(N_("There is already a member named {name}."), name=same.name)
     sup = find_member(uow, actor.org_id, supervisor) if supervisor else None
     lang = _parse_locale(locale) if locale else None
     member = uow.add(

@@ -14,6 +14,7 @@ from pydantic.fields import FieldInfo
 from domain.dates import cn_number, in_range, parse_birthday, parse_date, parse_days
 from domain.errors import Invalid
 from domain.i18n import N_, normalize_locale
+from domain.text import visible
 from domain.vocab import (
     CREDIT_RATINGS,
     LEVELS,
@@ -51,8 +52,9 @@ class Args(BaseModel):
 
 
 def _text(value: Any) -> str:
-    # a form's fields do not pass through the line parser, which drops control characters; drop them here too
-    text = CONTROL.sub("", str(value)).strip()
+    # a form's fields do not pass through the line parser, which drops control and invisible characters;
+    # drop them here too
+    text = visible(CONTROL.sub("", str(value))).strip()
     if not text:
         raise Invalid(N_("A value is empty."))
     if len(text) > 2000:
