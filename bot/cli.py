@@ -2,24 +2,74 @@
 from __future__ import annotations
 
 import getpass
+import logging
 import os
 import sys
 from datetime import UTC, date, datetime
 
 import click
 
-from bot.settings import ConfigError, load_settings
+from bot.settings import ConfigError, Settings, load_settings
 
 
-def _settings():  # noqa: ANN202
+def _settings(serving: bool = False):  # noqa: ANN202
+    """The settings, and logging through the handler that redacts them (bot.logs): at BIZBOT_LOG_LEVEL
+    for the server, WARNING and above for the other commands unless BIZBOT_LOG_LEVEL asks for more."""
+    from bot.logs import configure
+
     try:
-        return load_settings()
+        settings = load_settings()
     except ConfigError as exc:
         click.echo(f"bizbot: bad setting {exc}", err=True)
         sys.exit(2)
+    configure(settings, None if serving or settings.log_level != "info" else logging.WARNING)
+    click.get_current_context().meta[_SETTINGS] = settings
+    return settings
 
 
-@click.group()
+_SETTINGS = "bizbot.settings"
+
+
+def database_problem(exc: BaseException) -> str | None:
+    """The cause, on one line, when `exc` says the database cannot be used at all: not there, refusing
+    connections, refusing the password, not a database, or at a schema revision this bizbot does not know."""
+    from alembic.util import CommandError
+    from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
+
+    if isinstance(exc, OperationalError | InterfaceError) or type(exc) is DatabaseError:
+        cause: object = exc.orig if exc.orig is not None else exc  # the driver's words, without SQLAlchemy's
+    elif isinstance(exc, CommandError):
+        cause = f"its schema is at a revision this bizbot does not know (a newer bizbot's?): {exc}"
+    else:
+        return None
+    return " ".join(str(cause).split()) or type(cause).__name__
+
+
+def _shown(settings: Settings, text: str) -> str:
+    """A line for the operator: one line, no secret in it (a driver's or a tool's words included)."""
+    from bot.logs import Redactor
+
+    return Redactor.of(settings)(" ".join(text.split()))
+
+
+class Bizbot(click.Group):
+    """Every command: a database that cannot be used is one line naming BIZBOT_DATABASE_URL (password
+    hidden) and the cause, and exit status 1, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            problem = database_problem(exc)
+            settings = ctx.meta.get(_SETTINGS)
+            if problem is None or settings is None:
+                raise
+            click.echo(_shown(settings, f"bizbot: cannot use the database BIZBOT_DATABASE_URL="
+                                        f"{settings.database_shown}: {problem}"), err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=Bizbot)
 def main() -> None:
     """bizbot: run a sales department from the team chat."""
 
@@ -61,23 +111,47 @@ def console(user: str | None, now: str | None) -> None:
 @main.command()
 def serve() -> None:
     """Run the server: Slack (and Telegram) endpoints, health checks, scheduler and outbox dispatcher."""
-    import logging
-
+    from bot.affinity import AffinityError
     from bot.bootstrap import bootstrap
+    from bot.leader import SingleProcessError
+    from bot.server import listen
     from bot.server import serve as run_server
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from bot.affinity import AffinityError
-    from bot.leader import SingleProcessError
-
-    app = bootstrap(_settings())
+    settings = _settings(serving=True)
     try:
-        run_server(app)
+        listening = listen(settings.http_host, settings.http_port)
+    except OSError as exc:
+        click.echo(f"bizbot: cannot listen on {settings.http_host}:{settings.http_port} (BIZBOT_HTTP_HOST, "
+                   f"BIZBOT_HTTP_PORT): {exc.strerror or exc}", err=True)
+        sys.exit(1)
+    app = bootstrap(settings)
+    for note in platform_notes(settings):
+        logging.getLogger("bizbot").warning(note)
+    try:
+        run_server(app, listening)
     except (SingleProcessError, AffinityError) as exc:
         click.echo(f"bizbot: {exc}", err=True)
         sys.exit(2)
     finally:
         app.close()
+
+
+def platform_notes(settings: Settings) -> list[str]:
+    """What `bizbot serve` says at start about a chat platform that is not on, and what to set."""
+    notes = []
+    slack_started = settings.slack_bot_token or settings.slack_client_id or settings.slack_app_token
+    if not settings.slack_enabled and settings.slack_signing_secret:
+        notes.append("Slack is off: set SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to install "
+                     "in several workspaces) as well as SLACK_SIGNING_SECRET")
+    elif not settings.slack_enabled and slack_started:
+        notes.append("Slack is off: set SLACK_SIGNING_SECRET (the app's Basic Information page) too")
+    if not settings.telegram_enabled and (settings.telegram_webhook_url or settings.telegram_webhook_secret):
+        notes.append("Telegram is off: set TELEGRAM_BOT_TOKEN too")
+    if not settings.slack_enabled and not settings.telegram_enabled:
+        notes.append("no chat platform is configured, so only the health checks (/healthz, /readyz) are served: "
+                     "set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET for Slack, or TELEGRAM_BOT_TOKEN (with "
+                     "TELEGRAM_WEBHOOK_URL and TELEGRAM_WEBHOOK_SECRET, or none for long polling) for Telegram")
+    return notes
 
 
 @main.group()
@@ -129,7 +203,7 @@ def backup_command(output: str | None) -> None:
     try:
         made = backup(settings.database_url, target)
     except BackupError as exc:
-        click.echo(f"bizbot: backup failed: {exc}", err=True)
+        click.echo(_shown(settings, f"bizbot: backup failed: {exc}"), err=True)
         sys.exit(1)
     click.echo(f"backup written: {made.path} ({made.size:,} bytes)")
 
@@ -154,7 +228,7 @@ def restore_command(backup_file: str, yes: bool) -> None:
     try:
         kept = restore(settings.database_url, Path(backup_file), keep)
     except BackupError as exc:
-        click.echo(f"bizbot: restore failed: {exc}", err=True)
+        click.echo(_shown(settings, f"bizbot: restore failed: {exc}"), err=True)
         sys.exit(1)
     if kept is not None:
         click.echo(f"the database as it was is kept in {kept}")
@@ -173,7 +247,8 @@ def outbox(status: str | None, limit: int, retry: str | None) -> None:
     from domain.outbox import list_messages, retry_parked
     from domain.uow import UnitOfWork
 
-    engine = make_engine(_settings().database_url)
+    settings = _settings()
+    engine = make_engine(settings.database_url)
     uow = UnitOfWork(Sessions(engine), SystemClock())
     try:
         if retry:
@@ -186,7 +261,7 @@ def outbox(status: str | None, limit: int, retry: str | None) -> None:
         for m in rows:
             to = f"member {m.recipient_id}" if m.recipient_id else f"#{m.channel}"
             when = (m.sent_at or m.available_at).strftime("%Y-%m-%d %H:%M:%S")
-            error = f"  error: {m.last_error}" if m.last_error else ""
+            error = f"  error: {_shown(settings, m.last_error)}" if m.last_error else ""
             click.echo(f"{m.id:>6}  {m.status:<8} {when}  attempts={m.attempts}  {m.key}  → {to}{error}")
         if not rows:
             click.echo("no messages")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import socket
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 from datetime import datetime, timedelta
@@ -182,16 +183,33 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
     return asgi
 
 
-def serve(app: App) -> None:
+def listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before anything starts, so that a port in use is one clear OSError."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a previous run's TIME_WAIT is no obstacle
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def serve(app: App, listening: socket.socket | None = None) -> None:
     import uvicorn
 
     from bot.affinity import pin
 
+    listening = listening or listen(app.settings.http_host, app.settings.http_port)
     leadership = Leadership(app.engine)
     leadership.claim()  # on SQLite, a second process stops here with a clear message
     pin(app.settings.cpu, app.engine.dialect.name)  # before uvicorn and the database thread start
     asgi = create_asgi(app, leadership=leadership, freeze_heap=True)
-    uvicorn.run(asgi, host=app.settings.http_host, port=app.settings.http_port, log_level="info",
-                access_log=False)
+    # no log_config: uvicorn's records go to the root logger's handler (bot.logs), which redacts secrets
+    server = uvicorn.Server(uvicorn.Config(asgi, log_config=None, access_log=False))
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: uvicorn has shut down gracefully first
+        server.run(sockets=[listening])
+    if not server.started:
+        raise SystemExit(3)  # as uvicorn.run: the application did not start (its log says why)
 
 

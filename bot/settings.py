@@ -1,14 +1,20 @@
 """Settings: the only reader of the environment (and of `.env`)."""
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from domain.db import normalize_url
 from domain.i18n import normalize_locale
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+_SECRET_NAME = re.compile(r"token|secret|password|passwd|credential|private_key|api_key", re.IGNORECASE)
 
 
 class ConfigError(Exception):
@@ -28,6 +34,7 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=1, le=65535)
     sweep_seconds: float = Field(5.0, gt=0, le=300)
+    log_level: str = "info"  # debug also shows every library's HTTP chatter (secrets redacted all the same)
     cpu: str = "auto"  # the CPU `bizbot serve` keeps to: auto (one, on SQLite), off, or a CPU number
     backup_dir: str | None = None  # with it, `bizbot serve` writes a backup a day there (bot.backup)
     backup_keep: int = Field(7, ge=1, le=3650)
@@ -62,8 +69,6 @@ class Settings(BaseSettings):
     @field_validator("telegram_webhook_secret")
     @classmethod
     def _telegram_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        import re
-
         if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
             raise ValueError("1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
         return value
@@ -87,6 +92,14 @@ class Settings(BaseSettings):
             raise ValueError("not a database URL") from None
         if not url.startswith(("sqlite", "postgresql")):
             raise ValueError("use sqlite:///PATH or postgresql://USER@HOST/DB")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in LOG_LEVELS:
+            raise ValueError(f"{value!r} is not one of {', '.join(LOG_LEVELS)}")
         return value
 
     @field_validator("cpu")
@@ -126,6 +139,32 @@ class Settings(BaseSettings):
     @property
     def admin_set(self) -> frozenset[str]:
         return frozenset(e.strip() for e in self.admins.split(",") if e.strip())
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, as given: each SecretStr, any other setting named like a secret, and
+        the database's password (decoded, and as written in the URL)."""
+        found: list[str] = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                found.append(value.get_secret_value())
+            elif isinstance(value, str) and _SECRET_NAME.search(name):
+                found.append(value)
+        found.append(self.database_password or "")
+        try:
+            found.append(urlsplit(self.database_url).password or "")
+        except ValueError:  # a URL SQLAlchemy reads but urllib does not: the decoded password is there
+            pass
+        return [value for value in dict.fromkeys(found) if value]
+
+    @property
+    def database_password(self) -> str | None:
+        return make_url(self.database_url).password  # type: ignore[return-value]
+
+    @property
+    def database_shown(self) -> str:
+        """BIZBOT_DATABASE_URL as it may be shown: its password hidden."""
+        return make_url(self.database_url).render_as_string(hide_password=True)
 
 
 def load_settings(**overrides: str) -> Settings:
