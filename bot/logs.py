@@ -74,7 +74,7 @@ def _forms(secret: str) -> set[str]:
 
 class RedactingFilter(logging.Filter):
     """A handler's filter: the record leaves with its message, exception and stack already formatted and
-    redacted (so no handler or formatter after it formats the raw arguments again)."""
+    redacted, so no formatter after it formats the raw arguments or the exception again."""
 
     _exceptions = logging.Formatter()
 
@@ -88,10 +88,10 @@ class RedactingFilter(logging.Filter):
         except Exception:  # arguments that do not fit the message: logging would print both raw
             message = f"{record.msg!s} {record.args!r}"
         record.msg, record.args = self.redact(message), None
-        if record.exc_info:
-            if not record.exc_text:
-                record.exc_text = self._exceptions.formatException(record.exc_info)
-            record.exc_info = None
+        if record.exc_info and not record.exc_text:
+            # formatters show exc_text, once set, instead of formatting exc_info again; exc_info stays for
+            # whatever else looks at the record
+            record.exc_text = self._exceptions.formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = self.redact(record.exc_text)
         if record.stack_info:

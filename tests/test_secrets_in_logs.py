@@ -221,8 +221,16 @@ def test_token_shapes_are_redacted_though_not_configured() -> None:
     assert line == "xoxb-*** xoxp-*** bot***/getMe *** postgresql://u:***@h/db"
 
 
-def test_the_handler_redacts_what_a_later_formatter_would_show(settings: Settings) -> None:
-    """The record leaves the filter already formatted: a second handler never sees the raw arguments."""
-    record = logging.LogRecord("lib", logging.ERROR, __file__, 1, "token %s", (TELEGRAM_TOKEN,), None)
+def test_the_filter_leaves_nothing_for_a_later_formatter_to_show(settings: Settings) -> None:
+    """The record leaves the filter formatted and redacted: another handler's formatter shows no secret,
+    while the exception itself stays on the record for whatever else inspects it."""
+    try:
+        raise ConnectionError(f"https://api.telegram.org/bot{TELEGRAM_TOKEN}/getMe")
+    except ConnectionError:
+        exc_info = sys.exc_info()
+    record = logging.LogRecord("lib", logging.ERROR, __file__, 1, "token %s", (TELEGRAM_TOKEN,), exc_info)
     RedactingFilter(Redactor.of(settings)).filter(record)
     assert (record.getMessage(), record.args) == ("token ***", None)
+    shown = logging.Formatter().format(record)
+    assert leaks(shown, ALL) == [] and "ConnectionError: https://api.telegram.org/bot***/getMe" in shown
+    assert record.exc_info is exc_info
