@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 
 from bot.ratelimit import Limit, RateLimiter
-from domain.models import Identity, Member, Organisation, OutboxMessage
+from domain.models import Identity, Lease, Member, Organisation, OutboxMessage
 from domain.outbox import (
     Attachment,
     OutButton,
@@ -25,7 +25,8 @@ from domain.uow import UowFactory
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
-STALE_CLAIM = timedelta(minutes=5)
+STALE_CLAIM = timedelta(minutes=5)  # the last resort: a claim this old is released whoever owns it
+HEARTBEAT = "replica:"  # + a process's id: its heartbeat in `leases` (bot.leader.Replica)
 
 
 @dataclass(frozen=True)
@@ -69,20 +70,35 @@ class LimitedSender(Sender, Protocol):
     def limits(self, message: Outgoing) -> list[Limit]: ...
 
 
+class Owner(Protocol):
+    """The process claims are made for (bot.leader.Replica): its id and whether its heartbeat is live."""
+
+    holder: str
+
+    def alive(self) -> bool: ...
+
+
 class Dispatcher:
-    def __init__(self, uow: UowFactory, senders: dict[str, Sender]) -> None:
+    def __init__(self, uow: UowFactory, senders: dict[str, Sender], replica: Owner | None = None) -> None:
+        """With a `replica`, claims carry its id and are sent only while its heartbeat is live (once it may
+        have lapsed, another process may release them and send them)."""
         self._uow = uow
         self._senders = senders
         self._limiter = RateLimiter()
+        self._replica = replica
 
     def _claim(self, limit: int, platforms: list[str] | None = None, exclude: bool = False) -> list[int]:
-        """Mark up to `limit` due messages as ours (of these platforms, or of all others)."""
+        """Mark up to `limit` due messages as ours (of these platforms, or of all others), after releasing the
+        claims of processes that are gone (no live heartbeat), or else five minutes old."""
         with self._uow() as uow:
             now = uow.now
+            alive = select(Lease.holder).where(Lease.name.startswith(HEARTBEAT), Lease.expires_at > now)
             uow.session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - STALE_CLAIM)
-                .values(status="pending")
+                .where(OutboxMessage.status == "sending",
+                       or_(OutboxMessage.claimed_at < now - STALE_CLAIM,
+                           and_(OutboxMessage.claimed_by.is_not(None), OutboxMessage.claimed_by.not_in(alive))))
+                .values(status="pending", claimed_by=None)
             )
             due = select(OutboxMessage.id).where(
                 OutboxMessage.status == "pending", OutboxMessage.available_at <= now
@@ -102,7 +118,8 @@ class Dispatcher:
                 uow.session.scalars(
                     update(OutboxMessage)
                     .where(OutboxMessage.id.in_(due), OutboxMessage.status == "pending")
-                    .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
+                    .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1,
+                            claimed_by=self._replica.holder if self._replica is not None else None)
                     .returning(OutboxMessage.id)
                 )
             )
@@ -113,17 +130,51 @@ class Dispatcher:
         """Send what is due now, platform by platform; returns how many were sent.
 
         Each platform's claim is capped by what its overall limit still allows this moment, so a
-        burst is not claimed only to be put back.
+        burst is not claimed only to be put back. A replica whose heartbeat may have lapsed claims nothing.
         """
+        if self._replica is not None and not self._replica.alive():
+            return 0
         sent = 0
         now = self._now()
         for platform, sender in self._senders.items():
             overall = sender.overall_limits() if hasattr(sender, "overall_limits") else []
             budget = min([limit, *(self._limiter.remaining(lim, now) for lim in overall)])
             if budget > 0:
-                sent += self._send_batch(self._claim(budget, [platform]))
-        sent += self._send_batch(self._claim(limit, list(self._senders), exclude=True))
+                sent += self._send_claimed(self._claim(budget, [platform]))
+        sent += self._send_claimed(self._claim(limit, list(self._senders), exclude=True))
         return sent
+
+    def _send_claimed(self, ids: list[int]) -> int:
+        """Send what this process claimed. A replica sends one message at a time, each only if the claim is
+        still its own and then its heartbeat still live (a database call that hung past it is noticed
+        here), and puts back what it did not try."""
+        replica = self._replica
+        if replica is None:
+            return self._send_batch(ids)
+        sent = 0
+        for i, msg_id in enumerate(ids):
+            if not self._still_claimed(msg_id, replica.holder) or not replica.alive():
+                self._unclaim(ids[i:], replica.holder)
+                break
+            sent += self._send_batch([msg_id])
+        return sent
+
+    def _still_claimed(self, msg_id: int, holder: str) -> bool:
+        with self._uow() as uow:
+            return uow.session.scalar(select(OutboxMessage.id).where(
+                OutboxMessage.id == msg_id, OutboxMessage.status == "sending",
+                OutboxMessage.claimed_by == holder)) is not None
+
+    def _unclaim(self, ids: list[int], holder: str) -> None:
+        """Put back claims this process did not try (their attempt not counted)."""
+        with self._uow() as uow:
+            uow.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sending",
+                       OutboxMessage.claimed_by == holder)
+                .values(status="pending", claimed_by=None, attempts=OutboxMessage.attempts - 1)
+            )
+            uow.commit()
 
     def _now(self) -> float:
         with self._uow() as uow:

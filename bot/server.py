@@ -1,17 +1,21 @@
 """`bizbot serve`: one ASGI app (health, readiness, Slack) plus the scheduler and the outbox dispatcher."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
 import socket
-from collections.abc import AsyncIterator
-from concurrent.futures import Executor
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor, Future
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import text
+from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -21,10 +25,13 @@ from bot.backup import BackupError, daily
 from bot.bootstrap import App
 from bot.dbexecutor import DbExecutor, run_in
 from bot.delivery import Dispatcher, Sender
-from bot.leader import Leadership
+from bot.leader import SCHEDULER, Leadership
+from domain.models import Lease
 from domain.reminders import ensure_recurring, sweep
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+READY_TIMEOUT = 2.0  # /readyz answers within this (and a little), whatever the database does
 
 
 def senders(app: App) -> dict[str, Sender]:
@@ -48,16 +55,29 @@ class Worker:
         self.app = app
         self.executor = executor
         self.dispatcher = dispatcher
-        self.leadership = leadership or Leadership(app.engine)
+        self.leadership = leadership or Leadership(app.engine, app.clock, ttl=app.settings.lease_ttl)
         self._backup_failed_at: datetime | None = None
+        self.last_tick_at: datetime | None = None
 
     def tick_sync(self) -> int:
+        self.last_tick_at = self.app.clock.now()
         if self.leadership.claim():
-            with self.app.uow() as uow:
-                ensure_recurring(uow)
-            sweep(self.app.services.uow)
-            self.backup_if_due()
+            self.lead()
         return self.dispatcher.run_once()
+
+    def lead(self) -> None:
+        """The leader's part of a tick: recurring jobs, the sweep and the day's backup, each only while this
+        process still leads (the sweep asks before every batch)."""
+        leadership = self.leadership
+        with self.app.uow() as uow:
+            if not leadership.fence(uow):
+                return
+            ensure_recurring(uow)
+        sweep(self.app.services.uow, fence=leadership.fence)
+        if leadership.leader:
+            leadership.swept()
+        if leadership.leader:
+            self.backup_if_due()
 
     def backup_if_due(self) -> None:
         """The day's backup (BIZBOT_BACKUP_DIR), by the replica that runs the sweep; a failure is logged
@@ -79,6 +99,55 @@ class Worker:
         await run_in(self.executor, self.tick_sync)
 
 
+class DatabaseProbe:
+    """/readyz's database check: it reads the scheduler's lease on a thread of its own and waits a bounded
+    time for it. A read the network swallowed is not repeated while it hangs (one stuck thread at most):
+    the next checks wait on it again, each for as long as the bound."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self._pending: Future[Any] | None = None
+        self._started = 0.0
+
+    def _read(self) -> Any:
+        with self.app.engine.connect() as conn:
+            return conn.execute(select(Lease.holder, Lease.acquired_at, Lease.expires_at, Lease.last_sweep_at)
+                                .where(Lease.name == SCHEDULER)).first()
+
+    async def check(self, timeout: float) -> tuple[dict[str, Any], Any]:
+        """The database's state for /readyz, and the scheduler's lease row (None if unknown or absent)."""
+        if self._pending is None or self._pending.done():
+            self._pending, self._started = _in_thread(self._read), time.monotonic()
+        pending = self._pending
+        try:
+            lease = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(pending)), timeout)
+        except TimeoutError:
+            return {"ok": False, "error": "timeout",
+                    "waiting_seconds": round(time.monotonic() - self._started, 1)}, None
+        except Exception as exc:  # any database failure means "not ready", whatever the driver raised
+            return {"ok": False, "error": type(exc).__name__}, None
+        return {"ok": True}, lease
+
+
+def _in_thread(fn: Callable[[], T]) -> Future[T]:
+    """`fn()` on a daemon thread of its own (one that may never return does not hold the process up)."""
+    future: Future[T] = Future()
+
+    def run() -> None:
+        if future.set_running_or_notify_cancel():
+            try:
+                future.set_result(fn())
+            except BaseException as exc:  # noqa: BLE001 (handed to whoever waits)
+                future.set_exception(exc)
+
+    threading.Thread(target=run, name="bizbot-readyz", daemon=True).start()
+    return future
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
 def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | None = None,
                 freeze_heap: bool = False) -> Starlette:
     """The ASGI app `bizbot serve` runs. `freeze_heap` (the server process: `serve`, the benches) freezes
@@ -93,16 +162,31 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    async def readyz(request: Request) -> Response:
-        def ping() -> None:
-            with app.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
+    probe = DatabaseProbe(app)
+    socket_mode: list[Any] = []  # the Socket Mode handler, once connected
 
-        try:
-            await run_in(executor, ping)
-        except Exception as exc:  # any database failure means "not ready", whatever the driver raised
-            return JSONResponse({"status": "unavailable", "database": type(exc).__name__}, status_code=503)
-        return JSONResponse({"status": "ready"})
+    async def readyz(request: Request) -> Response:
+        database, lease = await probe.check(READY_TIMEOUT)
+        scheduler: dict[str, Any] = {"running": run_worker, **worker.leadership.status(),
+                                     "last_tick_at": _iso(worker.last_tick_at)}
+        if lease is not None:  # the database's word on who leads and when it last swept
+            scheduler.update(holder=lease.holder, leader_since=_iso(lease.acquired_at),
+                             lease_expires_at=_iso(lease.expires_at), last_sweep_at=_iso(lease.last_sweep_at))
+        platforms: dict[str, Any] = {}
+        if slack is not None:
+            platforms["slack"] = {"mode": "socket" if settings.slack_app_token else "http"}
+            if settings.slack_app_token:
+                platforms["slack"]["connected"] = bool(socket_mode) and await socket_mode[0].client.is_connected()
+        if telegram is not None:
+            application = telegram.application
+            platforms["telegram"] = {"mode": "webhook" if settings.telegram_webhook_url else "polling",
+                                     "running": application.running}
+            if not settings.telegram_webhook_url:
+                platforms["telegram"]["polling"] = application.updater is not None and application.updater.running
+        ok = database["ok"]
+        body = {"status": "ready" if ok else "unavailable", **({} if ok else {"reason": database["error"]}),
+                "database": database, "scheduler": scheduler, "platforms": platforms}
+        return JSONResponse(body, status_code=200 if ok else 503)
 
     routes += [Route("/healthz", healthz), Route("/readyz", readyz)]
     if settings.slack_enabled:
@@ -139,7 +223,9 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
 
         routes += [Route("/telegram/webhook", telegram_webhook, methods=["POST"])]
 
-    worker = Worker(app, executor, Dispatcher(app.services.uow, senders(app)), leadership)
+    leadership = leadership or Leadership(app.engine, app.clock, ttl=settings.lease_ttl)
+    worker = Worker(app, executor, Dispatcher(app.services.uow, senders(app), replica=leadership.replica),
+                    leadership)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -156,6 +242,7 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
 
             socket = AsyncSocketModeHandler(slack.bolt, settings.slack_app_token.get_secret_value())
             await socket.connect_async()
+            socket_mode.append(socket)
         if freeze_heap:
             # what start-up loaded (modules, the registry, babel's and SQLAlchemy's caches) lives as long as
             # the process: moved out of the cyclic collector's reach, a full collection no longer walks it and
@@ -201,7 +288,7 @@ def serve(app: App, listening: socket.socket | None = None) -> None:
     from bot.affinity import pin
 
     listening = listening or listen(app.settings.http_host, app.settings.http_port)
-    leadership = Leadership(app.engine)
+    leadership = Leadership(app.engine, app.clock, ttl=app.settings.lease_ttl)
     leadership.claim()  # on SQLite, a second process stops here with a clear message
     pin(app.settings.cpu, app.engine.dialect.name)  # before uvicorn and the database thread start
     asgi = create_asgi(app, leadership=leadership, freeze_heap=True)

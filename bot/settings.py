@@ -5,7 +5,7 @@ import re
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=1, le=65535)
     sweep_seconds: float = Field(5.0, gt=0, le=300)
+    # the scheduler's lease (bot.leader): a standby takes over at most this long after the leader's last
+    # renewal; unset, 30 seconds (or six sweeps, if longer)
+    lease_seconds: float | None = Field(None, ge=3, le=3600)
     log_level: str = "info"  # debug also shows every library's HTTP chatter (secrets redacted all the same)
     cpu: str = "auto"  # the CPU `bizbot serve` keeps to: auto (one, on SQLite), off, or a CPU number
     backup_dir: str | None = None  # with it, `bizbot serve` writes a backup a day there (bot.backup)
@@ -101,6 +104,20 @@ class Settings(BaseSettings):
         if value not in LOG_LEVELS:
             raise ValueError(f"{value!r} is not one of {', '.join(LOG_LEVELS)}")
         return value
+
+    @field_validator("lease_seconds")
+    @classmethod
+    def _lease(cls, value: float | None, info: ValidationInfo) -> float | None:
+        sweep = info.data.get("sweep_seconds")
+        if value is not None and sweep is not None and value < 3 * sweep:
+            raise ValueError(f"at least three sweeps (3 × BIZBOT_SWEEP_SECONDS = {3 * sweep:g}), so the leader "
+                             "renews its lease in time")
+        return value
+
+    @property
+    def lease_ttl(self) -> float:
+        """Seconds a scheduler lease (and a replica's heartbeat) lasts unless renewed."""
+        return self.lease_seconds if self.lease_seconds is not None else max(30.0, 6 * self.sweep_seconds)
 
     @field_validator("cpu")
     @classmethod

@@ -35,7 +35,14 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # a connection whose server went away without a word (a host gone, a network dropped) fails within about
+    # half a minute, as TCP is told to give up on it, instead of after the kernel's quarter of an hour of
+    # retransmissions (or never, for an idle one); what the URL sets itself stays
+    wanted = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+              "keepalives_count": 3, "tcp_user_timeout": 30_000}
+    query = make_url(url).query
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10,
+                         connect_args={name: value for name, value in wanted.items() if name not in query})
 
 
 class Lease:
