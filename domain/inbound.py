@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -29,6 +29,14 @@ def record_delivery(uow: UnitOfWork, platform: str, key: str) -> bool:
     connection = uow.connection()
     return _RECORD[connection.dialect.name].first(
         connection, {"platform": platform, "key": key[:200], "received_at": uow.now}) is not None
+
+
+def seen_delivery(uow: UnitOfWork, platform: str, key: str) -> bool:
+    """Whether the event id was recorded (and committed) before. For what is recorded only once its handling is
+    done, so a delivery whose handling failed is not remembered and its redelivery runs it."""
+    return uow.connection().execute(
+        select(InboundEvent.id).where(InboundEvent.platform == platform, InboundEvent.key == key[:200]).limit(1)
+    ).first() is not None
 
 
 def first_delivery(uow: UnitOfWork, platform: str, key: str) -> bool:

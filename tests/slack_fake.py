@@ -173,6 +173,12 @@ class FakeSlack(FakeServer[Call]):
         with self._changed:
             self._faults[method].extend([fault] * times)
 
+    def break_down(self, method: str, status: int = 500, times: int = 1) -> None:
+        """Answer the next `times` calls to `method` with HTTP `status`, as a failing server does."""
+        fault = _Fault(status, {"ok": False, "error": "internal_error"}, {})
+        with self._changed:
+            self._faults[method].extend([fault] * times)
+
     def answer(self, method: str, body: Answer, times: int = 1) -> None:
         """Answer the next `times` calls to `method` with exactly `body` (HTTP 200), however odd."""
         fault = _Fault(200, body, {})

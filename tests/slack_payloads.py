@@ -18,9 +18,14 @@ FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 RESPONSE_URL = "https://hooks.slack.com/commands/T1/1234567890/abcdefghijklmnopqrstuvwx"
 ACTION_RESPONSE_URL = "https://hooks.slack.com/actions/T1/1234567890/abcdefghijklmnopqrstuvwx"
-TRIGGER_ID = "13345224609.738474920.8088930838d88f008e0"
 
 _event_ids = itertools.count(1)
+_trigger_ids = itertools.count(13345224609)
+
+
+def next_trigger_id() -> str:
+    """A trigger_id of this test run: Slack makes a new one for every command, click and submission."""
+    return f"{next(_trigger_ids)}.738474920.8088930838d88f008e0"
 
 
 @cache
@@ -45,7 +50,7 @@ def slash_command(
     team_id: str = "T1",
     channel_id: str = "C1",
     response_url: str = RESPONSE_URL,
-    trigger_id: str = TRIGGER_ID,
+    trigger_id: str | None = None,
     **overrides: str,
 ) -> dict[str, str]:
     """The form fields Slack POSTs for a slash command."""
@@ -57,7 +62,7 @@ def slash_command(
         team_id=team_id,
         channel_id=channel_id,
         response_url=response_url,
-        trigger_id=trigger_id,
+        trigger_id=trigger_id or next_trigger_id(),
     )
     fields.update(overrides)
     return fields
@@ -71,7 +76,7 @@ def block_actions(
     channel_id: str = "C1",
     message_ts: str = "1700000000.000100",
     response_url: str = ACTION_RESPONSE_URL,
-    trigger_id: str = TRIGGER_ID,
+    trigger_id: str | None = None,
     block_id: str = "actions",
 ) -> dict[str, Any]:
     """A button click on a message the bot posted."""
@@ -79,7 +84,7 @@ def block_actions(
     _user(payload, user_id, team_id)
     payload["container"].update(message_ts=message_ts, channel_id=channel_id)
     payload["channel"]["id"] = channel_id
-    payload.update(response_url=response_url, trigger_id=trigger_id)
+    payload.update(response_url=response_url, trigger_id=trigger_id or next_trigger_id())
     message = payload["message"]
     message.update(ts=message_ts, team=team_id)
     actions_block = message["blocks"][-1]
@@ -115,6 +120,7 @@ def view_submission(
     """A modal submit; state_values is view.state.values: {block_id: {action_id: {type, value}}}."""
     payload = template("view_submission")
     _user(payload, user_id, team_id)
+    payload["trigger_id"] = next_trigger_id()
     values = copy.deepcopy(dict(state_values or {}))
     payload["view"].update(
         callback_id=callback_id,

@@ -17,6 +17,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
@@ -28,11 +29,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.bootstrap import App
 from bot.dbexecutor import Late, run_in, run_within
+from bot.delivery import failure_reason
+from bot.later import keep_reply
 from bot.settings import Settings
 from bot.slack import blocks
+from bot.slack.shape import payload_problem
+from bot.transient import transient
 from domain.errors import DomainError
 from domain.i18n import _, normalize_locale, use_locale
-from domain.inbound import first_delivery
+from domain.inbound import first_delivery, record_delivery
 from domain.team import (
     Account,
     Place,
@@ -68,6 +73,16 @@ class SlackUser:
     user_id: str
 
 
+class Said(dict[str, Any]):
+    """A reply as a Slack message body, remembering the reply and whom it answers: if Slack does not take
+    it, the outbox does."""
+
+    def __init__(self, body: dict[str, Any], reply: Reply, ctx: Ctx | None) -> None:
+        super().__init__(body)
+        self.reply = reply
+        self.ctx = ctx
+
+
 class SlackAdapter:
     def __init__(self, app: App, settings: Settings, executor: Executor) -> None:
         self.app = app
@@ -95,12 +110,38 @@ class SlackAdapter:
         async def run() -> None:
             payload = await self._guard(work)
             if payload and respond is not None:
-                await self._guard(respond(**payload, **extra))
+                await self._guard(self.say(respond, payload, **extra))
 
         task = asyncio.ensure_future(run())
         with self._idle:
             self._later.add(task)
         task.add_done_callback(self._done)
+
+    async def say(self, respond: Any, message: dict[str, Any], **extra: Any) -> None:
+        """Answer through the response URL. What Slack does not take (an error status, no answer) goes to the
+        outbox as a direct message to the member, which the dispatcher retries, honouring Retry-After."""
+        try:
+            answer = await respond(**message, **extra)
+            status = getattr(answer, "status_code", 200)  # a notice posted some other way answers nothing
+            if status < 300:
+                return
+            reason = f"HTTP {status}"
+            wait = (getattr(answer, "headers", None) or {}).get("Retry-After") if status == 429 else None
+            retry_after = float(wait) if wait and str(wait).isdigit() else None
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            reason, retry_after = failure_reason(exc), None
+        if not isinstance(message, Said) or message.ctx is None:
+            log.warning("slack answer not taken (%s) and not kept: it is to no member", reason)
+            return
+        await self.db(self._keep, message, retry_after, reason)
+
+    def _keep(self, message: Said, retry_after: float | None, reason: str) -> None:
+        assert message.ctx is not None
+        actor = message.ctx.actor
+        with self.app.uow() as uow:
+            keep_reply(uow, message.reply, org_id=actor.org_id, platform=PLATFORM, recipient_id=actor.member_id,
+                       retry_after=retry_after, reason=reason)
+            uow.commit()
 
     def _done(self, task: asyncio.Future[Any]) -> None:
         with self._idle:
@@ -166,14 +207,21 @@ class SlackAdapter:
         locale, name = await self.profile(client, user)
         return await self.db(self._enrol, user, name, locale)
 
-    def _run(self, user: SlackUser, name: str | None, locale: str | None, line: str) -> tuple[Ctx | Reply, Reply]:
+    def _run(self, user: SlackUser, name: str | None, locale: str | None, line: str, once: str | None = None
+             ) -> tuple[Ctx | Reply, Reply] | None:
         """Who is acting and what their command answers, in one trip to the database thread and, for a
-        member, in one unit of work."""
+        member, in one unit of work; the command's trigger (`once`) is recorded in it, so a replay of the same
+        request is None and runs nothing."""
         with self.app.uow() as uow:
             known = acting(uow, PLATFORM, user.user_id, user.team_id)
+            if once is not None and not uow.carry(lambda u: record_delivery(u, PLATFORM, once)):
+                return None
             if known is not None:
                 ctx = Ctx(self.app.services, known.speaking(locale), PLATFORM)
-                return ctx, self.registry.dispatch(ctx.within(uow), line)
+                reply = self.registry.dispatch(ctx.within(uow), line)
+                uow.commit()  # what is still carried: the trigger, when the command itself committed nothing
+                return ctx, reply
+            uow.commit()
         if line.split(maxsplit=1)[0].lower() == "/enrol" and len(line.split()) > 1:
             redeemed = self._redeem(user, name, locale, line.split(maxsplit=1)[1])
             return redeemed, redeemed
@@ -237,11 +285,14 @@ class SlackAdapter:
         # slash commands are the requests that come most.
         names = "|".join(re.escape(group) for group in self.registry.groups())
         bolt.command(re.compile(f"^/(?:{names})$"))(self.on_command)
-        bolt.action(re.compile(r"^bizbot\.cmd\.\d+$"))(self.on_button)
-        bolt.action(PAGE_ACTION)(self.on_page)
-        bolt.view_submission(FORM_CALLBACK)(self.on_form)
+        # a replayed click or submission (the same signed request again) is acknowledged and not run again
+        first = [self.dedupe_interactions]
+        bolt.action(re.compile(r"^bizbot\.cmd\.\d+$"), middleware=first)(self.on_button)
+        bolt.action(PAGE_ACTION, middleware=first)(self.on_page)
+        bolt.view_submission(FORM_CALLBACK, middleware=first)(self.on_form)
         bolt.view_closed(FORM_CALLBACK)(self.on_form_closed)
         bolt.options(re.compile(r".*"))(self.on_options)
+        bolt.error(self.on_error)
         # events are what Slack retries and replays; commands and interactions are never redelivered
         once = [self.dedupe_events]
         bolt.event("app_home_opened", middleware=once)(self.on_home)
@@ -255,15 +306,38 @@ class SlackAdapter:
             return BoltResponse(status=200, body="")
         return await next()
 
+    async def dedupe_interactions(self, body: dict[str, Any], next: Any) -> BoltResponse | None:  # noqa: A002
+        """A button click or form submission seen before (its trigger_id, which Slack makes new for each one) is
+        a replay of the same signed request: acknowledged quietly, not run again."""
+        once = _trigger(body)
+        if once is not None and not await self.db(self._first, once):
+            return BoltResponse(status=200, body="")
+        return await next()
+
     def _first(self, key: str) -> bool:
         with self.app.uow() as uow:
             return first_delivery(uow, PLATFORM, key)
 
+    async def on_error(self, error: Exception, body: Any) -> BoltResponse:
+        """What a listener or middleware raised (the one place it is logged): a payload bizbot cannot read is
+        refused (400) in one line; a failure that may pass (the database unreachable) is answered 503, so
+        Slack retries an event; anything else is an incident, logged with its traceback."""
+        problem = payload_problem(body) if isinstance(body, dict) else "the payload is not an object"
+        if problem:
+            log.warning("slack request refused: %s", problem)
+            return BoltResponse(status=400, body="")
+        if transient(error):
+            log.warning("slack request not handled (%s)", failure_reason(error))
+            return BoltResponse(status=503, body="")
+        log.error("slack request failed", exc_info=error)
+        return BoltResponse(status=500, body="")
+
     async def on_command(self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
-        """A slash command: with arguments it runs; without, it opens a form (or a menu of sub-commands)."""
+        """A slash command: with arguments it runs; without, it opens a form (or a menu of sub-commands). The
+        same signed request again (a replay) is acknowledged quietly and runs nothing."""
         quick = self._quick(body)
         if quick is not None:
-            await self._quick_command(ack, respond, *quick)
+            await self._quick_command(ack, respond, *quick, _trigger(body))
             return
         in_time, work = await self.within_budget(self._guard(self._command(body, client)))
         if in_time:
@@ -288,10 +362,10 @@ class SlackAdapter:
         return user, line, *known
 
     async def _quick_command(self, ack: Any, respond: Any, user: SlackUser, line: str, locale: str | None,
-                             name: str | None) -> None:
+                             name: str | None, once: str | None) -> None:
         """Run it with only the database's part waited for within the ack budget (no task of its own)."""
         try:
-            ctx, reply = await run_within(self.executor, ACK_BUDGET, self._run, user, name, locale, line)
+            ran = await run_within(self.executor, ACK_BUDGET, self._run, user, name, locale, line, once)
         except Late as late:
             await ack(response_type="ephemeral", text="…")
             self.later(self._answered(late.result, user, line), respond)
@@ -299,11 +373,11 @@ class SlackAdapter:
         except Exception:
             await ack(**_incident())
             return
-        await ack(**self._answer(ctx, reply, user, line))
+        await ack(**(self._answer(*ran, user, line) if ran is not None else {}))
 
     async def _answered(self, result: asyncio.Future[Any], user: SlackUser, line: str) -> dict[str, Any]:
-        ctx, reply = await result
-        return self._answer(ctx, reply, user, line)
+        ran = await result
+        return self._answer(*ran, user, line) if ran is not None else {}
 
     def _answer(self, ctx: Ctx | Reply, reply: Reply, user: SlackUser, line: str) -> dict[str, Any]:
         """A command's answer: its reply, or for a stranger the one friendly message on how to be added."""
@@ -316,7 +390,10 @@ class SlackAdapter:
         group = body["command"].lstrip("/")
         text = body.get("text") or ""
         form = self.registry.form_for(group, text)
+        once = _trigger(body)
         if not text.strip() or form is not None:
+            if once is not None and not await self.db(self._first, once):
+                return {}
             ctx = await self.context(client, user)
             if isinstance(ctx, Reply):
                 return self.message(ctx)
@@ -325,7 +402,10 @@ class SlackAdapter:
             return await self._without_arguments(ctx, group, body, client, self._welcomed(user))
         line, links = await self._unmention(client, user.team_id, f"/{group} {text}")
         locale, name = await self.profile(client, user)
-        ctx, reply = await self.db(self._run, user, name, locale, line)
+        ran = await self.db(self._run, user, name, locale, line, once)
+        if ran is None:
+            return {}
+        ctx, reply = ran
         if isinstance(ctx, Ctx) and links and group == "team" and not reply.error:
             reply = await self.db(self._link_accounts, ctx, user.team_id, links, reply)
         return self._answer(ctx, reply, user, line)
@@ -398,7 +478,7 @@ class SlackAdapter:
         user = SlackUser(body["team"]["id"], body["user"]["id"])
         ctx = await self.context(client, user)
         if isinstance(ctx, Reply):
-            await respond(**self.message(ctx), replace_original=False)
+            await self.say(respond, self.message(ctx), replace_original=False)
             return {}
         spec = json.loads(action["value"]) if action["value"].startswith("{") else {"line": action["value"]}
         line, decision = spec["line"], bool(spec.get("decision"))
@@ -407,12 +487,12 @@ class SlackAdapter:
             cmd, data = self.registry.fields(line)
         except DomainError as exc:
             with use_locale(ctx.actor.locale):
-                await respond(**self.message(error(translate_error(exc))), replace_original=False)
+                await self.say(respond, self.message(error(translate_error(exc)), ctx=ctx), replace_original=False)
             return {}
         if cmd.missing(data):
             refusal = await self.db(precheck, ctx, cmd, data)
             if refusal:
-                await respond(**self.message(error(refusal), ctx=ctx), replace_original=False)
+                await self.say(respond, self.message(error(refusal), ctx=ctx), replace_original=False)
                 return {}
             await self.open_form(client, body["trigger_id"], ctx, cmd, data, origin.get("channel"),
                                  origin if decision else None)
@@ -421,7 +501,7 @@ class SlackAdapter:
         if decision and not reply.error and origin:
             await self.settle(client, origin, reply, user)
         else:
-            await respond(**self.message(reply, line=line, ctx=ctx), replace_original=False)
+            await self.say(respond, self.message(reply, line=line, ctx=ctx), replace_original=False)
         return {}
 
     @staticmethod
@@ -456,7 +536,7 @@ class SlackAdapter:
         if isinstance(ctx, Reply):
             return
         reply = await self.db(self.registry.dispatch, ctx, spec["line"])
-        await respond(**self.message(reply, line=spec["line"], page=int(spec["page"]), ctx=ctx),
+        await self.say(respond, self.message(reply, line=spec["line"], page=int(spec["page"]), ctx=ctx),
                       replace_original=True)
 
     async def open_form(
@@ -611,7 +691,7 @@ class SlackAdapter:
     def message(
         self, reply: Reply, *, line: str | None = None, page: int = 0, welcome: bool | None = None,
         ctx: Ctx | None = None,
-    ) -> dict[str, Any]:
+    ) -> Said:
         """A reply as a Slack message body (for ack, respond or chat.postMessage)."""
         with use_locale(ctx.actor.locale if ctx else self.settings.locale):
             if welcome:
@@ -619,8 +699,15 @@ class SlackAdapter:
                     [_("Welcome! You are the first member of this department, so you are its admin and "
                        "manager."), reply.text]).strip())
             text, body = to_slack(reply, line=line, page=page)
-        return {"response_type": "ephemeral" if reply.private or reply.error else "in_channel",
-                "text": text, "blocks": body}
+        return Said({"response_type": "ephemeral" if reply.private or reply.error else "in_channel",
+                     "text": text, "blocks": body}, reply, ctx)
+
+
+def _trigger(body: dict[str, Any]) -> str | None:
+    """What makes a command, a click or a submission one of a kind: Slack's trigger_id, new for each (a replay
+    of the signed request carries the same)."""
+    trigger = body.get("trigger_id")
+    return f"trigger:{trigger}" if isinstance(trigger, str) and trigger else None
 
 
 def _incident() -> dict[str, Any]:

@@ -7,8 +7,10 @@ another replica carries on where this one stopped.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+import warnings
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -24,18 +26,22 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.bootstrap import App
 from bot.dbexecutor import run_in
+from bot.delivery import failure_reason
+from bot.later import keep_reply
 from bot.settings import Settings
 from bot.telegram import render
+from bot.transient import transient
 from domain import dialogs
 from domain.access import TEAM_ADMIN_ROLES
 from domain.errors import DomainError
 from domain.i18n import _, normalize_locale, translate, use_locale
-from domain.inbound import first_delivery, record_delivery
+from domain.inbound import first_delivery, record_delivery, seen_delivery
 from domain.models import Member
 from domain.team import (
     Account,
@@ -70,6 +76,12 @@ STRANGER_QUIET = timedelta(hours=1)
 CODE_TRIES = 5  # refused codes answered per person and group within STRANGER_QUIET; after that, silence
 MAX_REMEMBERED = 10_000
 QUIET = Reply()  # nothing to say (the person was told already)
+# polling: an update whose handling failed for a reason that may pass is handled again after these waits
+AGAIN_AFTER = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+
+
+class Unreadable(ValueError):
+    """A webhook body Telegram's library cannot read as an update."""
 
 
 @dataclass(frozen=True)
@@ -116,11 +128,17 @@ class TelegramAdapter:
             builder = builder.updater(None)
         self.application = builder.build()
         self.application.add_handler(TypeHandler(Update, self.on_update))
+        self.application.add_error_handler(self.on_error)
         self.bot = self.application.bot
         self.username = ""
         self._welcome: set[int] = set()
         # (chat, user) → (until when, how many times told): strangers answered lately, kept in memory only
         self._told: dict[tuple[int, int], tuple[datetime, int]] = {}
+        # webhook updates (by id of the Update object) whose handling failed for a reason that may pass
+        self._failed: set[int] = set()
+        # polling: how many times an update_id has been handled again, and the waits before the next time
+        self._tries: dict[int, int] = {}
+        self._again: set[asyncio.Task[None]] = set()
 
     # --- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -141,6 +159,8 @@ class TelegramAdapter:
         await self.application.start()
 
     async def stop(self) -> None:
+        for task in list(self._again):
+            task.cancel()
         if self.application.updater is not None and self.application.updater.running:
             await self.application.updater.stop()
         if self.application.running:
@@ -160,9 +180,57 @@ class TelegramAdapter:
         return secret is None or (header is not None and secrets.compare_digest(
             header.encode(), secret.get_secret_value().encode()))
 
-    async def feed(self, data: dict[str, Any]) -> None:
-        """One webhook update, processed before Telegram gets its 200."""
-        await self.application.process_update(Update.de_json(data, self.bot))
+    async def feed(self, data: dict[str, Any]) -> bool:
+        """One webhook update, processed before Telegram gets its answer: False when its handling failed for a
+        reason that may pass (the database unreachable...), so Telegram is to deliver it again — nothing of it
+        was recorded as seen. An update the library cannot read raises Unreadable."""
+        try:
+            update = Update.de_json(data, self.bot)
+            _check(update)
+        except Exception as exc:  # whatever shape defeats the library's reading: not an update it can handle
+            raise Unreadable(f"{type(exc).__name__}: {exc}"[:200]) from None
+        try:
+            await self.application.process_update(update)
+        except Exception as exc:  # the library's own bookkeeping tripped over the update's shape
+            raise Unreadable(f"{type(exc).__name__}: {exc}"[:200]) from None
+        if id(update) in self._failed:
+            self._failed.discard(id(update))
+            return False
+        return True
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """What handling an update raised (the one place it is logged): a failure that may pass leaves the
+        update to come again — redelivered by Telegram after a 5xx answer (webhook), or handled again after a
+        wait (polling: the library has already confirmed it to Telegram) — and a bug is logged with its
+        traceback, once."""
+        exc = context.error
+        update_id = getattr(update, "update_id", None)
+        if exc is None or not isinstance(update, Update) or not transient(exc):
+            log.error("telegram update %s failed", update_id, exc_info=exc)
+            if isinstance(update, Update):
+                self._handled(update)
+            return
+        if self.settings.telegram_webhook_url:
+            log.warning("telegram update %s not handled (%s); Telegram is to deliver it again", update_id,
+                        failure_reason(exc))
+            self._failed.add(id(update))
+            return
+        tries = self._tries.get(update.update_id, 0)
+        if tries >= len(AGAIN_AFTER):
+            self._tries.pop(update.update_id, None)
+            log.error("telegram update %s not handled after %s tries (%s); given up", update_id, tries + 1,
+                      failure_reason(exc))
+            return
+        self._tries[update.update_id] = tries + 1
+        log.warning("telegram update %s not handled (%s); handled again in %ss", update_id, failure_reason(exc),
+                    AGAIN_AFTER[tries])
+        task = asyncio.ensure_future(self._handle_again(update, AGAIN_AFTER[tries]))
+        self._again.add(task)
+        task.add_done_callback(self._again.discard)
+
+    async def _handle_again(self, update: Update, wait: float) -> None:
+        await asyncio.sleep(wait)
+        await self.application.update_queue.put(update)
 
     # --- plumbing ----------------------------------------------------------------------
     async def db(self, fn: Any, *args: Any) -> Any:
@@ -171,6 +239,10 @@ class TelegramAdapter:
     def _first(self, key: str) -> bool:
         with self.app.uow() as uow:
             return first_delivery(uow, PLATFORM, key)
+
+    def _seen(self, key: str) -> bool:
+        with self.app.uow() as uow:
+            return seen_delivery(uow, PLATFORM, key)
 
     def _known(self, uow: UnitOfWork, who: Who) -> Ctx | None:
         """The usual case, in one read: a linked account, in private or in its own department's group."""
@@ -254,42 +326,74 @@ class TelegramAdapter:
         """One trip to the database thread per command: the update recorded as seen (None when it was
         seen before), who acts, the answer, and its messages when they go straight back to this chat.
 
-        A known member's command runs in the session that recorded the update, so the record and the
-        command's changes are committed together: a crash before that commit leaves the update unrecorded
-        and Telegram's redelivery runs it, and once committed a redelivery is skipped."""
+        A command with arguments runs in the session that records the update, so the record and the
+        command's changes are committed together: a failure before that commit leaves the update unrecorded
+        and Telegram's redelivery runs it, and once committed a redelivery is skipped. Without arguments (a
+        conversation, a menu) or for a refusal, the update is recorded when it has been answered (on_update)."""
         reply = None
         with self.app.uow() as uow:
             known = self._known(uow, who)
             # a command ends any conversation that was half-way
             half_way = known is not None and dialogs.is_open(uow, PLATFORM, who.dialog_key)
-            if not uow.carry(lambda u: record_delivery(u, PLATFORM, once)):
+            runs_here = known is not None and line is not None
+            if runs_here:
+                if not uow.carry(lambda u: record_delivery(u, PLATFORM, once)):
+                    return None
+            elif seen_delivery(uow, PLATFORM, once):
                 return None
             if half_way:
                 uow.carry(lambda u: dialogs.discard(u, PLATFORM, who.dialog_key))
-            if known is not None and line is not None:
+            if runs_here:
                 reply = self.registry.dispatch(known.within(uow), line)
             uow.commit()  # what is still carried: the record, when the command itself committed nothing
-        # an account not known yet is enrolled in units of work of its own, after the record
+        # an account not known yet is enrolled in units of work of its own
         ctx = known if known is not None else self._enrol(who)
         if isinstance(ctx, Reply):
             return ctx, None, None
         if line is None:
             return ctx, None, None
         if reply is None:
-            reply = self.registry.dispatch(ctx, line)
+            with self.app.uow() as uow:
+                if not uow.carry(lambda u: record_delivery(u, PLATFORM, once)):
+                    return None
+                reply = self.registry.dispatch(ctx.within(uow), line)
+                uow.commit()
         if (reply.private and not who.private) or who.user_id in self._welcome:
             return ctx, reply, None
         return ctx, reply, self._messages(reply, ctx.actor.locale, line)
 
-    async def post(self, chat_id: int, messages: list[render.Message], reply_to: int | None = None
-                   ) -> Message | None:
+    async def post(self, chat_id: int, messages: list[render.Message], reply_to: int | None = None,
+                   reply: Reply | None = None) -> Message | None:
+        """Send the messages of a reply; if Telegram will not take them now (flood control, a network or
+        server failure) and the `reply` is given, it goes to the outbox for the dispatcher to deliver."""
         last = None
         for message in messages:
-            last = await self.bot.send_message(
-                chat_id, message.text, parse_mode=ParseMode.HTML, reply_markup=self._markup(message.keyboard),
-                reply_to_message_id=reply_to, disable_web_page_preview=True,
-            )
+            try:
+                last = await self.bot.send_message(
+                    chat_id, message.text, parse_mode=ParseMode.HTML, reply_markup=self._markup(message.keyboard),
+                    reply_to_message_id=reply_to, disable_web_page_preview=True,
+                )
+            except TelegramError as exc:
+                if reply is None or not _refused_for_now(exc):
+                    raise
+                await self.db(self._keep, chat_id, reply, exc)
+                return None
         return last
+
+    def _keep(self, chat_id: int, reply: Reply, exc: TelegramError) -> None:
+        """A reply Telegram did not take: queued for this chat, for the member it is to (a private chat) or
+        the department whose group it is; lost, with a line in the log, when it is neither."""
+        with self.app.uow() as uow:
+            member = member_by_account(uow, PLATFORM, str(chat_id)) if chat_id > 0 else None
+            org = None if member is not None else find_org(uow, PLATFORM, str(chat_id))
+            if member is None and org is None:
+                log.warning("telegram answer to chat %s not taken (%s) and not kept: nobody known there", chat_id,
+                            failure_reason(exc))
+                return
+            keep_reply(uow, reply, org_id=member.org_id if member is not None else org.id, platform=PLATFORM,
+                       recipient_id=member.id if member is not None else None, chat=str(chat_id),
+                       retry_after=_retry_after(exc), reason=failure_reason(exc))
+            uow.commit()
 
     def _encode(self, button: Button) -> str:
         """Callback data ≤ 64 bytes: the command itself, or a token for it kept in the database."""
@@ -328,7 +432,7 @@ class TelegramAdapter:
 
     async def send(self, chat_id: int, reply: Reply, locale: str, line: str | None = None,
                    reply_to: int | None = None) -> Message | None:
-        return await self.post(chat_id, await self.db(self._messages, reply, locale, line), reply_to)
+        return await self.post(chat_id, await self.db(self._messages, reply, locale, line), reply_to, reply)
 
     async def answer(self, ctx: Ctx, who: Who, reply: Reply, line: str | None = None,
                      reply_to: int | None = None) -> None:
@@ -356,23 +460,34 @@ class TelegramAdapter:
 
     # --- updates -----------------------------------------------------------------------
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Every update, once: a retried or replayed update_id is skipped, across restarts. A command
-        records its update_id in the same trip to the database thread that runs it."""
+        """Every update, once: a retried or replayed update_id is skipped, across restarts. An update is
+        recorded as seen once it has been handled — a command in the same trip to the database thread that
+        runs it — so one whose handling failed for a reason that may pass (on_error) is not, and runs when it
+        comes again."""
         once = f"update:{self.bot.id}:{update.update_id}"
         try:
             message = update.message
             if (update.callback_query is None and update.my_chat_member is None and message is not None
                     and message.text and message.from_user):
-                await self.on_message(message, once)
+                if await self.on_message(message, once):
+                    self._handled(update)
+                    return
+            elif update.callback_query is None and update.my_chat_member is None:
+                return  # nothing bizbot answers (a photo, someone joining): nothing to remember either
+            elif await self.db(self._seen, once):
                 return
-            if not await self.db(self._first, once):
-                return
-            if update.callback_query is not None:
+            elif update.callback_query is not None:
                 await self.on_callback(update.callback_query)
             elif update.my_chat_member is not None:
                 await self.on_membership(update)
         except TelegramError as exc:
             log.warning("telegram call failed while handling update %s: %s", update.update_id, exc)
+        await self.db(self._first, once)
+        self._handled(update)
+
+    def _handled(self, update: Update) -> None:
+        if self._tries:
+            self._tries.pop(update.update_id, None)
 
     async def on_membership(self, update: Update) -> None:
         """Added to a group: say hello, and what comes next there (with open enrolment the group becomes a
@@ -406,9 +521,10 @@ class TelegramAdapter:
         with use_locale(normalize_locale(who.language) or self.settings.locale):
             return Reply(text=_("Hello! I am bizbot. Type /help to begin."))
 
-    async def on_message(self, message: Message, once: str) -> None:
+    async def on_message(self, message: Message, once: str) -> bool:
         """A command runs (the update is recorded as seen in the same trip to the database thread); any
-        other text may answer an open conversation."""
+        other text may answer an open conversation. True when the update is done with (recorded as seen, or
+        seen before, or not for this bot); False when it is to be recorded now that it has been handled."""
         assert message.from_user is not None and message.text is not None
         who = who_of(message.from_user, message.chat)
         # as typed lines are cleaned (conversation answers and codes too); ／lead, the full-width slash of a
@@ -418,16 +534,14 @@ class TelegramAdapter:
             head, _sep, rest = text.partition(" ")
             name, _at, target = head[1:].partition("@")
             if target and target.lower() != self.username.lower():
-                return
+                return True
             name = name.lower()
             if name == "enrol" or (name == "start" and not who.private and rest.strip()):
-                await self.on_enrol(who, rest.strip(), message.message_id, once)
-                return
+                return await self.on_enrol(who, rest.strip(), message.message_id, once)
             if not (name == "start" and who.private) and name != "cancel":
-                await self.on_command(who, name, rest, message.message_id, once)
-                return
-        if not await self.db(self._first, once):
-            return
+                return await self.on_command(who, name, rest, message.message_id, once)
+        if await self.db(self._seen, once):
+            return True
         if text.startswith("/"):
             if name == "start":
                 await self.on_start(who, rest.strip(), message.message_id)
@@ -435,28 +549,31 @@ class TelegramAdapter:
                 await self.db(self._drop, who.dialog_key)
                 with use_locale(normalize_locale(who.language) or self.settings.locale):
                     await self.send(who.chat_id, Reply(text=_("Cancelled.")), self.settings.locale)
-            return
+            return False
         form = await self.db(self._load, who.dialog_key)
         if form is None:
             if who.private:
                 with use_locale(normalize_locale(who.language) or self.settings.locale):
                     hint = _("Commands start with /. Type /help for the list.")
                 await self.send(who.chat_id, Reply(text=hint), self.settings.locale)
-            return
+            return False
         ctx = await self.db(self._context, who)
         if isinstance(ctx, Reply):
-            return
+            return False
         await self.on_answer(ctx, who, form, text.strip(), chosen=False)
+        return False
 
-    async def on_command(self, who: Who, name: str, rest: str, message_id: int, once: str) -> None:
+    async def on_command(self, who: Who, name: str, rest: str, message_id: int, once: str) -> bool:
+        """A typed command; True when its update was recorded with it (a command with arguments) or seen
+        before."""
         form = self.registry.form_for(name, rest)
         line = f"/{name} {rest}" if rest.strip() and form is None else None
         job = await self.db(self._command_job, who, line, once)
         if job is None:
-            return
+            return True
         ctx, reply, ready = job
         if ctx is QUIET:
-            return
+            return False
         if isinstance(ctx, Reply):
             await self.send(who.chat_id, ctx, self.settings.locale, reply_to=message_id)
         elif form is not None:  # `/holiday add` alone: a conversation asks for what it needs
@@ -468,9 +585,10 @@ class TelegramAdapter:
         elif reply is None:
             await self.without_arguments(ctx, who, name, message_id)
         elif ready is not None:
-            await self.post(who.chat_id, ready, message_id)
+            await self.post(who.chat_id, ready, message_id, reply)
         else:
             await self.answer(ctx, who, reply, line, message_id)
+        return line is not None and not isinstance(ctx, Reply)
 
     async def on_start(self, who: Who, code: str, message_id: int) -> None:
         """`/start CODE` links this Telegram account to the invited member; `/start` says hello."""
@@ -497,18 +615,20 @@ class TelegramAdapter:
         reply = await self.db(self.registry.dispatch, ctx, "/help")
         await self.answer(ctx, who, reply, reply_to=message_id)
 
-    async def on_enrol(self, who: Who, code: str, message_id: int, once: str) -> None:
+    async def on_enrol(self, who: Who, code: str, message_id: int, once: str) -> bool:
         """`/enrol CODE` in a group (or `/start CODE`, as Telegram's startgroup link sends it): a new department,
-        or the group joined to one; `/enrol` alone, from a department's admin, joins the group to theirs."""
-        if not await self.db(self._first, once):
-            return
+        or the group joined to one; `/enrol` alone, from a department's admin, joins the group to theirs.
+        True when the update was seen before (it is recorded once answered)."""
+        if await self.db(self._seen, once):
+            return True
         ctx, reply = await self.db(self._enrolment, who, code)
         if reply is QUIET:
-            return
+            return False
         if ctx is None:
             await self.send(who.chat_id, reply, self.settings.locale, reply_to=message_id)
         else:
             await self.answer(ctx, who, reply, reply_to=message_id)
+        return False
 
     def _enrolment(self, who: Who, code: str) -> tuple[Ctx | None, Reply]:
         locale = normalize_locale(who.language) or self.settings.locale
@@ -683,8 +803,14 @@ class TelegramAdapter:
         notice, alert = None, False
         try:
             notice, alert = await self._callback(query)
-        finally:
-            await query.answer(text=notice[:200] if notice else None, show_alert=alert)
+        except Exception:
+            # the spinner stops all the same; what went wrong is the error's to tell, not this answer's
+            try:
+                await query.answer()
+            except TelegramError as exc:
+                log.info("could not answer callback query: %s", exc)
+            raise
+        await query.answer(text=notice[:200] if notice else None, show_alert=alert)
 
     async def _callback(self, query: CallbackQuery) -> tuple[str | None, bool]:
         message = query.message if isinstance(query.message, Message) else None
@@ -770,3 +896,30 @@ class TelegramAdapter:
             log.info("could not edit the decided message: %s", exc)
 
 
+def _check(update: Update) -> None:
+    """TypeError if the parts of an update bizbot reads are not what Telegram sends (the library reads a
+    number or a string wherever one is due without looking)."""
+    message, query = update.effective_message, update.callback_query
+    for value in (getattr(update.effective_user, "id", 0), getattr(update.effective_chat, "id", 0),
+                  getattr(message, "message_id", 0)):
+        if type(value) is not int:
+            raise TypeError(f"an id that is a {type(value).__name__}")
+    for value in (getattr(message, "text", None), getattr(query, "data", None)):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"a text that is a {type(value).__name__}")
+
+
+def _refused_for_now(exc: TelegramError) -> bool:
+    """Telegram would take it later: flood control, a timeout, a network or server failure (not a refusal of
+    the message itself, which BadRequest and Forbidden are)."""
+    return isinstance(exc, RetryAfter) or (isinstance(exc, NetworkError) and not isinstance(exc, BadRequest))
+
+
+def _retry_after(exc: TelegramError) -> float | None:
+    """The seconds Telegram asked to wait (flood control), whichever form the library gives them in."""
+    if not isinstance(exc, RetryAfter):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        wait = exc.retry_after
+    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
