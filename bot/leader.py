@@ -282,9 +282,7 @@ class Leadership:
             self._renewed_at = started
         else:
             if self._renewed_at is not None:
-                log.error("lost leadership: the scheduler lease is held by %s; this process stops sweeping",
-                          state.holder if state else "nobody")
-                self._renewed_at = None
+                self._lost(f"the scheduler lease is held by {state.holder if state else 'nobody'}")
             elif state is not None and (self.lease is None or self.lease.holder != state.holder):
                 log.info("standby: the scheduler is led by %s", state.holder)
         self.lease = state
@@ -304,13 +302,12 @@ class Leadership:
             select(Lease.holder).where(Lease.name == SCHEDULER, Lease.expires_at > uow.now)).scalar()
         if holder == self.replica.holder:
             return True
-        log.error("lost leadership: the scheduler lease is %s; this process stops sweeping",
-                  f"held by {holder}" if holder else "expired")
-        self._renewed_at = None
+        self._lost(f"the scheduler lease is {f'held by {holder}' if holder else 'expired'}")
         return False
 
-    def swept(self) -> None:
-        """Record that the scheduler swept now (in the lease row, for every replica's /readyz)."""
+    def swept(self, fired: int = 0) -> None:
+        """Record that the scheduler swept now, firing `fired` due items (in the lease row, for every
+        replica's /readyz; and in the log)."""
         now, me = self.clock.now(), self.replica.holder
         monotonic = self.clock.monotonic()
         prune = self._pruned_at is None or monotonic - self._pruned_at > 3600
@@ -331,6 +328,8 @@ class Leadership:
         self.last_sweep_at = now
         if prune:
             self._pruned_at = monotonic
+        log.log(logging.INFO if fired else logging.DEBUG, "the scheduler (%s) swept at %s: %d due items fired",
+                me, now.isoformat(), fired)
 
     def status(self) -> dict[str, Any]:
         """What /readyz shows of the scheduler, as this process knows it (no database call)."""
@@ -353,11 +352,14 @@ class Leadership:
         age = self.clock.monotonic() - self._renewed_at
         if age < self.replica.hold:
             return True
-        log.error("lost leadership: the scheduler lease was last renewed %.0f s ago (it is this process's for "
-                  "%.0f s, a standby's after %.0f s); this process stops sweeping", age, self.replica.hold,
-                  self.replica.ttl)
-        self._renewed_at = None
+        self._lost(f"the scheduler lease was last renewed {age:.0f} s ago (it is this process's for "
+                   f"{self.replica.hold:.0f} s, a standby's after {self.replica.ttl:.0f} s)")
         return False
+
+    def _lost(self, why: str) -> None:
+        log.error("lost leadership: %s; this process (%s) stops sweeping (its last sweep: %s)", why,
+                  self.replica.holder, _iso(self.last_sweep_at) or "none")
+        self._renewed_at = None
 
     def _unreachable(self, exc: Exception) -> None:
         lines = str(exc).strip().splitlines()

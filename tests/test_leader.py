@@ -140,6 +140,7 @@ def test_a_leader_cut_off_from_the_database_is_replaced_and_knows_it(bot, app, d
         b.tick_sync()
         assert not a.leadership.leader and not b.leadership.leader
         assert "lost leadership: the scheduler lease was last renewed" in caplog.text
+        assert f"({a.leadership.replica.holder}) stops sweeping (its last sweep: 2026-" in caplog.text
 
         # a day later, when the first callback falls due: the standby has taken over and swept
         app.clock.advance(timedelta(days=1))
@@ -151,6 +152,9 @@ def test_a_leader_cut_off_from_the_database_is_replaced_and_knows_it(bot, app, d
         assert any(key.startswith("callback:2") for key in sent_b.sent)
         status = b.leadership.status()
         assert status["holder"] == b.leadership.replica.holder and status["last_sweep_at"] == app.clock.now().isoformat()
+        # the logs say who leads and when it swept
+        assert f"this process ({b.leadership.replica.holder}) now leads the scheduler" in caplog.text
+        assert f"the scheduler ({b.leadership.replica.holder}) swept at {app.clock.now().isoformat()}" in caplog.text
 
         # the network is back: the old leader is a standby and knows who leads
         proxy.restore()
