@@ -285,13 +285,13 @@ class SlackAdapter:
         # slash commands are the requests that come most.
         names = "|".join(re.escape(group) for group in self.registry.groups())
         bolt.command(re.compile(f"^/(?:{names})$"))(self.on_command)
-        # a replayed click or submission (the same signed request again) is acknowledged and not run again
-        first = [self.dedupe_interactions]
-        bolt.action(re.compile(r"^bizbot\.cmd\.\d+$"), middleware=first)(self.on_button)
-        bolt.action(PAGE_ACTION, middleware=first)(self.on_page)
-        bolt.view_submission(FORM_CALLBACK, middleware=first)(self.on_form)
-        bolt.view_closed(FORM_CALLBACK)(self.on_form_closed)
-        bolt.options(re.compile(r".*"))(self.on_options)
+        # an interaction bizbot cannot read is refused; a replayed one (the same signed request) runs nothing
+        checked = [self.check_interaction]
+        bolt.action(re.compile(r"^bizbot\.cmd\.\d+$"), middleware=checked)(self.on_button)
+        bolt.action(PAGE_ACTION, middleware=checked)(self.on_page)
+        bolt.view_submission(FORM_CALLBACK, middleware=checked)(self.on_form)
+        bolt.view_closed(FORM_CALLBACK, middleware=checked)(self.on_form_closed)
+        bolt.options(re.compile(r".*"), middleware=checked)(self.on_options)
         bolt.error(self.on_error)
         # events are what Slack retries and replays; commands and interactions are never redelivered
         once = [self.dedupe_events]
@@ -306,9 +306,14 @@ class SlackAdapter:
             return BoltResponse(status=200, body="")
         return await next()
 
-    async def dedupe_interactions(self, body: dict[str, Any], next: Any) -> BoltResponse | None:  # noqa: A002
-        """A button click or form submission seen before (its trigger_id, which Slack makes new for each one) is
-        a replay of the same signed request: acknowledged quietly, not run again."""
+    async def check_interaction(self, body: dict[str, Any], next: Any) -> BoltResponse | None:  # noqa: A002
+        """A click, a submission or a search without the fields bizbot reads is refused (400) in one line. One
+        seen before (its trigger_id, which Slack makes new for each) is a replay of the same signed request:
+        acknowledged quietly, not run again."""
+        problem = payload_problem(body)
+        if problem:
+            log.warning("slack request refused: %s", problem)
+            return BoltResponse(status=400, body="")
         once = _trigger(body)
         if once is not None and not await self.db(self._first, once):
             return BoltResponse(status=200, body="")

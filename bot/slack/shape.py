@@ -1,15 +1,15 @@
-"""Whether a request to /slack/events is one bizbot can act on, judged before slack-bolt reads it.
+"""Whether a request to /slack/events is one bizbot can act on.
 
 Bolt reads a body on trust (Slack sent it): a JSON array, `payload=[]`, a team that is a number or a
 timestamp that is no number make it raise before any signature is checked, and a signed payload without
-the fields bizbot reads would fail in a listener. Both are refused here with a reason for one line of log.
+the fields bizbot reads would fail in a listener. `body_problem` judges a body before Bolt reads it (what
+is cheap to judge there), `payload_problem` a payload as read; either gives a reason for one line of log.
 """
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl
 
 # Where Bolt looks for the workspace, the user and the channel (slack_bolt.request.internals), and what
 # each may be: absent, a string, or an object.
@@ -30,21 +30,25 @@ def body_problem(headers: Mapping[str, str], raw: bytes) -> str | None:
     if not text:
         return "the body is empty"
     content_type = (headers.get("content-type") or "").split(";")[0].strip()
-    try:
-        if content_type == "application/json" or text.startswith("{"):
+    if content_type == "application/json" or text.startswith("{"):  # an event: read as Bolt reads it
+        try:
             body = json.loads(text)
-        elif "payload" in text:
-            payload = dict(parse_qsl(text, keep_blank_values=True)).get("payload")
-            if payload is None:
-                return "a form without its payload"
-            body = json.loads(payload)
-        else:
-            body = dict(parse_qsl(text, keep_blank_values=True))
-    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError; nesting past the parser's depth
-        return "the body is not JSON or a form Slack sends"
-    if not isinstance(body, dict):
-        return f"the payload is a JSON {type(body).__name__}, not an object"
-    return payload_problem(body)
+        except (ValueError, RecursionError):  # JSONDecodeError is a ValueError; nesting past the parser's depth
+            return "the body is not JSON"
+        if not isinstance(body, dict):
+            return f"the payload is a JSON {type(body).__name__}, not an object"
+        return payload_problem(body)
+    if "payload" in text:
+        # an interaction: its payload is judged once Bolt has read it (check_interaction), for reading a form
+        # costs more than all the rest; one Bolt cannot read at all makes it raise, which the route refuses
+        return None
+    # a slash command, whose fields Bolt reads as strings (they cannot trip it): the fields bizbot needs are
+    # looked for without reading the form twice (in a form, & and = inside values are escaped)
+    fields = f"&{text}&"
+    for name in ("command", "team_id", "user_id"):
+        if f"&{name}=" not in fields or f"&{name}=&" in fields:
+            return f"{name} is missing"
+    return None
 
 
 def payload_problem(body: Mapping[str, Any]) -> str | None:
