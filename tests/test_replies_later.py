@@ -10,7 +10,7 @@ from slack_fake import FakeSlack
 from slack_stack import SlackStack, text_of
 from sqlalchemy import select
 from telegram_fake import FakeTelegram
-from telegram_payloads import GROUP_ID, command_update
+from telegram_payloads import GROUP_ID, command_update, text_update
 from telegram_stack import TOKEN, TelegramStack
 
 from domain.models import OutboxMessage, Visit
@@ -98,3 +98,18 @@ def test_a_slack_answer_its_response_url_refuses_is_delivered_by_the_dispatcher(
     assert slack.deliver() == 0
     (post,) = slack.fake.calls_to("chat.postMessage")
     assert post.args["channel"] == "U1" and "Acme" in text_of(post.args) and "Customers (1)" in text_of(post.args)
+
+
+def test_a_conversation_question_refused_for_now_comes_later_as_text(tg: TelegramStack) -> None:
+    """A command that starts a conversation asks its first question; refused, the question comes through the
+    outbox without its buttons, and the answer can be typed all the same."""
+    tg.post(group_cmd("/customer new Acme"))
+    tg.fake.rate_limit("sendMessage", times=1, retry_after=3)
+    tg.post(command_update(text="/visit", user_id=ALICE, chat_id=ALICE))
+    (row,) = kept(tg)
+    tg.app.clock.advance(timedelta(seconds=4))
+    assert tg.deliver() == 1
+    (question,) = [c.params for c in tg.fake.calls_to("sendMessage") if c.ok and "/visit" in c.params["text"]]
+    assert int(question["chat_id"]) == ALICE and question["text"].startswith("/visit · Customer")
+    tg.post(text_update(text="Acme", user_id=ALICE, chat_id=ALICE))  # typed, as the question says
+    assert "/visit · " in tg.said(ALICE)[-1] and "Customer" not in tg.said(ALICE)[-1].split("\n")[0]

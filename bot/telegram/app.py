@@ -8,7 +8,9 @@ another replica carries on where this one stopped.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
+import re
 import secrets
 import warnings
 from concurrent.futures import Executor
@@ -191,8 +193,8 @@ class TelegramAdapter:
             raise Unreadable(f"{type(exc).__name__}: {exc}"[:200]) from None
         try:
             await self.application.process_update(update)
-        except Exception as exc:  # the library's own bookkeeping tripped over the update's shape
-            raise Unreadable(f"{type(exc).__name__}: {exc}"[:200]) from None
+        except (TypeError, AttributeError, KeyError, ValueError) as exc:  # the library's bookkeeping tripped
+            raise Unreadable(f"{type(exc).__name__}: {exc}"[:200]) from None  # over the update's shape
         if id(update) in self._failed:
             self._failed.discard(id(update))
             return False
@@ -746,7 +748,15 @@ class TelegramAdapter:
         markup: Any = InlineKeyboardMarkup([r for r in rows if r])
         if not who.private and q.kind not in ("choice",) and not choices:
             markup = ForceReply(selective=True)
-        await self.bot.send_message(who.chat_id, "\n".join(lines), parse_mode=ParseMode.HTML, reply_markup=markup)
+        try:
+            await self.bot.send_message(who.chat_id, "\n".join(lines), parse_mode=ParseMode.HTML,
+                                        reply_markup=markup)
+        except TelegramError as exc:
+            if not _refused_for_now(exc):
+                raise
+            # later, as plain text without its buttons: the answer can be typed all the same
+            plain = html.unescape(re.sub(r"<[^>]*>", "", "\n".join(lines)))
+            await self.db(self._keep, who.chat_id, Reply(text=plain), exc)
 
     async def on_answer(self, ctx: Ctx, who: Who, form: dict[str, Any], value: str, chosen: bool) -> None:
         """One answer: checked on its own; a problem re-asks the same question with the reason."""
