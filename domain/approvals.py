@@ -404,10 +404,12 @@ def find_request(uow: UnitOfWork, actor: Actor, text: str) -> ApprovalRequest:
 
 def sees(uow: UnitOfWork, actor: Actor, req: ApprovalRequest) -> bool:
     """Who may see a request: those who may see its requester (their reporting line, the department), and
-    those it involves: who may decide its step, an approver or delegator of its chain, whoever it was
-    escalated to, who decided a step."""
+    those it involves: an approver or delegator of its chain, a holder of a step's role (who may decide
+    it, and is told who was first), whoever it was escalated to, who decided a step."""
     involved = {req.escalated_to_id} | {s.get(key) for s in req.chain for key in ("approver_id", "for_id")}
-    if actor.member_id in involved or may_decide(uow, actor, req) or can_access(uow, actor, req.requester_id):
+    if actor.member_id in involved or any(s["role"] != SUPERVISOR and s["role"] in actor.roles for s in req.chain):
+        return True
+    if can_access(uow, actor, req.requester_id):
         return True
     return uow.session.scalar(select(ApprovalDecision.id).where(
         ApprovalDecision.request_id == req.id, ApprovalDecision.actor_id == actor.member_id).limit(1)) is not None
