@@ -17,10 +17,12 @@ from typing import Any, TypeVar
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot import webhooks
 from bot.backup import BackupError, daily
 from bot.bootstrap import App
 from bot.dbexecutor import DbExecutor, run_in
@@ -200,7 +202,7 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
         async def slack_endpoint(request: Request) -> Response:
             return await handler.handle(request)
 
-        routes += [Route("/slack/events", slack_endpoint, methods=["POST"])]
+        routes += [Route("/slack/events", webhooks.slack_events(handler.handle), methods=["POST"])]
         if settings.slack_client_id:
             routes += [Route("/slack/install", slack_endpoint, methods=["GET"]),
                        Route("/slack/oauth_redirect", slack_endpoint, methods=["GET"])]
@@ -211,17 +213,7 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
 
         telegram = TelegramAdapter(app, settings, executor)
 
-        async def telegram_webhook(request: Request) -> Response:
-            if not telegram.check_secret(request.headers.get("X-Telegram-Bot-Api-Secret-Token")):
-                return JSONResponse({"ok": False}, status_code=403)
-            try:
-                update = await request.json()
-            except ValueError:
-                return JSONResponse({"ok": False}, status_code=400)
-            await telegram.feed(update)
-            return JSONResponse({"ok": True})
-
-        routes += [Route("/telegram/webhook", telegram_webhook, methods=["POST"])]
+        routes += [Route("/telegram/webhook", webhooks.telegram_webhook(telegram), methods=["POST"])]
 
     leadership = leadership or Leadership(app.engine, app.clock, ttl=settings.lease_ttl)
     worker = Worker(app, executor, Dispatcher(app.services.uow, senders(app), replica=leadership.replica),
@@ -263,7 +255,8 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
             executor.shutdown(wait=True)
             worker.leadership.release()
 
-    asgi = Starlette(routes=routes, lifespan=lifespan)
+    # a body over webhooks.MAX_BODY is refused before it is read
+    asgi = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(webhooks.BodyLimit)])
     asgi.state.slack = slack
     asgi.state.telegram = telegram
     asgi.state.worker = worker
