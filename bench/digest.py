@@ -20,9 +20,9 @@ from sqlalchemy import func, insert, select
 
 from bot.bootstrap import bootstrap
 from bot.settings import Settings
-from domain import meeting
-from domain.clock import FakeClock
-from domain.models import (
+from domain.kernel.clock import FakeClock
+from domain.meeting import weekly as meeting
+from domain.store.models import (
     ActionItem,
     Callback,
     Customer,
@@ -33,7 +33,7 @@ from domain.models import (
     StageChange,
     Visit,
 )
-from domain.team import ensure_org
+from domain.team.members import ensure_org
 
 WEEK = date(2026, 11, 30)  # the meeting's week; its digest covers 23–29 November
 NOW = datetime(2026, 11, 30, 1, 30, tzinfo=UTC)  # Monday 09:30 in Shanghai

@@ -21,8 +21,8 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, insert
 from bot.bootstrap import bootstrap
 from bot.console.app import Console
 from bot.settings import Settings
-from domain.clock import FakeClock
-from domain.db import make_engine
+from domain.kernel.clock import FakeClock
+from domain.store.engine import make_engine
 
 
 def bare_baseline(url: str, n: int) -> list[float]:

@@ -73,8 +73,8 @@ class _InlineExecutor(DbExecutor):
 
 
 async def _call(app: Any, body: bytes, expect: str) -> None:
+    from fakes.slack_payloads import signed_headers
     from slack_ack import SECRET
-    from slack_payloads import signed_headers
 
     headers = [(k.lower().encode(), v.encode()) for k, v in signed_headers(body, SECRET).items()]
     headers += [(b"content-length", str(len(body)).encode())]
@@ -103,7 +103,7 @@ async def _call(app: Any, body: bytes, expect: str) -> None:
 
 def _asgi_target(target: str, commands: int) -> None:
     import slack_ack
-    from slack_fake import FakeSlack
+    from fakes.slack_fake import FakeSlack
 
     import bot.server
     import bot.slack.app

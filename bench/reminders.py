@@ -21,10 +21,10 @@ from bot.bootstrap import bootstrap
 from bot.delivery import DeliveryError, Dispatcher, Outgoing
 from bot.ratelimit import Limit
 from bot.settings import Settings
-from domain.clock import FakeClock
-from domain.models import Callback, Customer, DueItem, Identity, Member, OutboxMessage
-from domain.reminders import sweep
-from domain.team import ensure_org
+from domain.delivery.due import sweep
+from domain.kernel.clock import FakeClock
+from domain.store.models import Callback, Customer, DueItem, Identity, Member, OutboxMessage
+from domain.team.members import ensure_org
 
 START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
 

@@ -40,8 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from fakes.slack_payloads import form_body, signed_headers, slash_command  # noqa: E402
 from procstat import cpu_seconds  # noqa: E402
-from slack_payloads import form_body, signed_headers, slash_command  # noqa: E402
 
 SECRET = "bench-signing-secret"
 TOKEN = "xoxb-bench-token"
@@ -281,7 +281,7 @@ def main() -> None:
 
     from importlib.metadata import version
 
-    from slack_fake import FakeSlack
+    from fakes.slack_fake import FakeSlack
 
     from bot.affinity import describe
 

@@ -22,11 +22,11 @@ sys.path[:0] = [str(ROOT)]
 
 from sqlalchemy import insert  # noqa: E402
 
-from domain.crm import _CUSTOMER_REF_BY_KEY  # noqa: E402
-from domain.db import make_engine, upgrade  # noqa: E402
-from domain.models import Organisation  # noqa: E402
-from domain.prepared import compile_plan  # noqa: E402
-from domain.uow import _AUDIT_INSERT  # noqa: E402
+from domain.crm.customers import _CUSTOMER_REF_BY_KEY  # noqa: E402
+from domain.store.engine import make_engine, upgrade  # noqa: E402
+from domain.store.models import Organisation  # noqa: E402
+from domain.store.prepared import compile_plan  # noqa: E402
+from domain.store.uow import _AUDIT_INSERT  # noqa: E402
 
 
 def main() -> None:

@@ -61,8 +61,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from fakes.telegram_payloads import command_update, json_body, webhook_headers  # noqa: E402
 from procstat import cpu_seconds  # noqa: E402
-from telegram_payloads import command_update, json_body, webhook_headers  # noqa: E402
 
 TOKEN = "123:BENCH-token"
 SECRET = "bench-webhook-secret"
@@ -120,8 +120,8 @@ class Child:
 
 # --- fake Bot API process ------------------------------------------------------------------
 def fake_process(conn) -> None:  # noqa: ANN001
-    import telegram_fake
-    from telegram_fake import FakeTelegram
+    from fakes import telegram_fake
+    from fakes.telegram_fake import FakeTelegram
 
     telegram_fake._Server.request_queue_size = FAKE_BACKLOG  # see the module docstring
     with FakeTelegram(token=TOKEN) as fake:

@@ -5,17 +5,17 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-import domain.callbacks  # noqa: F401  (registers the callback due kind)
-import domain.care  # noqa: F401  (registers the daily care job)
-import domain.claims  # noqa: F401  (registers expense and leave requests)
-import domain.complaints  # noqa: F401  (registers the complaint ladder and its figures)
-import domain.contracts  # noqa: F401  (registers contract requests, their due kinds and figures)
-import domain.holidays  # noqa: F401  (registers the notice of a year whose holidays are unknown)
+import domain.approvals.contracts  # noqa: F401  (registers contract requests, their due kinds and figures)
+import domain.approvals.requests  # noqa: F401  (registers expense and leave requests)
+import domain.complaints.cases  # noqa: F401  (registers the complaint ladder and its figures)
+import domain.crm.callbacks  # noqa: F401  (registers the callback due kind)
+import domain.crm.care  # noqa: F401  (registers the daily care job)
+import domain.crm.holidays  # noqa: F401  (registers the notice of a year whose holidays are unknown)
 import handlers
 from bot.settings import Settings, load_settings
-from domain.clock import Clock, SystemClock
-from domain.db import Sessions, make_engine, upgrade
-from domain.uow import UnitOfWork
+from domain.kernel.clock import Clock, SystemClock
+from domain.store.engine import Sessions, make_engine, upgrade
+from domain.store.uow import UnitOfWork
 from handlers.context import Services
 from handlers.registry import Registry
 

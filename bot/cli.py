@@ -162,7 +162,7 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply the migrations (also done automatically at start)."""
-    from domain.db import current_revision, make_engine, upgrade
+    from domain.store.engine import current_revision, make_engine, upgrade
 
     engine = make_engine(_settings().database_url)
     upgrade(engine)
@@ -173,7 +173,7 @@ def db_upgrade() -> None:
 @db.command("current")
 def db_current() -> None:
     """Print the database's schema revision."""
-    from domain.db import current_revision, make_engine
+    from domain.store.engine import current_revision, make_engine
 
     engine = make_engine(_settings().database_url)
     click.echo(current_revision(engine) or "empty")
@@ -242,10 +242,10 @@ def restore_command(backup_file: str, yes: bool) -> None:
 @click.option("--retry", "retry", default=None, help="Re-queue parked messages: an id, ids (1,2) or 'all'.")
 def outbox(status: str | None, limit: int, retry: str | None) -> None:
     """Show pending, parked and recent messages; retry parked ones."""
-    from domain.clock import SystemClock
-    from domain.db import Sessions, make_engine
-    from domain.outbox import list_messages, retry_parked
-    from domain.uow import UnitOfWork
+    from domain.delivery.outbox import list_messages, retry_parked
+    from domain.kernel.clock import SystemClock
+    from domain.store.engine import Sessions, make_engine
+    from domain.store.uow import UnitOfWork
 
     settings = _settings()
     engine = make_engine(settings.database_url)
@@ -278,10 +278,10 @@ def enrol(hours: int) -> None:
     from datetime import timedelta
     from zoneinfo import ZoneInfo
 
-    from domain.clock import SystemClock
-    from domain.db import Sessions, make_engine, upgrade
-    from domain.team import create_department_code
-    from domain.uow import UnitOfWork
+    from domain.kernel.clock import SystemClock
+    from domain.store.engine import Sessions, make_engine, upgrade
+    from domain.store.uow import UnitOfWork
+    from domain.team.members import create_department_code
 
     settings = _settings()
     engine = make_engine(settings.database_url)
@@ -306,11 +306,11 @@ def export() -> None:
 
 def _export(produce, fmt: str, output: str | None, default_name: str, what: str) -> None:  # noqa: ANN001
     """Run an export in one unit of work; write it to --output (CSV may go to stdout); a refusal is one line."""
-    from domain.clock import SystemClock
-    from domain.db import Sessions, make_engine
-    from domain.errors import DomainError
-    from domain.i18n import use_locale
-    from domain.uow import UnitOfWork
+    from domain.kernel.clock import SystemClock
+    from domain.kernel.errors import DomainError
+    from domain.kernel.i18n import use_locale
+    from domain.store.engine import Sessions, make_engine
+    from domain.store.uow import UnitOfWork
     from handlers.registry import translate_error
 
     settings = _settings()
@@ -336,7 +336,7 @@ def _export(produce, fmt: str, output: str | None, default_name: str, what: str)
 def _day(value: datetime | None, uow) -> date | None:  # noqa: ANN001
     """A --from or --to day; one bizbot does not plan with (before 1900, ten years ahead) is refused as a
     command's would be."""
-    from domain.dates import in_range
+    from domain.kernel.dates import in_range
 
     return in_range(value.date(), uow.now.date()) if value is not None else None
 
@@ -349,7 +349,7 @@ def _day(value: datetime | None, uow) -> date | None:  # noqa: ANN001
 @click.option("-o", "--output", default=None, help="File to write (default: stdout for csv, reviews.xlsx).")
 def export_reviews(period: str, fmt: str, member: str, org_id: int | None, output: str | None) -> None:
     """Every review of a period, one row per indicator (managers)."""
-    from domain.appraisals import export_reviews as produce
+    from domain.appraisals.reviews import export_reviews as produce
 
     _export(lambda uow: produce(uow, member, org_id, period, fmt), fmt, output, f"reviews.{fmt}", "rows")
 
@@ -364,7 +364,7 @@ def export_reviews(period: str, fmt: str, member: str, org_id: int | None, outpu
 def export_ledger(fmt: str, member: str, org_id: int | None, start: datetime | None, end: datetime | None,
                   output: str | None) -> None:
     """The contract ledger (合同台账) as an Excel workbook or CSV."""
-    from domain.contracts import export_ledger as produce
+    from domain.approvals.contracts import export_ledger as produce
 
     def run(uow):  # noqa: ANN001, ANN202
         data, count, _locale = produce(uow, member, org_id, fmt, _day(start, uow), _day(end, uow))
@@ -380,7 +380,7 @@ def export_ledger(fmt: str, member: str, org_id: int | None, start: datetime | N
 @click.option("-o", "--output", default=None, help="File to write (default: stdout for csv, leads.xlsx).")
 def export_leads(fmt: str, member: str, org_id: int | None, output: str | None) -> None:
     """Every lead, open and closed, as an Excel workbook or CSV."""
-    from domain.crm import export_leads as produce
+    from domain.crm.customers import export_leads as produce
 
     _export(lambda uow: produce(uow, member, org_id, fmt)[:2], fmt, output, f"leads.{fmt}", "lead(s)")
 
@@ -395,7 +395,7 @@ def export_leads(fmt: str, member: str, org_id: int | None, output: str | None) 
 def export_complaints(fmt: str, member: str, org_id: int | None, start: datetime | None, end: datetime | None,
                       output: str | None) -> None:
     """Complaints with their promises and what became of them, as an Excel workbook or CSV."""
-    from domain.complaints import export_complaints as produce
+    from domain.complaints.cases import export_complaints as produce
 
     _export(lambda uow: produce(uow, member, org_id, fmt, _day(start, uow), _day(end, uow))[:2], fmt, output,
             f"complaints.{fmt}", "complaint(s)")

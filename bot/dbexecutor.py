@@ -78,7 +78,7 @@ class DbExecutor(Executor):
     def __init__(self, workers: int, name: str = "bizbot-db", *, on_start: Callable[[], Any] | None = None,
                  on_stop: Callable[[], Any] | None = None) -> None:
         """`on_start` and `on_stop` run in each thread as it starts and as it stops (at shutdown): the
-        server's threads hold a connection there (domain.db.Sessions.hold)."""
+        server's threads hold a connection there (domain.store.engine.Sessions.hold)."""
         self._on_start, self._on_stop = on_start, on_stop
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._mailboxes: dict[asyncio.AbstractEventLoop, _Mailbox] = {}

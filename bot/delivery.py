@@ -10,8 +10,7 @@ from typing import Protocol
 from sqlalchemy import and_, or_, select, update
 
 from bot.ratelimit import Limit, RateLimiter
-from domain.models import Identity, Lease, Member, Organisation, OutboxMessage
-from domain.outbox import (
+from domain.delivery.outbox import (
     Attachment,
     OutButton,
     attachment_for,
@@ -20,7 +19,8 @@ from domain.outbox import (
     record_post,
     render,
 )
-from domain.uow import UowFactory
+from domain.store.models import Identity, Lease, Member, Organisation, OutboxMessage
+from domain.store.uow import UowFactory
 
 log = logging.getLogger(__name__)
 

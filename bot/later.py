@@ -7,8 +7,8 @@ import secrets
 from dataclasses import replace
 from datetime import timedelta
 
-from domain.outbox import OutButton, enqueue_reply
-from domain.uow import UnitOfWork
+from domain.delivery.outbox import OutButton, enqueue_reply
+from domain.store.uow import UnitOfWork
 from handlers.replies import Reply
 
 log = logging.getLogger(__name__)

@@ -49,9 +49,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
-from domain.clock import Clock, SystemClock
-from domain.models import Lease
-from domain.uow import UnitOfWork
+from domain.kernel.clock import Clock, SystemClock
+from domain.store.models import Lease
+from domain.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

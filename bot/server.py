@@ -28,8 +28,8 @@ from bot.bootstrap import App
 from bot.dbexecutor import DbExecutor, run_in
 from bot.delivery import Dispatcher, Sender
 from bot.leader import SCHEDULER, Leadership
-from domain.models import Lease
-from domain.reminders import ensure_recurring, sweep
+from domain.delivery.due import ensure_recurring, sweep
+from domain.store.models import Lease
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -10,8 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from domain.db import normalize_url
-from domain.i18n import normalize_locale
+from domain.kernel.i18n import normalize_locale
+from domain.store.engine import normalize_url
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 _SECRET_NAME = re.compile(r"token|secret|password|passwd|credential|private_key|api_key", re.IGNORECASE)

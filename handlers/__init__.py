@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
-MODULES = ("help", "team", "customers", "leads", "visits", "agenda", "remind", "approvals", "contracts",
-           "complaints", "meeting", "reviews", "holidays", "exports", "risk", "audit")
+MODULES = ("help", "team.members", "crm.customers", "crm.leads", "crm.visits", "agenda", "remind", "approvals.requests", "approvals.contracts", "complaints.cases", "meeting.weekly", "appraisals.reviews", "crm.holidays", "exports", "risk.levels", "team.audit")
 
 
 def load():  # noqa: ANN201

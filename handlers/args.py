@@ -11,11 +11,11 @@ from babel.numbers import get_currency_name
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo
 from pydantic.fields import FieldInfo
 
-from domain.dates import cn_number, in_range, parse_birthday, parse_date, parse_days
-from domain.errors import Invalid
-from domain.i18n import N_, normalize_locale
-from domain.text import visible
-from domain.vocab import (
+from domain.kernel.dates import cn_number, in_range, parse_birthday, parse_date, parse_days
+from domain.kernel.errors import Invalid
+from domain.kernel.i18n import N_, normalize_locale
+from domain.kernel.text import visible
+from domain.kernel.vocab import (
     CREDIT_RATINGS,
     LEVELS,
     RISKS,

@@ -5,8 +5,8 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 
-from domain.exports import EXPORTS, send_export
-from domain.i18n import N_, _
+from domain.kernel.i18n import N_, _
+from domain.reporting.exports import EXPORTS, send_export
 from handlers.args import Args, DateArg, choice, choices_of
 from handlers.context import Ctx
 from handlers.registry import REGISTRY

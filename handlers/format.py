@@ -5,11 +5,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from domain.crm import LeadListing
-from domain.i18n import _, fmt_date, fmt_money
-from domain.models import Lead
-from domain.risk import MARKS, marked
-from domain.vocab import RISKS, STAGES
+from domain.crm.customers import LeadListing
+from domain.kernel.i18n import _, fmt_date, fmt_money
+from domain.kernel.vocab import RISKS, STAGES
+from domain.risk.levels import MARKS, marked
+from domain.store.models import Lead
 
 
 def day(value: date | None) -> str:

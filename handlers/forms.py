@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, get_args, get_origin
 
-from domain.crm import search_customers
-from domain.i18n import _, translate
-from domain.team import list_members
+from domain.crm.customers import search_customers
+from domain.kernel.i18n import _, translate
+from domain.team.members import list_members
 from handlers.args import widget_of
 from handlers.context import Ctx
 from handlers.parsing import CONTROL

@@ -1,8 +1,8 @@
 """/help: what bizbot can do, from the registry itself."""
 from __future__ import annotations
 
-from domain.errors import Invalid
-from domain.i18n import N_, _, translate
+from domain.kernel.errors import Invalid
+from domain.kernel.i18n import N_, _, translate
 from handlers.args import Args
 from handlers.context import Ctx
 from handlers.registry import REGISTRY

@@ -4,16 +4,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from domain.errors import Invalid
-from domain.i18n import N_
-from domain.text import INVISIBLE
+from domain.kernel.errors import Invalid
+from domain.kernel.i18n import N_
+from domain.kernel.text import INVISIBLE
 
 QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "「": "」", "『": "』", "„": "“"}
 _KEY = re.compile(r"([^\W\d][\w-]{0,31})[=＝]", re.UNICODE)
 MAX_LINE = 4000
 # a stretch of a token outside quotes (re's \s is str.isspace's whitespace)
 _PLAIN = re.compile("[^\\s" + re.escape("".join(QUOTES)) + "]+")
-# what typed text never keeps: control characters, and characters that show nothing (domain.text)
+# what typed text never keeps: control characters, and characters that show nothing (domain.kernel.text)
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|" + INVISIBLE)
 
 

@@ -14,9 +14,9 @@ from typing import Annotated, Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from domain.access import role_labels
-from domain.errors import DomainError, Forbidden, Hidden, Invalid
-from domain.i18n import N_, Choices, localize, translate, use_locale
+from domain.kernel.errors import DomainError, Forbidden, Hidden, Invalid
+from domain.kernel.i18n import N_, Choices, localize, translate, use_locale
+from domain.team.access import role_labels
 from handlers.args import Args
 from handlers.context import Ctx
 from handlers.parsing import CONTROL, parse_line

@@ -15,9 +15,9 @@ from sqlalchemy.engine import make_url
 from bot.bootstrap import App, bootstrap
 from bot.console.app import Console
 from bot.settings import Settings
-from domain.clock import FakeClock
-from domain.db import make_engine, normalize_url, upgrade
-from domain.models import Base
+from domain.kernel.clock import FakeClock
+from domain.store.engine import make_engine, normalize_url, upgrade
+from domain.store.models import Base
 
 PG_URL = os.environ.get("BIZBOT_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgres"] if PG_URL else [])

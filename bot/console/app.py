@@ -11,14 +11,14 @@ from babel.dates import format_datetime
 
 from bot.bootstrap import App
 from bot.delivery import Dispatcher, Outgoing, Posted
-from domain.clock import FakeClock
-from domain.dates import parse_delta
-from domain.errors import DomainError
-from domain.i18n import N_, _, babel_locale, translate, use_locale
-from domain.models import Member, Organisation
-from domain.outbox import next_available_at
-from domain.reminders import ensure_recurring, next_due_at, sweep
-from domain.team import actor_for, ensure_org, find_member, resolve_member
+from domain.delivery.due import ensure_recurring, next_due_at, sweep
+from domain.delivery.outbox import next_available_at
+from domain.kernel.clock import FakeClock
+from domain.kernel.dates import parse_delta
+from domain.kernel.errors import DomainError
+from domain.kernel.i18n import N_, _, babel_locale, translate, use_locale
+from domain.store.models import Member, Organisation
+from domain.team.members import actor_for, ensure_org, find_member, resolve_member
 from handlers.context import Ctx
 from handlers.registry import translate_error
 
@@ -246,6 +246,6 @@ def interactive_lines(prompt: str = "bizbot> ") -> Iterable[str]:
 
 
 def start_clock(start: datetime | None) -> FakeClock:
-    from domain.clock import SystemClock
+    from domain.kernel.clock import SystemClock
 
     return FakeClock(start or SystemClock().now())

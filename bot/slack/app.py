@@ -35,10 +35,10 @@ from bot.settings import Settings
 from bot.slack import blocks
 from bot.slack.shape import payload_problem
 from bot.transient import transient
-from domain.errors import DomainError
-from domain.i18n import _, normalize_locale, use_locale
-from domain.inbound import first_delivery, record_delivery
-from domain.team import (
+from domain.delivery.inbound import first_delivery, record_delivery
+from domain.kernel.errors import DomainError
+from domain.kernel.i18n import _, normalize_locale, use_locale
+from domain.team.members import (
     Account,
     Place,
     acting,

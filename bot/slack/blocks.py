@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic.fields import FieldInfo
 
-from domain.i18n import _, translate
+from domain.kernel.i18n import _, translate
 from handlers.args import widget_of
 from handlers.registry import Command
 from handlers.replies import Button, Reply

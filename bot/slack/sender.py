@@ -12,7 +12,7 @@ from bot.delivery import DeliveryError, Outgoing, Posted
 from bot.ratelimit import Limit
 from bot.settings import Settings
 from bot.slack.app import to_slack
-from domain.i18n import use_locale
+from domain.kernel.i18n import use_locale
 from handlers.replies import Button, Reply
 
 log = logging.getLogger(__name__)

@@ -39,13 +39,14 @@ from bot.later import keep_reply
 from bot.settings import Settings
 from bot.telegram import render
 from bot.transient import transient
-from domain import dialogs
-from domain.access import TEAM_ADMIN_ROLES
-from domain.errors import DomainError
-from domain.i18n import _, normalize_locale, translate, use_locale
-from domain.inbound import first_delivery, record_delivery, seen_delivery
-from domain.models import Member
-from domain.team import (
+from domain.delivery import dialogs
+from domain.delivery.inbound import first_delivery, record_delivery, seen_delivery
+from domain.kernel.errors import DomainError
+from domain.kernel.i18n import _, normalize_locale, translate, use_locale
+from domain.store.models import Member
+from domain.store.uow import UnitOfWork
+from domain.team.access import TEAM_ADMIN_ROLES
+from domain.team.members import (
     Account,
     Place,
     acting,
@@ -59,7 +60,6 @@ from domain.team import (
     redeem_invite,
     resolve_member,
 )
-from domain.uow import UnitOfWork
 from handlers import forms
 from handlers.context import Ctx
 from handlers.registry import Command, clean_line, field_problem, precheck, translate_error
@@ -784,7 +784,7 @@ class TelegramAdapter:
         await self.ask(ctx, who, form)
 
     def _customer_problem(self, ctx: Ctx, text: str) -> str | None:
-        from domain.crm import find_customer
+        from domain.crm.customers import find_customer
 
         with ctx.uow() as uow, use_locale(ctx.actor.locale):
             try:

@@ -5,7 +5,7 @@ import html
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from domain.i18n import _
+from domain.kernel.i18n import _
 from handlers.replies import Button, Reply
 
 MAX_TEXT = 4096

@@ -10,7 +10,7 @@ from bot.delivery import DeliveryError, Outgoing, Posted
 from bot.ratelimit import Limit
 from bot.settings import Settings
 from bot.telegram import render
-from domain.i18n import use_locale
+from domain.kernel.i18n import use_locale
 from handlers.replies import Button, Reply
 
 OVERALL = Limit("telegram:all", 30, 1.0)

@@ -1,0 +1,1 @@
+"""Appraisals: self-review, scoring, approval, feedback and appeals."""

@@ -1,0 +1,1 @@
+"""Approvals: the engine and its policies, contracts, expenses, leave, projects, collaboration."""

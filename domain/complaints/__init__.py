@@ -1,0 +1,1 @@
+"""Customer complaints: intake, investigation, solution, tracking, callback, escalation."""

@@ -1,0 +1,1 @@
+"""Customer development: customers, leads, visits, callbacks, customer care and the working calendar."""

@@ -1,0 +1,212 @@
+"""Customer callbacks (回访): due on a local day, reminded at the reminder hour, done with a result."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+
+from domain.delivery.due import AgendaEntry, agenda_source, due_kind, schedule
+from domain.delivery.outbox import Label, OutButton, enqueue
+from domain.kernel.clock import at_local, local_today
+from domain.kernel.errors import Conflict, Invalid, NotFound
+from domain.kernel.i18n import N_
+from domain.kernel.vocab import CALLBACK_REASONS, DEFAULT_CADENCE_DAYS
+from domain.store.models import Callback, Customer, DueItem, Member, Organisation
+from domain.store.numbers import by_number, next_number
+from domain.store.uow import UnitOfWork
+from domain.team.access import Actor, parse_ref, ref, require_visible, visible_owner_ids
+from domain.team.members import org_setting
+
+KIND = "callback"
+
+
+def cadence_days(customer: Customer) -> int:
+    return customer.cadence_days or DEFAULT_CADENCE_DAYS.get(customer.level, 60)
+
+
+def reminder_at(org: Organisation, due: date) -> datetime:
+    return at_local(due, time(org_setting(org, "reminder_hour")), org.timezone)
+
+
+def schedule_callback(
+    uow: UnitOfWork, org: Organisation, customer: Customer, due: date, reason: str, source_ref: str | None
+) -> Callback:
+    """Open a callback for the customer's owner and schedule its reminder."""
+    cb = uow.add(
+        Callback(
+            org_id=org.id,
+            number=next_number(uow, Callback, org.id),
+            customer_id=customer.id,
+            owner_id=customer.owner_id,
+            due_date=due,
+            reason=reason,
+            source_ref=source_ref,
+            status="open",
+            created_at=uow.now,
+        )
+    )
+    uow.session.flush()
+    schedule(uow, org.id, KIND, cb.id, reminder_at(org, due))
+    return cb
+
+
+def _recompute(uow: UnitOfWork, org: Organisation, item: DueItem) -> datetime | None:
+    cb = uow.session.get(Callback, item.subject_id)
+    return reminder_at(org, cb.due_date) if cb is not None else None
+
+
+def _owner(uow: UnitOfWork, callback_id: int) -> int | None:
+    cb = uow.session.get(Callback, callback_id)
+    return cb.owner_id if cb is not None else None
+
+
+@due_kind(KIND, recompute=_recompute, prefix="CB", owner=_owner, label=N_("customer callbacks"), model=Callback)
+def _fire(uow: UnitOfWork, item: DueItem) -> None:
+    cb = uow.session.get(Callback, item.subject_id)
+    if cb is None or cb.status != "open":
+        return
+    customer = uow.session.get(Customer, cb.customer_id)
+    assert customer is not None
+    cref = ref("CB", cb.number)
+    if cb.reason == "complaint" and cb.source_ref:
+        _fire_complaint_callback(uow, cb, customer, item)
+        return
+    enqueue(
+        uow,
+        org_id=cb.org_id,
+        key=f"callback:{cb.id}:{item.due_at.isoformat()}",
+        recipient_id=cb.owner_id,
+        kind=KIND,
+        msgid=N_(
+            "Callback due {due}: {customer} ({reason}). When done: /callback done {ref} result=\"...\""
+        ),
+        params={
+            "due": cb.due_date,
+            "customer": customer.name,
+            "reason": Label(CALLBACK_REASONS.get(cb.reason, cb.reason)),
+            "ref": cref,
+        },
+        buttons=[
+            OutButton(N_("Done"), f"/callback done {cref}", decision=True),
+            OutButton(N_("In 1 hour"), f"/remind snooze {cref} 1h", decision=True),
+            OutButton(N_("Tomorrow morning"), f"/remind snooze {cref} tomorrow", decision=True),
+            OutButton(N_("Customer archive"), f"/customer show {ref('C', customer.number)}"),
+        ],
+    )
+
+
+def _fire_complaint_callback(uow: UnitOfWork, cb: Callback, customer: Customer, item: DueItem) -> None:
+    """The satisfaction callback after a complaint is recorded on the complaint (satisfied or not)."""
+    qref = cb.source_ref
+    enqueue(
+        uow,
+        org_id=cb.org_id,
+        key=f"callback:{cb.id}:{item.due_at.isoformat()}",
+        recipient_id=cb.owner_id,
+        kind=KIND,
+        msgid=N_("Satisfaction callback due {due}: ask {customer} whether complaint {complaint} is settled, then: "
+                 "/complaint callback {complaint} satisfied|unsatisfied note=\"...\""),
+        params={"due": cb.due_date, "customer": customer.name, "complaint": qref},
+        buttons=[
+            OutButton(N_("Satisfied"), f"/complaint callback {qref} satisfied", decision=True),
+            OutButton(N_("Unsatisfied"), f"/complaint callback {qref} unsatisfied"),
+            OutButton(N_("Show"), f"/complaint show {qref}"),
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class CallbackRow:
+    callback: Callback
+    customer: Customer
+    owner: Member
+
+
+def list_callbacks(uow: UnitOfWork, actor: Actor, scope: str = "mine") -> list[CallbackRow]:
+    """Open callbacks, the most overdue first."""
+    q = (
+        select(Callback, Customer, Member)
+        .join(Customer, Customer.id == Callback.customer_id)
+        .join(Member, Member.id == Callback.owner_id)
+        .where(Callback.org_id == actor.org_id, Callback.status == "open")
+        .order_by(Callback.due_date, Callback.id)
+    )
+    if scope == "mine":
+        q = q.where(Callback.owner_id == actor.member_id)
+    else:
+        owners = visible_owner_ids(uow, actor)
+        if owners is not None:
+            q = q.where(Callback.owner_id.in_(owners))
+    rows = [CallbackRow(*r) for r in uow.session.execute(q.limit(200)).all()]
+    uow.audit(actor.org_id, actor.member_id, "read", "callback", None, f"list {scope}")
+    uow.commit()
+    return rows
+
+
+@dataclass(frozen=True)
+class CallbackDone:
+    callback: Callback
+    customer: Customer
+    next_callback: Callback | None
+
+
+def open_callback(uow: UnitOfWork, actor: Actor, cb_ref: str) -> Callback:
+    """The callback, if the actor may record it and nobody has yet; one they may not see is not found."""
+    cb = by_number(uow, Callback, actor.org_id, parse_ref(cb_ref, "CB"))
+    if cb is None:
+        raise NotFound(N_("No callback {ref}."), ref=cb_ref)
+    require_visible(uow, actor, cb.owner_id, N_("No callback {ref}."), ref=cb_ref)
+    if cb.status != "open":
+        by = uow.session.get(Member, cb.done_by_id) if cb.done_by_id else None
+        if cb.status == "cancelled":
+            raise Conflict(N_("Callback {ref} was called off by {name}: {reason}"), ref=ref("CB", cb.number),
+                           name=by.name if by else "?", reason=cb.result or "—")
+        raise Conflict(N_("Callback {ref} was already done by {name}."), ref=ref("CB", cb.number),
+                       name=by.name if by else "?")
+    return cb
+
+
+def complete_callback(uow: UnitOfWork, actor: Actor, cb_ref: str, result: str) -> CallbackDone:
+    """Record the result; the next regular callback follows from the customer's cadence."""
+    cb = open_callback(uow, actor, cb_ref)
+    if cb.reason == "complaint" and cb.source_ref:
+        raise Invalid(N_("{ref} is the satisfaction callback of complaint {complaint}: record it with "
+                         "/complaint callback {complaint} satisfied|unsatisfied note=\"...\"."),
+                      ref=ref("CB", cb.number), complaint=cb.source_ref)
+    if not result.strip():
+        raise Invalid(N_("Say what came of the callback: result=\"...\"."))
+    org = uow.session.get(Organisation, actor.org_id)
+    customer = uow.session.get(Customer, cb.customer_id)
+    assert org is not None and customer is not None
+    cb.status, cb.result, cb.done_at, cb.done_by_id = "done", result.strip(), uow.now, actor.member_id
+    uow.session.flush()
+    next_cb = None
+    has_open = uow.session.scalar(
+        select(Callback.id).where(Callback.customer_id == customer.id, Callback.status == "open").limit(1)
+    )
+    if has_open is None:
+        today = local_today(uow.now, org.timezone)
+        next_cb = schedule_callback(
+            uow, org, customer, today + timedelta(days=cadence_days(customer)), "cadence", ref("CB", cb.number)
+        )
+    uow.audit(actor.org_id, actor.member_id, "update", "callback", ref("CB", cb.number), "done")
+    uow.commit()
+    return CallbackDone(cb, customer, next_cb)
+
+
+@agenda_source(KIND, N_("Callbacks due"))
+def _agenda(uow: UnitOfWork, actor: Actor) -> list[AgendaEntry]:
+    today = local_today(uow.now, actor.timezone)
+    rows = uow.session.execute(
+        select(Callback, Customer.name, Customer.number)
+        .join(Customer, Customer.id == Callback.customer_id)
+        .where(Callback.owner_id == actor.member_id, Callback.status == "open")
+        .order_by(Callback.due_date, Callback.id)
+        .limit(50)
+    ).all()
+    return [
+        AgendaEntry(ref("CB", cb.number), name, cb.due_date, cb.due_date < today,
+                    f"/customer show {ref('C', customer_number)}")
+        for cb, name, customer_number in rows
+    ]

@@ -1,0 +1,1 @@
+"""What bizbot says later: due items and their sweep, the outbox, inbound dedupe, dialogs."""

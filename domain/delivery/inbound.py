@@ -1,0 +1,52 @@
+"""Deliveries a platform may repeat (retries, replays) are processed once: their ids are remembered."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from domain.store.models import InboundEvent
+from domain.store.prepared import Prepared
+from domain.store.uow import UnitOfWork
+
+KEEP = timedelta(days=3)
+
+
+# Asked for every update, so built once per dialect (building the statement costs more than running it) and
+# run prepared (domain.store.prepared).
+_RECORD = {
+    name: Prepared(insert(InboundEvent).on_conflict_do_nothing(index_elements=["platform", "key"])
+                   .returning(InboundEvent.id))
+    for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
+def record_delivery(uow: UnitOfWork, platform: str, key: str) -> bool:
+    """Record the event id, uncommitted; False when it was recorded before (by this process or any other;
+    on PostgreSQL a record not yet committed elsewhere is waited for)."""
+    connection = uow.connection()
+    return _RECORD[connection.dialect.name].first(
+        connection, {"platform": platform, "key": key[:200], "received_at": uow.now}) is not None
+
+
+def seen_delivery(uow: UnitOfWork, platform: str, key: str) -> bool:
+    """Whether the event id was recorded (and committed) before. For what is recorded only once its handling is
+    done, so a delivery whose handling failed is not remembered and its redelivery runs it."""
+    return uow.connection().execute(
+        select(InboundEvent.id).where(InboundEvent.platform == platform, InboundEvent.key == key[:200]).limit(1)
+    ).first() is not None
+
+
+def first_delivery(uow: UnitOfWork, platform: str, key: str) -> bool:
+    """Record the event id and commit; False when it was seen before."""
+    first = record_delivery(uow, platform, key)
+    uow.commit()
+    return first
+
+
+def forget_old(uow: UnitOfWork) -> int:
+    result = uow.session.execute(delete(InboundEvent).where(InboundEvent.received_at < uow.now - KEEP))
+    uow.commit()
+    return result.rowcount

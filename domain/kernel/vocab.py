@@ -1,0 +1,169 @@
+"""The department's words: each choice has a key, an English label (the msgid) and Chinese aliases.
+
+The zh catalog translates the labels into the terms the users already use (SPEC.md).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.kernel.errors import Invalid
+from domain.kernel.i18n import N_, Choices, Label, _, translate
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    name: str
+    labels: dict[str, str]
+    aliases: dict[str, str]
+
+    def parse(self, value: str) -> str:
+        key = value.strip().lower()
+        if key in self.labels:
+            return key
+        if key in self.aliases:
+            return self.aliases[key]
+        for k, label in self.labels.items():
+            if key == label.lower() or value.strip() == translate(label):
+                return k
+        raise Invalid(
+            N_("Unknown {what} '{value}'. Choose one of: {choices}."),
+            what=Label(self.name),
+            value=value,
+            choices=self.choices(),
+        )
+
+    def label(self, key: str | None) -> str:
+        if key is None:
+            return "—"
+        return translate(self.labels.get(key, key))
+
+    def choices(self) -> Choices:
+        """The keys, each with its label in the reader's language where that differs, as alternatives."""
+        return Choices(k if translate(v) == k else translate(v) if translate(v).startswith(k + " ") else
+                       _("{key} ({label})").format(key=k, label=translate(v)) for k, v in self.labels.items())
+
+
+ROLES = Vocabulary(
+    N_("role"),
+    {
+        "admin": N_("admin"),
+        "manager": N_("manager"),
+        "deputy": N_("deputy manager"),
+        "sales": N_("sales"),
+        "service": N_("customer service"),
+        "project_manager": N_("project manager"),
+        "legal": N_("legal"),
+        "finance": N_("finance"),
+        "head": N_("department head"),
+    },
+    {
+        "管理员": "admin", "经理": "manager", "部门经理": "manager", "业务经理": "manager",
+        "副经理": "deputy", "业务员": "sales", "业务专员": "sales", "销售": "sales",
+        "客服": "service", "客服人员": "service", "项目经理": "project_manager", "pm": "project_manager",
+        "法务": "legal", "财务": "finance", "部门负责人": "head", "负责人": "head",
+    },
+)
+
+# The department's groups (SPEC §1: 业务拓展组, 项目执行组, 客户服务组), as its roles place people in them; a
+# member with roles in several groups belongs to each.
+GROUPS: tuple[tuple[str, frozenset[str]], ...] = (
+    (N_("Management"), frozenset({"manager", "deputy", "head", "admin"})),
+    (N_("Business development group"), frozenset({"sales"})),
+    (N_("Project execution group"), frozenset({"project_manager"})),
+    (N_("Customer service group"), frozenset({"service"})),
+    (N_("Legal and finance"), frozenset({"legal", "finance"})),
+)
+
+STAGES = Vocabulary(
+    N_("stage"),
+    {
+        "research": N_("market research"),
+        "screening": N_("screening"),
+        "contact": N_("first contact"),
+        "needs": N_("needs discussion"),
+        "proposal": N_("proposal"),
+        "negotiation": N_("negotiation"),
+        "followup": N_("follow-up"),
+        "won": N_("won"),
+        "lost": N_("lost"),
+    },
+    {
+        "市场调研": "research", "调研": "research", "客户筛选": "screening", "筛选": "screening",
+        "初次接触": "contact", "接触": "contact", "需求沟通": "needs", "需求": "needs",
+        "方案推介": "proposal", "方案": "proposal", "商务洽谈": "negotiation", "洽谈": "negotiation",
+        "谈判": "negotiation", "客户跟进": "followup", "跟进": "followup", "follow-up": "followup",
+        "签约": "won", "成交": "won", "赢单": "won", "签单": "won", "中标": "won",
+        "流失": "lost", "丢单": "lost", "输单": "lost", "未成交": "lost",
+    },
+)
+PIPELINE = ("research", "screening", "contact", "needs", "proposal", "negotiation", "followup")
+CLOSED_STAGES = ("won", "lost")
+WINNABLE_FROM = ("negotiation", "followup")
+
+SOURCES = Vocabulary(
+    N_("source"),
+    {
+        "web": N_("web"),
+        "report": N_("industry report"),
+        "exhibition": N_("exhibition"),
+        "referral": N_("customer referral"),
+        "phone": N_("phone marketing"),
+        "email": N_("e-mail"),
+        "visit": N_("visit"),
+    },
+    {
+        "网络": "web", "网站": "web", "官网": "web", "网上": "web", "互联网": "web", "行业报告": "report",
+        "报告": "report", "展会": "exhibition", "展览会": "exhibition", "展览": "exhibition",
+        "客户推荐": "referral", "推荐": "referral", "介绍": "referral", "转介绍": "referral",
+        "客户介绍": "referral", "老客户介绍": "referral", "老客户推荐": "referral", "电话营销": "phone",
+        "电话": "phone", "电销": "phone", "邮件": "email", "e-mail": "email", "拜访": "visit",
+        "上门拜访": "visit", "陌拜": "visit",
+    },
+)
+
+VISIT_CHANNELS = Vocabulary(
+    N_("channel"),
+    {
+        "onsite": N_("on-site"),
+        "phone": N_("phone"),
+        "email": N_("e-mail"),
+        "exhibition": N_("exhibition"),
+        "online": N_("online"),
+    },
+    {
+        "on-site": "onsite", "现场": "onsite", "上门": "onsite", "拜访": "onsite", "电话": "phone",
+        "邮件": "email", "e-mail": "email", "展会": "exhibition", "线上": "online", "网络": "online",
+        "视频": "online",
+    },
+)
+
+LEVELS = Vocabulary(
+    N_("level"),
+    {"key": N_("key account"), "regular": N_("regular"), "minor": N_("minor")},
+    {"重点": "key", "重点客户": "key", "a": "key", "普通": "regular", "b": "regular", "一般": "minor",
+     "c": "minor"},
+)
+DEFAULT_CADENCE_DAYS = {"key": 30, "regular": 60, "minor": 90}
+
+SCALES = Vocabulary(
+    N_("scale"),
+    {"small": N_("small"), "medium": N_("medium"), "large": N_("large")},
+    {"小": "small", "小型": "small", "中": "medium", "中型": "medium", "大": "large", "大型": "large"},
+)
+
+RISKS = Vocabulary(
+    N_("risk"),
+    {"high": N_("high (red)"), "medium": N_("medium (orange)"), "low": N_("low (yellow)")},
+    {"高": "high", "红": "high", "red": "high", "中": "medium", "橙": "medium", "orange": "medium",
+     "低": "low", "黄": "low", "yellow": "low"},
+)
+
+CREDIT_RATINGS = ("AAA", "AA", "A", "BBB", "BB", "B", "C")
+
+CALLBACK_REASONS = {
+    "visit": N_("after visit"),
+    "cadence": N_("regular callback"),
+    "manual": N_("scheduled"),
+    "complaint": N_("after complaint"),
+    "delivery": N_("after delivery"),
+}

@@ -1,0 +1,1 @@
+"""The weekly department meeting: updates, digest, minutes and action items."""

@@ -1,0 +1,1 @@
+"""Figures measured from the records, charts and table exports; imports no business area."""

@@ -1,0 +1,1 @@
+"""Risk levels of customers, leads and contracts, and their warnings."""

@@ -1,0 +1,1 @@
+"""Where records live: engine and sessions, the unit of work, the tables, migrations."""

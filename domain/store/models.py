@@ -1,0 +1,715 @@
+"""Records of the sales department. Plain SQLAlchemy 2 models: no chat platform in here."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    attribute_keyed_dict,
+    mapped_column,
+    relationship,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC, always hands back an aware UTC datetime (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _id() -> Mapped[int]:
+    return mapped_column(Integer, primary_key=True)
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+
+    id: Mapped[int] = _id()
+    platform: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    locale: Mapped[str] = mapped_column(String(8))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # the department's own days off and working days, by day (read by `domain.delivery.calendar.is_workday`);
+    # loaded with the organisation, so an organisation read in one unit of work still knows them after it
+    calendar_days: Mapped[dict[date, CalendarDay]] = relationship(
+        collection_class=attribute_keyed_dict("day"), cascade="all, delete-orphan", lazy="selectin")
+
+
+class CalendarDay(Base):
+    """A day the department marks for itself over China's calendar: a day off (a holiday the calendar
+    does not know yet, a company day off) or a working day (调休上班, a make-up working day)."""
+
+    __tablename__ = "calendar_days"
+    __table_args__ = (UniqueConstraint("org_id", "day"),)
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    day: Mapped[date] = mapped_column(Date)
+    working: Mapped[bool] = mapped_column(Boolean)
+    name: Mapped[str | None] = mapped_column(String(60))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RefCounter(Base):
+    """The last number a department gave a kind of record (a table): references count per department, so
+    one department's C12 tells nothing of another's customers. Raised by one UPSERT in the transaction
+    that inserts the record (domain.store.numbers)."""
+
+    __tablename__ = "ref_counters"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class Member(Base):
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("org_id", "name_key"),)
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    name_key: Mapped[str] = mapped_column(String(80))
+    roles: Mapped[str] = mapped_column(String(200))
+    supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    locale: Mapped[str | None] = mapped_column(String(8))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    prefs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    @property
+    def muted(self) -> frozenset[str]:
+        return frozenset((self.prefs or {}).get("muted", []))
+
+    @property
+    def role_set(self) -> frozenset[str]:
+        return frozenset(r for r in self.roles.split(",") if r)
+
+
+class Identity(Base):
+    """How a member is reached on a platform (a Slack user in a workspace, a Telegram user)."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("platform", "workspace", "external_id"),)
+
+    id: Mapped[int] = _id()
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    workspace: Mapped[str] = mapped_column(String(120))
+    external_id: Mapped[str] = mapped_column(String(120))
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    __table_args__ = (
+        UniqueConstraint("org_id", "name_key"),
+        UniqueConstraint("org_id", "number", name="uq_customers_org_id_number"),
+    )
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # counted per department from 1: the reference (C3)
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    industry: Mapped[str | None] = mapped_column(String(100))
+    scale: Mapped[str | None] = mapped_column(String(20))
+    level: Mapped[str] = mapped_column(String(20), default="regular")
+    credit_rating: Mapped[str | None] = mapped_column(String(8))
+    contact_name: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(200))
+    birthday: Mapped[date | None] = mapped_column(Date)
+    cadence_days: Mapped[int | None] = mapped_column(Integer)
+    risk: Mapped[str] = mapped_column(String(10), default="low")
+    risk_note: Mapped[str | None] = mapped_column(Text)  # why the risk is what it is (domain.risk.levels)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Lead(Base):
+    __tablename__ = "leads"
+    __table_args__ = (UniqueConstraint("org_id", "number", name="uq_leads_org_id_number"),)
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # counted per department from 1: the reference (C3)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str | None] = mapped_column(String(20))
+    contact: Mapped[str | None] = mapped_column(String(200))
+    value: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    next_step: Mapped[str | None] = mapped_column(Text)
+    next_date: Mapped[date | None] = mapped_column(Date)
+    score_scale: Mapped[int | None] = mapped_column(Integer)
+    score_position: Mapped[int | None] = mapped_column(Integer)
+    score_potential: Mapped[int | None] = mapped_column(Integer)
+    score_intent: Mapped[int | None] = mapped_column(Integer)
+    key_account: Mapped[bool] = mapped_column(Boolean, default=False)
+    risk: Mapped[str] = mapped_column(String(10), default="low")
+    risk_note: Mapped[str | None] = mapped_column(Text)
+    closed_reason: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    @property
+    def score_total(self) -> int | None:
+        scores = (self.score_scale, self.score_position, self.score_potential, self.score_intent)
+        return None if any(s is None for s in scores) else sum(scores)  # type: ignore[arg-type]
+
+
+class StageChange(Base):
+    __tablename__ = "stage_changes"
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
+    from_stage: Mapped[str | None] = mapped_column(String(20))
+    to_stage: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Visit(Base):
+    __tablename__ = "visits"
+    __table_args__ = (UniqueConstraint("org_id", "number", name="uq_visits_org_id_number"),)
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    number: Mapped[int] = mapped_column(Integer)  # counted per department from 1: the reference (C3)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    purpose: Mapped[str | None] = mapped_column(Text)
+    needs: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    next_date: Mapped[date | None] = mapped_column(Date)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Callback(Base):
+    """A customer callback (回访) that falls due on a local day and is done with a result."""
+
+    __tablename__ = "callbacks"
+    __table_args__ = (
+        Index("ix_callbacks_owner_status_due", "owner_id", "status", "due_date"),
+        UniqueConstraint("org_id", "number", name="uq_callbacks_org_id_number"),
+    )
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    number: Mapped[int] = mapped_column(Integer)  # counted per department from 1: the reference (C3)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    due_date: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(20))
+    source_ref: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    result: Mapped[str | None] = mapped_column(Text)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DueItem(Base):
+    """Something that falls due at an instant; the sweep turns it into outbox messages."""
+
+    __tablename__ = "due_items"
+    __table_args__ = (Index("ix_due_items_state_due_at", "state", "due_at"),)
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(12), default="pending")
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OutboxMessage(Base):
+    """A message bizbot says on its own, written with its cause, sent later, exactly once."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_available", "status", "available_at"),)
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    channel: Mapped[str | None] = mapped_column(String(120))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # of a message delivered in several parts (a photo, then texts), how many the platform already has:
+    # a retry goes on from there instead of sending them again
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the process that claimed it (its replica id, see Lease): a claim whose owner has no live heartbeat
+    # is released at the next claim
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Lease(Base):
+    """A lease with an expiry, renewed by its holder: `scheduler` (who runs the sweep, and when it last
+    swept) and one `replica:<id>` heartbeat per running process (bot.leader)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(250), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    renewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_sweep_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """Who read or changed what, and when (数据访问记录)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_org_at", "org_id", "at"),)
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    action: Mapped[str] = mapped_column(String(12))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_ref: Mapped[str | None] = mapped_column(String(40))
+    detail: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class InboundEvent(Base):
+    """An event a platform delivered, remembered so a retried delivery is processed once."""
+
+    __tablename__ = "inbound_events"
+    __table_args__ = (UniqueConstraint("platform", "key"),)
+
+    id: Mapped[int] = _id()
+    platform: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Invite(Base):
+    """A one-time code that links a chat account to a member (`/team invite`, then `/start CODE`)."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = _id()
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OrganisationLink(Base):
+    """A further group or workspace a department works in, joined to it after it began (by an admin there, or
+    with a code an admin made): commands there act in that department."""
+
+    __tablename__ = "organisation_links"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(200))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EnrolmentCode(Base):
+    """A one-time code that opens a new department (made by the operator, `bizbot enrol`; no org) or joins a
+    further group to an existing one (made by its admin; org set). Only the code's SHA-256 is kept."""
+
+    __tablename__ = "enrolment_codes"
+
+    id: Mapped[int] = _id()
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_in: Mapped[str | None] = mapped_column(String(160))
+
+
+class Dialog(Base):
+    """Short-lived adapter state kept in the database, so any replica can continue it:
+    a half-filled form (a Telegram conversation) or a long button payload."""
+
+    __tablename__ = "dialogs"
+    __table_args__ = (UniqueConstraint("platform", "key"),)
+
+    id: Mapped[int] = _id()
+    platform: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(120))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+# --- appraisals (绩效考核) ---------------------------------------------------------------------
+
+
+class Review(Base):
+    """One member's appraisal for one period: indicators with figures, both sides' scores, the steps."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (
+        UniqueConstraint("org_id", "member_id", "period"),
+        UniqueConstraint("org_id", "number", name="uq_reviews_org_id_number"),
+    )
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # counted per department from 1: the reference (C3)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    cycle: Mapped[str] = mapped_column(String(12))
+    period: Mapped[str] = mapped_column(String(10))
+    template: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(12))
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    history: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    self_due: Mapped[date] = mapped_column(Date)
+    closes: Mapped[date] = mapped_column(Date)
+    self_comment: Mapped[str | None] = mapped_column(Text)
+    self_total: Mapped[Decimal | None] = mapped_column(Numeric(6, 1))
+    scorer_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    scorer_comment: Mapped[str | None] = mapped_column(Text)
+    total: Mapped[Decimal | None] = mapped_column(Numeric(6, 1))
+    approver_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    appeal_until: Mapped[date | None] = mapped_column(Date)
+    appeals: Mapped[int] = mapped_column(Integer, default=0)
+    appeal_reason: Mapped[str | None] = mapped_column(Text)
+    ruling: Mapped[str | None] = mapped_column(String(12))
+    ruling_note: Mapped[str | None] = mapped_column(Text)
+    ruled_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    ruled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+# --- approvals: one engine for contracts, expenses and leave; the contract ledger; message tracking ---
+
+
+class ApprovalPolicy(Base):
+    """One version of an organisation's approval policy (chains and thresholds per type), kept as data."""
+
+    __tablename__ = "approval_policies"
+    __table_args__ = (UniqueConstraint("org_id", "version"),)
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApprovalRequest(Base):
+    """A request of a type with its fields, a chain of steps, the current step and a version."""
+
+    __tablename__ = "approval_requests"
+    __table_args__ = (
+        Index("ix_approval_requests_org_state", "org_id", "state"),
+        UniqueConstraint("org_id", "number", name="uq_approval_requests_org_id_number"),
+    )
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    number: Mapped[int] = mapped_column(Integer)  # counted per department from 1: the reference (C3)
+    type: Mapped[str] = mapped_column(String(20))
+    requester_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    subject_id: Mapped[int | None] = mapped_column(Integer)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    state: Mapped[str] = mapped_column(String(12), default="draft")
+    round: Mapped[int] = mapped_column(Integer, default=0)
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    chain: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    policy_version: Mapped[int | None] = mapped_column(Integer)
+    escalated_to_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApprovalDecision(Base):
+    """Who decided which step of which round, when, what and why."""
+
+    __tablename__ = "approval_decisions"
+
+    id: Mapped[int] = _id()
+    request_id: Mapped[int] = mapped_column(ForeignKey("approval_requests.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    step: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    outcome: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Delegation(Base):
+    """While a member is away, requests for them route to a delegate (until a local day, inclusive)."""
+
+    __tablename__ = "delegations"
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    delegate_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    until: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Contract(Base):
+    """A contract drafted by a sales member, approved on the engine, signed into the ledger (合同台账)."""
+
+    __tablename__ = "contracts"
+    __table_args__ = (UniqueConstraint("org_id", "number", name="uq_contracts_org_id_number"),)
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # counted per department from 1: the reference (C3)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    payment: Mapped[str | None] = mapped_column(Text)
+    delivery: Mapped[date | None] = mapped_column(Date)
+    term: Mapped[date | None] = mapped_column(Date)
+    clauses: Mapped[str | None] = mapped_column(Text)
+    risk: Mapped[str] = mapped_column(String(10), default="low", server_default="low")
+    risk_note: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(12), default="draft")
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("approval_requests.id"))
+    signed_on: Mapped[date | None] = mapped_column(Date)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OutboxSubject(Base):
+    """What a tracked subject (e.g. "approval:12") shows now; every message about it is revised to this."""
+
+    __tablename__ = "outbox_subjects"
+    __table_args__ = (UniqueConstraint("org_id", "subject"),)
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    subject: Mapped[str] = mapped_column(String(80))
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class OutboxPost(Base):
+    """Where an outbox message about a subject was delivered, so it can be revised later."""
+
+    __tablename__ = "outbox_posts"
+    __table_args__ = (Index("ix_outbox_posts_org_subject", "org_id", "subject"),)
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    subject: Mapped[str] = mapped_column(String(80))
+    outbox_key: Mapped[str] = mapped_column(String(200))
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    platform: Mapped[str] = mapped_column(String(20))
+    chat: Mapped[str] = mapped_column(String(120))
+    message_ref: Mapped[str] = mapped_column(String(120))
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+# --- Weekly meeting (部门例会): members' updates, minutes, action items; outbox attachments ---
+
+
+class MeetingUpdate(Base):
+    """A member's answers for one week's meeting: done last week, problems met, plan for this week."""
+
+    __tablename__ = "meeting_updates"
+    __table_args__ = (UniqueConstraint("org_id", "week", "member_id"),)
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    week: Mapped[date] = mapped_column(Date)  # the Monday of the meeting's week
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    done: Mapped[str] = mapped_column(Text)
+    problems: Mapped[str] = mapped_column(Text)
+    plan: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MeetingMinutes(Base):
+    """The meeting's decisions (会议纪要), as recorded by whoever chaired or noted them."""
+
+    __tablename__ = "meeting_minutes"
+    __table_args__ = (Index("ix_meeting_minutes_org_week", "org_id", "week"),)
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    week: Mapped[date] = mapped_column(Date)
+    text: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ActionItem(Base):
+    """An action item from a meeting: an owner, what to do and by when; reminded like any due item."""
+
+    __tablename__ = "action_items"
+    __table_args__ = (
+        Index("ix_action_items_org_status", "org_id", "status"),
+        UniqueConstraint("org_id", "number", name="uq_action_items_org_id_number"),
+    )
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    number: Mapped[int] = mapped_column(Integer)  # counted per department from 1: the reference (C3)
+    week: Mapped[date] = mapped_column(Date)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    what: Mapped[str] = mapped_column(Text)
+    due_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+
+
+class OutboxAttachment(Base):
+    """A file sent with an outbox message (a chart), stored with it so a restart loses nothing."""
+
+    __tablename__ = "outbox_attachments"
+
+    id: Mapped[int] = _id()
+    key: Mapped[str] = mapped_column(String(200), unique=True)  # the outbox message's key
+    filename: Mapped[str] = mapped_column(String(200))
+    mime: Mapped[str] = mapped_column(String(80))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+# --- complaints (客户投诉处理) ----------------------------------------------------------------
+
+
+class Complaint(Base):
+    """A customer complaint with promised response and resolution deadlines (承诺处理时间)."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (
+        Index("ix_complaints_org_status", "org_id", "status"),
+        UniqueConstraint("org_id", "number", name="uq_complaints_org_id_number"),
+    )
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    number: Mapped[int] = mapped_column(Integer)  # counted per department from 1: the reference (C3)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    severity: Mapped[str] = mapped_column(String(10))
+    what: Mapped[str] = mapped_column(Text)
+    wants: Mapped[str] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    assignee_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    respond_by: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolve_by: Mapped[datetime] = mapped_column(UTCDateTime)
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    missed: Mapped[bool] = mapped_column(Boolean, default=False)
+    solution: Mapped[str | None] = mapped_column(Text)
+    escalated: Mapped[str | None] = mapped_column(String(40))
+    acked: Mapped[str | None] = mapped_column(String(40))
+    callback_id: Mapped[int | None] = mapped_column(ForeignKey("callbacks.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ComplaintStep(Base):
+    """One timestamped step of a complaint's timeline (intake, assign, update, escalate, ...)."""
+
+    __tablename__ = "complaint_steps"
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    target_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -1,0 +1,1 @@
+"""The department: organisations, members, roles, supervisors, access and the access log."""

@@ -1,0 +1,1 @@
+"""Commands of approvals: requests, decisions, policies, contracts."""

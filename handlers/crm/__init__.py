@@ -1,0 +1,1 @@
+"""Commands of customer development: customers, leads, visits, the working calendar."""

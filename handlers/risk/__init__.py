@@ -1,0 +1,1 @@
+"""Commands of risk levels."""

@@ -1,0 +1,59 @@
+"""/risk: the risk levels of customers, leads and contracts (SPEC §8, 风险管理), and the risk list (风险清单)."""
+from __future__ import annotations
+
+from pydantic import Field
+
+from domain.kernel.i18n import N_, _, fmt_list, translate
+from domain.kernel.vocab import RISKS, Vocabulary
+from domain.risk import levels as risk
+from handlers.args import Args, LongText, Risk, Text, words
+from handlers.context import Ctx
+from handlers.format import risk as level
+from handlers.registry import REGISTRY
+from handlers.replies import Button, Reply, Section
+
+
+class RiskSetArgs(Args):
+    record: Text = Field(description=N_("a customer (C3 or its name), a lead (L12) or a contract (K4)"))
+    level: Risk = Field(description=N_("high (red), medium (orange) or low (yellow)"))
+    reason: LongText | None = Field(None, description=N_("why: needed for medium and high"))
+
+
+@REGISTRY.command("risk set", N_("Set the risk level of a customer, lead or contract; orange and red warn."),
+                  RiskSetArgs, positional=("record", "level"), greedy=True,
+                  examples=('/risk set C3 high reason="two invoices overdue"', "/risk set L12 low",
+                            '/risk set K4 中 原因="交货期紧"'))
+def risk_set(ctx: Ctx, args: RiskSetArgs) -> Reply:
+    """Change the level; raising it to orange or red tells the supervisor (and, for red, the managers)."""
+    with ctx.uow() as uow:
+        change = risk.set_risk(uow, ctx.actor, args.record, args.level, args.reason)
+    text = _("Risk of {kind} {name} ({ref}): {old} → {new}.").format(
+        kind=translate(change.kind), name=change.name, ref=change.ref, old=RISKS.label(change.old),
+        new=level(change.new))
+    if change.warned:
+        text += "\n" + _("Warned: {names}.").format(names=fmt_list(change.warned))
+    return Reply(text=text)
+
+
+Scope = words(Vocabulary(N_("scope"), {"all": N_("orange and red"), "high": N_("red only")},
+                         {"全部": "all", "红": "high", "红色": "high", "高": "high", "高风险": "high"}))
+
+
+class RiskListArgs(Args):
+    scope: Scope = Field("all", description=N_("all (orange and red), or high (red only)"))
+
+
+@REGISTRY.command("risk list", N_("The risk list: the orange and red customers, leads and contracts I may see."),
+                  RiskListArgs, positional=("scope",), examples=("/risk list", "/risk list high"))
+def risk_list(ctx: Ctx, args: RiskListArgs) -> Reply:
+    """The reddest first, each with its owner and why."""
+    with ctx.uow() as uow:
+        rows = risk.risk_list(uow, ctx.actor, only_high=args.scope == "high")
+    items = [" · ".join([risk.marked(r.ref, r.level), translate(r.kind), r.name, RISKS.label(r.level), r.owner,
+                         r.reason or "—"]) for r in rows]
+    buttons = [Button(r.ref, f"{risk.SHOW[r.ref[0]]} {r.ref}") for r in rows[:5]]
+    return Reply(title=_("Risk list ({count})").format(count=len(rows)),
+                 sections=[Section(_("Risks"), items, _("none"))], buttons=buttons, private=True)
+
+
+REGISTRY.describe_group("risk", N_("Risk levels and warnings: customers, leads, contracts."))

@@ -1,0 +1,1 @@
+"""Commands of the department: members, roles, settings, the access log."""

@@ -1,0 +1,1 @@
+"""Fake chat platforms at the HTTP edge, recorded payloads, a TCP proxy."""
