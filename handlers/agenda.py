@@ -1,8 +1,8 @@
 """/agenda: what is due for me — the same view Slack shows on the bot's Home tab."""
 from __future__ import annotations
 
-from domain.delivery.due import agenda
 from domain.kernel.i18n import N_, _, translate
+from domain.team.agenda import agenda
 from handlers.args import Args
 from handlers.context import Ctx
 from handlers.format import day

@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from domain.kernel.actor import Actor
 from domain.kernel.clock import Clock, local_today
 from domain.store.uow import UnitOfWork, UowFactory
-from domain.team.access import Actor
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from domain.delivery.due import KINDS, set_muted, snooze
+from domain.delivery.due import KINDS
 from domain.kernel.clock import as_utc
 from domain.kernel.i18n import N_, _, fmt_datetime, translate
 from domain.kernel.vocab import Vocabulary
 from domain.store.models import Member
+from domain.team.reminders import set_muted, snooze
 from handlers.agenda import agenda_reply
 from handlers.args import Args, Text, words
 from handlers.context import Ctx

@@ -24,15 +24,17 @@ from domain.delivery.calendar import is_workday
 from domain.delivery.due import cancel, due_kind, recurring, schedule
 from domain.delivery.outbox import Msg, OutButton, enqueue
 from domain.kernel import periods
+from domain.kernel.actor import Actor
 from domain.kernel.clock import as_utc, at_local, local_today
 from domain.kernel.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.kernel.i18n import N_, Label, _, fmt_number, translate, use_locale
 from domain.reporting import figures
+from domain.reporting.exports import write_table
 from domain.store.models import Member, Organisation, Review
 from domain.store.numbers import next_number
 from domain.store.uow import UnitOfWork
-from domain.team.access import Actor, can_access, require_role, team_ids
-from domain.team.members import find_member, org_setting
+from domain.team.access import can_access, require_role, team_ids
+from domain.team.members import exporter, find_member, org_setting
 
 CYCLES = ("monthly", "quarterly", "annual")
 CYCLE_LABELS = {"monthly": N_("monthly"), "quarterly": N_("quarterly"), "annual": N_("annual")}
@@ -945,7 +947,6 @@ REVIEW_COLUMNS = ("period", "member", "template", "status", "indicator", "weight
 
 def export_reviews(uow: UnitOfWork, member_name: str, org_id: int | None, period: str, fmt: str) -> tuple[bytes, int]:
     """Every review of a period, one row per indicator, for managers (checked and audited)."""
-    from domain.reporting.exports import exporter, write_table
 
     actor = exporter(uow, org_id, member_name, f"reviews {period}")
     key = parse_period(period, local_today(uow.now, actor.timezone)).key

@@ -14,18 +14,34 @@ from sqlalchemy import func, or_, select
 
 from domain.approvals import engine as approvals
 from domain.approvals.engine import request_type
+from domain.crm.callbacks import KIND as CALLBACK
+from domain.crm.callbacks import reminder_at, schedule_callback
 from domain.crm.customers import MAX_VALUE, _record_stage, archive_section, find_customer, find_lead
+from domain.delivery.calendar import workday_on_or_after
+from domain.delivery.due import schedule
 from domain.delivery.outbox import Money, Msg
+from domain.kernel.actor import Actor
 from domain.kernel.clock import local_today
 from domain.kernel.dates import check_span
 from domain.kernel.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.kernel.i18n import N_, Label
 from domain.kernel.vocab import CLOSED_STAGES
+from domain.reporting.exports import write_table
 from domain.reporting.figures import Figure, Scope, count_of, measure
-from domain.store.models import ApprovalRequest, Contract, Customer, Lead, Member, Organisation
+from domain.risk.levels import marked
+from domain.store.models import (
+    ApprovalRequest,
+    Callback,
+    Contract,
+    Customer,
+    Lead,
+    Member,
+    Organisation,
+)
 from domain.store.numbers import by_number, next_number
 from domain.store.uow import UnitOfWork
-from domain.team.access import Actor, parse_ref, ref, require_visible, visible_owner_ids
+from domain.team.access import parse_ref, ref, require_visible, visible_owner_ids
+from domain.team.members import exporter
 
 CONTRACT_STATES = {"draft": N_("draft"), "pending": N_("in approval"), "signed": N_("signed"),
                    "rejected": N_("rejected"), "changes": N_("changes requested")}
@@ -225,11 +241,6 @@ def _change_decided(uow: UnitOfWork, actor: Actor, req: ApprovalRequest, state: 
 def _plan_delivery_callback(uow: UnitOfWork, org: Organisation, contract: Contract) -> None:
     """SPEC §5: a callback is due after a delivery — the first working day after the contract's delivery
     date (交货期), to the customer's owner. A new delivery date moves the open one."""
-    from domain.crm.callbacks import KIND as CALLBACK
-    from domain.crm.callbacks import reminder_at, schedule_callback
-    from domain.delivery.calendar import workday_on_or_after
-    from domain.delivery.due import schedule
-    from domain.store.models import Callback
 
     if contract.delivery is None:
         return
@@ -332,7 +343,6 @@ def ledger(uow: UnitOfWork, actor: Actor, start: date | None = None, end: date |
 def export_ledger(uow: UnitOfWork, member_name: str, org_id: int | None, fmt: str, start: date | None,
                   end: date | None) -> tuple[bytes, int, str]:
     """The ledger rows this member may see, as xlsx or csv with headers in their language; audited."""
-    from domain.reporting.exports import exporter
 
     actor = exporter(uow, org_id, member_name, "ledger", roles=None)  # they get the rows they may see
     return (*ledger_table(uow, actor, fmt, start, end), actor.locale)
@@ -342,7 +352,6 @@ def ledger_table(uow: UnitOfWork, actor: Actor, fmt: str, start: date | None, en
                  ) -> tuple[bytes, int]:
     """The ledger rows the actor may see as a table file, and how many rows; audited."""
     from domain.kernel.i18n import translate, use_locale
-    from domain.reporting.exports import write_table
 
     rows = ledger(uow, actor, start, end)
     with use_locale(actor.locale):
@@ -407,7 +416,6 @@ def _contract_value_signed(uow: UnitOfWork, scope: Scope) -> Figure:
 def _in_archive(uow: UnitOfWork, actor: Actor, customer: Customer) -> list[str]:
     """The customer's contracts in their archive, newest first: drafts, those in approval, signed ones."""
     from domain.kernel.i18n import fmt_date, fmt_money, translate
-    from domain.risk.levels import marked
 
     rows = uow.session.execute(
         select(Contract, Member.name).join(Member, Member.id == Contract.owner_id)

@@ -27,8 +27,9 @@ from domain.approvals.policy import (
     from_rules,
     parse_chain,
 )
-from domain.delivery.due import AgendaEntry, agenda_source, cancel, due_kind, schedule
+from domain.delivery.due import cancel, due_kind, schedule
 from domain.delivery.outbox import Msg, OutButton, enqueue, revise
+from domain.kernel.actor import Actor
 from domain.kernel.clock import local_today
 from domain.kernel.errors import Conflict, Forbidden, Hidden, Invalid, NotFound
 from domain.kernel.i18n import N_, Label, translate
@@ -37,6 +38,7 @@ from domain.store.models import (
     ApprovalDecision,
     ApprovalPolicy,
     ApprovalRequest,
+    Contract,
     Delegation,
     DueItem,
     Member,
@@ -44,7 +46,8 @@ from domain.store.models import (
 )
 from domain.store.numbers import by_number, next_number
 from domain.store.uow import UnitOfWork
-from domain.team.access import TEAM_ADMIN_ROLES, Actor, can_access, parse_ref, ref, require_role
+from domain.team.access import TEAM_ADMIN_ROLES, can_access, parse_ref, ref, require_role
+from domain.team.agenda import AgendaEntry, agenda_source
 from domain.team.members import find_member
 
 NUDGE = "approval_nudge"
@@ -390,7 +393,6 @@ def find_request(uow: UnitOfWork, actor: Actor, text: str) -> ApprovalRequest:
     """By reference (A3), or a contract's (K4) current request; one the actor may not see is not found."""
     req = by_number(uow, ApprovalRequest, actor.org_id, parse_ref(text, "A"))
     if req is None:
-        from domain.store.models import Contract
 
         contract = by_number(uow, Contract, actor.org_id, parse_ref(text, "K"))
         if contract is not None and contract.request_id:

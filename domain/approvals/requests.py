@@ -10,7 +10,9 @@ from sqlalchemy import select
 
 from domain.approvals import engine as approvals
 from domain.approvals.engine import register_type, request_type
+from domain.crm.customers import find_customer
 from domain.delivery.outbox import Money, Msg, enqueue
+from domain.kernel.actor import Actor
 from domain.kernel.clock import local_today
 from domain.kernel.dates import check_span
 from domain.kernel.errors import Invalid
@@ -18,7 +20,6 @@ from domain.kernel.i18n import N_, Label
 from domain.kernel.vocab import Vocabulary
 from domain.store.models import ApprovalRequest, Member
 from domain.store.uow import UnitOfWork
-from domain.team.access import Actor
 from domain.team.members import find_member
 
 EXPENSE_CATEGORIES = {"travel": N_("travel"), "entertainment": N_("business entertainment"),
@@ -77,7 +78,6 @@ def propose_project(uow: UnitOfWork, actor: Actor, name: str, budget: Decimal, c
         raise Invalid(N_("The project cannot start in the past ({date})."), date=start.isoformat())
     fields: dict[str, object] = {"name": name.strip(), "start": start.isoformat(), "reason": reason.strip()}
     if customer:
-        from domain.crm.customers import find_customer
 
         found = find_customer(uow, actor, customer)
         fields["customer_id"], fields["customer"] = found.id, found.name

@@ -27,16 +27,18 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from domain.crm.callbacks import schedule_callback
-from domain.crm.customers import archive_section
+from domain.crm.customers import archive_section, find_customer
 from domain.delivery.calendar import is_workday
-from domain.delivery.due import AgendaEntry, agenda_source, due_kind, schedule
+from domain.delivery.due import due_kind, schedule
 from domain.delivery.outbox import OutButton, enqueue
+from domain.kernel.actor import Actor
 from domain.kernel.clock import at_local, local_today
 from domain.kernel.dates import check_span
 from domain.kernel.errors import Ambiguous, Conflict, Forbidden, Hidden, Invalid, NotFound
 from domain.kernel.i18n import N_, Label
 from domain.kernel.vocab import Vocabulary
-from domain.reporting.figures import Figure, Scope, count_of, measure, rate
+from domain.reporting.exports import write_table
+from domain.reporting.figures import Figure, Scope, compute, count_of, measure, rate
 from domain.store.models import (
     Callback,
     Complaint,
@@ -50,7 +52,6 @@ from domain.store.numbers import by_number, next_number
 from domain.store.uow import UnitOfWork
 from domain.team.access import (
     TEAM_ADMIN_ROLES,
-    Actor,
     can_access,
     parse_ref,
     ref,
@@ -58,7 +59,8 @@ from domain.team.access import (
     team_ids,
     visible_owner_ids,
 )
-from domain.team.members import find_member, name_key
+from domain.team.agenda import AgendaEntry, agenda_source
+from domain.team.members import exporter, find_member, name_key
 
 KIND = "complaint"
 PREFIX = "Q"
@@ -334,7 +336,6 @@ def find_complaint(uow: UnitOfWork, actor: Actor, text: str) -> tuple[Complaint,
 
 def _intake_customer(uow: UnitOfWork, actor: Actor, text: str) -> Customer:
     """Service and department members log complaints for any customer; others for those they see."""
-    from domain.crm.customers import find_customer
 
     if not (actor.sees_department or "service" in actor.roles):
         return find_customer(uow, actor, text)
@@ -899,7 +900,6 @@ class Kpis:
 
 def complaint_kpis(uow: UnitOfWork, actor: Actor, who: str | None, first: date, end_day: date) -> Kpis:
     """The complaint KPIs for a member, a supervisor's team, or the department, over local days."""
-    from domain.reporting.figures import compute
 
     org = _org(uow, actor)
     members: frozenset[int] | None
@@ -937,7 +937,6 @@ def export_complaints(uow: UnitOfWork, member_name: str, org_id: int | None, fmt
                       end: date | None) -> tuple[bytes, int, str]:
     """The complaints this member may see, received between `start` and `end` (local days, inclusive),
     as xlsx or csv in their language, times in the department's zone; audited."""
-    from domain.reporting.exports import exporter
 
     actor = exporter(uow, org_id, member_name, "complaints", roles=None)  # they get what they may see
     return (*complaints_table(uow, actor, fmt, start, end), actor.locale)
@@ -947,7 +946,6 @@ def complaints_table(uow: UnitOfWork, actor: Actor, fmt: str, start: date | None
                      ) -> tuple[bytes, int]:
     """The complaints the actor may see, received in the span, as a table file, and how many rows; audited."""
     from domain.kernel.i18n import translate, use_locale
-    from domain.reporting.exports import write_table
 
     check_span(start, end)
     handler, receiver = Member.__table__.alias("handler"), Member.__table__.alias("receiver")

@@ -6,8 +6,9 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from domain.delivery.due import AgendaEntry, agenda_source, due_kind, schedule
+from domain.delivery.due import due_kind, schedule
 from domain.delivery.outbox import Label, OutButton, enqueue
+from domain.kernel.actor import Actor
 from domain.kernel.clock import at_local, local_today
 from domain.kernel.errors import Conflict, Invalid, NotFound
 from domain.kernel.i18n import N_
@@ -15,7 +16,8 @@ from domain.kernel.vocab import CALLBACK_REASONS, DEFAULT_CADENCE_DAYS
 from domain.store.models import Callback, Customer, DueItem, Member, Organisation
 from domain.store.numbers import by_number, next_number
 from domain.store.uow import UnitOfWork
-from domain.team.access import Actor, parse_ref, ref, require_visible, visible_owner_ids
+from domain.team.access import parse_ref, ref, require_visible, visible_owner_ids
+from domain.team.agenda import AgendaEntry, agenda_source
 from domain.team.members import org_setting
 
 KIND = "callback"

@@ -11,11 +11,13 @@ from typing import Any, NamedTuple
 from sqlalchemy import Select, and_, bindparam, case, func, insert, or_, select
 
 from domain.crm.callbacks import cadence_days, schedule_callback
+from domain.kernel.actor import Actor
 from domain.kernel.clock import local_today
 from domain.kernel.errors import Ambiguous, Conflict, Forbidden, Hidden, Invalid, NotFound
 from domain.kernel.i18n import N_
 from domain.kernel.text import lookalike_key
-from domain.kernel.vocab import CLOSED_STAGES, PIPELINE, STAGES, WINNABLE_FROM
+from domain.kernel.vocab import CLOSED_STAGES, PIPELINE, RISKS, SOURCES, STAGES, WINNABLE_FROM
+from domain.reporting.exports import write_table
 from domain.risk.levels import warn_if_raised
 from domain.store.models import Callback, Customer, Lead, Member, Organisation, StageChange, Visit
 from domain.store.numbers import by_number, next_number
@@ -23,16 +25,16 @@ from domain.store.prepared import Prepared
 from domain.store.uow import UnitOfWork
 from domain.team.access import (
     TEAM_ADMIN_ROLES,
-    Actor,
     can_access,
     parse_ref,
     ref,
     require_access,
     require_role,
     require_visible,
+    team_ids,
     visible_owner_ids,
 )
-from domain.team.members import clean_name, find_member, name_key, org_setting
+from domain.team.members import clean_name, exporter, find_member, name_key, org_setting
 
 MAX_VALUE = Decimal("1000000000000")
 
@@ -584,7 +586,6 @@ def _lead_list_statement(scope: str, by_stage: bool) -> Prepared | Select[tuple[
 
 
 def _team(uow: UnitOfWork, actor: Actor) -> set[int]:
-    from domain.team.access import team_ids
 
     return team_ids(uow, actor.org_id, actor.member_id)
 
@@ -645,7 +646,6 @@ LEADS_HEADER = (N_("Lead"), N_("Customer"), N_("Stage"), N_("Value"), N_("Curren
 
 def export_leads(uow: UnitOfWork, member_name: str, org_id: int | None, fmt: str) -> tuple[bytes, int, str]:
     """Every lead this member may see (open and closed), as xlsx or csv in their language; audited."""
-    from domain.reporting.exports import exporter
 
     actor = exporter(uow, org_id, member_name, "leads", roles=None)  # they get the leads they may see
     return (*leads_table(uow, actor, fmt), actor.locale)
@@ -654,8 +654,6 @@ def export_leads(uow: UnitOfWork, member_name: str, org_id: int | None, fmt: str
 def leads_table(uow: UnitOfWork, actor: Actor, fmt: str) -> tuple[bytes, int]:
     """The leads the actor may see as a table file, and how many rows; audited."""
     from domain.kernel.i18n import translate, use_locale
-    from domain.kernel.vocab import RISKS, SOURCES
-    from domain.reporting.exports import write_table
 
     q = (select(Lead, Customer.name, Member.name).join(Customer, Customer.id == Lead.customer_id)
          .join(Member, Member.id == Lead.owner_id).where(Lead.org_id == actor.org_id).order_by(Lead.id))

@@ -17,13 +17,14 @@ from domain.crm.care import next_morning
 from domain.delivery.calendar import national_covers, national_days, setting
 from domain.delivery.due import due_kind, recurring, reschedule_org, schedule
 from domain.delivery.outbox import enqueue
+from domain.kernel.actor import Actor
 from domain.kernel.clock import local_today
 from domain.kernel.dates import check_span
 from domain.kernel.errors import Invalid
 from domain.kernel.i18n import N_
 from domain.store.models import CalendarDay, DueItem, Member, Organisation
 from domain.store.uow import UnitOfWork
-from domain.team.access import TEAM_ADMIN_ROLES, Actor, require_role
+from domain.team.access import TEAM_ADMIN_ROLES, require_role
 
 MAX_SPAN_DAYS = 31
 NAME_LIMIT = 60

@@ -16,7 +16,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from domain.delivery.calendar import deliver_at
 from domain.kernel.i18n import N_, Label, fmt_date, fmt_datetime, fmt_money, translate, use_locale
-from domain.store.models import Member, Organisation, OutboxMessage, OutboxPost, OutboxSubject
+from domain.store.models import (
+    Member,
+    Organisation,
+    OutboxAttachment,
+    OutboxMessage,
+    OutboxPost,
+    OutboxSubject,
+)
 from domain.store.uow import UnitOfWork
 
 
@@ -318,7 +325,6 @@ class Attachment:
 
 def attach(uow: UnitOfWork, key: str, attachment: Attachment) -> None:
     """Store a file for the outbox message `key`, in the same transaction (once; a repeat does nothing)."""
-    from domain.store.models import OutboxAttachment
 
     values = dict(key=key, filename=attachment.filename, mime=attachment.mime, data=attachment.data,
                   created_at=uow.now)
@@ -330,7 +336,6 @@ def attach(uow: UnitOfWork, key: str, attachment: Attachment) -> None:
 
 
 def attachment_for(uow: UnitOfWork, key: str) -> Attachment | None:
-    from domain.store.models import OutboxAttachment
 
     row = uow.session.scalar(select(OutboxAttachment).where(OutboxAttachment.key == key))
     return Attachment(row.filename, row.mime, bytes(row.data)) if row is not None else None

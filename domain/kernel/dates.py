@@ -5,7 +5,7 @@ import re
 from datetime import MAXYEAR, MINYEAR, date, datetime, timedelta
 
 from domain.kernel.errors import Invalid
-from domain.kernel.i18n import N_
+from domain.kernel.i18n import N_, NO_YEAR
 
 _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "日": 7, "天": 7, "末": 6}
 _CN_NUM = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
@@ -114,7 +114,6 @@ def check_span(start: date | None, end: date | None) -> None:
         raise Invalid(N_("The end {end} is before the start {start}."), end=end.isoformat(), start=start.isoformat())
 
 
-NO_YEAR = 1904  # a leap year: a birthday given without its year (3月5日, 2月29日) is kept in it
 
 
 def parse_birthday(text: str, today: date) -> date:

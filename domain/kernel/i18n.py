@@ -29,6 +29,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, format_percent
 
+NO_YEAR = 1904  # a leap year: a birthday given without its year (3月5日, 2月29日) is kept in it
 LOCALES_DIR = Path(__file__).resolve().parents[2] / "locales"
 DOMAIN = "bizbot"
 SUPPORTED = ("en", "zh")
@@ -162,8 +163,6 @@ def fmt_date(value: date) -> str:
 
 def fmt_birthday(value: date) -> str:
     """A birthday: without a year when none was given (domain.kernel.dates.NO_YEAR): "Mar 5", "3月5日"."""
-    from domain.kernel.dates import NO_YEAR
-
     if value.year == NO_YEAR:
         return format_skeleton("MMMd", value, locale=babel_locale())
     return fmt_date(value)

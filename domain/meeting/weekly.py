@@ -24,8 +24,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from domain.delivery.calendar import is_workday, workday_on_or_after
-from domain.delivery.due import AgendaEntry, agenda_source, cancel, due_kind, schedule
+from domain.delivery.due import cancel, due_kind, schedule
 from domain.delivery.outbox import Attachment, OutButton, attach, enqueue
+from domain.kernel.actor import DEPARTMENT_ROLES, Actor
 from domain.kernel.clock import at_local, local_today
 from domain.kernel.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.kernel.i18n import (
@@ -51,7 +52,8 @@ from domain.store.models import (
 )
 from domain.store.numbers import by_number, next_number
 from domain.store.uow import UnitOfWork
-from domain.team.access import DEPARTMENT_ROLES, Actor, parse_ref, ref, require_role
+from domain.team.access import parse_ref, ref, require_role
+from domain.team.agenda import AgendaEntry, agenda_source
 from domain.team.members import find_member, name_key, org_setting
 
 MEETING, ASK, NUDGE, ACTION = "meeting", "meeting-ask", "meeting-nudge", "action"

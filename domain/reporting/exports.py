@@ -11,44 +11,13 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
-from domain.kernel.errors import Forbidden, Invalid
+from domain.kernel.actor import Actor
+from domain.kernel.errors import Invalid
 from domain.kernel.i18n import N_, Label
 from domain.kernel.vocab import Vocabulary
-from domain.store.models import Organisation
 from domain.store.uow import UnitOfWork
-from domain.team.access import Actor, require_role
-from domain.team.members import actor_for, find_member
 
 FORMATS = ("csv", "xlsx")
-EXPORT_ROLES = frozenset({"admin", "manager", "deputy", "head"})
-
-
-def resolve_org(uow: UnitOfWork, org_id: int | None) -> int:
-    """The organisation an export is for: the one given, or the only one there is."""
-    if org_id is not None:
-        return org_id
-    orgs = list(uow.session.scalars(select(Organisation.id).limit(2)))
-    if len(orgs) != 1:
-        raise Invalid(N_("Say which organisation: --org ID."))
-    return orgs[0]
-
-
-def exporter(uow: UnitOfWork, org_id: int | None, name: str, what: str,
-             roles: frozenset[str] | None = EXPORT_ROLES) -> Actor:
-    """The member an export runs as; with `roles`, they must hold one of them. Refusals are audited."""
-    actor = actor_for(uow, find_member(uow, resolve_org(uow, org_id), name))
-    if roles is not None:
-        try:
-            require_role(actor, roles)
-        except Forbidden:
-            uow.audit(actor.org_id, actor.member_id, "refuse", "export", what)
-            uow.commit()
-            raise
-    return actor
-
-
 # what makes a spreadsheet read a cell as a formula (OWASP, CSV injection)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _NOT_IN_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # characters an xlsx file cannot hold
@@ -57,7 +26,6 @@ _NOT_IN_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # characters an xlsx
 def inert(text: str) -> str:
     """Text a spreadsheet shows as text: one that would start a formula gets a leading single quote."""
     return "'" + text if text.startswith(FORMULA_STARTS) else text
-
 
 def _csv_cell(value: Any) -> Any:
     if value is None:

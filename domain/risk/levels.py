@@ -15,12 +15,13 @@ from typing import Any
 from sqlalchemy import select
 
 from domain.delivery.outbox import OutButton, enqueue
+from domain.kernel.actor import Actor
 from domain.kernel.errors import Invalid
 from domain.kernel.i18n import N_, Label
 from domain.kernel.vocab import CLOSED_STAGES, RISKS
 from domain.store.models import Contract, Customer, Lead, Member
 from domain.store.uow import UnitOfWork
-from domain.team.access import Actor, parse_ref, ref, visible_owner_ids
+from domain.team.access import ref, visible_owner_ids
 
 ORDER = {"low": 0, "medium": 1, "high": 2}
 MARKS = {"high": "🔴", "medium": "🟠", "low": "🟡"}
@@ -41,19 +42,6 @@ def marked(reference: str, level: str) -> str:
     return f"{MARKS[level]} {reference}" if ORDER.get(level, 0) > 0 else reference
 
 
-def find_record(uow: UnitOfWork, actor: Actor, text: str) -> Record:
-    """A customer (C3 or a name), a lead (L12) or a contract (K4) the actor may see."""
-    from domain.approvals.contracts import find_contract
-    from domain.crm.customers import find_customer, find_lead
-
-    text = text.strip()
-    if parse_ref(text, "L") is not None:
-        return find_lead(uow, actor, text)
-    if parse_ref(text, "K") is not None:
-        return find_contract(uow, actor, text)
-    return find_customer(uow, actor, text)
-
-
 @dataclass(frozen=True)
 class RiskChange:
     ref: str
@@ -64,9 +52,9 @@ class RiskChange:
     warned: list[str]  # names of those told
 
 
-def set_risk(uow: UnitOfWork, actor: Actor, text: str, level: str, reason: str | None) -> RiskChange:
-    """Set a record's risk level, with why; raising it to orange or red warns (see the module)."""
-    record = find_record(uow, actor, text)
+def set_risk(uow: UnitOfWork, actor: Actor, record: Record, level: str, reason: str | None) -> RiskChange:
+    """Set the risk level of a record the actor may see, with why; raising it to orange or red warns (see the
+    module)."""
     reason = (reason or "").strip() or None
     if reason is not None and len(reason) > MAX_NOTE:
         raise Invalid(N_("The reason is too long ({count} characters; at most {max})."), count=len(reason),

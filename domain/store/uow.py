@@ -18,17 +18,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, insert
 from sqlalchemy.orm import Session
 
 from domain.kernel.clock import Clock
+from domain.store.engine import Lease, Sessions
 from domain.store.models import AuditEntry
 from domain.store.prepared import Prepared
-
-if TYPE_CHECKING:
-    from domain.store.engine import Lease, Sessions
 
 _AUDIT_INSERT = Prepared(insert(AuditEntry))
 T = TypeVar("T")

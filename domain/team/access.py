@@ -2,35 +2,17 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from domain.kernel.actor import Actor
 from domain.kernel.errors import Forbidden, Hidden
 from domain.kernel.i18n import N_, Labels
 from domain.kernel.vocab import ROLES
 from domain.store.models import Member
 from domain.store.uow import UnitOfWork
 
-DEPARTMENT_ROLES = frozenset({"admin", "manager", "deputy", "head"})
 TEAM_ADMIN_ROLES = frozenset({"admin", "manager"})
-
-
-@dataclass(frozen=True)
-class Actor:
-    org_id: int
-    member_id: int
-    name: str
-    roles: frozenset[str]
-    locale: str
-    timezone: str
-
-    def has_any(self, roles: frozenset[str] | set[str]) -> bool:
-        return bool(self.roles & roles)
-
-    @property
-    def sees_department(self) -> bool:
-        return self.has_any(DEPARTMENT_ROLES)
 
 
 def team_ids(uow: UnitOfWork, org_id: int, member_id: int) -> set[int]:

@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from domain.kernel.errors import Ambiguous, Conflict, Invalid, NotFound
+from domain.delivery.due import reschedule_org
+from domain.kernel.actor import Actor
+from domain.kernel.errors import Ambiguous, Conflict, Forbidden, Invalid, NotFound
 from domain.kernel.i18n import N_, normalize_locale
 from domain.kernel.text import lookalike_key, visible
 from domain.kernel.vocab import ROLES
@@ -24,7 +26,7 @@ from domain.store.models import (
 )
 from domain.store.prepared import Prepared
 from domain.store.uow import UnitOfWork
-from domain.team.access import TEAM_ADMIN_ROLES, Actor, require_role
+from domain.team.access import TEAM_ADMIN_ROLES, require_role
 
 DEFAULT_ORG_SETTINGS = {"key_account_score": 16, "reminder_hour": 9}
 
@@ -339,7 +341,6 @@ def set_locale(uow: UnitOfWork, actor: Actor, lang: str) -> str:
 
 def set_timezone(uow: UnitOfWork, actor: Actor, tz: str) -> Organisation:
     """Change the department's time zone; pending reminders move to the new local hour."""
-    from domain.delivery.due import reschedule_org
 
     require_role(actor, TEAM_ADMIN_ROLES)
     org = uow.session.get(Organisation, actor.org_id)
@@ -369,7 +370,6 @@ ORG_SETTING_RANGES = {"key_account_score": (4, 20), "reminder_hour": (0, 23)}
 
 def set_org_setting(uow: UnitOfWork, actor: Actor, key: str, value: int) -> Organisation:
     """Change a department setting; a new reminder hour moves pending reminders with it."""
-    from domain.delivery.due import reschedule_org
 
     require_role(actor, TEAM_ADMIN_ROLES)
     low, high = ORG_SETTING_RANGES[key]
@@ -654,3 +654,30 @@ def member_by_account(uow: UnitOfWork, platform: str, external_id: str) -> Membe
         .order_by(Identity.id.desc())
         .limit(1)
     )
+
+
+EXPORT_ROLES = frozenset({"admin", "manager", "deputy", "head"})
+
+
+def resolve_org(uow: UnitOfWork, org_id: int | None) -> int:
+    """The organisation an export is for: the one given, or the only one there is."""
+    if org_id is not None:
+        return org_id
+    orgs = list(uow.session.scalars(select(Organisation.id).limit(2)))
+    if len(orgs) != 1:
+        raise Invalid(N_("Say which organisation: --org ID."))
+    return orgs[0]
+
+
+def exporter(uow: UnitOfWork, org_id: int | None, name: str, what: str,
+             roles: frozenset[str] | None = EXPORT_ROLES) -> Actor:
+    """The member an export runs as; with `roles`, they must hold one of them. Refusals are audited."""
+    actor = actor_for(uow, find_member(uow, resolve_org(uow, org_id), name))
+    if roles is not None:
+        try:
+            require_role(actor, roles)
+        except Forbidden:
+            uow.audit(actor.org_id, actor.member_id, "refuse", "export", what)
+            uow.commit()
+            raise
+    return actor

@@ -8,7 +8,7 @@ from pydantic import BeforeValidator, Field
 
 from domain.approvals import engine as approvals
 from domain.approvals.policy import REQUEST_KINDS, TYPE_LABELS, TYPES, format_chain
-from domain.delivery.outbox import decode
+from domain.delivery.outbox import decode, encode
 from domain.kernel.errors import Invalid
 from domain.kernel.i18n import N_, _, sentences, translate
 from domain.team.access import TEAM_ADMIN_ROLES
@@ -32,7 +32,6 @@ from handlers.replies import Button, Reply, Section
 
 def _msg(ctx: Ctx, msgid: str, params: dict) -> str:
     """A domain message with parameters (as the outbox keeps them), rendered for the actor."""
-    from domain.delivery.outbox import encode
 
     return translate(msgid).format(**{k: decode(encode(v), ctx.actor.timezone) for k, v in params.items()})
 

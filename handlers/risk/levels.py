@@ -3,14 +3,30 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from domain.approvals.contracts import find_contract
+from domain.crm.customers import find_customer, find_lead
+from domain.kernel.actor import Actor
 from domain.kernel.i18n import N_, _, fmt_list, translate
 from domain.kernel.vocab import RISKS, Vocabulary
 from domain.risk import levels as risk
+from domain.risk.levels import Record
+from domain.store.uow import UnitOfWork
+from domain.team.access import parse_ref
 from handlers.args import Args, LongText, Risk, Text, words
 from handlers.context import Ctx
 from handlers.format import risk as level
 from handlers.registry import REGISTRY
 from handlers.replies import Button, Reply, Section
+
+
+def find_record(uow: UnitOfWork, actor: Actor, text: str) -> Record:
+    """A customer (C3 or a name), a lead (L12) or a contract (K4) the actor may see."""
+    text = text.strip()
+    if parse_ref(text, "L") is not None:
+        return find_lead(uow, actor, text)
+    if parse_ref(text, "K") is not None:
+        return find_contract(uow, actor, text)
+    return find_customer(uow, actor, text)
 
 
 class RiskSetArgs(Args):
@@ -26,7 +42,7 @@ class RiskSetArgs(Args):
 def risk_set(ctx: Ctx, args: RiskSetArgs) -> Reply:
     """Change the level; raising it to orange or red tells the supervisor (and, for red, the managers)."""
     with ctx.uow() as uow:
-        change = risk.set_risk(uow, ctx.actor, args.record, args.level, args.reason)
+        change = risk.set_risk(uow, ctx.actor, find_record(uow, ctx.actor, args.record), args.level, args.reason)
     text = _("Risk of {kind} {name} ({ref}): {old} → {new}.").format(
         kind=translate(change.kind), name=change.name, ref=change.ref, old=RISKS.label(change.old),
         new=level(change.new))

@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 
 from domain.appraisals import reviews as appraisals
 from domain.appraisals.reviews import parse_period, parse_weights, period_of, window
+from domain.kernel.actor import Actor
 from domain.kernel.errors import Conflict, DomainError, Invalid
 from domain.store.models import AuditEntry, DueItem, Organisation, Review
-from domain.team.access import Actor
 from domain.team.members import actor_for, find_member
 
 TODAY = date(2026, 11, 23)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from bot.bootstrap import App
 from domain.crm import callbacks
 from domain.crm import customers as crm
+from domain.kernel.actor import Actor
 from domain.kernel.errors import NotFound
 from domain.store.engine import alembic_config, make_engine, upgrade
 from domain.store.models import (
@@ -25,7 +26,6 @@ from domain.store.models import (
     Visit,
 )
 from domain.store.numbers import next_number
-from domain.team.access import Actor
 from domain.team.members import actor_for
 
 
