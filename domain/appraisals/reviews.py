@@ -1,8 +1,8 @@
-"""Appraisals (绩效考核, SPEC §7): self-review → supervisor's scores → manager's approval →
+"""Appraisals (绩效考核): self-review → supervisor's scores → manager's approval →
 result sent to the member → appeal within a window → the manager's ruling.
 
 Cycles (monthly, quarterly, annual) and indicator templates are organisation settings, kept as
-data with the SPEC's defaults. A window opens as a recurring due item per cycle (like customer
+data with the department's defaults. A window opens as a recurring due item per cycle (like customer
 care), creating one review per member whose role has a template; each review carries its
 indicators, the figures the records measure for them (domain.reporting.figures) and what they were computed
 from, the scores and comments of both sides, and a history of every step.
@@ -50,7 +50,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "appeal_days": 5,  # days after the result during which the member may appeal
 }
 
-# SPEC §7's three templates. `measures` are figures-registry keys shown beside the indicator.
+# The default templates, one per group. `measures` are figures-registry keys shown beside the indicator.
 DEFAULT_TEMPLATES: dict[str, dict[str, Any]] = {
     "bd": {"label": N_("business development"), "roles": ["sales"], "indicators": [
         {"key": "performance", "label": N_("performance (contract value signed)"), "weight": 40,

@@ -239,7 +239,7 @@ def _change_decided(uow: UnitOfWork, actor: Actor, req: ApprovalRequest, state: 
 
 
 def _plan_delivery_callback(uow: UnitOfWork, org: Organisation, contract: Contract) -> None:
-    """SPEC §5: a callback is due after a delivery — the first working day after the contract's delivery
+    """A callback is due after a delivery — the first working day after the contract's delivery
     date (交货期), to the customer's owner. A new delivery date moves the open one."""
 
     if contract.delivery is None:

@@ -1,6 +1,6 @@
 """The department's words: each choice has a key, an English label (the msgid) and Chinese aliases.
 
-The zh catalog translates the labels into the terms the users already use (SPEC.md).
+The zh catalog translates the labels into the terms the users already use.
 """
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ ROLES = Vocabulary(
     },
 )
 
-# The department's groups (SPEC §1: 业务拓展组, 项目执行组, 客户服务组), as its roles place people in them; a
+# The department's groups (业务拓展组, 项目执行组, 客户服务组), as its roles place people in them; a
 # member with roles in several groups belongs to each.
 GROUPS: tuple[tuple[str, frozenset[str]], ...] = (
     (N_("Management"), frozenset({"manager", "deputy", "head", "admin"})),

@@ -1,4 +1,4 @@
-"""The weekly meeting (部门例会, SPEC §6): updates asked for before it, a digest posted at it, and
+"""The weekly meeting (部门例会): updates asked for before it, a digest posted at it, and
 the action items its minutes hold.
 
 The schedule lives in the organisation's settings. Three recurring due items per organisation

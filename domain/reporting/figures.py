@@ -1,7 +1,7 @@
 """Figures measured from the records over a period, for a set of members (or the department).
 
-One registry serves the weekly digest (SPEC §6: last week's figures and the change from the
-week before) and the appraisal indicators (SPEC §7: new customers, negotiation success,
+One registry serves the weekly digest (last week's figures and the change from the
+week before) and the appraisal indicators (new customers, negotiation success,
 complaint timeliness, ... each shown with its figure and what it was computed from). Each area
 registers its own measures with `@measure`, so the digest and the appraisals never reach into
 another area's tables:

@@ -1,7 +1,7 @@
-"""Risk (SPEC §8, 风险管理): customers, leads and contracts carry a level — high, medium, low — shown as red,
+"""Risk (风险管理): customers, leads and contracts carry a level — high, medium, low — shown as red,
 orange and yellow warnings (红/橙/黄).
 
-Raising a record to orange or red sends the warning signal the seeds ask for (预警信号, "so that the
+Raising a record to orange or red sends the warning signal the risk procedure asks for (预警信号, "so that the
 people concerned act in time"): orange to the owner's supervisor, red to the supervisor and the managers,
 and to the owner when someone else raised it. Lowering it, or keeping it, says nothing. `/risk list` is
 the department's risk list (风险清单): the orange and red records the member may see, the reddest first,

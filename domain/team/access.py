@@ -1,4 +1,4 @@
-"""Who may see and change what (SPEC §8): own records, the team below you, or the department."""
+"""Who may see and change what: own records, the team below you, or the department."""
 from __future__ import annotations
 
 import re

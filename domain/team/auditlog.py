@@ -1,4 +1,4 @@
-"""The access log (数据访问记录, SPEC §8): every read and change of a record is written with who, what and
+"""The access log (数据访问记录): every read and change of a record is written with who, what and
 when (UnitOfWork.audit); here admins, managers and the department head read it — by record, by member or
 the latest — and export it. Reading it is itself recorded."""
 from __future__ import annotations

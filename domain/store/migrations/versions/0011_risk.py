@@ -1,4 +1,4 @@
-"""risk (SPEC §8): contracts carry a risk level too; customers, leads and contracts say why
+"""risk: contracts carry a risk level too; customers, leads and contracts say why
 
 Revision ID: 0011
 Revises: 0010
