@@ -7,7 +7,7 @@ next. This counts the instructions a command costs instead: each target runs in 
 `valgrind --tool=callgrind` (PYTHONHASHSEED=0), once with --first and once with --last commands after the
 same set-up, and the difference divided by the difference in commands is one command's instructions
 (start-up and set-up cancel out). Runs repeat to within about 1%. It is for comparing versions of bizbot,
-not for the issue's target: the requests are driven through ASGI without uvicorn, whose HTTP handling both
+not for checking the targets: the requests are driven through ASGI without uvicorn, whose HTTP handling both
 apps pay alike, so the ratio here is lower than the one bench/slack_ack.py measures; and instructions are
 not time (bizbot's larger heap misses the caches more often).
 

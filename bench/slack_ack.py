@@ -5,7 +5,7 @@
 Every target is served the same way: uvicorn (one worker) on 127.0.0.1 in a server process of its
 own, all started at the beginning and stopped at the end; the load generator (aiohttp, N concurrent workers) runs in this process, so its CPU does not
 compete with the server's event loop for the GIL. Requests carry real Slack v0 signatures.
-A FakeSlack (tests/slack_fake.py) answers the Web API calls (auth.test, users.info).
+A FakeSlack (tests/fakes/slack_fake.py) answers the Web API calls (auth.test, users.info).
 
 Targets:
   bare bolt   AsyncApp + AsyncSlackRequestHandler on Starlette; `/ping` only acks.
@@ -19,7 +19,7 @@ process slows them all alike and the ratios stay fair). An error is a non-200 an
 Each server process's CPU (user + system, Linux /proc) is read around its measured slices: server CPU
 per request says where the time goes, and bare/bizbot CPU per request is the throughput ratio the
 server alone would allow.
-Target (the issue): on SQLite, at concurrency 10, p99 < 50 ms and >= 40% of the bare app's throughput.
+Target: on SQLite, at concurrency 10, p99 < 50 ms and >= 40% of the bare app's throughput.
 """
 from __future__ import annotations
 

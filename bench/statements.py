@@ -1,4 +1,4 @@
-"""One statement three ways: SQLAlchemy's `Connection.execute`, a prepared statement (domain/prepared.py),
+"""One statement three ways: SQLAlchemy's `Connection.execute`, a prepared statement (domain/store/prepared.py),
 and the bare driver call, in one run on the same connection and transaction.
 
     .venv/bin/python bench/statements.py [--n 20000] [--url postgresql://...]

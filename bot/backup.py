@@ -1,4 +1,4 @@
-"""Backups (SPEC §8: records are kept in one store, backed up).
+"""Backups: records are kept in one store, and backed up.
 
 `bizbot backup` writes one now; with `BIZBOT_BACKUP_DIR` set, `bizbot serve` (the replica that runs the
 sweep) writes one a day after `BIZBOT_BACKUP_HOUR` local time and keeps the newest `BIZBOT_BACKUP_KEEP`.

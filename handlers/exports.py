@@ -1,4 +1,4 @@
-"""/export: the leads, complaints or contract ledger as a file, sent to the one who asks (SPEC §8)."""
+"""/export: the leads, complaints or contract ledger as a file, sent to the one who asks."""
 from __future__ import annotations
 
 from typing import Annotated, Literal

@@ -1,6 +1,6 @@
 """Reply → Block Kit, Command → modal, and back: pure translations for the Slack adapter.
 
-Every user string is escaped here (practice 11) and every Slack size limit is respected, so
+Every user string is escaped here and every Slack size limit is respected, so
 any Reply renders to a message Slack accepts.
 """
 from __future__ import annotations

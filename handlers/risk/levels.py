@@ -1,4 +1,4 @@
-"""/risk: the risk levels of customers, leads and contracts (SPEC §8, 风险管理), and the risk list (风险清单)."""
+"""/risk: the risk levels of customers, leads and contracts (风险管理), and the risk list (风险清单)."""
 from __future__ import annotations
 
 from pydantic import Field

@@ -1,4 +1,4 @@
-"""/audit: the access log (数据访问记录) — who read or changed which record, and when (SPEC §8)."""
+"""/audit: the access log (数据访问记录) — who read or changed which record, and when."""
 from __future__ import annotations
 
 from pydantic import Field
