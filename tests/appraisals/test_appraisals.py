@@ -420,7 +420,7 @@ def test_export_reviews_for_managers_only(team, db_url, tmp_path) -> None:  # no
 
 
 def test_reviews_read_the_contract_and_complaint_figures(team) -> None:  # noqa: ANN001
-    """Issue 9 reads what the approvals and complaints areas measure, through the figures registry."""
+    """Appraisals read what the approvals and complaints areas measure, through the figures registry."""
     team("/team add lily role=legal")
     team(":as bob", "/customer new Acme", "/lead new Acme value=10万",
          '/contract new Acme title="Pumps" amount=100000 payment="net 30" delivery=2026-12-20 term=2027-06-30 '

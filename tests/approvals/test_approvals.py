@@ -279,7 +279,7 @@ def test_contract_wins_its_lead_and_enters_the_ledger(team, app) -> None:  # noq
 
 
 def test_a_signed_contract_schedules_a_callback_after_its_delivery(team, app, clock) -> None:  # noqa: ANN001
-    """SPEC §5: a callback is due after a delivery — the first working day after the delivery date."""
+    """A callback is due after a delivery — the first working day after the delivery date."""
     from domain.store.models import Callback
 
     team('/contract new Acme title="Pilot" amount=1000 delivery=2026-12-04', "/contract submit K1",

@@ -144,7 +144,7 @@ def test_resolution_stops_escalation(bot, app) -> None:  # noqa: ANN001
 
 def test_closing_without_a_callback_calls_the_callback_off(bot, app) -> None:  # noqa: ANN001
     """`/complaint close` says the satisfaction callback will not be made: its reminder does not come, it
-    is not counted as due, and the archive says why (it used to stay open and be reminded the next day)."""
+    is not counted as due, and the archive says why (rather than staying open and being reminded the next day)."""
     _setup(bot)
     bot(NEW_HIGH, ":as alice", "/complaint resolve Q1", '/complaint close Q1 note="the customer cannot be reached"')
     with app.uow() as uow:

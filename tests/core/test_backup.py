@@ -1,4 +1,4 @@
-"""Backups (SPEC §8): a checked copy of SQLite taken while the bot works, pg_dump for PostgreSQL, the daily
+"""Backups: a checked copy of SQLite taken while the bot works, pg_dump for PostgreSQL, the daily
 backup of `bizbot serve` on the injected clock (once a local day, the newest kept), and clear failures."""
 from __future__ import annotations
 

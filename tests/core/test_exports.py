@@ -1,4 +1,4 @@
-"""Exports of leads and complaints (SPEC §8: ledger, leads, complaints), for the people entitled to them."""
+"""Exports of leads and complaints, for the people entitled to them."""
 from __future__ import annotations
 
 import csv

@@ -13,7 +13,7 @@ from domain.store.models import DueItem, OutboxMessage
 
 
 def _reminders(text: str) -> list[str]:
-    """Lines bizbot said on its own, apart from the monthly appraisal prompts (tests/test_appraisals.py)."""
+    """Lines bizbot said on its own, apart from the monthly appraisal prompts (tests/appraisals/test_appraisals.py)."""
     return [line for line in text.splitlines() if "→ @" in line and "self-review" not in line and "自评" not in line]
 
 
@@ -268,6 +268,6 @@ def test_crash_after_send_resends_once_inside_the_documented_window(bot, app) ->
     restarted = Dispatcher(app.services.uow, {"console": second})
     app.clock.advance(timedelta(minutes=6))
     assert restarted.run_once() == 1 and restarted.run_once() == 0
-    assert len(first.sent) + len(second.sent) == 2   # the one duplicate the README documents
+    assert len(first.sent) + len(second.sent) == 2   # the one duplicate docs/operations.md documents
     with app.uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(OutboxMessage)) == 1

@@ -133,7 +133,7 @@ def test_sales_sees_own_supervisor_team_manager_all(team) -> None:  # noqa: ANN0
 
 
 def test_archive_has_the_customers_contracts_and_complaints_newest_first(bot, clock) -> None:  # noqa: ANN001
-    """SPEC §2: the archive holds all leads, visits, contracts, complaints and callbacks, newest first."""
+    """The archive holds all leads, visits, contracts, complaints and callbacks, newest first."""
     from datetime import timedelta
 
     bot("/customer new Acme", "/customer new Other", '/contract new Acme title="Pilot" amount=1000')

@@ -29,7 +29,7 @@ def _to(text: str, who: str) -> list[str]:
 
 
 def _messages(text: str) -> list[str]:
-    """What bizbot said on its own, apart from the monthly appraisal prompts (tests/test_appraisals.py)."""
+    """What bizbot said on its own, apart from the monthly appraisal prompts (tests/appraisals/test_appraisals.py)."""
     return [line for line in text.splitlines() if "] → " in line and "self-review" not in line]
 
 
@@ -85,7 +85,7 @@ def test_digest_figures_on_a_known_data_set(bot, app) -> None:  # noqa: ANN001
                  "Callbacks due: 1 (+1 from the week before)", "Callbacks done: 1 (+1 from the week before)"):
         assert f"  • {line}\n" in out
     shown = [m for m in meeting.digest_measures()]
-    # SPEC §6's order: leads, visits, stage moves, contracts, complaints, callbacks
+    # the digest's order: leads, visits, stage moves, contracts, complaints, callbacks
     assert [m.key for m in shown] == ["new_customers", "new_leads", "visits", "stage_moves", "contracts_submitted",
                                       "contracts_approved", "contracts_pending", "contract_value_signed",
                                       "complaints_opened", "complaints_overdue", "complaints_closed",

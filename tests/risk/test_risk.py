@@ -1,4 +1,4 @@
-"""Risk (SPEC §8): levels on customers, leads and contracts shown as red/orange/yellow, the warning signal when
+"""Risk (风险管理): levels on customers, leads and contracts shown as red/orange/yellow, the warning signal when
 one is raised, the risk list, and bad input that changes nothing."""
 from __future__ import annotations
 

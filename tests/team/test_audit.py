@@ -1,4 +1,4 @@
-"""The access log (数据访问记录, SPEC §8): who read or changed a record, what a member did, for admins,
+"""The access log (数据访问记录): who read or changed a record, what a member did, for admins,
 managers and the head only; its export; reading it is recorded too."""
 from __future__ import annotations
 

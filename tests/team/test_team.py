@@ -110,7 +110,7 @@ def test_reminder_hour_moves_pending_reminders(bot) -> None:  # noqa: ANN001
 
 
 def test_the_team_is_listed_by_the_departments_groups(bot) -> None:  # noqa: ANN001
-    """SPEC §1's groups as the roles place people: 业务拓展组 (sales), 项目执行组 (project managers), 客户服务组
+    """The department's groups as the roles place people: 业务拓展组 (sales), 项目执行组 (project managers), 客户服务组
     (service); a member with roles in two groups is in both."""
     bot("/team add alice role=sales", "/team add pat role=sales,pm", "/team add sam role=service",
         "/team add lee role=legal", "/settings lang zh")
