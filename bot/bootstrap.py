@@ -14,6 +14,7 @@ import domain.crm.holidays  # noqa: F401  (registers the notice of a year whose 
 import handlers
 from bot.settings import Settings, load_settings
 from domain.kernel.clock import Clock, SystemClock
+from domain.kernel.wiring import Wiring
 from domain.store.engine import Sessions, make_engine, upgrade
 from domain.store.uow import UnitOfWork
 from handlers.context import Services
@@ -25,6 +26,7 @@ class App:
     settings: Settings
     engine: Engine
     clock: Clock
+    wiring: Wiring
     services: Services
     registry: Registry
     sessions: Sessions
@@ -36,6 +38,13 @@ class App:
         self.engine.dispose()
 
 
+def wire() -> Wiring:
+    """Every area's due kinds, recurring jobs, agenda sources, measures, request types, archive sections and
+    export tables, each added by the area's own `register`."""
+    wiring = Wiring()
+    return wiring
+
+
 def bootstrap(settings: Settings | None = None, clock: Clock | None = None, migrate: bool = True) -> App:
     settings = settings or load_settings()
     clock = clock or SystemClock()
@@ -43,6 +52,7 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None, migr
     if migrate:
         upgrade(engine)
     sessions = Sessions(engine)
-    services = Services(uow=lambda: UnitOfWork(sessions, clock), clock=clock, admins=settings.admin_set,
+    wiring = wire()
+    services = Services(uow=lambda: UnitOfWork(sessions, clock, wiring), clock=clock, admins=settings.admin_set,
                         open_enrolment=settings.open_enrolment)
-    return App(settings, engine, clock, services, handlers.load(), sessions)
+    return App(settings, engine, clock, wiring, services, handlers.load(), sessions)

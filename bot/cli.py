@@ -242,6 +242,7 @@ def restore_command(backup_file: str, yes: bool) -> None:
 @click.option("--retry", "retry", default=None, help="Re-queue parked messages: an id, ids (1,2) or 'all'.")
 def outbox(status: str | None, limit: int, retry: str | None) -> None:
     """Show pending, parked and recent messages; retry parked ones."""
+    from bot.bootstrap import wire
     from domain.delivery.outbox import list_messages, retry_parked
     from domain.kernel.clock import SystemClock
     from domain.store.engine import Sessions, make_engine
@@ -249,7 +250,7 @@ def outbox(status: str | None, limit: int, retry: str | None) -> None:
 
     settings = _settings()
     engine = make_engine(settings.database_url)
-    uow = UnitOfWork(Sessions(engine), SystemClock())
+    uow = UnitOfWork(Sessions(engine), SystemClock(), wire())
     try:
         if retry:
             ids = None if retry == "all" else [int(x) for x in retry.split(",") if x.strip().isdigit()]
@@ -306,6 +307,7 @@ def export() -> None:
 
 def _export(produce, fmt: str, output: str | None, default_name: str, what: str) -> None:  # noqa: ANN001
     """Run an export in one unit of work; write it to --output (CSV may go to stdout); a refusal is one line."""
+    from bot.bootstrap import wire
     from domain.kernel.clock import SystemClock
     from domain.kernel.errors import DomainError
     from domain.kernel.i18n import use_locale
@@ -316,7 +318,7 @@ def _export(produce, fmt: str, output: str | None, default_name: str, what: str)
     settings = _settings()
     engine = make_engine(settings.database_url)
     try:
-        with UnitOfWork(Sessions(engine), SystemClock()) as uow:
+        with UnitOfWork(Sessions(engine), SystemClock(), wire()) as uow:
             try:
                 data, count = produce(uow)
             except DomainError as exc:

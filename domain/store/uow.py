@@ -24,6 +24,7 @@ from sqlalchemy import Connection, insert
 from sqlalchemy.orm import Session
 
 from domain.kernel.clock import Clock
+from domain.kernel.wiring import Wiring
 from domain.store.engine import Lease, Sessions
 from domain.store.models import AuditEntry
 from domain.store.prepared import Prepared
@@ -33,9 +34,10 @@ T = TypeVar("T")
 
 
 class UnitOfWork:
-    def __init__(self, sessions: Sessions, clock: Clock, owner: UnitOfWork | None = None) -> None:
+    def __init__(self, sessions: Sessions, clock: Clock, wiring: Wiring, owner: UnitOfWork | None = None) -> None:
         self._sessions = sessions
         self.clock = clock
+        self.wiring = wiring  # the registries the application was built with (due kinds, measures, ...)
         self._owner = owner
         self._open = False
         self._busy = False  # a joined unit of work is going on in this (owner's) transaction
@@ -121,7 +123,7 @@ class UnitOfWork:
 
     def joined(self) -> UnitOfWork:
         """A unit of work for a use case run inside this one's transaction (enter it with `with`)."""
-        return UnitOfWork(self._sessions, self.clock, owner=self._root)
+        return UnitOfWork(self._sessions, self.clock, self.wiring, owner=self._root)
 
     def carry(self, work: Callable[[UnitOfWork], T]) -> T:
         """Do `work` now, uncommitted, to be committed with the unit's next commit, whoever commits;
