@@ -5,14 +5,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-import domain.approvals.contracts  # noqa: F401  (registers contract requests, their due kinds and figures)
-import domain.approvals.requests  # noqa: F401  (registers expense and leave requests)
-import domain.complaints.cases  # noqa: F401  (registers the complaint ladder and its figures)
-import domain.crm.callbacks  # noqa: F401  (registers the callback due kind)
-import domain.crm.care  # noqa: F401  (registers the daily care job)
-import domain.crm.holidays  # noqa: F401  (registers the notice of a year whose holidays are unknown)
 import handlers
 from bot.settings import Settings, load_settings
+from domain import appraisals, approvals, complaints, crm, meeting
 from domain.kernel.clock import Clock, SystemClock
 from domain.kernel.wiring import Wiring
 from domain.store.engine import Sessions, make_engine, upgrade
@@ -42,6 +37,11 @@ def wire() -> Wiring:
     """Every area's due kinds, recurring jobs, agenda sources, measures, request types, archive sections and
     export tables, each added by the area's own `register`."""
     wiring = Wiring()
+    crm.register(wiring)
+    approvals.register(wiring)
+    complaints.register(wiring)
+    meeting.register(wiring)
+    appraisals.register(wiring)
     return wiring
 
 

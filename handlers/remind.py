@@ -1,9 +1,11 @@
 """/remind: snooze a reminder, mute or unmute a kind, see what reminds me."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import Field
 
-from domain.delivery.due import KINDS
+from domain.delivery.due import DUE_KINDS, DueKind
 from domain.kernel.clock import as_utc
 from domain.kernel.i18n import N_, _, fmt_datetime, translate
 from domain.kernel.vocab import Vocabulary
@@ -48,7 +50,7 @@ def remind_mute(ctx: Ctx, args: KindArgs) -> Reply:
     with ctx.uow() as uow:
         kinds = set_muted(uow, ctx.actor, args.kind, True)
     return Reply(text=_("You will get no more reminders of {kind}; /remind unmute {kind} brings them back.").format(
-        kind=_named(kinds, args.kind)))
+        kind=_named(uow.wiring[DUE_KINDS], kinds, args.kind)))
 
 
 @REGISTRY.command("remind unmute", N_("Resume a kind of reminder for me."), KindArgs, positional=("kind",),
@@ -57,13 +59,14 @@ def remind_unmute(ctx: Ctx, args: KindArgs) -> Reply:
     """Unmute a kind."""
     with ctx.uow() as uow:
         kinds = set_muted(uow, ctx.actor, args.kind, False)
-    return Reply(text=_("Reminders of {kind} are on again.").format(kind=_named(kinds, args.kind)))
+    return Reply(text=_("Reminders of {kind} are on again.").format(
+        kind=_named(uow.wiring[DUE_KINDS], kinds, args.kind)))
 
 
-def _named(kinds: list[str], typed: str) -> str:
+def _named(every: Mapping[str, DueKind], kinds: list[str], typed: str) -> str:
     """One kind by its label in the reader's language; several (a label naming them all) as typed."""
     if len(kinds) == 1:
-        kind = KINDS.get(kinds[0])
+        kind = every.get(kinds[0])
         return translate(kind.label) if kind is not None and kind.label else kinds[0]
     return typed.strip()
 
@@ -78,9 +81,10 @@ def remind_list(ctx: Ctx, args: RemindListArgs) -> Reply:
     with ctx.uow() as uow:
         member = uow.session.get(Member, ctx.actor.member_id)
         muted = member.muted if member else frozenset()
+        every = uow.wiring[DUE_KINDS]
     # by label, as people name them (the four appraisal reminders are one line: 考核提醒)
     groups: dict[str, list[str]] = {}
-    for kind in KINDS.values():
+    for kind in every.values():
         groups.setdefault(translate(kind.label) if kind.label else kind.name, []).append(kind.name)
     kinds = [f"{label} · " + (_("muted") if all(n in muted for n in names) else
                               _("partly muted") if any(n in muted for n in names) else _("on"))

@@ -1,1 +1,4 @@
 """Appraisals: self-review, scoring, approval, feedback and appeals."""
+from domain.appraisals.wiring import register
+
+__all__ = ["register"]

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from domain.delivery.calendar import is_workday
-from domain.delivery.due import cancel, due_kind, recurring, schedule
+from domain.delivery.due import cancel, schedule
 from domain.delivery.outbox import Msg, OutButton, enqueue
 from domain.kernel import periods
 from domain.kernel.actor import Actor
@@ -196,15 +196,18 @@ def next_opening(org: Organisation, cycle: str, now: datetime) -> datetime | Non
     return None
 
 
-def _opening_kind(cycle: str) -> str:
+def opening_kind(cycle: str) -> str:
+    """The due kind that opens the windows of `cycle`, one recurring item per organisation."""
     return f"review_open_{cycle}"
 
 
-for _cycle in CYCLES:
-    recurring(_opening_kind(_cycle))(lambda org, now, c=_cycle: next_opening(org, c, now))
+def first_opening(cycle: str) -> Callable[[Organisation, datetime], datetime | None]:
+    def first_due(org: Organisation, now: datetime) -> datetime | None:
+        return next_opening(org, cycle, now)
+    return first_due
 
 
-def _open_fire(cycle: str) -> Callable[[UnitOfWork, Any], None]:
+def opening_fire(cycle: str) -> Callable[[UnitOfWork, Any], None]:
     def fire(uow: UnitOfWork, item: Any) -> None:
         org = uow.session.get(Organisation, item.subject_id)
         if org is None or cycle not in config(org)["cycles"]:
@@ -218,7 +221,7 @@ def _open_fire(cycle: str) -> Callable[[UnitOfWork, Any], None]:
     return fire
 
 
-def _open_recompute(cycle: str) -> Callable[[UnitOfWork, Organisation, Any], datetime | None]:
+def opening_recompute(cycle: str) -> Callable[[UnitOfWork, Organisation, Any], datetime | None]:
     """When a pending opening falls after the department's time changed (time zone, reminder hour, days
     off): its own period's window, worked out again; the sweep opens it at once if that is already past."""
     def recompute(uow: UnitOfWork, org: Organisation, item: Any) -> datetime | None:
@@ -228,11 +231,6 @@ def _open_recompute(cycle: str) -> Callable[[UnitOfWork, Organisation, Any], dat
         reference = date(due_day.year - 1, 12, 31) if cycle == "annual" else due_day
         return window(org, period_of(cycle, reference)).opens_at
     return recompute
-
-
-for _cycle in CYCLES:
-    due_kind(_opening_kind(_cycle), recompute=_open_recompute(_cycle), label=N_("appraisal windows"))(
-        _open_fire(_cycle))
 
 
 # --- figures ---------------------------------------------------------------------------------
@@ -354,8 +352,7 @@ SELF_CLOSE = "review_self_close"
 SCORE_OVERDUE = "review_overdue"
 
 
-@due_kind(SELF_CLOSE, label=N_("appraisal reminders"))
-def _close_self(uow: UnitOfWork, item: Any) -> None:
+def close_self(uow: UnitOfWork, item: Any) -> None:
     """The self-review window closed: an unsubmitted review goes to the supervisor as it is."""
     found = _due_review(uow, item, ("self",))
     if found is None:
@@ -374,8 +371,7 @@ def _close_self(uow: UnitOfWork, item: Any) -> None:
                 buttons=[_open_button(member, review)])
 
 
-@due_kind(SCORE_OVERDUE, label=N_("appraisal reminders"))
-def _overdue(uow: UnitOfWork, item: Any) -> None:
+def score_overdue(uow: UnitOfWork, item: Any) -> None:
     """Scoring closed with the review still unscored: the managers are told, once."""
     found = _due_review(uow, item, ("self", "scoring"))
     if found is None:
@@ -388,8 +384,7 @@ def _overdue(uow: UnitOfWork, item: Any) -> None:
                 buttons=[_open_button(member, review)])
 
 
-@due_kind(SELF_REMINDER, label=N_("appraisal reminders"))
-def _remind_self(uow: UnitOfWork, item: Any) -> None:
+def remind_self(uow: UnitOfWork, item: Any) -> None:
     review = uow.session.get(Review, item.subject_id)
     if review is None or review.status != "self":
         return
@@ -399,8 +394,7 @@ def _remind_self(uow: UnitOfWork, item: Any) -> None:
             buttons=[OutButton(N_("Open my review"), f"/review show period={review.period}")])
 
 
-@due_kind(SCORE_REMINDER, label=N_("appraisal reminders"))
-def _remind_score(uow: UnitOfWork, item: Any) -> None:
+def remind_score(uow: UnitOfWork, item: Any) -> None:
     found = _due_review(uow, item, ("self", "scoring"))
     if found is None:
         return
@@ -833,7 +827,7 @@ def set_cycles(uow: UnitOfWork, actor: Actor, changes: dict[str, Any]) -> dict[s
             raise Invalid(N_("appeal_days must be from 0 to 60."))
         _store(org, "reviews", cfg)
         for cycle in CYCLES:
-            kind = _opening_kind(cycle)
+            kind = opening_kind(cycle)
             when = next_opening(org, cycle, uow.now)
             if when is None:
                 cancel(uow, kind, org.id)

@@ -27,7 +27,7 @@ from domain.approvals.policy import (
     from_rules,
     parse_chain,
 )
-from domain.delivery.due import cancel, due_kind, schedule
+from domain.delivery.due import cancel, schedule
 from domain.delivery.outbox import Msg, OutButton, enqueue, revise
 from domain.kernel.actor import Actor
 from domain.kernel.clock import local_today
@@ -626,8 +626,7 @@ def _timer_target(uow: UnitOfWork, item: DueItem, kind: str) -> tuple[ApprovalRe
     return req, req.chain[req.step]
 
 
-@due_kind(NUDGE, label=N_("approval reminders"))
-def _nudge(uow: UnitOfWork, item: DueItem) -> None:
+def nudge(uow: UnitOfWork, item: DueItem) -> None:
     found = _timer_target(uow, item, NUDGE)
     if found is None:
         return
@@ -644,8 +643,7 @@ def _step_since(uow: UnitOfWork, req: ApprovalRequest) -> Any:
     return last.at if last is not None else req.submitted_at
 
 
-@due_kind(ESCALATE, label=N_("approval escalations"))
-def _escalate(uow: UnitOfWork, item: DueItem) -> None:
+def escalate(uow: UnitOfWork, item: DueItem) -> None:
     found = _timer_target(uow, item, ESCALATE)
     if found is None:
         return

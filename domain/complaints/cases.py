@@ -29,7 +29,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from domain.crm.callbacks import schedule_callback
 from domain.crm.customers import archive_section, find_customer
 from domain.delivery.calendar import is_workday
-from domain.delivery.due import due_kind, schedule
+from domain.delivery.due import schedule
 from domain.delivery.outbox import OutButton, enqueue
 from domain.kernel.actor import Actor
 from domain.kernel.clock import at_local, local_today
@@ -445,8 +445,7 @@ def _escalation_buttons(cref: str) -> list[OutButton]:
     ]
 
 
-@due_kind(KIND, label=N_("complaint deadlines and escalations"))
-def _fire(uow: UnitOfWork, item: DueItem) -> None:
+def fire(uow: UnitOfWork, item: DueItem) -> None:
     _kind, _cid, rnd, deadline, step = item.key.split(":")
     c = uow.session.get(Complaint, item.subject_id)
     if c is None or c.status not in ACTIVE or c.round != int(rnd):

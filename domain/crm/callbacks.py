@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from domain.delivery.due import due_kind, schedule
+from domain.delivery.due import schedule
 from domain.delivery.outbox import Label, OutButton, enqueue
 from domain.kernel.actor import Actor
 from domain.kernel.clock import at_local, local_today
@@ -53,18 +53,17 @@ def schedule_callback(
     return cb
 
 
-def _recompute(uow: UnitOfWork, org: Organisation, item: DueItem) -> datetime | None:
+def recompute(uow: UnitOfWork, org: Organisation, item: DueItem) -> datetime | None:
     cb = uow.session.get(Callback, item.subject_id)
     return reminder_at(org, cb.due_date) if cb is not None else None
 
 
-def _owner(uow: UnitOfWork, callback_id: int) -> int | None:
+def owner_of(uow: UnitOfWork, callback_id: int) -> int | None:
     cb = uow.session.get(Callback, callback_id)
     return cb.owner_id if cb is not None else None
 
 
-@due_kind(KIND, recompute=_recompute, prefix="CB", owner=_owner, label=N_("customer callbacks"), model=Callback)
-def _fire(uow: UnitOfWork, item: DueItem) -> None:
+def fire(uow: UnitOfWork, item: DueItem) -> None:
     cb = uow.session.get(Callback, item.subject_id)
     if cb is None or cb.status != "open":
         return

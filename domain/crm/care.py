@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import func, select
 
 from domain.delivery.calendar import HOLIDAY_NAMES, holiday_name, is_workday
-from domain.delivery.due import due_kind, recurring, schedule
+from domain.delivery.due import schedule
 from domain.delivery.outbox import enqueue
 from domain.kernel.clock import at_local, local_today
 from domain.kernel.i18n import N_, Label
@@ -32,19 +32,13 @@ def next_morning(org: Organisation, now: datetime) -> datetime:
     return candidate if candidate > now else at_local(today + timedelta(days=1), hour, org.timezone)
 
 
-recurring(KIND)(next_morning)
-
-
 def _holiday(org: Organisation, day: date) -> str | None:
     """The name of the public holiday that starts on `day` (the department's calendar), if any."""
     name = holiday_name(org, day)
     return name if name and holiday_name(org, day - timedelta(days=1)) != name else None
 
 
-
-
-@due_kind(KIND, label=N_("customer care (birthdays, holidays)"))
-def _fire(uow: UnitOfWork, item: DueItem) -> None:
+def fire(uow: UnitOfWork, item: DueItem) -> None:
     org = uow.session.get(Organisation, item.subject_id)
     if org is None:
         return

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from domain.crm.care import next_morning
 from domain.delivery.calendar import national_covers, national_days, setting
-from domain.delivery.due import due_kind, recurring, reschedule_org, schedule
+from domain.delivery.due import reschedule_org, schedule
 from domain.delivery.outbox import enqueue
 from domain.kernel.actor import Actor
 from domain.kernel.clock import local_today
@@ -141,11 +141,7 @@ def unknown_years(org: Organisation, today: date) -> list[int]:
     return [year for year in years if not national_covers(year) and year not in marked]
 
 
-recurring(NOTICE)(next_morning)
-
-
-@due_kind(NOTICE, label=N_("calendar notices"))
-def _notice(uow: UnitOfWork, item: DueItem) -> None:
+def notice(uow: UnitOfWork, item: DueItem) -> None:
     """Each morning: if a year's holidays are unknown, tell the admins and managers (once a year each)."""
     org = uow.session.get(Organisation, item.subject_id)
     if org is None:

@@ -1,4 +1,4 @@
-"""Due items are data: each kind registers how it fires; the sweep only finds what is due."""
+"""Due items are data: each kind says how it fires (areas add theirs to DUE_KINDS); the sweep only finds what is due."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from domain.kernel.wiring import Key
 from domain.store.models import DueItem, Organisation
 from domain.store.uow import UnitOfWork, UowFactory
 
@@ -18,6 +19,12 @@ OwnerFn = Callable[[UnitOfWork, int], int | None]
 
 @dataclass(frozen=True)
 class DueKind:
+    """What happens when an item of this kind falls due.
+
+    `recompute` gives its time again after the department's time changed, `prefix` is the reference people
+    type for its subjects (CB7), `owner` who may snooze it, `label` a message id naming the kind for /remind.
+    """
+
     name: str
     fire: FireFn
     recompute: RecomputeFn | None = None
@@ -27,57 +34,34 @@ class DueKind:
     model: type[Any] | None = None  # the records its subjects are, numbered per department (the prefix's number)
 
 
-KINDS: dict[str, DueKind] = {}
-
-
-def due_kind(
-    name: str,
-    recompute: RecomputeFn | None = None,
-    prefix: str | None = None,
-    owner: OwnerFn | None = None,
-    label: str | None = None,
-    model: type[Any] | None = None,
-) -> Callable[[FireFn], FireFn]:
-    """Register what happens when an item of this kind falls due.
-
-    `prefix` is the reference people type for its subjects (CB7), numbering records of `model` in the
-    department; `owner` who may snooze it, `label` a message id naming the kind for /remind.
-    """
-
-    def register(fn: FireFn) -> FireFn:
-        KINDS[name] = DueKind(name, fn, recompute, prefix, owner, label, model)
-        return fn
-
-    return register
-
-
 FirstDueFn = Callable[[Organisation, datetime], "datetime | None"]
-RECURRING: dict[str, FirstDueFn] = {}
 
 
-def recurring(kind: str) -> Callable[[FirstDueFn], FirstDueFn]:
-    """Register a per-organisation job kept as one self-rescheduling due item (subject = org id).
+@dataclass(frozen=True)
+class Recurring:
+    """A per-organisation job kept as one self-rescheduling due item of kind `name` (subject = org id).
 
-    The decorated function gives the first time the job falls due for an organisation (None: not
-    yet); the kind's fire function moves the item on each time, so restarts neither skip nor double.
+    `first_due` gives the first time the job falls due for an organisation (None: not yet); the kind's fire
+    function moves the item on each time, so restarts neither skip nor double.
     """
 
-    def register(fn: FirstDueFn) -> FirstDueFn:
-        RECURRING[kind] = fn
-        return fn
+    name: str
+    first_due: FirstDueFn
 
-    return register
+
+DUE_KINDS: Key[DueKind] = Key("due kinds")
+RECURRING: Key[Recurring] = Key("recurring jobs")
 
 
 def ensure_recurring(uow: UnitOfWork) -> int:
     """Give every organisation each of its recurring jobs (idempotent; new organisations get theirs)."""
     added = 0
-    for kind, first_due in RECURRING.items():
-        have = select(DueItem.org_id).where(DueItem.kind == kind)
+    for job in uow.wiring[RECURRING].values():
+        have = select(DueItem.org_id).where(DueItem.kind == job.name)
         for org in uow.session.scalars(select(Organisation).where(Organisation.id.not_in(have))):
-            when = first_due(org, uow.now)
+            when = job.first_due(org, uow.now)
             if when is not None:
-                schedule(uow, org.id, kind, org.id, when)
+                schedule(uow, org.id, job.name, org.id, when)
                 added += 1
     if added:
         uow.commit()
@@ -113,8 +97,9 @@ def reschedule_org(uow: UnitOfWork, org: Organisation) -> None:
     pending = uow.session.scalars(
         select(DueItem).where(DueItem.org_id == org.id, DueItem.state == "pending")
     )
+    kinds = uow.wiring[DUE_KINDS]
     for item in pending:
-        kind = KINDS.get(item.kind)
+        kind = kinds.get(item.kind)
         if kind is not None and kind.recompute is not None:
             when = kind.recompute(uow, org, item)
             if when is not None:
@@ -148,8 +133,9 @@ def sweep(uow_factory: UowFactory, batch: int = 200, fence: Callable[[UnitOfWork
                     .with_for_update(skip_locked=True)
                 )
             )
+            kinds = uow.wiring[DUE_KINDS]
             for item in items:
-                kind = KINDS.get(item.kind)
+                kind = kinds.get(item.kind)  # a kind this installation does not have: marked fired, unsent
                 due = item.due_at
                 if kind is not None:
                     kind.fire(uow, item)

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from domain.delivery.calendar import is_workday, workday_on_or_after
-from domain.delivery.due import cancel, due_kind, schedule
+from domain.delivery.due import cancel, schedule
 from domain.delivery.outbox import Attachment, OutButton, attach, enqueue
 from domain.kernel.actor import DEPARTMENT_ROLES, Actor
 from domain.kernel.clock import at_local, local_today
@@ -231,7 +231,7 @@ def _plan_jobs(uow: UnitOfWork, org: Organisation) -> None:
             cancel(uow, kind, org.id)
 
 
-def _recompute(uow: UnitOfWork, org: Organisation, item: DueItem) -> datetime | None:
+def recompute(uow: UnitOfWork, org: Organisation, item: DueItem) -> datetime | None:
     sched = schedule_of(org)
     when = _JOBS[item.kind]
     return when(org, sched, next_week(org, sched, when, uow.now)) if sched.enabled else None
@@ -361,8 +361,7 @@ def _local_time(org: Organisation, when: datetime) -> str:
     return when.astimezone(ZoneInfo(org.timezone)).strftime("%H:%M")
 
 
-@due_kind(ASK, recompute=_recompute, label=N_("weekly meeting: requests for updates"))
-def _fire_ask(uow: UnitOfWork, item: DueItem) -> None:
+def fire_ask(uow: UnitOfWork, item: DueItem) -> None:
     org = uow.session.get(Organisation, item.subject_id)
     if org is None or not schedule_of(org).enabled:
         return
@@ -378,8 +377,7 @@ def _fire_ask(uow: UnitOfWork, item: DueItem) -> None:
     _move_on(uow, org, item, sched)
 
 
-@due_kind(NUDGE, recompute=_recompute, label=N_("weekly meeting: reminders to answer"))
-def _fire_nudge(uow: UnitOfWork, item: DueItem) -> None:
+def fire_nudge(uow: UnitOfWork, item: DueItem) -> None:
     org = uow.session.get(Organisation, item.subject_id)
     if org is None or not schedule_of(org).enabled:
         return
@@ -552,8 +550,7 @@ def chart_name(d: Digest) -> str:
     return f"digest-{d.org_id}-{d.week.isoformat()}.png"
 
 
-@due_kind(MEETING, recompute=_recompute, label=N_("weekly meeting: the digest"))
-def _fire_meeting(uow: UnitOfWork, item: DueItem) -> None:
+def fire_meeting(uow: UnitOfWork, item: DueItem) -> None:
     org = uow.session.get(Organisation, item.subject_id)
     if org is None or not schedule_of(org).enabled:
         return
@@ -663,19 +660,17 @@ def list_actions(uow: UnitOfWork, actor: Actor) -> list[tuple[ActionItem, Member
     return rows
 
 
-def _action_recompute(uow: UnitOfWork, org: Organisation, item: DueItem) -> datetime | None:
+def action_recompute(uow: UnitOfWork, org: Organisation, item: DueItem) -> datetime | None:
     action = uow.session.get(ActionItem, item.subject_id)
     return _action_reminder_at(org, action.due_date) if action is not None else None
 
 
-def _action_owner(uow: UnitOfWork, action_id: int) -> int | None:
+def action_owner(uow: UnitOfWork, action_id: int) -> int | None:
     action = uow.session.get(ActionItem, action_id)
     return action.owner_id if action is not None else None
 
 
-@due_kind(ACTION, recompute=_action_recompute, prefix="A", owner=_action_owner, label=N_("meeting action items"),
-          model=ActionItem)
-def _fire_action(uow: UnitOfWork, item: DueItem) -> None:
+def fire_action(uow: UnitOfWork, item: DueItem) -> None:
     action = uow.session.get(ActionItem, item.subject_id)
     if action is None or action.status != "open":
         return

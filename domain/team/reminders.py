@@ -1,13 +1,14 @@
 """A member's own reminders: send one again later (snooze), stop or resume a kind of them (mute)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from domain.delivery.calendar import next_working_morning
-from domain.delivery.due import KINDS, schedule
+from domain.delivery.due import DUE_KINDS, DueKind, schedule
 from domain.kernel.actor import Actor
 from domain.kernel.errors import Invalid, NotFound
 from domain.kernel.i18n import N_, translate
@@ -19,8 +20,7 @@ from domain.team.access import parse_ref, require_visible
 
 def snooze(uow: UnitOfWork, actor: Actor, text: str, until: str) -> datetime:
     """Send a reminder again later: in an hour, or on the next working morning."""
-
-    for kind in KINDS.values():
+    for kind in uow.wiring[DUE_KINDS].values():
         number = parse_ref(text, kind.prefix) if kind.prefix and kind.model is not None else None
         if number is not None:
             break
@@ -48,26 +48,25 @@ def snooze(uow: UnitOfWork, actor: Actor, text: str, until: str) -> datetime:
     return when
 
 
-def kinds_named(text: str) -> list[str]:
+def kinds_named(kinds: Mapping[str, DueKind], text: str) -> list[str]:
     """The kinds of reminder `text` names: a kind (callback), or its label in the reader's language, whole or in
     part ("客户回访", "回访"; "考核提醒" names all four appraisal reminders)."""
 
     text = text.strip().lower()
-    if text in KINDS:
+    if text in kinds:
         return [text]
-    labels = {k.name: translate(k.label).lower() for k in KINDS.values() if k.label}
+    labels = {k.name: translate(k.label).lower() for k in kinds.values() if k.label}
     for match in (lambda label: label == text, lambda label: text in label):
         found = sorted(name for name, label in labels.items() if match(label))
         if found and len({labels[name] for name in found}) == 1:
             return found
     raise Invalid(N_("Unknown reminder kind '{kind}'. Choose one of: {choices}."), kind=text,
-                  choices=", ".join(sorted(KINDS)))
+                  choices=", ".join(sorted(kinds)))
 
 
 def set_muted(uow: UnitOfWork, actor: Actor, text: str, muted: bool) -> list[str]:
     """Stop (or resume) the kinds of reminder `text` names for oneself; returns those kinds."""
-
-    kinds = kinds_named(text)
+    kinds = kinds_named(uow.wiring[DUE_KINDS], text)
     member = uow.session.get(Member, actor.member_id)
     assert member is not None
     current = set(member.muted)

@@ -1,0 +1,19 @@
+"""What customer development adds to the application, in one place."""
+from __future__ import annotations
+
+from domain.crm import callbacks, care, holidays
+from domain.delivery.due import DUE_KINDS, RECURRING, DueKind, Recurring
+from domain.kernel.i18n import N_
+from domain.kernel.wiring import Wiring
+from domain.store.models import Callback
+
+
+def register(wiring: Wiring) -> None:
+    """Callbacks, the daily customer care and the notice of a year whose holidays are unknown."""
+    wiring[DUE_KINDS].add(
+        DueKind(callbacks.KIND, callbacks.fire, callbacks.recompute, prefix="CB", owner=callbacks.owner_of,
+                label=N_("customer callbacks"), model=Callback),
+        DueKind(care.KIND, care.fire, label=N_("customer care (birthdays, holidays)")),
+        DueKind(holidays.NOTICE, holidays.notice, label=N_("calendar notices")),
+    )
+    wiring[RECURRING].add(Recurring(care.KIND, care.next_morning), Recurring(holidays.NOTICE, care.next_morning))
