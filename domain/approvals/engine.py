@@ -46,8 +46,14 @@ from domain.store.models import (
 )
 from domain.store.numbers import by_number, next_number
 from domain.store.uow import UnitOfWork
-from domain.team.access import TEAM_ADMIN_ROLES, can_access, parse_ref, ref, require_role
-from domain.team.agenda import AgendaEntry, agenda_source
+from domain.team.access import (
+    TEAM_ADMIN_ROLES,
+    can_access,
+    parse_ref,
+    ref,
+    require_role,
+)
+from domain.team.agenda import AgendaEntry
 from domain.team.members import find_member
 
 NUDGE = "approval_nudge"
@@ -665,8 +671,7 @@ def escalate(uow: UnitOfWork, item: DueItem) -> None:
             buttons=_buttons(req), subject=subject(req))
 
 
-@agenda_source("approval", N_("Approvals waiting for me"))
-def _agenda(uow: UnitOfWork, actor: Actor) -> list[AgendaEntry]:
+def agenda_entries(uow: UnitOfWork, actor: Actor) -> list[AgendaEntry]:
     rows = uow.session.scalars(
         select(ApprovalRequest).where(ApprovalRequest.org_id == actor.org_id, ApprovalRequest.state == "pending")
         .order_by(ApprovalRequest.submitted_at).limit(200))

@@ -59,7 +59,7 @@ from domain.team.access import (
     team_ids,
     visible_owner_ids,
 )
-from domain.team.agenda import AgendaEntry, agenda_source
+from domain.team.agenda import AgendaEntry
 from domain.team.members import exporter, find_member, name_key
 
 KIND = "complaint"
@@ -814,8 +814,7 @@ def list_complaints(uow: UnitOfWork, actor: Actor, scope: str = "open") -> list[
     return rows
 
 
-@agenda_source(KIND, N_("Complaints"))
-def _agenda(uow: UnitOfWork, actor: Actor) -> list[AgendaEntry]:
+def agenda_entries(uow: UnitOfWork, actor: Actor) -> list[AgendaEntry]:
     rows = uow.session.execute(
         select(Complaint, Customer.name).join(Customer, Customer.id == Complaint.customer_id)
         .where(Complaint.assignee_id == actor.member_id, Complaint.status.in_(ACTIVE))

@@ -17,7 +17,7 @@ from domain.store.models import Callback, Customer, DueItem, Member, Organisatio
 from domain.store.numbers import by_number, next_number
 from domain.store.uow import UnitOfWork
 from domain.team.access import parse_ref, ref, require_visible, visible_owner_ids
-from domain.team.agenda import AgendaEntry, agenda_source
+from domain.team.agenda import AgendaEntry
 from domain.team.members import org_setting
 
 KIND = "callback"
@@ -196,8 +196,7 @@ def complete_callback(uow: UnitOfWork, actor: Actor, cb_ref: str, result: str) -
     return CallbackDone(cb, customer, next_cb)
 
 
-@agenda_source(KIND, N_("Callbacks due"))
-def _agenda(uow: UnitOfWork, actor: Actor) -> list[AgendaEntry]:
+def agenda_entries(uow: UnitOfWork, actor: Actor) -> list[AgendaEntry]:
     today = local_today(uow.now, actor.timezone)
     rows = uow.session.execute(
         select(Callback, Customer.name, Customer.number)

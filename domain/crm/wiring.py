@@ -6,10 +6,12 @@ from domain.delivery.due import DUE_KINDS, RECURRING, DueKind, Recurring
 from domain.kernel.i18n import N_
 from domain.kernel.wiring import Wiring
 from domain.store.models import Callback
+from domain.team.agenda import AGENDA_SOURCES, AgendaSource
 
 
 def register(wiring: Wiring) -> None:
-    """Callbacks, the daily customer care and the notice of a year whose holidays are unknown."""
+    """Callbacks (due, and on the agenda), the daily customer care and the notice of a year whose holidays
+    are unknown."""
     wiring[DUE_KINDS].add(
         DueKind(callbacks.KIND, callbacks.fire, callbacks.recompute, prefix="CB", owner=callbacks.owner_of,
                 label=N_("customer callbacks"), model=Callback),
@@ -17,3 +19,4 @@ def register(wiring: Wiring) -> None:
         DueKind(holidays.NOTICE, holidays.notice, label=N_("calendar notices")),
     )
     wiring[RECURRING].add(Recurring(care.KIND, care.next_morning), Recurring(holidays.NOTICE, care.next_morning))
+    wiring[AGENDA_SOURCES].add(AgendaSource(callbacks.KIND, N_("Callbacks due"), callbacks.agenda_entries))

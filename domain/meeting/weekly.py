@@ -53,7 +53,7 @@ from domain.store.models import (
 from domain.store.numbers import by_number, next_number
 from domain.store.uow import UnitOfWork
 from domain.team.access import parse_ref, ref, require_role
-from domain.team.agenda import AgendaEntry, agenda_source
+from domain.team.agenda import AgendaEntry
 from domain.team.members import find_member, name_key, org_setting
 
 MEETING, ASK, NUDGE, ACTION = "meeting", "meeting-ask", "meeting-nudge", "action"
@@ -684,8 +684,7 @@ def fire_action(uow: UnitOfWork, item: DueItem) -> None:
                      OutButton(N_("Tomorrow morning"), f"/remind snooze {aref} tomorrow", decision=True)])
 
 
-@agenda_source(ACTION, N_("Action items"))
-def _agenda(uow: UnitOfWork, actor: Actor) -> list[AgendaEntry]:
+def agenda_entries(uow: UnitOfWork, actor: Actor) -> list[AgendaEntry]:
     today = local_today(uow.now, actor.timezone)
     rows = uow.session.scalars(select(ActionItem).where(
         ActionItem.owner_id == actor.member_id, ActionItem.status == "open").order_by(ActionItem.due_date).limit(50))

@@ -6,10 +6,11 @@ from domain.kernel.i18n import N_
 from domain.kernel.wiring import Wiring
 from domain.meeting import weekly
 from domain.store.models import ActionItem
+from domain.team.agenda import AGENDA_SOURCES, AgendaSource
 
 
 def register(wiring: Wiring) -> None:
-    """The meeting's three weekly jobs and its action items."""
+    """The meeting's three weekly jobs, and its action items (due, and on their owner's agenda)."""
     wiring[DUE_KINDS].add(
         DueKind(weekly.ASK, weekly.fire_ask, weekly.recompute, label=N_("weekly meeting: requests for updates")),
         DueKind(weekly.NUDGE, weekly.fire_nudge, weekly.recompute, label=N_("weekly meeting: reminders to answer")),
@@ -17,3 +18,4 @@ def register(wiring: Wiring) -> None:
         DueKind(weekly.ACTION, weekly.fire_action, weekly.action_recompute, prefix="A", owner=weekly.action_owner,
                 label=N_("meeting action items"), model=ActionItem),
     )
+    wiring[AGENDA_SOURCES].add(AgendaSource(weekly.ACTION, N_("Action items"), weekly.agenda_entries))

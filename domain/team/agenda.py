@@ -1,4 +1,4 @@
-"""A member's agenda: what is due for them, gathered from every area that registers a source."""
+"""A member's agenda: what is due for them, gathered from the source each area adds to AGENDA_SOURCES."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from domain.kernel.actor import Actor
+from domain.kernel.wiring import Key
 from domain.store.uow import UnitOfWork
 
 
@@ -20,19 +21,21 @@ class AgendaEntry:
     command: str | None = None
 
 
-AgendaFn = Callable[[UnitOfWork, "Actor"], list[AgendaEntry]]
-AGENDA: dict[str, tuple[str, AgendaFn]] = {}
+AgendaFn = Callable[[UnitOfWork, Actor], list[AgendaEntry]]
 
 
-def agenda_source(kind: str, title: str) -> Callable[[AgendaFn], AgendaFn]:
-    """Register where a kind's open items for a member come from; `title` is a message id."""
+@dataclass(frozen=True)
+class AgendaSource:
+    """Where a kind's open items for a member come from; `title` (a message id) heads their section."""
 
-    def register(fn: AgendaFn) -> AgendaFn:
-        AGENDA[kind] = (title, fn)
-        return fn
+    name: str
+    title: str
+    entries: AgendaFn
 
-    return register
+
+AGENDA_SOURCES: Key[AgendaSource] = Key("agenda sources")
 
 
 def agenda(uow: UnitOfWork, actor: Actor) -> list[tuple[str, list[AgendaEntry]]]:
-    return [(title, fn(uow, actor)) for title, fn in AGENDA.values()]
+    """Each source's section, in the order the sources were added."""
+    return [(source.title, source.entries(uow, actor)) for source in uow.wiring[AGENDA_SOURCES].values()]
