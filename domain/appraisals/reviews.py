@@ -12,7 +12,7 @@ from __future__ import annotations
 import calendar as _cal
 import copy
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -238,11 +238,12 @@ def opening_recompute(cycle: str) -> Callable[[UnitOfWork, Organisation, Any], d
 def _figures_for(uow: UnitOfWork, org: Organisation, member_id: int, period: Period,
                  keys: list[str]) -> list[dict[str, Any]]:
     scope = figures.Scope(org.id, period.first, period.end_day, org.timezone, frozenset({member_id}))
+    measures = uow.wiring[figures.MEASURES]
     out = []
     for key in keys:
-        if key not in figures.MEASURES:
+        if key not in measures:
             continue  # a measure of an area this installation does not have
-        fig = figures.MEASURES[key].fn(uow, scope)
+        fig = measures[key].fn(uow, scope)
         value = None if fig.value is None else str(fig.value)
         out.append({"key": key, "value": value, "unit": fig.unit, "currency": fig.currency,
                     "basis": fig.basis, "params": {k: _jsonable(v) for k, v in fig.params.items()}})
@@ -319,7 +320,7 @@ def open_period(uow: UnitOfWork, org: Organisation, period: Period) -> list[Revi
 
 def _ask_self(uow: UnitOfWork, org: Organisation, member: Member, review: Review) -> None:
     with use_locale(_locale_of(uow, member)):
-        lines = "\n".join(_indicator_line(i) for i in review.items)
+        lines = "\n".join(_indicator_line(uow.wiring[figures.MEASURES], i) for i in review.items)
         buttons = [OutButton(_("Score: {indicator}").format(indicator=translate(i["label"]))[:60],
                              f"/review self {i['key']} period={review.period}") for i in review.items]
     buttons.append(OutButton(N_("Submit my self-review"), f"/review submit period={review.period}"))
@@ -329,14 +330,14 @@ def _ask_self(uow: UnitOfWork, org: Organisation, member: Member, review: Review
             params={"period": review.period, "date": review.self_due, "lines": lines}, buttons=buttons)
 
 
-def _indicator_line(item: dict[str, Any]) -> str:
+def _indicator_line(measures: Mapping[str, figures.Measure], item: dict[str, Any]) -> str:
     """One indicator, in the current locale: label, weight, figures and their basis."""
     text = _("{indicator} ({weight}%)").format(indicator=translate(item["label"]), weight=item["weight"])
     shown = []
     for stored in item.get("figures", []):
         fig = figure_of(stored)
         shown.append(_("{measure}: {value} ({basis})").format(
-            measure=_(figures.MEASURES[fig.key].label) if fig.key in figures.MEASURES else fig.key,
+            measure=_(measures[fig.key].label) if fig.key in measures else fig.key,
             value=fig.shown(), basis=fig.explain()))
     if shown:
         # the separator is the reader's: "; " in English, "；" in Chinese

@@ -27,7 +27,7 @@ from domain.kernel.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.kernel.i18n import N_, Label
 from domain.kernel.vocab import CLOSED_STAGES
 from domain.reporting.exports import write_table
-from domain.reporting.figures import Figure, Scope, count_of, measure
+from domain.reporting.figures import Figure, Scope, count_of
 from domain.risk.levels import marked
 from domain.store.models import (
     ApprovalRequest,
@@ -367,23 +367,20 @@ def ledger_table(uow: UnitOfWork, actor: Actor, fmt: str, start: date | None, en
 # --- figures for the weekly digest and the appraisals -------------------------------------------
 
 
-@measure("contracts_submitted", N_("Contracts submitted"), order=41)
-def _contracts_submitted(uow: UnitOfWork, scope: Scope) -> Figure:
+def contracts_submitted(uow: UnitOfWork, scope: Scope) -> Figure:
     return count_of(uow, "contracts_submitted", N_("contracts submitted for approval in the period: {count}"),
                     select(func.count(ApprovalRequest.id)).where(
         ApprovalRequest.org_id == scope.org_id, ApprovalRequest.type == "contract",
         scope.owned(ApprovalRequest.requester_id), scope.during(ApprovalRequest.submitted_at)))
 
 
-@measure("contracts_approved", N_("Contracts approved"), order=42)
-def _contracts_approved(uow: UnitOfWork, scope: Scope) -> Figure:
+def contracts_approved(uow: UnitOfWork, scope: Scope) -> Figure:
     return count_of(uow, "contracts_approved", N_("contracts approved and signed in the period: {count}"),
                     select(func.count(Contract.id)).where(
         Contract.org_id == scope.org_id, scope.owned(Contract.owner_id), scope.during(Contract.signed_at)))
 
 
-@measure("contracts_pending", N_("Contracts pending"), order=43)
-def _contracts_pending(uow: UnitOfWork, scope: Scope) -> Figure:
+def contracts_pending(uow: UnitOfWork, scope: Scope) -> Figure:
     """Waiting in approval at the end of the period (submitted before it, decided after it or not yet),
     so an earlier week's digest shows what was pending then, not what is pending today."""
     return count_of(uow, "contracts_pending", N_("contracts waiting in approval at the end of the period: {count}"),
@@ -395,8 +392,7 @@ def _contracts_pending(uow: UnitOfWork, scope: Scope) -> Figure:
         ApprovalRequest.state != "draft"))
 
 
-@measure("contract_value_signed", N_("Contract value signed"), unit="money", order=44)
-def _contract_value_signed(uow: UnitOfWork, scope: Scope) -> Figure:
+def contract_value_signed(uow: UnitOfWork, scope: Scope) -> Figure:
     rows = uow.session.execute(select(Contract.amount, Contract.currency).where(
         Contract.org_id == scope.org_id, scope.owned(Contract.owner_id), scope.during(Contract.signed_at))).all()
     cny = [amount for amount, currency in rows if currency == "CNY"]

@@ -38,7 +38,7 @@ from domain.kernel.errors import Ambiguous, Conflict, Forbidden, Hidden, Invalid
 from domain.kernel.i18n import N_, Label
 from domain.kernel.vocab import Vocabulary
 from domain.reporting.exports import write_table
-from domain.reporting.figures import Figure, Scope, compute, count_of, measure, rate
+from domain.reporting.figures import Figure, Scope, compute, count_of, rate
 from domain.store.models import (
     Callback,
     Complaint,
@@ -836,15 +836,13 @@ def _handled_by(scope: Scope) -> Any:
     return or_(scope.owned(Complaint.assignee_id), scope.owned(Complaint.created_by_id))
 
 
-@measure("complaints_opened", N_("Complaints opened"), order=45)
-def _opened(uow: UnitOfWork, scope: Scope) -> Figure:
+def complaints_opened(uow: UnitOfWork, scope: Scope) -> Figure:
     return count_of(uow, "complaints_opened", N_("complaints logged in the period: {count}"),
                     select(func.count(Complaint.id)).where(
         Complaint.org_id == scope.org_id, _handled_by(scope), scope.during(Complaint.created_at)))
 
 
-@measure("complaints_overdue", N_("Complaints overdue"), order=46)
-def _overdue(uow: UnitOfWork, scope: Scope) -> Figure:
+def complaints_overdue(uow: UnitOfWork, scope: Scope) -> Figure:
     return count_of(uow, "complaints_overdue", N_("complaints that missed a promised deadline in the period: {count}"),
                     select(func.count(func.distinct(ComplaintStep.complaint_id)))
                     .join(Complaint, Complaint.id == ComplaintStep.complaint_id).where(
@@ -852,16 +850,14 @@ def _overdue(uow: UnitOfWork, scope: Scope) -> Figure:
         scope.during(ComplaintStep.at)))
 
 
-@measure("complaints_closed", N_("Complaints closed"), order=47)
-def _closed(uow: UnitOfWork, scope: Scope) -> Figure:
+def complaints_closed(uow: UnitOfWork, scope: Scope) -> Figure:
     return count_of(uow, "complaints_closed", N_("complaints closed in the period: {count}"),
                     select(func.count(Complaint.id)).where(
         Complaint.org_id == scope.org_id, _handled_by(scope), Complaint.status == "closed",
         scope.during(Complaint.closed_at)))
 
 
-@measure("complaint_timeliness", N_("Complaint handling timeliness rate"), unit="rate", order=52, digest=False)
-def _timeliness(uow: UnitOfWork, scope: Scope) -> Figure:
+def complaint_timeliness(uow: UnitOfWork, scope: Scope) -> Figure:
     """Of the complaints resolved in the period, the share responded to and resolved within the promise."""
     missed = list(uow.session.scalars(select(Complaint.missed).where(
         Complaint.org_id == scope.org_id, _handled_by(scope),
@@ -872,8 +868,7 @@ def _timeliness(uow: UnitOfWork, scope: Scope) -> Figure:
                      "promise"), {"timely": timely, "total": len(missed)})
 
 
-@measure("complaint_resolution", N_("Complaint resolution rate"), unit="rate", order=53, digest=False)
-def _resolution(uow: UnitOfWork, scope: Scope) -> Figure:
+def complaint_resolution(uow: UnitOfWork, scope: Scope) -> Figure:
     """Of the complaints logged in the period, the share resolved (by the end of the period)."""
     rows = list(uow.session.execute(select(Complaint.status, Complaint.resolved_at, Complaint.closed_at).where(
         Complaint.org_id == scope.org_id, _handled_by(scope), scope.during(Complaint.created_at))))

@@ -5,10 +5,21 @@ from domain.complaints import cases
 from domain.delivery.due import DUE_KINDS, DueKind
 from domain.kernel.i18n import N_
 from domain.kernel.wiring import Wiring
+from domain.reporting.figures import MEASURES, Measure
 from domain.team.agenda import AGENDA_SOURCES, AgendaSource
 
 
 def register(wiring: Wiring) -> None:
-    """The deadlines and escalation ladder of open complaints, and a member's open complaints on their agenda."""
+    """The deadlines and escalation ladder of open complaints, a member's open complaints on their agenda,
+    and the complaint figures (KPIs)."""
     wiring[DUE_KINDS].add(DueKind(cases.KIND, cases.fire, label=N_("complaint deadlines and escalations")))
     wiring[AGENDA_SOURCES].add(AgendaSource(cases.KIND, N_("Complaints"), cases.agenda_entries))
+    wiring[MEASURES].add(
+        Measure("complaints_opened", N_("Complaints opened"), "count", cases.complaints_opened, order=45),
+        Measure("complaints_overdue", N_("Complaints overdue"), "count", cases.complaints_overdue, order=46),
+        Measure("complaints_closed", N_("Complaints closed"), "count", cases.complaints_closed, order=47),
+        Measure("complaint_timeliness", N_("Complaint handling timeliness rate"), "rate",
+                cases.complaint_timeliness, order=52, digest=False),
+        Measure("complaint_resolution", N_("Complaint resolution rate"), "rate", cases.complaint_resolution,
+                order=53, digest=False),
+    )

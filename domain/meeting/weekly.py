@@ -40,7 +40,8 @@ from domain.kernel.i18n import (
     use_locale,
 )
 from domain.kernel.vocab import ROLES, STAGES
-from domain.reporting.figures import MEASURES, Figure, Measure, Scope, compute
+from domain.kernel.wiring import Wiring
+from domain.reporting.figures import MEASURES, Figure, Measure, Scope, compute, in_order
 from domain.store.models import (
     ActionItem,
     DueItem,
@@ -438,9 +439,9 @@ class Digest:
     today: date
 
 
-def digest_measures() -> list[Measure]:
-    """Every registered measure shown in the digest, in registry order."""
-    return [m for m in sorted(MEASURES.values(), key=lambda m: m.order) if m.digest]
+def digest_measures(wiring: Wiring) -> list[Measure]:
+    """Every measure shown in the digest, in order."""
+    return [m for m in in_order(wiring[MEASURES]) if m.digest]
 
 
 def pipeline(uow: UnitOfWork, org_id: int) -> list[tuple[str, int]]:
@@ -460,9 +461,10 @@ def build_digest(uow: UnitOfWork, org: Organisation, week: date) -> Digest:
     """The answers for `week`'s meeting, last week's figures against the week before, open actions."""
     sched = schedule_of(org)
     period = Scope(org_id=org.id, first=week - timedelta(days=7), end_day=week, tz=org.timezone)
-    keys = [m.key for m in digest_measures()]
+    keys = [m.key for m in digest_measures(uow.wiring)]
     now, before = compute(uow, period, keys), compute(uow, period.previous(), keys)
-    figures = [FigureRow(MEASURES[k], now[k], before[k]) for k in keys]
+    measures = uow.wiring[MEASURES]
+    figures = [FigureRow(measures[k], now[k], before[k]) for k in keys]
     updates = {u.member_id: u for u in uow.session.scalars(select(MeetingUpdate).where(
         MeetingUpdate.org_id == org.id, MeetingUpdate.week == week))}
     members = {m.id: m for m in uow.session.scalars(select(Member).where(Member.org_id == org.id))}

@@ -3,11 +3,10 @@
 One registry serves the weekly digest (last week's figures and the change from the
 week before) and the appraisal indicators (new customers, negotiation success,
 complaint timeliness, ... each shown with its figure and what it was computed from). Each area
-registers its own measures with `@measure`, so the digest and the appraisals never reach into
-another area's tables:
+adds its own measures to MEASURES in its `register(wiring)`, so the digest and the appraisals
+never reach into another area's tables:
 
-    @measure("visits", N_("Visits"), unit="count", order=30)
-    def _visits(uow, scope) -> Figure: ...
+    wiring[MEASURES].add(Measure("visits", N_("Visits"), "count", visits, order=30))
 
 A scope is a run of local days ``[first, end)`` in the organisation's time zone; a measure
 reads rows whose instant falls in ``[scope.start, scope.end)`` (the UTC instants of those local
@@ -16,7 +15,7 @@ midnights) or whose date falls in ``[scope.first, scope.end_day)``, and that bel
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -26,6 +25,7 @@ from sqlalchemy import ColumnElement, and_, func, select
 
 from domain.kernel.clock import at_local
 from domain.kernel.i18n import N_, _, fmt_money, fmt_number, fmt_percent
+from domain.kernel.wiring import Key
 from domain.store.models import Callback, Customer, Lead, StageChange, Visit
 from domain.store.uow import UnitOfWork
 
@@ -99,22 +99,24 @@ class Measure:
     order: int = 100
     digest: bool = True  # shown among the weekly digest's figures
 
+    @property
+    def name(self) -> str:
+        return self.key
 
-MEASURES: dict[str, Measure] = {}
+
+MEASURES: Key[Measure] = Key("measures")
 
 
-def measure(key: str, label: str, *, unit: Unit = "count", order: int = 100,
-            digest: bool = True) -> Callable[[MeasureFn], MeasureFn]:
-    def register(fn: MeasureFn) -> MeasureFn:
-        MEASURES[key] = Measure(key, label, unit, fn, order, digest)
-        return fn
-    return register
+def in_order(measures: Mapping[str, Measure]) -> list[Measure]:
+    """The measures in the order they are shown (digest, appraisals)."""
+    return sorted(measures.values(), key=lambda m: m.order)
 
 
 def compute(uow: UnitOfWork, scope: Scope, keys: Iterable[str] | None = None) -> dict[str, Figure]:
-    """The figures for `keys` (default: every registered measure), in registry order."""
-    wanted = list(keys) if keys is not None else [m.key for m in sorted(MEASURES.values(), key=lambda m: m.order)]
-    return {key: MEASURES[key].fn(uow, scope) for key in wanted}
+    """The figures for `keys` (default: every measure, in order)."""
+    measures = uow.wiring[MEASURES]
+    wanted = list(keys) if keys is not None else [m.key for m in in_order(measures)]
+    return {key: measures[key].fn(uow, scope) for key in wanted}
 
 
 def rate(numerator: int, denominator: int) -> float | None:
@@ -127,37 +129,32 @@ def count_of(uow: UnitOfWork, key: str, basis: str, stmt: Any) -> Figure:
     return Figure(key, n, basis=basis, params={"count": n})
 
 
-@measure("new_customers", N_("New customers"), order=10)
-def _new_customers(uow: UnitOfWork, scope: Scope) -> Figure:
+def new_customers(uow: UnitOfWork, scope: Scope) -> Figure:
     return count_of(uow, "new_customers", N_("customers created in the period: {count}"),
                     select(func.count(Customer.id)).where(
         Customer.org_id == scope.org_id, scope.owned(Customer.owner_id), scope.during(Customer.created_at)))
 
 
-@measure("new_leads", N_("New leads"), order=20)
-def _new_leads(uow: UnitOfWork, scope: Scope) -> Figure:
+def new_leads(uow: UnitOfWork, scope: Scope) -> Figure:
     return count_of(uow, "new_leads", N_("leads created in the period: {count}"),
                     select(func.count(Lead.id)).where(
         Lead.org_id == scope.org_id, scope.owned(Lead.owner_id), scope.during(Lead.created_at)))
 
 
-@measure("visits", N_("Visits"), order=30)
-def _visits(uow: UnitOfWork, scope: Scope) -> Figure:
+def visits(uow: UnitOfWork, scope: Scope) -> Figure:
     return count_of(uow, "visits", N_("visits logged in the period: {count}"),
                     select(func.count(Visit.id)).where(
         Visit.org_id == scope.org_id, scope.owned(Visit.member_id), scope.during(Visit.at)))
 
 
-@measure("stage_moves", N_("Stage moves"), order=40)
-def _stage_moves(uow: UnitOfWork, scope: Scope) -> Figure:
+def stage_moves(uow: UnitOfWork, scope: Scope) -> Figure:
     return count_of(uow, "stage_moves", N_("lead stage changes in the period: {count}"),
                     select(func.count(StageChange.id)).join(Lead, Lead.id == StageChange.lead_id).where(
         StageChange.org_id == scope.org_id, scope.owned(Lead.owner_id), scope.during(StageChange.at),
         StageChange.from_stage.is_not(None)))
 
 
-@measure("negotiation_success", N_("Negotiation success rate"), unit="rate", order=50, digest=False)
-def _negotiation_success(uow: UnitOfWork, scope: Scope) -> Figure:
+def negotiation_success(uow: UnitOfWork, scope: Scope) -> Figure:
     """Of the leads that reached negotiation and were closed in the period, the share won."""
     reached = select(StageChange.lead_id).where(
         StageChange.org_id == scope.org_id, StageChange.to_stage == "negotiation")
@@ -171,8 +168,7 @@ def _negotiation_success(uow: UnitOfWork, scope: Scope) -> Figure:
                   {"won": won, "total": total})
 
 
-@measure("callbacks_due", N_("Callbacks due"), order=60)
-def _callbacks_due(uow: UnitOfWork, scope: Scope) -> Figure:
+def callbacks_due(uow: UnitOfWork, scope: Scope) -> Figure:
     start, end = scope.first, scope.end_day
     return count_of(uow, "callbacks_due", N_("callbacks due in the period: {count}"),
                     select(func.count(Callback.id)).where(
@@ -180,16 +176,14 @@ def _callbacks_due(uow: UnitOfWork, scope: Scope) -> Figure:
         Callback.due_date >= start, Callback.due_date < end))
 
 
-@measure("callbacks_done", N_("Callbacks done"), order=70)
-def _callbacks_done(uow: UnitOfWork, scope: Scope) -> Figure:
+def callbacks_done(uow: UnitOfWork, scope: Scope) -> Figure:
     return count_of(uow, "callbacks_done", N_("callbacks done in the period: {count}"),
                     select(func.count(Callback.id)).where(
         Callback.org_id == scope.org_id, scope.owned(Callback.owner_id), Callback.status == "done",
         scope.during(Callback.done_at)))
 
 
-@measure("callback_completion", N_("Callback completion rate"), unit="rate", order=80, digest=False)
-def _callback_completion(uow: UnitOfWork, scope: Scope) -> Figure:
+def callback_completion(uow: UnitOfWork, scope: Scope) -> Figure:
     """Of the callbacks due in the period, the share done (by the end of the period)."""
     start, end = scope.first, scope.end_day
     rows = list(uow.session.execute(select(Callback.status, Callback.done_at).where(

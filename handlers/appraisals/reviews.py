@@ -3,6 +3,7 @@ indicators the records measure."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -22,7 +23,7 @@ from domain.kernel.i18n import (
     translate,
 )
 from domain.kernel.vocab import ROLES, Vocabulary
-from domain.reporting.figures import MEASURES
+from domain.reporting.figures import MEASURES, Measure
 from domain.store.models import Member, Review
 from handlers.args import Args, LongText, MemberName, Text, Widget, words
 from handlers.context import Ctx
@@ -86,13 +87,13 @@ def _review_fields(review: Review, member: Member, ctx: Ctx) -> list[tuple[str, 
     return fields
 
 
-def _indicator_items(review: Review) -> list[str]:
+def _indicator_items(measures: Mapping[str, Measure], review: Review) -> list[str]:
     out = []
     for n, item in enumerate(review.items, 1):
         line = f"{n}. " + _("{indicator} ({weight}%)").format(indicator=translate(item["label"]), weight=item["weight"])
         for stored in item.get("figures", []):
             fig = appraisals.figure_of(stored)
-            label = _(MEASURES[fig.key].label) if fig.key in MEASURES else fig.key
+            label = _(measures[fig.key].label) if fig.key in measures else fig.key
             line += " · " + _("{measure}: {value} ({basis})").format(measure=label, value=fig.shown(),
                                                                     basis=fig.explain())
         if item.get("self_score") is not None:
@@ -129,6 +130,7 @@ class ShowArgs(Args):
 def review_show(ctx: Ctx, args: ShowArgs) -> Reply:
     with ctx.uow() as uow:
         review, member, names = appraisals.show(uow, ctx.actor, args.member, args.period)
+        measures = uow.wiring[MEASURES]
     buttons = []
     mine = member.id == ctx.actor.member_id
     if mine and review.status == "self":
@@ -143,7 +145,7 @@ def review_show(ctx: Ctx, args: ShowArgs) -> Reply:
         buttons = [Button(_("Appeal"), f"/review appeal period={review.period}")]
     return Reply(title=_("Review {period}: {member}").format(period=review.period, member=member.name),
                  fields=_review_fields(review, member, ctx),
-                 sections=[Section(_("Indicators"), _indicator_items(review)),
+                 sections=[Section(_("Indicators"), _indicator_items(measures, review)),
                            Section(_("Steps"), _history_items(ctx, review, names))],
                  buttons=buttons, private=True)
 
@@ -356,13 +358,14 @@ class TemplateShowArgs(Args):
 def review_template(ctx: Ctx, args: TemplateShowArgs) -> Reply:
     with ctx.uow() as uow:
         tpls = appraisals.org_templates(uow, ctx.actor)
+        measures = uow.wiring[MEASURES]
     sections = []
     for name, tpl in tpls.items():
         if args.name and name != args.name.lower():
             continue
         items = []
         for item in tpl["indicators"]:
-            measured = fmt_list([_(MEASURES[k].label) for k in item.get("measures", []) if k in MEASURES])
+            measured = fmt_list([_(measures[k].label) for k in item.get("measures", []) if k in measures])
             line = f"{item['key']}: " + _("{indicator} ({weight}%)").format(
                 indicator=translate(item["label"]), weight=item["weight"])
             items.append(line + (" · " + _("measured: {figures}").format(figures=measured) if measured else ""))
@@ -406,11 +409,12 @@ class KpiArgs(Args):
 def kpi(ctx: Ctx, args: KpiArgs) -> Reply:
     with ctx.uow() as uow:
         member, period, rows = appraisals.member_figures(uow, ctx.actor, args.member, args.period)
+        measures = uow.wiring[MEASURES]
     items = []
     for item, figs in rows:
         for fig in figs:
             items.append(_("{indicator} — {measure}: {value} ({basis})").format(
-                indicator=translate(item["label"]), measure=_(MEASURES[fig.key].label), value=fig.shown(),
+                indicator=translate(item["label"]), measure=_(measures[fig.key].label), value=fig.shown(),
                 basis=fig.explain()))
     return Reply(title=_("Indicators of {member}, {period}").format(member=member.name, period=period.key),
                  sections=[Section(_("Measured"), items, _("none"))], private=True)

@@ -387,6 +387,7 @@ def kpi_complaints(ctx: Ctx, args: KpiArgs) -> Reply:
     with ctx.uow() as uow:
         k = complaints.complaint_kpis(uow, ctx.actor, who.lower() if who and who.lower() in (
             "me", "team", "all", "department", "dept") else who, first, end_day)
+        measures = uow.wiring[MEASURES]
     if k.who:
         subject = k.who
     elif k.team_of:
@@ -396,7 +397,7 @@ def kpi_complaints(ctx: Ctx, args: KpiArgs) -> Reply:
     span = f"{fmt_date(first)} – {fmt_date(end_day - timedelta(days=1))}"
     lines = []
     for key, fig in k.figures.items():
-        label = translate(MEASURES[key].label)
+        label = translate(measures[key].label)
         lines.append(_("{measure}: {value} ({basis})").format(measure=label, value=fig.shown(), basis=fig.explain()))
     return Reply(title=_("Complaint KPIs for {who}, {period}").format(who=subject, period=span),
                  sections=[Section(_("Figures"), lines)], private=True)

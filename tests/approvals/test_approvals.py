@@ -338,8 +338,9 @@ def test_figures_for_the_digest(team, app) -> None:  # noqa: ANN001
     assert (f["contracts_submitted"].value, f["contracts_approved"].value, f["contracts_pending"].value) == (2, 1, 1)
     assert f["contract_value_signed"].value == Decimal("1000.00") == mine["contract_value_signed"].value
     assert before["contract_value_signed"].value == 0
-    assert figures.MEASURES["contract_value_signed"].unit == "money"
-    assert all(figures.MEASURES[k].digest for k in ("contracts_submitted", "contracts_approved", "contracts_pending"))
+    measures = app.wiring[figures.MEASURES]
+    assert measures["contract_value_signed"].unit == "money"
+    assert all(measures[k].digest for k in ("contracts_submitted", "contracts_approved", "contracts_pending"))
 
 
 def test_pending_is_as_of_the_periods_end_and_other_currencies_are_named_apart(team, app, clock) -> None:  # noqa: ANN001

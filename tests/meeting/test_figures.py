@@ -37,6 +37,6 @@ def test_builtin_figures_on_a_known_week(bot, app) -> None:  # noqa: ANN001
         assert mine["negotiation_success"].explain() == "1 won of 2 leads closed after reaching negotiation"
         assert before["negotiation_success"].shown() == "—"
     with use_locale("zh"):
-        assert figures.MEASURES["visits"].label and mine["visits"].explain()
+        assert app.wiring[figures.MEASURES]["visits"].label and mine["visits"].explain()
     done = mine["callbacks_done"].value
     assert done == 1 and mine["callback_completion"].value is not None
