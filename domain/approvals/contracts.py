@@ -13,10 +13,9 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from domain.approvals import engine as approvals
-from domain.approvals.engine import request_type
 from domain.crm.callbacks import KIND as CALLBACK
 from domain.crm.callbacks import reminder_at, schedule_callback
-from domain.crm.customers import MAX_VALUE, _record_stage, archive_section, find_customer, find_lead
+from domain.crm.customers import MAX_VALUE, _record_stage, find_customer, find_lead
 from domain.delivery.calendar import workday_on_or_after
 from domain.delivery.due import schedule
 from domain.delivery.outbox import Money, Msg
@@ -176,7 +175,7 @@ def request_change(uow: UnitOfWork, actor: Actor, text: str, reason: str, conten
     return contract, req
 
 
-def _describe_contract(uow: UnitOfWork, req: ApprovalRequest) -> Msg:
+def describe_contract(uow: UnitOfWork, req: ApprovalRequest) -> Msg:
     contract = uow.session.get(Contract, req.subject_id)
     assert contract is not None
     customer = uow.session.get(Customer, contract.customer_id)
@@ -195,8 +194,7 @@ def _describe_contract(uow: UnitOfWork, req: ApprovalRequest) -> Msg:
                   "term {term}. Drafted by {owner}."), params)
 
 
-@request_type("contract", _describe_contract)
-def _contract_decided(uow: UnitOfWork, actor: Actor, req: ApprovalRequest, state: str) -> None:
+def contract_decided(uow: UnitOfWork, actor: Actor, req: ApprovalRequest, state: str) -> None:
     contract = uow.session.get(Contract, req.subject_id)
     assert contract is not None
     contract.updated_at = uow.now
@@ -215,8 +213,7 @@ def _contract_decided(uow: UnitOfWork, actor: Actor, req: ApprovalRequest, state
         uow.audit(contract.org_id, actor.member_id, "update", "lead", ref("L", lead.number), f"won by {kref(contract)}")
 
 
-@request_type("change", _describe_contract)
-def _change_decided(uow: UnitOfWork, actor: Actor, req: ApprovalRequest, state: str) -> None:
+def change_decided(uow: UnitOfWork, actor: Actor, req: ApprovalRequest, state: str) -> None:
     if state != "approved":
         return
     contract = uow.session.get(Contract, req.subject_id)
@@ -408,8 +405,7 @@ def contract_value_signed(uow: UnitOfWork, scope: Scope) -> Figure:
                   "CNY")
 
 
-@archive_section("contracts", N_("Contracts"), order=1)
-def _in_archive(uow: UnitOfWork, actor: Actor, customer: Customer) -> list[str]:
+def in_archive(uow: UnitOfWork, actor: Actor, customer: Customer) -> list[str]:
     """The customer's contracts in their archive, newest first: drafts, those in approval, signed ones."""
     from domain.kernel.i18n import fmt_date, fmt_money, translate
 

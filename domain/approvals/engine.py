@@ -34,6 +34,7 @@ from domain.kernel.clock import local_today
 from domain.kernel.errors import Conflict, Forbidden, Hidden, Invalid, NotFound
 from domain.kernel.i18n import N_, Label, translate
 from domain.kernel.vocab import ROLES
+from domain.kernel.wiring import Key
 from domain.store.models import (
     ApprovalDecision,
     ApprovalPolicy,
@@ -66,7 +67,7 @@ def role_label(role: str) -> Label:
     return Label(N_("supervisor") if role == SUPERVISOR else ROLES.labels.get(role, role))
 
 
-# --- request types register how they describe themselves and what a final decision does ------
+# --- request types say how they describe themselves and what a final decision does ----------
 
 
 DescribeFn = Callable[[UnitOfWork, ApprovalRequest], Msg]
@@ -75,28 +76,15 @@ DecidedFn = Callable[[UnitOfWork, Actor, ApprovalRequest, str], None]
 
 @dataclass(frozen=True)
 class RequestType:
+    """`describe` gives a request's key fields as a message; `decided`, if any, runs in the deciding
+    transaction when a request of the type is approved, rejected or sent back."""
+
     name: str
     describe: DescribeFn
     decided: DecidedFn | None = None
 
 
-REQUEST_TYPES: dict[str, RequestType] = {}
-
-
-def register_type(name: str, describe: DescribeFn, decided: DecidedFn | None = None) -> None:
-    """Register a type: `describe` gives its key fields as a message; `decided`, if any, runs in the deciding
-    transaction when a request of the type is approved, rejected or sent back."""
-    REQUEST_TYPES[name] = RequestType(name, describe, decided)
-
-
-def request_type(name: str, describe: DescribeFn) -> Callable[[DecidedFn], DecidedFn]:
-    """`register_type` as a decorator of the type's `decided` function."""
-
-    def register(fn: DecidedFn) -> DecidedFn:
-        register_type(name, describe, fn)
-        return fn
-
-    return register
+REQUEST_TYPES: Key[RequestType] = Key("request types")
 
 
 # --- policy ----------------------------------------------------------------------------------
@@ -308,7 +296,8 @@ CARD = N_("{ref} · {summary}\n{status}")
 
 
 def card(uow: UnitOfWork, req: ApprovalRequest) -> dict[str, Any]:
-    return {"ref": rref(req), "summary": REQUEST_TYPES[req.type].describe(uow, req), "status": _status(uow, req)}
+    summary = uow.wiring[REQUEST_TYPES][req.type].describe(uow, req)
+    return {"ref": rref(req), "summary": summary, "status": _status(uow, req)}
 
 
 def _buttons(req: ApprovalRequest) -> list[OutButton]:
@@ -519,7 +508,7 @@ def decide(uow: UnitOfWork, actor: Actor, text: str, outcome: str, reason: str |
     base = f"approval:{req.id}:{old_round}:{old_step}"
     cancel(uow, NUDGE, req.id, key=f"{NUDGE}:{base}")
     cancel(uow, ESCALATE, req.id, key=f"{ESCALATE}:{base}")
-    kind = REQUEST_TYPES[req.type]
+    kind = uow.wiring[REQUEST_TYPES][req.type]
     if kind.decided is not None and new_state != "pending":
         kind.decided(uow, actor, req, new_state)
     params = card(uow, req)

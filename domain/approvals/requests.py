@@ -9,7 +9,6 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from domain.approvals import engine as approvals
-from domain.approvals.engine import register_type, request_type
 from domain.crm.customers import find_customer
 from domain.delivery.outbox import Money, Msg, enqueue
 from domain.kernel.actor import Actor
@@ -159,7 +158,7 @@ def _name(uow: UnitOfWork, member_id: int | None) -> str:
     return member.name if member else "?"
 
 
-def _describe_expense(uow: UnitOfWork, req: ApprovalRequest) -> Msg:
+def describe_expense(uow: UnitOfWork, req: ApprovalRequest) -> Msg:
     f = req.fields
     return Msg(N_("Expense claim ({category}) by {name}: {amount}, {note}. Invoice: {invoice}."),
                {"category": Label(EXPENSE_CATEGORIES.get(f.get("category", ""), f.get("category", ""))),
@@ -167,8 +166,7 @@ def _describe_expense(uow: UnitOfWork, req: ApprovalRequest) -> Msg:
                 "note": f.get("note", ""), "invoice": f.get("invoice") or "—"})
 
 
-@request_type("expense", _describe_expense)
-def _expense_decided(uow: UnitOfWork, actor: Actor, req: ApprovalRequest, state: str) -> None:
+def expense_decided(uow: UnitOfWork, actor: Actor, req: ApprovalRequest, state: str) -> None:
     if state != "approved":
         return
     finance = uow.session.scalars(select(Member).where(Member.org_id == req.org_id, Member.active,
@@ -177,10 +175,10 @@ def _expense_decided(uow: UnitOfWork, actor: Actor, req: ApprovalRequest, state:
         if "finance" in member.role_set:
             enqueue(uow, org_id=req.org_id, key=f"approval:{req.id}:{req.round}:pay:{member.id}",
                     recipient_id=member.id, msgid=N_("Approved for payment: {ref} · {summary}"),
-                    params={"ref": approvals.rref(req), "summary": _describe_expense(uow, req)})
+                    params={"ref": approvals.rref(req), "summary": describe_expense(uow, req)})
 
 
-def _describe_leave(uow: UnitOfWork, req: ApprovalRequest) -> Msg:
+def describe_leave(uow: UnitOfWork, req: ApprovalRequest) -> Msg:
     f = req.fields
     return Msg(N_("Leave for {name}: {start} to {end} ({days} days), {reason}. Hand-over to {handover}."),
                {"name": _name(uow, req.requester_id), "start": date.fromisoformat(f["from"]),
@@ -188,8 +186,7 @@ def _describe_leave(uow: UnitOfWork, req: ApprovalRequest) -> Msg:
                 "handover": _name(uow, f.get("handover_id"))})
 
 
-@request_type("leave", _describe_leave)
-def _leave_decided(uow: UnitOfWork, actor: Actor, req: ApprovalRequest, state: str) -> None:
+def leave_decided(uow: UnitOfWork, actor: Actor, req: ApprovalRequest, state: str) -> None:
     if state == "approved":
         f = req.fields
         enqueue(uow, org_id=req.org_id, key=f"approval:{req.id}:{req.round}:handover",
@@ -199,7 +196,7 @@ def _leave_decided(uow: UnitOfWork, actor: Actor, req: ApprovalRequest, state: s
                         "end": date.fromisoformat(f["to"]), "ref": approvals.rref(req)})
 
 
-def _describe_project(uow: UnitOfWork, req: ApprovalRequest) -> Msg:
+def describe_project(uow: UnitOfWork, req: ApprovalRequest) -> Msg:
     f = req.fields
     return Msg(N_("Project initiation by {name}: {project}, budget {amount}, from {start}{customer}. Why: {reason}."),
                {"name": _name(uow, req.requester_id), "project": f.get("name", ""),
@@ -207,14 +204,8 @@ def _describe_project(uow: UnitOfWork, req: ApprovalRequest) -> Msg:
                 "customer": f" ({f['customer']})" if f.get("customer") else "", "reason": f.get("reason", "")})
 
 
-register_type("project", _describe_project)  # the requester hears of every decision from the engine
-
-
-def _describe_collab(uow: UnitOfWork, req: ApprovalRequest) -> Msg:
+def describe_collab(uow: UnitOfWork, req: ApprovalRequest) -> Msg:
     f = req.fields
     return Msg(N_("Cross-department request by {name} to {department}: {what}, needed by {due}."),
                {"name": _name(uow, req.requester_id), "department": f.get("department", ""),
                 "what": f.get("what", ""), "due": date.fromisoformat(f["due"])})
-
-
-register_type("collab", _describe_collab)  # the other department is reached outside bizbot

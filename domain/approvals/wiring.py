@@ -1,7 +1,9 @@
 """What approvals add to the application, in one place."""
 from __future__ import annotations
 
-from domain.approvals import contracts, engine
+from domain.approvals import contracts, engine, requests
+from domain.approvals.engine import REQUEST_TYPES, RequestType
+from domain.crm.customers import ARCHIVE_SECTIONS, ArchiveSection
 from domain.delivery.due import DUE_KINDS, DueKind
 from domain.kernel.i18n import N_
 from domain.kernel.wiring import Wiring
@@ -10,13 +12,22 @@ from domain.team.agenda import AGENDA_SOURCES, AgendaSource
 
 
 def register(wiring: Wiring) -> None:
-    """Reminders and escalations of pending steps, the steps waiting for a member on their agenda, and the
-    figures of contracts."""
+    """The request types the engine decides, reminders and escalations of pending steps, the steps waiting
+    for a member on their agenda, a customer's contracts in their archive, and the figures of contracts."""
+    wiring[REQUEST_TYPES].add(
+        RequestType("contract", contracts.describe_contract, contracts.contract_decided),
+        RequestType("change", contracts.describe_contract, contracts.change_decided),
+        RequestType("expense", requests.describe_expense, requests.expense_decided),
+        RequestType("leave", requests.describe_leave, requests.leave_decided),
+        RequestType("project", requests.describe_project),  # the requester hears of every decision from the engine
+        RequestType("collab", requests.describe_collab),  # the other department is reached outside bizbot
+    )
     wiring[DUE_KINDS].add(
         DueKind(engine.NUDGE, engine.nudge, label=N_("approval reminders")),
         DueKind(engine.ESCALATE, engine.escalate, label=N_("approval escalations")),
     )
     wiring[AGENDA_SOURCES].add(AgendaSource("approval", N_("Approvals waiting for me"), engine.agenda_entries))
+    wiring[ARCHIVE_SECTIONS].add(ArchiveSection("contracts", N_("Contracts"), 1, contracts.in_archive))
     wiring[MEASURES].add(
         Measure("contracts_submitted", N_("Contracts submitted"), "count", contracts.contracts_submitted, order=41),
         Measure("contracts_approved", N_("Contracts approved"), "count", contracts.contracts_approved, order=42),

@@ -27,7 +27,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from domain.crm.callbacks import schedule_callback
-from domain.crm.customers import archive_section, find_customer
+from domain.crm.customers import find_customer
 from domain.delivery.calendar import is_workday
 from domain.delivery.due import schedule
 from domain.delivery.outbox import OutButton, enqueue
@@ -971,8 +971,7 @@ def complaints_table(uow: UnitOfWork, actor: Actor, fmt: str, start: date | None
     return data, len(rows)
 
 
-@archive_section("complaints", N_("Complaints"), order=2)
-def _in_archive(uow: UnitOfWork, actor: Actor, customer: Customer) -> list[str]:
+def in_archive(uow: UnitOfWork, actor: Actor, customer: Customer) -> list[str]:
     """The customer's complaints in their archive, newest first."""
     from domain.kernel.i18n import fmt_date, translate
 

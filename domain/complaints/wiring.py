@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from domain.complaints import cases
+from domain.crm.customers import ARCHIVE_SECTIONS, ArchiveSection
 from domain.delivery.due import DUE_KINDS, DueKind
 from domain.kernel.i18n import N_
 from domain.kernel.wiring import Wiring
@@ -11,9 +12,10 @@ from domain.team.agenda import AGENDA_SOURCES, AgendaSource
 
 def register(wiring: Wiring) -> None:
     """The deadlines and escalation ladder of open complaints, a member's open complaints on their agenda,
-    and the complaint figures (KPIs)."""
+    a customer's complaints in their archive, and the complaint figures (KPIs)."""
     wiring[DUE_KINDS].add(DueKind(cases.KIND, cases.fire, label=N_("complaint deadlines and escalations")))
     wiring[AGENDA_SOURCES].add(AgendaSource(cases.KIND, N_("Complaints"), cases.agenda_entries))
+    wiring[ARCHIVE_SECTIONS].add(ArchiveSection("complaints", N_("Complaints"), 2, cases.in_archive))
     wiring[MEASURES].add(
         Measure("complaints_opened", N_("Complaints opened"), "count", cases.complaints_opened, order=45),
         Measure("complaints_overdue", N_("Complaints overdue"), "count", cases.complaints_overdue, order=46),

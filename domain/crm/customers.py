@@ -17,6 +17,7 @@ from domain.kernel.errors import Ambiguous, Conflict, Forbidden, Hidden, Invalid
 from domain.kernel.i18n import N_
 from domain.kernel.text import lookalike_key
 from domain.kernel.vocab import CLOSED_STAGES, PIPELINE, RISKS, SOURCES, STAGES, WINNABLE_FROM
+from domain.kernel.wiring import Key
 from domain.reporting.exports import write_table
 from domain.risk.levels import warn_if_raised
 from domain.store.models import Callback, Customer, Lead, Member, Organisation, StageChange, Visit
@@ -266,19 +267,21 @@ class Archive:
 
 
 ArchiveFn = Callable[[UnitOfWork, Actor, Customer], list[str]]
-ARCHIVE: dict[str, tuple[int, str, ArchiveFn]] = {}
 
 
-def archive_section(key: str, title: str, order: int) -> Callable[[ArchiveFn], ArchiveFn]:
-    """Register a part of the customer archive that another area keeps (contracts, complaints), shown in
-    `order` after the visits: `title` is a message id; the function gives its lines for one customer,
-    newest first, in the reader's language."""
+@dataclass(frozen=True)
+class ArchiveSection:
+    """A part of the customer archive that another area keeps (contracts, complaints), shown in `order` after
+    the visits: `title` is a message id; `lines` gives its lines for one customer, newest first, in the
+    reader's language."""
 
-    def register(fn: ArchiveFn) -> ArchiveFn:
-        ARCHIVE[key] = (order, title, fn)
-        return fn
+    name: str
+    title: str
+    order: int
+    lines: ArchiveFn
 
-    return register
+
+ARCHIVE_SECTIONS: Key[ArchiveSection] = Key("customer archive sections")
 
 
 def customer_archive(uow: UnitOfWork, actor: Actor, text: str) -> Archive:
@@ -310,8 +313,8 @@ def customer_archive(uow: UnitOfWork, actor: Actor, text: str) -> Archive:
             .limit(20)
         )
     )
-    archive.more = [(title, fn(uow, actor, customer)) for _order, title, fn in sorted(ARCHIVE.values(),
-                                                                                     key=lambda s: s[0])]
+    sections = sorted(uow.wiring[ARCHIVE_SECTIONS].values(), key=lambda s: s.order)
+    archive.more = [(section.title, section.lines(uow, actor, customer)) for section in sections]
     uow.audit(actor.org_id, actor.member_id, "read", "customer", ref("C", customer.number))
     uow.commit()
     return archive
