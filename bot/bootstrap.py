@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 
 import handlers
 from bot.settings import Settings, load_settings
-from domain import appraisals, approvals, complaints, crm, meeting, reporting
+from domain import appraisals, approvals, complaints, crm, meeting, reporting, team
 from domain.kernel.clock import Clock, SystemClock
 from domain.kernel.wiring import Wiring
 from domain.store.engine import Sessions, make_engine, upgrade
@@ -38,6 +38,7 @@ def wire() -> Wiring:
     export tables, each added by the area's own `register`."""
     wiring = Wiring()
     reporting.register(wiring)
+    team.register(wiring)
     crm.register(wiring)
     approvals.register(wiring)
     complaints.register(wiring)

@@ -6,11 +6,22 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field
 
 from domain.kernel.i18n import N_, _
-from domain.reporting.exports import EXPORTS, send_export
+from domain.kernel.vocab import Vocabulary
+from domain.reporting.exports import send_export
 from handlers.args import Args, DateArg, choice, choices_of
 from handlers.context import Ctx
 from handlers.registry import REGISTRY
 from handlers.replies import Reply
+
+# the tables as people name them; each is added to the exports by its area (leads by crm, the access log by team)
+EXPORTS = Vocabulary(
+    N_("export"),
+    {"leads": N_("leads"), "complaints": N_("complaints"), "ledger": N_("contract ledger"),
+     "audit": N_("access log")},
+    {"商机": "leads", "lead": "leads", "投诉": "complaints", "complaint": "complaints", "台账": "ledger",
+     "合同台账": "ledger", "contracts": "ledger", "访问记录": "audit", "审计": "audit", "日志": "audit",
+     "log": "audit"},
+)
 
 
 class ExportArgs(Args):

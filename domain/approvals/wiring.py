@@ -7,13 +7,15 @@ from domain.crm.customers import ARCHIVE_SECTIONS, ArchiveSection
 from domain.delivery.due import DUE_KINDS, DueKind
 from domain.kernel.i18n import N_
 from domain.kernel.wiring import Wiring
+from domain.reporting.exports import EXPORT_TABLES, ExportTable
 from domain.reporting.figures import MEASURES, Measure
 from domain.team.agenda import AGENDA_SOURCES, AgendaSource
 
 
 def register(wiring: Wiring) -> None:
     """The request types the engine decides, reminders and escalations of pending steps, the steps waiting
-    for a member on their agenda, a customer's contracts in their archive, and the figures of contracts."""
+    for a member on their agenda, a customer's contracts in their archive, the contract ledger to export, and
+    the figures of contracts."""
     wiring[REQUEST_TYPES].add(
         RequestType("contract", contracts.describe_contract, contracts.contract_decided),
         RequestType("change", contracts.describe_contract, contracts.change_decided),
@@ -28,6 +30,7 @@ def register(wiring: Wiring) -> None:
     )
     wiring[AGENDA_SOURCES].add(AgendaSource("approval", N_("Approvals waiting for me"), engine.agenda_entries))
     wiring[ARCHIVE_SECTIONS].add(ArchiveSection("contracts", N_("Contracts"), 1, contracts.in_archive))
+    wiring[EXPORT_TABLES].add(ExportTable("ledger", N_("contract ledger"), contracts.ledger_table))
     wiring[MEASURES].add(
         Measure("contracts_submitted", N_("Contracts submitted"), "count", contracts.contracts_submitted, order=41),
         Measure("contracts_approved", N_("Contracts approved"), "count", contracts.contracts_approved, order=42),

@@ -6,16 +6,19 @@ from domain.crm.customers import ARCHIVE_SECTIONS, ArchiveSection
 from domain.delivery.due import DUE_KINDS, DueKind
 from domain.kernel.i18n import N_
 from domain.kernel.wiring import Wiring
+from domain.reporting.exports import EXPORT_TABLES, ExportTable
 from domain.reporting.figures import MEASURES, Measure
 from domain.team.agenda import AGENDA_SOURCES, AgendaSource
 
 
 def register(wiring: Wiring) -> None:
     """The deadlines and escalation ladder of open complaints, a member's open complaints on their agenda,
-    a customer's complaints in their archive, and the complaint figures (KPIs)."""
+    a customer's complaints in their archive, the complaints as a table to export, and the complaint figures
+    (KPIs)."""
     wiring[DUE_KINDS].add(DueKind(cases.KIND, cases.fire, label=N_("complaint deadlines and escalations")))
     wiring[AGENDA_SOURCES].add(AgendaSource(cases.KIND, N_("Complaints"), cases.agenda_entries))
     wiring[ARCHIVE_SECTIONS].add(ArchiveSection("complaints", N_("Complaints"), 2, cases.in_archive))
+    wiring[EXPORT_TABLES].add(ExportTable("complaints", N_("complaints"), cases.complaints_table))
     wiring[MEASURES].add(
         Measure("complaints_opened", N_("Complaints opened"), "count", cases.complaints_opened, order=45),
         Measure("complaints_overdue", N_("Complaints overdue"), "count", cases.complaints_overdue, order=46),

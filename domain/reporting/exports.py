@@ -1,20 +1,23 @@
 """Tables written for the people entitled to see them: CSV (UTF-8 with a BOM, so Excel reads Chinese) or
-xlsx. The ledger (domain.approvals.contracts) and the appraisal reviews (domain.appraisals.reviews) are exported through here."""
+xlsx. Each area writes its own tables through `write_table`, and adds those people may ask for in the chat
+(/export) to EXPORT_TABLES in its `register(wiring)`."""
 from __future__ import annotations
 
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from domain.delivery.outbox import Attachment, attach, enqueue
 from domain.kernel.actor import Actor
 from domain.kernel.errors import Invalid
-from domain.kernel.i18n import N_, Label
-from domain.kernel.vocab import Vocabulary
+from domain.kernel.i18n import N_, Choices, Label
+from domain.kernel.wiring import Key
 from domain.store.uow import UnitOfWork
 
 FORMATS = ("csv", "xlsx")
@@ -79,44 +82,44 @@ def write_table(header: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str, 
 
 # --- from the chat: the file comes to the one who asked, as a message of its own -----------------
 
-EXPORTS = Vocabulary(
-    N_("export"),
-    {"leads": N_("leads"), "complaints": N_("complaints"), "ledger": N_("contract ledger"),
-     "audit": N_("access log")},
-    {"商机": "leads", "lead": "leads", "投诉": "complaints", "complaint": "complaints", "台账": "ledger",
-     "合同台账": "ledger", "contracts": "ledger", "访问记录": "audit", "审计": "audit", "日志": "audit",
-     "log": "audit"},
-)
+
+@dataclass(frozen=True)
+class ExportTable:
+    """A table people may have sent to them, with the rows they may see: `write` gives the file and how many
+    rows it has, and audits it. A dated table is written for a range of days, `write(uow, actor, fmt, start,
+    end)`; one that takes no dates, `write(uow, actor, fmt)`, says why (`no_dates`, a message id)."""
+
+    name: str
+    label: str  # msgid
+    write: Callable[..., tuple[bytes, int]]
+    no_dates: str | None = None
+
+
+EXPORT_TABLES: Key[ExportTable] = Key("export tables")
 MIME = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 def send_export(uow: UnitOfWork, actor: Actor, what: str, fmt: str, start: date | None = None,
                 end: date | None = None) -> int:
-    """Write the table `what` (leads, complaints, ledger, audit) with the rows the actor may see, and send it
-    to them as a file, in the same transaction; how many rows it has. Audited (by the table)."""
-    from domain.approvals.contracts import ledger_table
-    from domain.complaints.cases import complaints_table
-    from domain.crm.customers import leads_table
-    from domain.delivery.outbox import Attachment, attach, enqueue
-    from domain.team.auditlog import audit_table
-
-    what = EXPORTS.parse(what)
+    """Write the table `what` (a name in EXPORT_TABLES) with the rows the actor may see, and send it to them
+    as a file, in the same transaction; how many rows it has. Audited (by the table)."""
+    tables = uow.wiring[EXPORT_TABLES]
+    table = tables.get(what)
+    if table is None:
+        raise Invalid(N_("Unknown {what} '{value}'. Choose one of: {choices}."), what=Label(N_("export")),
+                      value=what, choices=Choices(list(tables)))
     if fmt not in FORMATS:
         raise Invalid(N_("Unknown format '{format}'. Choose xlsx or csv."), format=fmt)
-    if what == "leads":
-        if start is not None or end is not None:
-            raise Invalid(N_("The leads export has every lead; it takes no dates."))
-        data, count = leads_table(uow, actor, fmt)
-    elif what == "complaints":
-        data, count = complaints_table(uow, actor, fmt, start, end)
-    elif what == "audit":
-        data, count = audit_table(uow, actor, fmt, start, end)
+    if table.no_dates is None:
+        data, count = table.write(uow, actor, fmt, start, end)
+    elif start is not None or end is not None:
+        raise Invalid(table.no_dates)
     else:
-        data, count = ledger_table(uow, actor, fmt, start, end)
+        data, count = table.write(uow, actor, fmt)
     stamp = uow.now.astimezone(ZoneInfo(actor.timezone)).strftime("%Y%m%d-%H%M%S")
     key = f"export:{actor.org_id}:{actor.member_id}:{what}:{uow.now.isoformat()}"
     enqueue(uow, org_id=actor.org_id, key=key, recipient_id=actor.member_id, urgent=True,
-            msgid=N_("Your export: {what} (rows: {count})."), params={"what": Label(EXPORTS.labels[what]), "count": count})
+            msgid=N_("Your export: {what} (rows: {count})."), params={"what": Label(table.label), "count": count})
     attach(uow, key, Attachment(f"{what}-{stamp}.{fmt}", MIME[fmt], data))
     uow.commit()
     return count
