@@ -55,6 +55,7 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None, migr
         upgrade(engine)
     sessions = Sessions(engine)
     wiring = wire()
-    services = Services(uow=lambda: UnitOfWork(sessions, clock, wiring), clock=clock, admins=settings.admin_set,
-                        open_enrolment=settings.open_enrolment)
-    return App(settings, engine, clock, wiring, services, handlers.load(), sessions)
+    registry = handlers.load()
+    services = Services(uow=lambda: UnitOfWork(sessions, clock, wiring), clock=clock, registry=registry,
+                        admins=settings.admin_set, open_enrolment=settings.open_enrolment)
+    return App(settings, engine, clock, wiring, services, registry, sessions)

@@ -1,16 +1,23 @@
-"""Chat-neutral command handlers. `load()` registers every command module once."""
+"""Chat-neutral command handlers. Each module keeps its own commands; `load()` gathers them into one registry."""
 from __future__ import annotations
 
-from importlib import import_module
+from handlers import agenda, exports, help, remind
+from handlers.appraisals import reviews
+from handlers.approvals import contracts, requests
+from handlers.complaints import cases
+from handlers.crm import customers, holidays, leads, visits
+from handlers.meeting import weekly
+from handlers.registry import Registry
+from handlers.risk import levels
+from handlers.team import audit, members
 
-from handlers.registry import REGISTRY
 
-MODULES = ("help", "team.members", "crm.customers", "crm.leads", "crm.visits", "agenda", "remind", "approvals.requests", "approvals.contracts", "complaints.cases", "meeting.weekly", "appraisals.reviews", "crm.holidays", "exports", "risk.levels", "team.audit")
-
-
-def load():  # noqa: ANN201
-    """Import the command modules (registering their commands) and return the registry."""
-    for name in MODULES:
-        import_module(f"handlers.{name}")
-
-    return REGISTRY
+def load() -> Registry:
+    """Every command, in the order /help, Slack's manifest and Telegram's command list show them."""
+    registry = Registry()
+    registry.include(
+        help.commands, members.commands, customers.commands, leads.commands, visits.commands, agenda.commands,
+        remind.commands, requests.commands, contracts.commands, cases.commands, weekly.commands, reviews.commands,
+        holidays.commands, exports.commands, levels.commands, audit.commands,
+    )
+    return registry

@@ -6,8 +6,10 @@ from domain.team.agenda import agenda
 from handlers.args import Args
 from handlers.context import Ctx
 from handlers.format import day
-from handlers.registry import REGISTRY
+from handlers.registry import Registry
 from handlers.replies import Reply, Section
+
+commands = Registry()
 
 
 class AgendaArgs(Args):
@@ -33,7 +35,7 @@ def agenda_reply(ctx: Ctx) -> Reply:
     )
 
 
-@REGISTRY.command("agenda", N_("Show what is due for me: callbacks and other due items."), AgendaArgs)
+@commands.command("agenda", N_("Show what is due for me: callbacks and other due items."), AgendaArgs)
 def agenda_command(ctx: Ctx, args: AgendaArgs) -> Reply:
     """My due items."""
     return agenda_reply(ctx)

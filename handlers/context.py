@@ -1,18 +1,23 @@
-"""What a handler is given: who is acting, how to open a unit of work, and the time."""
+"""What a handler is given: who is acting, how to open a unit of work, the time, and the commands."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from domain.kernel.actor import Actor
 from domain.kernel.clock import Clock, local_today
 from domain.store.uow import UnitOfWork, UowFactory
+
+if TYPE_CHECKING:
+    from handlers.registry import Registry
 
 
 @dataclass(frozen=True)
 class Services:
     uow: UowFactory
     clock: Clock
+    registry: Registry  # every command (/help lists them)
     admins: frozenset[str] = frozenset()
     open_enrolment: bool = False  # anyone may open a department in a new group or workspace
 

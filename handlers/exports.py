@@ -10,8 +10,10 @@ from domain.kernel.vocab import Vocabulary
 from domain.reporting.exports import send_export
 from handlers.args import Args, DateArg, choice, choices_of
 from handlers.context import Ctx
-from handlers.registry import REGISTRY
+from handlers.registry import Registry
 from handlers.replies import Reply
+
+commands = Registry()
 
 # the tables as people name them; each is added to the exports by its area (leads by crm, the access log by team)
 EXPORTS = Vocabulary(
@@ -33,7 +35,7 @@ class ExportArgs(Args):
     end: DateArg | None = Field(None, description=N_("… up to this day"))
 
 
-@REGISTRY.command("export", N_("Get the leads, complaints, contract ledger or access log you may see as a file."),
+@commands.command("export", N_("Get the leads, complaints, contract ledger or access log you may see as a file."),
                   ExportArgs,
                   positional=("what", "format"),
                   examples=("/export leads", "/export complaints csv from=2026-11-01 to=2026-11-30", "/export 台账"))

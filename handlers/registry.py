@@ -105,6 +105,16 @@ class Registry:
     group_summaries: dict[str, str] = field(default_factory=dict)
     _groups: dict[str, list[Command]] | None = field(default=None, init=False, repr=False, compare=False)
 
+    def include(self, *others: Registry) -> None:
+        """Take in the commands and group descriptions of other registries (each handler module keeps its own)."""
+        for other in others:
+            for name, cmd in other.commands.items():
+                if name in self.commands:
+                    raise ValueError(f"command {name!r} registered twice")
+                self.commands[name] = cmd
+            self.group_summaries.update(other.group_summaries)
+        self._groups = None
+
     def describe_group(self, group: str, summary: str) -> None:
         """What a group of sub-commands is for (a message id), for menus and command lists."""
         self.group_summaries[group] = summary
@@ -328,5 +338,3 @@ def _log_refusal(ctx: Ctx, line: str, exc: DomainError) -> None:
         uow.audit(ctx.actor.org_id, ctx.actor.member_id, "denied", "command", None, line[:200])
         uow.commit()
 
-
-REGISTRY = Registry()

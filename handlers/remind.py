@@ -14,8 +14,10 @@ from domain.team.reminders import set_muted, snooze
 from handlers.agenda import agenda_reply
 from handlers.args import Args, Text, words
 from handlers.context import Ctx
-from handlers.registry import REGISTRY
+from handlers.registry import Registry
 from handlers.replies import Reply, Section
+
+commands = Registry()
 
 # the two snooze choices, in the words people type (the reminders' buttons say "In 1 hour", "Tomorrow morning")
 Until = words(Vocabulary(
@@ -29,7 +31,7 @@ class SnoozeArgs(Args):
     until: Until = Field("1h", description=N_("1h, or tomorrow (the next working morning)"))
 
 
-@REGISTRY.command("remind snooze", N_("Remind me again later: in an hour or tomorrow morning."), SnoozeArgs,
+@commands.command("remind snooze", N_("Remind me again later: in an hour or tomorrow morning."), SnoozeArgs,
                   positional=("ref", "until"), examples=("/remind snooze CB7 tomorrow",))
 def remind_snooze(ctx: Ctx, args: SnoozeArgs) -> Reply:
     """Snooze a reminder."""
@@ -43,7 +45,7 @@ class KindArgs(Args):
     kind: Text = Field(description=N_("a kind of reminder, e.g. callback"))
 
 
-@REGISTRY.command("remind mute", N_("Stop a kind of reminder for me."), KindArgs, positional=("kind",), greedy=True,
+@commands.command("remind mute", N_("Stop a kind of reminder for me."), KindArgs, positional=("kind",), greedy=True,
                   examples=("/remind mute callback",))
 def remind_mute(ctx: Ctx, args: KindArgs) -> Reply:
     """Mute a kind."""
@@ -53,7 +55,7 @@ def remind_mute(ctx: Ctx, args: KindArgs) -> Reply:
         kind=_named(uow.wiring[DUE_KINDS], kinds, args.kind)))
 
 
-@REGISTRY.command("remind unmute", N_("Resume a kind of reminder for me."), KindArgs, positional=("kind",),
+@commands.command("remind unmute", N_("Resume a kind of reminder for me."), KindArgs, positional=("kind",),
                   greedy=True)
 def remind_unmute(ctx: Ctx, args: KindArgs) -> Reply:
     """Unmute a kind."""
@@ -75,7 +77,7 @@ class RemindListArgs(Args):
     pass
 
 
-@REGISTRY.command("remind list", N_("Show which reminders I get and what is due."), RemindListArgs)
+@commands.command("remind list", N_("Show which reminders I get and what is due."), RemindListArgs)
 def remind_list(ctx: Ctx, args: RemindListArgs) -> Reply:
     """Kinds with their muted state, then the agenda."""
     with ctx.uow() as uow:
@@ -95,4 +97,4 @@ def remind_list(ctx: Ctx, args: RemindListArgs) -> Reply:
                  sections=[Section(_("Kinds"), kinds), *agenda.sections], private=True)
 
 
-REGISTRY.describe_group("remind", N_("Snooze, mute and list reminders."))
+commands.describe_group("remind", N_("Snooze, mute and list reminders."))

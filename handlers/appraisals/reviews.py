@@ -27,10 +27,12 @@ from domain.reporting.figures import MEASURES, Measure
 from domain.store.models import Member, Review
 from handlers.args import Args, LongText, MemberName, Text, Widget, words
 from handlers.context import Ctx
-from handlers.registry import REGISTRY
+from handlers.registry import Registry
 from handlers.replies import Button, Reply, Section
 
-REGISTRY.describe_group("review", N_("Appraisals: self-review, scoring, approval and appeal."))
+commands = Registry()
+
+commands.describe_group("review", N_("Appraisals: self-review, scoring, approval and appeal."))
 
 
 def _points(value: Any) -> int:
@@ -125,7 +127,7 @@ class ShowArgs(Args):
     period: PeriodArg | None = Field(None, description=N_("the period, e.g. 2026-11, 2026-Q4 or 2026"))
 
 
-@REGISTRY.command("review show", N_("Show a review: indicators, figures, scores and every step."), ShowArgs,
+@commands.command("review show", N_("Show a review: indicators, figures, scores and every step."), ShowArgs,
                   positional=("member",), examples=("/review show", "/review show bob period=2026-11"))
 def review_show(ctx: Ctx, args: ShowArgs) -> Reply:
     with ctx.uow() as uow:
@@ -154,7 +156,7 @@ class StatusArgs(Args):
     period: PeriodArg | None = Field(None, description=N_("the period, e.g. 2026-11"))
 
 
-@REGISTRY.command("review status", N_("Where my review and my team's stand."), StatusArgs, positional=("period",))
+@commands.command("review status", N_("Where my review and my team's stand."), StatusArgs, positional=("period",))
 def review_status(ctx: Ctx, args: StatusArgs) -> Reply:
     with ctx.uow() as uow:
         found = appraisals.status(uow, ctx.actor, args.period)
@@ -185,7 +187,7 @@ class SelfArgs(Args):
     period: PeriodArg | None = Field(None, description=N_("the period (default: your latest review)"))
 
 
-@REGISTRY.command("review self", N_("Score one indicator of your self-review."), SelfArgs,
+@commands.command("review self", N_("Score one indicator of your self-review."), SelfArgs,
                   positional=("indicator", "score"), ask=("indicator", "score", "note"),
                   examples=('/review self performance 85 note="two contracts signed"', "/review self 2 90"))
 def review_self(ctx: Ctx, args: SelfArgs) -> Reply:
@@ -205,7 +207,7 @@ class SubmitArgs(Args):
     period: PeriodArg | None = Field(None, description=N_("the period (default: your latest review)"))
 
 
-@REGISTRY.command("review submit", N_("Submit your self-review to your supervisor."), SubmitArgs)
+@commands.command("review submit", N_("Submit your self-review to your supervisor."), SubmitArgs)
 def review_submit(ctx: Ctx, args: SubmitArgs) -> Reply:
     with ctx.uow() as uow:
         review = appraisals.submit_self(uow, ctx.actor, args.period, args.note)
@@ -221,7 +223,7 @@ class ScoreArgs(Args):
     period: PeriodArg | None = Field(None, description=N_("the period (default: their latest review)"))
 
 
-@REGISTRY.command("review score", N_("Score one indicator of a team member's review."), ScoreArgs,
+@commands.command("review score", N_("Score one indicator of a team member's review."), ScoreArgs,
                   positional=("member", "indicator", "score"), ask=("indicator", "score", "note"),
                   examples=('/review score bob performance 80 note="good month"',))
 def review_score(ctx: Ctx, args: ScoreArgs) -> Reply:
@@ -244,7 +246,7 @@ class SendArgs(Args):
     period: PeriodArg | None = Field(None, description=N_("the period (default: their latest review)"))
 
 
-@REGISTRY.command("review send", N_("Send your scores of a review to the manager for approval."), SendArgs,
+@commands.command("review send", N_("Send your scores of a review to the manager for approval."), SendArgs,
                   positional=("member",))
 def review_send(ctx: Ctx, args: SendArgs) -> Reply:
     with ctx.uow() as uow:
@@ -259,7 +261,7 @@ class ApproveArgs(Args):
     period: PeriodArg | None = Field(None, description=N_("the period (default: their latest review)"))
 
 
-@REGISTRY.command("review approve", N_("Approve a scored review; the member receives the result."), ApproveArgs,
+@commands.command("review approve", N_("Approve a scored review; the member receives the result."), ApproveArgs,
                   positional=("member",))
 def review_approve(ctx: Ctx, args: ApproveArgs) -> Reply:
     with ctx.uow() as uow:
@@ -275,7 +277,7 @@ class ReturnArgs(Args):
     period: PeriodArg | None = Field(None, description=N_("the period (default: their latest review)"))
 
 
-@REGISTRY.command("review return", N_("Return a scored review to the supervisor, with a reason."), ReturnArgs,
+@commands.command("review return", N_("Return a scored review to the supervisor, with a reason."), ReturnArgs,
                   positional=("member",), ask=("reason",))
 def review_return(ctx: Ctx, args: ReturnArgs) -> Reply:
     with ctx.uow() as uow:
@@ -289,7 +291,7 @@ class AppealArgs(Args):
     period: PeriodArg | None = Field(None, description=N_("the period (default: your latest review)"))
 
 
-@REGISTRY.command("review appeal", N_("Appeal your review's result within the appeal window."), AppealArgs,
+@commands.command("review appeal", N_("Appeal your review's result within the appeal window."), AppealArgs,
                   ask=("reason",))
 def review_appeal(ctx: Ctx, args: AppealArgs) -> Reply:
     with ctx.uow() as uow:
@@ -310,7 +312,7 @@ class RuleArgs(Args):
     period: PeriodArg | None = Field(None, description=N_("the period (default: their latest review)"))
 
 
-@REGISTRY.command("review rule", N_("Rule on an appeal: upheld sends the review back for scoring."), RuleArgs,
+@commands.command("review rule", N_("Rule on an appeal: upheld sends the review back for scoring."), RuleArgs,
                   positional=("member", "decision"), ask=("note",))
 def review_rule(ctx: Ctx, args: RuleArgs) -> Reply:
     with ctx.uow() as uow:
@@ -332,7 +334,7 @@ class CyclesArgs(Args):
     appeal_days: AppealDays | None = Field(None, description=N_("days to appeal after the result"))
 
 
-@REGISTRY.command("review cycles", N_("Show or set the appraisal cycles and their windows (admins)."), CyclesArgs,
+@commands.command("review cycles", N_("Show or set the appraisal cycles and their windows (admins)."), CyclesArgs,
                   examples=("/review cycles", "/review cycles quarterly=on close_day=10 appeal_days=5"))
 def review_cycles(ctx: Ctx, args: CyclesArgs) -> Reply:
     changes = args.model_dump(exclude_none=True)
@@ -353,7 +355,7 @@ class TemplateShowArgs(Args):
     name: Text | None = Field(None, description=N_("the template (default: all)"))
 
 
-@REGISTRY.command("review template", N_("Show the indicator templates and their weights."), TemplateShowArgs,
+@commands.command("review template", N_("Show the indicator templates and their weights."), TemplateShowArgs,
                   positional=("name",))
 def review_template(ctx: Ctx, args: TemplateShowArgs) -> Reply:
     with ctx.uow() as uow:
@@ -385,7 +387,7 @@ class TemplateSetArgs(Args):
     roles: Text | None = Field(None, description=N_("the roles this template applies to, comma-separated"))
 
 
-@REGISTRY.command("review weights", N_("Set a template's indicators and weights (admins); they total 100."),
+@commands.command("review weights", N_("Set a template's indicators and weights (admins); they total 100."),
                   TemplateSetArgs, positional=("name",),
                   examples=('/review weights bd weights="performance=50 new_customers=20 negotiation=20 teamwork=10"',))
 def review_weights(ctx: Ctx, args: TemplateSetArgs) -> Reply:
@@ -404,7 +406,7 @@ class KpiArgs(Args):
     period: PeriodArg | None = Field(None, description=N_("the period (default: this month)"))
 
 
-@REGISTRY.command("kpi", N_("The indicators the records measure for a member and period."), KpiArgs,
+@commands.command("kpi", N_("The indicators the records measure for a member and period."), KpiArgs,
                   positional=("member", "period"), examples=("/kpi", "/kpi bob 2026-11"))
 def kpi(ctx: Ctx, args: KpiArgs) -> Reply:
     with ctx.uow() as uow:

@@ -26,8 +26,10 @@ from handlers.args import (
 )
 from handlers.context import Ctx
 from handlers.format import day, local_day, money, risk
-from handlers.registry import REGISTRY
+from handlers.registry import Registry
 from handlers.replies import Button, Reply, Section
+
+commands = Registry()
 
 
 class ContractNewArgs(Args):
@@ -42,7 +44,7 @@ class ContractNewArgs(Args):
     lead: Text | None = Field(None, description=N_("the lead it wins (L12)"))
 
 
-@REGISTRY.command("contract new", N_("Draft a contract for a customer."), ContractNewArgs, positional=("customer",),
+@commands.command("contract new", N_("Draft a contract for a customer."), ContractNewArgs, positional=("customer",),
                   greedy=True, ask=("customer", "title", "amount", "payment", "delivery", "term"),
                   examples=('/contract new Acme title="ERP rollout" amount=800000 payment="30/70" '
                             'delivery=2027-01-15 term=2027-12-31 lead=L3',))
@@ -61,7 +63,7 @@ class ContractRefArgs(Args):
     contract: Text = Field(description=N_("the contract (K3)"))
 
 
-@REGISTRY.command("contract submit", N_("Submit a contract (again) into its approval chain."), ContractRefArgs,
+@commands.command("contract submit", N_("Submit a contract (again) into its approval chain."), ContractRefArgs,
                   positional=("contract",), examples=("/contract submit K3",))
 def contract_submit(ctx: Ctx, args: ContractRefArgs) -> Reply:
     """Submit or resubmit."""
@@ -84,7 +86,7 @@ class ContractEditArgs(Args):
     clauses: LongText | None = Field(None, description=N_("key clauses"))
 
 
-@REGISTRY.command("contract edit", N_("Revise a draft or returned contract before (re)submitting it."),
+@commands.command("contract edit", N_("Revise a draft or returned contract before (re)submitting it."),
                   ContractEditArgs, positional=("contract",),
                   examples=('/contract edit K3 payment="two instalments"',))
 def contract_edit(ctx: Ctx, args: ContractEditArgs) -> Reply:
@@ -97,7 +99,7 @@ def contract_edit(ctx: Ctx, args: ContractEditArgs) -> Reply:
                  buttons=[Button(_("Submit"), f"/contract submit {k}")])
 
 
-@REGISTRY.command("contract show", N_("Show a contract, its approvals and its state."), ContractRefArgs,
+@commands.command("contract show", N_("Show a contract, its approvals and its state."), ContractRefArgs,
                   positional=("contract",))
 def contract_show(ctx: Ctx, args: ContractRefArgs) -> Reply:
     """One contract in full."""
@@ -133,7 +135,7 @@ class ContractListArgs(Args):
     scope: ContractScope = Field("all", description=N_("all, pending, signed or mine"))
 
 
-@REGISTRY.command("contract list", N_("List contracts: pending, signed or mine."), ContractListArgs,
+@commands.command("contract list", N_("List contracts: pending, signed or mine."), ContractListArgs,
                   positional=("scope",), examples=("/contract list pending",))
 def contract_list(ctx: Ctx, args: ContractListArgs) -> Reply:
     """Contracts in scope."""
@@ -156,7 +158,7 @@ class ContractChangeArgs(Args):
     term: DateArg | None = Field(None, description=N_("new end of term"))
 
 
-@REGISTRY.command("contract change", N_("Request a change to a signed contract (same approval chain)."),
+@commands.command("contract change", N_("Request a change to a signed contract (same approval chain)."),
                   ContractChangeArgs, positional=("contract",), ask=("contract", "reason", "content", "impact"),
                   examples=('/contract change K3 reason="scope grew" content="add module B" amount=900000',))
 def contract_change(ctx: Ctx, args: ContractChangeArgs) -> Reply:
@@ -175,7 +177,7 @@ class LedgerArgs(Args):
     end: DateArg | None = Field(None, description=N_("last sign date (to=)"))
 
 
-@REGISTRY.command("contract ledger", N_("Show the contract ledger (合同台账)."), LedgerArgs,
+@commands.command("contract ledger", N_("Show the contract ledger (合同台账)."), LedgerArgs,
                   examples=("/contract ledger from=2026-01-01 to=2026-12-31",))
 def contract_ledger(ctx: Ctx, args: LedgerArgs) -> Reply:
     """Signed contracts by sign date."""
@@ -187,7 +189,7 @@ def contract_ledger(ctx: Ctx, args: LedgerArgs) -> Reply:
                  sections=[Section(_("Signed contracts"), items, _("none"))], private=True)
 
 
-REGISTRY.describe_group("contract", N_("Contracts: draft, approve, sign, change; the ledger."))
+commands.describe_group("contract", N_("Contracts: draft, approve, sign, change; the ledger."))
 
 
 ExpenseType = words(EXPENSES)
@@ -202,7 +204,7 @@ class ExpenseArgs(Args):
     invoice: Text | None = Field(None, description=N_("invoice number"))
 
 
-@REGISTRY.command("expense", N_("Claim an expense (travel, entertainment, communication)."), ExpenseArgs,
+@commands.command("expense", N_("Claim an expense (travel, entertainment, communication)."), ExpenseArgs,
                   positional=("category",), ask=("category", "amount", "note", "invoice"),
                   examples=('/expense travel amount=3200 note="Shanghai visit" invoice=INV-88',))
 def expense(ctx: Ctx, args: ExpenseArgs) -> Reply:
@@ -222,7 +224,7 @@ class LeaveArgs(Args):
     handover: MemberName = Field(description=N_("who takes over your work"))
 
 
-@REGISTRY.command("leave", N_("Ask for leave, with a hand-over to a colleague."), LeaveArgs,
+@commands.command("leave", N_("Ask for leave, with a hand-over to a colleague."), LeaveArgs,
                   ask=("start", "end", "reason", "handover"),
                   examples=('/leave from=2026-12-07 to=2026-12-09 reason="family" handover=lily',))
 def leave(ctx: Ctx, args: LeaveArgs) -> Reply:
@@ -244,7 +246,7 @@ class ProjectArgs(Args):
     customer: CustomerRef | None = Field(None, description=N_("the customer it serves, if any"))
 
 
-@REGISTRY.command("project", N_("Ask for a project to be set up (立项), with its budget."), ProjectArgs,
+@commands.command("project", N_("Ask for a project to be set up (立项), with its budget."), ProjectArgs,
                   ask=("name", "budget", "start", "reason", "customer"),
                   examples=('/project name="Acme ERP pilot" budget=30万 start=2026-12-07 reason="signed LOI" '
                             'customer=Acme',))
@@ -264,7 +266,7 @@ class CollabArgs(Args):
     due: DateArg = Field(description=N_("needed by"))
 
 
-@REGISTRY.command("collab", N_("Ask another department for help (跨部门协作需求)."), CollabArgs,
+@commands.command("collab", N_("Ask another department for help (跨部门协作需求)."), CollabArgs,
                   ask=("department", "what", "due"),
                   examples=('/collab department=engineering what="on-site demo for Acme" due=2026-12-10',))
 def collab(ctx: Ctx, args: CollabArgs) -> Reply:
@@ -287,7 +289,7 @@ class ResubmitArgs(Args):
     handover: MemberName | None = Field(None, description=N_("who takes over your work"))
 
 
-@REGISTRY.command("approvals resubmit", N_("Revise a returned expense claim or leave request and submit it again."),
+@commands.command("approvals resubmit", N_("Revise a returned expense claim or leave request and submit it again."),
                   ResubmitArgs, positional=("ref",), examples=('/approvals resubmit A12 note="with the invoice"',))
 def approvals_resubmit(ctx: Ctx, args: ResubmitArgs) -> Reply:
     """Resubmit an expense or leave request; its chain starts again."""

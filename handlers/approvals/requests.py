@@ -26,8 +26,10 @@ from handlers.args import (
 )
 from handlers.context import Ctx
 from handlers.format import day, local_day
-from handlers.registry import REGISTRY
+from handlers.registry import Registry
 from handlers.replies import Button, Reply, Section
+
+commands = Registry()
 
 
 def _msg(ctx: Ctx, msgid: str, params: dict) -> str:
@@ -56,7 +58,7 @@ class ApproveArgs(Args):
     step: Text | None = Field(None, description=N_("the step a button was for (round.step)"))
 
 
-@REGISTRY.command("approve", N_("Approve the step of a request that waits for me."), ApproveArgs,
+@commands.command("approve", N_("Approve the step of a request that waits for me."), ApproveArgs,
                   positional=("ref",), examples=("/approve A12", "/approve K3 note=\"ok\""))
 def approve(ctx: Ctx, args: ApproveArgs) -> Reply:
     """Approve the current step."""
@@ -71,7 +73,7 @@ class ReasonArgs(Args):
     step: Text | None = Field(None, description=N_("the step a button was for (round.step)"))
 
 
-@REGISTRY.command("reject", N_("Reject a request, with a reason."), ReasonArgs, positional=("ref",),
+@commands.command("reject", N_("Reject a request, with a reason."), ReasonArgs, positional=("ref",),
                   ask=("reason",), examples=("/reject A12 reason=\"over budget\"",))
 def reject(ctx: Ctx, args: ReasonArgs) -> Reply:
     """Reject the request at the current step."""
@@ -80,7 +82,7 @@ def reject(ctx: Ctx, args: ReasonArgs) -> Reply:
     return Reply(text=_decided_text(decided))
 
 
-@REGISTRY.command("changes", N_("Send a request back for changes, saying what to change."), ReasonArgs,
+@commands.command("changes", N_("Send a request back for changes, saying what to change."), ReasonArgs,
                   positional=("ref",), ask=("reason",),
                   examples=("/changes K3 reason=\"payment in two instalments\"",))
 def changes(ctx: Ctx, args: ReasonArgs) -> Reply:
@@ -97,7 +99,7 @@ class ApprovalsArgs(Args):
     scope: ApprovalScope = Field("waiting", description=N_("waiting (for me) or mine (I asked)"))
 
 
-@REGISTRY.command("approvals", N_("Show the requests waiting for my decision, or my own."), ApprovalsArgs,
+@commands.command("approvals", N_("Show the requests waiting for my decision, or my own."), ApprovalsArgs,
                   positional=("scope",), examples=("/approvals", "/approvals mine"))
 def approvals_list(ctx: Ctx, args: ApprovalsArgs) -> Reply:
     """Requests waiting for me (with buttons), or those I asked for."""
@@ -120,7 +122,7 @@ class ShowArgs(Args):
     ref: Text = Field(description=N_("the request (A12) or contract (K3)"))
 
 
-@REGISTRY.command("approvals show", N_("Show a request, its chain and every decision."), ShowArgs,
+@commands.command("approvals show", N_("Show a request, its chain and every decision."), ShowArgs,
                   positional=("ref",))
 def approvals_show(ctx: Ctx, args: ShowArgs) -> Reply:
     """One request in full."""
@@ -159,7 +161,7 @@ def _policy_reply(policy) -> Reply:  # noqa: ANN001
                  sections=[Section(_("Chains"), lines)], text=timing, private=True)
 
 
-@REGISTRY.command("policy show", N_("Show the approval chains, thresholds and timing."), NoArgs)
+@commands.command("policy show", N_("Show the approval chains, thresholds and timing."), NoArgs)
 def policy_show(ctx: Ctx, args: NoArgs) -> Reply:
     """The current policy."""
     with ctx.uow() as uow:
@@ -175,7 +177,7 @@ class PolicySetArgs(Args):
     chain: Text = Field(description=N_("the steps, e.g. manager, legal, head if amount >= 500000"))
 
 
-@REGISTRY.command("policy set", N_("Set a request type's approval chain (a new policy version)."), PolicySetArgs,
+@commands.command("policy set", N_("Set a request type's approval chain (a new policy version)."), PolicySetArgs,
                   positional=("type", "chain"), greedy=True, roles=TEAM_ADMIN_ROLES,
                   examples=("/policy set contract manager, legal, head if amount >= 500000",
                             "/policy set leave supervisor, manager if days > 3"))
@@ -209,7 +211,7 @@ class TimingArgs(Args):
     escalate: Hours | None = Field(None, description=N_("hours until it escalates to the approver's supervisor"))
 
 
-@REGISTRY.command("policy timing", N_("Set when pending approvals remind and escalate (in hours)."), TimingArgs,
+@commands.command("policy timing", N_("Set when pending approvals remind and escalate (in hours)."), TimingArgs,
                   roles=TEAM_ADMIN_ROLES, examples=("/policy timing nudge=24 escalate=72",))
 def policy_timing(ctx: Ctx, args: TimingArgs) -> Reply:
     """Reminder and escalation times."""
@@ -222,7 +224,7 @@ class ChannelArgs(Args):
     channel: ChannelRef | None = Field(None, description=N_("the channel for approval posts; leave out for none"))
 
 
-@REGISTRY.command("policy channel", N_("Set the channel where every request is also posted."), ChannelArgs,
+@commands.command("policy channel", N_("Set the channel where every request is also posted."), ChannelArgs,
                   positional=("channel",), roles=TEAM_ADMIN_ROLES, examples=("/policy channel approvals",))
 def policy_channel(ctx: Ctx, args: ChannelArgs) -> Reply:
     """The approvals channel."""
@@ -240,7 +242,7 @@ class ExplainArgs(Args):
     by: MemberName | None = Field(None, description=N_("who would ask (default: me)"))
 
 
-@REGISTRY.command("policy explain", N_("Who would approve a request, in what order, and why (nothing is created)."),
+@commands.command("policy explain", N_("Who would approve a request, in what order, and why (nothing is created)."),
                   ExplainArgs, positional=("type",),
                   examples=("/policy explain contract amount=800000 by=alice", "/policy explain leave days=5"))
 def policy_explain(ctx: Ctx, args: ExplainArgs) -> Reply:
@@ -273,8 +275,8 @@ def policy_explain(ctx: Ctx, args: ExplainArgs) -> Reply:
         sections=[Section(_("Approvers in order"), lines)], private=True)
 
 
-REGISTRY.describe_group("policy", N_("Approval chains, thresholds and timing."))
-REGISTRY.describe_group("approvals", N_("Requests waiting for me, and my own requests."))
+commands.describe_group("policy", N_("Approval chains, thresholds and timing."))
+commands.describe_group("approvals", N_("Requests waiting for me, and my own requests."))
 
 
 # --- delegation ----------------------------------------------------------------------------------
@@ -285,7 +287,7 @@ class DelegateArgs(Args):
     until: DateArg | None = Field(None, description=N_("my last day away"))
 
 
-@REGISTRY.command("delegate", N_("Let a colleague decide my approvals while I am away."), DelegateArgs,
+@commands.command("delegate", N_("Let a colleague decide my approvals while I am away."), DelegateArgs,
                   positional=("name",), examples=("/delegate lily until=2026-12-04", "/delegate off"))
 def delegate(ctx: Ctx, args: DelegateArgs) -> Reply:
     """Set or end a delegation."""

@@ -27,8 +27,10 @@ from handlers.args import (
     words,
 )
 from handlers.context import Ctx
-from handlers.registry import REGISTRY
+from handlers.registry import Registry
 from handlers.replies import Button, Reply, Section
+
+commands = Registry()
 
 Severity = Annotated[str, choice(SEVERITIES), choices_of(SEVERITIES)]
 ComplaintChannel = Annotated[str, choice(COMPLAINT_CHANNELS), choices_of(COMPLAINT_CHANNELS)]
@@ -55,7 +57,7 @@ class ComplaintNewArgs(Args):
     assignee: MemberName | None = Field(None, description=N_("who handles it (default: the customer's owner)"))
 
 
-@REGISTRY.command("complaint new", N_("Log a customer complaint; deadlines are promised from the SLA policy."),
+@commands.command("complaint new", N_("Log a customer complaint; deadlines are promised from the SLA policy."),
                   ComplaintNewArgs, positional=("customer",), greedy=True,
                   ask=("customer", "severity", "what", "wants", "channel"),
                   examples=("/complaint new Acme severity=high what=\"late delivery\" wants=\"delivery this week\" "
@@ -86,7 +88,7 @@ class ComplaintAssignArgs(Args):
     member: MemberName = Field(description=N_("who handles it from now on"))
 
 
-@REGISTRY.command("complaint assign", N_("Give a complaint to another member."), ComplaintAssignArgs,
+@commands.command("complaint assign", N_("Give a complaint to another member."), ComplaintAssignArgs,
                   positional=("complaint", "member"), greedy=True, examples=("/complaint assign Q7 alice",))
 def complaint_assign(ctx: Ctx, args: ComplaintAssignArgs) -> Reply:
     """Assign or reassign (调查 by the responsible member)."""
@@ -95,7 +97,7 @@ def complaint_assign(ctx: Ctx, args: ComplaintAssignArgs) -> Reply:
     return Reply(text=_("{ref} is now assigned to {name}.").format(ref=_q(c), name=member.name))
 
 
-@REGISTRY.command("complaint take", N_("Take a complaint over: it becomes yours."), ComplaintRefArgs,
+@commands.command("complaint take", N_("Take a complaint over: it becomes yours."), ComplaintRefArgs,
                   positional=("complaint",))
 def complaint_take(ctx: Ctx, args: ComplaintRefArgs) -> Reply:
     """Take over."""
@@ -104,7 +106,7 @@ def complaint_take(ctx: Ctx, args: ComplaintRefArgs) -> Reply:
     return Reply(text=_("{name} took over {ref}.").format(ref=_q(c), name=ctx.actor.name))
 
 
-@REGISTRY.command("complaint ack", N_("Acknowledge a complaint's escalation (it goes no higher)."),
+@commands.command("complaint ack", N_("Acknowledge a complaint's escalation (it goes no higher)."),
                   ComplaintRefArgs, positional=("complaint",))
 def complaint_ack(ctx: Ctx, args: ComplaintRefArgs) -> Reply:
     """Acknowledge an escalation."""
@@ -118,7 +120,7 @@ class ComplaintNoteArgs(Args):
     note: LongText = Field(description=N_("what the customer was told"))
 
 
-@REGISTRY.command("complaint update", N_("Record progress the customer was told (the first one is the response)."),
+@commands.command("complaint update", N_("Record progress the customer was told (the first one is the response)."),
                   ComplaintNoteArgs, positional=("complaint",),
                   examples=("/complaint update Q7 note=\"called the customer, replacement on its way\"",))
 def complaint_update(ctx: Ctx, args: ComplaintNoteArgs) -> Reply:
@@ -133,7 +135,7 @@ class ComplaintSolutionArgs(Args):
     solution: LongText = Field(description=N_("the solution agreed with the customer"))
 
 
-@REGISTRY.command("complaint solution", N_("Record the solution agreed with the customer."),
+@commands.command("complaint solution", N_("Record the solution agreed with the customer."),
                   ComplaintSolutionArgs, positional=("complaint", "solution"), greedy=True,
                   examples=("/complaint solution Q7 \"replace the unit and waive the fee\"",))
 def complaint_solution(ctx: Ctx, args: ComplaintSolutionArgs) -> Reply:
@@ -149,7 +151,7 @@ class ComplaintResolveArgs(Args):
     note: LongText | None = Field(None, description=N_("how it was resolved"))
 
 
-@REGISTRY.command("complaint resolve", N_("Mark a complaint resolved; a satisfaction callback follows."),
+@commands.command("complaint resolve", N_("Mark a complaint resolved; a satisfaction callback follows."),
                   ComplaintResolveArgs, positional=("complaint",), examples=("/complaint resolve Q7",))
 def complaint_resolve(ctx: Ctx, args: ComplaintResolveArgs) -> Reply:
     """Resolved: escalation stops, the callback is scheduled."""
@@ -173,7 +175,7 @@ class ComplaintCallbackArgs(Args):
     note: LongText | None = Field(None, description=N_("what the customer said"))
 
 
-@REGISTRY.command("complaint callback", N_("Record the satisfaction callback: satisfied closes, unsatisfied reopens."),
+@commands.command("complaint callback", N_("Record the satisfaction callback: satisfied closes, unsatisfied reopens."),
                   ComplaintCallbackArgs, positional=("complaint", "outcome"),
                   examples=("/complaint callback Q7 satisfied", "/complaint callback Q7 unsatisfied note=\"still broken\""))
 def complaint_callback(ctx: Ctx, args: ComplaintCallbackArgs) -> Reply:
@@ -188,7 +190,7 @@ def complaint_callback(ctx: Ctx, args: ComplaintCallbackArgs) -> Reply:
             respond_by=_when(ctx, c.respond_by), resolve_by=_when(ctx, c.resolve_by))))
 
 
-@REGISTRY.command("complaint close", N_("Close a resolved complaint without a callback (say why)."),
+@commands.command("complaint close", N_("Close a resolved complaint without a callback (say why)."),
                   ComplaintNoteArgs, positional=("complaint",),
                   examples=("/complaint close Q7 note=\"customer unreachable after three calls\"",))
 def complaint_close(ctx: Ctx, args: ComplaintNoteArgs) -> Reply:
@@ -209,7 +211,7 @@ def _step_line(ctx: Ctx, step: Any, actor: Any, target: Any) -> str:
     return " · ".join(parts)
 
 
-@REGISTRY.command("complaint show", N_("Show a complaint and its timeline."), ComplaintRefArgs,
+@commands.command("complaint show", N_("Show a complaint and its timeline."), ComplaintRefArgs,
                   positional=("complaint",))
 def complaint_show(ctx: Ctx, args: ComplaintRefArgs) -> Reply:
     """One complaint with every step timestamped."""
@@ -254,7 +256,7 @@ class ComplaintListArgs(Args):
     scope: ComplaintScope = Field("open", description=N_("open, overdue, mine or team"))
 
 
-@REGISTRY.command("complaint list", N_("List complaints: open, overdue, mine or my team's."), ComplaintListArgs,
+@commands.command("complaint list", N_("List complaints: open, overdue, mine or my team's."), ComplaintListArgs,
                   positional=("scope",), examples=("/complaint list overdue",))
 def complaint_list(ctx: Ctx, args: ComplaintListArgs) -> Reply:
     """Complaints in scope, the nearest promise first."""
@@ -296,7 +298,7 @@ def _policy_line(severity: str, rules: dict[str, Any]) -> str:
         counted=counted, remind=rules["remind"], manager=rules["manager_after"])
 
 
-@REGISTRY.command("complaint policy", N_("Show or set the complaint SLA policy (deadlines per severity)."),
+@commands.command("complaint policy", N_("Show or set the complaint SLA policy (deadlines per severity)."),
                   PolicyArgs, positional=("action", "severity"),
                   examples=("/complaint policy", "/complaint policy set high response=2h resolution=1d hours=working"))
 def complaint_policy(ctx: Ctx, args: PolicyArgs) -> Reply:
@@ -324,7 +326,7 @@ class ChannelArgs(Args):
     channel: ChannelRef = Field(description=N_("the channel for escalation pings, or - for none"))
 
 
-@REGISTRY.command("complaint channel", N_("Set the channel where complaint escalations are posted."), ChannelArgs,
+@commands.command("complaint channel", N_("Set the channel where complaint escalations are posted."), ChannelArgs,
                   positional=("channel",), roles=TEAM_ADMIN_ROLES, examples=("/complaint channel #escalations",))
 def complaint_channel(ctx: Ctx, args: ChannelArgs) -> Reply:
     """The escalation channel."""
@@ -339,7 +341,7 @@ class HoursArgs(Args):
     hours: Text = Field(description=N_("the working day, e.g. 09:00-18:00"))
 
 
-@REGISTRY.command("complaint hours", N_("Set the working day that working-time deadlines count in."), HoursArgs,
+@commands.command("complaint hours", N_("Set the working day that working-time deadlines count in."), HoursArgs,
                   positional=("hours",), roles=TEAM_ADMIN_ROLES, examples=("/complaint hours 08:30-17:30",))
 def complaint_hours(ctx: Ctx, args: HoursArgs) -> Reply:
     """The working hours of the complaint policy."""
@@ -353,7 +355,7 @@ class OnDutyArgs(Args):
     member: MemberName = Field(description=N_("the service member on duty, or - for the least-loaded rule"))
 
 
-@REGISTRY.command("complaint onduty", N_("Set who is on duty for complaints nobody else takes."), OnDutyArgs,
+@commands.command("complaint onduty", N_("Set who is on duty for complaints nobody else takes."), OnDutyArgs,
                   positional=("member",), greedy=True, roles=TEAM_ADMIN_ROLES, examples=("/complaint onduty carol",))
 def complaint_onduty(ctx: Ctx, args: OnDutyArgs) -> Reply:
     """The on-duty member."""
@@ -364,7 +366,7 @@ def complaint_onduty(ctx: Ctx, args: OnDutyArgs) -> Reply:
     return Reply(text=_("{name} is on duty for complaints.").format(name=member.name))
 
 
-REGISTRY.describe_group("complaint", N_("Customer complaints, their deadlines and escalations."))
+commands.describe_group("complaint", N_("Customer complaints, their deadlines and escalations."))
 
 
 class KpiArgs(Args):
@@ -372,7 +374,7 @@ class KpiArgs(Args):
     period: Text | None = Field(None, description=N_("week, lastweek, month, lastmonth, quarter, year, 2026-11, 30d"))
 
 
-@REGISTRY.command("kpi complaints", N_("Complaint KPIs: handling timeliness and resolution rates."), KpiArgs,
+@commands.command("kpi complaints", N_("Complaint KPIs: handling timeliness and resolution rates."), KpiArgs,
                   positional=("who", "period"), examples=("/kpi complaints team lastmonth", "/kpi complaints alice"))
 def kpi_complaints(ctx: Ctx, args: KpiArgs) -> Reply:
     """投诉处理及时率 and 解决率, with counts."""
@@ -403,4 +405,4 @@ def kpi_complaints(ctx: Ctx, args: KpiArgs) -> Reply:
                  sections=[Section(_("Figures"), lines)], private=True)
 
 
-REGISTRY.describe_group("kpi", N_("Key figures (KPIs)."))
+commands.describe_group("kpi", N_("Key figures (KPIs)."))

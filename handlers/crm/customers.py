@@ -24,8 +24,10 @@ from handlers.args import (
 )
 from handlers.context import Ctx
 from handlers.format import day, lead_line, local_day, risk
-from handlers.registry import REGISTRY
+from handlers.registry import Registry
 from handlers.replies import Button, Reply, Section
+
+commands = Registry()
 
 
 class CustomerFieldsArgs(Args):
@@ -53,7 +55,7 @@ class CustomerNewArgs(CustomerFieldsArgs):
     name: Text = Field(description=N_("the customer's name"))
 
 
-@REGISTRY.command("customer new", N_("Open a customer archive."), CustomerNewArgs, positional=("name",),
+@commands.command("customer new", N_("Open a customer archive."), CustomerNewArgs, positional=("name",),
                   greedy=True, ask=("name", "industry", "level"), examples=("/customer new Acme industry=manufacturing level=key cadence=30d",
                                          "/customer new 华为 行业=通信 级别=重点"))
 def customer_new(ctx: Ctx, args: CustomerNewArgs) -> Reply:
@@ -72,7 +74,7 @@ class CustomerSetArgs(CustomerFieldsArgs):
     customer: CustomerRef = Field(description=N_("customer name or reference"))
 
 
-@REGISTRY.command("customer set", N_("Change a customer's details."), CustomerSetArgs,
+@commands.command("customer set", N_("Change a customer's details."), CustomerSetArgs,
                   positional=("customer",), greedy=True, examples=("/customer set C3 risk=high credit=BB",))
 def customer_set(ctx: Ctx, args: CustomerSetArgs) -> Reply:
     """Update customer fields."""
@@ -85,7 +87,7 @@ class CustomerShowArgs(Args):
     customer: CustomerRef = Field(description=N_("customer name or reference"))
 
 
-@REGISTRY.command("customer show", N_("Show a customer's archive: leads, visits, contracts, complaints, callbacks."),
+@commands.command("customer show", N_("Show a customer's archive: leads, visits, contracts, complaints, callbacks."),
                   CustomerShowArgs,
                   positional=("customer",), greedy=True, examples=("/customer show Acme",))
 def customer_show(ctx: Ctx, args: CustomerShowArgs) -> Reply:
@@ -138,7 +140,7 @@ class CustomerListArgs(Args):
     scope: CustomerScope = Field("all", description=N_("mine, or all you can see"))
 
 
-@REGISTRY.command("customer list", N_("List the customers you can see."), CustomerListArgs,
+@commands.command("customer list", N_("List the customers you can see."), CustomerListArgs,
                   positional=("scope",))
 def customer_list(ctx: Ctx, args: CustomerListArgs) -> Reply:
     """Customers visible to the actor."""
@@ -151,4 +153,4 @@ def customer_list(ctx: Ctx, args: CustomerListArgs) -> Reply:
 
 
 
-REGISTRY.describe_group("customer", N_("The customer archive."))
+commands.describe_group("customer", N_("The customer archive."))

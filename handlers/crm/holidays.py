@@ -15,8 +15,10 @@ from domain.kernel.i18n import N_, _, fmt_date_range
 from domain.team.access import TEAM_ADMIN_ROLES
 from handlers.args import Args, DateArg, Text
 from handlers.context import Ctx
-from handlers.registry import REGISTRY
+from handlers.registry import Registry
 from handlers.replies import Reply, Section
+
+commands = Registry()
 
 
 def _year(value: Any) -> int:
@@ -64,7 +66,7 @@ def _span_text(first: date, last: date, name: str | None) -> str:
     return _("{days} ({name})").format(days=when, name=name) if name else when
 
 
-@REGISTRY.command("holiday add", N_("Mark days off for the department (a public holiday, a company day off)."),
+@commands.command("holiday add", N_("Mark days off for the department (a public holiday, a company day off)."),
                   MarkArgs, positional=("first", "last", "name"), greedy=True, roles=TEAM_ADMIN_ROLES,
                   ask=("first", "last", "name"),
                   examples=("/holiday add 2027-02-06 2027-02-12 春节", "/holiday add 2027-10-01 name=国庆节"))
@@ -76,7 +78,7 @@ def holiday_add(ctx: Ctx, args: MarkArgs) -> Reply:
                         "meeting now skip them.").format(days=_span_text(days[0], days[-1], args.name)))
 
 
-@REGISTRY.command("holiday workday", N_("Mark make-up working days (调休上班), e.g. a Saturday worked for a holiday."),
+@commands.command("holiday workday", N_("Mark make-up working days (调休上班), e.g. a Saturday worked for a holiday."),
                   MarkArgs, positional=("first", "last", "name"), greedy=True, roles=TEAM_ADMIN_ROLES,
                   ask=("first", "last", "name"), examples=("/holiday workday 2027-02-20 春节",))
 def holiday_workday(ctx: Ctx, args: MarkArgs) -> Reply:
@@ -86,7 +88,7 @@ def holiday_workday(ctx: Ctx, args: MarkArgs) -> Reply:
     return Reply(text=_("Working days: {days}.").format(days=_span_text(days[0], days[-1], args.name)))
 
 
-@REGISTRY.command("holiday remove", N_("Take back the department's own marks on days (China's calendar applies)."),
+@commands.command("holiday remove", N_("Take back the department's own marks on days (China's calendar applies)."),
                   UnmarkArgs, positional=("first", "last"), roles=TEAM_ADMIN_ROLES,
                   examples=("/holiday remove 2027-02-06 2027-02-12",))
 def holiday_remove(ctx: Ctx, args: UnmarkArgs) -> Reply:
@@ -101,7 +103,7 @@ def holiday_remove(ctx: Ctx, args: UnmarkArgs) -> Reply:
                         "those days again.").format(days=fmt_date_range(removed[0], removed[-1])))
 
 
-@REGISTRY.command("holiday list", N_("Show a year's days off and make-up working days."), ListArgs,
+@commands.command("holiday list", N_("Show a year's days off and make-up working days."), ListArgs,
                   positional=("year",), examples=("/holiday list", "/holiday list 2027"))
 def holiday_list(ctx: Ctx, args: ListArgs) -> Reply:
     """The year's working calendar."""
@@ -129,4 +131,4 @@ def holiday_list(ctx: Ctx, args: ListArgs) -> Reply:
     )
 
 
-REGISTRY.describe_group("holiday", N_("The department's days off and make-up working days."))
+commands.describe_group("holiday", N_("The department's days off and make-up working days."))

@@ -22,8 +22,10 @@ from handlers.args import (
 )
 from handlers.context import Ctx
 from handlers.format import day, lead_line, local_day, money, risk
-from handlers.registry import REGISTRY
+from handlers.registry import Registry
 from handlers.replies import Button, Reply, Section
+
+commands = Registry()
 
 
 class LeadNewArgs(Args):
@@ -38,7 +40,7 @@ class LeadNewArgs(Args):
     owner: MemberName | None = Field(None, description=N_("the member who owns the lead (default: the customer's owner)"))
 
 
-@REGISTRY.command("lead new", N_("Record a new lead for a customer."), LeadNewArgs, positional=("customer",),
+@commands.command("lead new", N_("Record a new lead for a customer."), LeadNewArgs, positional=("customer",),
                   greedy=True, ask=("customer", "value", "source"), examples=("/lead new Acme value=200000 source=exhibition contact=\"Mr Li\"",))
 def lead_new(ctx: Ctx, args: LeadNewArgs) -> Reply:
     """Create a lead."""
@@ -60,7 +62,7 @@ class LeadStageArgs(Args):
     reason: LongText | None = Field(None, description=N_("why (needed for lost and for moving back)"))
 
 
-@REGISTRY.command("lead stage", N_("Move a lead to another stage."), LeadStageArgs, positional=("lead", "stage"),
+@commands.command("lead stage", N_("Move a lead to another stage."), LeadStageArgs, positional=("lead", "stage"),
                   ask=("lead", "stage", "reason"),
                   examples=("/lead stage L12 negotiation", "/lead stage L12 lost reason=\"price too high\""))
 def lead_stage(ctx: Ctx, args: LeadStageArgs) -> Reply:
@@ -79,7 +81,7 @@ class LeadScreenArgs(Args):
     intent: Score = Field(description=N_("cooperation intent, 1–5"))
 
 
-@REGISTRY.command("lead screen", N_("Score a lead on the four screening criteria."), LeadScreenArgs,
+@commands.command("lead screen", N_("Score a lead on the four screening criteria."), LeadScreenArgs,
                   positional=("lead",), examples=("/lead screen L12 scale=4 position=3 potential=5 intent=4",))
 def lead_screen(ctx: Ctx, args: LeadScreenArgs) -> Reply:
     """Screen a lead (客户筛选)."""
@@ -97,7 +99,7 @@ class LeadShowArgs(Args):
     lead: CustomerRef = Field(description=N_("lead reference (L12) or customer name"))
 
 
-@REGISTRY.command("lead show", N_("Show a lead and its stage history."), LeadShowArgs, positional=("lead",),
+@commands.command("lead show", N_("Show a lead and its stage history."), LeadShowArgs, positional=("lead",),
                   greedy=True)
 def lead_show(ctx: Ctx, args: LeadShowArgs) -> Reply:
     """One lead in full."""
@@ -135,7 +137,7 @@ class LeadListArgs(Args):
     stage: Stage | None = Field(None, description=N_("only leads at this stage"))
 
 
-@REGISTRY.command("lead list", N_("List leads: mine, my team's or all."), LeadListArgs, positional=("scope",),
+@commands.command("lead list", N_("List leads: mine, my team's or all."), LeadListArgs, positional=("scope",),
                   examples=("/lead list team stage=negotiation",))
 def lead_list(ctx: Ctx, args: LeadListArgs) -> Reply:
     """Leads in scope, most recently changed first."""
@@ -149,4 +151,4 @@ def lead_list(ctx: Ctx, args: LeadListArgs) -> Reply:
                  sections=[Section(_("Leads"), items, empty)], private=True)
 
 
-REGISTRY.describe_group("lead", N_("Leads and the sales pipeline."))
+commands.describe_group("lead", N_("Leads and the sales pipeline."))

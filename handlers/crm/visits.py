@@ -12,8 +12,10 @@ from domain.kernel.vocab import CALLBACK_REASONS, VISIT_CHANNELS
 from handlers.args import Args, Channel, CustomerRef, DateArg, LongText, Text, scope
 from handlers.context import Ctx
 from handlers.format import day
-from handlers.registry import REGISTRY
+from handlers.registry import Registry
 from handlers.replies import Button, Reply, Section
+
+commands = Registry()
 
 
 class VisitArgs(Args):
@@ -26,7 +28,7 @@ class VisitArgs(Args):
     lead: Text | None = Field(None, description=N_("the lead this visit belongs to"))
 
 
-@REGISTRY.command("visit", N_("Log a customer visit; next=DATE schedules a callback."), VisitArgs,
+@commands.command("visit", N_("Log a customer visit; next=DATE schedules a callback."), VisitArgs,
                   positional=("customer",), greedy=True, ask=("customer", "channel", "note", "next"),
                   examples=("/visit Acme channel=phone note=\"discussed pricing\" next=\"next friday\"",
                             "/visit 华为 备注=\"介绍方案\" 下次=下周三"))
@@ -51,7 +53,7 @@ class CallbackListArgs(Args):
     scope: CallbackScope = Field("mine", description=N_("mine, or my team's"))
 
 
-@REGISTRY.command("callback list", N_("List open callbacks, the most overdue first."), CallbackListArgs,
+@commands.command("callback list", N_("List open callbacks, the most overdue first."), CallbackListArgs,
                   positional=("scope",))
 def callback_list(ctx: Ctx, args: CallbackListArgs) -> Reply:
     """Open callbacks, due first."""
@@ -82,7 +84,7 @@ def _still_open(ctx: Ctx, data: dict[str, Any]) -> None:
             callbacks.open_callback(uow, ctx.actor, str(data["callback"]))
 
 
-@REGISTRY.command("callback done", N_("Record a callback's result; the next one is scheduled."),
+@commands.command("callback done", N_("Record a callback's result; the next one is scheduled."),
                   CallbackDoneArgs, positional=("callback",), precheck=_still_open,
                   examples=("/callback done CB7 result=\"happy, wants a quote\"",))
 def callback_done(ctx: Ctx, args: CallbackDoneArgs) -> Reply:
@@ -98,4 +100,4 @@ def callback_done(ctx: Ctx, args: CallbackDoneArgs) -> Reply:
     return Reply(text=text, buttons=buttons)
 
 
-REGISTRY.describe_group("callback", N_("Customer callbacks."))
+commands.describe_group("callback", N_("Customer callbacks."))

@@ -11,8 +11,10 @@ from domain.team.access import ref
 from handlers.args import Args, ChannelRef, DateArg, LongText, MemberName, Text
 from handlers.context import Ctx
 from handlers.format import day
-from handlers.registry import REGISTRY
+from handlers.registry import Registry
 from handlers.replies import Reply, Section
+
+commands = Registry()
 
 
 def _checked(parse: Any) -> BeforeValidator:
@@ -66,7 +68,7 @@ def _plan_reply(ctx: Ctx, plan: meeting.Plan, title: str) -> Reply:
     )
 
 
-@REGISTRY.command("meeting set", N_("Set the weekly meeting: day, time, channel, reporters, when to ask."),
+@commands.command("meeting set", N_("Set the weekly meeting: day, time, channel, reporters, when to ask."),
                   MeetingSetArgs, roles=meeting.CHAIR_ROLES,
                   examples=("/meeting set day=monday time=09:30 channel=sales reporters=sales,service ask=15:00",
                             "/meeting set day=周一 time=9点半"))
@@ -84,7 +86,7 @@ class NoArgs(Args):
     pass
 
 
-@REGISTRY.command("meeting show", N_("Show the weekly meeting's schedule and who reports."), NoArgs)
+@commands.command("meeting show", N_("Show the weekly meeting's schedule and who reports."), NoArgs)
 def meeting_show(ctx: Ctx, args: NoArgs) -> Reply:
     """The schedule and the next meeting."""
     with ctx.uow() as uow:
@@ -101,7 +103,7 @@ class UpdateArgs(Args):
     plan: LongText = Field(description=N_("your plan for this week"))
 
 
-@REGISTRY.command("meeting update", N_("Send my update for the weekly meeting."), UpdateArgs,
+@commands.command("meeting update", N_("Send my update for the weekly meeting."), UpdateArgs,
                   ask=("done", "problems", "plan"),
                   examples=('/meeting update done="3 visits" problems="none" plan="close Acme"',))
 def meeting_update(ctx: Ctx, args: UpdateArgs) -> Reply:
@@ -116,7 +118,7 @@ class MinutesArgs(Args):
     text: LongText = Field(description=N_("the meeting's decisions"))
 
 
-@REGISTRY.command("meeting minutes", N_("Record the meeting's minutes (decisions)."), MinutesArgs,
+@commands.command("meeting minutes", N_("Record the meeting's minutes (decisions)."), MinutesArgs,
                   positional=("text",), greedy=True, roles=meeting.CHAIR_ROLES,
                   examples=('/meeting minutes "Focus on key accounts; price list by Friday"',))
 def meeting_minutes(ctx: Ctx, args: MinutesArgs) -> Reply:
@@ -131,7 +133,7 @@ class NotesArgs(Args):
     week: DateArg | None = Field(None, description=N_("any day of the meeting's week (default: the latest meeting)"))
 
 
-@REGISTRY.command("meeting notes", N_("Show the minutes recorded for a meeting."), NotesArgs, positional=("week",),
+@commands.command("meeting notes", N_("Show the minutes recorded for a meeting."), NotesArgs, positional=("week",),
                   examples=("/meeting notes", "/meeting notes 2026-11-23"))
 def meeting_notes(ctx: Ctx, args: NotesArgs) -> Reply:
     """The minutes of the latest meeting, or of the meeting in a given week."""
@@ -142,14 +144,14 @@ def meeting_notes(ctx: Ctx, args: NotesArgs) -> Reply:
                  sections=[Section(_("Minutes"), items, _("none recorded"))], private=True)
 
 
-REGISTRY.describe_group("meeting", N_("The weekly meeting: schedule, updates, minutes."))
+commands.describe_group("meeting", N_("The weekly meeting: schedule, updates, minutes."))
 
 
 class DigestArgs(Args):
     week: DateArg | None = Field(None, description=N_("any day of the meeting's week (default: the latest meeting)"))
 
 
-@REGISTRY.command("digest", N_("Show the weekly meeting's digest: answers, figures, action items."), DigestArgs,
+@commands.command("digest", N_("Show the weekly meeting's digest: answers, figures, action items."), DigestArgs,
                   positional=("week",), examples=("/digest", "/digest 2026-11-30", "/digest 下周一"))
 def digest(ctx: Ctx, args: DigestArgs) -> Reply:
     """The digest, in the reader's language; the chart follows as a message."""
@@ -166,7 +168,7 @@ class ActionArgs(Args):
     due: DateArg = Field(description=N_("by when"))
 
 
-@REGISTRY.command("action", N_("Create a meeting action item for someone, with a due date."), ActionArgs,
+@commands.command("action", N_("Create a meeting action item for someone, with a due date."), ActionArgs,
                   positional=("name", "what"), greedy=True, ask=("name", "what", "due"),
                   examples=('/action alice "send Acme the price list" due=friday',))
 def action(ctx: Ctx, args: ActionArgs) -> Reply:
@@ -181,7 +183,7 @@ class ActionDoneArgs(Args):
     item: Text = Field(description=N_("action item reference, e.g. A3"))
 
 
-@REGISTRY.command("action done", N_("Mark an action item done."), ActionDoneArgs, positional=("item",),
+@commands.command("action done", N_("Mark an action item done."), ActionDoneArgs, positional=("item",),
                   examples=("/action done A3",))
 def action_done(ctx: Ctx, args: ActionDoneArgs) -> Reply:
     """Close an action item."""
@@ -190,7 +192,7 @@ def action_done(ctx: Ctx, args: ActionDoneArgs) -> Reply:
     return Reply(text=_("Action item {ref} is done.").format(ref=ref("A", item.number)))
 
 
-@REGISTRY.command("action list", N_("List the open action items."), NoArgs)
+@commands.command("action list", N_("List the open action items."), NoArgs)
 def action_list(ctx: Ctx, args: NoArgs) -> Reply:
     """Open action items, the earliest due first."""
     with ctx.uow() as uow:
@@ -201,4 +203,4 @@ def action_list(ctx: Ctx, args: NoArgs) -> Reply:
                  sections=[Section(_("Action items"), items, _("none"))], private=True)
 
 
-REGISTRY.describe_group("action", N_("Meeting action items."))
+commands.describe_group("action", N_("Meeting action items."))

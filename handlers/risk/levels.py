@@ -15,8 +15,10 @@ from domain.team.access import parse_ref
 from handlers.args import Args, LongText, Risk, Text, words
 from handlers.context import Ctx
 from handlers.format import risk as level
-from handlers.registry import REGISTRY
+from handlers.registry import Registry
 from handlers.replies import Button, Reply, Section
+
+commands = Registry()
 
 
 def find_record(uow: UnitOfWork, actor: Actor, text: str) -> Record:
@@ -35,7 +37,7 @@ class RiskSetArgs(Args):
     reason: LongText | None = Field(None, description=N_("why: needed for medium and high"))
 
 
-@REGISTRY.command("risk set", N_("Set the risk level of a customer, lead or contract; orange and red warn."),
+@commands.command("risk set", N_("Set the risk level of a customer, lead or contract; orange and red warn."),
                   RiskSetArgs, positional=("record", "level"), greedy=True,
                   examples=('/risk set C3 high reason="two invoices overdue"', "/risk set L12 low",
                             '/risk set K4 中 原因="交货期紧"'))
@@ -59,7 +61,7 @@ class RiskListArgs(Args):
     scope: Scope = Field("all", description=N_("all (orange and red), or high (red only)"))
 
 
-@REGISTRY.command("risk list", N_("The risk list: the orange and red customers, leads and contracts I may see."),
+@commands.command("risk list", N_("The risk list: the orange and red customers, leads and contracts I may see."),
                   RiskListArgs, positional=("scope",), examples=("/risk list", "/risk list high"))
 def risk_list(ctx: Ctx, args: RiskListArgs) -> Reply:
     """The reddest first, each with its owner and why."""
@@ -72,4 +74,4 @@ def risk_list(ctx: Ctx, args: RiskListArgs) -> Reply:
                  sections=[Section(_("Risks"), items, _("none"))], buttons=buttons, private=True)
 
 
-REGISTRY.describe_group("risk", N_("Risk levels and warnings: customers, leads, contracts."))
+commands.describe_group("risk", N_("Risk levels and warnings: customers, leads, contracts."))

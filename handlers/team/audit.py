@@ -7,8 +7,10 @@ from domain.kernel.i18n import N_, _, fmt_datetime
 from domain.team import auditlog
 from handlers.args import Args, DateArg, Text
 from handlers.context import Ctx
-from handlers.registry import REGISTRY
+from handlers.registry import Registry
 from handlers.replies import Button, Reply, Section
+
+commands = Registry()
 
 
 class AuditArgs(Args):
@@ -17,7 +19,7 @@ class AuditArgs(Args):
     end: DateArg | None = Field(None, description=N_("to this day (to=)"))
 
 
-@REGISTRY.command("audit", N_("Show the access log: who read or changed a record, or what a member did."),
+@commands.command("audit", N_("Show the access log: who read or changed a record, or what a member did."),
                   AuditArgs, positional=("about",), greedy=True, roles=auditlog.AUDIT_ROLES,
                   examples=("/audit C3", "/audit 小李 from=2026-11-01", "/audit"))
 def audit(ctx: Ctx, args: AuditArgs) -> Reply:

@@ -14,8 +14,10 @@ from domain.team.access import TEAM_ADMIN_ROLES
 from handlers.args import Args, Lang, MemberName, Text
 from handlers.context import Ctx
 from handlers.format import local_day
-from handlers.registry import REGISTRY
+from handlers.registry import Registry
 from handlers.replies import Reply, Section
+
+commands = Registry()
 
 
 def _roles(roles: str) -> str:
@@ -41,7 +43,7 @@ class TeamAddArgs(Args):
     lang: Lang | None = Field(None, description=N_("en or zh"))
 
 
-@REGISTRY.command("team add", N_("Add a member to the department."), TeamAddArgs, positional=("name",),
+@commands.command("team add", N_("Add a member to the department."), TeamAddArgs, positional=("name",),
                   greedy=True, roles=TEAM_ADMIN_ROLES,
                   examples=("/team add alice role=sales supervisor=wang lang=zh",))
 def team_add(ctx: Ctx, args: TeamAddArgs) -> Reply:
@@ -58,7 +60,7 @@ class TeamSetArgs(Args):
     lang: Lang | None = Field(None, description=N_("en or zh"))
 
 
-@REGISTRY.command("team set", N_("Change a member's roles, supervisor or language."), TeamSetArgs,
+@commands.command("team set", N_("Change a member's roles, supervisor or language."), TeamSetArgs,
                   positional=("name",), greedy=True, examples=("/team set alice supervisor=wang",))
 def team_set(ctx: Ctx, args: TeamSetArgs) -> Reply:
     """Change roles, supervisor or language of a member."""
@@ -67,7 +69,7 @@ def team_set(ctx: Ctx, args: TeamSetArgs) -> Reply:
     return Reply(text=_("{name} updated.").format(name=member.name))
 
 
-@REGISTRY.command("team list", N_("List the department's members."), NoArgs)
+@commands.command("team list", N_("List the department's members."), NoArgs)
 def team_list(ctx: Ctx, args: NoArgs) -> Reply:
     """List members with roles and supervisors."""
     with ctx.uow() as uow:
@@ -95,7 +97,7 @@ class TeamInviteArgs(Args):
     name: MemberName = Field(description=N_("the member who will link their chat account"))
 
 
-@REGISTRY.command("team invite", N_("Make a one-time code that links a chat account to a member."),
+@commands.command("team invite", N_("Make a one-time code that links a chat account to a member."),
                   TeamInviteArgs, positional=("name",), greedy=True, roles=TEAM_ADMIN_ROLES,
                   examples=("/team invite alice",))
 def team_invite(ctx: Ctx, args: TeamInviteArgs) -> Reply:
@@ -111,7 +113,7 @@ def team_invite(ctx: Ctx, args: TeamInviteArgs) -> Reply:
     )
 
 
-@REGISTRY.command("team invite-group", N_("Make a one-time code that adds a further group to the department."),
+@commands.command("team invite-group", N_("Make a one-time code that adds a further group to the department."),
                   NoArgs, roles=TEAM_ADMIN_ROLES, examples=("/team invite-group",))
 def team_invite_group(ctx: Ctx, args: NoArgs) -> Reply:
     """Create a group code; someone in the new group sends /enrol CODE there."""
@@ -129,7 +131,7 @@ class EnrolArgs(Args):
     code: Text | None = Field(None, description=N_("the one-time code you were given"))
 
 
-@REGISTRY.command("enrol", N_("Start using bizbot in a new group with a one-time code."), EnrolArgs,
+@commands.command("enrol", N_("Start using bizbot in a new group with a one-time code."), EnrolArgs,
                   positional=("code",), examples=("/enrol ABCD-EFGH-JKLM",))
 def enrol(ctx: Ctx, args: EnrolArgs) -> Reply:
     """For a member where their department already works: nothing to do (a new group is enrolled by the
@@ -142,7 +144,7 @@ class LangArgs(Args):
     lang: Lang = Field(description=N_("en or zh"))
 
 
-@REGISTRY.command("settings lang", N_("Choose the language bizbot speaks to you."), LangArgs,
+@commands.command("settings lang", N_("Choose the language bizbot speaks to you."), LangArgs,
                   positional=("lang",), examples=("/settings lang zh",))
 def settings_lang(ctx: Ctx, args: LangArgs) -> Reply:
     """Set my language."""
@@ -154,7 +156,7 @@ def settings_lang(ctx: Ctx, args: LangArgs) -> Reply:
         return Reply(text=_("From now on I speak {language} with you.").format(language=lang_name(lang)))
 
 
-@REGISTRY.command("settings deptlang", N_("Set the department's language: for channel posts and for members "
+@commands.command("settings deptlang", N_("Set the department's language: for channel posts and for members "
                                           "who have not chosen theirs."), LangArgs, positional=("lang",),
                   roles=TEAM_ADMIN_ROLES, examples=("/settings deptlang zh",))
 def settings_deptlang(ctx: Ctx, args: LangArgs) -> Reply:
@@ -169,7 +171,7 @@ class TimezoneArgs(Args):
     timezone: Text = Field(description=N_("an IANA time zone such as Asia/Shanghai"))
 
 
-@REGISTRY.command("settings timezone", N_("Set the department's time zone."), TimezoneArgs,
+@commands.command("settings timezone", N_("Set the department's time zone."), TimezoneArgs,
                   positional=("timezone",), roles=TEAM_ADMIN_ROLES, examples=("/settings timezone Asia/Shanghai",))
 def settings_timezone(ctx: Ctx, args: TimezoneArgs) -> Reply:
     """Set the organisation's time zone; pending reminders keep their local hour."""
@@ -182,7 +184,7 @@ class NumberArgs(Args):
     value: Annotated[int, BeforeValidator(_whole_number)] = Field(description=N_("a whole number"))
 
 
-@REGISTRY.command("settings keyscore", N_("Set the screening total that makes a key account (4–20)."),
+@commands.command("settings keyscore", N_("Set the screening total that makes a key account (4–20)."),
                   NumberArgs, positional=("value",), roles=TEAM_ADMIN_ROLES, examples=("/settings keyscore 16",))
 def settings_keyscore(ctx: Ctx, args: NumberArgs) -> Reply:
     """Set the key-account threshold."""
@@ -191,7 +193,7 @@ def settings_keyscore(ctx: Ctx, args: NumberArgs) -> Reply:
     return Reply(text=_("A screening total of {value} or more now marks a key account.").format(value=args.value))
 
 
-@REGISTRY.command("settings reminderhour", N_("Set the local hour at which reminders are sent (0–23)."),
+@commands.command("settings reminderhour", N_("Set the local hour at which reminders are sent (0–23)."),
                   NumberArgs, positional=("value",), roles=TEAM_ADMIN_ROLES, examples=("/settings reminderhour 9",))
 def settings_reminder_hour(ctx: Ctx, args: NumberArgs) -> Reply:
     """Set the reminder hour; pending reminders move with it."""
@@ -200,7 +202,7 @@ def settings_reminder_hour(ctx: Ctx, args: NumberArgs) -> Reply:
     return Reply(text=_("Reminders now go out at {hour}:00 local time.").format(hour=args.value))
 
 
-@REGISTRY.command("settings show", N_("Show the department's settings and mine."), NoArgs)
+@commands.command("settings show", N_("Show the department's settings and mine."), NoArgs)
 def settings_show(ctx: Ctx, args: NoArgs) -> Reply:
     """The department's settings and the actor's language."""
     with ctx.uow() as uow:
@@ -218,7 +220,7 @@ def settings_show(ctx: Ctx, args: NoArgs) -> Reply:
     )
 
 
-REGISTRY.describe_group("team", N_("Team members, roles and chat accounts."))
+commands.describe_group("team", N_("Team members, roles and chat accounts."))
 
 
-REGISTRY.describe_group("settings", N_("Language, time zone and department settings."))
+commands.describe_group("settings", N_("Language, time zone and department settings."))
