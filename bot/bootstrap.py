@@ -1,4 +1,5 @@
-"""The composition root: settings, engine, unit of work, clock and registry, built in one place."""
+"""The composition root: settings, engine, unit of work, clock, the areas' wiring and the command registry,
+built in one place."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,7 +8,7 @@ from sqlalchemy import Engine
 
 import handlers
 from bot.settings import Settings, load_settings
-from domain import appraisals, approvals, complaints, crm, meeting, reporting, team
+from domain import appraisals, approvals, complaints, crm, meeting, reporting, risk, team
 from domain.kernel.clock import Clock, SystemClock
 from domain.kernel.wiring import Wiring
 from domain.store.engine import Sessions, make_engine, upgrade
@@ -35,10 +36,12 @@ class App:
 
 def wire() -> Wiring:
     """Every area's due kinds, recurring jobs, agenda sources, measures, request types, archive sections and
-    export tables, each added by the area's own `register`."""
+    export tables, each added by the area's own `register`, the areas others build on first (the agenda and
+    /remind list show entries in the order they were added)."""
     wiring = Wiring()
     reporting.register(wiring)
     team.register(wiring)
+    risk.register(wiring)
     crm.register(wiring)
     approvals.register(wiring)
     complaints.register(wiring)
