@@ -50,14 +50,16 @@ def wire() -> Wiring:
     return wiring
 
 
-def bootstrap(settings: Settings | None = None, clock: Clock | None = None, migrate: bool = True) -> App:
+def bootstrap(settings: Settings | None = None, clock: Clock | None = None, migrate: bool = True,
+              wiring: Wiring | None = None) -> App:
+    """The application, with every area's wiring unless given one (an application of some areas only)."""
     settings = settings or load_settings()
     clock = clock or SystemClock()
     engine = make_engine(settings.database_url)
     if migrate:
         upgrade(engine)
     sessions = Sessions(engine)
-    wiring = wire()
+    wiring = wiring if wiring is not None else wire()
     registry = handlers.load()
     services = Services(uow=lambda: UnitOfWork(sessions, clock, wiring), clock=clock, registry=registry,
                         admins=settings.admin_set, open_enrolment=settings.open_enrolment)
