@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
 import shutil
+import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -31,6 +34,27 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     upgrade(engine)
     engine.dispose()
     return str(path)
+
+
+@pytest.fixture(autouse=True)
+def logging_as_it_was() -> Iterator[None]:
+    """A `bizbot` command run in the test's own process (click's CliRunner) sets up logging for a process:
+    the next test gets logging back as it was, so no handler, level or hook of one test filters another's."""
+    root = logging.getLogger()
+    handlers, level, last = list(root.handlers), root.level, logging.lastResort
+    levels = {name: logging.getLogger(name).level for name in logging.root.manager.loggerDict}
+    hooks = sys.excepthook, threading.excepthook
+    yield
+    for handler in [h for h in root.handlers if h not in handlers]:
+        root.removeHandler(handler)
+    root.setLevel(level)
+    logging.lastResort = last
+    for name, was in levels.items():
+        logging.getLogger(name).setLevel(was)
+    for name in set(logging.root.manager.loggerDict) - set(levels):
+        logging.getLogger(name).setLevel(logging.NOTSET)
+    sys.excepthook, threading.excepthook = hooks
+    logging.captureWarnings(False)
 
 
 @pytest.fixture(scope="session")
