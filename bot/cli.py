@@ -279,6 +279,7 @@ def enrol(hours: int) -> None:
     from datetime import timedelta
     from zoneinfo import ZoneInfo
 
+    from bot.bootstrap import wire
     from domain.kernel.clock import SystemClock
     from domain.store.engine import Sessions, make_engine, upgrade
     from domain.store.uow import UnitOfWork
@@ -288,7 +289,7 @@ def enrol(hours: int) -> None:
     engine = make_engine(settings.database_url)
     try:
         upgrade(engine)
-        with UnitOfWork(Sessions(engine), SystemClock()) as uow:
+        with UnitOfWork(Sessions(engine), SystemClock(), wire()) as uow:
             code, expires = create_department_code(uow, timedelta(hours=hours))
     finally:
         engine.dispose()
