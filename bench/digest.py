@@ -40,7 +40,7 @@ NOW = datetime(2026, 11, 30, 1, 30, tzinfo=UTC)  # Monday 09:30 in Shanghai
 STAGES = ("research", "screening", "first_contact", "needs", "proposal", "negotiation", "follow_up", "won", "lost")
 
 
-def seed(app, members: int, records: int) -> int:  # noqa: ANN001
+def seed(app, members: int, records: int) -> int:
     """`records` rows in last week and as many in the week before, spread over five tables."""
     with app.uow() as uow:
         org = ensure_org(uow, "console", "bench", "bench", "Asia/Shanghai", "en")
@@ -91,7 +91,7 @@ def seed(app, members: int, records: int) -> int:  # noqa: ANN001
         return org.id
 
 
-def bare(app, org_id: int) -> int:  # noqa: ANN001
+def bare(app, org_id: int) -> int:
     """The floor: one plain COUNT per table for each of the two weeks."""
     total = 0
     with app.uow() as uow:
@@ -106,7 +106,7 @@ def bare(app, org_id: int) -> int:  # noqa: ANN001
     return total
 
 
-def build(app, org_id: int) -> tuple[float, float, int]:  # noqa: ANN001
+def build(app, org_id: int) -> tuple[float, float, int]:
     """Seconds for the digest (figures, answers, pipeline, actions, text) and for its chart."""
     t0 = time.perf_counter()
     with app.uow() as uow:

@@ -43,7 +43,7 @@ def bare_baseline(url: str, n: int) -> list[float]:
 def bizbot_visits(url: str, n: int) -> tuple[list[float], int]:
     clock = FakeClock(datetime(2026, 11, 23, 2, tzinfo=UTC))
     app = bootstrap(Settings(database_url=url, locale="en", timezone="Asia/Shanghai"), clock)
-    console = Console(app, clock, out=open("/dev/null", "w"), user="bench")  # noqa: SIM115
+    console = Console(app, clock, out=open("/dev/null", "w"), user="bench")
     console.handle("/customer new Acme")
     ctx = console._actor_ctx()
     times = []

@@ -59,7 +59,7 @@ class LimitedTelegram:
         self.sent.append(message.key)
 
 
-def seed(app, customers: int, due: int, chats: int) -> None:  # noqa: ANN001
+def seed(app, customers: int, due: int, chats: int) -> None:
     with app.uow() as uow:
         org = ensure_org(uow, "telegram", "-1001", "bench", "Asia/Shanghai", "en")
         uow.commit()

@@ -52,7 +52,7 @@ TARGET_RATIO = 0.40
 
 
 # --- server process ------------------------------------------------------------------------
-def _bare_asgi(api_url: str, process_before_response: bool):  # noqa: ANN202
+def _bare_asgi(api_url: str, process_before_response: bool):
     from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
     from slack_bolt.async_app import AsyncApp
     from slack_sdk.web.async_client import AsyncWebClient
@@ -64,18 +64,18 @@ def _bare_asgi(api_url: str, process_before_response: bool):  # noqa: ANN202
                     process_before_response=process_before_response)
 
     @bolt.command("/ping")
-    async def ping(ack) -> None:  # noqa: ANN001
+    async def ping(ack) -> None:
         await ack("pong")
 
     handler = AsyncSlackRequestHandler(bolt)
 
-    async def endpoint(request: Request):  # noqa: ANN202
+    async def endpoint(request: Request):
         return await handler.handle(request)
 
     return Starlette(routes=[Route("/slack/events", endpoint, methods=["POST"])]), None
 
 
-def _bizbot_asgi(api_url: str, db_url: str):  # noqa: ANN202
+def _bizbot_asgi(api_url: str, db_url: str):
     from bot.bootstrap import bootstrap
     from bot.server import create_asgi
     from bot.settings import Settings
@@ -87,7 +87,7 @@ def _bizbot_asgi(api_url: str, db_url: str):  # noqa: ANN202
     return create_asgi(app, run_worker=False, freeze_heap=True), app  # freeze_heap: as `bizbot serve`
 
 
-def serve(kind: str, api_url: str, db_url: str, cpu: str, dialect: str, conn) -> None:  # noqa: ANN001
+def serve(kind: str, api_url: str, db_url: str, cpu: str, dialect: str, conn) -> None:
     """Server process: build the target, serve it on a pre-bound socket, stop when told."""
     import logging
     import socket
@@ -192,7 +192,7 @@ class Result:
         return ms[min(len(ms) - 1, math.ceil(p / 100 * len(ms)) - 1)] * 1000 if ms else float("nan")
 
 
-async def _run_level(session, url: str, body: bytes, expect: str, concurrency: int,  # noqa: ANN001
+async def _run_level(session, url: str, body: bytes, expect: str, concurrency: int,
                      total: int, seconds: float) -> tuple[int, float, list[float], int, str | None]:
     latencies: list[float] = []
     errors = 0

@@ -80,7 +80,7 @@ def main() -> None:
         engine.dispose()
 
 
-def _execute(conn, statement, params) -> None:  # noqa: ANN001
+def _execute(conn, statement, params) -> None:
     result = conn.execute(statement, params)
     if result.returns_rows:
         result.all()

@@ -119,7 +119,7 @@ class Child:
 
 
 # --- fake Bot API process ------------------------------------------------------------------
-def fake_process(conn) -> None:  # noqa: ANN001
+def fake_process(conn) -> None:
     from fakes import telegram_fake
     from fakes.telegram_fake import FakeTelegram
 
@@ -143,7 +143,7 @@ def fake_process(conn) -> None:  # noqa: ANN001
 
 
 # --- server process ------------------------------------------------------------------------
-def _bare_asgi(api_root: str):  # noqa: ANN202
+def _bare_asgi(api_root: str):
     import contextlib
 
     from starlette.applications import Starlette
@@ -168,7 +168,7 @@ def _bare_asgi(api_root: str):  # noqa: ANN202
         return JSONResponse({"ok": True})
 
     @contextlib.asynccontextmanager
-    async def lifespan(_app: Starlette):  # noqa: ANN202
+    async def lifespan(_app: Starlette):
         await application.initialize()
         await application.start()
         try:
@@ -180,7 +180,7 @@ def _bare_asgi(api_root: str):  # noqa: ANN202
     return Starlette(routes=[Route(WEBHOOK, webhook, methods=["POST"])], lifespan=lifespan), None
 
 
-def _bizbot_asgi(api_root: str, db_url: str):  # noqa: ANN202
+def _bizbot_asgi(api_root: str, db_url: str):
     from bot.bootstrap import bootstrap
     from bot.server import create_asgi
     from bot.settings import Settings
@@ -194,7 +194,7 @@ def _bizbot_asgi(api_root: str, db_url: str):  # noqa: ANN202
     return create_asgi(app, run_worker=False, freeze_heap=True), app  # freeze_heap: as `bizbot serve`
 
 
-def serve(kind: str, api_root: str, db_url: str, cpu: str, dialect: str, conn) -> None:  # noqa: ANN001
+def serve(kind: str, api_root: str, db_url: str, cpu: str, dialect: str, conn) -> None:
     """Server process: build the target, serve it on a pre-bound socket, stop when told."""
     import logging
     import socket

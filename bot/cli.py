@@ -12,7 +12,7 @@ import click
 from bot.settings import ConfigError, Settings, load_settings
 
 
-def _settings(serving: bool = False):  # noqa: ANN202
+def _settings(serving: bool = False):
     """The settings, and logging through the handler that redacts them (bot.logs): at BIZBOT_LOG_LEVEL
     for the server, WARNING and above for the other commands unless BIZBOT_LOG_LEVEL asks for more."""
     from bot.logs import configure
@@ -180,7 +180,7 @@ def db_current() -> None:
     engine.dispose()
 
 
-def _backup_place(settings):  # noqa: ANN001, ANN202
+def _backup_place(settings):
     """Where backups go (BIZBOT_BACKUP_DIR, else ./backups) and the local time they are named by."""
     from pathlib import Path
     from zoneinfo import ZoneInfo
@@ -306,7 +306,7 @@ def export() -> None:
     """Write records for the people entitled to see them (CSV or xlsx)."""
 
 
-def _export(produce, fmt: str, output: str | None, default_name: str, what: str) -> None:  # noqa: ANN001
+def _export(produce, fmt: str, output: str | None, default_name: str, what: str) -> None:
     """Run an export in one unit of work; write it to --output (CSV may go to stdout); a refusal is one line."""
     from bot.bootstrap import wire
     from domain.kernel.clock import SystemClock
@@ -336,7 +336,7 @@ def _export(produce, fmt: str, output: str | None, default_name: str, what: str)
     click.echo(f"wrote {count} {what} to {path}")
 
 
-def _day(value: datetime | None, uow) -> date | None:  # noqa: ANN001
+def _day(value: datetime | None, uow) -> date | None:
     """A --from or --to day; one bizbot does not plan with (before 1900, ten years ahead) is refused as a
     command's would be."""
     from domain.kernel.dates import in_range
@@ -369,7 +369,7 @@ def export_ledger(fmt: str, member: str, org_id: int | None, start: datetime | N
     """The contract ledger (合同台账) as an Excel workbook or CSV."""
     from domain.approvals.contracts import export_ledger as produce
 
-    def run(uow):  # noqa: ANN001, ANN202
+    def run(uow):
         data, count, _locale = produce(uow, member, org_id, fmt, _day(start, uow), _day(end, uow))
         return data, count
 

@@ -25,7 +25,7 @@ _STOP = object()
 _OVERDUE = object()
 
 
-class Late(Exception):  # noqa: N818 (not an error: the work goes on)
+class Late(Exception):
     """The work did not finish within its budget and goes on; `result` is the future its outcome reaches."""
 
     def __init__(self, result: asyncio.Future[Any]) -> None:

@@ -243,7 +243,7 @@ class Dispatcher:
         except Exception:  # its claim goes stale and the message is tried again
             log.exception("outbox message %s failed and its failure could not be recorded", msg_id)
 
-    def _route(self, uow, org: Organisation, recipient: Member | None, payload: dict) -> tuple[str, str | None]:  # noqa: ANN001
+    def _route(self, uow, org: Organisation, recipient: Member | None, payload: dict) -> tuple[str, str | None]:
         """The platform and account to use: an edit goes where its message is; a member is reached on
         the organisation's platform, or else on another platform where they are linked and we can send."""
         edit = payload.get("edit")
@@ -267,7 +267,7 @@ class Dispatcher:
         return org.platform, None
 
     @staticmethod
-    def _deliver(uow, msg: OutboxMessage, payload: dict, platform: str, sender: Sender,  # noqa: ANN001
+    def _deliver(uow, msg: OutboxMessage, payload: dict, platform: str, sender: Sender,
                  outgoing: Outgoing) -> None:
         """Send (or, for a revision, edit) and remember where a tracked message landed."""
         edit = payload.get("edit")
@@ -280,7 +280,7 @@ class Dispatcher:
             record_post(uow, msg, payload, platform, posted.chat, posted.ref)
 
     @staticmethod
-    def _address(uow, org: Organisation, member: Member) -> str | None:  # noqa: ANN001
+    def _address(uow, org: Organisation, member: Member) -> str | None:
         """The member's account on the organisation's platform (a Slack user id, a Telegram chat id)."""
         return uow.session.scalar(
             select(Identity.external_id)
@@ -290,7 +290,7 @@ class Dispatcher:
         )
 
     @staticmethod
-    def _failed(uow, msg: OutboxMessage, reason: str, retry_after: float | None,  # noqa: ANN001
+    def _failed(uow, msg: OutboxMessage, reason: str, retry_after: float | None,
                 exc: Exception | None = None) -> None:
         """Retry later (Retry-After, else exponential backoff); after MAX_ATTEMPTS, park it. An unexpected
         `exc` is logged with its traceback, once."""

@@ -398,7 +398,7 @@ def lock_sqlite(database: Path) -> IO[str]:
     """Take the lock that says a process serves this SQLite database (`bizbot serve` holds it; `bizbot
     restore` takes it so nothing is restored under a server); closing the handle releases it."""
     path = database.resolve()
-    handle = open(f"{path}.serve.lock", "a")  # noqa: SIM115 (the caller holds it)
+    handle = open(f"{path}.serve.lock", "a")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

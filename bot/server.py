@@ -139,7 +139,7 @@ def _in_thread(fn: Callable[[], T]) -> Future[T]:
         if future.set_running_or_notify_cancel():
             try:
                 future.set_result(fn())
-            except BaseException as exc:  # noqa: BLE001 (handed to whoever waits)
+            except BaseException as exc:
                 future.set_exception(exc)
 
     threading.Thread(target=run, name="bizbot-readyz", daemon=True).start()

@@ -91,7 +91,7 @@ def slack_events(handle: Callable[[Request], Awaitable[Response]]) -> Callable[[
         if problem is None:
             try:
                 return await handle(request)
-            except Exception as exc:  # noqa: BLE001 (Bolt reading a body of a shape body_problem did not foresee)
+            except Exception as exc:
                 problem = f"unreadable ({type(exc).__name__})"
         log.warning("slack request refused: %s", problem)
         return JSONResponse({"ok": False}, status_code=400)

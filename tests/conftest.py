@@ -79,7 +79,7 @@ def pg_database() -> Iterator[str]:
 
 
 @pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001
+def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
     if request.param == "sqlite":
         path = tmp_path / "bizbot.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)

@@ -299,14 +299,14 @@ class SlackAdapter:
         bolt.event("app_mention", middleware=once)(self.on_mention)
         bolt.event("message", middleware=once)(self.on_message_event)
 
-    async def dedupe_events(self, body: dict[str, Any], next: Any) -> BoltResponse | None:  # noqa: A002
+    async def dedupe_events(self, body: dict[str, Any], next: Any) -> BoltResponse | None:
         """A retried or replayed event (same event_id) is acknowledged and not processed again."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id and not await self.db(self._first, f"event:{event_id}"):
             return BoltResponse(status=200, body="")
         return await next()
 
-    async def check_interaction(self, body: dict[str, Any], next: Any) -> BoltResponse | None:  # noqa: A002
+    async def check_interaction(self, body: dict[str, Any], next: Any) -> BoltResponse | None:
         """A click, a submission or a search without the fields bizbot reads is refused (400) in one line. One
         seen before (its trigger_id, which Slack makes new for each) is a replay of the same signed request:
         acknowledged quietly, not run again."""

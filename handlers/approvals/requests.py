@@ -152,7 +152,7 @@ class NoArgs(Args):
     pass
 
 
-def _policy_reply(policy) -> Reply:  # noqa: ANN001
+def _policy_reply(policy) -> Reply:
     lines = [_("{type} ({label}): {chain}").format(type=t, label=translate(TYPE_LABELS[t]),
                                                     chain=format_chain(policy.chains[t])) for t in TYPES]
     timing = _("Reminder after {nudge} h; escalation to the approver's supervisor after {escalate} h.").format(

@@ -49,7 +49,7 @@ TG_HEADERS = {"Content-Type": JSON, "X-Telegram-Bot-Api-Secret-Token": TG_SECRET
 
 
 @pytest.fixture
-def stack(db_url: str, clock) -> Iterator[SlackStack]:  # noqa: ANN001
+def stack(db_url: str, clock) -> Iterator[SlackStack]:
     """One bizbot serving Slack and Telegram, each against its fake."""
     with FakeSlack() as slack_fake, FakeTelegram(token=TG_TOKEN) as tg_fake:
         slack_fake.users["U1"] = {"real_name": "Wang", "locale": "en-US"}
@@ -71,7 +71,7 @@ def logged(caplog: pytest.LogCaptureFixture, call: Callable[[], httpx.Response])
     return status, [r.getMessage() for r in records]
 
 
-def count(stack: SlackStack, model) -> int:  # noqa: ANN001
+def count(stack: SlackStack, model) -> int:
     with stack.app.uow() as uow:
         return uow.session.scalar(select(func.count()).select_from(model))
 

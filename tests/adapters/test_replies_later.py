@@ -19,7 +19,7 @@ ALICE = 111
 
 
 @pytest.fixture
-def tg(db_url: str, clock) -> Iterator[TelegramStack]:  # noqa: ANN001
+def tg(db_url: str, clock) -> Iterator[TelegramStack]:
     with FakeTelegram(token=TOKEN) as fake:
         stack = TelegramStack(db_url, clock, fake)
         yield stack
@@ -27,7 +27,7 @@ def tg(db_url: str, clock) -> Iterator[TelegramStack]:  # noqa: ANN001
 
 
 @pytest.fixture
-def slack(db_url: str, clock) -> Iterator[SlackStack]:  # noqa: ANN001
+def slack(db_url: str, clock) -> Iterator[SlackStack]:
     with FakeSlack() as fake:
         fake.users["U1"] = {"real_name": "Wang", "locale": "en-US"}
         stack = SlackStack(db_url, clock, fake)
@@ -35,7 +35,7 @@ def slack(db_url: str, clock) -> Iterator[SlackStack]:  # noqa: ANN001
         stack.close()
 
 
-def kept(stack) -> list[OutboxMessage]:  # noqa: ANN001
+def kept(stack) -> list[OutboxMessage]:
     with stack.app.uow() as uow:
         return list(uow.session.scalars(select(OutboxMessage).where(OutboxMessage.key.startswith("reply:"))))
 

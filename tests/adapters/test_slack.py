@@ -35,13 +35,13 @@ def fake() -> Iterator[FakeSlack]:
 
 
 @pytest.fixture
-def slack(db_url: str, clock, fake: FakeSlack) -> Iterator[SlackStack]:  # noqa: ANN001
+def slack(db_url: str, clock, fake: FakeSlack) -> Iterator[SlackStack]:
     stack = SlackStack(db_url, clock, fake)
     yield stack
     stack.close()
 
 
-def _count(slack: SlackStack, model) -> int:  # noqa: ANN001
+def _count(slack: SlackStack, model) -> int:
     with slack.app.uow() as uow:
         return uow.session.scalar(select(func.count()).select_from(model))
 
@@ -292,7 +292,7 @@ def test_second_workspace_is_its_own_department(slack: SlackStack) -> None:
     assert orgs == ["T1", "T2"] and len(admins) == 2
 
 
-def test_slow_work_is_acked_in_time_and_answered_later(slack: SlackStack, monkeypatch) -> None:  # noqa: ANN001
+def test_slow_work_is_acked_in_time_and_answered_later(slack: SlackStack, monkeypatch) -> None:
     import bot.slack.app as slack_app
 
     slack.say("/help")
@@ -308,7 +308,7 @@ def test_slow_work_is_acked_in_time_and_answered_later(slack: SlackStack, monkey
 
 
 def test_a_command_waiting_on_a_locked_database_is_acked_in_time_and_answered_once(slack: SlackStack,
-                                                                                   monkeypatch) -> None:  # noqa: ANN001
+                                                                                   monkeypatch) -> None:
     """The usual command (arguments, a known caller) waits within the ack budget on the database alone."""
     import bot.slack.app as slack_app
 
@@ -343,7 +343,7 @@ def test_buttons_and_events_are_acked_before_their_work(slack: SlackStack) -> No
     assert slack.fake.calls_to("response_url") and slack.fake.calls_to("views.publish")
 
 
-def test_slow_form_closes_in_time_and_its_problems_come_as_a_message(slack: SlackStack, monkeypatch) -> None:  # noqa: ANN001
+def test_slow_form_closes_in_time_and_its_problems_come_as_a_message(slack: SlackStack, monkeypatch) -> None:
     import bot.slack.app as slack_app
 
     slack.say("/customer", "new Acme")
@@ -376,7 +376,7 @@ def test_mention_without_a_name_is_looked_up(slack: SlackStack) -> None:
     assert "Customer Zed (C1) created" in slack.say("/customer", "new Zed", user_id="U2")["text"]
 
 
-def test_oauth_install_then_commands_use_the_installed_token(db_url: str, clock, fake: FakeSlack) -> None:  # noqa: ANN001
+def test_oauth_install_then_commands_use_the_installed_token(db_url: str, clock, fake: FakeSlack) -> None:
     import re
     from urllib.parse import parse_qs, urlparse
 
@@ -404,7 +404,7 @@ def test_oauth_install_then_commands_use_the_installed_token(db_url: str, clock,
         stack.close()
 
 
-def test_appraisal_approved_by_button_settles_the_message_and_tells_the_member(slack: SlackStack, clock) -> None:  # noqa: ANN001
+def test_appraisal_approved_by_button_settles_the_message_and_tells_the_member(slack: SlackStack, clock) -> None:
     from datetime import timedelta
 
     slack.say("/help")

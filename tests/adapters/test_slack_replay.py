@@ -16,7 +16,7 @@ from domain.store.models import AuditEntry, Visit
 
 
 @pytest.fixture
-def slack(db_url: str, clock) -> Iterator[SlackStack]:  # noqa: ANN001
+def slack(db_url: str, clock) -> Iterator[SlackStack]:
     with FakeSlack() as fake:
         fake.users["U1"] = {"real_name": "Wang", "locale": "en-US"}
         stack = SlackStack(db_url, clock, fake)
@@ -34,7 +34,7 @@ def replay(slack: SlackStack, body: bytes) -> tuple[httpx.Response, httpx.Respon
     return first, again
 
 
-def count(slack: SlackStack, model, *where) -> int:  # noqa: ANN001
+def count(slack: SlackStack, model, *where) -> int:
     with slack.app.uow() as uow:
         return uow.session.scalar(select(func.count()).select_from(model).where(*where))
 

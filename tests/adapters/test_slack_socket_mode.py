@@ -31,7 +31,7 @@ def socket_mode() -> Iterator[FakeSocketMode]:
 
 
 @pytest.fixture
-def stack(db_url: str, clock, fake: FakeSlack, socket_mode: FakeSocketMode) -> Iterator[SlackStack]:  # noqa: ANN001
+def stack(db_url: str, clock, fake: FakeSlack, socket_mode: FakeSocketMode) -> Iterator[SlackStack]:
     fake.socket_url = socket_mode.url
     stack = SlackStack(db_url, clock, fake, slack_app_token=APP_TOKEN)
     socket_mode.wait_connected()

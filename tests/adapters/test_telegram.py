@@ -22,24 +22,24 @@ ALICE, BOB = 111, 222
 
 
 @pytest.fixture
-def fake(clock) -> Iterator[FakeTelegram]:  # noqa: ANN001
+def fake(clock) -> Iterator[FakeTelegram]:
     with FakeTelegram(token=TOKEN) as server:
         yield server
 
 
 @pytest.fixture
-def tg(db_url: str, clock, fake: FakeTelegram) -> Iterator[TelegramStack]:  # noqa: ANN001
+def tg(db_url: str, clock, fake: FakeTelegram) -> Iterator[TelegramStack]:
     stack = TelegramStack(db_url, clock, fake)
     yield stack
     stack.close()
 
 
-def _count(tg: TelegramStack, model) -> int:  # noqa: ANN001
+def _count(tg: TelegramStack, model) -> int:
     with tg.app.uow() as uow:
         return uow.session.scalar(select(func.count()).select_from(model))
 
 
-def group_cmd(text: str, user_id: int = ALICE, **kw) -> dict:  # noqa: ANN003
+def group_cmd(text: str, user_id: int = ALICE, **kw) -> dict:
     return command_update(text=text, user_id=user_id, chat_id=GROUP_ID, chat_type="group", **kw)
 
 
@@ -256,7 +256,7 @@ def test_reminder_decision_edits_the_message(tg: TelegramStack) -> None:
     assert "already done by Alice" in answer["text"] and answer.get("show_alert") in (True, "true")
 
 
-def test_burst_of_200_reminders_to_20_chats_keeps_within_limits(tg: TelegramStack, clock) -> None:  # noqa: ANN001
+def test_burst_of_200_reminders_to_20_chats_keeps_within_limits(tg: TelegramStack, clock) -> None:
     from domain.delivery.outbox import enqueue
     from domain.team.members import ensure_org
 
@@ -279,7 +279,7 @@ def test_burst_of_200_reminders_to_20_chats_keeps_within_limits(tg: TelegramStac
     assert len(texts) == 200 and len(set(texts)) == 200
 
 
-def test_a_message_in_parts_goes_on_from_the_part_that_failed(tg: TelegramStack, clock) -> None:  # noqa: ANN001
+def test_a_message_in_parts_goes_on_from_the_part_that_failed(tg: TelegramStack, clock) -> None:
     """Telegram takes about one message a second per chat: a long message's second part is refused with
     429; the retry sends the parts still missing, never the ones the chat already has."""
     from domain.delivery.outbox import enqueue
@@ -327,7 +327,7 @@ def test_locale_from_telegram_language_code(tg: TelegramStack) -> None:
     assert "已建立客户档案" in tg.last(GROUP_ID)["text"]
 
 
-def test_long_polling_without_a_webhook_url(db_url: str, clock, fake: FakeTelegram) -> None:  # noqa: ANN001
+def test_long_polling_without_a_webhook_url(db_url: str, clock, fake: FakeTelegram) -> None:
     stack = TelegramStack(db_url, clock, fake, telegram_webhook_url=None, telegram_webhook_secret=None)
     try:
         assert fake.calls_to("deleteWebhook")
@@ -338,7 +338,7 @@ def test_long_polling_without_a_webhook_url(db_url: str, clock, fake: FakeTelegr
         stack.close()
 
 
-def test_handler_level_with_respx(app, clock) -> None:  # noqa: ANN001
+def test_handler_level_with_respx(app, clock) -> None:
     """The adapter alone, its Bot API mocked with respx at the HTTP edge (PTB speaks httpx)."""
     import asyncio
     import json
@@ -380,7 +380,7 @@ def test_handler_level_with_respx(app, clock) -> None:  # noqa: ANN001
     assert json.loads(sent[1]["reply_markup"])["inline_keyboard"][0][0]["callback_data"] == "c:/lead screen L1"
 
 
-def test_appraisal_self_review_from_the_prompt_buttons(tg: TelegramStack, clock) -> None:  # noqa: ANN001
+def test_appraisal_self_review_from_the_prompt_buttons(tg: TelegramStack, clock) -> None:
     tg.post(group_cmd("/team add bob role=sales"))
     tg.post(group_cmd("/team invite bob"))
     code = tg.last(ALICE)["text"].split("/start ")[1].split()[0].rstrip(";")

@@ -34,7 +34,7 @@ def proxy(db_url: str) -> Iterator[TcpProxy]:
         yield staged
 
 
-def group_cmd(text: str, **kw) -> dict:  # noqa: ANN003
+def group_cmd(text: str, **kw) -> dict:
     return command_update(text=text, user_id=ALICE, chat_id=GROUP_ID, chat_type="group", **kw)
 
 
@@ -44,7 +44,7 @@ def outage(proxy: TcpProxy) -> None:
     proxy.cut("both")
 
 
-def count(db_url: str, model, **where) -> int:  # noqa: ANN001, ANN003
+def count(db_url: str, model, **where) -> int:
     """Rows in the database itself (not through the proxy)."""
     engine = make_engine(db_url)
     try:
@@ -62,7 +62,7 @@ def seen(db_url: str, update: dict) -> int:
 
 
 def test_a_command_in_an_outage_is_answered_503_and_runs_once_when_delivered_again(
-        db_url: str, clock, fake: FakeTelegram, proxy: TcpProxy) -> None:  # noqa: ANN001
+        db_url: str, clock, fake: FakeTelegram, proxy: TcpProxy) -> None:
     tg = TelegramStack(proxy.url_for(db_url), clock, fake)
     try:
         assert tg.post(group_cmd("/customer new Acme")).status_code == 200
@@ -80,7 +80,7 @@ def test_a_command_in_an_outage_is_answered_503_and_runs_once_when_delivered_aga
 
 
 def test_a_button_in_an_outage_is_answered_503_and_runs_once_when_delivered_again(
-        db_url: str, clock, fake: FakeTelegram, proxy: TcpProxy) -> None:  # noqa: ANN001
+        db_url: str, clock, fake: FakeTelegram, proxy: TcpProxy) -> None:
     """An update other than a command is recorded as seen only once handled, so a failure half-way leaves
     it to come again."""
     tg = TelegramStack(proxy.url_for(db_url), clock, fake)
@@ -102,7 +102,7 @@ def test_a_button_in_an_outage_is_answered_503_and_runs_once_when_delivered_agai
 
 
 def test_polling_handles_an_update_again_after_an_outage_and_runs_it_once(
-        db_url: str, clock, fake: FakeTelegram, proxy: TcpProxy, caplog: pytest.LogCaptureFixture) -> None:  # noqa: ANN001
+        db_url: str, clock, fake: FakeTelegram, proxy: TcpProxy, caplog: pytest.LogCaptureFixture) -> None:
     """getUpdates has confirmed the update to Telegram once the library fetched it, so bizbot itself puts an
     update whose handling failed back in the application's queue after a wait."""
     caplog.set_level(logging.WARNING, logger="bot.telegram.app")

@@ -39,21 +39,21 @@ def _dms(text: str, who: str | None = None) -> list[str]:
 
 
 @pytest.fixture
-def team(bot):  # noqa: ANN001, ANN201
+def team(bot):
     """wang (manager, admin) ← alice (sales supervisor) ← bob (sales), sue (service); carol (sales) ← wang."""
     bot("/team add alice role=sales", "/team add bob role=sales supervisor=alice",
         "/team add sue role=service supervisor=alice", "/team add carol role=sales supervisor=wang")
     return bot
 
 
-def _org(app) -> Organisation:  # noqa: ANN001
+def _org(app) -> Organisation:
     with app.uow() as uow:
         return uow.session.get(Organisation, 1)
 
 
 # --- windows ----------------------------------------------------------------------------------------
 
-def test_monthly_window_opens_on_the_last_working_day(team, app) -> None:  # noqa: ANN001
+def test_monthly_window_opens_on_the_last_working_day(team, app) -> None:
     org = _org(app)
     nov = window(org, period_of("monthly", date(2026, 11, 5)))
     assert nov.opens_at == datetime(2026, 11, 30, 1, 0, tzinfo=UTC)       # Monday 30 Nov, 09:00 Shanghai
@@ -74,7 +74,7 @@ def test_monthly_window_opens_on_the_last_working_day(team, app) -> None:  # noq
         date(2027, 1, 10), date(2027, 1, 15))
 
 
-def test_a_pending_window_follows_a_new_reminder_hour_and_new_days_off(team, app) -> None:  # noqa: ANN001
+def test_a_pending_window_follows_a_new_reminder_hour_and_new_days_off(team, app) -> None:
     def opening() -> datetime:
         with app.uow() as uow:
             item = uow.session.scalar(select(DueItem).where(DueItem.kind == "review_open_monthly"))
@@ -92,7 +92,7 @@ def test_a_pending_window_follows_a_new_reminder_hour_and_new_days_off(team, app
     assert opening() == datetime(2026, 12, 31, 6, 0, tzinfo=UTC)        # then December's window
 
 
-def test_window_opens_at_the_local_hour_and_creates_reviews_once(team, app) -> None:  # noqa: ANN001
+def test_window_opens_at_the_local_hour_and_creates_reviews_once(team, app) -> None:
     out = team(":advance 6d")                                           # to Sunday 29 November
     assert _dms(out) == []
     out = team(":advance 1d")                                           # Monday 30 November, 10:00
@@ -109,7 +109,7 @@ def test_window_opens_at_the_local_hour_and_creates_reviews_once(team, app) -> N
     assert not [x for x in _dms(team(":advance 3d")) if "is open until" in x]
 
 
-def test_status_before_any_appraisal_says_when_the_next_window_opens(team) -> None:  # noqa: ANN001
+def test_status_before_any_appraisal_says_when_the_next_window_opens(team) -> None:
     assert "The next self-review window opens Nov 30, 2026, 9:00\u202fAM." in team("/review status")
     assert "Saved." in team("/review cycles quarterly=on monthly=off")
     assert "opens Dec 31, 2026, 9:00\u202fAM" in team("/review status")
@@ -120,7 +120,7 @@ def test_status_before_any_appraisal_says_when_the_next_window_opens(team) -> No
     assert "Appraisals 2026-11" in out and "bob: " in out
 
 
-def test_quarterly_cycle_turned_on_opens_at_quarter_end(team, app) -> None:  # noqa: ANN001
+def test_quarterly_cycle_turned_on_opens_at_quarter_end(team, app) -> None:
     assert "Saved." in team("/review cycles quarterly=on monthly=off")
     out = team(":advance 7d")
     assert _dms(out) == []                                             # November is not a quarter end
@@ -129,7 +129,7 @@ def test_quarterly_cycle_turned_on_opens_at_quarter_end(team, app) -> None:  # n
     assert bob and bob[0].startswith("[2026-12-31 09:00]") and "2026-Q4" in bob[0]
 
 
-def test_cycles_refuse_bad_values_and_non_admins(team) -> None:  # noqa: ANN001
+def test_cycles_refuse_bad_values_and_non_admins(team) -> None:
     assert "day of the month from 1 to 28, not '31'" in team("/review cycles close_day=31")
     assert "from 0 to 60" in team("/review cycles appeal_days=99")
     assert "self_day ≤ close_day" in team("/review cycles self_day=12 close_day=10")
@@ -139,7 +139,7 @@ def test_cycles_refuse_bad_values_and_non_admins(team) -> None:  # noqa: ANN001
 
 # --- figures ----------------------------------------------------------------------------------------
 
-def test_reviews_carry_the_measured_figures(team, app) -> None:  # noqa: ANN001
+def test_reviews_carry_the_measured_figures(team, app) -> None:
     team(":as bob", "/customer new Acme", "/customer new Beta", "/lead new Acme", "/lead new Beta",
          "/lead stage L1 negotiation", "/lead stage L1 won", "/lead stage L2 negotiation",
          '/lead stage L2 lost reason="budget"', "/visit Acme note=a", "/visit Beta note=b", "/visit Acme note=c")
@@ -160,21 +160,21 @@ def test_reviews_carry_the_measured_figures(team, app) -> None:  # noqa: ANN001
 
 # --- the flow -------------------------------------------------------------------------------------------
 
-def _open(team) -> None:  # noqa: ANN001
+def _open(team) -> None:
     team(":advance 7d")                                                 # Monday 30 November 10:00
 
 
-def _self_review(team, who: str = "bob", scores=(80, 90, 70, 60, 100)) -> str:  # noqa: ANN001
+def _self_review(team, who: str = "bob", scores=(80, 90, 70, 60, 100)) -> str:
     lines = [f":as {who}"] + [f"/review self {n} {s} note=\"c{n}\"" for n, s in enumerate(scores, 1)]
     return team(*lines, "/review submit note=\"a good month\"")
 
 
-def _score(team, who: str = "bob", scorer: str = "alice", scores=(70, 80, 60, 50, 90)) -> str:  # noqa: ANN001
+def _score(team, who: str = "bob", scorer: str = "alice", scores=(70, 80, 60, 50, 90)) -> str:
     lines = [f":as {scorer}"] + [f"/review score {who} {n} {s}" for n, s in enumerate(scores, 1)]
     return team(*lines, f"/review send {who} note=\"solid\"")
 
 
-def test_full_flow_with_return_appeal_and_ruling(team, app) -> None:  # noqa: ANN001
+def test_full_flow_with_return_appeal_and_ruling(team, app) -> None:
     _open(team)
     out = _self_review(team)
     assert "self-assessed 79.5" in out                                # .4*80+.2*90+.15*70+.15*60+.1*100
@@ -209,7 +209,7 @@ def test_full_flow_with_return_appeal_and_ruling(team, app) -> None:  # noqa: AN
         assert audited >= 20
 
 
-def test_appeal_dismissed_and_window_closes(team, clock) -> None:  # noqa: ANN001
+def test_appeal_dismissed_and_window_closes(team, clock) -> None:
     _open(team)
     _self_review(team)
     _score(team)
@@ -224,7 +224,7 @@ def test_appeal_dismissed_and_window_closes(team, clock) -> None:  # noqa: ANN00
     assert "appeal window" in team(":as carol", '/review appeal reason="late"')
 
 
-def test_scoring_rules(team) -> None:  # noqa: ANN001
+def test_scoring_rules(team) -> None:
     _open(team)
     assert "cannot score your own review" in team(":as alice", "/review score alice 1 80")
     assert "until Dec 5, 2026" in team(":as alice", "/review score bob 1 80")   # self-review still open
@@ -241,7 +241,7 @@ def test_scoring_rules(team) -> None:  # noqa: ANN001
     assert "Score 60 recorded for bob's customer information" in team(":as alice", "/review score bob 3 60")
 
 
-def test_self_review_in_chinese(team) -> None:  # noqa: ANN001
+def test_self_review_in_chinese(team) -> None:
     _open(team)
     team(":as bob", "/settings lang zh")
     out = team("/review self 业绩 85 备注=不错")
@@ -249,7 +249,7 @@ def test_self_review_in_chinese(team) -> None:  # noqa: ANN001
     assert "缺少" in team("/review self") or "INDICATOR" in team("/review self")
 
 
-def test_windows_close_the_self_review_and_flag_unscored_reviews(team) -> None:  # noqa: ANN001
+def test_windows_close_the_self_review_and_flag_unscored_reviews(team) -> None:
     _open(team)
     _self_review(team, "carol")
     out = team(":as wang", ":advance 7d")          # the window closed at midnight on Sunday 6 December
@@ -269,7 +269,7 @@ def test_windows_close_the_self_review_and_flag_unscored_reviews(team) -> None: 
 
 # --- reminders --------------------------------------------------------------------------------------------
 
-def test_reminders_before_the_deadlines_once_each(team) -> None:  # noqa: ANN001
+def test_reminders_before_the_deadlines_once_each(team) -> None:
     _open(team)
     _self_review(team, "bob")
     out = team(":advance 4d")                                           # Friday 4 December, 10:00
@@ -284,7 +284,7 @@ def test_reminders_before_the_deadlines_once_each(team) -> None:  # noqa: ANN001
 
 # --- templates ---------------------------------------------------------------------------------------------
 
-def test_weights_must_total_100(team, app) -> None:  # noqa: ANN001
+def test_weights_must_total_100(team, app) -> None:
     assert "total 90%" in team('/review weights bd weights="performance=40 new_customers=20 negotiation=20 '
                                'teamwork=10"')
     assert "give it a label" in team('/review weights bd weights="performance=40 upsell=60"')
@@ -304,13 +304,13 @@ def test_weights_must_total_100(team, app) -> None:  # noqa: ANN001
 @given(st.dictionaries(st.from_regex(r"[a-z][a-z_]{0,11}", fullmatch=True), st.integers(0, 100), min_size=1,
                        max_size=6),
        st.sampled_from([" ", ", ", "; ", "，", "\n"]), st.sampled_from(["=", ":", "："]))
-def test_parse_weights_reads_back_what_was_written(weights, sep, eq) -> None:  # noqa: ANN001
+def test_parse_weights_reads_back_what_was_written(weights, sep, eq) -> None:
     text = sep.join(f"{k}{eq}{v}" for k, v in weights.items())
     assert parse_weights(text) == weights
 
 
 @given(st.text(max_size=40))
-def test_parse_weights_refuses_cleanly(text) -> None:  # noqa: ANN001
+def test_parse_weights_refuses_cleanly(text) -> None:
     try:
         parse_weights(text)
     except Invalid:
@@ -318,7 +318,7 @@ def test_parse_weights_refuses_cleanly(text) -> None:  # noqa: ANN001
 
 
 @given(st.integers(2000, 2100), st.integers(1, 12))
-def test_period_keys_read_back(year, month) -> None:  # noqa: ANN001
+def test_period_keys_read_back(year, month) -> None:
     for cycle in ("monthly", "quarterly", "annual"):
         period = period_of(cycle, date(year, month, 1))
         assert parse_period(period.key, TODAY) == period
@@ -329,7 +329,7 @@ def test_period_keys_read_back(year, month) -> None:  # noqa: ANN001
 
 
 @given(st.text(max_size=30))
-def test_parse_period_refuses_cleanly(text) -> None:  # noqa: ANN001
+def test_parse_period_refuses_cleanly(text) -> None:
     try:
         parse_period(text, TODAY)
     except Invalid:
@@ -338,7 +338,7 @@ def test_parse_period_refuses_cleanly(text) -> None:  # noqa: ANN001
 
 # --- access ------------------------------------------------------------------------------------------------
 
-def test_who_sees_which_review(team, app) -> None:  # noqa: ANN001
+def test_who_sees_which_review(team, app) -> None:
     _open(team)
     assert "may not see alice's review" in team(":as bob", "/review show alice")
     assert "may not see bob's review" in team(":as carol", "/review show bob")
@@ -358,7 +358,7 @@ def test_who_sees_which_review(team, app) -> None:  # noqa: ANN001
 
 # --- concurrency ------------------------------------------------------------------------------------------
 
-def test_two_managers_approving_at_once_make_one_decision(team, app, db_url) -> None:  # noqa: ANN001
+def test_two_managers_approving_at_once_make_one_decision(team, app, db_url) -> None:
     team("/team add hu role=manager")
     _open(team)
     _self_review(team)
@@ -393,7 +393,7 @@ def test_two_managers_approving_at_once_make_one_decision(team, app, db_url) -> 
 
 # --- export ------------------------------------------------------------------------------------------------
 
-def test_export_reviews_for_managers_only(team, db_url, tmp_path) -> None:  # noqa: ANN001
+def test_export_reviews_for_managers_only(team, db_url, tmp_path) -> None:
     _open(team)
     _self_review(team)
     _score(team)
@@ -419,7 +419,7 @@ def test_export_reviews_for_managers_only(team, db_url, tmp_path) -> None:  # no
     assert Decimal("69.5") == Decimal(bob[0]["total"])
 
 
-def test_reviews_read_the_contract_and_complaint_figures(team) -> None:  # noqa: ANN001
+def test_reviews_read_the_contract_and_complaint_figures(team) -> None:
     """Appraisals read what the approvals and complaints areas measure, through the figures registry."""
     team("/team add lily role=legal")
     team(":as bob", "/customer new Acme", "/lead new Acme value=10万",

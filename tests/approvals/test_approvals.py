@@ -42,7 +42,7 @@ CONTRACT = ('/contract new Acme title="ERP rollout" amount={amount} payment="30/
 
 
 @pytest.fixture
-def team(bot):  # noqa: ANN001, ANN201
+def team(bot):
     bot(*TEAM, ":as alice", "/customer new Acme")
     return bot
 
@@ -51,13 +51,13 @@ def _messages_to(out: str, name: str) -> list[str]:
     return [line for line in out.splitlines() if f"→ @{name}:" in line]
 
 
-def _chain(app, rid: int) -> list[str]:  # noqa: ANN001
+def _chain(app, rid: int) -> list[str]:
     with app.uow() as uow:
         req = uow.session.get(ApprovalRequest, rid)
         return [f"{s['role']}={uow.session.get(Member, s['approver_id']).name}" for s in req.chain]
 
 
-def test_contract_chain_follows_the_amount_threshold(team, app) -> None:  # noqa: ANN001
+def test_contract_chain_follows_the_amount_threshold(team, app) -> None:
     team(CONTRACT.format(amount=400000), CONTRACT.format(amount="80万"))
     team("/contract submit K1", "/contract submit K2")
     assert _chain(app, 1) == ["manager=mike", "legal=lily"]
@@ -66,7 +66,7 @@ def test_contract_chain_follows_the_amount_threshold(team, app) -> None:  # noqa
     assert "Only admin" in team("/policy set contract manager, legal, head if amount >= 300000")
 
 
-def test_chinese_option_names_mean_what_each_command_has(team, app) -> None:  # noqa: ANN001
+def test_chinese_option_names_mean_what_each_command_has(team, app) -> None:
     """金额 is a lead's value, a contract's amount and a project's budget."""
     from decimal import Decimal
 
@@ -82,7 +82,7 @@ def test_chinese_option_names_mean_what_each_command_has(team, app) -> None:  # 
     assert amounts[-2:] == [Decimal("300.00"), Decimal("500000.00")]
 
 
-def test_choices_in_the_words_chinese_teams_use(team, app) -> None:  # noqa: ANN001
+def test_choices_in_the_words_chinese_teams_use(team, app) -> None:
     """Expense types, request types and list scopes read Chinese words as well as their keys; a word that
     is none of them is answered with the choices, labelled in the reader's language, and changes nothing."""
     team(":as alice", '/expense 差旅 amount=1200 note="北京出差"', "/expense 话费 amount=99 note=电话费",
@@ -106,12 +106,12 @@ def test_choices_in_the_words_chinese_teams_use(team, app) -> None:  # noqa: ANN
     assert _counts(app) == before
 
 
-def _counts(app) -> tuple[int, ...]:  # noqa: ANN001
+def _counts(app) -> tuple[int, ...]:
     with app.uow() as uow:
         return tuple(uow.session.scalar(select(func.count()).select_from(t)) for t in (ApprovalRequest, Contract, Lead))
 
 
-def test_expense_and_leave_chains(team, app) -> None:  # noqa: ANN001
+def test_expense_and_leave_chains(team, app) -> None:
     out = team('/expense travel amount=3000 note="Shanghai trip" invoice=INV-1')
     assert "Expense claim A1 submitted" in out and "first mike" in out
     team('/expense entertainment amount=6000 note="dinner with Acme"')
@@ -129,7 +129,7 @@ def test_expense_and_leave_chains(team, app) -> None:  # noqa: ANN001
     assert any("Approved for payment: A2" in line for line in _messages_to(out, "fay"))
 
 
-def test_explain_matches_what_a_submission_then_does(team, app) -> None:  # noqa: ANN001
+def test_explain_matches_what_a_submission_then_does(team, app) -> None:
     explained = team(":as wang", "/policy explain contract amount=800000 by=alice")
     assert "1. manager · mike · always" in explained
     assert "2. legal · lily · always" in explained
@@ -150,7 +150,7 @@ def test_explain_matches_what_a_submission_then_does(team, app) -> None:  # noqa
     assert "1. supervisor · alice" in leave and "2. manager · mike · because days > 3" in leave
 
 
-def test_requester_cannot_approve_and_wrong_role_is_refused(team, app) -> None:  # noqa: ANN001
+def test_requester_cannot_approve_and_wrong_role_is_refused(team, app) -> None:
     team(CONTRACT.format(amount=800000), "/contract submit K1")
     assert "You cannot decide your own request A1" in team("/approve A1")
     # bob may not see alice's request: it is not found, as one that does not exist
@@ -166,14 +166,14 @@ def test_requester_cannot_approve_and_wrong_role_is_refused(team, app) -> None: 
     assert "is not a step" in team("/approve A1 step=x")
 
 
-def test_duplicate_and_stale_decisions_say_who_was_first(team) -> None:  # noqa: ANN001
+def test_duplicate_and_stale_decisions_say_who_was_first(team) -> None:
     team(CONTRACT.format(amount=800000), "/contract submit K1")
     assert "Next: lily" in team(":as mike", "/approve A1 step=1.1")
     assert "Step 1 of A1 was already decided: approved by mike" in team(":as dora", "/approve A1 step=1.1")
     assert "Step 1 of A1 was already decided: approved by mike" in team(":as mike", "/reject A1 step=1.1 reason=x")
 
 
-def test_reject_revise_resubmit_restarts_the_chain(team, app) -> None:  # noqa: ANN001
+def test_reject_revise_resubmit_restarts_the_chain(team, app) -> None:
     team(CONTRACT.format(amount=800000), "/contract submit K1")
     team(":as mike", "/approve A1")
     out = team(":as lily", '/changes A1 reason="payment in two instalments"')
@@ -201,7 +201,7 @@ def test_reject_revise_resubmit_restarts_the_chain(team, app) -> None:  # noqa: 
                         (3, 0, "approve"), (3, 1, "approve"), (3, 2, "approve")]
 
 
-def test_delegation_routes_requests_and_is_recorded(team, app) -> None:  # noqa: ANN001
+def test_delegation_routes_requests_and_is_recorded(team, app) -> None:
     out = team(":as mike", "/delegate dora until=2026-11-27")
     assert "go to dora" in out
     out = team(":as alice", CONTRACT.format(amount=100000), "/contract submit K1")
@@ -220,7 +220,7 @@ def test_delegation_routes_requests_and_is_recorded(team, app) -> None:  # noqa:
     assert _chain(app, 2)[0] == "manager=mike"
 
 
-def test_nudge_then_escalation_once_each_on_the_injected_clock(team, app) -> None:  # noqa: ANN001
+def test_nudge_then_escalation_once_each_on_the_injected_clock(team, app) -> None:
     team(":as wang", "/policy timing nudge=24 escalate=48h")
     team(":as alice", CONTRACT.format(amount=100000), "/contract submit K1")
     assert not _messages_to(team(":advance 23h"), "mike")
@@ -237,14 +237,14 @@ def test_nudge_then_escalation_once_each_on_the_injected_clock(team, app) -> Non
     assert "escalated to hank" in audit
 
 
-def test_a_decision_cancels_the_pending_nudge(team) -> None:  # noqa: ANN001
+def test_a_decision_cancels_the_pending_nudge(team) -> None:
     team(CONTRACT.format(amount=100000), "/contract submit K1", ":as mike", "/approve A1")
     out = team(":advance 26h")
     assert not [m for m in _messages_to(out, "mike") if "Reminder" in m]
     assert [m for m in _messages_to(out, "lily") if "Reminder: A1" in m]
 
 
-def test_policy_is_versioned_and_a_request_keeps_its_version(team, app) -> None:  # noqa: ANN001
+def test_policy_is_versioned_and_a_request_keeps_its_version(team, app) -> None:
     team(CONTRACT.format(amount=400000), "/contract submit K1")
     out = team(":as wang", "/policy set contract manager, legal, head if amount >= 300000")
     assert "Policy version 1" in out
@@ -258,7 +258,7 @@ def test_policy_is_versioned_and_a_request_keeps_its_version(team, app) -> None:
         assert (r2.policy_version, len(r2.chain)) == (1, 3)
 
 
-def test_contract_wins_its_lead_and_enters_the_ledger(team, app) -> None:  # noqa: ANN001
+def test_contract_wins_its_lead_and_enters_the_ledger(team, app) -> None:
     team("/lead new Acme value=800000 stage=negotiation")
     team(CONTRACT.format(amount=800000) + " lead=L1", "/contract submit K1")
     team(":as mike", "/approve A1", ":as lily", "/approve A1", ":as hank", "/approve A1 note=ok")
@@ -278,7 +278,7 @@ def test_contract_wins_its_lead_and_enters_the_ledger(team, app) -> None:  # noq
                                             'reason=x content=y')
 
 
-def test_a_signed_contract_schedules_a_callback_after_its_delivery(team, app, clock) -> None:  # noqa: ANN001
+def test_a_signed_contract_schedules_a_callback_after_its_delivery(team, app, clock) -> None:
     """A callback is due after a delivery — the first working day after the delivery date."""
     from domain.store.models import Callback
 
@@ -298,7 +298,7 @@ def test_a_signed_contract_schedules_a_callback_after_its_delivery(team, app, cl
     assert [line[:18] for line in reminders] == ["[2026-12-11 09:00]"]
 
 
-def test_ledger_export_csv_and_xlsx(team, app) -> None:  # noqa: ANN001
+def test_ledger_export_csv_and_xlsx(team, app) -> None:
     team(CONTRACT.format(amount=800000), "/contract submit K1", CONTRACT.format(amount=1000), "/contract submit K2")
     team(":as mike", "/approve A1", "/approve A2", ":as lily", "/approve A1", "/approve A2", ":as hank", "/approve A1")
     with app.uow() as uow:
@@ -323,7 +323,7 @@ def test_ledger_export_csv_and_xlsx(team, app) -> None:  # noqa: ANN001
     assert len(values) == 3
 
 
-def test_figures_for_the_digest(team, app) -> None:  # noqa: ANN001
+def test_figures_for_the_digest(team, app) -> None:
     team(CONTRACT.format(amount=800000), "/contract submit K1", CONTRACT.format(amount=1000), "/contract submit K2")
     team(CONTRACT.format(amount=5), ":as mike", "/approve A2", ":as lily", "/approve A2")
     with app.uow() as uow:
@@ -343,7 +343,7 @@ def test_figures_for_the_digest(team, app) -> None:  # noqa: ANN001
     assert all(measures[k].digest for k in ("contracts_submitted", "contracts_approved", "contracts_pending"))
 
 
-def test_pending_is_as_of_the_periods_end_and_other_currencies_are_named_apart(team, app, clock) -> None:  # noqa: ANN001
+def test_pending_is_as_of_the_periods_end_and_other_currencies_are_named_apart(team, app, clock) -> None:
     team(CONTRACT.format(amount=1000), "/contract submit K1", CONTRACT.format(amount=2000) + " currency=USD",
          "/contract submit K2")
     team(":as mike", "/approve A2", ":as lily", "/approve A2")          # K2 (USD) signed this week
@@ -362,7 +362,7 @@ def test_pending_is_as_of_the_periods_end_and_other_currencies_are_named_apart(t
     assert second["contract_value_signed"].params == {"count": 1}
 
 
-def test_every_decision_is_audited(team, app) -> None:  # noqa: ANN001
+def test_every_decision_is_audited(team, app) -> None:
     team(CONTRACT.format(amount=800000), "/contract submit K1")
     team(":as mike", "/approve A1", ":as lily", '/reject A1 reason="liability clause"')
     with app.uow() as uow:
@@ -373,7 +373,7 @@ def test_every_decision_is_audited(team, app) -> None:  # noqa: ANN001
     assert "round 1 step 2 (legal) reject: liability clause" in details
 
 
-def test_every_message_about_a_request_is_revised(team, app) -> None:  # noqa: ANN001
+def test_every_message_about_a_request_is_revised(team, app) -> None:
     team(":as wang", "/policy channel approvals")
     out = team(":as alice", CONTRACT.format(amount=100000), "/contract submit K1")
     assert [line for line in out.splitlines() if "→ #approvals: A1" in line]
@@ -386,7 +386,7 @@ def test_every_message_about_a_request_is_revised(team, app) -> None:  # noqa: A
     assert pending == 0
 
 
-def test_the_requesters_notices_keep_what_they_said(team) -> None:  # noqa: ANN001
+def test_the_requesters_notices_keep_what_they_said(team) -> None:
     """Cards with buttons show the request's current state; a notice of a decision is history and is
     not rewritten by later decisions (it once became a copy of the card, losing who decided what)."""
     team(":as alice", CONTRACT.format(amount=100000), "/contract submit K1")
@@ -399,7 +399,7 @@ def test_the_requesters_notices_keep_what_they_said(team) -> None:  # noqa: ANN0
 
 
 @pytest.mark.skipif(not PG_URL, reason="concurrency needs PostgreSQL")
-def test_fifty_concurrent_approvals_give_one_decision(team, app, db_url) -> None:  # noqa: ANN001
+def test_fifty_concurrent_approvals_give_one_decision(team, app, db_url) -> None:
     if not db_url.startswith("postgresql"):
         pytest.skip("SQLite serialises writers; this is the PostgreSQL race")
     team(CONTRACT.format(amount=100000), "/contract submit K1")
@@ -411,7 +411,7 @@ def test_fifty_concurrent_approvals_give_one_decision(team, app, db_url) -> None
     barrier = threading.Barrier(len(actors))
     results: list[str] = []
 
-    def click(actor) -> None:  # noqa: ANN001
+    def click(actor) -> None:
         barrier.wait()
         with app.uow() as uow:
             try:
@@ -434,7 +434,7 @@ def test_fifty_concurrent_approvals_give_one_decision(team, app, db_url) -> None
     assert results.count(f"conflict:{winner}") == 49
 
 
-def test_approvals_lists_what_waits_for_me(team) -> None:  # noqa: ANN001
+def test_approvals_lists_what_waits_for_me(team) -> None:
     team(CONTRACT.format(amount=800000), "/contract submit K1", '/expense travel amount=100 note=taxi')
     out = team(":as mike", "/approvals")
     assert "Waiting for you (2)" in out and "A1 ·" in out and "A2 ·" in out
@@ -446,13 +446,13 @@ def test_approvals_lists_what_waits_for_me(team) -> None:  # noqa: ANN001
     assert "No approval request A1." in team(":as bob", "/approvals show A1")
 
 
-def test_clock_moves_only_when_told(team, clock) -> None:  # noqa: ANN001
+def test_clock_moves_only_when_told(team, clock) -> None:
     before = clock.now()
     team(CONTRACT.format(amount=1), "/contract submit K1")
     assert clock.now() == before and clock.now() + timedelta(0) == before
 
 
-def test_bizbot_export_ledger_command(team, db_url, tmp_path) -> None:  # noqa: ANN001
+def test_bizbot_export_ledger_command(team, db_url, tmp_path) -> None:
     from fakes.cli import run
 
     team(CONTRACT.format(amount=1000), "/contract submit K1", ":as mike", "/approve A1", ":as lily", "/approve A1")
@@ -467,7 +467,7 @@ def test_bizbot_export_ledger_command(team, db_url, tmp_path) -> None:  # noqa: 
     assert refused.returncode != 0 and "No member named 'nobody'" in refused.stderr
 
 
-def test_messages_read_in_the_approvers_language(team) -> None:  # noqa: ANN001
+def test_messages_read_in_the_approvers_language(team) -> None:
     team(":as wang", "/team set mike lang=zh", ":as alice")
     out = team(CONTRACT.format(amount=100000), "/contract submit K1")
     (dm,) = [line for line in out.splitlines() if "→ @mike:" in line]
@@ -476,7 +476,7 @@ def test_messages_read_in_the_approvers_language(team) -> None:  # noqa: ANN001
     assert "你不能审批自己的申请 A1" in team(":as wang", "/team set alice lang=zh", ":as alice", "/approve A1")
 
 
-def test_expense_sent_back_is_revised_and_resubmitted(team, app) -> None:  # noqa: ANN001
+def test_expense_sent_back_is_revised_and_resubmitted(team, app) -> None:
     team('/expense entertainment amount=6000 note="dinner"')
     team(":as mike", "/approve A1", ":as fay", '/changes A1 reason="attach the invoice"')
     assert "Only alice, who drafted A1" in team(":as mike", "/approvals resubmit A1 invoice=INV-9")
@@ -498,7 +498,7 @@ def test_expense_sent_back_is_revised_and_resubmitted(team, app) -> None:  # noq
     assert "revise it with /contract edit" in team("/approvals resubmit A3")
 
 
-def test_project_initiation_and_cross_department_requests_on_the_same_engine(team, app) -> None:  # noqa: ANN001
+def test_project_initiation_and_cross_department_requests_on_the_same_engine(team, app) -> None:
     team(":as alice", "/customer new Acme")
     out = team('/project name="Acme ERP pilot" budget=30万 start=2026-12-07 reason="signed LOI" customer=Acme')
     assert "Project initiation A1 submitted: Acme ERP pilot, CN¥300,000.00; first mike." in out

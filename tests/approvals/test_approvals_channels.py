@@ -39,7 +39,7 @@ def fakes() -> Iterator[tuple[FakeSlack, FakeTelegram]]:
 
 
 @pytest.fixture
-def both(db_url: str, clock, fakes) -> Iterator[SlackStack]:  # noqa: ANN001
+def both(db_url: str, clock, fakes) -> Iterator[SlackStack]:
     slack_fake, tg_fake = fakes
     stack = SlackStack(db_url, clock, slack_fake, telegram_bot_token=TG_TOKEN, telegram_api_url=tg_fake.root,
                        telegram_webhook_url="https://bizbot.example.com/telegram/webhook",
@@ -57,7 +57,7 @@ def tg_post(stack: SlackStack, update: dict[str, Any]) -> None:
     assert response.status_code == 200
 
 
-def drain(stack: SlackStack, clock) -> None:  # noqa: ANN001
+def drain(stack: SlackStack, clock) -> None:
     """Deliver everything, letting the fake clock pass the per-channel rate limits."""
     for _ in range(12):
         clock.advance(timedelta(seconds=2))
@@ -143,7 +143,7 @@ def latest_text(stack: SlackStack, platform: str, chat: str, ref: str) -> str:
     return message["text"] + json.dumps(message.get("reply_markup") or "")
 
 
-def test_contract_of_800000_through_three_approvers_on_slack_and_telegram(both: SlackStack, clock) -> None:  # noqa: ANN001
+def test_contract_of_800000_through_three_approvers_on_slack_and_telegram(both: SlackStack, clock) -> None:
     setup_department(both)
     both.say("/customer", "new Acme", user_id="U2")
     both.say("/lead", "new Acme value=800000 stage=negotiation", user_id="U2")
@@ -197,7 +197,7 @@ def test_contract_of_800000_through_three_approvers_on_slack_and_telegram(both: 
     assert channel_1 is not None and hank_dm is not None
 
 
-def test_a_click_on_slack_and_one_on_telegram_for_the_same_step(both: SlackStack, clock) -> None:  # noqa: ANN001
+def test_a_click_on_slack_and_one_on_telegram_for_the_same_step(both: SlackStack, clock) -> None:
     setup_department(both)
     both.say("/customer", "new Acme", user_id="U2")
     both.say("/contract", 'new Acme title="Support" amount=100000', user_id="U2")
@@ -223,7 +223,7 @@ def test_a_click_on_slack_and_one_on_telegram_for_the_same_step(both: SlackStack
     assert "step 2 (legal) approved" in answers[-1].params.get("text", "")
 
 
-def test_reject_needs_a_reason_via_slack_modal_and_changes_via_telegram_reply(both: SlackStack, clock) -> None:  # noqa: ANN001
+def test_reject_needs_a_reason_via_slack_modal_and_changes_via_telegram_reply(both: SlackStack, clock) -> None:
     setup_department(both)
     both.say("/customer", "new Acme", user_id="U2")
     both.say("/contract", 'new Acme title="Support" amount=100000', user_id="U2")

@@ -15,7 +15,7 @@ SH = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
-def bot(bot):  # noqa: ANN001, ANN201
+def bot(bot):
     """The console driver, with babel's narrow no-break spaces (before AM/PM) read as spaces."""
     return lambda *lines: bot(*lines).replace("\u202f", " ")
 
@@ -29,12 +29,12 @@ def _local(value: datetime) -> datetime:
     return value.astimezone(SH).replace(tzinfo=None)
 
 
-def _complaint(app, cid: int = 1) -> Complaint:  # noqa: ANN001
+def _complaint(app, cid: int = 1) -> Complaint:
     with app.uow() as uow:
         return uow.session.get(Complaint, cid)
 
 
-def _setup(bot) -> None:  # noqa: ANN001
+def _setup(bot) -> None:
     """wang (manager) ← sup (supervisor) ← alice (sales, owns Acme); carol (service) ← wang; bob (sales) ← sup."""
     bot("/team add sup role=sales supervisor=wang", "/team add alice role=sales supervisor=sup",
         "/team add bob role=sales supervisor=sup", "/team add carol role=service supervisor=wang",
@@ -45,7 +45,7 @@ def _setup(bot) -> None:  # noqa: ANN001
 NEW_HIGH = '/complaint new Acme severity=high what="late delivery" wants="delivery this week" contact="Mr Li"'
 
 
-def test_deadlines_per_severity_in_working_time(bot, app) -> None:  # noqa: ANN001
+def test_deadlines_per_severity_in_working_time(bot, app) -> None:
     _setup(bot)
     out = bot(NEW_HIGH)
     assert "Complaint Q1 from Acme logged (high severity), assigned to alice." in out
@@ -61,7 +61,7 @@ def test_deadlines_per_severity_in_working_time(bot, app) -> None:  # noqa: ANN0
     }
 
 
-def test_deadlines_skip_holidays_and_count_make_up_days(bot, app, clock) -> None:  # noqa: ANN001
+def test_deadlines_skip_holidays_and_count_make_up_days(bot, app, clock) -> None:
     clock.set(datetime(2026, 9, 30, 16, 0, tzinfo=SH))                # the day before National Day
     _setup(bot)
     bot(NEW_HIGH, '/complaint new Acme severity=medium what=x wants=y')
@@ -72,7 +72,7 @@ def test_deadlines_skip_holidays_and_count_make_up_days(bot, app, clock) -> None
     assert _local(medium.resolve_by) == datetime(2026, 10, 13, 16)    # Saturday 10 October is a working day
 
 
-def test_reminder_then_supervisor_then_manager_once_each(bot, app) -> None:  # noqa: ANN001
+def test_reminder_then_supervisor_then_manager_once_each(bot, app) -> None:
     _setup(bot)
     bot(NEW_HIGH)
     assert _sent(bot(":advance 2h")) == []
@@ -101,7 +101,7 @@ def test_reminder_then_supervisor_then_manager_once_each(bot, app) -> None:  # n
     assert "escalated to manager · → wang · response" in show
 
 
-def test_acknowledged_escalation_does_not_reach_the_manager(bot) -> None:  # noqa: ANN001
+def test_acknowledged_escalation_does_not_reach_the_manager(bot) -> None:
     _setup(bot)
     bot(NEW_HIGH, ":advance 4h", ":as sup")
     assert "sup acknowledged the escalation of Q1." in bot("/complaint ack Q1")
@@ -109,7 +109,7 @@ def test_acknowledged_escalation_does_not_reach_the_manager(bot) -> None:  # noq
     assert [x for x in _sent(bot(":advance 5h")) if "@wang" in x or "escalated to wang" in x] == []
 
 
-def test_take_over_and_reassign(bot, app) -> None:  # noqa: ANN001
+def test_take_over_and_reassign(bot, app) -> None:
     _setup(bot)
     bot(NEW_HIGH, ":advance 4h", ":as sup")
     assert "sup took over Q1." in bot("/complaint take Q1")
@@ -120,12 +120,12 @@ def test_take_over_and_reassign(bot, app) -> None:  # noqa: ANN001
     assert "is already assigned to carol" in bot("/complaint assign Q1 carol")
 
 
-def _member_id(app, name: str) -> int:  # noqa: ANN001
+def _member_id(app, name: str) -> int:
     with app.uow() as uow:
         return uow.session.scalar(select(Member.id).where(Member.name == name))
 
 
-def test_resolution_stops_escalation(bot, app) -> None:  # noqa: ANN001
+def test_resolution_stops_escalation(bot, app) -> None:
     _setup(bot)
     bot(NEW_HIGH, ":as alice", '/complaint update Q1 note="called, replacement on its way"')
     out = bot(":advance 4h")
@@ -142,7 +142,7 @@ def test_resolution_stops_escalation(bot, app) -> None:  # noqa: ANN001
     assert c.status == "resolved" and c.missed is False
 
 
-def test_closing_without_a_callback_calls_the_callback_off(bot, app) -> None:  # noqa: ANN001
+def test_closing_without_a_callback_calls_the_callback_off(bot, app) -> None:
     """`/complaint close` says the satisfaction callback will not be made: its reminder does not come, it
     is not counted as due, and the archive says why (rather than staying open and being reminded the next day)."""
     _setup(bot)
@@ -160,7 +160,7 @@ def test_closing_without_a_callback_calls_the_callback_off(bot, app) -> None:  #
     assert got["callbacks_due"].value == 0 and got["callback_completion"].params["total"] == 0
 
 
-def test_satisfied_callback_closes_and_unsatisfied_reopens_with_fresh_deadlines(bot, app) -> None:  # noqa: ANN001
+def test_satisfied_callback_closes_and_unsatisfied_reopens_with_fresh_deadlines(bot, app) -> None:
     _setup(bot)
     bot(NEW_HIGH, ":as alice", '/complaint solution Q1 "new delivery on friday"', "/complaint resolve Q1")
     assert 'CB3 is the satisfaction callback of complaint Q1' in bot('/callback done CB3 result="ok"')
@@ -186,7 +186,7 @@ def test_satisfied_callback_closes_and_unsatisfied_reopens_with_fresh_deadlines(
     assert "is closed; that step is not possible now" in bot('/complaint update Q1 note="x"')
 
 
-def test_critical_pages_at_once_and_ignores_quiet_hours(bot, clock) -> None:  # noqa: ANN001
+def test_critical_pages_at_once_and_ignores_quiet_hours(bot, clock) -> None:
     clock.set(datetime(2026, 11, 23, 21, 0, tzinfo=SH))                 # Monday 21:00, in the quiet hours
     _setup(bot)
     out = _sent(bot('/complaint new Acme severity=critical what="line down" wants="engineer tonight"'))
@@ -201,7 +201,7 @@ def test_critical_pages_at_once_and_ignores_quiet_hours(bot, clock) -> None:  # 
                                      "[2026-11-23 22:00] → @sup: "]
 
 
-def test_non_critical_waits_for_working_hours(bot, clock) -> None:  # noqa: ANN001
+def test_non_critical_waits_for_working_hours(bot, clock) -> None:
     clock.set(datetime(2026, 11, 23, 19, 0, tzinfo=SH))
     _setup(bot)
     bot(":as wang", "/complaint policy set high response=4h resolution=1d hours=calendar", ":as carol", NEW_HIGH)
@@ -211,7 +211,7 @@ def test_non_critical_waits_for_working_hours(bot, clock) -> None:  # noqa: ANN0
     assert {x[:18] for x in out if "Q1" in x} == {"[2026-11-24 08:30]"}
 
 
-def test_policy_show_and_set_are_for_admins(bot) -> None:  # noqa: ANN001
+def test_policy_show_and_set_are_for_admins(bot) -> None:
     _setup(bot)
     assert "high severity: response 4h, resolution 2d (working time)" in bot("/complaint policy")
     assert "Only admin or manager may do that." in bot("/complaint policy set high response=2h")
@@ -223,7 +223,7 @@ def test_policy_show_and_set_are_for_admins(bot) -> None:  # noqa: ANN001
     assert "Only admin or manager may use /complaint channel." in bot(":as alice", "/complaint channel #x")
 
 
-def test_on_duty_takes_what_no_owner_can(bot, app) -> None:  # noqa: ANN001
+def test_on_duty_takes_what_no_owner_can(bot, app) -> None:
     _setup(bot)
     bot(":as wang", "/team add dave role=service", "/complaint onduty dave")
     with app.uow() as uow:
@@ -235,7 +235,7 @@ def test_on_duty_takes_what_no_owner_can(bot, app) -> None:  # noqa: ANN001
     assert "assigned to bob" in bot(NEW_HIGH + " assignee=bob")
 
 
-def test_who_sees_which_complaint(bot, app) -> None:  # noqa: ANN001
+def test_who_sees_which_complaint(bot, app) -> None:
     _setup(bot)
     bot(NEW_HIGH, '/complaint new Beta severity=low what=x wants=y')
     bot(":as bob")
@@ -258,7 +258,7 @@ def test_who_sees_which_complaint(bot, app) -> None:  # noqa: ANN001
     assert {("create", "Q1"), ("read", "Q1"), ("read", None)} <= actions
 
 
-def test_bad_input_changes_nothing(bot, app) -> None:  # noqa: ANN001
+def test_bad_input_changes_nothing(bot, app) -> None:
     _setup(bot)
     assert "Unknown severity 'urgent'" in bot('/complaint new Acme severity=urgent what=x wants=y')
     assert "Missing wants=" in bot('/complaint new Acme severity=low what=x')
@@ -273,7 +273,7 @@ def test_bad_input_changes_nothing(bot, app) -> None:  # noqa: ANN001
         assert uow.session.scalar(select(func.count()).select_from(Complaint)) == 1
 
 
-def test_kpis_on_a_known_set(bot, app) -> None:  # noqa: ANN001
+def test_kpis_on_a_known_set(bot, app) -> None:
     _setup(bot)
     bot(NEW_HIGH, NEW_HIGH, NEW_HIGH, '/complaint new Beta severity=low what=x wants=y')  # Q1–Q3 alice, Q4 bob
     bot(":as alice", '/complaint update Q1 note="on it"', "/complaint resolve Q1",     # on time
@@ -310,7 +310,7 @@ def test_kpis_on_a_known_set(bot, app) -> None:  # noqa: ANN001
     assert "Complaint KPIs for alice, Nov 1, 2026 – Nov 30, 2026" in bot("/kpi complaints")
 
 
-def test_sweeping_again_sends_nothing_twice(bot, app) -> None:  # noqa: ANN001
+def test_sweeping_again_sends_nothing_twice(bot, app) -> None:
     _setup(bot)
     bot(NEW_HIGH)
     bot(":advance 1w")
@@ -323,7 +323,7 @@ def test_sweeping_again_sends_nothing_twice(bot, app) -> None:  # noqa: ANN001
                                   .where(OutboxMessage.key.like("complaint:1:%"))) == n
 
 
-def test_two_people_acting_at_once_one_wins_and_the_other_is_told(bot, app) -> None:  # noqa: ANN001
+def test_two_people_acting_at_once_one_wins_and_the_other_is_told(bot, app) -> None:
     from domain.complaints import cases as complaints
     from domain.kernel.errors import Conflict
     from domain.team.members import actor_for
@@ -346,7 +346,7 @@ def test_two_people_acting_at_once_one_wins_and_the_other_is_told(bot, app) -> N
     assert "· takeover" not in bot("/complaint show Q1") and "taken over" not in bot("/complaint show Q1")
 
 
-def test_working_hours_are_set_by_command_and_chinese_option_names_work(bot) -> None:  # noqa: ANN001
+def test_working_hours_are_set_by_command_and_chinese_option_names_work(bot) -> None:
     bot("/team add alice role=sales", ":as alice", "/customer new Acme", ":as wang")
     assert "not a working day" in bot("/complaint hours 9-6")
     assert "at least an hour" in bot("/complaint hours 09:00-09:30")
@@ -360,7 +360,7 @@ def test_working_hours_are_set_by_command_and_chinese_option_names_work(bot) -> 
     assert "Contact: 李先生" in bot("/complaint show Q1")
 
 
-def test_a_manager_who_is_also_the_supervisor_is_messaged_once_per_deadline(bot) -> None:  # noqa: ANN001
+def test_a_manager_who_is_also_the_supervisor_is_messaged_once_per_deadline(bot) -> None:
     bot("/team add carol role=sales supervisor=wang", "/complaint channel C0ESCAL01", ":as carol",
         "/customer new Acme", ":as wang",
         '/complaint new Acme severity=high what="late" wants="delivery"')        # response due 14:00

@@ -25,7 +25,7 @@ def _names(path: Path) -> list[str]:
         return [row[0] for row in conn.execute("SELECT name FROM customers ORDER BY id")]
 
 
-def test_a_sqlite_backup_is_a_checked_copy_taken_while_the_bot_works(bot, app, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_sqlite_backup_is_a_checked_copy_taken_while_the_bot_works(bot, app, tmp_path: Path) -> None:
     if not app.settings.database_url.startswith("sqlite"):
         pytest.skip("SQLite's online backup")
     bot("/customer new Acme", "/customer new Beta")
@@ -39,7 +39,7 @@ def test_a_sqlite_backup_is_a_checked_copy_taken_while_the_bot_works(bot, app, t
         assert conn.execute("SELECT count(*) FROM customers WHERE industry = 'IT'").fetchone() == (0,)
 
 
-def test_the_backup_command(bot, app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+def test_the_backup_command(bot, app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     if not app.settings.database_url.startswith("sqlite"):
         pytest.skip("the command against the test's SQLite file")
     bot("/customer new Acme")
@@ -55,7 +55,7 @@ def test_the_backup_command(bot, app, tmp_path: Path, monkeypatch: pytest.Monkey
     assert not (tmp_path / "x.db").exists()
 
 
-def test_the_daily_backup_runs_once_a_local_day_and_keeps_the_newest(bot, app, clock, tmp_path: Path) -> None:  # noqa: ANN001
+def test_the_daily_backup_runs_once_a_local_day_and_keeps_the_newest(bot, app, clock, tmp_path: Path) -> None:
     if not app.settings.database_url.startswith("sqlite"):
         pytest.skip("SQLite's online backup")
     bot("/customer new Acme")
@@ -75,7 +75,7 @@ def test_the_daily_backup_runs_once_a_local_day_and_keeps_the_newest(bot, app, c
     assert [p.name for p in backups_in(folder)] == ["bizbot-20261126-023000.db", "bizbot-20261127-023000.db"]
 
 
-def test_a_failing_daily_backup_is_logged_and_tried_again_an_hour_later(app, clock, tmp_path: Path,  # noqa: ANN001
+def test_a_failing_daily_backup_is_logged_and_tried_again_an_hour_later(app, clock, tmp_path: Path,
                                                                          caplog: pytest.LogCaptureFixture) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the backup folder should be")
@@ -104,7 +104,7 @@ def test_what_cannot_be_backed_up_says_why(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_restore_puts_the_backup_back_and_keeps_what_was_there(bot, app, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_restore_puts_the_backup_back_and_keeps_what_was_there(bot, app, tmp_path: Path) -> None:
     url = app.settings.database_url
     if url.startswith("postgresql") and not shutil.which("pg_restore"):
         pytest.skip("PostgreSQL's client tools (pg_dump, pg_restore) are not installed")
@@ -119,7 +119,7 @@ def test_a_restore_puts_the_backup_back_and_keeps_what_was_there(bot, app, tmp_p
         assert _names(kept) == ["Acme", "Beta"]
 
 
-def test_a_restore_refuses_a_running_server_a_bad_file_and_no_file(app, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_restore_refuses_a_running_server_a_bad_file_and_no_file(app, tmp_path: Path) -> None:
     url = app.settings.database_url
     if not url.startswith("sqlite"):
         pytest.skip("the SQLite serve lock")

@@ -40,7 +40,7 @@ class Recorder:
             during()
 
 
-def _due(bot, app: App) -> list[str]:  # noqa: ANN001
+def _due(bot, app: App) -> list[str]:
     """Three callback reminders in the outbox, due now."""
     bot("/customer new Acme")
     for i in range(3):
@@ -59,7 +59,7 @@ def _claims(app: App) -> list[tuple[str, str | None, int]]:
             select(OutboxMessage.status, OutboxMessage.claimed_by, OutboxMessage.attempts).order_by(OutboxMessage.id))]
 
 
-def test_the_claims_of_a_process_that_died_are_released_when_its_heartbeat_lapses(bot, app) -> None:  # noqa: ANN001
+def test_the_claims_of_a_process_that_died_are_released_when_its_heartbeat_lapses(bot, app) -> None:
     keys = _due(bot, app)
     dead = Replica(app.engine, app.clock, ttl=TTL)
     dead.beat()
@@ -79,7 +79,7 @@ def test_the_claims_of_a_process_that_died_are_released_when_its_heartbeat_lapse
     assert [status for status, _, _ in _claims(app)] == ["sent"] * 3
 
 
-def test_a_process_whose_heartbeat_may_have_lapsed_puts_back_what_it_did_not_try(bot, app) -> None:  # noqa: ANN001
+def test_a_process_whose_heartbeat_may_have_lapsed_puts_back_what_it_did_not_try(bot, app) -> None:
     keys = _due(bot, app)
     slow = Replica(app.engine, app.clock, ttl=TTL)
     # its first send takes 25 s: past the 20 s in which its heartbeat is surely live for the others
@@ -94,7 +94,7 @@ def test_a_process_whose_heartbeat_may_have_lapsed_puts_back_what_it_did_not_try
     assert sorted(first.sent + second.sent) == sorted(keys)
 
 
-def test_a_claim_released_under_a_process_is_not_sent_by_it(bot, app, db_url: str) -> None:  # noqa: ANN001
+def test_a_claim_released_under_a_process_is_not_sent_by_it(bot, app, db_url: str) -> None:
     """Another replica, whose clock runs ahead of this one's by more than the margin, sees this one's
     heartbeat expired after its first message, releases its other claims and sends them: this one, which by
     its own clock is alive, finds its claims gone and sends none of them."""

@@ -84,7 +84,7 @@ def test_the_range_runs_from_1900_to_ten_years_ahead(text: str, refused: bool) -
     assert caught.value.msgid.startswith("'{text}' is too far away")
 
 
-def test_far_dates_are_refused_in_every_command_and_change_nothing(bot, app) -> None:  # noqa: ANN001
+def test_far_dates_are_refused_in_every_command_and_change_nothing(bot, app) -> None:
     bot("/customer new Acme")
     with app.uow() as uow:
         before = (uow.session.scalar(select(func.count(Visit.id))), uow.session.scalar(select(func.count(Callback.id))))
@@ -112,7 +112,7 @@ def test_far_dates_are_refused_in_every_command_and_change_nothing(bot, app) -> 
     assert "too far" not in out
 
 
-def test_a_form_cannot_slip_a_far_date_past_the_parser(bot, app) -> None:  # noqa: ANN001
+def test_a_form_cannot_slip_a_far_date_past_the_parser(bot, app) -> None:
     bot("/customer new Acme")
     ctx = bot.console._actor_ctx()
     visit = app.registry.commands["visit"]
@@ -122,7 +122,7 @@ def test_a_form_cannot_slip_a_far_date_past_the_parser(bot, app) -> None:  # noq
     assert not isinstance(reply, dict) and "Callback CB2 scheduled for Jan 4, 2027" in reply.text
 
 
-def test_the_export_commands_refuse_far_days_without_a_traceback(bot, db_url) -> None:  # noqa: ANN001
+def test_the_export_commands_refuse_far_days_without_a_traceback(bot, db_url) -> None:
     from fakes.cli import run
 
     bot("/customer new Acme")

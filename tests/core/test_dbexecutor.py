@@ -38,7 +38,7 @@ def test_many_results_share_wake_ups_and_none_is_lost() -> None:
         loop = asyncio.get_running_loop()
         original = loop.call_soon_threadsafe
 
-        def counting(callback, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        def counting(callback, *args, **kwargs):
             nonlocal wakeups
             wakeups += 1
             return original(callback, *args, **kwargs)

@@ -33,7 +33,7 @@ class ThrowingSender:
         self.sent.append(message)
 
 
-def _queue(app, *messages: tuple[str, dict]) -> None:  # noqa: ANN001
+def _queue(app, *messages: tuple[str, dict]) -> None:
     """Messages to the console department's admin (wang), in this order."""
     with app.uow() as uow:
         from domain.store.models import Member
@@ -45,12 +45,12 @@ def _queue(app, *messages: tuple[str, dict]) -> None:  # noqa: ANN001
         uow.commit()
 
 
-def _row(app, key: str) -> OutboxMessage:  # noqa: ANN001
+def _row(app, key: str) -> OutboxMessage:
     with app.uow() as uow:
         return uow.session.scalar(select(OutboxMessage).where(OutboxMessage.key == key))
 
 
-def _until_parked(app, dispatcher: Dispatcher, key: str) -> None:  # noqa: ANN001
+def _until_parked(app, dispatcher: Dispatcher, key: str) -> None:
     for _ in range(8):
         dispatcher.run_once()
         app.clock.advance(timedelta(hours=1))
@@ -59,7 +59,7 @@ def _until_parked(app, dispatcher: Dispatcher, key: str) -> None:  # noqa: ANN00
 
 
 @pytest.mark.parametrize("error", [KeyError("channel"), TypeError("'NoneType' object is not subscriptable")])
-def test_a_sender_that_throws_fails_only_its_own_message(bot, app, error: Exception, caplog) -> None:  # noqa: ANN001
+def test_a_sender_that_throws_fails_only_its_own_message(bot, app, error: Exception, caplog) -> None:
     bot("/team list")
     _queue(app, ("first", {}), ("poison", {}), ("third", {}))
     sender = ThrowingSender("poison", error)
@@ -79,7 +79,7 @@ def test_a_sender_that_throws_fails_only_its_own_message(bot, app, error: Except
     assert type(error).__name__ in notices[0].text
 
 
-def test_a_message_that_cannot_be_rendered_is_parked_and_the_rest_go_out(bot, app) -> None:  # noqa: ANN001
+def test_a_message_that_cannot_be_rendered_is_parked_and_the_rest_go_out(bot, app) -> None:
     bot("/team list")
     _queue(app, ("Hello {name}", {}),                                          # a placeholder with no value
            ("Due {when}", {"when": {"$date": "31.12.2026"}}),                # a date that does not load
@@ -101,7 +101,7 @@ def test_a_message_that_cannot_be_rendered_is_parked_and_the_rest_go_out(bot, ap
     assert len(notices) == 3 and any("KeyError" in n for n in notices) and any("ValueError" in n for n in notices)
 
 
-def test_secrets_in_an_error_are_not_recorded(bot, app) -> None:  # noqa: ANN001
+def test_secrets_in_an_error_are_not_recorded(bot, app) -> None:
     bot("/team list")
     _queue(app, ("poison", {}))
     error = RuntimeError(f"POST https://api.telegram.org/bot{TELEGRAM_TOKEN}/sendMessage with {SLACK_TOKEN} "
@@ -115,7 +115,7 @@ def test_secrets_in_an_error_are_not_recorded(bot, app) -> None:  # noqa: ANN001
 
 
 @pytest.fixture
-def slack(db_url: str, clock) -> Iterator[SlackStack]:  # noqa: ANN001
+def slack(db_url: str, clock) -> Iterator[SlackStack]:
     with FakeSlack() as fake:
         fake.users["U1"] = {"real_name": "Wang", "locale": "en-US"}
         stack = SlackStack(db_url, clock, fake)

@@ -19,7 +19,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet takes fo
 
 
 @pytest.fixture
-def hostile(bot):  # noqa: ANN001, ANN201
+def hostile(bot):
     """A department whose records carry formulas in every field people type."""
     bot("/team add hank role=head", "/team add mike role=manager supervisor=hank", "/team add lily role=legal",
         "/team add -bob role=sales supervisor=mike", "/team add @carol role=service")
@@ -33,7 +33,7 @@ def hostile(bot):  # noqa: ANN001, ANN201
     return bot
 
 
-def _exported(app) -> dict[str, bytes]:  # noqa: ANN001
+def _exported(app) -> dict[str, bytes]:
     """The files /export sent, by file name without its time stamp (leads.xlsx, audit.csv…)."""
     from domain.store.models import OutboxAttachment
 
@@ -61,7 +61,7 @@ def _csv(data: bytes) -> list[list[str]]:
     return rows
 
 
-def test_every_export_from_the_chat_shows_typed_formulas_as_text(hostile, app) -> None:  # noqa: ANN001
+def test_every_export_from_the_chat_shows_typed_formulas_as_text(hostile, app) -> None:
     for what in ("leads", "complaints", "ledger", "audit"):
         for fmt in ("xlsx", "csv"):
             assert "is on its way to you as a file" in hostile(f"/export {what} {fmt}"), (what, fmt)
@@ -87,7 +87,7 @@ def test_every_export_from_the_chat_shows_typed_formulas_as_text(hostile, app) -
         assert {"'-bob", "'@carol", "'+SUM(1,2)", "'-2+3"} <= cells
 
 
-def test_reviews_export_shows_typed_formulas_as_text(hostile, db_url, tmp_path) -> None:  # noqa: ANN001
+def test_reviews_export_shows_typed_formulas_as_text(hostile, db_url, tmp_path) -> None:
     hostile(":advance 7d", ":as -bob", *(f"/review self {n} 80" for n in range(1, 6)), "/review submit",
             ":as mike", f"/review score -bob 1 70 note='{HYPERLINK}'")
     env = {"BIZBOT_DATABASE_URL": db_url}

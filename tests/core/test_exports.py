@@ -17,7 +17,7 @@ from domain.store.models import AuditEntry
 
 
 @pytest.fixture
-def team(bot):  # noqa: ANN001, ANN201
+def team(bot):
     """wang (manager) ← alice (sales) ← bob (sales); carol (sales, apart); 小王 (service, zh)."""
     bot("/team add alice role=sales", "/team add bob role=sales supervisor=alice", "/team add carol role=sales",
         "/team add 小王 role=service lang=zh")
@@ -34,7 +34,7 @@ def _csv(data: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
 
 
-def test_leads_each_member_gets_what_they_may_see(team, app) -> None:  # noqa: ANN001
+def test_leads_each_member_gets_what_they_may_see(team, app) -> None:
     with app.uow() as uow:
         rows = _csv(export_leads(uow, "wang", None, "csv")[0])
     assert rows[0][:4] == ["Lead", "Customer", "Stage", "Value"]
@@ -54,7 +54,7 @@ def test_leads_each_member_gets_what_they_may_see(team, app) -> None:  # noqa: A
     assert audited == ["csv 2 rows", "csv 1 rows", "csv 1 rows", "xlsx 0 rows"]
 
 
-def test_complaints_with_promises_in_local_time_and_a_range(team, app) -> None:  # noqa: ANN001
+def test_complaints_with_promises_in_local_time_and_a_range(team, app) -> None:
     with app.uow() as uow:
         rows = _csv(export_complaints(uow, "wang", None, "csv", None, None)[0])
         assert rows[0][:4] == ["Complaint", "Customer", "Severity", "Status"]
@@ -72,7 +72,7 @@ def test_complaints_with_promises_in_local_time_and_a_range(team, app) -> None: 
             export_complaints(uow, "nobody", None, "csv", None, None)
 
 
-def test_bizbot_export_leads_and_complaints_commands(team, db_url, tmp_path) -> None:  # noqa: ANN001
+def test_bizbot_export_leads_and_complaints_commands(team, db_url, tmp_path) -> None:
     env = {"BIZBOT_DATABASE_URL": db_url}
     result = run(["export", "leads", "--as", "wang", "--format", "csv"], env=env)
     assert result.returncode == 0, result.stderr
@@ -85,7 +85,7 @@ def test_bizbot_export_leads_and_complaints_commands(team, db_url, tmp_path) -> 
     assert refused.returncode != 0 and "nobody" in refused.stderr and "Traceback" not in refused.stderr
 
 
-def _outbox_files(app) -> list[tuple[str, str, bytes]]:  # noqa: ANN001
+def _outbox_files(app) -> list[tuple[str, str, bytes]]:
     from domain.store.models import OutboxAttachment, OutboxMessage
 
     with app.uow() as uow:
@@ -94,7 +94,7 @@ def _outbox_files(app) -> list[tuple[str, str, bytes]]:  # noqa: ANN001
             .where(OutboxMessage.key.startswith("export:")).order_by(OutboxMessage.id))]
 
 
-def test_export_from_the_chat_sends_the_file_to_the_one_who_asked(team, app) -> None:  # noqa: ANN001
+def test_export_from_the_chat_sends_the_file_to_the_one_who_asked(team, app) -> None:
     out = team(":as alice", "/export leads")
     assert "Your leads export is on its way to you as a file (rows: 1)." in out
     assert "→ @alice: Your export: leads (rows: 1)." in out and "📎" in out
@@ -111,7 +111,7 @@ def test_export_from_the_chat_sends_the_file_to_the_one_who_asked(team, app) -> 
             "csv 2026-11-01..2026-11-30 1 rows"
 
 
-def test_export_refuses_bad_input_and_sends_nothing(team, app) -> None:  # noqa: ANN001
+def test_export_refuses_bad_input_and_sends_nothing(team, app) -> None:
     cases = {
         "/export": "Missing WHAT",
         "/export cats": "Unknown export 'cats'. Choose one of: leads, complaints, ledger (contract ledger), or audit "

@@ -32,7 +32,7 @@ def _shown(text: str) -> bool:
     ("Café", "Cafe\u0301"),                    # the accent as a combining mark
     ("ﬁnance", "finance"),                     # a ligature
 ])
-def test_a_customer_that_only_looks_different_is_caught(bot, app, first: str, second: str) -> None:  # noqa: ANN001
+def test_a_customer_that_only_looks_different_is_caught(bot, app, first: str, second: str) -> None:
     assert "created" in bot(f'/customer new "{first}"')
     out = bot(f'/customer new "{second}"')
     assert f"Customer {first} already exists (C1, owner wang)." in out
@@ -41,14 +41,14 @@ def test_a_customer_that_only_looks_different_is_caught(bot, app, first: str, se
             select(Customer)).all()) == 1
 
 
-def test_names_that_differ_stay_apart(bot) -> None:  # noqa: ANN001
+def test_names_that_differ_stay_apart(bot) -> None:
     assert "created" in bot("/customer new 华为")
     assert "created" in bot("/customer new 华为技术")
     assert "created" in bot("/customer new Huawei")             # another script: not a look-alike
     assert "(C3)" in bot("/customer show Huawei")
 
 
-def test_a_hidden_character_is_dropped_from_what_is_kept_and_looked_up(bot, app) -> None:  # noqa: ANN001
+def test_a_hidden_character_is_dropped_from_what_is_kept_and_looked_up(bot, app) -> None:
     out = bot("/customer new Acme\u202eTXT.exe", '/visit "Acme\u200bTXT.exe" note="call\u202e back\u2066 soon\ufeff"',
               "/team add \u2067alice\u2069 role=sales", "/customer show \u200bAcmeTXT.exe")
     assert "Customer AcmeTXT.exe (C1) created" in out and "alice joined" in out and "AcmeTXT.exe (C1)" in out
@@ -58,13 +58,13 @@ def test_a_hidden_character_is_dropped_from_what_is_kept_and_looked_up(bot, app)
         assert uow.session.scalar(select(Member.name).where(Member.name_key == "alice")) == "alice"
 
 
-def test_a_look_alike_member_is_refused(bot) -> None:  # noqa: ANN001
+def test_a_look_alike_member_is_refused(bot) -> None:
     bot("/team add alice role=sales")
     assert "There is already a member named alice." in bot("/team add ａｌｉｃｅ role=sales")
     assert "There is already a member named wang." in bot("/team add WANG\u200b role=sales")
 
 
-def test_a_form_loses_hidden_characters_too(bot, app) -> None:  # noqa: ANN001
+def test_a_form_loses_hidden_characters_too(bot, app) -> None:
     bot("/customer new Acme")
     ctx = bot.console._actor_ctx()
     reply = app.registry.submit(ctx, app.registry.commands["visit"],
@@ -74,7 +74,7 @@ def test_a_form_loses_hidden_characters_too(bot, app) -> None:  # noqa: ANN001
         assert uow.session.scalar(select(Visit.note)) == "pricing"
 
 
-def test_a_platform_name_loses_hidden_characters_and_cannot_pass_for_another(app) -> None:  # noqa: ANN001
+def test_a_platform_name_loses_hidden_characters_and_cannot_pass_for_another(app) -> None:
     from conftest import ConsoleDriver
 
     from bot.console.app import PLATFORM, WORKSPACE

@@ -48,7 +48,7 @@ def _fired(app: App) -> set[str]:
         return set(uow.session.scalars(select(DueItem.key).where(DueItem.state == "fired")))
 
 
-def test_second_sqlite_server_is_refused(tmp_path) -> None:  # noqa: ANN001
+def test_second_sqlite_server_is_refused(tmp_path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'one.db'}")
     first, second = Leadership(engine), Leadership(engine)
     assert first.claim() is True
@@ -60,12 +60,12 @@ def test_second_sqlite_server_is_refused(tmp_path) -> None:  # noqa: ANN001
     engine.dispose()
 
 
-def test_the_sqlite_process_leads_at_once_and_says_so(app, clock) -> None:  # noqa: ANN001
+def test_the_sqlite_process_leads_at_once_and_says_so(app, clock) -> None:
     if not app.settings.database_url.startswith("sqlite"):
         pytest.skip("the SQLite serve lock")
     crashed = Leadership(app.engine, clock)
     assert crashed.claim() is True
-    crashed._file.close()  # noqa: SLF001 (the process dies: its lock goes, its lease row stays)
+    crashed._file.close()
     clock.advance(timedelta(seconds=5))
     restarted = Leadership(app.engine, clock)
     assert restarted.claim() is True  # the lock is what makes it the one process: no wait for the old lease
@@ -76,7 +76,7 @@ def test_the_sqlite_process_leads_at_once_and_says_so(app, clock) -> None:  # no
 
 
 @PG_ONLY
-def test_a_standby_takes_over_when_the_leader_stops_renewing(pg_database: str, caplog) -> None:  # noqa: ANN001
+def test_a_standby_takes_over_when_the_leader_stops_renewing(pg_database: str, caplog) -> None:
     from conftest import START
 
     clock = FakeClock(START)
@@ -104,8 +104,8 @@ def test_a_standby_takes_over_when_the_leader_stops_renewing(pg_database: str, c
 
 @PG_ONLY
 @pytest.mark.parametrize("failure", ["blackhole", "client", "server", "both"])
-def test_a_leader_cut_off_from_the_database_is_replaced_and_knows_it(bot, app, db_url: str, failure: str,  # noqa: ANN001
-                                                                     caplog) -> None:  # noqa: ANN001
+def test_a_leader_cut_off_from_the_database_is_replaced_and_knows_it(bot, app, db_url: str, failure: str,
+                                                                     caplog) -> None:
     """The connection that keeps the leader's lease goes silent (blackhole) or is reset on one side or both
     (and new ones are refused); the leader can still reach the database otherwise, so only the fence stops
     it from sweeping."""
@@ -181,7 +181,7 @@ def test_a_leader_cut_off_from_the_database_is_replaced_and_knows_it(bot, app, d
 
 
 @PG_ONLY
-def test_two_replicas_sweep_once_and_never_double_a_message(bot, app, db_url: str) -> None:  # noqa: ANN001
+def test_two_replicas_sweep_once_and_never_double_a_message(bot, app, db_url: str) -> None:
     if not db_url.startswith("postgresql"):
         pytest.skip("replicas need PostgreSQL")
     bot("/customer new Acme")

@@ -138,7 +138,7 @@ def test_customers_created_by_two_threads_at_once_get_distinct_numbers(app: App)
             start.wait()
             for i in range(10):
                 _customer(app, a, f"{prefix} {i}")
-        except BaseException as exc:  # noqa: BLE001 — reported by the test below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=create, args=(p,)) for p in ("left", "right")]
@@ -157,7 +157,7 @@ def test_customers_created_by_two_threads_at_once_get_distinct_numbers(app: App)
 
 
 @pytest.fixture
-def team(bot):  # noqa: ANN001, ANN201
+def team(bot):
     """wang (manager) ← bob (sales); carol (sales) reports to wang; bob sees only his own."""
     bot("/team add bob role=sales supervisor=wang", "/team add carol role=sales supervisor=wang")
     bot(":as carol", "/customer new CarolCo", "/lead new CarolCo value=100", '/contract new CarolCo title=X amount=10')
@@ -170,7 +170,7 @@ def _denied(app: App) -> int:
         return uow.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "denied"))
 
 
-def test_a_hidden_customer_by_name_or_reference_is_not_found_and_the_refusal_audited(team, app) -> None:  # noqa: ANN001
+def test_a_hidden_customer_by_name_or_reference_is_not_found_and_the_refusal_audited(team, app) -> None:
     bot = team
     assert bot("/customer show CarolCo") == "⚠ No customer matches 'CarolCo'.\n"   # the same as for no such name
     assert bot("/customer show NoSuchCo") == "⚠ No customer matches 'NoSuchCo'.\n"

@@ -8,12 +8,12 @@ from domain.delivery.outbox import Msg, OutButton, enqueue, posts_of, revise
 from domain.store.models import Member, OutboxMessage, OutboxPost
 
 
-def _ids(app) -> dict[str, int]:  # noqa: ANN001
+def _ids(app) -> dict[str, int]:
     with app.uow() as uow:
         return dict(uow.session.execute(select(Member.name, Member.id)).all())
 
 
-def test_revise_edits_every_delivered_message_once(bot, app) -> None:  # noqa: ANN001
+def test_revise_edits_every_delivered_message_once(bot, app) -> None:
     bot("/team add bob role=sales")
     ids = _ids(app)
     with app.uow() as uow:
@@ -41,7 +41,7 @@ def test_revise_edits_every_delivered_message_once(bot, app) -> None:  # noqa: A
         assert uow.session.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.status != "sent")) == 0
 
 
-def test_a_message_not_yet_delivered_goes_out_as_the_latest_revision(bot, app, clock) -> None:  # noqa: ANN001
+def test_a_message_not_yet_delivered_goes_out_as_the_latest_revision(bot, app, clock) -> None:
     ids = _ids(app)
     with app.uow() as uow:
         enqueue(uow, org_id=1, key="late", recipient_id=ids["wang"], msgid="Order {n}: open", params={"n": 8},

@@ -37,7 +37,7 @@ def _visit_params(app: App, customer_id: int, **extra: object) -> dict[str, obje
 
 
 @pytest.fixture
-def acme(app: App, bot) -> int:  # noqa: ANN001
+def acme(app: App, bot) -> int:
     bot("/customer new Acme", "/lead new Acme value=100000 source=web")
     with app.uow() as uow:
         return uow.session.scalars(select(Customer.id)).one()
@@ -160,7 +160,7 @@ def test_logged_and_listened_statements_go_through_sqlalchemy(app: App, acme: in
                                                               caplog: pytest.LogCaptureFixture) -> None:
     seen: list[str] = []
 
-    def listen(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+    def listen(conn, cursor, statement, parameters, context, executemany) -> None:
         seen.append(statement)
 
     key = {"org_id": _visit_params(app, acme)["org_id"], "key": "acme"}
@@ -210,7 +210,7 @@ def test_on_a_connection_outside_a_transaction_it_begins_one_as_execute_does(app
 def test_an_execute_listener_sees_it_and_a_schema_translate_map_is_refused(app: App, acme: int) -> None:
     seen: list[object] = []
 
-    def listen(conn, clauseelement, multiparams, params, execution_options) -> None:  # noqa: ANN001
+    def listen(conn, clauseelement, multiparams, params, execution_options) -> None:
         seen.append(clauseelement)
 
     key = {"org_id": _visit_params(app, acme)["org_id"], "key": "acme"}

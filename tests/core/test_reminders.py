@@ -17,7 +17,7 @@ def _reminders(text: str) -> list[str]:
     return [line for line in text.splitlines() if "→ @" in line and "self-review" not in line and "自评" not in line]
 
 
-def test_reminder_at_nine_local_exactly_once(bot, clock) -> None:  # noqa: ANN001
+def test_reminder_at_nine_local_exactly_once(bot, clock) -> None:
     # the admin hears of callbacks only here, not (in December) of next year's unknown holidays
     bot("/remind mute calendar", "/team add bob role=sales", ":as bob", "/customer new Acme")
     bot('/visit Acme note="pricing" next=2026-12-01')
@@ -30,7 +30,7 @@ def test_reminder_at_nine_local_exactly_once(bot, clock) -> None:  # noqa: ANN00
     assert _reminders(bot(":advance 1d", ":advance 3d")) == []  # never twice
 
 
-def test_reminder_reads_in_the_recipients_language(bot) -> None:  # noqa: ANN001
+def test_reminder_reads_in_the_recipients_language(bot) -> None:
     bot("/remind mute calendar", "/team add 小李 role=sales lang=zh", ":as 小李", "/customer new 华为")
     bot(":as wang")   # the manager (English) logs a visit to 小李's customer
     bot('/visit 华为 note="介绍方案" next=下周三')
@@ -40,7 +40,7 @@ def test_reminder_reads_in_the_recipients_language(bot) -> None:  # noqa: ANN001
     assert "华为" in line and "2026年12月2日" in line and "Callback due" not in line
 
 
-def test_reminder_across_daylight_saving_change(bot, app, clock) -> None:  # noqa: ANN001
+def test_reminder_across_daylight_saving_change(bot, app, clock) -> None:
     clock.set(datetime(2026, 10, 29, 14, 0, tzinfo=UTC))      # Thu 10:00 EDT
     bot("/settings timezone America/New_York", "/customer new Acme")
     bot('/visit Acme note="x" next=2026-11-02')               # Monday after DST ends (Nov 1)
@@ -51,7 +51,7 @@ def test_reminder_across_daylight_saving_change(bot, app, clock) -> None:  # noq
     assert _reminders(out)[0].startswith("[2026-11-02 09:00] → @wang:")
 
 
-def test_changing_time_zone_keeps_the_local_hour(bot, app) -> None:  # noqa: ANN001
+def test_changing_time_zone_keeps_the_local_hour(bot, app) -> None:
     bot("/customer new Acme", '/visit Acme note="x" next=2026-12-01')
     bot("/settings timezone Europe/Berlin")
     with app.uow() as uow:
@@ -60,7 +60,7 @@ def test_changing_time_zone_keeps_the_local_hour(bot, app) -> None:  # noqa: ANN
     assert "Unknown time zone 'Mars/Base'" in bot("/settings timezone Mars/Base")
 
 
-def test_overdue_reminder_is_sent_at_once(bot, clock) -> None:  # noqa: ANN001
+def test_overdue_reminder_is_sent_at_once(bot, clock) -> None:
     bot("/customer new Acme")
     out = bot('/visit Acme note="x" next=today')     # it is already 10:00, past the 09:00 reminder
     assert _reminders(out) == [
@@ -69,7 +69,7 @@ def test_overdue_reminder_is_sent_at_once(bot, clock) -> None:  # noqa: ANN001
     ]
 
 
-def test_done_callback_is_not_reminded_and_schedules_next(bot, app) -> None:  # noqa: ANN001
+def test_done_callback_is_not_reminded_and_schedules_next(bot, app) -> None:
     bot("/customer new Acme cadence=14d", '/visit Acme note="x" next=2026-11-25')
     out = bot('/callback done CB2 result="happy"')
     assert "Callback CB2 with Acme recorded." in out
@@ -79,14 +79,14 @@ def test_done_callback_is_not_reminded_and_schedules_next(bot, app) -> None:  # 
     assert "Callback CB1 was already done by wang." in bot('/callback done CB1 result="again"')
 
 
-def test_callback_list_due_first(bot) -> None:  # noqa: ANN001
+def test_callback_list_due_first(bot) -> None:
     bot("/customer new Acme", "/customer new Beta")
     bot('/visit Beta note="x" next=2026-11-30', '/visit Acme note="x" next=2026-11-24')
     out = bot("/callback list")
     assert out.index("CB4 · Nov 24") < out.index("CB3 · Nov 30") < out.index("CB1 · Jan 22, 2027")
 
 
-def test_outbox_key_makes_a_second_insert_a_no_op(app) -> None:  # noqa: ANN001
+def test_outbox_key_makes_a_second_insert_a_no_op(app) -> None:
     from domain.team.members import ensure_org
 
     with app.uow() as uow:
@@ -98,7 +98,7 @@ def test_outbox_key_makes_a_second_insert_a_no_op(app) -> None:  # noqa: ANN001
         assert uow.session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
 
 
-def test_sweep_twice_fires_once(bot, app) -> None:  # noqa: ANN001
+def test_sweep_twice_fires_once(bot, app) -> None:
     bot("/customer new Acme", '/visit Acme note="x" next=2026-11-24')
     app.clock.advance(timedelta(days=2))
     assert sweep(app.services.uow) == 3          # the callback, and the department's daily care and calendar jobs
@@ -120,7 +120,7 @@ class FlakySender:
         self.sent.append(message)
 
 
-def _one_message(app):  # noqa: ANN001, ANN202
+def _one_message(app):
     from domain.team.members import ensure_org
 
     with app.uow() as uow:
@@ -129,7 +129,7 @@ def _one_message(app):  # noqa: ANN001, ANN202
         uow.commit()
 
 
-def test_dispatcher_honours_retry_after_then_sends_once(app) -> None:  # noqa: ANN001
+def test_dispatcher_honours_retry_after_then_sends_once(app) -> None:
     _one_message(app)
     sender = FlakySender(failures=1, retry_after=120)
     dispatcher = Dispatcher(app.services.uow, {"console": sender})
@@ -142,7 +142,7 @@ def test_dispatcher_honours_retry_after_then_sends_once(app) -> None:  # noqa: A
     assert [m.text for m in sender.sent] == ["Hello Ann"]
 
 
-def test_dispatcher_parks_after_bounded_failures(app) -> None:  # noqa: ANN001
+def test_dispatcher_parks_after_bounded_failures(app) -> None:
     _one_message(app)
     dispatcher = Dispatcher(app.services.uow, {"console": FlakySender(failures=99)})
     for _ in range(10):
@@ -166,7 +166,7 @@ class FailingFor:
         self.sent.append(message)
 
 
-def test_parked_message_is_reported_to_admins_once_and_can_be_retried(bot, app) -> None:  # noqa: ANN001
+def test_parked_message_is_reported_to_admins_once_and_can_be_retried(bot, app) -> None:
     from domain.delivery.outbox import retry_parked
 
     bot("/team add alice role=sales", ":as alice", "/customer new Acme", '/visit Acme note="x" next=tomorrow')
@@ -188,7 +188,7 @@ def test_parked_message_is_reported_to_admins_once_and_can_be_retried(bot, app) 
         assert uow.session.get(OutboxMessage, parked.id).status == "pending"
 
 
-def test_snooze_sends_again_later_and_tomorrow_means_the_next_working_morning(bot) -> None:  # noqa: ANN001
+def test_snooze_sends_again_later_and_tomorrow_means_the_next_working_morning(bot) -> None:
     bot("/customer new Acme")
     first = bot('/visit Acme note="x" next=today')
     assert "[In 1 hour: /remind snooze CB2 1h]" in first
@@ -202,7 +202,7 @@ def test_snooze_sends_again_later_and_tomorrow_means_the_next_working_morning(bo
     assert "Nothing to snooze is called CB99" in bot("/remind snooze CB99")
 
 
-def test_muted_kind_is_not_sent_but_stays_on_the_agenda(bot) -> None:  # noqa: ANN001
+def test_muted_kind_is_not_sent_but_stays_on_the_agenda(bot) -> None:
     assert "You will get no more reminders of customer callbacks" in bot("/remind mute callback")
     assert "Unknown reminder kind 'cake'" in bot("/remind mute cake")
     bot("/customer new Acme", '/visit Acme note="x" next=2026-11-24')
@@ -213,7 +213,7 @@ def test_muted_kind_is_not_sent_but_stays_on_the_agenda(bot) -> None:  # noqa: A
     assert "customer callbacks · on" in bot("/remind list")
 
 
-def test_snooze_and_mute_in_the_words_people_use(bot) -> None:  # noqa: ANN001
+def test_snooze_and_mute_in_the_words_people_use(bot) -> None:
     bot("/settings lang zh", "/customer new 华为", '/visit 华为 note="x" next=today')
     assert "已将 CB2 推迟到 2026年11月23日 11:00" in bot("/remind snooze CB2 1小时")
     assert "已将 CB2 推迟到 2026年11月24日 08:30" in bot("/remind snooze CB2 明天")
@@ -242,7 +242,7 @@ class Recording:
             raise CrashAfterSend
 
 
-def test_crash_between_claim_and_send_loses_nothing(bot, app) -> None:  # noqa: ANN001
+def test_crash_between_claim_and_send_loses_nothing(bot, app) -> None:
     bot("/customer new Acme", '/visit Acme note="x" next=tomorrow')
     app.clock.advance(timedelta(days=1))
     sweep(app.services.uow)
@@ -257,7 +257,7 @@ def test_crash_between_claim_and_send_loses_nothing(bot, app) -> None:  # noqa: 
     assert len(survivor.sent) == 1
 
 
-def test_crash_after_send_resends_once_inside_the_documented_window(bot, app) -> None:  # noqa: ANN001
+def test_crash_after_send_resends_once_inside_the_documented_window(bot, app) -> None:
     bot("/customer new Acme", '/visit Acme note="x" next=tomorrow')
     app.clock.advance(timedelta(days=1))
     sweep(app.services.uow)

@@ -23,7 +23,7 @@ def _recorded(app: App) -> int:
         return uow.session.scalar(select(func.count()).select_from(InboundEvent))
 
 
-def _org(uow, key: str) -> Organisation:  # noqa: ANN001
+def _org(uow, key: str) -> Organisation:
     return ensure_org(uow, "test", key, f"Org {key}", "Asia/Shanghai", "en")
 
 
@@ -155,7 +155,7 @@ def test_a_thread_that_holds_a_session_lends_it_to_one_unit_at_a_time(app: App) 
         assert uow.session is not seen["held"]
 
 
-def _core_org(uow, key: str) -> None:  # noqa: ANN001
+def _core_org(uow, key: str) -> None:
     from sqlalchemy import insert
 
     uow.connection().execute(insert(Organisation).values(

@@ -132,7 +132,7 @@ def app(db_url: str, clock: FakeClock) -> Iterator[App]:
     application.close()
 
 
-def test_crm_alone_reminds_of_callbacks_and_passes_over_kinds_it_lacks(bot, app, clock) -> None:  # noqa: ANN001
+def test_crm_alone_reminds_of_callbacks_and_passes_over_kinds_it_lacks(bot, app, clock) -> None:
     assert set(app.wiring[DUE_KINDS]) == {"callback", "care", "calendar"}
     assert not app.wiring[REQUEST_TYPES] and not app.wiring[MEASURES] and not app.wiring[ARCHIVE_SECTIONS]
     bot("/remind mute calendar", "/customer new Acme", '/visit Acme note="pricing" next=2026-11-24')

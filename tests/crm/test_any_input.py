@@ -32,7 +32,7 @@ def lines(draw: st.DrawFn) -> str:
     return " ".join(parts)
 
 
-def _counts(app) -> dict[str, int]:  # noqa: ANN001
+def _counts(app) -> dict[str, int]:
     with app.uow() as uow:
         return {t.name: uow.session.scalar(select(func.count()).select_from(t))
                 for t in Base.metadata.sorted_tables if t.name != "audit_log"}
@@ -40,7 +40,7 @@ def _counts(app) -> dict[str, int]:  # noqa: ANN001
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(line=st.one_of(lines(), st.text(max_size=80)))
-def test_any_line_replies_and_errors_write_nothing(bot, app, line: str) -> None:  # noqa: ANN001
+def test_any_line_replies_and_errors_write_nothing(bot, app, line: str) -> None:
     bot.console.handle("/customer new Acme") if not _counts(app)["customers"] else None
     before = _counts(app)
     ctx = bot.console._actor_ctx()
@@ -50,12 +50,12 @@ def test_any_line_replies_and_errors_write_nothing(bot, app, line: str) -> None:
         assert _counts(app) == before, line
 
 
-def test_control_characters_are_dropped(bot) -> None:  # noqa: ANN001
+def test_control_characters_are_dropped(bot) -> None:
     assert "Customer Ac me (C1) created" in bot("/customer new Ac\x00 me")
     assert "Missing CUSTOMER" in bot("/customer show \x00")
 
 
-def test_control_characters_are_dropped_from_forms_and_pickers_too(bot, app) -> None:  # noqa: ANN001
+def test_control_characters_are_dropped_from_forms_and_pickers_too(bot, app) -> None:
     """A form's fields and a picker's search text do not pass through the line parser (PostgreSQL refuses a
     NUL in a text column, so on it they crashed)."""
     from handlers import forms
@@ -93,7 +93,7 @@ def registry_lines(draw: st.DrawFn, names: list[str], fields: dict[str, list[str
     return " ".join(parts)
 
 
-def _department(bot) -> None:  # noqa: ANN001
+def _department(bot) -> None:
     bot("/team add alice role=sales", "/team add bob role=sales supervisor=alice", "/team add lc role=legal",
         "/team add hd role=head", "/customer new Acme", "/lead new Acme value=10万", "/visit Acme next=tomorrow",
         "/contract new Acme title=T amount=100000", "/contract submit K1",
@@ -101,7 +101,7 @@ def _department(bot) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("who", ["wang", "bob"])  # the admin and manager; a sales member
-def test_any_line_of_any_command_replies_and_errors_write_nothing(bot, app, who: str) -> None:  # noqa: ANN001
+def test_any_line_of_any_command_replies_and_errors_write_nothing(bot, app, who: str) -> None:
     _department(bot)
     bot(f":as {who}")
     names = sorted(app.registry.commands)
@@ -123,7 +123,7 @@ def test_any_line_of_any_command_replies_and_errors_write_nothing(bot, app, who:
     check()
 
 
-def test_a_refused_line_with_control_characters_is_audited_without_them(bot, app) -> None:  # noqa: ANN001
+def test_a_refused_line_with_control_characters_is_audited_without_them(bot, app) -> None:
     """Found by the property above on PostgreSQL, which refuses a NUL in a text column."""
     from domain.store.models import AuditEntry
 
@@ -135,7 +135,7 @@ def test_a_refused_line_with_control_characters_is_audited_without_them(bot, app
     assert detail == "/review return Acme reason=Acme "
 
 
-def test_every_commands_examples_and_bare_form_render_on_both_platforms(bot, app) -> None:  # noqa: ANN001
+def test_every_commands_examples_and_bare_form_render_on_both_platforms(bot, app) -> None:
     """Each command's own examples, and the command with no arguments, as the admin of a department with
     records: whatever they answer renders as Block Kit and as Telegram messages (a reply without text once
     crashed Slack's renderer and was seen only through Slack)."""

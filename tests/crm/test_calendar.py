@@ -38,27 +38,27 @@ def test_quiet_hours_and_days_off_defer_to_the_next_working_morning() -> None:
     assert deliver_at(org, holiday).astimezone(UTC).date() == date(2026, 10, 8)
 
 
-def test_reminder_due_on_saturday_arrives_monday_morning(bot) -> None:  # noqa: ANN001
+def test_reminder_due_on_saturday_arrives_monday_morning(bot) -> None:
     bot("/customer new Acme", '/visit Acme note="x" next=2026-11-28')
     assert _reminders(bot(":advance 6d")) == []                    # Sunday: held back
     (line,) = _reminders(bot(":advance 1d"))
     assert line.startswith("[2026-11-30 08:30] → @wang: Callback due Nov 28, 2026")
 
 
-def test_make_up_working_saturday_is_a_working_day(bot, clock) -> None:  # noqa: ANN001
+def test_make_up_working_saturday_is_a_working_day(bot, clock) -> None:
     clock.set(datetime(2026, 10, 9, 2, 0, tzinfo=UTC))            # Friday 10:00
     bot("/customer new Acme", '/visit Acme note="x" next=2026-10-10')
     (line,) = _reminders(bot(":advance 1d"))
     assert line.startswith("[2026-10-10 09:00] → @wang:")
 
 
-def test_a_late_reminder_hour_waits_for_the_morning(bot) -> None:  # noqa: ANN001
+def test_a_late_reminder_hour_waits_for_the_morning(bot) -> None:
     bot("/settings reminderhour 21", "/customer new Acme", '/visit Acme note="x" next=2026-11-24')
     (line,) = _reminders(bot(":advance 2d"))
     assert line.startswith("[2026-11-25 08:30] → @wang:")
 
 
-def test_urgent_messages_ignore_quiet_hours(app, clock) -> None:  # noqa: ANN001
+def test_urgent_messages_ignore_quiet_hours(app, clock) -> None:
     from domain.team.members import ensure_org
 
     clock.set(datetime(2026, 11, 28, 15, 0, tzinfo=UTC))           # Saturday 23:00

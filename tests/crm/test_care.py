@@ -12,7 +12,7 @@ def _reminders(text: str) -> list[str]:
     return [line for line in text.splitlines() if "→ @" in line]
 
 
-def test_birthday_reminds_the_owner_that_morning_once(bot) -> None:  # noqa: ANN001
+def test_birthday_reminds_the_owner_that_morning_once(bot) -> None:
     bot("/team add alice role=sales", ":as alice", "/customer new Acme birthday=1980-11-25 cadence=90d")
     assert _reminders(bot(":advance 1d")) == []
     lines = _reminders(bot(":advance 1d"))
@@ -21,7 +21,7 @@ def test_birthday_reminds_the_owner_that_morning_once(bot) -> None:  # noqa: ANN
     assert _reminders(bot(":advance 2d")) == []
 
 
-def test_holiday_greetings_for_key_accounts_on_the_working_day_before(bot, clock) -> None:  # noqa: ANN001
+def test_holiday_greetings_for_key_accounts_on_the_working_day_before(bot, clock) -> None:
     clock.set(datetime(2026, 9, 29, 2, 0, tzinfo=UTC))                 # Tuesday 10:00
     bot("/customer new Acme level=key cadence=90d", "/customer new Minor level=minor cadence=90d")
     out = bot(":advance 2d")
@@ -30,14 +30,14 @@ def test_holiday_greetings_for_key_accounts_on_the_working_day_before(bot, clock
     assert not [x for x in _reminders(bot(":advance 9d")) if "National Day" in x]
 
 
-def test_weekend_birthday_is_prepared_on_friday(bot) -> None:  # noqa: ANN001
+def test_weekend_birthday_is_prepared_on_friday(bot) -> None:
     bot("/customer new Acme birthday=1990-11-29 cadence=90d")          # Sunday 29 November 2026
     lines = _reminders(bot(":advance 5d"))
     assert lines == ["[2026-11-27 09:00] → @wang: Acme's birthday or anniversary is on Nov 29, 2026: "
                      "a good day for a care message."]
 
 
-def test_daily_job_keeps_its_local_hour_across_daylight_saving(bot, app, clock) -> None:  # noqa: ANN001
+def test_daily_job_keeps_its_local_hour_across_daylight_saving(bot, app, clock) -> None:
     clock.set(datetime(2026, 10, 29, 14, 0, tzinfo=UTC))
     bot("/settings timezone America/New_York")
     seen = []
@@ -52,7 +52,7 @@ def test_daily_job_keeps_its_local_hour_across_daylight_saving(bot, app, clock) 
     assert days == sorted(set(days)) and len(days) == 6      # one a day: none skipped, none doubled
 
 
-def test_a_birthday_without_its_year_recurs_and_is_shown_without_one(bot, clock) -> None:  # noqa: ANN001
+def test_a_birthday_without_its_year_recurs_and_is_shown_without_one(bot, clock) -> None:
     """`生日=3月5日` is a month and day (kept in a leap year, so 2月29日 can be said too), not the next
     5 March; the archive shows no year, and 29 February is remembered on the 28th in other years."""
     bot("/customer new Acme 生日=11月25日 cadence=90d", "/customer new Leap birthday=2月29日 cadence=90d",

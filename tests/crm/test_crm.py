@@ -8,19 +8,19 @@ from domain.store.models import AuditEntry, Callback, Customer, Lead, StageChang
 
 
 @pytest.fixture
-def team(bot):  # noqa: ANN001, ANN201
+def team(bot):
     """wang (manager) ← alice (sales supervisor) ← bob (sales); carol (sales) reports to wang."""
     bot("/team add alice role=sales", "/team add bob role=sales supervisor=alice",
         "/team add carol role=sales supervisor=wang")
     return bot
 
 
-def _count(app, model) -> int:  # noqa: ANN001
+def _count(app, model) -> int:
     with app.uow() as uow:
         return uow.session.scalar(select(func.count()).select_from(model))
 
 
-def test_customer_lead_visit_flow(team, app) -> None:  # noqa: ANN001
+def test_customer_lead_visit_flow(team, app) -> None:
     bot = team
     bot(":as bob")
     assert "Customer Acme (C1) created" in bot("/customer new Acme industry=IT level=key phone=+86-10-1234567")
@@ -52,7 +52,7 @@ def test_customer_lead_visit_flow(team, app) -> None:  # noqa: ANN001
         assert (uow.session.get(Lead, 2).source, uow.session.get(Lead, 2).value) == ("referral", 1_000_000)
 
 
-def test_a_visit_goes_to_the_customers_one_open_lead(team, app) -> None:  # noqa: ANN001
+def test_a_visit_goes_to_the_customers_one_open_lead(team, app) -> None:
     """Without lead=, a visit is linked to the customer's open lead when it has exactly one; with two open
     leads, to none; closed leads do not count; lead= names one."""
     bot = team
@@ -65,7 +65,7 @@ def test_a_visit_goes_to_the_customers_one_open_lead(team, app) -> None:  # noqa
         assert [uow.session.get(Visit, i).lead_id for i in range(1, 6)] == [None, 1, None, 2, 2]
 
 
-def test_stage_rules(team) -> None:  # noqa: ANN001
+def test_stage_rules(team) -> None:
     bot = team
     bot("/customer new Acme", "/lead new Acme")
     assert "won from negotiation or follow-up" in bot("/lead stage L1 won")
@@ -88,7 +88,7 @@ def test_stages_in_the_words_chinese_sales_teams_use() -> None:
     assert STAGES.parse("谈判") == STAGES.parse("洽谈") == "negotiation"
 
 
-def test_references_names_and_ambiguity(team) -> None:  # noqa: ANN001
+def test_references_names_and_ambiguity(team) -> None:
     bot = team
     bot("/customer new Acme Beijing", "/customer new Acme Shanghai", "/customer new 华为技术")
     assert "matches several customers" in bot("/customer show Acme")
@@ -103,7 +103,7 @@ def test_references_names_and_ambiguity(team) -> None:  # noqa: ANN001
     assert "No lead L9" in bot("/lead show L9")
 
 
-def test_sales_sees_own_supervisor_team_manager_all(team) -> None:  # noqa: ANN001
+def test_sales_sees_own_supervisor_team_manager_all(team) -> None:
     bot = team
     bot(":as bob", "/customer new BobCo", "/lead new BobCo value=100")
     bot(":as carol", "/customer new CarolCo", "/lead new CarolCo value=100")
@@ -132,7 +132,7 @@ def test_sales_sees_own_supervisor_team_manager_all(team) -> None:  # noqa: ANN0
     assert "None of your own" not in bot(":as alice", "/lead list")    # not department-wide: just none
 
 
-def test_archive_has_the_customers_contracts_and_complaints_newest_first(bot, clock) -> None:  # noqa: ANN001
+def test_archive_has_the_customers_contracts_and_complaints_newest_first(bot, clock) -> None:
     """The archive holds all leads, visits, contracts, complaints and callbacks, newest first."""
     from datetime import timedelta
 
@@ -150,7 +150,7 @@ def test_archive_has_the_customers_contracts_and_complaints_newest_first(bot, cl
     assert "合同:\n  • K2 · 2026年11月24日 · Rollout" in bot("/settings lang zh", "/customer show Acme")
 
 
-def test_visit_finds_its_customer_by_reference_exact_name_or_unique_part(team, app) -> None:  # noqa: ANN001
+def test_visit_finds_its_customer_by_reference_exact_name_or_unique_part(team, app) -> None:
     bot = team
     bot(":as bob", "/customer new Acme Trading", "/customer new Acme Foods", "/customer new Zenith")
     assert "Visit V1 to Acme Trading recorded" in bot('/visit C1 note="a"')
@@ -164,7 +164,7 @@ def test_visit_finds_its_customer_by_reference_exact_name_or_unique_part(team, a
     assert _count(app, Visit) == 3
 
 
-def test_lead_list_keeps_closed_leads_for_a_month(bot, clock) -> None:  # noqa: ANN001
+def test_lead_list_keeps_closed_leads_for_a_month(bot, clock) -> None:
     """Open leads always; a won or lost lead for 30 days after it closed; a stage filter shows all."""
     from datetime import timedelta
 
@@ -181,7 +181,7 @@ def test_lead_list_keeps_closed_leads_for_a_month(bot, clock) -> None:  # noqa: 
     assert "Leads (1)" in out and "Open" in out
 
 
-def test_reads_and_changes_are_audited(team, app) -> None:  # noqa: ANN001
+def test_reads_and_changes_are_audited(team, app) -> None:
     bot = team
     bot("/customer new Acme", "/customer show Acme", ":as bob", "/customer show Acme")
     with app.uow() as uow:
@@ -219,7 +219,7 @@ def test_reads_and_changes_are_audited(team, app) -> None:  # noqa: ANN001
         ("/lead stage L1 won now", "Unexpected 'now'"),
     ],
 )
-def test_bad_input_answers_clearly_and_writes_nothing(team, app, line: str, expected: str) -> None:  # noqa: ANN001
+def test_bad_input_answers_clearly_and_writes_nothing(team, app, line: str, expected: str) -> None:
     bot = team
     bot("/customer new Acme", "/lead new Acme")
     before = [_count(app, m) for m in (Customer, Lead, Visit, Callback, StageChange)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from handlers.args import widget_of
 
 
-def test_widgets_describe_how_to_ask(app) -> None:  # noqa: ANN001
+def test_widgets_describe_how_to_ask(app) -> None:
     fields = app.registry.commands["visit"].args.model_fields
     kinds = {name: (w.kind if (w := widget_of(info)) else None) for name, info in fields.items()}
     assert kinds["customer"] == "customer" and kinds["next"] == "date" and kinds["channel"] == "choice"
@@ -12,7 +12,7 @@ def test_widgets_describe_how_to_ask(app) -> None:  # noqa: ANN001
     assert ("onsite", "on-site") in widget_of(fields["channel"]).choices
 
 
-def test_submit_reports_each_bad_field_and_writes_nothing(bot, app) -> None:  # noqa: ANN001
+def test_submit_reports_each_bad_field_and_writes_nothing(bot, app) -> None:
     bot("/customer new Acme")
     ctx = bot.console._actor_ctx()
     cmd = app.registry.commands["visit"]
@@ -26,7 +26,7 @@ def test_submit_reports_each_bad_field_and_writes_nothing(bot, app) -> None:  # 
     assert "No visit" not in bot("/customer show Acme")
 
 
-def test_submit_runs_the_handler(bot, app) -> None:  # noqa: ANN001
+def test_submit_runs_the_handler(bot, app) -> None:
     bot("/customer new Acme")
     ctx = bot.console._actor_ctx()
     reply = app.registry.submit(ctx, app.registry.commands["visit"],

@@ -24,7 +24,7 @@ NOTICE = "does not know China's public holidays"
 
 
 @pytest.fixture
-def bot(bot):  # noqa: ANN001, ANN201
+def bot(bot):
     """The console driver, with babel's thin and narrow no-break spaces (in date spans, before AM/PM) read
     as spaces."""
     return lambda *lines: bot(*lines).replace("\u2009", " ").replace("\u202f", " ")
@@ -34,17 +34,17 @@ def _reminders(text: str) -> list[str]:
     return [line for line in text.splitlines() if "→ @" in line]
 
 
-def _org(app) -> Organisation:  # noqa: ANN001
+def _org(app) -> Organisation:
     with app.uow() as uow:
         return uow.session.scalar(select(Organisation))
 
 
-def _marks(app) -> dict[date, tuple[bool, str | None]]:  # noqa: ANN001
+def _marks(app) -> dict[date, tuple[bool, str | None]]:
     with app.uow() as uow:
         return {d.day: (d.working, d.name) for d in uow.session.scalars(select(CalendarDay))}
 
 
-def test_days_off_and_make_up_days_override_chinas_calendar(bot, app) -> None:  # noqa: ANN001
+def test_days_off_and_make_up_days_override_chinas_calendar(bot, app) -> None:
     out = bot("/holiday add 2026-12-24 2026-12-25 name=年会", "/holiday workday 2026-12-26")
     assert "Days off: Dec 24 – 25, 2026 (年会)." in out and "Working days: Dec 26, 2026." in out
     org = _org(app)                               # read in a unit of work that has ended: still knows its days
@@ -69,7 +69,7 @@ def test_days_off_and_make_up_days_override_chinas_calendar(bot, app) -> None:  
                        "2026-12-24..2026-12-26"]
 
 
-def test_a_reminder_due_on_a_day_off_waits_and_a_make_up_saturday_is_worked(bot) -> None:  # noqa: ANN001
+def test_a_reminder_due_on_a_day_off_waits_and_a_make_up_saturday_is_worked(bot) -> None:
     bot("/remind mute calendar", "/holiday add 2026-12-01 name=团建", "/holiday workday 2026-12-05")
     bot("/customer new Acme", '/visit Acme note="x" next=2026-12-01', "/customer new Beta",
         '/visit Beta note="y" next=2026-12-05')
@@ -81,7 +81,7 @@ def test_a_reminder_due_on_a_day_off_waits_and_a_make_up_saturday_is_worked(bot)
     assert [line[:27] for line in out] == ["[2026-12-05 09:00] → @wang:"] and "Beta" in out[0]
 
 
-def test_complaint_deadlines_in_working_time_skip_new_days_off(bot, app) -> None:  # noqa: ANN001
+def test_complaint_deadlines_in_working_time_skip_new_days_off(bot, app) -> None:
     bot("/team add alice role=sales", ":as alice", "/customer new Acme", ":as wang")
     bot("/holiday add 2026-11-24 2026-11-25 name=盘点")          # Tuesday and Wednesday off
     bot('/complaint new Acme severity=high what="late delivery" wants="delivery this week"')
@@ -92,7 +92,7 @@ def test_complaint_deadlines_in_working_time_skip_new_days_off(bot, app) -> None
     assert complaint.resolve_by.astimezone(SH).replace(tzinfo=None) == datetime(2026, 11, 27, 10)
 
 
-def test_the_weekly_meeting_moves_off_a_day_marked_later(bot) -> None:  # noqa: ANN001
+def test_the_weekly_meeting_moves_off_a_day_marked_later(bot) -> None:
     bot("/team add alice role=sales")
     assert "Next meeting: Nov 24, 2026, 9:30 AM" in bot("/meeting set day=tuesday time=09:30 channel=sales")
     bot("/holiday add 2026-11-24 name=团建")
@@ -101,7 +101,7 @@ def test_the_weekly_meeting_moves_off_a_day_marked_later(bot) -> None:  # noqa: 
     assert "Next meeting: Nov 24, 2026, 9:30 AM" in bot("/meeting show")
 
 
-def test_key_accounts_are_greeted_for_a_named_day_off_of_the_departments_own(bot, clock) -> None:  # noqa: ANN001
+def test_key_accounts_are_greeted_for_a_named_day_off_of_the_departments_own(bot, clock) -> None:
     bot("/remind mute calendar", "/customer new Acme level=key cadence=90d")
     bot("/holiday add 2026-12-31 2027-01-01 name=元旦")
     out = [line for line in _reminders(bot(":advance 38d")) if "元旦" in line]
@@ -109,7 +109,7 @@ def test_key_accounts_are_greeted_for_a_named_day_off_of_the_departments_own(bot
     assert out == ["[2026-12-30 09:00] → @wang: 元旦 begins on Dec 31, 2026: send Acme your greetings."]
 
 
-def test_year_list_shows_chinas_days_and_the_departments(bot) -> None:  # noqa: ANN001
+def test_year_list_shows_chinas_days_and_the_departments(bot) -> None:
     bot("/holiday add 2026-12-24 2026-12-25 name=年会")
     out = bot("/holiday list 2026")
     assert "Working calendar 2026" in out and "not in bizbot's calendar" not in out
@@ -122,7 +122,7 @@ def test_year_list_shows_chinas_days_and_the_departments(bot) -> None:  # noqa: 
     assert "2026年10月1日 – 7日（国庆节）" in bot("/settings lang zh", "/holiday list")
 
 
-def test_bad_input_and_refusals_change_nothing(bot, app) -> None:  # noqa: ANN001
+def test_bad_input_and_refusals_change_nothing(bot, app) -> None:
     bot("/team add alice role=sales")
     cases = {
         "/holiday add 2027-02-12 2027-02-06": "The end 2027-02-06 is before the start 2027-02-12.",
@@ -145,14 +145,14 @@ def test_bad_input_and_refusals_change_nothing(bot, app) -> None:  # noqa: ANN00
         assert uow.session.scalar(select(func.count()).where(AuditEntry.entity == "calendar")) == 0
 
 
-def _org(app) -> Organisation:  # noqa: ANN001
+def _org(app) -> Organisation:
     with app.uow() as uow:
         org = uow.session.scalars(select(Organisation)).first()
         org.calendar_days  # noqa: B018 (loaded with it)
         return org
 
 
-def test_an_unknown_years_notice_reaches_admins_and_managers_once(bot, app, clock) -> None:  # noqa: ANN001
+def test_an_unknown_years_notice_reaches_admins_and_managers_once(bot, app, clock) -> None:
     clock.set(datetime(2099, 11, 16, 2, 0, tzinfo=UTC))               # Monday 10:00; 2099 is not covered
     bot("/team add mgr role=manager", "/team add alice role=sales")
     out = [line for line in _reminders(bot(":advance 1d")) if NOTICE in line]
@@ -169,7 +169,7 @@ def test_an_unknown_years_notice_reaches_admins_and_managers_once(bot, app, cloc
     assert NOTICE not in out
 
 
-def test_unknown_years_are_this_one_and_from_december_the_next(app) -> None:  # noqa: ANN001
+def test_unknown_years_are_this_one_and_from_december_the_next(app) -> None:
     org = Organisation(timezone="Asia/Shanghai", settings={})
     assert unknown_years(org, date(2099, 11, 30)) == [2099]
     assert unknown_years(org, date(2099, 12, 1)) == [2099, 2100]

@@ -197,7 +197,7 @@ def test_any_money_text_gives_amount_or_invalid(text: str) -> None:
     assert value >= 0
 
 
-def test_channels_are_written_with_or_without_a_hash(bot) -> None:  # noqa: ANN001
+def test_channels_are_written_with_or_without_a_hash(bot) -> None:
     assert "Requests will also be posted to C0123ABC." in bot("/policy channel #C0123ABC")
     assert "Requests will also be posted to approvals." in bot("/policy channel approvals")
     assert "Channel: C9SALES01" in bot("/meeting set channel=#C9SALES01")

@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run(args: list[str], stdin: str = "", env: dict[str, str] | None = None, cwd: Path | None = None):  # noqa: ANN201
+def run(args: list[str], stdin: str = "", env: dict[str, str] | None = None, cwd: Path | None = None):
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("BIZBOT_")}
     full_env.update(env or {})
     return subprocess.run(

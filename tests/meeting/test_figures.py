@@ -11,7 +11,7 @@ from domain.reporting.figures import Scope
 from domain.store.models import Member
 
 
-def test_builtin_figures_on_a_known_week(bot, app) -> None:  # noqa: ANN001
+def test_builtin_figures_on_a_known_week(bot, app) -> None:
     bot("/team add alice role=sales", "/team add bob role=sales")
     bot(":as alice", "/customer new Acme", "/customer new Beta", "/lead new Acme", "/lead new Beta",
         "/lead stage L1 negotiation", "/lead stage L2 negotiation", "/lead stage L1 won",

@@ -33,12 +33,12 @@ def _messages(text: str) -> list[str]:
     return [line for line in text.splitlines() if "] → " in line and "self-review" not in line]
 
 
-def _team(bot) -> None:  # noqa: ANN001
+def _team(bot) -> None:
     bot("/team add alice role=sales", "/team add bob role=sales", "/team add carol role=service",
         "/team add dave role=finance")
 
 
-def test_prompts_reach_the_reporters_at_the_local_time_and_one_reminder_before(bot) -> None:  # noqa: ANN001
+def test_prompts_reach_the_reporters_at_the_local_time_and_one_reminder_before(bot) -> None:
     _team(bot)
     out = bot("/meeting set day=monday time=09:30 channel=sales")
     assert "Reporters: alice, bob, and carol" in out and "Nov 27, 2026, 3:00\u202fPM" in out
@@ -65,7 +65,7 @@ def test_prompts_reach_the_reporters_at_the_local_time_and_one_reminder_before(b
     assert len(_to(out, "#sales")) == 1 and len(_to(out, "@dave")) == 0
 
 
-def test_digest_figures_on_a_known_data_set(bot, app) -> None:  # noqa: ANN001
+def test_digest_figures_on_a_known_data_set(bot, app) -> None:
     _team(bot)
     bot("/meeting set day=monday time=09:30 channel=sales")
     # the week before: 2 customers, 2 leads, 1 visit
@@ -101,9 +101,9 @@ def test_digest_figures_on_a_known_data_set(bot, app) -> None:  # noqa: ANN001
     assert [m.name for m in d.missing] == ["alice", "bob", "carol"]
 
 
-def test_every_registered_digest_measure_is_shown(bot, app) -> None:  # noqa: ANN001
+def test_every_registered_digest_measure_is_shown(bot, app) -> None:
     """Measures other areas add (contracts, complaints) appear in the digest without changes here."""
-    def money(uow, scope):  # noqa: ANN001, ANN202
+    def money(uow, scope):
         return Figure("test_money", 1500, "money")
 
     app.wiring[MEASURES].add(Measure("test_money", "Test signed value", "money", money, order=999))
@@ -111,7 +111,7 @@ def test_every_registered_digest_measure_is_shown(bot, app) -> None:  # noqa: AN
     assert "Test signed value: CN¥1,500.00 (±CN¥0.00 from the week before)" in out
 
 
-def test_chart_is_a_png_of_sensible_size(bot, app) -> None:  # noqa: ANN001
+def test_chart_is_a_png_of_sensible_size(bot, app) -> None:
     bot("/customer new Acme", "/lead new Acme", "/visit Acme note=x")
     with app.uow() as uow:
         org = uow.session.get(Organisation, 1)
@@ -129,7 +129,7 @@ def test_chart_is_a_png_of_sensible_size(bot, app) -> None:  # noqa: ANN001
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_a_holiday_moves_the_meeting_to_the_next_working_day(bot, app, clock) -> None:  # noqa: ANN001
+def test_a_holiday_moves_the_meeting_to_the_next_working_day(bot, app, clock) -> None:
     clock.set(datetime(2026, 9, 28, 2, 0, tzinfo=UTC))               # Monday 28 September 2026, 10:00
     _team(bot)
     out = bot("/meeting set day=monday time=09:30 channel=sales")
@@ -148,7 +148,7 @@ def test_a_holiday_moves_the_meeting_to_the_next_working_day(bot, app, clock) ->
         assert meeting.meeting_day(org, sched, date(2026, 10, 12)) == date(2026, 10, 12)
 
 
-def test_action_items_carry_into_the_next_digest_until_done(bot, app) -> None:  # noqa: ANN001
+def test_action_items_carry_into_the_next_digest_until_done(bot, app) -> None:
     _team(bot)
     bot("/meeting set channel=sales")
     out = bot('/action alice "send Acme the price list" due=2026-11-25')
@@ -166,7 +166,7 @@ def test_action_items_carry_into_the_next_digest_until_done(bot, app) -> None:  
     assert "Open action items:\n  none" in out and "A1 ·" not in out
 
 
-def test_minutes_and_the_rules_for_action_items(bot, app) -> None:  # noqa: ANN001
+def test_minutes_and_the_rules_for_action_items(bot, app) -> None:
     _team(bot)
     assert "Minutes recorded for the week of Nov 23, 2026" in bot('/meeting minutes "Focus on key accounts"')
     assert "Only" in bot(":as alice", '/meeting minutes "x"')
@@ -184,7 +184,7 @@ def test_minutes_and_the_rules_for_action_items(bot, app) -> None:  # noqa: ANN0
         assert uow.session.scalar(select(func.count(ActionItem.id))) == 1
 
 
-def test_bad_settings_change_nothing(bot, app) -> None:  # noqa: ANN001
+def test_bad_settings_change_nothing(bot, app) -> None:
     _team(bot)
     for line, answer in (("/meeting set day=funday", "day of the week"), ("/meeting set time=25:00", "time of day"),
                          ("/meeting set ask=soon", "when to ask"), ("/meeting set reporters=ghosts", "ghosts"),
@@ -197,7 +197,7 @@ def test_bad_settings_change_nothing(bot, app) -> None:  # noqa: ANN001
     assert "not set up yet" in bot(":as wang", "/meeting show")
 
 
-def test_reporters_by_name_and_role_and_the_update_is_replaced(bot, app) -> None:  # noqa: ANN001
+def test_reporters_by_name_and_role_and_the_update_is_replaced(bot, app) -> None:
     _team(bot)
     out = bot("/meeting set reporters=service,dave time=14:00 ask=3h")
     assert "Reporters: carol and dave" in out and "180 minutes before the meeting" in out
@@ -210,7 +210,7 @@ def test_reporters_by_name_and_role_and_the_update_is_replaced(bot, app) -> None
     assert _to(out, "@carol") == []
 
 
-def test_answers_given_before_the_meeting_moves_go_with_it(bot, app) -> None:  # noqa: ANN001
+def test_answers_given_before_the_meeting_moves_go_with_it(bot, app) -> None:
     _team(bot)
     bot("/meeting set day=monday time=09:30 channel=sales")
     out = bot(":as alice", '/meeting update done="3 visits" problems="none" plan="close Acme"')
@@ -230,7 +230,7 @@ def test_answers_given_before_the_meeting_moves_go_with_it(bot, app) -> None:  #
         assert set(uow.session.scalars(select(MeetingUpdate.week))) == {date(2026, 11, 23)}
 
 
-def test_restarts_and_sweeps_neither_skip_nor_double(bot, app, clock) -> None:  # noqa: ANN001
+def test_restarts_and_sweeps_neither_skip_nor_double(bot, app, clock) -> None:
     _team(bot)
     bot("/meeting set channel=sales")
     bot(":advance 7d")
@@ -245,7 +245,7 @@ def test_restarts_and_sweeps_neither_skip_nor_double(bot, app, clock) -> None:  
     assert all(i.state == "pending" and i.due_at > clock.now() for i in items)
 
 
-def test_meeting_keeps_its_local_time_across_daylight_saving(bot, app, clock) -> None:  # noqa: ANN001
+def test_meeting_keeps_its_local_time_across_daylight_saving(bot, app, clock) -> None:
     clock.set(datetime(2026, 10, 19, 16, 0, tzinfo=UTC))               # Monday 12:00 in New York
     _team(bot)
     bot("/settings timezone America/New_York", "/meeting set day=monday time=09:30 channel=sales")
@@ -262,7 +262,7 @@ def test_meeting_keeps_its_local_time_across_daylight_saving(bot, app, clock) ->
     assert len(digests) == 4
 
 
-def test_digest_in_the_channel_language(bot, app) -> None:  # noqa: ANN001
+def test_digest_in_the_channel_language(bot, app) -> None:
     _team(bot)
     bot("/meeting set channel=sales lang=zh", ":as alice", "/customer new Acme")
     out = bot(":as wang", ":advance 7d")
@@ -321,7 +321,7 @@ def meeting_lines(draw: st.DrawFn) -> str:
     return " ".join(parts)
 
 
-def _counts(app) -> dict[str, int]:  # noqa: ANN001
+def _counts(app) -> dict[str, int]:
     from domain.store.models import Base
 
     with app.uow() as uow:
@@ -331,7 +331,7 @@ def _counts(app) -> dict[str, int]:  # noqa: ANN001
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(line=meeting_lines())
-def test_any_meeting_line_replies_and_errors_write_nothing(bot, app, line: str) -> None:  # noqa: ANN001
+def test_any_meeting_line_replies_and_errors_write_nothing(bot, app, line: str) -> None:
     bot.console.handle("/team add alice role=sales") if _counts(app)["members"] < 2 else None
     before = _counts(app)
     with app.uow() as uow:
@@ -344,7 +344,7 @@ def test_any_meeting_line_replies_and_errors_write_nothing(bot, app, line: str) 
             assert uow.session.get(Organisation, 1).settings == settings_before, line
 
 
-def test_a_time_zone_change_keeps_the_meeting_at_its_local_time(bot, app) -> None:  # noqa: ANN001
+def test_a_time_zone_change_keeps_the_meeting_at_its_local_time(bot, app) -> None:
     bot("/meeting set day=tuesday time=10:00 channel=sales")
     bot("/settings timezone Europe/Berlin")
     with app.uow() as uow:

@@ -19,7 +19,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture
-def slack(db_url: str, clock) -> Iterator[SlackStack]:  # noqa: ANN001
+def slack(db_url: str, clock) -> Iterator[SlackStack]:
     with FakeSlack() as fake:
         fake.users["U1"] = {"real_name": "Wang", "locale": "en-US"}
         stack = SlackStack(db_url, clock, fake)
@@ -28,7 +28,7 @@ def slack(db_url: str, clock) -> Iterator[SlackStack]:  # noqa: ANN001
 
 
 @pytest.fixture
-def tg(db_url: str, clock) -> Iterator[TelegramStack]:  # noqa: ANN001
+def tg(db_url: str, clock) -> Iterator[TelegramStack]:
     with FakeTelegram(token=TELEGRAM_TOKEN) as fake:
         stack = TelegramStack(db_url, clock, fake)
         yield stack

@@ -14,7 +14,7 @@ def _told(out: str) -> list[str]:
     return sorted(line.split("→ @")[1].split(":")[0] for line in out.splitlines() if "Risk warning" in line)
 
 
-def test_raising_warns_the_people_who_must_act_and_lowering_says_nothing(bot, app) -> None:  # noqa: ANN001
+def test_raising_warns_the_people_who_must_act_and_lowering_says_nothing(bot, app) -> None:
     bot(*TEAM, ":as alice", "/customer new Acme", "/lead new Acme value=50万")
     out = bot('/risk set L1 中 原因="a competitor quoted lower"')             # orange: the supervisor
     assert "Risk of lead Acme (L1): low (yellow) → 🟠 medium (orange)." in out and "Warned: sup." in out
@@ -36,7 +36,7 @@ def test_raising_warns_the_people_who_must_act_and_lowering_says_nothing(bot, ap
     assert "risk high -> low" in audited and "risk low -> high: two invoices overdue" in audited
 
 
-def test_levels_show_as_warnings_and_the_risk_list_follows_access(bot) -> None:  # noqa: ANN001
+def test_levels_show_as_warnings_and_the_risk_list_follows_access(bot) -> None:
     bot(*TEAM, ":as alice", "/customer new Acme", "/lead new Acme", '/risk set Acme 高 原因="overdue"',
         ":as bob", "/customer new Beta", "/lead new Beta", '/risk set L2 medium reason="slow to decide"',
         '/contract new Beta title="ERP" amount=100000 delivery=2027-01-15 term=2027-12-31',
@@ -56,7 +56,7 @@ def test_levels_show_as_warnings_and_the_risk_list_follows_access(bot) -> None: 
     assert "风险清单（3）" in bot("/settings lang zh", "/risk list") and "🔴 C1 · 客户 · Acme · 高（红）" in bot("/risk list")
 
 
-def test_a_customer_set_or_created_orange_or_red_warns_too(bot) -> None:  # noqa: ANN001
+def test_a_customer_set_or_created_orange_or_red_warns_too(bot) -> None:
     out = bot(*TEAM, ":as alice", "/customer new Acme risk=medium")
     assert _told(out) == ["sup"]
     assert _told(bot("/customer set Acme risk=high")) == ["dora", "sup", "wang"]
@@ -64,7 +64,7 @@ def test_a_customer_set_or_created_orange_or_red_warns_too(bot) -> None:  # noqa
     assert "Risk list (0)" in bot("/risk list")
 
 
-def test_bad_input_answers_and_changes_nothing(bot, app) -> None:  # noqa: ANN001
+def test_bad_input_answers_and_changes_nothing(bot, app) -> None:
     bot(*TEAM, ":as alice", "/customer new Acme", ":as bob", "/customer new Beta", ":as alice")
 
     def counts() -> tuple[int, ...]:

@@ -14,7 +14,7 @@ def _entries(out: str) -> list[str]:
     return [line.split(" · ", 1)[1] for line in out.splitlines() if line.startswith("  • ")]
 
 
-def test_who_read_or_changed_a_record_and_what_a_member_did(bot) -> None:  # noqa: ANN001
+def test_who_read_or_changed_a_record_and_what_a_member_did(bot) -> None:
     bot("/team add alice role=sales", "/customer new Acme owner=alice", ":as alice", "/customer show Acme",
         "/lead new Acme")
     out = bot(":as wang", "/audit C1")
@@ -27,7 +27,7 @@ def test_who_read_or_changed_a_record_and_what_a_member_did(bot) -> None:  # noq
     assert "wang · 查看 · 访问记录 · C1 · 2 of 2" in out                       # reading the log is recorded
 
 
-def test_only_admins_managers_and_the_head_read_it(bot, app) -> None:  # noqa: ANN001
+def test_only_admins_managers_and_the_head_read_it(bot, app) -> None:
     bot("/team add alice role=sales", "/team add hank role=head", "/team add dora role=deputy")
     assert "Only admin, department head, or manager may use /audit." in bot(":as alice", "/audit")
     assert "may use /audit" in bot(":as dora", "/audit")
@@ -37,7 +37,7 @@ def test_only_admins_managers_and_the_head_read_it(bot, app) -> None:  # noqa: A
     assert "alice · refused · command · /audit" in out
 
 
-def test_the_newest_are_shown_and_the_export_has_them_all(bot, app) -> None:  # noqa: ANN001
+def test_the_newest_are_shown_and_the_export_has_them_all(bot, app) -> None:
     bot(*[f"/customer new C{i:02d}x" for i in range(40)])
     out = bot("/audit")
     assert "The newest 30 of 41; /export audit sends them all as a file." in out
@@ -51,7 +51,7 @@ def test_the_newest_are_shown_and_the_export_has_them_all(bot, app) -> None:  # 
     assert rows[1][1:4] == ["wang", "created", "member"]              # oldest first
 
 
-def test_bad_input_answers_and_changes_nothing(bot, app) -> None:  # noqa: ANN001
+def test_bad_input_answers_and_changes_nothing(bot, app) -> None:
     bot("/customer new Acme")
 
     def customers() -> int:

@@ -42,12 +42,12 @@ STORED = (Organisation, Member, Identity, AuditEntry, Customer, Dialog, Invite, 
 STRANGER_EN = "not a bizbot department"
 
 
-def count(stack, model) -> int:  # noqa: ANN001
+def count(stack, model) -> int:
     with stack.app.uow() as uow:
         return uow.session.scalar(select(func.count()).select_from(model))
 
 
-def rows(stack) -> dict[str, int]:  # noqa: ANN001
+def rows(stack) -> dict[str, int]:
     """How many rows of everything a person could leave behind (inbound-event ids are kept for every update)."""
     return {model.__name__: count(stack, model) for model in STORED}
 

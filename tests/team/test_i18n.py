@@ -28,7 +28,7 @@ def test_locale_names_people_use() -> None:
         "zh", "zh", "en", "en", None, None]
 
 
-def test_reply_follows_the_actor_and_placeholders_are_named(bot) -> None:  # noqa: ANN001
+def test_reply_follows_the_actor_and_placeholders_are_named(bot) -> None:
     out = bot("/settings lang zh")
     assert "简体中文" in out
     out = bot("/lead new Nowhere")
@@ -39,13 +39,13 @@ def test_reply_follows_the_actor_and_placeholders_are_named(bot) -> None:  # noq
         assert _("Customers") != "Customers"
 
 
-def test_refusal_names_roles_in_the_readers_language(bot) -> None:  # noqa: ANN001
+def test_refusal_names_roles_in_the_readers_language(bot) -> None:
     bot("/team add 小李 role=sales lang=zh", ":as 小李")
     out = bot("/team add x role=sales")
     assert "管理员" in out and "admin" not in out
 
 
-def test_chinese_replies_use_chinese_punctuation_and_lists(bot) -> None:  # noqa: ANN001
+def test_chinese_replies_use_chinese_punctuation_and_lists(bot) -> None:
     """Sentences joined without a space, lists with 、 and 和, full-width brackets and colons, times to the
     minute: the parts a reply builds around its translated messages follow the reader's language too."""
     bot("/settings deptlang zh", "/team add 李经理 role=manager", "/team add 小李 role=sales supervisor=李经理")

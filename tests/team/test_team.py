@@ -6,13 +6,13 @@ from sqlalchemy import func, select
 from domain.store.models import AuditEntry, Member
 
 
-def test_first_member_becomes_admin_and_manager(bot) -> None:  # noqa: ANN001
+def test_first_member_becomes_admin_and_manager(bot) -> None:
     out = bot("/team list")
     assert "wang — admin and manager" in out
     assert "first member" in bot.out.getvalue()
 
 
-def test_add_list_and_set(bot) -> None:  # noqa: ANN001
+def test_add_list_and_set(bot) -> None:
     assert "alice joined as sales." in bot("/team add alice role=sales lang=zh")
     assert "bob joined as sales and customer service." in bot("/team add bob role=sales,客服 supervisor=alice")
     out = bot("/team list")
@@ -22,7 +22,7 @@ def test_add_list_and_set(bot) -> None:  # noqa: ANN001
     assert "reports to wang" in bot("/team list")
 
 
-def test_sales_cannot_add_members_and_refusal_is_logged(bot, app) -> None:  # noqa: ANN001
+def test_sales_cannot_add_members_and_refusal_is_logged(bot, app) -> None:
     bot("/team add alice role=sales")
     bot(":as alice")
     out = bot("/team add eve role=admin")
@@ -33,14 +33,14 @@ def test_sales_cannot_add_members_and_refusal_is_logged(bot, app) -> None:  # no
         assert denied is not None and "/team add eve" in (denied.detail or "")
 
 
-def test_member_may_change_own_language_but_not_roles(bot) -> None:  # noqa: ANN001
+def test_member_may_change_own_language_but_not_roles(bot) -> None:
     bot("/team add alice role=sales")
     bot(":as alice")
     assert "updated" in bot("/team set alice lang=zh")
     assert "只有" in bot("/team set alice role=admin") or "Only" in bot("/team set alice role=admin")
 
 
-def test_bad_team_input_changes_nothing(bot, app) -> None:  # noqa: ANN001
+def test_bad_team_input_changes_nothing(bot, app) -> None:
     bot("/team add alice role=sales")
     cases = {
         "/team add bob": "Missing role=",
@@ -59,26 +59,26 @@ def test_bad_team_input_changes_nothing(bot, app) -> None:  # noqa: ANN001
         assert uow.session.scalar(select(func.count()).select_from(Member)) == 2
 
 
-def test_supervisor_loop_through_a_chain(bot) -> None:  # noqa: ANN001
+def test_supervisor_loop_through_a_chain(bot) -> None:
     bot("/team add a role=sales", "/team add b role=sales supervisor=a", "/team add c role=sales supervisor=b")
     assert "would make a loop" in bot("/team set a supervisor=c")
 
 
-def test_help_lists_and_explains(bot) -> None:  # noqa: ANN001
+def test_help_lists_and_explains(bot) -> None:
     assert "/lead" in bot("/help")
     out = bot("/help lead new")
     assert "/lead new CUSTOMER" in out and "value" in out
     assert "No help for 'nothing'" in bot("/help nothing")
 
 
-def test_unknown_commands_suggest(bot) -> None:  # noqa: ANN001
+def test_unknown_commands_suggest(bot) -> None:
     assert "Did you mean /lead?" in bot("/leed")
     assert "Did you mean /lead stage?" in bot("/lead stag L1 won")
     assert "needs a sub-command" in bot("/lead")
     assert "Unknown command /xyzzy" in bot("/xyzzy")
 
 
-def test_department_settings(bot) -> None:  # noqa: ANN001
+def test_department_settings(bot) -> None:
     assert "Time zone: Asia/Shanghai" in bot("/settings show")
     assert "16" in bot("/settings show")
     assert "or more now marks a key account" in bot("/settings keyscore 12")
@@ -90,7 +90,7 @@ def test_department_settings(bot) -> None:  # noqa: ANN001
     assert "Only" in bot("/settings keyscore 10")
 
 
-def test_department_language_reaches_members_without_their_own_and_the_meeting_digest(bot) -> None:  # noqa: ANN001
+def test_department_language_reaches_members_without_their_own_and_the_meeting_digest(bot) -> None:
     bot("/team add alice role=sales", "/team add bob role=sales lang=en")
     assert "Only admin or manager may use /settings deptlang" in bot(":as alice", "/settings deptlang zh")
     assert "Unknown language 'fr'" in bot(":as wang", "/settings deptlang fr")
@@ -102,14 +102,14 @@ def test_department_language_reaches_members_without_their_own_and_the_meeting_d
     assert "语言: 简体中文" in bot(":as wang", "/meeting set day=monday time=09:30 channel=sales")
 
 
-def test_reminder_hour_moves_pending_reminders(bot) -> None:  # noqa: ANN001
+def test_reminder_hour_moves_pending_reminders(bot) -> None:
     bot("/settings reminderhour 14", "/customer new Acme", '/visit Acme note="x" next=tomorrow')
     out = bot(":advance 1d")
     assert "[2026-11-24 14:00] → @wang:" not in out        # Nov 24 10:00: not yet
     assert "[2026-11-24 14:00] → @wang:" in bot(":advance 5h")
 
 
-def test_the_team_is_listed_by_the_departments_groups(bot) -> None:  # noqa: ANN001
+def test_the_team_is_listed_by_the_departments_groups(bot) -> None:
     """The department's groups as the roles place people: 业务拓展组 (sales), 项目执行组 (project managers), 客户服务组
     (service); a member with roles in two groups is in both."""
     bot("/team add alice role=sales", "/team add pat role=sales,pm", "/team add sam role=service",
