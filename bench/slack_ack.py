@@ -3,8 +3,9 @@
     .venv/bin/python bench/slack_ack.py [--requests 2000] [--seconds 5] [--rounds 5] [--url postgresql://...]
 
 Every target is served the same way: uvicorn (one worker) on 127.0.0.1 in a server process of its
-own, all started at the beginning and stopped at the end; the load generator (aiohttp, N concurrent workers) runs in this process, so its CPU does not
-compete with the server's event loop for the GIL. Requests carry real Slack v0 signatures.
+own, all started at the beginning and stopped at the end; the load generator (aiohttp, N concurrent workers) runs
+in this process, so its CPU does not compete with the server's event loop for the GIL. Requests carry real Slack v0
+signatures.
 A FakeSlack (tests/fakes/slack_fake.py) answers the Web API calls (auth.test, users.info).
 
 Targets:
@@ -15,7 +16,8 @@ Targets:
 
 At each concurrency (1, 10, 50), per target: warm-up requests, then --requests requests or --seconds,
 whichever ends first, taken in --rounds slices with the targets taking turns (so a busy neighbour
-process slows them all alike and the ratios stay fair). An error is a non-200 answer or a body without the expected text (a late ack included).
+process slows them all alike and the ratios stay fair). An error is a non-200 answer or a body without the expected
+text (a late ack included).
 Each server process's CPU (user + system, Linux /proc) is read around its measured slices: server CPU
 per request says where the time goes, and bare/bizbot CPU per request is the throughput ratio the
 server alone would allow.

@@ -484,8 +484,8 @@ def main() -> None:
     print(f"server CPU per update at concurrency 10: bizbot {r10.cpu_ms('server'):.2f} ms, bare "
           f"{b10.cpu_ms('server'):.2f} ms -> server-bound bizbot/bare {cpu_ratio:.0%} (target ≥ {TARGET_RATIO:.0%}) "
           f"{'PASS' if cpu_ratio >= TARGET_RATIO else 'FAIL'}")
-    print(f"bare at concurrency 10: {b10.rate:.0f} updates/s, p99 {b10.pct(99):.1f} ms (a quiet machine serves it 300-400 "
-          f"updates/s); total {time.monotonic() - started:.0f} s, load average "
+    print(f"bare at concurrency 10: {b10.rate:.0f} updates/s, p99 {b10.pct(99):.1f} ms "
+          f"(a quiet machine serves it 300-400 updates/s); total {time.monotonic() - started:.0f} s, load average "
           f"{os.getloadavg()[0]:.2f}")
 
 

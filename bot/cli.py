@@ -76,7 +76,8 @@ def main() -> None:
 
 @main.command()
 @click.option("--as", "user", default=None, help="Act as this member (default: your login name).")
-@click.option("--now", "now", default=None, help="Start the console clock here (ISO time, e.g. 2026-11-23T09:00+08:00).")
+@click.option("--now", "now", default=None,
+              help="Start the console clock here (ISO time, e.g. 2026-11-23T09:00+08:00).")
 def console(user: str | None, now: str | None) -> None:
     """Try bizbot in the terminal, on the embedded SQLite database."""
     from bot.bootstrap import bootstrap
@@ -392,7 +393,8 @@ def export_leads(fmt: str, member: str, org_id: int | None, output: str | None) 
 @click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
 @click.option("--as", "member", required=True, help="The member asking; they get the complaints they may see.")
 @click.option("--org", "org_id", type=int, default=None, help="Organisation id (needed when there are several).")
-@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First day received (YYYY-MM-DD).")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="First day received (YYYY-MM-DD).")
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last day received (YYYY-MM-DD).")
 @click.option("-o", "--output", default=None, help="File to write (default: stdout for csv, complaints.xlsx).")
 def export_complaints(fmt: str, member: str, org_id: int | None, start: datetime | None, end: datetime | None,

@@ -25,7 +25,8 @@ def money(value: Decimal | None, currency: str) -> str:
 
 
 def lead_line(lead: Lead | LeadListing, customer_name: str, owner_name: str | None = None) -> str:
-    parts = [marked(f"L{lead.number}", lead.risk), customer_name, STAGES.label(lead.stage), money(lead.value, lead.currency)]
+    parts = [marked(f"L{lead.number}", lead.risk), customer_name, STAGES.label(lead.stage),
+             money(lead.value, lead.currency)]
     if owner_name:
         parts.append(owner_name)
     if lead.key_account:

@@ -767,7 +767,8 @@ class TelegramAdapter:
         q = forms.question(cmd, field)
         if q.kind in ("customer", "member") and not chosen:
             found = await self.db(forms.search, ctx, q.kind, value, 8)
-            exact = [v for v, label in found if label.casefold() == value.casefold() or v.casefold() == value.casefold()]
+            wanted = value.casefold()
+            exact = [v for v, label in found if wanted in (label.casefold(), v.casefold())]
             if len(found) == 1 or len(exact) == 1:
                 value = (exact or [found[0][0]])[0]
             elif found:

@@ -80,7 +80,8 @@ def new_contract(uow: UnitOfWork, actor: Actor, customer_text: str, terms: Terms
     if lead is not None and lead.customer_id != customer.id:
         raise Invalid(N_("{lead} is a lead of another customer."), lead=ref("L", lead.number))
     contract = uow.add(Contract(
-        org_id=actor.org_id, number=next_number(uow, Contract, actor.org_id), customer_id=customer.id, lead_id=lead.id if lead else None, owner_id=actor.member_id,
+        org_id=actor.org_id, number=next_number(uow, Contract, actor.org_id), customer_id=customer.id,
+        lead_id=lead.id if lead else None, owner_id=actor.member_id,
         title=terms.title.strip()[:200], amount=terms.amount, currency=terms.currency or "CNY",
         payment=terms.payment, delivery=terms.delivery, term=terms.term, clauses=terms.clauses, state="draft",
         risk=customer.risk, created_at=uow.now, updated_at=uow.now))  # the customer's risk, as a lead's

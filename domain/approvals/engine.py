@@ -668,7 +668,8 @@ def agenda_entries(uow: UnitOfWork, actor: Actor) -> list[AgendaEntry]:
     for req in rows:
         if may_decide(uow, actor, req) and req.submitted_at is not None:
             out.append(AgendaEntry(rref(req), translate(TYPE_LABELS[req.type]),
-                                   local_today(req.submitted_at, actor.timezone), False, f"/approvals show {rref(req)}"))
+                                   local_today(req.submitted_at, actor.timezone), False,
+                                   f"/approvals show {rref(req)}"))
     return out
 
 

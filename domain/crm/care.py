@@ -54,10 +54,11 @@ def fire(uow: UnitOfWork, item: DueItem) -> None:
 
 
 def _remind(uow: UnitOfWork, org: Organisation, day: date) -> None:
-    on_day = (func.extract("month", Customer.birthday) == day.month) & (func.extract("day", Customer.birthday) == day.day)
+    month, day_of_month = func.extract("month", Customer.birthday), func.extract("day", Customer.birthday)
+    on_day = (month == day.month) & (day_of_month == day.day)
     if (day.month, day.day) == (2, 28) and not calendar.isleap(day.year):
         # a 29 February birthday is remembered on the 28th in the years without one
-        on_day = on_day | ((func.extract("month", Customer.birthday) == 2) & (func.extract("day", Customer.birthday) == 29))
+        on_day = on_day | ((month == 2) & (day_of_month == 29))
     birthdays = uow.session.scalars(select(Customer).where(Customer.org_id == org.id, on_day))
     for customer in birthdays:
         enqueue(uow, org_id=org.id, key=f"care:birthday:{customer.id}:{day.isoformat()}",

@@ -628,9 +628,9 @@ def create_action(uow: UnitOfWork, actor: Actor, owner_name: str, what: str, due
         raise Forbidden(N_("Only the manager, a deputy or an admin may give action items to others."))
     if due < local_today(uow.now, org.timezone):
         raise Invalid(N_("The due date {date} has passed."), date=due)
-    item = uow.add(ActionItem(org_id=org.id, number=next_number(uow, ActionItem, org.id), week=current_week(org, uow.now),
-                              owner_id=owner.id, what=what, due_date=due, status="open",
-                              created_by_id=actor.member_id, created_at=uow.now))
+    item = uow.add(ActionItem(org_id=org.id, number=next_number(uow, ActionItem, org.id),
+                              week=current_week(org, uow.now), owner_id=owner.id, what=what, due_date=due,
+                              status="open", created_by_id=actor.member_id, created_at=uow.now))
     uow.session.flush()
     schedule(uow, org.id, ACTION, item.id, _action_reminder_at(org, due))
     uow.audit(org.id, actor.member_id, "create", "action_item", ref("A", item.number), owner.name)

@@ -135,7 +135,8 @@ def risk_list(uow: UnitOfWork, actor: Actor, only_high: bool = False) -> list[Ri
     found = [(prefix, record) for prefix, query in queries for record in uow.session.scalars(query)
              if owners is None or record.owner_id in owners]
     wanted = {r.customer_id for _prefix, r in found if not isinstance(r, Customer)}
-    customers = {c.id: c for c in uow.session.scalars(select(Customer).where(Customer.id.in_(wanted)))} if wanted else {}
+    customers = ({c.id: c for c in uow.session.scalars(select(Customer).where(Customer.id.in_(wanted)))}
+                 if wanted else {})
     rows = [RiskRow(ref(prefix, r.number), KINDS[prefix], r.name if isinstance(r, Customer) else _title(r, customers),
                     r.risk, r.risk_note, names.get(r.owner_id, "?")) for prefix, r in found]
     uow.audit(actor.org_id, actor.member_id, "read", "risk", None, f"{len(rows)} rows")

@@ -194,7 +194,8 @@ def review_self(ctx: Ctx, args: SelfArgs) -> Reply:
     with ctx.uow() as uow:
         review, item = appraisals.self_score(uow, ctx.actor, args.indicator, args.score, args.note, args.period)
     left = [translate(i["label"]) for i in review.items if i.get("self_score") is None]
-    text = _("Self-score {score} recorded for {indicator}.").format(score=args.score, indicator=translate(item["label"]))
+    text = _("Self-score {score} recorded for {indicator}.").format(score=args.score,
+                                                                    indicator=translate(item["label"]))
     if left:
         text = sentences(text, _("Still to score: {indicators}.").format(indicators=fmt_list(left)))
         return Reply(text=text, private=True)

@@ -158,7 +158,8 @@ def complaint_resolve(ctx: Ctx, args: ComplaintResolveArgs) -> Reply:
     with ctx.uow() as uow:
         c, cb = complaints.resolve(uow, ctx.actor, args.complaint, args.note)
     text = sentences(_("{ref} resolved.").format(ref=_q(c)),
-                     _("Satisfaction callback {cb} is due {date}.").format(cb=f"CB{cb.number}", date=fmt_date(cb.due_date)))
+                     _("Satisfaction callback {cb} is due {date}.").format(cb=f"CB{cb.number}",
+                                                                            date=fmt_date(cb.due_date)))
     return Reply(text=text)
 
 
@@ -177,7 +178,8 @@ class ComplaintCallbackArgs(Args):
 
 @commands.command("complaint callback", N_("Record the satisfaction callback: satisfied closes, unsatisfied reopens."),
                   ComplaintCallbackArgs, positional=("complaint", "outcome"),
-                  examples=("/complaint callback Q7 satisfied", "/complaint callback Q7 unsatisfied note=\"still broken\""))
+                  examples=("/complaint callback Q7 satisfied",
+                            "/complaint callback Q7 unsatisfied note=\"still broken\""))
 def complaint_callback(ctx: Ctx, args: ComplaintCallbackArgs) -> Reply:
     """Callback (回访)."""
     with ctx.uow() as uow:

@@ -56,8 +56,9 @@ class CustomerNewArgs(CustomerFieldsArgs):
 
 
 @commands.command("customer new", N_("Open a customer archive."), CustomerNewArgs, positional=("name",),
-                  greedy=True, ask=("name", "industry", "level"), examples=("/customer new Acme industry=manufacturing level=key cadence=30d",
-                                         "/customer new 华为 行业=通信 级别=重点"))
+                  greedy=True, ask=("name", "industry", "level"),
+                  examples=("/customer new Acme industry=manufacturing level=key cadence=30d",
+                            "/customer new 华为 行业=通信 级别=重点"))
 def customer_new(ctx: Ctx, args: CustomerNewArgs) -> Reply:
     """Create a customer; its first regular callback follows from its cadence."""
     with ctx.uow() as uow:

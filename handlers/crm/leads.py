@@ -37,11 +37,13 @@ class LeadNewArgs(Args):
     stage: Stage = Field("research", description=N_("starting stage, default research"))
     step: LongText | None = Field(None, description=N_("the next step"))
     next: DateArg | None = Field(None, description=N_("date of the next step"))
-    owner: MemberName | None = Field(None, description=N_("the member who owns the lead (default: the customer's owner)"))
+    owner: MemberName | None = Field(None,
+                                     description=N_("the member who owns the lead (default: the customer's owner)"))
 
 
 @commands.command("lead new", N_("Record a new lead for a customer."), LeadNewArgs, positional=("customer",),
-                  greedy=True, ask=("customer", "value", "source"), examples=("/lead new Acme value=200000 source=exhibition contact=\"Mr Li\"",))
+                  greedy=True, ask=("customer", "value", "source"),
+                  examples=("/lead new Acme value=200000 source=exhibition contact=\"Mr Li\"",))
 def lead_new(ctx: Ctx, args: LeadNewArgs) -> Reply:
     """Create a lead."""
     with ctx.uow() as uow:
@@ -89,7 +91,8 @@ def lead_screen(ctx: Ctx, args: LeadScreenArgs) -> Reply:
         s = crm.screen_lead(uow, ctx.actor, args.lead, args.scale, args.position, args.potential, args.intent)
     text = _("{ref} scored {total}/20.").format(ref=f"L{s.lead.number}", total=s.total)
     if s.key_account:
-        text = sentences(text, _("At or above {threshold}: a key account (重点开发客户).").format(threshold=s.threshold))
+        text = sentences(text,
+                         _("At or above {threshold}: a key account (重点开发客户).").format(threshold=s.threshold))
     else:
         text = sentences(text, _("Below {threshold}: not a key account.").format(threshold=s.threshold))
     return Reply(text=text)

@@ -42,7 +42,8 @@ def visit(ctx: Ctx, args: VisitArgs) -> Reply:
     text = _("Visit {ref} to {customer} recorded ({channel}).").format(
         ref=f"V{visit_number}", customer=customer.name, channel=VISIT_CHANNELS.label(args.channel))
     if cb is not None:
-        text = sentences(text, _("Callback {ref} scheduled for {date}.").format(ref=f"CB{cb.number}", date=day(cb.due_date)))
+        text = sentences(text,
+                         _("Callback {ref} scheduled for {date}.").format(ref=f"CB{cb.number}", date=day(cb.due_date)))
     return Reply(text=text)
 
 

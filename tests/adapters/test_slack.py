@@ -87,7 +87,8 @@ def test_member_locale_comes_from_slack_when_unset(slack: SlackStack) -> None:
 def test_team_add_with_mention_links_the_account(slack: SlackStack) -> None:
     slack.say("/help")
     message = slack.say("/team", "add <@U2|alice> role=sales")
-    assert "alice joined as sales." in message["text"] and "alice is now linked to their Slack account." in message["text"]
+    assert "alice joined as sales." in message["text"]
+    assert "alice is now linked to their Slack account." in message["text"]
     assert "Customer Bob Co (C1) created" in slack.say("/customer", 'new "Bob Co"', user_id="U2")["text"]
     with slack.app.uow() as uow:
         ident = uow.session.scalar(select(Identity).where(Identity.external_id == "U2"))

@@ -191,7 +191,8 @@ def test_full_flow_with_return_appeal_and_ruling(team, app) -> None:
     out = team(":as wang", "/review approve bob note=ok")
     assert _dms(out, "bob") == ["[2026-11-30 10:00] → @bob: Your 2026-11 review is final: weighted total 71.5."]
     assert "You may appeal until Dec 5, 2026" in out and "performance (contract value signed) (40%): 75" in out
-    assert "Already done by wang: bob's 2026-11 review is now result sent." in team("/review approve bob")             # a second click changes nothing
+    # a second click changes nothing
+    assert "Already done by wang: bob's 2026-11 review is now result sent." in team("/review approve bob")
     out = team(":as bob", '/review appeal reason="the cost of two lost deals was not mine"')
     assert "is with the manager" in out and _dms(out, "wang")
     out = team(":as wang", '/review rule bob upheld note="agreed"')

@@ -94,7 +94,8 @@ def test_reminder_then_supervisor_then_manager_once_each(bot, app) -> None:
         "[2026-11-25 09:00] → @alice", "[2026-11-25 10:00] → #esc", "[2026-11-25 10:00] → @sup"]
     assert "promised resolution" in out[0] and "promised resolution" in out[1]
     with app.uow() as uow:
-        keys = list(uow.session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.like("complaint:1:1:response%"))))
+        keys = list(uow.session.scalars(
+            select(OutboxMessage.key).where(OutboxMessage.key.like("complaint:1:1:response%"))))
     assert len(keys) == len(set(keys)) == 5            # reminder, channel+supervisor, channel+manager
     show = bot("/complaint show Q1")
     assert "deadline missed, escalated · → sup · response" in show

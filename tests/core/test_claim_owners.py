@@ -103,7 +103,8 @@ def test_a_claim_released_under_a_process_is_not_sent_by_it(bot, app, db_url: st
     keys = _due(bot, app)
     ahead = FakeClock(app.clock.now() + timedelta(seconds=TTL + 1))
     other, second = Replica(app.engine, ahead, ttl=TTL), Recorder()
-    other_dispatcher = Dispatcher(lambda: UnitOfWork(app.sessions, ahead, app.wiring), {"console": second}, replica=other)
+    other_dispatcher = Dispatcher(lambda: UnitOfWork(app.sessions, ahead, app.wiring), {"console": second},
+                                  replica=other)
     first_sent: list[bool] = []
 
     def units_of_work() -> UnitOfWork:

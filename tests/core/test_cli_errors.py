@@ -142,7 +142,8 @@ def wrong_password() -> Iterator[PasswordRefusingPostgres]:
 
 @pytest.mark.parametrize("args", [["serve"], ["db", "upgrade"], ["outbox"]], ids=lambda a: " ".join(a))
 def test_a_wrong_password(args: list[str], wrong_password: PasswordRefusingPostgres, tmp_path: Path) -> None:
-    url = f"postgresql://bizbot:{PASSWORD.replace(' ', '%20').replace('/', '%2F')}@127.0.0.1:{wrong_password.port}/bizbot"
+    password = PASSWORD.replace(' ', '%20').replace('/', '%2F')
+    url = f"postgresql://bizbot:{password}@127.0.0.1:{wrong_password.port}/bizbot"
     result = bizbot(args, {"BIZBOT_DATABASE_URL": url}, tmp_path)
     line = one_line(result)
     assert line.startswith(f"bizbot: cannot use the database BIZBOT_DATABASE_URL=postgresql://bizbot:***@127.0.0.1:"

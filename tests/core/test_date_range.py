@@ -72,8 +72,8 @@ def test_any_birthday_text_gives_a_day_in_range_or_a_translated_refusal(text: st
 
 @pytest.mark.parametrize(("text", "refused"), [
     ("9999-12-31", True), ("2036-11-23", False), ("2036-11-24", True), ("1900-01-01", False),
-    ("1899-12-31", True), ("0500-01-01", True), ("+999m", True), ("+120m", False), ("999个月后", True), ("九十九周后", False),
-    ("120个月后", False),
+    ("1899-12-31", True), ("0500-01-01", True), ("+999m", True), ("+120m", False), ("999个月后", True),
+    ("九十九周后", False), ("120个月后", False),
 ])
 def test_the_range_runs_from_1900_to_ten_years_ahead(text: str, refused: bool) -> None:
     if not refused:

@@ -39,7 +39,8 @@ def _exported(app) -> dict[str, bytes]:
 
     with app.uow() as uow:
         return {a.filename.split("-", 1)[0] + "." + a.filename.rsplit(".", 1)[1]: bytes(a.data)
-                for a in uow.session.scalars(select(OutboxAttachment).where(OutboxAttachment.key.startswith("export:")))}
+                for a in uow.session.scalars(
+                    select(OutboxAttachment).where(OutboxAttachment.key.startswith("export:")))}
 
 
 def _xlsx(data: bytes) -> list[list]:

@@ -151,7 +151,8 @@ def test_a_leader_cut_off_from_the_database_is_replaced_and_knows_it(bot, app, d
         assert sent_a.sent == []  # cut off, it neither swept nor sent
         assert any(key.startswith("callback:2") for key in sent_b.sent)
         status = b.leadership.status()
-        assert status["holder"] == b.leadership.replica.holder and status["last_sweep_at"] == app.clock.now().isoformat()
+        assert status["holder"] == b.leadership.replica.holder
+        assert status["last_sweep_at"] == app.clock.now().isoformat()
         # the logs say who leads and when it swept
         assert f"this process ({b.leadership.replica.holder}) now leads the scheduler" in caplog.text
         assert f"the scheduler ({b.leadership.replica.holder}) swept at {app.clock.now().isoformat()}" in caplog.text

@@ -247,7 +247,8 @@ def _seed_before_numbers(engine: sa.Engine) -> dict[str, list[int]]:
         cbs = [insert(conn, "callbacks", org_id=orgs[1], customer_id=customers[4], owner_id=boss[1],
                       due_date=date(2026, 12, 1) + timedelta(days=i), reason="cadence", source_ref=source,
                       status="open", created_at=when) for i, source in enumerate((None, "first"))]
-        conn.execute(sa.text("UPDATE callbacks SET source_ref = :ref WHERE id = :id"), {"ref": f"CB{cbs[0]}", "id": cbs[1]})
+        conn.execute(sa.text("UPDATE callbacks SET source_ref = :ref WHERE id = :id"),
+                     {"ref": f"CB{cbs[0]}", "id": cbs[1]})
         for org, entity, ident in ((orgs[1], "customer", customers[4]), (orgs[0], "customer", customers[3]),
                                    (orgs[0], "member", customers[3])):
             insert(conn, "audit_log", org_id=org, actor_id=None, action="read", entity=entity,

@@ -138,7 +138,8 @@ def test_archive_has_the_customers_contracts_and_complaints_newest_first(bot, cl
 
     bot("/customer new Acme", "/customer new Other", '/contract new Acme title="Pilot" amount=1000')
     clock.advance(timedelta(days=1))
-    bot('/contract new Acme title="Rollout" amount=50000 currency=USD', '/contract new Other title="Elsewhere" amount=1',
+    bot('/contract new Acme title="Rollout" amount=50000 currency=USD',
+        '/contract new Other title="Elsewhere" amount=1',
         '/complaint new Acme severity=high what="late delivery" wants="this week"')
     archive = bot("/customer show Acme").replace("\u202f", " ")
     sections = [line for line in archive.splitlines() if line.endswith(":") and not line.startswith(" ")]

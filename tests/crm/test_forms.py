@@ -19,7 +19,8 @@ def test_submit_reports_each_bad_field_and_writes_nothing(bot, app) -> None:
     problems = app.registry.submit(ctx, cmd, {"customer": "", "next": "someday", "channel": "x"})
     assert problems == {
         "customer": "Required.",
-        "channel": "Unknown channel 'x'. Choose one of: onsite (on-site), phone, email (e-mail), exhibition, or online.",
+        "channel": "Unknown channel 'x'. "
+                   "Choose one of: onsite (on-site), phone, email (e-mail), exhibition, or online.",
         "next": "Cannot read 'someday' as a date. Try 2026-12-01, tomorrow, next friday, 下周三 or 12月1日.",
     }
     assert "Customers (1)" in bot("/customer list")

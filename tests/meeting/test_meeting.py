@@ -121,7 +121,8 @@ def test_chart_is_a_png_of_sensible_size(bot, app) -> None:
     width, height = struct.unpack(">II", png[16:24])
     assert (width, height) == (1000, 450)
     assert 5_000 < len(png) < 300_000
-    assert meeting.digest_chart(d, "zh")[:8] == b"\x89PNG\r\n\x1a\n"     # falls back to English labels without a CJK font
+    # falls back to English labels without a CJK font
+    assert meeting.digest_chart(d, "zh")[:8] == b"\x89PNG\r\n\x1a\n"
     out = bot("/digest")
     assert "The chart follows in a message." in out and "→ @wang: The chart for the meeting on" in out
     with app.uow() as uow:

@@ -53,7 +53,8 @@ def test_levels_show_as_warnings_and_the_risk_list_follows_access(bot) -> None:
     everyone = bot(":as wang", "/risk list")                                  # a manager sees the department
     assert "Risk list (3)" in everyone and everyone.index("C1") < everyone.index("K1") < everyone.index("L2")
     assert "Risk list (2)" in bot("/risk list 红")
-    assert "风险清单（3）" in bot("/settings lang zh", "/risk list") and "🔴 C1 · 客户 · Acme · 高（红）" in bot("/risk list")
+    assert "风险清单（3）" in bot("/settings lang zh", "/risk list")
+    assert "🔴 C1 · 客户 · Acme · 高（红）" in bot("/risk list")
 
 
 def test_a_customer_set_or_created_orange_or_red_warns_too(bot) -> None:

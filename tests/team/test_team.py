@@ -115,5 +115,6 @@ def test_the_team_is_listed_by_the_departments_groups(bot) -> None:
     bot("/team add alice role=sales", "/team add pat role=sales,pm", "/team add sam role=service",
         "/team add lee role=legal", "/settings lang zh")
     out = bot("/team list")
-    assert out.index("部门管理:\n  • wang") < out.index("业务拓展组:\n  • alice") < out.index("  • pat — 业务员和项目经理")
+    assert (out.index("部门管理:\n  • wang") < out.index("业务拓展组:\n  • alice")
+            < out.index("  • pat — 业务员和项目经理"))
     assert "项目执行组:\n  • pat" in out and "客户服务组:\n  • sam" in out and "法务与财务:\n  • lee" in out
