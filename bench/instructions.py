@@ -73,9 +73,10 @@ class _InlineExecutor(DbExecutor):
 
 
 async def _call(app: Any, body: bytes, expect: str) -> None:
-    from fakes.slack_payloads import signed_headers
+    from fakes.slack_payloads import next_trigger_id, signed_headers
     from slack_ack import SECRET
 
+    body = body.replace(b"TRIGGER", next_trigger_id().encode())  # a trigger_id of its own, as Slack sends
     headers = [(k.lower().encode(), v.encode()) for k, v in signed_headers(body, SECRET).items()]
     headers += [(b"content-length", str(len(body)).encode())]
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",

@@ -16,11 +16,13 @@ Targets:
 
 At each concurrency (1, 10, 50), per target: warm-up requests, then --requests requests or --seconds,
 whichever ends first, taken in --rounds slices with the targets taking turns (so a busy neighbour
-process slows them all alike and the ratios stay fair). An error is a non-200 answer or a body without the expected
-text (a late ack included).
+process slows them all alike and the ratios stay fair). Every request carries a trigger_id of its own, as
+Slack sends it (bizbot answers a replayed trigger with an empty ack and runs nothing). An error is a non-200
+answer or a body without the expected text (a late ack included).
 Each server process's CPU (user + system, Linux /proc) is read around its measured slices: server CPU
 per request says where the time goes, and bare/bizbot CPU per request is the throughput ratio the
-server alone would allow.
+server alone would allow. The load generator's own CPU per request is printed too: when it nears the
+server's, the client, not the server, sets the pace.
 Target: on SQLite, at concurrency 10, p99 < 50 ms and >= 40% of the bare app's throughput.
 """
 from __future__ import annotations
@@ -42,7 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from fakes.slack_payloads import form_body, signed_headers, slash_command  # noqa: E402
+from fakes.slack_payloads import form_body, next_trigger_id, signed_headers, slash_command  # noqa: E402
 from procstat import cpu_seconds  # noqa: E402
 
 SECRET = "bench-signing-secret"
@@ -157,7 +159,7 @@ class Server:
 class Target:
     label: str
     url: str
-    body: bytes
+    body: bytes  # with TRIGGER where each request's own trigger_id goes
     expect: str
     pid: int = 0  # the server process, whose CPU is read around each measured slice
 
@@ -172,6 +174,7 @@ class Result:
     errors: int = 0
     first_error: str | None = None
     cpu: float = 0.0  # the server process's CPU seconds over the measured slices
+    client_cpu: float = 0.0  # the load generator's (this process's) CPU seconds over them
 
     def add(self, count: int, seconds: float, latencies: list[float], errors: int, first: str | None) -> None:
         self.count += count
@@ -188,6 +191,11 @@ class Result:
     def cpu_ms(self) -> float:
         """Server CPU per request, in ms."""
         return self.cpu / self.count * 1000 if self.count else float("nan")
+
+    @property
+    def client_cpu_ms(self) -> float:
+        """Load generator CPU per request, in ms."""
+        return self.client_cpu / self.count * 1000 if self.count else float("nan")
 
     def pct(self, p: float) -> float:
         ms = sorted(self.latencies)
@@ -206,10 +214,11 @@ async def _run_level(session, url: str, body: bytes, expect: str, concurrency: i
         nonlocal remaining, errors, first_error
         while remaining > 0 and time.perf_counter() < deadline:
             remaining -= 1
-            headers = signed_headers(body, SECRET)
+            data = body.replace(b"TRIGGER", next_trigger_id().encode())
+            headers = signed_headers(data, SECRET)
             t0 = time.perf_counter()
             try:
-                async with session.post(url, data=body, headers=headers) as response:
+                async with session.post(url, data=data, headers=headers) as response:
                     text = await response.text()
                     status = response.status
             except Exception as exc:  # a dropped connection is an error, not a crash
@@ -238,28 +247,31 @@ async def measure(targets: list[Target], total: int, seconds: float, rounds: int
             for t in targets[r % len(targets):] + targets[:r % len(targets)]:
                 async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
                     await _run_level(session, t.url, t.body, t.expect, concurrency, concurrency, 30)  # connect
-                    cpu = cpu_seconds(t.pid)
+                    cpu, client = cpu_seconds(t.pid), time.process_time()
                     results[t.label, concurrency].add(*await _run_level(
                         session, t.url, t.body, t.expect, concurrency, math.ceil(total / rounds), seconds / rounds))
                     results[t.label, concurrency].cpu += cpu_seconds(t.pid) - cpu
+                    results[t.label, concurrency].client_cpu += time.process_time() - client
         for t in targets:
             res = results[t.label, concurrency]
             print(f"  {t.label:<24} c={concurrency:<3} {res.rps:8.1f} req/s  p50 {res.pct(50):7.2f} ms  "
-                  f"p99 {res.pct(99):7.2f} ms  errors {res.errors}/{res.count}  server CPU {res.cpu_ms:.3f} ms/req",
-                  flush=True)
+                  f"p99 {res.pct(99):7.2f} ms  errors {res.errors}/{res.count}  CPU ms/req: server {res.cpu_ms:.3f}, "
+                  f"client {res.client_cpu_ms:.3f}", flush=True)
             if res.first_error:
                 print(f"      first error: {res.first_error}", flush=True)
     return results
 
 
 def command_body(api_url_base: str, team: str, command: str, text: str) -> bytes:
+    """The command's form body, with TRIGGER in place of its trigger_id (each request gets its own)."""
     return form_body(slash_command(command=command, text=text, user_id="U1", team_id=team,
-                                   response_url=f"{api_url_base}/response/bench"))
+                                   response_url=f"{api_url_base}/response/bench", trigger_id="TRIGGER"))
 
 
 def say(url: str, body: bytes) -> str:
     import httpx
 
+    body = body.replace(b"TRIGGER", next_trigger_id().encode())
     response = httpx.post(url, content=body, headers=signed_headers(body, SECRET), timeout=30)
     if response.status_code != 200:
         raise SystemExit(f"setup request failed: HTTP {response.status_code} {response.text[:300]}")
@@ -336,17 +348,17 @@ def main() -> None:
     other = next(k for k in bare_labels if k != best)
     print()
     print(f"{'target':<24} {'conc':>4} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs bare':>8}"
-          f"   {'server CPU ms/req':>17} {'vs bare':>8}")
+          f"   {'server CPU ms/req':>17} {'vs bare':>8}   {'client CPU ms/req':>17}")
     for t in targets:
         for r in series(t.label):
             bare = results[best, r.concurrency]
             ratio = "" if t.label in bare_labels else f"{r.rps / bare.rps:>7.0%}"
             by_cpu = "" if t.label in bare_labels else f"{bare.cpu_ms / r.cpu_ms:>7.0%}"
             print(f"{t.label:<24} {r.concurrency:>4} {r.rps:>9.1f} {r.pct(50):>8.2f} {r.pct(99):>8.2f} "
-                  f"{r.errors:>7} {ratio:>8}   {r.cpu_ms:>17.3f} {by_cpu:>8}")
+                  f"{r.errors:>7} {ratio:>8}   {r.cpu_ms:>17.3f} {by_cpu:>8}   {r.client_cpu_ms:>17.3f}")
     print("server CPU: user+system CPU of the target's server process per request over the measured slices "
           "(Linux /proc); its 'vs bare' is the ratio the throughput would have if the server's CPU were the "
-          "only limit.")
+          "only limit. client CPU: the load generator's (this process's) CPU per request.")
     print(f"\nbare bolt: {best} is faster (geometric mean {geo_mean(series(best)):.0f} req/s vs "
           f"{geo_mean(series(other)):.0f}); bizbot's ratio is against it.")
     if late:
