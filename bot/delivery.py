@@ -145,25 +145,23 @@ class Dispatcher:
         return sent
 
     def _send_claimed(self, ids: list[int]) -> int:
-        """Send what this process claimed. A replica sends one message at a time, each only if the claim is
-        still its own and then its heartbeat still live (a database call that hung past it is noticed
-        here), and puts back what it did not try."""
+        """Send what this process claimed, one message at a time. A replica sends a message only while its claim
+        is still its own (checked in the transaction that sends and marks it) and its heartbeat surely live;
+        at the first claim it no longer holds, it puts back what it did not try."""
         replica = self._replica
-        if replica is None:
-            return self._send_batch(ids)
         sent = 0
         for i, msg_id in enumerate(ids):
-            if not self._still_claimed(msg_id, replica.holder) or not replica.alive():
+            if replica is not None and not replica.alive():
                 self._unclaim(ids[i:], replica.holder)
                 break
-            sent += self._send_batch([msg_id])
+            outcome = self._send_guarded(msg_id)
+            if outcome is None:
+                if replica is not None:
+                    self._unclaim(ids[i + 1:], replica.holder)
+                    break
+                continue
+            sent += outcome
         return sent
-
-    def _still_claimed(self, msg_id: int, holder: str) -> bool:
-        with self._uow() as uow:
-            return uow.session.scalar(select(OutboxMessage.id).where(
-                OutboxMessage.id == msg_id, OutboxMessage.status == "sending",
-                OutboxMessage.claimed_by == holder)) is not None
 
     def _unclaim(self, ids: list[int], holder: str) -> None:
         """Put back claims this process did not try (their attempt not counted)."""
@@ -180,23 +178,31 @@ class Dispatcher:
         with self._uow() as uow:
             return uow.now.timestamp()
 
-    def _send_batch(self, ids: list[int]) -> int:
-        """Send each claimed message; one that fails in any way is retried or parked on its own, and the rest
-        of the batch goes on."""
-        sent = 0
-        for msg_id in ids:
-            try:
-                sent += self._send_one(msg_id)
-            except Exception as exc:  # a sender's, a renderer's or a platform's surprise: one message's failure
-                self._failed_unexpectedly(msg_id, exc)
-        return sent
+    def _send_guarded(self, msg_id: int) -> int | None:
+        """Send one claimed message; one that fails in any way is retried or parked on its own, and the rest of
+        the batch goes on. 1 if it was sent, 0 if not, None if its claim was not this process's."""
+        try:
+            return self._send_one(msg_id)
+        except Exception as exc:  # a sender's, a renderer's or a platform's surprise: one message's failure
+            self._failed_unexpectedly(msg_id, exc)
+            return 0
 
-    def _send_one(self, msg_id: int) -> int:
-        """Render, send and record one claimed message: 1 if it was sent."""
+    def _send_one(self, msg_id: int) -> int | None:
+        """Render, send and record one claimed message: 1 if it was sent, 0 if not, None if the claim is not
+        this process's (any more): released while this process was cut off from the database, it may have
+        been sent by another. The claim is read in the transaction that marks the message sent."""
+        replica = self._replica
+        holder = replica.holder if replica is not None else None
         with self._uow() as uow:
-            msg = uow.session.get(OutboxMessage, msg_id)
+            msg = uow.session.scalar(select(OutboxMessage).where(
+                OutboxMessage.id == msg_id, OutboxMessage.status == "sending",
+                OutboxMessage.claimed_by == holder if holder is not None else OutboxMessage.claimed_by.is_(None)))
             if msg is None:
-                return 0
+                return None
+            if replica is not None and not replica.alive():  # the read came late: others may count it gone
+                msg.status, msg.claimed_by, msg.attempts = "pending", None, msg.attempts - 1
+                uow.commit()
+                return None
             org = uow.session.get(Organisation, msg.org_id)
             assert org is not None
             recipient = uow.session.get(Member, msg.recipient_id) if msg.recipient_id else None
@@ -226,6 +232,8 @@ class Dispatcher:
                 uow.commit()
                 return 0
             self._limiter.record(limits, now)
+            # sent, so recorded as sent even if the claim passed on during the send: a new claimant then finds
+            # the message no longer `sending` and does not send it again
             msg.status, msg.sent_at, msg.last_error = "sent", uow.now, None
             uow.commit()
             return 1
@@ -235,7 +243,8 @@ class Dispatcher:
         try:
             with self._uow() as uow:
                 msg = uow.session.get(OutboxMessage, msg_id)
-                if msg is None or msg.status != "sending":
+                holder = self._replica.holder if self._replica is not None else None
+                if msg is None or msg.status != "sending" or msg.claimed_by != holder:  # not this process's now
                     log.error("outbox message %s failed", msg_id, exc_info=exc)
                     return
                 self._failed(uow, msg, failure_reason(exc), None, exc)

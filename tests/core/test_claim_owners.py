@@ -120,3 +120,32 @@ def test_a_claim_released_under_a_process_is_not_sent_by_it(bot, app, db_url: st
     assert Dispatcher(units_of_work, {"console": first}, replica=mine).run_once() == 1
     assert mine.alive() and len(first.sent) == 1 and sorted(first.sent + second.sent) == sorted(keys)
     assert [status for status, _, _ in _claims(app)] == ["sent"] * 3
+
+
+@pytest.mark.parametrize("cut_at", [1, 2, 3, 4])
+def test_a_process_cut_off_and_back_after_the_ttl_sends_nothing_another_sent(bot, app, cut_at: int) -> None:
+    """This process loses the database as it opens its `cut_at`-th unit of work after its first message went out
+    (before or after it checked its next claim, or as it reads the message) and comes back after the heartbeat's
+    TTL; meanwhile another replica released its claims and sent them. Whatever the point, it sends none of them
+    again: a message goes out only from the unit of work in which its sender still finds the claim its own."""
+    keys = _due(bot, app)
+    other, second = Replica(app.engine, app.clock, ttl=TTL), Recorder()
+    other_dispatcher = Dispatcher(app.services.uow, {"console": second}, replica=other)
+    opened: list[int] = []
+
+    def units_of_work() -> UnitOfWork:
+        """This replica's units of work; the `cut_at`-th after its first message went out is opened late."""
+        if opened:
+            opened[0] += 1
+            if opened[0] == cut_at:
+                app.clock.advance(timedelta(seconds=TTL + 1))  # gone for longer than its heartbeat lasts
+                other.beat()
+                other_dispatcher.run_once()
+        return app.services.uow()
+
+    mine = Replica(app.engine, app.clock, ttl=TTL)
+    first = Recorder(during=lambda: opened.append(0))
+    mine.beat()
+    Dispatcher(units_of_work, {"console": first}, replica=mine).run_once()
+    assert sorted(first.sent + second.sent) == sorted(keys)  # each message once, by one of them
+    assert [status for status, _, _ in _claims(app)] == ["sent"] * 3
