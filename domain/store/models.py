@@ -127,6 +127,10 @@ class Member(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     prefs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # when the member left the department (离职), and who took over what was open (domain.team.handover);
+    # a member who left is inactive: they cannot act and are sent nothing, their history stays theirs
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    successor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
 
     @property
     def muted(self) -> frozenset[str]:
