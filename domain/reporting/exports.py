@@ -4,6 +4,7 @@ xlsx. Each area writes its own tables through `write_table`, and adds those peop
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 from collections.abc import Callable, Sequence
@@ -117,7 +118,11 @@ def send_export(uow: UnitOfWork, actor: Actor, what: str, fmt: str, start: date 
     else:
         data, count = table.write(uow, actor, fmt)
     stamp = uow.now.astimezone(ZoneInfo(actor.timezone)).strftime("%Y%m%d-%H%M%S")
-    key = f"export:{actor.org_id}:{actor.member_id}:{what}:{uow.now.isoformat()}"
+    # what makes this request one of its own: the table, its format and days, the moment, and the file itself
+    # (the table may have changed since a request of the same moment)
+    days = f"{start.isoformat() if start else ''}..{end.isoformat() if end else ''}"
+    key = (f"export:{actor.org_id}:{actor.member_id}:{what}:{fmt}:{days}:{uow.now.isoformat()}:"
+           f"{hashlib.sha256(data).hexdigest()[:16]}")
     enqueue(uow, org_id=actor.org_id, key=key, recipient_id=actor.member_id, urgent=True,
             msgid=N_("Your export: {what} (rows: {count})."), params={"what": Label(table.label), "count": count})
     attach(uow, key, Attachment(f"{what}-{stamp}.{fmt}", MIME[fmt], data))

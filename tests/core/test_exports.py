@@ -124,3 +124,16 @@ def test_export_refuses_bad_input_and_sends_nothing(team, app) -> None:
     for line, answer in cases.items():
         assert answer in team(":as wang", line), line
     assert _outbox_files(app) == []
+
+
+def test_exports_asked_for_at_the_same_moment_are_each_sent(team, app) -> None:
+    """The same table in the other format, for other days, or changed in between, asked for at the same clock
+    instant by the same person: each request's file comes; none is taken for another."""
+    team(":as wang", "/export leads", "/export leads csv", "/export complaints csv from=2026-11-01 to=2026-11-30",
+         "/export complaints csv from=2026-11-20 to=2026-11-30", "/customer new NewCo", "/lead new NewCo value=300",
+         "/export leads csv")
+    files = _outbox_files(app)
+    assert [name.rsplit(".", 1)[1] for _key, name, _data in files] == ["xlsx", "csv", "csv", "csv", "csv"]
+    assert len({key for key, _name, _data in files}) == 5
+    leads = [_csv(data) for _key, name, data in files if name.startswith("leads-") and name.endswith(".csv")]
+    assert [[row[0] for row in rows[1:]] for rows in leads] == [["L1", "L2"], ["L1", "L2", "L3"]]
