@@ -8,8 +8,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, get_args
 
 from babel.numbers import get_currency_name
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo
+from pydantic import BaseModel, BeforeValidator, ConfigDict, GetCoreSchemaHandler, ValidationInfo
 from pydantic.fields import FieldInfo
+from pydantic_core import core_schema
 
 from domain.kernel.dates import cn_number, in_range, parse_birthday, parse_date, parse_days
 from domain.kernel.errors import Invalid
@@ -39,11 +40,32 @@ class Widget:
     choices: tuple[tuple[str, str], ...] = ()  # (value, label msgid)
 
 
+@dataclass(frozen=True, eq=False)
+class OneOf:
+    """A field taking one of a vocabulary's choices: its key, its label in either language or an alias.
+
+    Metadata of an `Annotated[str, OneOf(vocab)]` field: pydantic reads the value with the vocabulary before
+    validating it, and forms offer the vocabulary's choices.
+    """
+
+    vocab: Vocabulary
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_before_validator_function(lambda v: self.vocab.parse(str(v)), handler(source))
+
+
+def _widget(meta: Any) -> Widget | None:
+    if isinstance(meta, OneOf):
+        return choices_of(meta.vocab)
+    return meta if isinstance(meta, Widget) else None
+
+
 def widget_of(info: FieldInfo) -> Widget | None:
     """The form hint of a field, also when it is optional (`Annotated[...] | None`)."""
-    found = [m for m in info.metadata if isinstance(m, Widget)]
+    metadata = list(info.metadata)
     for arg in get_args(info.annotation):
-        found += [m for m in getattr(arg, "__metadata__", ()) if isinstance(m, Widget)]
+        metadata += getattr(arg, "__metadata__", ())
+    found = [w for w in map(_widget, metadata) if w is not None]
     return found[0] if found else None
 
 
@@ -62,16 +84,23 @@ def _text(value: Any) -> str:
     return text
 
 
+def today_of(info: ValidationInfo) -> date:
+    """The actor's today, which every command's arguments are validated with (as context)."""
+    assert info.context is not None, "arguments are validated with the actor's today as context"
+    today: date = info.context["today"]
+    return today
+
+
 def _date(value: Any, info: ValidationInfo) -> date:
     if isinstance(value, date):
-        return in_range(value.date() if isinstance(value, datetime) else value, info.context["today"])
-    return parse_date(str(value), info.context["today"])
+        return in_range(value.date() if isinstance(value, datetime) else value, today_of(info))
+    return parse_date(str(value), today_of(info))
 
 
 def _birthday(value: Any, info: ValidationInfo) -> date:
     if isinstance(value, date):
-        return in_range(value.date() if isinstance(value, datetime) else value, info.context["today"])
-    return parse_birthday(str(value), info.context["today"])
+        return in_range(value.date() if isinstance(value, datetime) else value, today_of(info))
+    return parse_birthday(str(value), today_of(info))
 
 
 _MULTIPLIERS = {"万": 10_000, "w": 10_000, "亿": 100_000_000, "千": 1_000, "k": 1_000, "m": 1_000_000}
@@ -164,9 +193,6 @@ Email = Annotated[str, BeforeValidator(_email)]
 Phone = Annotated[str, BeforeValidator(_phone)]
 Credit = Annotated[str, BeforeValidator(_credit), Widget("choice", tuple((c, c) for c in CREDIT_RATINGS))]
 Lang = Annotated[str, BeforeValidator(_lang), Widget("choice", (("en", "English"), ("zh", "简体中文")))]
-def words(vocab: Vocabulary) -> Any:
-    """A field taking one of a vocabulary's choices: its key, its label in either language or an alias."""
-    return Annotated[str, choice(vocab), choices_of(vocab)]
 
 
 _SCOPE_LABELS = {"mine": N_("mine"), "team": N_("my team"), "all": N_("all"), "open": N_("in progress"),
@@ -179,9 +205,9 @@ _SCOPE_ALIASES = {"我的": "mine", "我": "mine", "自己": "mine", "团队": "
                   "team's": "team"}
 
 
-def scope(*keys: str) -> Any:
+def scope(*keys: str) -> OneOf:
     """What a list command shows: some of mine, team, all, open, overdue, pending, signed, waiting."""
-    return words(Vocabulary(N_("scope"), {k: _SCOPE_LABELS[k] for k in keys},
+    return OneOf(Vocabulary(N_("scope"), {k: _SCOPE_LABELS[k] for k in keys},
                             {alias: k for alias, k in _SCOPE_ALIASES.items() if k in keys}))
 
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -301,7 +301,7 @@ def field_problem(ctx: Ctx, cmd: Command, name: str, value: Any) -> str | None:
 @cache
 def _adapter(cmd: Command, name: str) -> TypeAdapter[Any]:
     info = cmd.args.model_fields[name]
-    return TypeAdapter(Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation)
+    return TypeAdapter(info.rebuild_annotation())
 
 
 def run(ctx: Ctx, cmd: Command, args: Args, line: str) -> Reply:

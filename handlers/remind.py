@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Annotated
 
 from pydantic import Field
 
@@ -12,7 +13,7 @@ from domain.kernel.vocab import Vocabulary
 from domain.store.models import Member
 from domain.team.reminders import set_muted, snooze
 from handlers.agenda import agenda_reply
-from handlers.args import Args, Text, words
+from handlers.args import Args, OneOf, Text
 from handlers.context import Ctx
 from handlers.registry import Registry
 from handlers.replies import Reply, Section
@@ -20,10 +21,11 @@ from handlers.replies import Reply, Section
 commands = Registry()
 
 # the two snooze choices, in the words people type (the reminders' buttons say "In 1 hour", "Tomorrow morning")
-Until = words(Vocabulary(
+SNOOZE_UNTIL = Vocabulary(
     N_("until"), {"1h": N_("In 1 hour"), "tomorrow": N_("Tomorrow morning")},
     {"1小时": "1h", "一小时": "1h", "1 hour": "1h", "an hour": "1h", "hour": "1h", "明天": "tomorrow",
-     "明早": "tomorrow", "明天早上": "tomorrow", "morning": "tomorrow"}))
+     "明早": "tomorrow", "明天早上": "tomorrow", "morning": "tomorrow"})
+Until = Annotated[str, OneOf(SNOOZE_UNTIL)]
 
 
 class SnoozeArgs(Args):

@@ -16,9 +16,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from domain.delivery.calendar import is_workday
 from domain.delivery.due import cancel, schedule
@@ -557,10 +557,10 @@ def _check_score(score: int) -> None:
 
 def _save(uow: UnitOfWork, review: Review, expected: str, **values: Any) -> None:
     """Move a review on, if it is still in the state and version it was read in (first wins)."""
-    done = uow.session.execute(
+    done = cast(CursorResult[Any], uow.session.execute(
         update(Review).where(Review.id == review.id, Review.version == review.version, Review.status == expected)
         .values(version=review.version + 1, updated_at=uow.now, **values)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)))
     if done.rowcount != 1:
         uow.rollback()
         raise Conflict(N_("The review {ref} was changed by someone else meanwhile; look at it again."),

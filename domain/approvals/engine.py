@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 
 from domain.approvals.policy import (
     DEFAULT_RULES,
@@ -358,16 +358,16 @@ def submit(uow: UnitOfWork, actor: Actor, req: ApprovalRequest) -> ApprovalReque
     days = req.fields.get("days")
     steps = plan(uow, org, requester, req.type, policy,
                  {"amount": req.amount, "days": Decimal(str(days)) if days is not None else None})
-    chain = [{"role": p.step.role, "approver_id": p.approver.id if p.approver else None,
+    chain: list[dict[str, Any]] = [{"role": p.step.role, "approver_id": p.approver.id if p.approver else None,
               "for_id": p.delegate_for.id if p.delegate_for else None} for p in steps if p.applies]
-    done = uow.session.execute(
+    done = cast(CursorResult[Any], uow.session.execute(
         update(ApprovalRequest)
         .where(ApprovalRequest.id == req.id, ApprovalRequest.version == req.version,
                ApprovalRequest.state == req.state)
         .values(state="pending", round=req.round + 1, step=0, chain=chain, policy_version=policy.version,
                 escalated_to_id=None, version=req.version + 1, submitted_at=uow.now, decided_at=None)
         .execution_options(synchronize_session=False)
-    )
+    ))
     if done.rowcount != 1:
         uow.rollback()
         raise Conflict(N_("{ref} changed meanwhile; look again with /approvals."), ref=rref(req))
@@ -480,7 +480,7 @@ def decide(uow: UnitOfWork, actor: Actor, text: str, outcome: str, reason: str |
     else:
         new_state, new_step = STATE_FOR[outcome], req.step
     old_round, old_step = req.round, req.step
-    done = uow.session.execute(
+    done = cast(CursorResult[Any], uow.session.execute(
         update(ApprovalRequest)
         .where(ApprovalRequest.id == req.id, ApprovalRequest.version == req.version,
                ApprovalRequest.state == "pending", ApprovalRequest.round == old_round,
@@ -488,7 +488,7 @@ def decide(uow: UnitOfWork, actor: Actor, text: str, outcome: str, reason: str |
         .values(state=new_state, step=new_step, version=req.version + 1, escalated_to_id=None,
                 decided_at=uow.now if new_state != "pending" else None)
         .execution_options(synchronize_session=False)
-    )
+    ))
     if done.rowcount != 1:
         uow.rollback()
         uow.session.expire_all()

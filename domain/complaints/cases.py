@@ -520,6 +520,7 @@ def log_complaint(
     """Intake (受理): record it, promise deadlines from the policy, route it, start the ladder."""
     customer = _intake_customer(uow, actor, customer_text)
     org = _org(uow, actor)
+    member: Member | None
     if assignee:
         member = find_member(uow, actor.org_id, assignee)
     else:
@@ -873,7 +874,8 @@ def complaint_resolution(uow: UnitOfWork, scope: Scope) -> Figure:
     rows = list(uow.session.execute(select(Complaint.status, Complaint.resolved_at, Complaint.closed_at).where(
         Complaint.org_id == scope.org_id, _handled_by(scope), scope.during(Complaint.created_at))))
     done = sum(1 for status, resolved, closed in rows
-               if (resolved is not None and resolved < scope.end) or (status == "closed" and closed < scope.end))
+               if (resolved is not None and resolved < scope.end)
+               or (status == "closed" and closed is not None and closed < scope.end))
     return Figure("complaint_resolution", rate(done, len(rows)), "rate",
                   N_("{resolved} of {total} complaints logged in the period were resolved"),
                   {"resolved": done, "total": len(rows)})

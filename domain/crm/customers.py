@@ -564,7 +564,7 @@ def list_leads(uow: UnitOfWork, actor: Actor, scope: str = "mine", stage: str | 
 
 
 @cache
-def _lead_list_statement(scope: str, by_stage: bool) -> Prepared | Select[tuple[Any, ...]]:
+def _lead_list_statement(scope: str, by_stage: bool) -> Prepared | Select[*tuple[Any, ...]]:
     """The lead list's query for a scope, with or without a stage, built once each (it is asked often);
     a Core read of the columns a list shows, not three whole records per lead; prepared, but for a team's
     (its members are an expanding IN)."""

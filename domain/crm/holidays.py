@@ -114,9 +114,9 @@ def year_view(uow: UnitOfWork, actor: Actor, year: int) -> YearView:
     days: dict[date, tuple[bool, str | None, bool]] = {}
     if follows_china:
         days = {day: (working, name, False) for day, (working, name) in national_days(year).items()}
-    for day, own in org.calendar_days.items():
+    for day, marked in org.calendar_days.items():
         if day.year == year:
-            days[day] = (own.working, own.name, True)
+            days[day] = (marked.working, marked.name, True)
     spans: list[Span] = []
     for day in sorted(days):
         working, name, own = days[day]

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -47,6 +48,7 @@ def first_delivery(uow: UnitOfWork, platform: str, key: str) -> bool:
 
 
 def forget_old(uow: UnitOfWork) -> int:
-    result = uow.session.execute(delete(InboundEvent).where(InboundEvent.received_at < uow.now - KEEP))
+    result = cast(CursorResult[Any],
+                  uow.session.execute(delete(InboundEvent).where(InboundEvent.received_at < uow.now - KEEP)))
     uow.commit()
     return result.rowcount

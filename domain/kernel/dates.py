@@ -175,12 +175,12 @@ def _read_date(text: str, today: date) -> date:
             result = _next_occurrence(result)
         return result
     if m := _AFTER.match(raw):
-        n, unit = cn_number(m[1]), m[2]
-        if n is None:  # 三三天后
+        count, unit = cn_number(m[1]), m[2]
+        if count is None:  # 三三天后
             raise _bad(text)
         if unit in ("个月", "個月"):
-            return _add_months(today, n)
-        return today + timedelta(days=n * (7 if unit in ("周", "星期") else 1))
+            return _add_months(today, count)
+        return today + timedelta(days=count * (7 if unit in ("周", "星期") else 1))
     return _dateparser(raw, today)
 
 

@@ -180,7 +180,8 @@ def fmt_datetime(value: datetime, tz: str) -> str:
     a meeting at 09:30), so the seconds of babel's medium format ("2:00:00 PM") would only be noise."""
     locale = babel_locale()
     local = value.astimezone(ZoneInfo(tz))
-    return get_datetime_format("medium", locale=locale).format(
+    # babel types the pattern as a DateTimePattern; it is the locale's "{1}, {0}" string
+    return str(get_datetime_format("medium", locale=locale)).format(
         format_time(local, "short", locale=locale), format_date(local, "medium", locale=locale))
 
 

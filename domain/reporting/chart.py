@@ -26,6 +26,7 @@ def render(bars_title: str, bars: list[tuple[str, int]], pairs_title: str,
     """Two panels: horizontal bars (leads by stage), and pairs of bars (this week against the one before)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.text import Text
 
     family = _cjk_family()
     fig = Figure(figsize=(10, 4.5), dpi=100, layout="constrained")
@@ -45,7 +46,7 @@ def render(bars_title: str, bars: list[tuple[str, int]], pairs_title: str,
     right.xaxis.get_major_locator().set_params(integer=True)
     right.legend(loc="lower right", fontsize="small")
     if family:
-        for text in fig.findobj(lambda o: hasattr(o, "set_fontfamily")):
+        for text in fig.findobj(Text):
             text.set_fontfamily(family)
     out = io.BytesIO()
     fig.savefig(out, format="png")

@@ -125,7 +125,7 @@ def _run(conn: Connection, sql: str, args: Any) -> tuple[Any, list[tuple[Any, ..
     cursor = raw.cursor()
     try:
         cursor.execute(sql, args)
-        return (cursor.description, cursor.fetchall()) if cursor.description else (None, [])
+        return (cursor.description, list(cursor.fetchall())) if cursor.description else (None, [])
     except dialect.loaded_dbapi.Error as err:
         lost = dialect.is_disconnect(err, raw, cursor)
         if lost:

@@ -66,7 +66,8 @@ def trail(uow: UnitOfWork, actor: Actor, about: str | None, start: date | None, 
     total = uow.session.scalar(select(func.count(AuditEntry.id)).where(*where)) or 0
     query = (select(AuditEntry, Member.name).outerjoin(Member, Member.id == AuditEntry.actor_id).where(*where)
              .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()))
-    rows = [(entry, name) for entry, name in uow.session.execute(query.limit(limit) if limit else query)]
+    rows: list[tuple[AuditEntry, str | None]] = [
+        (entry, name) for entry, name in uow.session.execute(query.limit(limit) if limit else query)]
     uow.audit(actor.org_id, actor.member_id, "read", "audit", shown_about, f"{len(rows)} of {total}")
     uow.commit()
     return Trail(rows, total, shown_about)

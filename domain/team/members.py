@@ -5,9 +5,10 @@ import hashlib
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import CursorResult, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from domain.delivery.due import reschedule_org
@@ -534,11 +535,11 @@ def redeem_enrolment(uow: UnitOfWork, code: str, place: Place, account: Account,
     if row.org_id is None and holder is not None:
         raise Conflict(N_("Your account already belongs to a department, so it cannot open another; "
                           "the code was not used."))
-    claimed = uow.session.execute(
+    claimed = cast(CursorResult[Any], uow.session.execute(
         update(EnrolmentCode)
         .where(EnrolmentCode.id == row.id, EnrolmentCode.used_at.is_(None), EnrolmentCode.expires_at > uow.now)
         .values(used_at=uow.now, used_in=f"{place.platform}:{place.external_id}"[:160])
-    )
+    ))
     if claimed.rowcount != 1:
         uow.rollback()
         raise Invalid(N_("That code is unknown, used or expired. Ask for a new one."))
@@ -548,8 +549,7 @@ def redeem_enrolment(uow: UnitOfWork, code: str, place: Place, account: Account,
             resolved = resolve_member(uow, org, account.platform, account.workspace, account.external_id,
                                       account.name)
             return Enrolled(org.id, org.name, resolved.member, opened=True)
-        org = uow.session.get(Organisation, row.org_id)
-        assert org is not None
+        org = uow.session.get_one(Organisation, row.org_id)
         _join(uow, org, place, row.created_by_id, "by code")
         uow.commit()
     except IntegrityError:  # another code or command took this place at the same moment

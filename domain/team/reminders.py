@@ -21,14 +21,16 @@ from domain.team.access import parse_ref, require_visible
 def snooze(uow: UnitOfWork, actor: Actor, text: str, until: str) -> datetime:
     """Send a reminder again later: in an hour, or on the next working morning."""
     for kind in uow.wiring[DUE_KINDS].values():
-        number = parse_ref(text, kind.prefix) if kind.prefix and kind.model is not None else None
-        if number is not None:
+        number = parse_ref(text, kind.prefix) if kind.prefix else None
+        if number is not None and kind.model is not None:
+            subject = id_of(uow, kind.model, actor.org_id, number)
             break
     else:
         raise NotFound(N_("Nothing to snooze is called {ref}."), ref=text)
-    subject = id_of(uow, kind.model, actor.org_id, number)
-    item = uow.session.scalar(select(DueItem).where(DueItem.key == f"{kind.name}:{subject}")) if subject else None
-    owner = kind.owner(uow, subject) if kind.owner and subject else None
+    if subject is None:
+        raise NotFound(N_("Nothing to snooze is called {ref}."), ref=text)
+    item = uow.session.scalar(select(DueItem).where(DueItem.key == f"{kind.name}:{subject}"))
+    owner = kind.owner(uow, subject) if kind.owner else None
     if item is None or item.org_id != actor.org_id or owner is None:
         raise NotFound(N_("Nothing to snooze is called {ref}."), ref=text)
     require_visible(uow, actor, owner, N_("Nothing to snooze is called {ref}."), ref=text)

@@ -25,7 +25,7 @@ from domain.kernel.i18n import (
 from domain.kernel.vocab import ROLES, Vocabulary
 from domain.reporting.figures import MEASURES, Measure
 from domain.store.models import Member, Review
-from handlers.args import Args, LongText, MemberName, Text, Widget, words
+from handlers.args import Args, LongText, MemberName, OneOf, Text, Widget, today_of
 from handlers.context import Ctx
 from handlers.registry import Registry
 from handlers.replies import Button, Reply, Section
@@ -43,7 +43,7 @@ def _points(value: Any) -> int:
 
 
 def _period(value: Any, info: ValidationInfo) -> str:
-    return appraisals.parse_period(str(value), info.context["today"]).key
+    return appraisals.parse_period(str(value), today_of(info)).key
 
 
 def _on_off(value: Any) -> bool:
@@ -301,9 +301,10 @@ def review_appeal(ctx: Ctx, args: AppealArgs) -> Reply:
                  private=True)
 
 
-Ruling = words(Vocabulary(N_("ruling"), {"upheld": N_("upheld"), "dismissed": N_("dismissed")},
-                          {"成立": "upheld", "申诉成立": "upheld", "支持": "upheld", "驳回": "dismissed",
-                           "不成立": "dismissed", "申诉不成立": "dismissed", "维持": "dismissed"}))
+RULINGS = Vocabulary(N_("ruling"), {"upheld": N_("upheld"), "dismissed": N_("dismissed")},
+                     {"成立": "upheld", "申诉成立": "upheld", "支持": "upheld", "驳回": "dismissed",
+                      "不成立": "dismissed", "申诉不成立": "dismissed", "维持": "dismissed"})
+Ruling = Annotated[str, OneOf(RULINGS)]
 
 
 class RuleArgs(Args):

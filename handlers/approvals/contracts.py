@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 from pydantic import Field
 
@@ -20,9 +21,9 @@ from handlers.args import (
     LongText,
     MemberName,
     Money,
+    OneOf,
     Text,
     scope,
-    words,
 )
 from handlers.context import Ctx
 from handlers.format import day, local_day, money, risk
@@ -128,7 +129,7 @@ def contract_show(ctx: Ctx, args: ContractRefArgs) -> Reply:
                  private=True)
 
 
-ContractScope = scope("all", "pending", "signed", "mine")
+ContractScope = Annotated[str, scope("all", "pending", "signed", "mine")]
 
 
 class ContractListArgs(Args):
@@ -192,7 +193,7 @@ def contract_ledger(ctx: Ctx, args: LedgerArgs) -> Reply:
 commands.describe_group("contract", N_("Contracts: draft, approve, sign, change; the ledger."))
 
 
-ExpenseType = words(EXPENSES)
+ExpenseType = Annotated[str, OneOf(EXPENSES)]
 
 
 class ExpenseArgs(Args):

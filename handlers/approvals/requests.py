@@ -20,9 +20,9 @@ from handlers.args import (
     LongText,
     MemberName,
     Money,
+    OneOf,
     Text,
     scope,
-    words,
 )
 from handlers.context import Ctx
 from handlers.format import day, local_day
@@ -92,7 +92,7 @@ def changes(ctx: Ctx, args: ReasonArgs) -> Reply:
     return Reply(text=_decided_text(decided))
 
 
-ApprovalScope = scope("waiting", "mine")
+ApprovalScope = Annotated[str, scope("waiting", "mine")]
 
 
 class ApprovalsArgs(Args):
@@ -169,7 +169,7 @@ def policy_show(ctx: Ctx, args: NoArgs) -> Reply:
     return _policy_reply(policy)
 
 
-RequestType = words(REQUEST_KINDS)
+RequestType = Annotated[str, OneOf(REQUEST_KINDS)]
 
 
 class PolicySetArgs(Args):

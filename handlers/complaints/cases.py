@@ -20,11 +20,11 @@ from handlers.args import (
     ChannelRef,
     LongText,
     MemberName,
+    OneOf,
     Text,
     choice,
     choices_of,
     scope,
-    words,
 )
 from handlers.context import Ctx
 from handlers.registry import Registry
@@ -163,11 +163,12 @@ def complaint_resolve(ctx: Ctx, args: ComplaintResolveArgs) -> Reply:
     return Reply(text=text)
 
 
-Outcome = words(Vocabulary(
+OUTCOMES = Vocabulary(
     N_("outcome"), {"satisfied": N_("satisfied"), "unsatisfied": N_("not satisfied")},
     {"满意": "satisfied", "非常满意": "satisfied", "基本满意": "satisfied", "不满意": "unsatisfied",
      "不太满意": "unsatisfied", "很不满意": "unsatisfied", "not satisfied": "unsatisfied",
-     "dissatisfied": "unsatisfied"}))
+     "dissatisfied": "unsatisfied"})
+Outcome = Annotated[str, OneOf(OUTCOMES)]
 
 
 class ComplaintCallbackArgs(Args):
@@ -251,7 +252,7 @@ def complaint_show(ctx: Ctx, args: ComplaintRefArgs) -> Reply:
                  buttons=buttons, private=True)
 
 
-ComplaintScope = scope("open", "overdue", "mine", "team")
+ComplaintScope = Annotated[str, scope("open", "overdue", "mine", "team")]
 
 
 class ComplaintListArgs(Args):
@@ -275,10 +276,12 @@ def complaint_list(ctx: Ctx, args: ComplaintListArgs) -> Reply:
                  sections=[Section(_("Complaints"), items, _("none"))], private=True)
 
 
-PolicyAction = words(Vocabulary(N_("action"), {"show": N_("show"), "set": N_("set")},
-                                {"查看": "show", "显示": "show", "设置": "set", "修改": "set"}))
-Counting = words(Vocabulary(N_("time counted"), {"working": N_("working time"), "calendar": N_("calendar time")},
-                            {"工作时间": "working", "工作日": "working", "自然时间": "calendar", "自然日": "calendar"}))
+POLICY_ACTIONS = Vocabulary(N_("action"), {"show": N_("show"), "set": N_("set")},
+                            {"查看": "show", "显示": "show", "设置": "set", "修改": "set"})
+PolicyAction = Annotated[str, OneOf(POLICY_ACTIONS)]
+COUNTINGS = Vocabulary(N_("time counted"), {"working": N_("working time"), "calendar": N_("calendar time")},
+                       {"工作时间": "working", "工作日": "working", "自然时间": "calendar", "自然日": "calendar"})
+Counting = Annotated[str, OneOf(COUNTINGS)]
 
 
 class PolicyArgs(Args):

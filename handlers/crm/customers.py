@@ -1,6 +1,8 @@
 """/customer: the customer archive (客户档案)."""
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
 from domain.crm import customers as crm
@@ -134,7 +136,7 @@ def customer_show(ctx: Ctx, args: CustomerShowArgs) -> Reply:
     )
 
 
-CustomerScope = scope("mine", "all")
+CustomerScope = Annotated[str, scope("mine", "all")]
 
 
 class CustomerListArgs(Args):

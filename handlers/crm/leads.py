@@ -1,6 +1,8 @@
 """/lead: the sales pipeline (市场调研 → … → 签约 | 流失)."""
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
 from domain.crm import customers as crm
@@ -132,7 +134,7 @@ def lead_show(ctx: Ctx, args: LeadShowArgs) -> Reply:
     return Reply(title=f"L{lead.number}", fields=fields, sections=[Section(_("History"), history)], private=True)
 
 
-LeadScope = scope("mine", "team", "all")
+LeadScope = Annotated[str, scope("mine", "team", "all")]
 
 
 class LeadListArgs(Args):

@@ -1,7 +1,7 @@
 """/visit and /callback: customer visits (客户拜访) and the callbacks they schedule (回访)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -47,7 +47,7 @@ def visit(ctx: Ctx, args: VisitArgs) -> Reply:
     return Reply(text=text)
 
 
-CallbackScope = scope("mine", "team")
+CallbackScope = Annotated[str, scope("mine", "team")]
 
 
 class CallbackListArgs(Args):

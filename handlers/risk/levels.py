@@ -1,6 +1,8 @@
 """/risk: the risk levels of customers, leads and contracts (风险管理), and the risk list (风险清单)."""
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
 from domain.approvals.contracts import find_contract
@@ -12,7 +14,7 @@ from domain.risk import levels as risk
 from domain.risk.levels import Record
 from domain.store.uow import UnitOfWork
 from domain.team.access import parse_ref
-from handlers.args import Args, LongText, Risk, Text, words
+from handlers.args import Args, LongText, OneOf, Risk, Text
 from handlers.context import Ctx
 from handlers.format import risk as level
 from handlers.registry import Registry
@@ -53,8 +55,9 @@ def risk_set(ctx: Ctx, args: RiskSetArgs) -> Reply:
     return Reply(text=text)
 
 
-Scope = words(Vocabulary(N_("scope"), {"all": N_("orange and red"), "high": N_("red only")},
-                         {"全部": "all", "红": "high", "红色": "high", "高": "high", "高风险": "high"}))
+RISK_SCOPES = Vocabulary(N_("scope"), {"all": N_("orange and red"), "high": N_("red only")},
+                         {"全部": "all", "红": "high", "红色": "high", "高": "high", "高风险": "high"})
+Scope = Annotated[str, OneOf(RISK_SCOPES)]
 
 
 class RiskListArgs(Args):

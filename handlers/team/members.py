@@ -104,7 +104,7 @@ def team_invite(ctx: Ctx, args: TeamInviteArgs) -> Reply:
     """Create an invite code; the member sends /start CODE to the bot in a private chat."""
     with ctx.uow() as uow:
         invite = team.create_invite(uow, ctx.actor, args.name)
-        member = uow.session.get(Member, invite.member_id)
+        member = uow.session.get_one(Member, invite.member_id)
     return Reply(
         text=_("Invite code for {name}: {code}. They send /start {code} to bizbot in a private chat; "
                "the code works once, until {date}.").format(

@@ -122,10 +122,10 @@ def _renamed(conn: sa.Connection, rows: list[sa.Row], to_numbers: bool) -> list[
         if m is None:
             continue
         prefix, ident = m[1], int(m[2])
-        table = ("action_items" if entity in ACTION_ENTITIES else "approval_requests") if prefix == "A" \
+        target = ("action_items" if entity in ACTION_ENTITIES else "approval_requests") if prefix == "A" \
             else PREFIXES.get(prefix)
-        if table is not None:
-            wanted.setdefault(table, []).append((row_id, org_id, prefix, ident))
+        if target is not None:
+            wanted.setdefault(target, []).append((row_id, org_id, prefix, ident))
     changes: list[dict[str, object]] = []
     for name, refs in wanted.items():
         table = _table(name)
