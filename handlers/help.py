@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from domain.kernel.errors import Invalid
-from domain.kernel.i18n import N_, _, translate
+from domain.kernel.i18n import N_, _, sort_key, translate
 from handlers.args import Args
 from handlers.context import Ctx
-from handlers.registry import Command, Registry
+from handlers.registry import Command, Registry, shown_name, shown_subs, zh_reader
 from handlers.replies import Reply, Section
+from handlers.words import canonical
 
 commands = Registry()
 
@@ -22,38 +23,47 @@ def help_command(ctx: Ctx, args: HelpArgs) -> Reply:
     registry = ctx.services.registry
     if not args.topic:
         items = [_line(registry, name, cmds) for name, cmds in sorted(registry.groups().items())]
+        if zh_reader():
+            items.sort(key=lambda line: sort_key(line.split(" ", 1)[0]))
         return Reply(title=_("bizbot commands"), sections=[Section(_("Commands"), items)],
                      text=_("Type /help COMMAND for details, e.g. /help lead new."), private=True)
-    topic = args.topic.lstrip("/").lower()
+    topic = " ".join(canonical("/" + args.topic.lstrip("/／")).lstrip("/").lower().split())
     if topic in registry.commands:
         cmd = registry.commands[topic]
         options = [
-            f"{name}: {translate(info.description)}" if info.description else name
+            _("{name}: {meaning}").format(name=_argument(cmd, name), meaning=translate(info.description))
+            if info.description else _argument(cmd, name)
             for name, info in cmd.args.model_fields.items()
         ]
         return Reply(
-            title=f"/{cmd.name}",
+            title=f"/{shown_name(cmd.name)}",
             text=translate(cmd.summary),
             fields=[(_("Usage"), cmd.usage())],
             sections=[Section(_("Arguments"), options)] + (
-                [Section(_("Examples"), list(cmd.examples))] if cmd.examples else []),
+                [Section(_("Examples"), [translate(e) for e in cmd.examples])] if cmd.examples else []),
             private=True,
         )
     groups = registry.groups()
     if topic in groups:
         return Reply(
-            title=f"/{topic}",
+            title=f"/{shown_name(topic)}",
             sections=[Section(_("Commands"), [f"{c.usage()} — {translate(c.summary)}" for c in groups[topic]])],
             private=True,
         )
     raise Invalid(N_("No help for '{topic}'. Type /help for the list."), topic=args.topic)
 
 
+def _argument(cmd: Command, name: str) -> str:
+    """An argument as the help lists it: a positional's placeholder, an option's name as typed."""
+    return cmd.placeholder(name) if name in cmd.positional else cmd.option(name)
+
+
 def _line(registry: Registry, group: str, cmds: list[Command]) -> str:
     """A group in the command list: what it is for and, for several commands, their words."""
     summary = translate(registry.summary_of(group))
+    command = f"/{shown_name(group)}"
     if len(cmds) == 1:
-        return f"/{group} — {summary}"
-    words = [c.name.split(" ", 1)[1] if " " in c.name else f"/{group}" for c in cmds]
-    return _("{command} — {summary} ({words})").format(command=f"/{group}", summary=summary.rstrip("。."),
+        return f"{command} — {summary}"
+    words = [shown_subs(group, [c.name.split(" ", 1)[1]])[0] if " " in c.name else command for c in cmds]
+    return _("{command} — {summary} ({words})").format(command=command, summary=summary.rstrip("。."),
                                                        words=" · ".join(words))

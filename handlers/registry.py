@@ -15,12 +15,13 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from domain.kernel.errors import DomainError, Forbidden, Hidden, Invalid
-from domain.kernel.i18n import N_, Choices, localize, translate, use_locale
+from domain.kernel.i18n import N_, Choices, current_locale, localize, translate, use_locale
 from domain.team.access import role_labels
-from handlers.args import Args
+from handlers.args import Args, widget_of
 from handlers.context import Ctx
-from handlers.parsing import CONTROL, parse_line
+from handlers.parsing import CONTROL, QUOTES, parse_line
 from handlers.replies import Reply, error
+from handlers.words import SUB_WORDS, arg_word, canonical, command_words, group_word
 
 log = logging.getLogger(__name__)
 
@@ -35,30 +36,67 @@ OPTION_ALIASES: dict[str, str | tuple[str, ...]] = {
     "邮箱": "email", "生日": "birthday", "周期": "cadence", "回访周期": "cadence", "原因": "reason",
     "结果": "result", "角色": "role", "上级": "supervisor", "语言": "lang", "阶段": "stage",
     "风险": "risk", "信用": "credit", "目的": "purpose", "需求": "needs", "负责人": "owner",
-    "评分": "score", "分数": "score", "考核期": "period", "期间": "period", "权重": "weights", "评语": "note",
-    "comment": "note", "lang": "lang", "language": "lang", "roles": "role", "sup": "supervisor", "date": "next",
+    "评分": "score", "分数": ("score", "value"), "考核期": "period", "期间": "period", "权重": "weights",
+    "评语": "note",
+    "comment": "note", "lang": "lang", "language": "lang", "roles": "role", "sup": "supervisor",
+    "date": ("date", "next"), "日期": ("date", "next"), "拜访日期": "date", "补录": "date",
     "from": "start", "to": "end", "从": "start", "到": "end", "交接": "handover", "付款方式": "payment",
     "交货期": "delivery", "履行期限": "term", "标题": "title", "严重程度": "severity", "级别程度": "severity",
     "问题": ("what", "problems"), "投诉内容": "what", "诉求": "wants", "客户诉求": "wants", "联系方式": "contact",
-    "处理人": "assignee", "负责处理": "assignee", "预算": "budget", "项目名称": "name", "开始": "start",
+    "处理人": ("assignee", "member"), "负责处理": "assignee", "预算": "budget", "项目名称": "name", "开始": "start",
     "部门": "department", "需要": "what", "截止": "due", "客户规模": "scale", "地位": "position",
     "行业地位": "position", "潜力": "potential", "发展潜力": "potential", "意向": "intent", "合作意向": "intent",
-    "名称": "name", "内容": "content", "变更内容": "content", "影响": "impact", "条款": "clauses", "结束": "end",
+    "名称": "name", "内容": ("content", "text", "what"), "变更内容": "content", "影响": "impact",
+    "条款": "clauses", "结束": "end",
     "客户": "customer", "商机": "lead", "发票": "invoice",
     "完成": "done", "已完成": "done", "完成情况": "done", "困难": "problems", "遇到的问题": "problems",
     "计划": "plan", "本周计划": "plan", "下周计划": "plan", "星期": "day", "时间": "time", "频道": "channel",
     "汇报人": "reporters", "月度": "monthly", "季度": "quarterly", "年度": "annual", "申诉期": "appeal_days",
+    # the words usage lines show a Chinese reader (handlers.words.ARG_WORDS), each read back as its option
+    "对象": ("about", "who"), "操作": "action", "年度截止日": "annual_close_day", "年度自评日": "annual_self_day",
+    "收集时间": "ask", "申请人": "by", "回访": "callback", "类别": "category", "审批链": "chain",
+    "截止日": "close_day", "代码": "code", "投诉": "complaint", "合同": "contract", "天数": "days",
+    "裁决": "decision", "升级": "escalate", "第一天": "first", "格式": "format", "交接人": "handover",
+    "工作时间": "hours", "指标": "indicator", "事项": ("item", "what"), "提醒类别": "kind",
+    "指标名称": "labels", "最后一天": "last", "经理时限": "manager", "成员": "member", "催办": "nudge",
+    "回访结果": "outcome", "记录": "record", "编号": "ref", "提醒时限": "remind", "解决时限": "resolution",
+    "响应时限": "response", "适用角色": "roles", "范围": "scope", "自评日": "self_day", "方案": "solution",
+    "步骤": "step", "下一步": "step", "模板": ("template", "name"), "纪要": "text", "时区": "timezone",
+    "主题": "topic", "类型": "type", "截至": "until", "推迟到": "until", "周": "week", "年份": "year",
+    "姓名": "name", "客户名称": "name", "节日名称": "name", "代审人": "name", "小时": "value",
+    "值班人": "member",
 }
 
 
 _LEADING_SLASHES = re.compile(r"^\s*[/／]+")
+# spaces a Chinese input method or a word processor types: read as the plain space between words
+_WIDE_SPACES = re.compile("[\u3000\u00a0\u2000-\u200a\u202f\u205f]")
 
 
 def clean_line(line: str) -> str:
-    """A typed command line as bizbot reads it: control characters dropped, and a leading full-width slash
-    (／lead, what a Chinese input method types) or a doubled one (a console or mention may add it) made one
-    plain slash."""
-    return _LEADING_SLASHES.sub("/", CONTROL.sub("", line), count=1)
+    """A typed command line as bizbot reads it: control and invisible characters dropped (a byte-order mark
+    that Windows Notepad puts in front too), full-width and no-break spaces read as spaces, a leading
+    full-width slash (／lead, what a Chinese input method types) or a doubled one (a console or mention may
+    add it) made one plain slash, and Chinese command words (/客户 新建) read as bizbot's own."""
+    line = _WIDE_SPACES.sub(" ", CONTROL.sub("", line)).strip()
+    return canonical(_LEADING_SLASHES.sub("/", line, count=1))
+
+
+def zh_reader() -> bool:
+    """Whether the text being written is for a Chinese reader (commands are then shown in Chinese words)."""
+    return current_locale() == "zh"
+
+
+def shown_name(name: str) -> str:
+    """A command or group as the reader types it: `lead new`, or `商机 新建` for a Chinese reader."""
+    return command_words(name) if zh_reader() else name
+
+
+def shown_subs(group: str, subs: list[str]) -> list[str]:
+    """Sub-command words as the reader types them."""
+    if not zh_reader():
+        return subs
+    return [SUB_WORDS.get(f"{group} {sub}", (sub,))[0] for sub in subs]
 
 
 @dataclass(frozen=True)
@@ -87,16 +125,29 @@ class Command:
         return [n for n, info in self.args.model_fields.items() if info.is_required() and not data.get(n)]
 
     def usage(self) -> str:
+        """The command's form, in the reader's words: `/lead new CUSTOMER [value=…]`, `/商机 新建 〈客户〉 [金额=…]`."""
         fields = self.args.model_fields
-        parts = [f"/{self.name}"]
+        parts = [f"/{shown_name(self.name)}"]
         for pos in self.positional:
-            word = pos.upper()
+            word = self.placeholder(pos)
             parts.append(word if fields[pos].is_required() else f"[{word}]")
         for key, info in fields.items():
             if key in self.positional:
                 continue
-            parts.append(f"{key}=…" if info.is_required() else f"[{key}=…]")
+            parts.append(f"{self.option(key)}=…" if info.is_required() else f"[{self.option(key)}=…]")
         return " ".join(parts)
+
+    def placeholder(self, field: str) -> str:
+        """A positional argument as usage lines show it: CUSTOMER, 〈客户〉."""
+        return f"〈{arg_word(self.name, field)}〉" if zh_reader() else field.upper()
+
+    def option(self, field: str) -> str:
+        """An option's name as the reader types it: industry, 行业."""
+        return arg_word(self.name, field) if zh_reader() else field
+
+    def shown_field(self, field: str) -> str:
+        """A field named in a message: a positional as its placeholder, an option with its = sign."""
+        return self.placeholder(field) if field in self.positional else f"{self.option(field)}="
 
 
 @dataclass
@@ -167,7 +218,8 @@ class Registry:
         head = words[0].lstrip("/").split("@", 1)[0].lower()
         groups = self.groups()
         if head not in groups:
-            close = difflib.get_close_matches(head, groups, n=1, cutoff=0.5)
+            known = {group_word(g) if zh_reader() else g: g for g in groups}
+            close = difflib.get_close_matches(head, list(known), n=1, cutoff=0.5)
             if close:
                 raise Invalid(N_("Unknown command /{name}. Did you mean /{suggestion}?"), name=head,
                               suggestion=close[0])
@@ -177,14 +229,15 @@ class Registry:
         if head in self.commands:
             return self.commands[head], words[1:]
         subs = sorted(c.name.split()[1] for c in groups[head])
+        shown = dict(zip(shown_subs(head, subs), subs, strict=True))
         if len(words) > 1:
-            close = difflib.get_close_matches(words[1].lower(), subs, n=1, cutoff=0.5)
+            close = difflib.get_close_matches(words[1].lower(), list(shown), n=1, cutoff=0.5)
             if close:
                 raise Invalid(N_("Unknown sub-command '{sub}' for /{name}. Did you mean /{name} {suggestion}?"),
-                              sub=words[1], name=head, suggestion=close[0])
+                              sub=words[1], name=shown_name(head), suggestion=close[0])
             raise Invalid(N_("Unknown sub-command '{sub}' for /{name}. Choose one of: {choices}."),
-                          sub=words[1], name=head, choices=Choices(subs))
-        raise Invalid(N_("/{name} needs a sub-command: {choices}."), name=head, choices=Choices(subs))
+                          sub=words[1], name=shown_name(head), choices=Choices(shown))
+        raise Invalid(N_("/{name} needs a sub-command: {choices}."), name=shown_name(head), choices=Choices(shown))
 
     def parse(self, ctx: Ctx, line: str) -> tuple[Command, Args]:
         cmd, data = self.fields(line)
@@ -192,7 +245,7 @@ class Registry:
 
     def fields(self, line: str) -> tuple[Command, dict[str, Any]]:
         """The command a line names and its raw field values, not yet validated."""
-        parsed = parse_line(line)
+        parsed = parse_line(canonical(line))
         cmd, rest = self.resolve(parsed.words)
         fields = cmd.args.model_fields
         data: dict[str, Any] = {}
@@ -200,13 +253,14 @@ class Registry:
             meant = OPTION_ALIASES.get(key, key)
             target = next((t for t in ((meant,) if isinstance(meant, str) else meant) if t in fields), key)
             if target not in fields or target in data:
-                known = [k for k in fields if k not in cmd.positional] or list(fields)
+                known = [cmd.option(k) for k in fields if k not in cmd.positional] or [
+                    cmd.option(k) for k in fields]
                 close = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
                 if close:
                     raise Invalid(N_("/{name} has no option {key}=. Did you mean {suggestion}=?"),
-                                  name=cmd.name, key=key, suggestion=close[0])
-                raise Invalid(N_("/{name} has no option {key}=. Usage: {usage}"), name=cmd.name, key=key,
-                              usage=cmd.usage())
+                                  name=shown_name(cmd.name), key=key, suggestion=close[0])
+                raise Invalid(N_("/{name} has no option {key}=. Usage: {usage}"), name=shown_name(cmd.name),
+                              key=key, usage=cmd.usage())
             data[target] = value
         positional = list(cmd.positional)
         if cmd.greedy and positional and len(rest) > len(positional):
@@ -217,7 +271,8 @@ class Registry:
                           words=" ".join(rest[len(positional):]), usage=cmd.usage())
         for name, value in zip(positional, rest, strict=False):
             if name in data:
-                raise Invalid(N_("{name} is given twice. Usage: {usage}"), name=name.upper(), usage=cmd.usage())
+                raise Invalid(N_("{name} is given twice. Usage: {usage}"), name=cmd.placeholder(name),
+                              usage=cmd.usage())
             data[name] = value
         return cmd, data
 
@@ -231,13 +286,33 @@ class Registry:
                 return error(translate_error(exc))
             return run(ctx, cmd, args, line)
 
+    def shown_line(self, line: str) -> str:
+        """A command line (a button's) as the reader would type it: for a Chinese reader in Chinese words —
+        `/lead stage L1 negotiation` is `/商机 阶段 L1 商务洽谈` — read back by `fields` as the same command.
+        Anyone else, or a line bizbot cannot read, gets it as it is."""
+        if not zh_reader():
+            return line
+        try:
+            cmd, data = self.fields(line)
+        except DomainError:
+            return line
+        parts = [f"/{command_words(cmd.name)}"]
+        last = cmd.positional[-1] if cmd.positional else None
+        for name in cmd.positional:
+            if name in data:
+                value = _shown_value(cmd, name, data[name])
+                parts.append(value if cmd.greedy and name == last else _quoted(value))
+        parts += [f"{cmd.option(name)}={_quoted(_shown_value(cmd, name, value))}"
+                  for name, value in data.items() if name not in cmd.positional]
+        return " ".join(parts)
+
     def form_for(self, group: str, text: str) -> Command | None:
         """The sub-command `text` names when nothing follows it (`/holiday add`) and it needs answers: the
         adapters then ask for them (a Slack modal, a Telegram conversation) instead of answering "Missing"."""
-        words = text.split()
-        if len(words) != 1:
+        words = canonical(f"/{group} {text}").split()
+        if len(words) != 2:
             return None
-        cmd = self.commands.get(f"{group} {words[0].lower()}")
+        cmd = self.commands.get(f"{words[0].lstrip('/')} {words[1].lower()}")
         return cmd if cmd is not None and cmd.missing({}) else None
 
     def submit(self, ctx: Ctx, cmd: Command, data: dict[str, str]) -> Reply | dict[str, str]:
@@ -253,12 +328,29 @@ class Registry:
             return run(ctx, cmd, args, f"/{cmd.name} (form)")
 
 
+def _shown_value(cmd: Command, name: str, value: Any) -> str:
+    """A value as the reader types it: a choice's key as its translated label (which reads back as the key)."""
+    widget = widget_of(cmd.args.model_fields[name])
+    if widget is not None and widget.kind == "choice":
+        label = dict(widget.choices).get(str(value))
+        if label is not None:
+            return translate(label)
+    return str(value)
+
+
+def _quoted(value: str) -> str:
+    if value and not any(ch.isspace() or ch in QUOTES for ch in value):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def precheck(ctx: Ctx, cmd: Command, data: dict[str, Any]) -> str | None:
     """Before asking for the rest of a command: why it cannot go ahead anyway (translated), or None."""
     with use_locale(ctx.actor.locale):
         try:
             if cmd.roles is not None and not ctx.actor.has_any(cmd.roles):
-                raise Forbidden(N_("Only {roles} may use /{name}."), roles=role_labels(cmd.roles), name=cmd.name)
+                raise Forbidden(N_("Only {roles} may use /{name}."), roles=role_labels(cmd.roles),
+                            name=shown_name(cmd.name))
             if cmd.precheck is not None:
                 cmd.precheck(ctx, data)
         except DomainError as exc:
@@ -308,7 +400,8 @@ def run(ctx: Ctx, cmd: Command, args: Args, line: str) -> Reply:
     """Check the role and run the handler; domain errors become one translated answer."""
     try:
         if cmd.roles is not None and not ctx.actor.has_any(cmd.roles):
-            raise Forbidden(N_("Only {roles} may use /{name}."), roles=role_labels(cmd.roles), name=cmd.name)
+            raise Forbidden(N_("Only {roles} may use /{name}."), roles=role_labels(cmd.roles),
+                            name=shown_name(cmd.name))
         return cmd.handler(ctx, args)
     except DomainError as exc:
         if isinstance(exc, Forbidden | Hidden):
@@ -323,7 +416,7 @@ def translate_error(exc: DomainError) -> str:
 def _validation_problem(cmd: Command, exc: ValidationError) -> Invalid:
     first = exc.errors()[0]
     name = str(first["loc"][0]) if first["loc"] else "?"
-    shown = name.upper() if name in cmd.positional else f"{name}="
+    shown = cmd.shown_field(name) if name in cmd.args.model_fields else name
     if first["type"] == "missing":
         return Invalid(N_("Missing {name}. Usage: {usage}"), name=shown, usage=cmd.usage())
     if first["type"] == "literal_error":

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from typing import TextIO
 from zoneinfo import ZoneInfo
@@ -20,7 +21,7 @@ from domain.kernel.i18n import N_, _, babel_locale, translate, use_locale
 from domain.store.models import Member, Organisation
 from domain.team.members import actor_for, ensure_org, find_member, resolve_member
 from handlers.context import Ctx
-from handlers.registry import translate_error
+from handlers.registry import clean_line, translate_error
 
 PLATFORM = "console"
 WORKSPACE = "local"
@@ -35,10 +36,7 @@ class ConsoleSender:
     def send(self, message: Outgoing) -> Posted | None:
         who = f"@{message.recipient.name}" if message.recipient else f"#{message.channel}"
         stamp = self._console.clock.now().astimezone(ZoneInfo(message.org.timezone)).strftime("%Y-%m-%d %H:%M")
-        text = message.text
-        if message.buttons:
-            text += "\n  " + "  ".join(f"[{b.label}: {b.command}]" for b in message.buttons)
-        self._console.write(f"[{stamp}] → {who}: {text}")
+        self._console.write(f"[{stamp}] → {who}: {self._text(message)}")
         if message.attachment is not None:
             self._console.write(f"  📎 {save_attachment(message)}")
         return Posted(who, message.key)
@@ -46,10 +44,16 @@ class ConsoleSender:
     def edit(self, message: Outgoing, posted: Posted) -> None:
         """A revised message is printed again, marked as an update of the earlier one."""
         stamp = self._console.clock.now().astimezone(ZoneInfo(message.org.timezone)).strftime("%Y-%m-%d %H:%M")
-        text = message.text
-        if message.buttons:
-            text += "\n  " + "  ".join(f"[{b.label}: {b.command}]" for b in message.buttons)
-        self._console.write(f"[{stamp}] ✎ {posted.chat}: {text}")
+        self._console.write(f"[{stamp}] ✎ {posted.chat}: {self._text(message)}")
+
+    def _text(self, message: Outgoing) -> str:
+        """A message with its buttons, each showing the command it runs as the recipient would type it."""
+        if not message.buttons:
+            return message.text
+        with use_locale(message.locale):
+            shown = [self._console.app.registry.shown_line(b.command) for b in message.buttons]
+        return message.text + "\n  " + "  ".join(f"[{b.label}: {c}]" for b, c in zip(message.buttons, shown,
+                                                                                       strict=True))
 
 
 def save_attachment(message: Outgoing) -> str:
@@ -129,7 +133,9 @@ class Console:
     # --- lines -------------------------------------------------------------------------
     def handle(self, line: str) -> bool:
         """Run one line; returns False when the session should end."""
-        line = line.strip()
+        line = clean_line(line)  # a byte-order mark (Notepad) in front, full-width spaces: as if not there
+        if line.startswith("：") or line.startswith(":"):
+            line = ":" + line[1:]
         if not line or line.startswith("#"):
             return True
         if line.startswith(":"):
@@ -141,6 +147,9 @@ class Console:
         if not line.startswith("/"):
             line = "/" + line
         reply = self.app.registry.dispatch(ctx, line)
+        with use_locale(ctx.actor.locale):  # a button's command as the reader would type it
+            reply = replace(reply, buttons=[replace(b, command=self.app.registry.shown_line(b.command))
+                                            for b in reply.buttons])
         self.write(("⚠ " if reply.error else "") + reply.as_text())
         self.deliver()
         return True

@@ -205,6 +205,26 @@ def fmt_percent(value: float) -> str:
     return format_percent(value, locale=babel_locale())
 
 
+def sort_key(text: str) -> tuple[tuple[str, ...], str]:
+    """How the reader's language orders names: a Chinese reader's by pinyin (阿里, 百度, 华为 — not by code
+    point, which puts 华为 first), anyone else's by letters, case aside."""
+    return _pinyin_key(text) if _current.get() == "zh" else ((text.casefold(),), text)
+
+
+def sorted_for_reader(items: list[str] | tuple[str, ...]) -> list[str]:
+    """Names in the reader's order (sort_key)."""
+    return sorted(items, key=sort_key)
+
+
+@lru_cache(maxsize=8192)
+def _pinyin_key(text: str) -> tuple[tuple[str, ...], str]:
+    from pypinyin import Style, lazy_pinyin
+
+    # each character its own syllable with its tone number (hua2), so 华为 sorts before 华夏 by tone, then
+    # by the character; letters and digits keep their place among the syllables
+    return tuple(s.casefold() for s in lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True)), text
+
+
 _NATIVE_NAMES = {"en": "English", "zh": "简体中文"}
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.kernel.errors import Invalid
-from domain.kernel.i18n import N_, Choices, Label, _, translate
+from domain.kernel.i18n import N_, Choices, Label, _, current_locale, translate
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,10 @@ class Vocabulary:
         return translate(self.labels.get(key, key))
 
     def choices(self) -> Choices:
-        """The keys, each with its label in the reader's language where that differs, as alternatives."""
+        """What can be typed, as alternatives: for a Chinese reader the Chinese labels (each is read back as
+        its key), for anyone else the keys, each with its label where that differs."""
+        if current_locale() == "zh":
+            return Choices(translate(v) for v in self.labels.values())
         return Choices(k if translate(v) == k else translate(v) if translate(v).startswith(k + " ") else
                        _("{key} ({label})").format(key=k, label=translate(v)) for k, v in self.labels.items())
 

@@ -132,7 +132,7 @@ def test_a_refused_line_with_control_characters_is_audited_without_them(bot, app
     assert "Only" in out
     with app.uow() as uow:
         detail = uow.session.scalars(select(AuditEntry.detail).where(AuditEntry.action == "denied")).all()[-1]
-    assert detail == "/review return Acme reason=Acme "
+    assert detail == "/review return Acme reason=Acme"
 
 
 def test_every_commands_examples_and_bare_form_render_on_both_platforms(bot, app) -> None:

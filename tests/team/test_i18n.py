@@ -59,5 +59,5 @@ def test_chinese_replies_use_chinese_punctuation_and_lists(bot) -> None:
     out = bot(":as wang", "/digest")
     assert "新客户：0（较前一周 ±0）" in out
     assert "小李：待自评" in bot("/review status")
-    assert "/lead 需要加子命令：list、new、screen、show或stage。" in bot("/lead")              # alternatives
+    assert "/商机 需要加子命令：列表、新建、筛选、查看或阶段。" in bot("/lead")        # alternatives, in Chinese words
     assert "商机（0）" in bot("／lead list")                        # the full-width slash a Chinese IME types
