@@ -13,6 +13,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Awaitable
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from typing import Any
@@ -127,19 +128,46 @@ class SlackAdapter:
                 return
             reason = f"HTTP {status}"
             wait = (getattr(answer, "headers", None) or {}).get("Retry-After") if status == 429 else None
-            retry_after = float(wait) if wait and str(wait).isdigit() else None
+            retry_after = _seconds(wait)
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             reason, retry_after = failure_reason(exc), None
+        await self.keep(message, retry_after, reason)
+
+    async def post(self, call: Awaitable[Any], message: Said, chat: str | None = None) -> None:
+        """Send a message through the Web API at once (`call`: chat.postMessage, chat.postEphemeral,
+        chat.update with `message`). What Slack does not take for now (a 429 after the client's own retries, a
+        server error, no answer) goes to the outbox as `say`'s answers do: to `chat` (a channel it was posted
+        in) or else as a direct message to the member. A refusal that will not pass (a channel not found) is
+        raised."""
+        try:
+            await call
+            return
+        except SlackApiError as exc:
+            response = exc.response
+            status = int(getattr(response, "status_code", None) or getattr(response, "status", None) or 0)
+            if status != 429 and status < 500:
+                raise
+            reason = f"HTTP {status}"
+            headers = getattr(response, "headers", None) or {}
+            retry_after = _seconds(headers.get("Retry-After")) if status == 429 else None
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            reason, retry_after = failure_reason(exc), None
+        await self.keep(message, retry_after, reason, chat)
+
+    async def keep(self, message: dict[str, Any], retry_after: float | None, reason: str,
+                   chat: str | None = None) -> None:
+        """A message Slack did not take, kept in the outbox for the dispatcher; one to no member is logged."""
         if not isinstance(message, Said) or message.ctx is None:
             log.warning("slack answer not taken (%s) and not kept: it is to no member", reason)
             return
-        await self.db(self._keep, message, retry_after, reason)
+        await self.db(self._keep, message, retry_after, reason, chat)
 
-    def _keep(self, message: Said, retry_after: float | None, reason: str) -> None:
+    def _keep(self, message: Said, retry_after: float | None, reason: str, chat: str | None = None) -> None:
         assert message.ctx is not None
         actor = message.ctx.actor
         with self.app.uow() as uow:
-            keep_reply(uow, message.reply, org_id=actor.org_id, platform=PLATFORM, recipient_id=actor.member_id,
+            keep_reply(uow, message.reply, org_id=actor.org_id, platform=PLATFORM,
+                       recipient_id=None if chat else actor.member_id, chat=chat,
                        retry_after=retry_after, reason=reason)
             uow.commit()
 
@@ -504,7 +532,7 @@ class SlackAdapter:
             return {}
         reply = await self.db(self.registry.dispatch, ctx, line)
         if decision and not reply.error and origin:
-            await self.settle(client, origin, reply, user)
+            await self.settle(client, origin, reply, user, ctx)
         else:
             await self.say(respond, self.message(reply, line=line, ctx=ctx), replace_original=False)
         return {}
@@ -519,15 +547,18 @@ class SlackAdapter:
                 "ts": container.get("message_ts") or message.get("ts"),
                 "blocks": message.get("blocks") or [], "text": message.get("text") or ""}
 
-    async def settle(self, client: AsyncWebClient, origin: dict[str, Any], reply: Reply, user: SlackUser) -> None:
-        """Show a decision on the message it was made on, and take that message's buttons away."""
+    async def settle(self, client: AsyncWebClient, origin: dict[str, Any], reply: Reply, user: SlackUser,
+                     ctx: Ctx) -> None:
+        """Show a decision on the message it was made on, and take that message's buttons away. If Slack does
+        not take the edit for now, the decision's answer comes to the member as a direct message."""
         kept = [b for b in origin.get("blocks", []) if b.get("type") != "actions"] or (
             [{"type": "section", "text": {"type": "mrkdwn", "text": origin["text"][:3000]}}]
             if origin.get("text") else [])
         outcome = {"type": "context", "elements": [
             {"type": "mrkdwn", "text": f"✓ {blocks.escape(reply.text)[:2900]} — <@{user.user_id}>"}]}
-        await client.chat_update(channel=origin["channel"], ts=origin["ts"], text=origin.get("text") or reply.text,
-                                 blocks=[*kept, outcome])
+        await self.post(client.chat_update(channel=origin["channel"], ts=origin["ts"],
+                                           text=origin.get("text") or reply.text, blocks=[*kept, outcome]),
+                        self.message(reply, ctx=ctx))
 
     async def on_page(self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
         """Next/Previous on a long list: run the same command again and show the other page."""
@@ -605,7 +636,7 @@ class SlackAdapter:
             outcome = error("\n".join(outcome.values()))
         origin = meta.get("origin")
         if origin and not outcome.error:
-            await self.settle(client, origin, outcome, user)
+            await self.settle(client, origin, outcome, user, ctx)
         else:
             await self.tell(client, user, meta.get("channel"), outcome, ctx)
 
@@ -627,10 +658,10 @@ class SlackAdapter:
         """Deliver a reply outside a command's response: ephemeral in the channel, or a direct message."""
         payload = self.message(reply, ctx=ctx)
         payload.pop("response_type", None)
-        if channel and reply.private:
-            await client.chat_postEphemeral(channel=channel, user=user.user_id, **payload)
+        if channel and reply.private:  # kept, it comes as a direct message: nobody else is to read it
+            await self.post(client.chat_postEphemeral(channel=channel, user=user.user_id, **payload), payload)
         else:
-            await client.chat_postMessage(channel=channel or user.user_id, **payload)
+            await self.post(client.chat_postMessage(channel=channel or user.user_id, **payload), payload, channel)
 
     async def on_options(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         """Search for a picker (external select): customers, or members; nothing if it takes too long."""
@@ -681,10 +712,29 @@ class SlackAdapter:
             reply = await self.db(self.registry.dispatch, ctx, line)
         payload = self.message(reply, ctx=ctx if isinstance(ctx, Ctx) else None)
         payload.pop("response_type", None)
-        await client.chat_postEphemeral(channel=event["channel"], user=user.user_id, **payload)
+        await self.post(client.chat_postEphemeral(channel=event["channel"], user=user.user_id, **payload), payload)
 
-    async def on_message_event(self, ack: Any) -> None:
-        """Channel messages are not commands; acknowledged and ignored."""
+    async def on_message_event(self, event: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
+        """A direct message to bizbot is a command line, typed as in a mention (`客户 查看 华为`, `lead list`;
+        Slack keeps `/…` for its own slash commands); the answer comes in the same conversation. Channel
+        messages are not commands, and bots' own messages or edits are never read."""
+        if (event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id")
+                or not event.get("user") or not (event.get("text") or "").strip()):
+            return
+        user = SlackUser(context.team_id, event["user"])
+        self.later(self._direct(event, client, user), self._notice(client, user, None))
+
+    async def _direct(self, event: dict[str, Any], client: AsyncWebClient, user: SlackUser) -> None:
+        ctx = await self.context(client, user)
+        if isinstance(ctx, Reply):
+            reply = ctx
+        else:
+            text = _MENTION.sub("", event["text"], count=1).strip()
+            line, _links = await self._unmention(client, user.team_id, "/" + text.lstrip("/"))
+            reply = await self.db(self.registry.dispatch, ctx, line)
+        payload = self.message(reply, ctx=ctx if isinstance(ctx, Ctx) else None)
+        payload.pop("response_type", None)
+        await self.post(client.chat_postMessage(channel=event["channel"], **payload), payload, event["channel"])
 
     async def _guard(self, work: Any) -> dict[str, Any]:
         """The one boundary for the unexpected: log it with an id, tell the user, never leak details."""
@@ -706,6 +756,11 @@ class SlackAdapter:
             text, body = to_slack(reply, line=line, page=page)
         return Said({"response_type": "ephemeral" if reply.private or reply.error else "in_channel",
                      "text": text, "blocks": body}, reply, ctx)
+
+
+def _seconds(value: Any) -> float | None:
+    """A Retry-After header's seconds, if it is a number of them."""
+    return float(value) if value is not None and str(value).strip().isdigit() else None
 
 
 def _trigger(body: dict[str, Any]) -> str | None:

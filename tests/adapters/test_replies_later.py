@@ -2,11 +2,13 @@
 through the outbox, and the dispatcher delivers it — once, honouring Retry-After."""
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from fakes.slack_fake import FakeSlack
+from fakes.slack_payloads import app_mention, event_callback, view_submission
 from fakes.slack_stack import SlackStack, text_of
 from fakes.telegram_fake import FakeTelegram
 from fakes.telegram_payloads import GROUP_ID, command_update, text_update
@@ -98,6 +100,73 @@ def test_a_slack_answer_its_response_url_refuses_is_delivered_by_the_dispatcher(
     assert slack.deliver() == 0
     (post,) = slack.fake.calls_to("chat.postMessage")
     assert post.args["channel"] == "U1" and "Acme" in text_of(post.args) and "Customers (1)" in text_of(post.args)
+
+
+def _refuse(fake: FakeSlack, method: str, refusal: str) -> None:
+    """`method` refused for now: a server error, or Retry-After 30 s once the client's own two retries (told
+    to wait no time) were refused too."""
+    if refusal == "500":
+        fake.break_down(method, status=500)
+    else:
+        fake.rate_limit(method, times=2, retry_after=0)
+        fake.rate_limit(method, times=1, retry_after=30)
+
+
+def _delivered_later(slack: SlackStack, refusal: str) -> None:
+    """The kept answer goes out with the dispatcher's next tick, or after Slack's Retry-After; once."""
+    (row,) = kept(slack)
+    assert row.status == "pending"
+    if refusal == "429":
+        assert row.available_at >= slack.app.clock.now() + timedelta(seconds=30)
+        assert slack.deliver() == 0
+        slack.app.clock.advance(timedelta(seconds=31))
+    assert slack.deliver() == 1
+    assert slack.deliver() == 0
+
+
+@pytest.mark.parametrize("refusal", ["500", "429"])
+def test_a_mention_answer_slack_refuses_comes_by_the_dispatcher(slack: SlackStack, refusal: str) -> None:
+    slack.say("/customer", "new Acme")
+    _refuse(slack.fake, "chat.postEphemeral", refusal)
+    assert slack.event(event_callback(app_mention("U1", "<@UBOT> customer list"))).status_code == 200
+    assert "Acme" in text_of(slack.fake.calls_to("chat.postEphemeral")[-1].args)  # tried at once
+    _delivered_later(slack, refusal)
+    (post,) = slack.fake.calls_to("chat.postMessage")
+    assert post.args["channel"] == "U1" and "Customers (1)" in text_of(post.args)  # to the one who asked
+
+
+def test_a_form_outcome_slack_refuses_comes_by_the_dispatcher_to_its_channel(slack: SlackStack) -> None:
+    slack.say("/customer", "new Acme")
+    slack.command("/visit", channel_id="C7")
+    (opened,) = slack.fake.wait_for("views.open")
+    view = opened.args["view"]
+    _refuse(slack.fake, "chat.postMessage", "500")
+    submit = view_submission(callback_id=view["callback_id"], private_metadata=view["private_metadata"],
+                             state_values={"customer": {"customer": {"type": "external_select",
+                                                                     "selected_option": {"value": "C1"}}},
+                                           "note": {"note": {"type": "plain_text_input", "value": "pricing"}}})
+    assert slack.interact(submit).status_code == 200
+    (tried,) = slack.fake.calls_to("chat.postMessage")
+    assert "Visit V1 to Acme recorded" in text_of(tried.args)
+    _delivered_later(slack, "500")
+    post = slack.fake.calls_to("chat.postMessage")[-1]
+    assert post.args["channel"] == "C7" and "Visit V1 to Acme recorded" in text_of(post.args)
+
+
+def test_a_decision_slack_does_not_show_on_its_message_comes_to_the_member(slack: SlackStack) -> None:
+    slack.say("/customer", "new Acme")
+    slack.say("/visit", 'Acme note="pricing" next=today')
+    assert slack.deliver() == 1
+    (reminder,) = slack.fake.calls_to("chat.postMessage")
+    _refuse(slack.fake, "chat.update", "500")
+    assert slack.press(action_id="bizbot.cmd.0", value=json.dumps({"line": 'callback done CB2 result="quote"',
+                                                                   "decision": True})).status_code == 200
+    assert slack.fake.calls_to("chat.update")  # tried at once
+    slack.app.clock.advance(timedelta(seconds=2))  # Slack's second per channel since the reminder
+    _delivered_later(slack, "500")
+    post = slack.fake.calls_to("chat.postMessage")[-1]
+    assert post is not reminder and post.args["channel"] == "U1"
+    assert "Callback CB2 with Acme recorded" in text_of(post.args)
 
 
 def test_a_conversation_question_refused_for_now_comes_later_as_text(tg: TelegramStack) -> None:
