@@ -12,7 +12,15 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, GetCoreSchemaHandle
 from pydantic.fields import FieldInfo
 from pydantic_core import core_schema
 
-from domain.kernel.dates import cn_number, in_range, parse_birthday, parse_date, parse_days
+from domain.kernel.dates import (
+    cn_number,
+    in_range,
+    not_future,
+    not_past,
+    parse_birthday,
+    parse_date,
+    parse_days,
+)
 from domain.kernel.errors import Invalid
 from domain.kernel.i18n import N_, normalize_locale
 from domain.kernel.text import visible
@@ -95,6 +103,21 @@ def _date(value: Any, info: ValidationInfo) -> date:
     if isinstance(value, date):
         return in_range(value.date() if isinstance(value, datetime) else value, today_of(info))
     return parse_date(str(value), today_of(info))
+
+
+def _next_date(value: Any, info: ValidationInfo) -> date:
+    """A date that means "next" (a next step, a follow-up, a deadline): a day that has passed is refused."""
+    today = info.context["today"]
+    return not_past(_date(value, info), today, None if isinstance(value, date) else str(value))
+
+
+def _past_date(value: Any, info: ValidationInfo) -> date:
+    """The day something happened (a visit recorded afterwards): a date without its year is the last such day,
+    and a day to come is refused."""
+    today = info.context["today"]
+    if isinstance(value, date):
+        return not_future(_date(value, info), today)
+    return not_future(parse_date(str(value), today, prefer="past"), today, str(value))
 
 
 def _birthday(value: Any, info: ValidationInfo) -> date:
@@ -184,6 +207,8 @@ def choices_of(vocab: Vocabulary) -> Widget:
 
 Text = Annotated[str, BeforeValidator(_text)]
 DateArg = Annotated[date, BeforeValidator(_date), Widget("date")]
+NextDate = Annotated[date, BeforeValidator(_next_date), Widget("date")]  # today or later
+PastDate = Annotated[date, BeforeValidator(_past_date), Widget("date")]  # today or earlier
 Birthday = Annotated[date, BeforeValidator(_birthday), Widget("date")]
 Money = Annotated[Decimal, BeforeValidator(_money)]
 Currency = Annotated[str, BeforeValidator(_currency)]

@@ -7,12 +7,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 from functools import cache
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, bindparam, case, func, insert, or_, select
 
 from domain.crm.callbacks import cadence_days, schedule_callback
 from domain.kernel.actor import Actor
-from domain.kernel.clock import local_today
+from domain.kernel.clock import at_local, local_today
+from domain.kernel.dates import not_future, not_past
 from domain.kernel.errors import Ambiguous, Conflict, Forbidden, Hidden, Invalid, NotFound
 from domain.kernel.i18n import N_
 from domain.kernel.text import lookalike_key
@@ -363,6 +365,8 @@ def create_lead(
 ) -> Lead:
     customer = find_customer(uow, actor, customer_text)
     _check_value(value)
+    if next_date is not None:
+        not_past(next_date, local_today(uow.now, actor.timezone))
     if stage in CLOSED_STAGES:
         raise Invalid(N_("A new lead cannot start as {stage}."), stage=STAGES.label(stage))
     member = _owner_for(uow, actor, owner) if owner else uow.session.get(Member, customer.owner_id)
@@ -607,19 +611,25 @@ def record_visit(
     needs: str | None = None,
     next_date: date | None = None,
     lead_text: str | None = None,
+    day: date | None = None,
 ) -> tuple[int, CustomerRef, Callback | None]:
-    """Log a customer visit (客户拜访); a next date schedules a callback for the owner. Returns the
-    visit's number (V5), its customer and the callback scheduled."""
+    """Log a customer visit (客户拜访); a next date schedules a callback for the owner. A visit made on an
+    earlier `day` is recorded afterwards (补录) on that day. Returns the visit's number (V5), its customer and
+    the callback scheduled."""
     customer = find_customer_ref(uow, actor, customer_text)
-    if next_date is not None and next_date < local_today(uow.now, actor.timezone):
-        raise Invalid(N_("The next date {date} is in the past."), date=next_date.isoformat())
+    today = local_today(uow.now, actor.timezone)
+    if next_date is not None:
+        not_past(next_date, today)
+    at = uow.now
+    if day is not None and not_future(day, today) < today:
+        at = at_local(day, uow.now.astimezone(ZoneInfo(actor.timezone)).time(), actor.timezone)
     if not (note or purpose or needs):
         raise Invalid(N_("Say what happened: note=\"...\"."))
     lead = find_lead(uow, actor, lead_text) if lead_text else None
     number = next_number(uow, Visit, actor.org_id)
     row = {"org_id": actor.org_id, "number": number, "customer_id": customer.id, "member_id": actor.member_id,
            "channel": channel, "purpose": purpose, "needs": needs, "note": note, "next_date": next_date,
-           "at": uow.now}
+           "at": at}
     # written with one Core INSERT: a visit is only ever added, and this is the command people run most
     if lead is not None:
         _visit_id, lead_id = _INSERT_VISIT.one(uow.connection(), {**row, "lead_id": lead.id})

@@ -21,6 +21,7 @@ from handlers.args import (
     LongText,
     MemberName,
     Money,
+    NextDate,
     OneOf,
     Text,
     scope,
@@ -219,7 +220,7 @@ def expense(ctx: Ctx, args: ExpenseArgs) -> Reply:
 
 
 class LeaveArgs(Args):
-    start: DateArg = Field(description=N_("first day of leave (from=)"))
+    start: NextDate = Field(description=N_("first day of leave (from=)"))
     end: DateArg = Field(description=N_("last day of leave (to=)"))
     reason: LongText = Field(description=N_("why"))
     handover: MemberName = Field(description=N_("who takes over your work"))
@@ -242,7 +243,7 @@ class ProjectArgs(Args):
     name: Text = Field(description=N_("the project's name"))
     budget: Money = Field(description=N_("the budget"))
     currency: Currency = Field("CNY", description=N_("currency code, default CNY"))
-    start: DateArg = Field(description=N_("when it starts"))
+    start: NextDate = Field(description=N_("when it starts"))
     reason: LongText = Field(description=N_("why the project is needed"))
     customer: CustomerRef | None = Field(None, description=N_("the customer it serves, if any"))
 
@@ -264,7 +265,7 @@ def project(ctx: Ctx, args: ProjectArgs) -> Reply:
 class CollabArgs(Args):
     department: Text = Field(description=N_("the department asked"))
     what: LongText = Field(description=N_("what is needed"))
-    due: DateArg = Field(description=N_("needed by"))
+    due: NextDate = Field(description=N_("needed by"))
 
 
 @commands.command("collab", N_("Ask another department for help (跨部门协作需求)."), CollabArgs,

@@ -15,11 +15,11 @@ from domain.team.access import TEAM_ADMIN_ROLES
 from handlers.args import (
     Args,
     ChannelRef,
-    DateArg,
     Days,
     LongText,
     MemberName,
     Money,
+    NextDate,
     OneOf,
     Text,
     scope,
@@ -284,7 +284,7 @@ commands.describe_group("approvals", N_("Requests waiting for me, and my own req
 
 class DelegateArgs(Args):
     name: MemberName = Field(description=N_("who decides for me while I am away, or off"))
-    until: DateArg | None = Field(None, description=N_("my last day away"))
+    until: NextDate | None = Field(None, description=N_("my last day away"))
 
 
 @commands.command("delegate", N_("Let a colleague decide my approvals while I am away."), DelegateArgs,

@@ -12,10 +12,10 @@ from handlers.args import (
     Args,
     Currency,
     CustomerRef,
-    DateArg,
     LongText,
     MemberName,
     Money,
+    NextDate,
     Score,
     Source,
     Stage,
@@ -38,7 +38,7 @@ class LeadNewArgs(Args):
     contact: Text | None = Field(None, description=N_("contact name, phone or e-mail"))
     stage: Stage = Field("research", description=N_("starting stage, default research"))
     step: LongText | None = Field(None, description=N_("the next step"))
-    next: DateArg | None = Field(None, description=N_("date of the next step"))
+    next: NextDate | None = Field(None, description=N_("date of the next step (today or later)"))
     owner: MemberName | None = Field(None,
                                      description=N_("the member who owns the lead (default: the customer's owner)"))
 

@@ -9,7 +9,7 @@ from domain.crm import callbacks
 from domain.crm import customers as crm
 from domain.kernel.i18n import N_, _, sentences
 from domain.kernel.vocab import CALLBACK_REASONS, VISIT_CHANNELS
-from handlers.args import Args, Channel, CustomerRef, DateArg, LongText, Text, scope
+from handlers.args import Args, Channel, CustomerRef, LongText, NextDate, PastDate, Text, scope
 from handlers.context import Ctx
 from handlers.format import day
 from handlers.registry import Registry
@@ -24,23 +24,28 @@ class VisitArgs(Args):
     note: LongText | None = Field(None, description=N_("what happened"))
     purpose: LongText | None = Field(None, description=N_("the purpose of the visit"))
     needs: LongText | None = Field(None, description=N_("what was learned about the customer's needs"))
-    next: DateArg | None = Field(None, description=N_("next follow-up date; schedules a callback"))
+    next: NextDate | None = Field(None, description=N_("next follow-up date; schedules a callback"))
     lead: Text | None = Field(None, description=N_("the lead this visit belongs to"))
+    date: PastDate | None = Field(None, description=N_("the day of the visit, when it is recorded afterwards "
+                                                        "(补录; default: today)"))
 
 
-@commands.command("visit", N_("Log a customer visit; next=DATE schedules a callback."), VisitArgs,
+@commands.command("visit", N_("Log a customer visit; next=DATE schedules a callback, date=DATE records an earlier "
+                              "one."), VisitArgs,
                   positional=("customer",), greedy=True, ask=("customer", "channel", "note", "next"),
                   examples=("/visit Acme channel=phone note=\"discussed pricing\" next=\"next friday\"",
-                            "/visit 华为 备注=\"介绍方案\" 下次=下周三"))
+                            "/visit 华为 备注=\"介绍方案\" 下次=下周三", "/visit 华为 备注=\"补录\" 日期=昨天"))
 def visit(ctx: Ctx, args: VisitArgs) -> Reply:
     """Record a visit and its callback."""
     with ctx.uow() as uow:
         visit_number, customer, cb = crm.record_visit(
             uow, ctx.actor, args.customer, channel=args.channel, note=args.note, purpose=args.purpose,
-            needs=args.needs, next_date=args.next, lead_text=args.lead,
+            needs=args.needs, next_date=args.next, lead_text=args.lead, day=args.date,
         )
     text = _("Visit {ref} to {customer} recorded ({channel}).").format(
         ref=f"V{visit_number}", customer=customer.name, channel=VISIT_CHANNELS.label(args.channel))
+    if args.date is not None and args.date < ctx.today:
+        text = sentences(text, _("It is recorded on {date}.").format(date=day(args.date)))
     if cb is not None:
         text = sentences(text,
                          _("Callback {ref} scheduled for {date}.").format(ref=f"CB{cb.number}", date=day(cb.due_date)))

@@ -8,7 +8,7 @@ from pydantic import BeforeValidator, Field
 from domain.kernel.i18n import N_, _, fmt_datetime, fmt_list, lang_name
 from domain.meeting import weekly as meeting
 from domain.team.access import ref
-from handlers.args import Args, ChannelRef, DateArg, LongText, MemberName, Text
+from handlers.args import Args, ChannelRef, DateArg, LongText, MemberName, NextDate, Text
 from handlers.context import Ctx
 from handlers.format import day
 from handlers.registry import Registry
@@ -165,7 +165,7 @@ def digest(ctx: Ctx, args: DigestArgs) -> Reply:
 class ActionArgs(Args):
     name: MemberName = Field(description=N_("who does it"))
     what: LongText = Field(description=N_("what is to be done"))
-    due: DateArg = Field(description=N_("by when"))
+    due: NextDate = Field(description=N_("by when"))
 
 
 @commands.command("action", N_("Create a meeting action item for someone, with a due date."), ActionArgs,

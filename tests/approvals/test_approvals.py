@@ -508,7 +508,7 @@ def test_project_initiation_and_cross_department_requests_on_the_same_engine(tea
     assert _chain(app, 1) == ["manager=mike", "finance=fay"]
     assert _chain(app, 2) == ["manager=mike", "finance=fay", "head=hank"]
     assert _chain(app, 3) == ["supervisor=mike", "head=hank"]
-    assert "cannot start in the past" in team('/project name=x budget=1000 start=2026-11-01 reason=y')
+    assert "which has passed" in team('/project name=x budget=1000 start=2026-11-01 reason=y')
     assert "has passed" in team('/collab department=x what=y due=2026-11-01')
     explained = team("/policy explain project amount=600000 by=alice")
     assert "3. department head · hank · because amount >= 500000" in explained
