@@ -4,16 +4,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any, get_args
 
-from babel.numbers import get_currency_name
 from pydantic import BaseModel, BeforeValidator, ConfigDict, GetCoreSchemaHandler, ValidationInfo
 from pydantic.fields import FieldInfo
 from pydantic_core import core_schema
 
 from domain.kernel.dates import (
-    cn_number,
     in_range,
     not_future,
     not_past,
@@ -23,6 +21,7 @@ from domain.kernel.dates import (
 )
 from domain.kernel.errors import Invalid
 from domain.kernel.i18n import N_, normalize_locale
+from domain.kernel.money import parse_amount, parse_currency
 from domain.kernel.text import visible
 from domain.kernel.vocab import (
     CREDIT_RATINGS,
@@ -126,37 +125,12 @@ def _birthday(value: Any, info: ValidationInfo) -> date:
     return parse_birthday(str(value), today_of(info))
 
 
-_MULTIPLIERS = {"万": 10_000, "w": 10_000, "亿": 100_000_000, "千": 1_000, "k": 1_000, "m": 1_000_000}
 def _money(value: Any) -> Decimal:
-    raw = str(value).strip().replace(",", "").replace("，", "").replace(" ", "")
-    raw = raw.lstrip("¥￥$€£").removesuffix("元")
-    in_words = cn_number(raw)
-    factor = 1
-    if in_words is not None:
-        raw = str(in_words)
-    elif raw and raw[-1].lower() in _MULTIPLIERS:
-        factor = _MULTIPLIERS[raw[-1].lower()]
-        raw = raw[:-1]
-    try:
-        amount = Decimal(raw) * factor
-    except InvalidOperation:
-        raise Invalid(N_("Cannot read '{text}' as an amount. Try 200000, 20万, 五十万 or 1.5m."),
-                      text=value) from None
-    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e12"):
-        raise Invalid(N_("The value must be between 0 and 1,000,000,000,000."))
-    return amount.quantize(Decimal("0.01"))
-
-
-_CURRENCY_ALIASES = {"rmb": "CNY", "元": "CNY", "人民币": "CNY", "¥": "CNY", "美元": "USD", "$": "USD",
-                     "欧元": "EUR", "€": "EUR", "港币": "HKD", "日元": "JPY"}
+    return parse_amount(str(value))
 
 
 def _currency(value: Any) -> str:
-    raw = str(value).strip()
-    code = _CURRENCY_ALIASES.get(raw.lower(), raw.upper())
-    if not re.fullmatch(r"[A-Z]{3}", code) or get_currency_name(code, locale="en") == code:
-        raise Invalid(N_("Unknown currency '{text}'. Use a code such as CNY, USD or EUR."), text=value)
-    return code
+    return parse_currency(str(value))
 
 
 def _score(value: Any) -> int:

@@ -75,9 +75,11 @@ SEVERITIES = Vocabulary(
 
 COMPLAINT_CHANNELS = Vocabulary(
     N_("channel"),
-    {"phone": N_("phone"), "email": N_("e-mail"), "online": N_("online"), "visit": N_("visit")},
+    {"phone": N_("phone"), "email": N_("e-mail"), "online": N_("online"), "visit": N_("visit"),
+     "wechat": N_("WeChat")},
     {"电话": "phone", "邮件": "email", "e-mail": "email", "线上": "online", "网络": "online", "在线": "online",
-     "来访": "visit", "拜访": "visit", "上门": "visit"},
+     "来访": "visit", "拜访": "visit", "上门": "visit", "微信": "wechat", "企业微信": "wechat", "公众号": "wechat",
+     "weixin": "wechat"},
 )
 
 STATUSES = {

@@ -113,14 +113,21 @@ SOURCES = Vocabulary(
         "phone": N_("phone marketing"),
         "email": N_("e-mail"),
         "visit": N_("visit"),
+        "wechat": N_("WeChat"),
+        "social": N_("social media"),
     },
     {
-        "网络": "web", "网站": "web", "官网": "web", "网上": "web", "互联网": "web", "行业报告": "report",
+        "网络": "web", "网站": "web", "官网": "web", "网上": "web", "互联网": "web", "网络推广": "web",
+        "网络营销": "web", "搜索引擎": "web", "百度推广": "web", "竞价": "web", "行业报告": "report",
         "报告": "report", "展会": "exhibition", "展览会": "exhibition", "展览": "exhibition",
         "客户推荐": "referral", "推荐": "referral", "介绍": "referral", "转介绍": "referral",
         "客户介绍": "referral", "老客户介绍": "referral", "老客户推荐": "referral", "电话营销": "phone",
         "电话": "phone", "电销": "phone", "邮件": "email", "e-mail": "email", "拜访": "visit",
         "上门拜访": "visit", "陌拜": "visit",
+        "微信": "wechat", "企业微信": "wechat", "公众号": "wechat", "微信公众号": "wechat", "朋友圈": "wechat",
+        "小程序": "wechat", "视频号": "wechat",
+        "抖音": "social", "快手": "social", "小红书": "social", "微博": "social", "社交媒体": "social",
+        "新媒体": "social", "自媒体": "social", "直播": "social", "短视频": "social",
     },
 )
 
@@ -132,11 +139,13 @@ VISIT_CHANNELS = Vocabulary(
         "email": N_("e-mail"),
         "exhibition": N_("exhibition"),
         "online": N_("online"),
+        "wechat": N_("WeChat"),
     },
     {
         "on-site": "onsite", "现场": "onsite", "上门": "onsite", "拜访": "onsite", "电话": "phone",
         "邮件": "email", "e-mail": "email", "展会": "exhibition", "线上": "online", "网络": "online",
-        "视频": "online",
+        "视频": "online", "视频会议": "online", "微信": "wechat", "企业微信": "wechat", "微信电话": "wechat",
+        "微信视频": "wechat", "weixin": "wechat",
     },
 )
 
