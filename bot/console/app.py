@@ -121,7 +121,8 @@ class Console:
         elif resolved.created_admin:
             self._say(N_("Welcome, {name}! You are an admin (BIZBOT_ADMINS)."), name=resolved.member.name)
 
-    def _actor_ctx(self) -> Ctx | None:
+    def actor_ctx(self) -> Ctx | None:
+        """The context of the member the console acts as; None when nobody can act."""
         if self.member_id is None:
             return None
         with self.app.uow() as uow:
@@ -140,7 +141,7 @@ class Console:
             return True
         if line.startswith(":"):
             return self._console_line(line)
-        ctx = self._actor_ctx()
+        ctx = self.actor_ctx()
         if ctx is None:
             self._say(N_("Nobody is acting: use :as NAME with a member's name."))
             return True

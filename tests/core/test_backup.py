@@ -137,7 +137,7 @@ def test_a_restore_refuses_a_running_server_a_bad_file_and_no_file(app, tmp_path
         with pytest.raises(BackupError, match="bizbot serve is running on this database"):
             restore(url, tmp_path / "snap.db", None)
     finally:
-        serving._file.close()                                       # the "server" stops
+        serving.release()                                           # the "server" stops
     assert restore(url, tmp_path / "snap.db", None) is None          # then it may
     result = CliRunner().invoke(main, ["restore", str(tmp_path / "snap.db")],
                                 env={"BIZBOT_DATABASE_URL": url})

@@ -114,7 +114,7 @@ def test_far_dates_are_refused_in_every_command_and_change_nothing(bot, app) -> 
 
 def test_a_form_cannot_slip_a_far_date_past_the_parser(bot, app) -> None:
     bot("/customer new Acme")
-    ctx = bot.console._actor_ctx()
+    ctx = bot.console.actor_ctx()
     visit = app.registry.commands["visit"]
     problems = app.registry.submit(ctx, visit, {"customer": "Acme", "note": "x", "next": date(9999, 12, 31)})
     assert isinstance(problems, dict) and "too far away" in problems["next"]

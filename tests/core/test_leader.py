@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from bot.bootstrap import App
 from bot.delivery import Dispatcher, Outgoing
-from bot.leader import Leadership, SingleProcessError
+from bot.leader import Leadership, Replica, SingleProcessError
 from bot.server import Worker
 from domain.kernel.clock import FakeClock
 from domain.store.engine import make_engine
@@ -63,9 +63,10 @@ def test_second_sqlite_server_is_refused(tmp_path) -> None:
 def test_the_sqlite_process_leads_at_once_and_says_so(app, clock) -> None:
     if not app.settings.database_url.startswith("sqlite"):
         pytest.skip("the SQLite serve lock")
-    crashed = Leadership(app.engine, clock)
-    assert crashed.claim() is True
-    crashed._file.close()
+    # a process that led and died: the system let its lock go, its lease is still recorded and unexpired
+    crashed = Replica(app.engine, clock)
+    lease = crashed.beat(scheduler=True, exclusive=True)
+    assert lease is not None and lease.holder == crashed.holder
     clock.advance(timedelta(seconds=5))
     restarted = Leadership(app.engine, clock)
     assert restarted.claim() is True  # the lock is what makes it the one process: no wait for the old lease

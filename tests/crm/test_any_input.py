@@ -43,7 +43,7 @@ def _counts(app) -> dict[str, int]:
 def test_any_line_replies_and_errors_write_nothing(bot, app, line: str) -> None:
     bot.console.handle("/customer new Acme") if not _counts(app)["customers"] else None
     before = _counts(app)
-    ctx = bot.console._actor_ctx()
+    ctx = bot.console.actor_ctx()
     reply = app.registry.dispatch(ctx, line if line.startswith("/") else "/" + line)
     assert reply.as_text().strip()
     if reply.error:
@@ -61,7 +61,7 @@ def test_control_characters_are_dropped_from_forms_and_pickers_too(bot, app) -> 
     from handlers import forms
 
     bot("/customer new Acme")
-    ctx = bot.console._actor_ctx()
+    ctx = bot.console.actor_ctx()
     reply = app.registry.submit(ctx, app.registry.commands["visit"], {"customer": "Ac\x00me", "note": "in\x00tro"})
     assert not isinstance(reply, dict) and "Visit V1 to Acme recorded" in reply.text, reply
     assert forms.search(ctx, "customer", "\x00Ac") == [("C1", "Acme (C1)")]
@@ -106,7 +106,7 @@ def test_any_line_of_any_command_replies_and_errors_write_nothing(bot, app, who:
     bot(f":as {who}")
     names = sorted(app.registry.commands)
     fields = {name: sorted(app.registry.commands[name].args.model_fields) for name in names}
-    ctx = bot.console._actor_ctx()
+    ctx = bot.console.actor_ctx()
     assert ctx.actor.name == who
 
     @settings(max_examples=300, deadline=None)
@@ -140,7 +140,7 @@ def test_every_commands_examples_and_bare_form_render_on_both_platforms(bot, app
     records: whatever they answer renders as Block Kit and as Telegram messages (a reply without text once
     crashed Slack's renderer and was seen only through Slack)."""
     _department(bot)
-    ctx = bot.console._actor_ctx()
+    ctx = bot.console.actor_ctx()
     for name, cmd in sorted(app.registry.commands.items()):
         for line in (f"/{name}", *cmd.examples):
             reply = app.registry.dispatch(ctx, line)

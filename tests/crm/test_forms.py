@@ -14,7 +14,7 @@ def test_widgets_describe_how_to_ask(app) -> None:
 
 def test_submit_reports_each_bad_field_and_writes_nothing(bot, app) -> None:
     bot("/customer new Acme")
-    ctx = bot.console._actor_ctx()
+    ctx = bot.console.actor_ctx()
     cmd = app.registry.commands["visit"]
     problems = app.registry.submit(ctx, cmd, {"customer": "", "next": "someday", "channel": "x"})
     assert problems == {
@@ -29,7 +29,7 @@ def test_submit_reports_each_bad_field_and_writes_nothing(bot, app) -> None:
 
 def test_submit_runs_the_handler(bot, app) -> None:
     bot("/customer new Acme")
-    ctx = bot.console._actor_ctx()
+    ctx = bot.console.actor_ctx()
     reply = app.registry.submit(ctx, app.registry.commands["visit"],
                                 {"customer": "Acme", "note": "hi", "next": "tomorrow"})
     assert reply.as_text() == "Visit V1 to Acme recorded (on-site). Callback CB2 scheduled for Nov 24, 2026."

@@ -7,12 +7,15 @@ from datetime import date, timedelta
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
 
 from domain.kernel.dates import cn_number, parse_date, parse_days, parse_delta
 from domain.kernel.errors import Invalid
 from domain.kernel.text import INVISIBLE
-from handlers.args import _money
+from handlers.args import Money
 from handlers.parsing import parse_line
+
+MONEY = TypeAdapter(Money)  # an amount as the commands read it
 
 MONDAY = date(2026, 11, 23)
 
@@ -147,13 +150,13 @@ def test_delta() -> None:
                                               ("一千二百万", "12000000.00"), ("一亿五千万", "150000000.00"),
                                               ("一千零五", "1005.00"), ("二百零三万", "2030000.00")])
 def test_money(text: str, amount: str) -> None:
-    assert str(_money(text)) == amount
+    assert str(MONEY.validate_python(text)) == amount
 
 
 @pytest.mark.parametrize("text", ["万", "亿", "一二", "百", "五万亿万", "千五"])
 def test_chinese_numerals_that_are_not_amounts(text: str) -> None:
     with pytest.raises(Invalid):
-        _money(text)
+        MONEY.validate_python(text)
 
 
 @given(st.integers(0, 999_999_999))
@@ -191,7 +194,7 @@ def _write_chinese(n: int) -> str:
 @given(st.text(max_size=30))
 def test_any_money_text_gives_amount_or_invalid(text: str) -> None:
     try:
-        value = _money(text)
+        value = MONEY.validate_python(text)
     except Invalid:
         return
     assert value >= 0

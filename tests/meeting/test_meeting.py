@@ -337,7 +337,7 @@ def test_any_meeting_line_replies_and_errors_write_nothing(bot, app, line: str) 
     before = _counts(app)
     with app.uow() as uow:
         settings_before = dict(uow.session.get(Organisation, 1).settings)
-    reply = app.registry.dispatch(bot.console._actor_ctx(), line)
+    reply = app.registry.dispatch(bot.console.actor_ctx(), line)
     assert reply.as_text().strip()
     if reply.error:
         assert _counts(app) == before, line
