@@ -128,6 +128,10 @@ class Console:
         with self.app.uow() as uow:
             member = uow.session.get(Member, self.member_id)
             assert member is not None
+            if not member.active:  # who left the department cannot act, here as on any platform
+                self._say(N_("{name} has left the department and can no longer act; use :as NAME with a "
+                             "member's name."), name=member.name)
+                return None
             actor = actor_for(uow, member)
         return Ctx(self.app.services, actor, PLATFORM)
 
@@ -143,7 +147,8 @@ class Console:
             return self._console_line(line)
         ctx = self.actor_ctx()
         if ctx is None:
-            self._say(N_("Nobody is acting: use :as NAME with a member's name."))
+            if self.member_id is None:
+                self._say(N_("Nobody is acting: use :as NAME with a member's name."))
             return True
         if not line.startswith("/"):
             line = "/" + line

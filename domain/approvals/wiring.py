@@ -1,7 +1,7 @@
 """What approvals add to the application, in one place."""
 from __future__ import annotations
 
-from domain.approvals import contracts, engine, requests
+from domain.approvals import contracts, engine, handover, requests
 from domain.approvals.engine import REQUEST_TYPES, RequestType
 from domain.crm.customers import ARCHIVE_SECTIONS, ArchiveSection
 from domain.delivery.due import DUE_KINDS, DueKind
@@ -10,12 +10,13 @@ from domain.kernel.wiring import Wiring
 from domain.reporting.exports import EXPORT_TABLES, ExportTable
 from domain.reporting.figures import MEASURES, Measure
 from domain.team.agenda import AGENDA_SOURCES, AgendaSource
+from domain.team.handover import HANDOVERS, Handover
 
 
 def register(wiring: Wiring) -> None:
     """The request types the engine decides, reminders and escalations of pending steps, the steps waiting
     for a member on their agenda, a customer's contracts in their archive, the contract ledger to export, and
-    the figures of contracts."""
+    the figures of contracts; the steps waiting on a member who leaves are routed again."""
     wiring[REQUEST_TYPES].add(
         RequestType("contract", contracts.describe_contract, contracts.contract_decided),
         RequestType("change", contracts.describe_contract, contracts.change_decided),
@@ -38,3 +39,4 @@ def register(wiring: Wiring) -> None:
         Measure("contract_value_signed", N_("Contract value signed"), "money", contracts.contract_value_signed,
                 order=44),
     )
+    wiring[HANDOVERS].add(Handover("approvals", handover.hand_over))

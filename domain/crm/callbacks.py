@@ -210,3 +210,20 @@ def agenda_entries(uow: UnitOfWork, actor: Actor) -> list[AgendaEntry]:
                     f"/customer show {ref('C', customer_number)}")
         for cb, name, customer_number in rows
     ]
+
+
+def move_cadence(uow: UnitOfWork, org: Organisation, customer: Customer) -> Callback | None:
+    """After the customer's level or cadence changed: its pending regular callback falls due the new number of
+    days after the day it was set (its last callback, or the archive's opening), and not before today."""
+    cb = uow.session.scalar(
+        select(Callback).where(Callback.customer_id == customer.id, Callback.status == "open",
+                               Callback.reason == "cadence").order_by(Callback.due_date.desc()).limit(1))
+    if cb is None:
+        return None
+    today = local_today(uow.now, org.timezone)
+    due = max(local_today(cb.created_at, org.timezone) + timedelta(days=cadence_days(customer)), today)
+    if due == cb.due_date:
+        return None
+    cb.due_date = due
+    schedule(uow, org.id, KIND, cb.id, reminder_at(org, due))
+    return cb

@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, bindparam, case, func, insert, or_, select
 
-from domain.crm.callbacks import cadence_days, schedule_callback
+from domain.crm import followup
+from domain.crm.callbacks import cadence_days, move_cadence, schedule_callback
+from domain.crm.handover import Moved, change_owner
 from domain.kernel.actor import Actor
 from domain.kernel.clock import at_local, local_today
 from domain.kernel.dates import not_future, not_past
@@ -37,7 +39,7 @@ from domain.team.access import (
     team_ids,
     visible_owner_ids,
 )
-from domain.team.members import clean_name, exporter, find_member, name_key, org_setting
+from domain.team.members import clean_name, exporter, find_member, name_key, org_setting, require_active
 
 MAX_VALUE = Decimal("1000000000000")
 
@@ -53,7 +55,7 @@ def _owner_for(uow: UnitOfWork, actor: Actor, owner: str | None) -> Member:
         member = uow.session.get(Member, actor.member_id)
         assert member is not None
         return member
-    member = find_member(uow, actor.org_id, owner)
+    member = require_active(find_member(uow, actor.org_id, owner))
     if member.id != actor.member_id:
         require_access(uow, actor, member.id, member.name)
     return member
@@ -233,29 +235,42 @@ def search_customers(uow: UnitOfWork, actor: Actor, text: str, limit: int = 20) 
     return list(uow.session.scalars(q.order_by(Customer.name_key).limit(limit)))
 
 
+@dataclass(frozen=True)
+class CustomerUpdate:
+    """A customer changed: with a new owner, what went with it; with a new cadence, the regular callback moved."""
+
+    customer: Customer
+    moved: Moved | None = None
+    callback: Callback | None = None
+
+
 def update_customer(
     uow: UnitOfWork, actor: Actor, text: str, fields: CustomerFields, owner: str | None = None
-) -> Customer:
+) -> CustomerUpdate:
+    """Change a customer's details. A new owner takes what is open with it (domain.crm.handover); a new level
+    or cadence moves the pending regular callback."""
     customer = find_customer(uow, actor, text)
     changes = {k: v for k, v in vars(fields).items() if v is not None}
+    moved = None
+    if not changes and owner is None:
+        raise Invalid(N_("Nothing to change."))
     if owner is not None:
         require_role(actor, TEAM_ADMIN_ROLES | {"deputy"})
-        customer.owner_id = find_member(uow, actor.org_id, owner).id
-        changes["owner"] = owner
-    if not changes:
-        raise Invalid(N_("Nothing to change."))
-    old_risk = customer.risk
+        moved = change_owner(uow, actor, customer, find_member(uow, actor.org_id, owner))
+        changes["owner"] = moved.new.name
+    old_risk, old_cadence = customer.risk, cadence_days(customer)
     _apply(customer, fields)
     if customer.risk != old_risk:
         customer.risk_note = None  # the reason given with the old level no longer holds (/risk set gives one)
         warn_if_raised(uow, actor, customer, old_risk)
+    callback = move_cadence(uow, _org(uow, actor), customer) if cadence_days(customer) != old_cadence else None
     customer.updated_at = uow.now
     uow.audit(
         actor.org_id, actor.member_id, "update", "customer", ref("C", customer.number),
-        " ".join(f"{k}={v}" for k, v in changes.items()),
+        " ".join(f"{k}={v}" for k, v in changes.items()) + (f" moved={','.join(moved.refs)}" if moved else ""),
     )
     uow.commit()
-    return customer
+    return CustomerUpdate(customer, moved, callback)
 
 
 @dataclass
@@ -392,6 +407,7 @@ def create_lead(
     )
     uow.session.flush()
     _record_stage(uow, actor, lead, None, stage)
+    followup.schedule_step(uow, _org(uow, actor), lead)  # its owner is reminded on the next step's day
     uow.audit(actor.org_id, actor.member_id, "create", "lead", ref("L", lead.number), customer.name)
     uow.commit()
     return lead
@@ -449,6 +465,7 @@ def move_stage(uow: UnitOfWork, actor: Actor, lead_text: str, stage: str, reason
     _record_stage(uow, actor, lead, old, stage, reason)
     if stage in CLOSED_STAGES:
         lead.closed_reason = reason
+        followup.schedule_step(uow, _org(uow, actor), lead)  # a closed lead has no next step to remind of
     uow.audit(actor.org_id, actor.member_id, "update", "lead", lref, f"stage {old}->{stage}")
     uow.commit()
     return lead, old
@@ -645,6 +662,7 @@ def record_visit(
         if lead is not None:
             lead.next_date = next_date
             lead.updated_at = uow.now
+            followup.covered(uow, lead)  # the callback reminds of that day
     uow.audit(actor.org_id, actor.member_id, "create", "visit", ref("V", number), customer.name)
     uow.commit()
     return number, customer, callback

@@ -99,15 +99,17 @@ def enqueue(
     """Add a message unless one with the same idempotency key exists (then do nothing).
 
     A message that is not urgent waits for working hours in the organisation's calendar, and is
-    not sent at all to a recipient who muted its `kind`. A message about a `subject` is tracked where
-    it is delivered, so `revise` can later change it everywhere. An `address` (platform, chat) sends it
-    to that chat rather than to the recipient's or the channel's.
+    not sent at all to a recipient who muted its `kind`; nothing is sent to a member who left. A message
+    about a `subject` is tracked where it is delivered, so `revise` can later change it everywhere. An
+    `address` (platform, chat) sends it to that chat rather than to the recipient's or the channel's.
     """
     org = uow.session.get(Organisation, org_id)
     assert org is not None
-    if kind and recipient_id and not urgent:
+    if recipient_id is not None:
         recipient = uow.session.get(Member, recipient_id)
-        if recipient is not None and kind in recipient.muted:
+        if recipient is not None and not recipient.active:
+            return  # who left the department is sent nothing (domain.team.handover)
+        if recipient is not None and kind and not urgent and kind in recipient.muted:
             return
     payload = {
         "msg": msgid,

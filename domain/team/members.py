@@ -29,7 +29,7 @@ from domain.store.prepared import Prepared
 from domain.store.uow import UnitOfWork
 from domain.team.access import TEAM_ADMIN_ROLES, require_role
 
-DEFAULT_ORG_SETTINGS = {"key_account_score": 16, "reminder_hour": 9}
+DEFAULT_ORG_SETTINGS = {"key_account_score": 16, "reminder_hour": 9, "stale_lead_days": 30}
 
 
 def name_key(name: str) -> str:
@@ -128,6 +128,7 @@ def member_by_identity(
 class Resolved:
     member: Member | None
     created_first: bool = False
+    left: bool = False  # the account is a member's who left the department: bizbot no longer acts for them
     created_admin: bool = False
 
 
@@ -143,7 +144,7 @@ def resolve_member(
     """Map a platform user to a member; the first user of an org, or a named admin, is enrolled."""
     member = member_by_identity(uow, platform, workspace, external_id)
     if member is not None:
-        return Resolved(member)
+        return Resolved(member) if member.active else Resolved(None, left=True)
     count = uow.session.scalar(
         select(func.count()).select_from(Member).where(Member.org_id == org.id)
     )
@@ -209,6 +210,13 @@ def find_member(uow: UnitOfWork, org_id: int, name: str) -> Member:
         )
     raise NotFound(N_("No member named '{name}'."), name=name)
 
+def require_active(member: Member) -> Member:
+    """A member who may be given work or act: one who has not left the department."""
+    if not member.active:
+        raise Invalid(N_("{name} has left the department."), name=member.name)
+    return member
+
+
 
 def parse_roles(text: str) -> str:
     roles = []
@@ -250,7 +258,7 @@ def add_member(
     same = find_member_or_none(uow, actor.org_id, name) or lookalike_member(uow, actor.org_id, name)
     if same is not None:
         raise Conflict(N_("There is already a member named {name}."), name=same.name)
-    sup = find_member(uow, actor.org_id, supervisor) if supervisor else None
+    sup = require_active(find_member(uow, actor.org_id, supervisor)) if supervisor else None
     lang = _parse_locale(locale) if locale else None
     member = uow.add(
         Member(
@@ -293,7 +301,7 @@ def update_member(
             member.supervisor_id = None
             changes.append("supervisor=-")
         else:
-            sup = find_member(uow, actor.org_id, supervisor)
+            sup = require_active(find_member(uow, actor.org_id, supervisor))
             _check_supervisor(uow, member, sup)
             member.supervisor_id = sup.id
             changes.append(f"supervisor={sup.name}")
@@ -310,7 +318,7 @@ def update_member(
 def _require_another_admin(uow: UnitOfWork, member: Member) -> None:
     admins = [
         m for m in uow.session.scalars(select(Member).where(Member.org_id == member.org_id))
-        if "admin" in m.role_set and m.id != member.id
+        if "admin" in m.role_set and m.id != member.id and m.active
     ]
     if not admins:
         raise Invalid(N_("{name} is the last admin; make someone else admin first."), name=member.name)
@@ -366,7 +374,7 @@ def set_org_locale(uow: UnitOfWork, actor: Actor, lang: str) -> Organisation:
     return org
 
 
-ORG_SETTING_RANGES = {"key_account_score": (4, 20), "reminder_hour": (0, 23)}
+ORG_SETTING_RANGES = {"key_account_score": (4, 20), "reminder_hour": (0, 23), "stale_lead_days": (7, 365)}
 
 
 def set_org_setting(uow: UnitOfWork, actor: Actor, key: str, value: int) -> Organisation:
@@ -427,7 +435,7 @@ _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 def create_invite(uow: UnitOfWork, actor: Actor, name: str) -> Invite:
     """A one-time code with which a member links a chat account to themselves (valid for a week)."""
     require_role(actor, TEAM_ADMIN_ROLES)
-    member = find_member(uow, actor.org_id, name)
+    member = require_active(find_member(uow, actor.org_id, name))
     code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
     invite = uow.add(Invite(code=code, member_id=member.id, created_by_id=actor.member_id,
                             expires_at=uow.now + INVITE_TTL))
@@ -442,6 +450,8 @@ def redeem_invite(uow: UnitOfWork, code: str, platform: str, workspace: str, ext
     if invite is None or invite.used_at is not None or invite.expires_at <= uow.now:
         raise Invalid(N_("That code is unknown, used or expired. Ask an admin for a new one (/team invite)."))
     member = uow.session.get(Member, invite.member_id)
+    if not member.active:
+        raise Invalid(N_("That code is unknown, used or expired. Ask an admin for a new one (/team invite)."))
     assert member is not None
     _attach(uow, member, platform, workspace, external_id)
     invite.used_at = uow.now
@@ -599,7 +609,8 @@ _BY_IDENTITY = (
     .select_from(Identity)
     .join(Member, Member.id == Identity.member_id)
     .join(Organisation, Organisation.id == Member.org_id)
-    .where(Identity.platform == bindparam("platform"), Identity.external_id == bindparam("external_id"))
+    .where(Identity.platform == bindparam("platform"), Identity.external_id == bindparam("external_id"),
+           Member.active.is_(True))  # a member who left cannot act, on any platform
 )
 _BY_WORKSPACE_IDENTITY = Prepared(_BY_IDENTITY.where(Identity.workspace == bindparam("workspace")))
 _BY_ACCOUNT = Prepared(_BY_IDENTITY.order_by(Identity.id.desc()).limit(1))
@@ -646,11 +657,12 @@ def acting(uow: UnitOfWork, platform: str, external_id: str, workspace: str | No
 
 
 def member_by_account(uow: UnitOfWork, platform: str, external_id: str) -> Member | None:
-    """The member a chat account belongs to, whichever workspace it was linked in (the newest link)."""
+    """The member a chat account belongs to, whichever workspace it was linked in (the newest link); not one
+    who left the department."""
     return uow.session.scalar(
         select(Member)
         .join(Identity, Identity.member_id == Member.id)
-        .where(Identity.platform == platform, Identity.external_id == external_id)
+        .where(Identity.platform == platform, Identity.external_id == external_id, Member.active.is_(True))
         .order_by(Identity.id.desc())
         .limit(1)
     )
@@ -672,7 +684,7 @@ def resolve_org(uow: UnitOfWork, org_id: int | None) -> int:
 def exporter(uow: UnitOfWork, org_id: int | None, name: str, what: str,
              roles: frozenset[str] | None = EXPORT_ROLES) -> Actor:
     """The member an export runs as; with `roles`, they must hold one of them. Refusals are audited."""
-    actor = actor_for(uow, find_member(uow, resolve_org(uow, org_id), name))
+    actor = actor_for(uow, require_active(find_member(uow, resolve_org(uow, org_id), name)))
     if roles is not None:
         try:
             require_role(actor, roles)

@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import Field
 
 from domain.crm import customers as crm
-from domain.kernel.i18n import N_, _, fmt_birthday, translate
+from domain.kernel.i18n import N_, _, fmt_birthday, sentences, translate
 from domain.kernel.vocab import CALLBACK_REASONS, LEVELS, SCALES, VISIT_CHANNELS
 from domain.risk.levels import marked
 from handlers.args import (
@@ -80,10 +80,19 @@ class CustomerSetArgs(CustomerFieldsArgs):
 @commands.command("customer set", N_("Change a customer's details."), CustomerSetArgs,
                   positional=("customer",), greedy=True, examples=("/customer set C3 risk=high credit=BB",))
 def customer_set(ctx: Ctx, args: CustomerSetArgs) -> Reply:
-    """Update customer fields."""
+    """Update customer fields; a new owner takes what is open with it, a new cadence moves the regular callback."""
     with ctx.uow() as uow:
-        customer = crm.update_customer(uow, ctx.actor, args.customer, args.to_fields(), args.owner)
-    return Reply(text=_("Customer {name} ({ref}) updated.").format(name=customer.name, ref=f"C{customer.number}"))
+        done = crm.update_customer(uow, ctx.actor, args.customer, args.to_fields(), args.owner)
+    customer = done.customer
+    parts = [_("Customer {name} ({ref}) updated.").format(name=customer.name, ref=f"C{customer.number}")]
+    if done.moved is not None:
+        parts.append(_("{owner} owns it now, with what was open: {moved}.").format(
+            owner=done.moved.new.name, moved=", ".join(done.moved.refs)) if done.moved.refs
+            else _("{owner} owns it now.").format(owner=done.moved.new.name))
+    if done.callback is not None:
+        parts.append(_("The regular callback {ref} is now due {date}.").format(
+            ref=f"CB{done.callback.number}", date=day(done.callback.due_date)))
+    return Reply(text=sentences(*parts))
 
 
 class CustomerShowArgs(Args):

@@ -9,6 +9,7 @@ from domain.kernel.errors import Invalid
 from domain.kernel.i18n import N_, _, fmt_list, lang_name, translate
 from domain.kernel.vocab import GROUPS, ROLES
 from domain.store.models import Member
+from domain.team import handover
 from domain.team import members as team
 from domain.team.access import TEAM_ADMIN_ROLES
 from handlers.args import Args, Lang, MemberName, Text
@@ -69,12 +70,37 @@ def team_set(ctx: Ctx, args: TeamSetArgs) -> Reply:
     return Reply(text=_("{name} updated.").format(name=member.name))
 
 
+class TeamLeaveArgs(Args):
+    name: MemberName = Field(description=N_("the member who leaves the department"))
+    to: MemberName = Field(description=N_("the successor, who takes over everything open of theirs"))
+
+
+@commands.command("team leave", N_("Record that a member left (离职): everything open of theirs goes to a "
+                                   "successor."), TeamLeaveArgs, positional=("name",), greedy=True,
+                  roles=TEAM_ADMIN_ROLES, examples=("/team leave alice to=bob", "/team leave 小李 交接人=小赵"))
+def team_leave(ctx: Ctx, args: TeamLeaveArgs) -> Reply:
+    """Deactivate a member and hand their team, customers, leads, callbacks, complaints, action items,
+    approval steps and reviews to score to the successor."""
+    with ctx.uow() as uow:
+        left = handover.leave(uow, ctx.actor, args.name, args.to)
+    return Reply(
+        title=_("{name} left the department").format(name=left.member.name),
+        text=_("{name} can no longer use bizbot and is sent nothing; what they did stays theirs. {successor} took "
+               "over what was open and has been told.").format(name=left.member.name,
+                                                               successor=left.successor.name),
+        sections=[Section(translate(title), refs) for title, refs in left.handed]
+        or [Section(_("Handed over"), [], _("nothing was open"))],
+    )
+
+
 @commands.command("team list", N_("List the department's members."), NoArgs)
 def team_list(ctx: Ctx, args: NoArgs) -> Reply:
-    """List members with roles and supervisors."""
+    """List members with roles and supervisors; those who left, apart."""
     with ctx.uow() as uow:
         members = team.list_members(uow, ctx.actor)
     names = {m.id: m.name for m in members}
+    gone = [m for m in members if not m.active]
+    members = [m for m in members if m.active]
 
     def line(m: Member) -> str:
         text = f"{m.name} — {_roles(m.roles)}"
@@ -89,6 +115,11 @@ def team_list(ctx: Ctx, args: NoArgs) -> Reply:
                 for title, roles in GROUPS]
     grouped = set().union(*(roles for _title, roles in GROUPS))
     sections.append(Section(_("Members"), [line(m) for m in members if not m.role_set & grouped]))
+    sections.append(Section(_("Left the department"), [
+        _("{name} — left {date}, successor {successor}").format(
+            name=m.name, date=local_day(m.left_at, ctx.actor.timezone) if m.left_at else "—",
+            successor=names.get(m.successor_id, "—") if m.successor_id else "—")
+        for m in gone]))
     return Reply(title=_("Team ({count})").format(count=len(members)),
                  sections=[s for s in sections if s.items])
 
@@ -202,6 +233,17 @@ def settings_reminder_hour(ctx: Ctx, args: NumberArgs) -> Reply:
     return Reply(text=_("Reminders now go out at {hour}:00 local time.").format(hour=args.value))
 
 
+@commands.command("settings staledays", N_("Set after how many days without activity a lead is flagged as "
+                                           "stale (7–365)."), NumberArgs, positional=("value",),
+                  roles=TEAM_ADMIN_ROLES, examples=("/settings staledays 30",))
+def settings_stale_days(ctx: Ctx, args: NumberArgs) -> Reply:
+    """Set the days without activity that make a lead stale."""
+    with ctx.uow() as uow:
+        team.set_org_setting(uow, ctx.actor, "stale_lead_days", args.value)
+    return Reply(text=_("A lead with no activity for {value} days is now flagged to its owner, and listed to the "
+                        "supervisors each Monday.").format(value=args.value))
+
+
 @commands.command("settings show", N_("Show the department's settings and mine."), NoArgs)
 def settings_show(ctx: Ctx, args: NoArgs) -> Reply:
     """The department's settings and the actor's language."""
@@ -215,6 +257,7 @@ def settings_show(ctx: Ctx, args: NoArgs) -> Reply:
             (_("Time zone"), org.timezone),
             (_("Key account score"), str(team.org_setting(org, "key_account_score"))),
             (_("Reminder hour"), f"{team.org_setting(org, 'reminder_hour')}:00"),
+            (_("Days until a lead is stale"), str(team.org_setting(org, "stale_lead_days"))),
         ],
         private=True,
     )

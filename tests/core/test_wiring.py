@@ -27,6 +27,7 @@ from domain.reporting.exports import EXPORT_TABLES
 from domain.reporting.figures import MEASURES
 from domain.store.models import DueItem, OutboxMessage
 from domain.team.agenda import AGENDA_SOURCES
+from domain.team.handover import HANDOVERS
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = (DUE_KINDS, RECURRING, AGENDA_SOURCES, MEASURES, REQUEST_TYPES, ARCHIVE_SECTIONS, EXPORT_TABLES)
@@ -49,7 +50,9 @@ def test_the_composition_root_wires_every_area_into_a_wiring_of_its_own() -> Non
     assert all(len(first[key]) > 0 for key in KEYS)
     assert {"callback", "care", "calendar", "complaint", "approval_nudge", "meeting", "action",
             "review_open_monthly", "review_self"} <= set(first[DUE_KINDS])
-    assert list(first[AGENDA_SOURCES]) == ["callback", "approval", "complaint", "action"]
+    assert list(first[AGENDA_SOURCES]) == ["callback", "lead_step", "approval", "complaint", "action"]
+    # what a leaving member hands over
+    assert list(first[HANDOVERS]) == ["crm", "approvals", "meeting", "appraisals"]
     assert set(first[REQUEST_TYPES]) == {"contract", "change", "expense", "leave", "project", "collab"}
     assert set(first[EXPORT_TABLES]) == {"audit", "leads", "ledger", "complaints"}
     assert [s.name for s in sorted(first[ARCHIVE_SECTIONS].values(), key=lambda s: s.order)] == \
@@ -133,7 +136,8 @@ def app(db_url: str, clock: FakeClock) -> Iterator[App]:
 
 
 def test_crm_alone_reminds_of_callbacks_and_passes_over_kinds_it_lacks(bot, app, clock) -> None:
-    assert set(app.wiring[DUE_KINDS]) == {"callback", "care", "calendar"}
+    assert set(app.wiring[DUE_KINDS]) == {"callback", "care", "calendar", "lead_step", "lead_stale",
+                                          "lead_stale_week"}
     assert not app.wiring[REQUEST_TYPES] and not app.wiring[MEASURES] and not app.wiring[ARCHIVE_SECTIONS]
     bot("/remind mute calendar", "/customer new Acme", '/visit Acme note="pricing" next=2026-11-24')
     with app.uow() as uow:                                       # an item of a kind this application lacks
@@ -144,7 +148,8 @@ def test_crm_alone_reminds_of_callbacks_and_passes_over_kinds_it_lacks(bot, app,
     with app.uow() as uow:
         items = {item.kind: item.state for item in uow.session.scalars(select(DueItem))}
         keys = list(uow.session.scalars(select(OutboxMessage.key)))
-    assert items == {"callback": "fired", "care": "pending", "calendar": "pending", "complaint": "fired"}
+    assert items == {"callback": "fired", "care": "pending", "calendar": "pending", "complaint": "fired",
+                     "lead_stale": "pending", "lead_stale_week": "pending"}
     assert not any(key.startswith("complaint") for key in keys)    # passed over, as the sweep does with any
     agenda = bot("/agenda")
     assert "Callbacks due" in agenda and "Approvals" not in agenda and "Action items" not in agenda

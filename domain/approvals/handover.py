@@ -1,0 +1,116 @@
+"""A member who leaves: the approval steps waiting on them (or on a delegate acting for them) are routed again
+by the policy — a supervisor's step to the successor, who takes over the team; a role's step to the next active
+holder of the role up the requester's line, then in the department — and the new approver is asked at once.
+Delegations to the leaver end."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from domain.approvals import engine
+from domain.approvals.policy import SUPERVISOR
+from domain.delivery.due import schedule
+from domain.delivery.outbox import enqueue, revise
+from domain.kernel.actor import Actor
+from domain.kernel.clock import local_today
+from domain.kernel.errors import Invalid
+from domain.kernel.i18n import N_
+from domain.store.models import ApprovalRequest, Delegation, Member, Organisation
+from domain.store.uow import UnitOfWork
+from domain.team.handover import Handed
+
+TO_SUCCESSOR = N_("Approval steps waiting for you")
+ELSEWHERE = N_("Approval steps routed to others")
+
+
+def _candidates(uow: UnitOfWork, requester: Member, role: str, leaver: Member, successor: Member
+                ) -> Iterator[Member]:
+    """Who may take the step, in the policy's order."""
+    if role == SUPERVISOR:
+        yield successor
+        cursor = uow.session.get(Member, leaver.supervisor_id) if leaver.supervisor_id else None
+        seen: set[int] = set()
+        while cursor is not None and cursor.id not in seen:
+            seen.add(cursor.id)
+            yield cursor
+            cursor = uow.session.get(Member, cursor.supervisor_id) if cursor.supervisor_id else None
+        return
+    try:
+        yield engine._approver(uow, requester, role)  # the leaver is inactive now: the walk passes them by
+    except Invalid:
+        pass
+    yield from uow.session.scalars(select(Member).where(Member.org_id == requester.org_id, Member.active.is_(True))
+                                   .order_by(Member.id)).all()
+    yield successor
+
+
+def _reroute(uow: UnitOfWork, org: Organisation, req: ApprovalRequest, leaver: Member, successor: Member
+             ) -> list[int]:
+    """The request's steps still to come that wait on the leaver, routed again; the new approvers' ids."""
+    requester = uow.session.get(Member, req.requester_id)
+    assert requester is not None
+    decided = engine.deciders(uow, req) if req.state == "pending" else set()
+    today = local_today(uow.now, org.timezone)
+    chain: list[dict[str, Any]] = [dict(s) for s in req.chain]
+    routed, current = [], False
+    for i in range(req.step, len(chain)):
+        step = chain[i]
+        if leaver.id not in (step.get("approver_id"), step.get("for_id")):
+            continue
+        role = step["role"]
+        new = next((m for m in _candidates(uow, requester, role, leaver, successor)
+                    if m.active and m.id != requester.id and m.id not in decided
+                    and (role == SUPERVISOR or role in m.role_set or m.id == successor.id)), None)
+        if new is None:
+            continue
+        delegate = engine._active_delegate(uow, new, today)
+        if delegate is not None and delegate.active and delegate.id not in (requester.id, *decided):
+            chain[i] = {**step, "approver_id": delegate.id, "for_id": new.id}
+        else:
+            chain[i] = {**step, "approver_id": new.id, "for_id": None}
+        routed.append(chain[i]["approver_id"])
+        current = current or i == req.step
+    if routed:
+        req.chain, req.version = chain, req.version + 1
+        uow.session.flush()
+        revise(uow, org_id=req.org_id, subject=engine.subject(req), msgid=engine.CARD, params=engine.card(uow, req))
+        if current:
+            _ask(uow, req)
+    return routed
+
+
+def _ask(uow: UnitOfWork, req: ApprovalRequest) -> None:
+    """The current step's new approver gets the request with its buttons; its reminder and escalation start
+    again from now."""
+    step = req.chain[req.step]
+    base = f"approval:{req.id}:{req.round}:{req.step}"
+    enqueue(uow, org_id=req.org_id, key=f"{base}:dm:{step['approver_id']}", recipient_id=step["approver_id"],
+            msgid=engine.CARD, params=engine.card(uow, req), buttons=engine._buttons(req), subject=engine.subject(req))
+    policy = engine.policy_of(uow, req.org_id, req.policy_version)
+    schedule(uow, req.org_id, engine.NUDGE, req.id, uow.now + timedelta(hours=policy.nudge_hours),
+             key=f"{engine.NUDGE}:{base}")
+    schedule(uow, req.org_id, engine.ESCALATE, req.id, uow.now + timedelta(hours=policy.escalate_hours),
+             key=f"{engine.ESCALATE}:{base}")
+
+
+def hand_over(uow: UnitOfWork, actor: Actor, leaver: Member, successor: Member) -> Handed:
+    """Delegations to the leaver end; every pending request with a step still to come that waits on them is
+    routed again."""
+    org = uow.session.get(Organisation, leaver.org_id)
+    assert org is not None
+    today = local_today(uow.now, org.timezone)
+    uow.session.execute(update(Delegation).where(Delegation.delegate_id == leaver.id, Delegation.until >= today)
+                        .values(until=today - timedelta(days=1)).execution_options(synchronize_session=False))
+    mine, others = [], []
+    pending = uow.session.scalars(select(ApprovalRequest).where(
+        ApprovalRequest.org_id == org.id, ApprovalRequest.state == "pending").order_by(ApprovalRequest.number))
+    for req in pending.all():
+        routed = _reroute(uow, org, req, leaver, successor)
+        if routed:
+            (mine if successor.id in routed else others).append(engine.rref(req))
+            uow.audit(org.id, actor.member_id, "update", "approval", engine.rref(req),
+                      f"routed again: {leaver.name} left")
+    return [(TO_SUCCESSOR, mine), (ELSEWHERE, others)]
