@@ -44,3 +44,66 @@ def test_domain_does_not_import_handlers() -> None:
         str(p.relative_to(ROOT)) for p in (ROOT / "domain").rglob("*.py") if "handlers" in _imports(p)
     ]
     assert offenders == []
+
+
+def _private(name: str) -> bool:
+    """A name its module keeps to itself: a leading underscore, but not gettext's `_` nor a dunder."""
+    return name.startswith("_") and name != "_" and not name.endswith("__")
+
+
+def _bizbot_module(dotted: str) -> bool:
+    path = ROOT.joinpath(*dotted.split("."))
+    return dotted.split(".")[0] in ("bot", "domain", "handlers") and (
+        path.with_suffix(".py").is_file() or (path / "__init__.py").is_file())
+
+
+def _private_uses(path: Path) -> list[str]:
+    """Private names of bot/, domain/ or handlers/ that a test module imports or reads off an imported module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: list[str] = []
+    modules: set[str] = set()  # local names bound to bizbot modules
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] in ("bot", "domain", "handlers"):
+                    found += [alias.name for part in alias.name.split(".") if _private(part)]
+                    modules.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0 \
+                and node.module.split(".")[0] in ("bot", "domain", "handlers"):
+            found += [node.module for part in node.module.split(".") if _private(part)]
+            for alias in node.names:
+                if _private(alias.name):
+                    found.append(f"{node.module}.{alias.name}")
+                elif _bizbot_module(f"{node.module}.{alias.name}"):
+                    modules.add(alias.asname or alias.name)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and _private(node.attr) and isinstance(node.value, ast.Name) \
+                and node.value.id in modules:
+            found.append(f"{node.value.id}.{node.attr}")
+    return [f"{path.relative_to(ROOT)}: {name}" for name in found]
+
+
+def test_tests_use_no_private_name_of_the_code() -> None:
+    """Tests go through the public names of bot/, domain/ and handlers/, so the code can change inside."""
+    offenders = [use for path in sorted((ROOT / "tests").rglob("*.py")) for use in _private_uses(path)]
+    assert offenders == []
+
+
+PUBLIC_UNDERSCORED = {"_asdict", "_replace", "_fields", "_make", "_mapping"}  # named tuples' and rows' API
+
+
+def test_tests_read_no_private_attribute_of_the_code() -> None:
+    """Nor do they reach into an object's private attributes (`console._actor_ctx()`, `dispatcher._claim()`):
+    a private attribute a test reads must be one the tests' own fakes define."""
+    trees = {path: ast.parse(path.read_text(encoding="utf-8")) for path in (ROOT / "tests").rglob("*.py")}
+    own = {name for tree in trees.values() for node in ast.walk(tree) for name in (
+        [node.name] if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) else
+        [node.attr] if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) else
+        [node.id] if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) else [])}
+    offenders = [
+        f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)}"
+        for path, tree in sorted(trees.items()) for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and _private(node.attr) and node.attr not in own | PUBLIC_UNDERSCORED
+        and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+    ]
+    assert offenders == []
