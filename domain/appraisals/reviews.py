@@ -936,24 +936,40 @@ def member_figures(uow: UnitOfWork, actor: Actor, member_name: str | None, perio
     return member, chosen, out
 
 
-REVIEW_COLUMNS = ("period", "member", "template", "status", "indicator", "weight", "figures", "self_score", "score",
-                  "comment", "total", "appeal")
+REVIEW_COLUMNS = (N_("Period"), N_("Member"), N_("Template"), N_("Status"), N_("Indicator"), N_("Weight"),
+                  N_("Figures"), N_("Self-review score"), N_("Score"), N_("Comment"), N_("Total"), N_("Appeal"))
+RULINGS = {"upheld": N_("appeal upheld; back to the supervisor"), "dismissed": N_("appeal dismissed"),
+           "pending": N_("under appeal")}
 
 
 def export_reviews(uow: UnitOfWork, member_name: str, org_id: int | None, period: str, fmt: str) -> tuple[bytes, int]:
-    """Every review of a period, one row per indicator, for managers (checked and audited)."""
-
+    """Every review of a period, one row per indicator, for managers (checked and audited), in their language."""
     actor = exporter(uow, org_id, member_name, f"reviews {period}")
     key = parse_period(period, local_today(uow.now, actor.timezone)).key
+    org = uow.session.get(Organisation, actor.org_id)
+    assert org is not None
+    known = templates(org)
+    measures = uow.wiring[figures.MEASURES]
     rows = []
     reviews = uow.session.execute(select(Review, Member).join(Member, Member.id == Review.member_id).where(
         Review.org_id == actor.org_id, Review.period == key).order_by(Member.name_key))
-    for review, member in reviews:
-        for item in review.items:
-            shown = "; ".join(f"{f['key']}={f['value']}" for f in item.get("figures", []))
-            appeal = review.ruling or ("pending" if review.status == "appeal" else "")
-            rows.append([key, member.name, review.template, review.status, item["key"], item["weight"], shown,
-                         item.get("self_score"), item.get("score"), item.get("comment") or "", review.total, appeal])
+    with use_locale(actor.locale):
+        for review, member in reviews:
+            template = known.get(review.template, {}).get("label")
+            for item in review.items:
+                shown = "; ".join(
+                    _("{measure}: {value}").format(
+                        measure=translate(measures[f["key"]].label) if f["key"] in measures else f["key"],
+                        value=figure_of(f).shown())
+                    for f in item.get("figures", []))
+                ruling = review.ruling or ("pending" if review.status == "appeal" else None)
+                rows.append([key, member.name, translate(template) if template else review.template,
+                             translate(STATUS_LABELS.get(review.status, review.status)),
+                             translate(item["label"]) if item.get("label") else item["key"], item["weight"], shown,
+                             item.get("self_score"), item.get("score"), item.get("comment") or "", review.total,
+                             translate(RULINGS[ruling]) if ruling in RULINGS else ""])
+        header = [translate(h) for h in REVIEW_COLUMNS]
+        title = _("Appraisals {period}").format(period=key)
     uow.audit(actor.org_id, actor.member_id, "export", "review", None, f"{key} {fmt} {len(rows)} rows")
     uow.commit()
-    return write_table(REVIEW_COLUMNS, rows, fmt, f"reviews {key}"), len(rows)
+    return write_table(header, rows, fmt, title), len(rows)

@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from domain.kernel.errors import Invalid
-from domain.kernel.i18n import N_
+from domain.kernel.i18n import N_, _, current_locale, translate
 from domain.kernel.vocab import ROLES, Vocabulary
 
 FIELDS = ("amount", "days")
@@ -24,8 +24,9 @@ OPS = (">=", "<=", ">", "<", "=")
 SUPERVISOR = "supervisor"
 _SUPERVISOR_WORDS = {"supervisor", "上级", "上级主管", "直属上级"}
 _SPLIT = re.compile(r"\s*(?:,|，|、|→|->)\s*")
-_STEP = re.compile(r"^(?P<role>[^\s]+?)(?:\s+(?:if|when|如果|当)\s*(?P<field>[a-z]+)\s*(?P<op>>=|<=|>|<|=)\s*"
+_STEP = re.compile(r"^(?P<role>[^\s]+?)(?:\s+(?:if|when|如果|当)\s*(?P<field>[a-z]+|金额|天数)\s*(?P<op>>=|<=|>|<|=)\s*"
                    r"(?P<value>[^\s]+))?$", re.IGNORECASE)
+_FIELD_WORDS = {"金额": "amount", "天数": "days"}
 _MULTIPLIERS = {"万": Decimal(10_000), "w": Decimal(10_000), "k": Decimal(1_000), "m": Decimal(1_000_000)}
 
 
@@ -107,7 +108,7 @@ def parse_chain(text: str) -> list[Step]:
         if m.group("field") is None:
             steps.append(Step(role))
             continue
-        field = m.group("field").lower()
+        field = _FIELD_WORDS.get(m.group("field"), m.group("field").lower())
         if field not in FIELDS:
             raise Invalid(N_("A step's condition is on amount or days, not '{field}'."), field=field)
         steps.append(Step(role, field, m.group("op"), _parse_number(m.group("value"))))
@@ -116,6 +117,29 @@ def parse_chain(text: str) -> list[Step]:
 
 def format_chain(steps: list[Step]) -> str:
     return ", ".join(s.as_text() for s in steps)
+
+
+FIELD_LABELS = {"amount": N_("amount"), "days": N_("days")}
+
+
+def shown_condition(step: Step) -> str:
+    """A step's condition in the reader's words (`amount >= 500000`, `金额 >= 500000`)."""
+    if step.field is None:
+        return ""
+    return _("{field} {op} {value}").format(field=translate(FIELD_LABELS[step.field]), op=step.op,
+                                             value=_number(step.value))
+
+
+def shown_step(step: Step) -> str:
+    role = translate(N_("supervisor")) if step.role == SUPERVISOR else ROLES.label(step.role)
+    if step.field is None:
+        return role
+    return _("{role} if {condition}").format(role=role, condition=shown_condition(step))
+
+
+def shown_chain(steps: list[Step]) -> str:
+    """A chain in the reader's words, read back as the same chain (`经理、法务、部门负责人 如果 金额 >= 500000`)."""
+    return ("、" if current_locale() == "zh" else ", ").join(shown_step(s) for s in steps)
 
 
 TYPES = ("contract", "change", "expense", "leave", "project", "collab")

@@ -12,6 +12,7 @@ from domain.kernel.actor import Actor
 from domain.kernel.clock import at_local, local_today
 from domain.kernel.errors import Conflict, Invalid, NotFound
 from domain.kernel.i18n import N_
+from domain.kernel.notes import note_text
 from domain.kernel.vocab import CALLBACK_REASONS, DEFAULT_CADENCE_DAYS
 from domain.store.models import Callback, Customer, DueItem, Member, Organisation
 from domain.store.numbers import by_number, next_number
@@ -162,7 +163,7 @@ def open_callback(uow: UnitOfWork, actor: Actor, cb_ref: str) -> Callback:
         by = uow.session.get(Member, cb.done_by_id) if cb.done_by_id else None
         if cb.status == "cancelled":
             raise Conflict(N_("Callback {ref} was called off by {name}: {reason}"), ref=ref("CB", cb.number),
-                           name=by.name if by else "?", reason=cb.result or "—")
+                           name=by.name if by else "?", reason=note_text(cb.result) or "—")
         raise Conflict(N_("Callback {ref} was already done by {name}."), ref=ref("CB", cb.number),
                        name=by.name if by else "?")
     return cb

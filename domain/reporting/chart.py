@@ -3,22 +3,27 @@ from __future__ import annotations
 
 import io
 from functools import cache
+from pathlib import Path
 
-CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
-                "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC", "AR PL UMing CN")
+# the CJK font bizbot ships (a subset of Noto Sans CJK SC, fonts/README.md); a machine's own full CJK font is
+# preferred when it has one, for names with characters the subset lacks
+FONT = Path(__file__).resolve().parent / "fonts" / "bizbot-cjk-sans.otf"
+SYSTEM_CJK = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
+              "SimHei", "Microsoft YaHei", "PingFang SC")
 
 
 @cache
-def _cjk_family() -> str | None:
+def families() -> tuple[str, ...]:
+    """The font families the charts draw with, first choice first (matplotlib takes each glyph from the first
+    family that has it): a full CJK font of the machine's, bizbot's own, then matplotlib's default for the rest.
+    bizbot's font is registered through matplotlib's public font_manager once per process."""
     from matplotlib import font_manager
 
+    font_manager.fontManager.addfont(str(FONT))
+    shipped = font_manager.FontProperties(fname=str(FONT)).get_name()
     installed = {f.name for f in font_manager.fontManager.ttflist}
-    return next((name for name in CJK_FAMILIES if name in installed), None)
-
-
-def can_write(lang: str) -> bool:
-    """Whether labels in `lang` can be drawn (Chinese needs a CJK font on the machine)."""
-    return lang != "zh" or _cjk_family() is not None
+    system = [name for name in SYSTEM_CJK if name in installed][:1]
+    return (*system, shipped, "DejaVu Sans")
 
 
 def render(bars_title: str, bars: list[tuple[str, int]], pairs_title: str,
@@ -28,7 +33,7 @@ def render(bars_title: str, bars: list[tuple[str, int]], pairs_title: str,
     from matplotlib.figure import Figure
     from matplotlib.text import Text
 
-    family = _cjk_family()
+    chosen = list(families())
     fig = Figure(figsize=(10, 4.5), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     left, right = fig.subplots(1, 2)
@@ -45,9 +50,8 @@ def render(bars_title: str, bars: list[tuple[str, int]], pairs_title: str,
     right.set_title(pairs_title)
     right.xaxis.get_major_locator().set_params(integer=True)
     right.legend(loc="lower right", fontsize="small")
-    if family:
-        for text in fig.findobj(Text):
-            text.set_fontfamily(family)
+    for text in fig.findobj(Text):
+        text.set_fontfamily(chosen)
     out = io.BytesIO()
     fig.savefig(out, format="png")
     return out.getvalue()

@@ -16,16 +16,25 @@ from domain.reporting.exports import write_table
 from domain.store.models import AuditEntry, Member
 from domain.store.uow import UnitOfWork
 from domain.team.access import is_ref, require_role
+from domain.team.auditwords import detail_text, ref_text
 from domain.team.members import find_member
 
-AUDIT_ROLES = frozenset({"admin", "manager", "head"})
+AUDIT_ROLES = frozenset({"admin", "manager", "head", "audit"})  # internal audit (内部审计) checks compliance
 SHOWN = 30
 ACTIONS = {"create": N_("created"), "read": N_("read"), "update": N_("changed"), "delete": N_("deleted"),
            "refuse": N_("refused"), "denied": N_("refused"), "export": N_("exported")}
 ENTITIES = {"customer": N_("customer"), "lead": N_("lead"), "visit": N_("visit"), "callback": N_("callback"),
             "contract": N_("contract"), "approval": N_("approval"), "complaint": N_("complaint"),
             "review": N_("appraisal"), "member": N_("member"), "ledger": N_("contract ledger"),
-            "risk": N_("risk list"), "export": N_("export"), "command": N_("command"), "audit": N_("access log")}
+            "risk": N_("risk list"), "export": N_("export"), "command": N_("command"), "audit": N_("access log"),
+            "policy": N_("approval rules"), "organisation": N_("department settings"), "calendar": N_("calendar"),
+            "invite": N_("invite"), "enrolment code": N_("enrolment code"), "group": N_("group"),
+            "meeting": N_("weekly meeting"), "meeting_update": N_("meeting update"),
+            "meeting_minutes": N_("meeting minutes"), "action_item": N_("action item"),
+            "delegation": N_("delegation"), "settings": N_("settings"), "kpi": N_("key figures"),
+            "complaint_policy": N_("complaint deadlines"), "expense": N_("expense claim"),
+            "leave": N_("leave request"), "project": N_("project proposal"), "collab": N_("collaboration request"),
+            "change": N_("contract change"), "calendar notices": N_("calendar notices")}
 
 
 def action_label(action: str) -> str:
@@ -86,8 +95,9 @@ def audit_table(uow: UnitOfWork, actor: Actor, fmt: str, start: date | None, end
     with use_locale(actor.locale):
         header = [translate(h) for h in AUDIT_HEADER]
         rows = [[_local(e.at, actor.timezone), name or "—", action_label(e.action), entity_label(e.entity),
-                 e.entity_ref or "", e.detail or ""] for e, name in reversed(got.rows)]
-    return write_table(header, rows, fmt, title="audit"), len(rows)
+                 ref_text(e.entity_ref), detail_text(e.entity, e.detail)] for e, name in reversed(got.rows)]
+        title = translate(N_("Access log"))
+    return write_table(header, rows, fmt, title=title), len(rows)
 
 
 def _local(at: datetime, tz: str) -> str:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field
 
 from domain.approvals import engine as approvals
-from domain.approvals.policy import REQUEST_KINDS, TYPE_LABELS, TYPES, format_chain
+from domain.approvals.policy import REQUEST_KINDS, TYPE_LABELS, TYPES, shown_chain, shown_condition
 from domain.delivery.outbox import decode, encode
 from domain.kernel.errors import Invalid
 from domain.kernel.i18n import N_, _, sentences, translate
@@ -154,7 +154,7 @@ class NoArgs(Args):
 
 def _policy_reply(policy) -> Reply:
     lines = [_("{type} ({label}): {chain}").format(type=t, label=translate(TYPE_LABELS[t]),
-                                                    chain=format_chain(policy.chains[t])) for t in TYPES]
+                                                    chain=shown_chain(policy.chains[t])) for t in TYPES]
     timing = _("Reminder after {nudge} h; escalation to the approver's supervisor after {escalate} h.").format(
         nudge=policy.nudge_hours, escalate=policy.escalate_hours)
     return Reply(title=_("Approval policy, version {version}").format(version=policy.version),
@@ -186,7 +186,7 @@ def policy_set(ctx: Ctx, args: PolicySetArgs) -> Reply:
     with ctx.uow() as uow:
         policy = approvals.set_chain(uow, ctx.actor, args.type, args.chain)
     return Reply(text=_("Policy version {version}: {type} is now {chain}.").format(
-        version=policy.version, type=translate(TYPE_LABELS[args.type]), chain=format_chain(policy.chains[args.type])))
+        version=policy.version, type=translate(TYPE_LABELS[args.type]), chain=shown_chain(policy.chains[args.type])))
 
 
 _HOURS = re.compile(r"^(\d{1,4})\s*(h|hours?|小时|d|days?|天)?$", re.IGNORECASE)
@@ -256,14 +256,14 @@ def policy_explain(ctx: Ctx, args: ExplainArgs) -> Reply:
     for p in ex.steps:
         role = translate(approvals.role_label(p.step.role))
         why = _("always") if p.step.field is None else _("because {condition}").format(
-            condition=p.step.as_text().split(" if ", 1)[1])
+            condition=shown_condition(p.step))
         if p.same_as is not None:
             lines.append(_("skipped: {role}, because {name} already approves at step {step}").format(
                 role=role, name=p.approver.name if p.approver else "?", step=p.same_as))
             continue
         if not p.applies:
             lines.append(_("skipped: {role}, only if {condition}").format(
-                role=role, condition=p.step.as_text().split(" if ", 1)[1]))
+                role=role, condition=shown_condition(p.step)))
             continue
         n += 1
         who = p.approver.name if p.approver else "?"

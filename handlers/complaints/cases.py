@@ -10,6 +10,7 @@ from domain.complaints import cases as complaints
 from domain.complaints.cases import COMPLAINT_CHANNELS, SEVERITIES, STATUSES, STEP_LABELS
 from domain.kernel.errors import DomainError, Invalid
 from domain.kernel.i18n import N_, _, fmt_date, fmt_datetime, sentences, translate
+from domain.kernel.notes import note_text
 from domain.kernel.periods import parse_period
 from domain.kernel.vocab import Vocabulary
 from domain.reporting.figures import MEASURES
@@ -210,7 +211,8 @@ def _step_line(ctx: Ctx, step: Any, actor: Any, target: Any) -> str:
     if target is not None:
         parts.append("→ " + target.name)
     if step.note:
-        parts.append(translate(complaints.DEADLINES[step.note]) if step.note in complaints.DEADLINES else step.note)
+        parts.append(translate(complaints.DEADLINES[step.note]) if step.note in complaints.DEADLINES
+                     else note_text(step.note))
     return " · ".join(parts)
 
 

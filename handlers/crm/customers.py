@@ -7,6 +7,7 @@ from pydantic import Field
 
 from domain.crm import customers as crm
 from domain.kernel.i18n import N_, _, fmt_birthday, sentences, translate
+from domain.kernel.notes import note_text
 from domain.kernel.vocab import CALLBACK_REASONS, LEVELS, SCALES, VISIT_CHANNELS
 from domain.risk.levels import marked
 from handlers.args import (
@@ -127,8 +128,8 @@ def customer_show(ctx: Ctx, args: CustomerShowArgs) -> Reply:
     ]
     callbacks = [
         f"CB{cb.number} · {day(cb.due_date)} · {_(CALLBACK_REASONS.get(cb.reason, cb.reason))} · "
-        + (_("done: {result}").format(result=cb.result) if cb.status == "done" else
-           _("not made: {reason}").format(reason=cb.result) if cb.status == "cancelled" else _("open"))
+        + (_("done: {result}").format(result=note_text(cb.result)) if cb.status == "done" else
+           _("not made: {reason}").format(reason=note_text(cb.result)) if cb.status == "cancelled" else _("open"))
         for cb in a.callbacks
     ]
     return Reply(

@@ -7,6 +7,7 @@ from pydantic import Field
 
 from domain.crm import customers as crm
 from domain.kernel.i18n import N_, _, sentences
+from domain.kernel.notes import note_text
 from domain.kernel.vocab import SOURCES, STAGES
 from handlers.args import (
     Args,
@@ -128,7 +129,7 @@ def lead_show(ctx: Ctx, args: LeadShowArgs) -> Reply:
             d=lead.score_intent)))
     history = [
         f"{local_day(s.at, ctx.actor.timezone)} · {STAGES.label(s.from_stage) + ' → ' if s.from_stage else ''}"
-        f"{STAGES.label(s.to_stage)} · {m.name}" + (f" · {s.reason}" if s.reason else "")
+        f"{STAGES.label(s.to_stage)} · {m.name}" + (f" · {note_text(s.reason)}" if s.reason else "")
         for s, m in v.history
     ]
     return Reply(title=f"L{lead.number}", fields=fields, sections=[Section(_("History"), history)], private=True)

@@ -5,6 +5,7 @@ from pydantic import Field
 
 from domain.kernel.i18n import N_, _, fmt_datetime
 from domain.team import auditlog
+from domain.team.auditwords import detail_text, ref_text
 from handlers.args import Args, DateArg, Text
 from handlers.context import Ctx
 from handlers.registry import Registry
@@ -28,7 +29,8 @@ def audit(ctx: Ctx, args: AuditArgs) -> Reply:
         got = auditlog.trail(uow, ctx.actor, args.about, args.start, args.end)
     items = [" · ".join(x for x in (fmt_datetime(e.at, ctx.actor.timezone), name or "—",
                                     auditlog.action_label(e.action), auditlog.entity_label(e.entity),
-                                    e.entity_ref or "", e.detail or "") if x) for e, name in got.rows]
+                                    ref_text(e.entity_ref), detail_text(e.entity, e.detail)) if x)
+             for e, name in got.rows]
     title = (_("Access log: {about} ({count})").format(about=got.about, count=got.total) if got.about
              else _("Access log ({count})").format(count=got.total))
     text = ""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import struct
+import warnings
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 from domain.delivery.due import sweep
 from domain.kernel.errors import Invalid
 from domain.meeting import weekly as meeting
+from domain.reporting import chart
 from domain.reporting.figures import MEASURES, Figure, Measure
 from domain.store.models import (
     ActionItem,
@@ -121,8 +123,14 @@ def test_chart_is_a_png_of_sensible_size(bot, app) -> None:
     width, height = struct.unpack(">II", png[16:24])
     assert (width, height) == (1000, 450)
     assert 5_000 < len(png) < 300_000
-    # falls back to English labels without a CJK font
-    assert meeting.digest_chart(d, "zh")[:8] == b"\x89PNG\r\n\x1a\n"
+    # Chinese labels are drawn in Chinese, every glyph from bizbot's own CJK font (no machine font needed)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*missing from font")
+        chinese = meeting.digest_chart(d, "zh")
+        names = chart.render("商机阶段分布", [("市场调研", 1)], "上周与前一周", [("拜访 喆堃", 2, 1)],
+                             ("上周", "前一周"))
+    assert chinese[:8] == names[:8] == b"\x89PNG\r\n\x1a\n" and chinese != png
+    assert "bizbot CJK Sans" in chart.families() and chart.FONT.is_file()
     out = bot("/digest")
     assert "The chart follows in a message." in out and "→ @wang: The chart for the meeting on" in out
     with app.uow() as uow:
