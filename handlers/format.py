@@ -24,9 +24,11 @@ def money(value: Decimal | None, currency: str) -> str:
     return fmt_money(value, currency) if value is not None else "—"
 
 
-def lead_line(lead: Lead | LeadListing, customer_name: str, owner_name: str | None = None) -> str:
+def lead_line(lead: Lead | LeadListing, customer_name: str, owner_name: str | None = None,
+              value_hidden: bool = False) -> str:
+    """A lead on one line; `value_hidden`: the reader may not see its value (domain.team.access.sees_amounts)."""
     parts = [marked(f"L{lead.number}", lead.risk), customer_name, STAGES.label(lead.stage),
-             money(lead.value, lead.currency)]
+             _("amount not shown") if value_hidden else money(lead.value, lead.currency)]
     if owner_name:
         parts.append(owner_name)
     if lead.key_account:

@@ -786,10 +786,11 @@ class TelegramAdapter:
 
     def _customer_problem(self, ctx: Ctx, text: str) -> str | None:
         from domain.crm.customers import find_customer
+        from domain.team.access import READ
 
         with ctx.uow() as uow, use_locale(ctx.actor.locale):
             try:
-                find_customer(uow, ctx.actor, text)
+                find_customer(uow, ctx.actor, text, READ)  # a customer they may read; the command decides the rest
             except DomainError as exc:
                 return translate_error(exc)
         return None

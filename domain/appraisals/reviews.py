@@ -1,6 +1,11 @@
 """Appraisals (绩效考核): self-review → supervisor's scores → manager's approval →
 result sent to the member → appeal within a window → the manager's ruling.
 
+Segregation of duties: whoever scored a review neither approves it nor rules on its appeal, and is not
+asked to. A manager's or deputy's own review (the `management` template, the 业务经理 indicators)
+is approved by the department head; everyone else's by the managers, deputies and head — in both cases
+someone other than the scorer, or else the scorer's own supervisor.
+
 Cycles (monthly, quarterly, annual) and indicator templates are organisation settings, kept as
 data with the department's defaults. A window opens as a recurring due item per cycle (like customer
 care), creating one review per member whose role has a template; each review carries its
@@ -27,7 +32,7 @@ from domain.kernel import periods
 from domain.kernel.actor import Actor
 from domain.kernel.clock import as_utc, at_local, local_today
 from domain.kernel.errors import Conflict, Forbidden, Invalid, NotFound
-from domain.kernel.i18n import N_, Label, _, fmt_number, translate, use_locale
+from domain.kernel.i18n import N_, Choices, Label, _, fmt_number, translate, use_locale
 from domain.reporting import figures
 from domain.reporting.exports import write_table
 from domain.store.models import Member, Organisation, Review
@@ -39,6 +44,8 @@ from domain.team.members import exporter, find_member, org_setting
 CYCLES = ("monthly", "quarterly", "annual")
 CYCLE_LABELS = {"monthly": N_("monthly"), "quarterly": N_("quarterly"), "annual": N_("annual")}
 APPROVER_ROLES = frozenset({"manager", "deputy", "head"})
+MANAGEMENT_ROLES = frozenset({"manager", "deputy"})  # their own reviews go to the department head
+HEAD_ROLES = frozenset({"head"})
 ADMIN_ROLES = frozenset({"admin", "manager"})
 
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -50,8 +57,20 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "appeal_days": 5,  # days after the result during which the member may appeal
 }
 
-# The default templates, one per group. `measures` are figures-registry keys shown beside the indicator.
+# The default templates, one per group. `measures` are figures-registry keys shown beside the indicator; an
+# indicator with "scope": "team" measures the member's whole reporting line (a manager's department results).
+# The management template is the 业务经理 indicators (部门业绩、团队管理、客户满意度、市场开拓), weighted as a
+# results-led department weighs its manager: department results 40%, the other three 20% each.
 DEFAULT_TEMPLATES: dict[str, dict[str, Any]] = {
+    "management": {"label": N_("department management"), "roles": ["manager", "deputy"], "indicators": [
+        {"key": "department_results", "label": N_("department results (contracts signed by the team)"),
+         "weight": 40, "measures": ["contract_value_signed", "contracts_approved"], "scope": "team"},
+        {"key": "team_management", "label": N_("team management"), "weight": 20, "measures": []},
+        {"key": "customer_satisfaction", "label": N_("customer satisfaction"), "weight": 20,
+         "measures": ["complaint_resolution", "callback_completion"], "scope": "team"},
+        {"key": "market_development", "label": N_("market development"), "weight": 20,
+         "measures": ["new_customers", "new_leads"], "scope": "team"},
+    ]},
     "bd": {"label": N_("business development"), "roles": ["sales"], "indicators": [
         {"key": "performance", "label": N_("performance (contract value signed)"), "weight": 40,
          "measures": ["contract_value_signed"]},
@@ -63,7 +82,7 @@ DEFAULT_TEMPLATES: dict[str, dict[str, Any]] = {
          "measures": ["negotiation_success"]},
         {"key": "teamwork", "label": N_("teamwork"), "weight": 10, "measures": []},
     ]},
-    "project": {"label": N_("project execution"), "roles": ["project_manager"], "indicators": [
+    "project": {"label": N_("project execution"), "roles": ["project_manager", "project_staff"], "indicators": [
         {"key": "schedule", "label": N_("schedule completion rate"), "weight": 30, "measures": []},
         {"key": "quality", "label": N_("quality pass rate"), "weight": 30, "measures": []},
         {"key": "cost", "label": N_("cost control"), "weight": 20, "measures": []},
@@ -140,7 +159,11 @@ def config(org: Organisation) -> dict[str, Any]:
 
 
 def templates(org: Organisation) -> dict[str, dict[str, Any]]:
-    return (org.settings or {}).get("review_templates") or copy.deepcopy(DEFAULT_TEMPLATES)
+    """The department's templates; a default template it has not stored (one added to bizbot after the department
+    changed its own) is there too, in the defaults' order."""
+    stored = (org.settings or {}).get("review_templates") or {}
+    merged = {name: stored.get(name) or copy.deepcopy(tpl) for name, tpl in DEFAULT_TEMPLATES.items()}
+    return {**merged, **{name: tpl for name, tpl in stored.items() if name not in merged}}
 
 
 def _store(org: Organisation, key: str, value: Any) -> None:
@@ -236,8 +259,10 @@ def opening_recompute(cycle: str) -> Callable[[UnitOfWork, Organisation, Any], d
 # --- figures ---------------------------------------------------------------------------------
 
 def _figures_for(uow: UnitOfWork, org: Organisation, member_id: int, period: Period,
-                 keys: list[str]) -> list[dict[str, Any]]:
-    scope = figures.Scope(org.id, period.first, period.end_day, org.timezone, frozenset({member_id}))
+                 keys: list[str], over: str | None = None) -> list[dict[str, Any]]:
+    """The figures of `keys` for the member's own records, or (`over` = "team") their whole reporting line's."""
+    members = team_ids(uow, org.id, member_id) if over == "team" else {member_id}
+    scope = figures.Scope(org.id, period.first, period.end_day, org.timezone, frozenset(members))
     measures = uow.wiring[figures.MEASURES]
     out = []
     for key in keys:
@@ -269,7 +294,8 @@ def refresh(uow: UnitOfWork, review: Review) -> None:
     period = parse_period(review.period, local_today(uow.now, org.timezone))
     items = copy.deepcopy(review.items)
     for item in items:
-        item["figures"] = _figures_for(uow, org, review.member_id, period, item.get("measures", []))
+        item["figures"] = _figures_for(uow, org, review.member_id, period, item.get("measures", []),
+                                       item.get("scope"))
     if items != review.items:
         review.items = items
 
@@ -295,7 +321,8 @@ def open_period(uow: UnitOfWork, org: Organisation, period: Period) -> list[Revi
         if name is None or member.id in existing:
             continue
         items = [{"key": i["key"], "label": i["label"], "weight": i["weight"], "measures": i.get("measures", []),
-                  "figures": _figures_for(uow, org, member.id, period, i.get("measures", []))}
+                  **({"scope": i["scope"]} if i.get("scope") else {}),
+                  "figures": _figures_for(uow, org, member.id, period, i.get("measures", []), i.get("scope"))}
                  for i in tpls[name]["indicators"]]
         review = uow.add(Review(
             org_id=org.id, number=next_number(uow, Review, org.id), member_id=member.id, cycle=period.cycle,
@@ -412,17 +439,48 @@ def remind_score(uow: UnitOfWork, item: Any) -> None:
 # --- people ------------------------------------------------------------------------------------
 
 def scorer_of(uow: UnitOfWork, member: Member) -> Member | None:
-    """The supervisor, or — for someone without one — the department's manager."""
+    """The supervisor, or — for someone without one — the department's manager (a department head, for a
+    manager or deputy)."""
     if member.supervisor_id:
         return uow.session.get(Member, member.supervisor_id)
-    managers = _managers(uow, member.org_id, exclude=member.id)
+    managers = _managers(uow, member.org_id, exclude=member.id, roles=_above(member))
     return managers[0] if managers else None
 
 
-def _managers(uow: UnitOfWork, org_id: int, exclude: int | None = None) -> list[Member]:
+def _above(member: Member) -> frozenset[str]:
+    """The roles that score (besides the supervisor) and approve the member's review."""
+    return HEAD_ROLES if member.role_set & MANAGEMENT_ROLES else APPROVER_ROLES
+
+
+def _managers(uow: UnitOfWork, org_id: int, exclude: int | None = None,
+              roles: frozenset[str] = APPROVER_ROLES) -> list[Member]:
     rows = uow.session.scalars(select(Member).where(Member.org_id == org_id, Member.active.is_(True))
                                .order_by(Member.id))
-    return [m for m in rows if set(m.roles.split(",")) & APPROVER_ROLES and m.id != exclude]
+    return [m for m in rows if m.role_set & roles and m.id != exclude]
+
+
+def approvers_of(uow: UnitOfWork, member: Member, scorer_id: int | None) -> list[Member]:
+    """Who approves the member's review, and rules on its appeal: the roles above them (the department head
+    for a manager or deputy; else the managers, deputies and head) but never the member nor whoever scored it —
+    or, if that leaves nobody, the scorer's own supervisors, nearest first."""
+    excluded = {member.id, scorer_id}
+    found = [m for m in _managers(uow, member.org_id, roles=_above(member)) if m.id not in excluded]
+    if found or scorer_id is None:
+        return found
+    scorer = uow.session.get(Member, scorer_id)
+    cursor = uow.session.get(Member, scorer.supervisor_id) if scorer and scorer.supervisor_id else None
+    seen = set(excluded)
+    while cursor is not None and cursor.id not in seen:
+        if cursor.active:
+            return [cursor]
+        seen.add(cursor.id)
+        cursor = uow.session.get(Member, cursor.supervisor_id) if cursor.supervisor_id else None
+    return []
+
+
+def _names(members: list[Member]) -> Choices | str:
+    """The people who may decide, as alternatives in the reader's language ("wang or hu", "wang或hu")."""
+    return Choices(m.name for m in members) if members else "—"
 
 
 def _open_button(member: Member, review: Review) -> OutButton:
@@ -626,8 +684,15 @@ def _as_scorer(uow: UnitOfWork, actor: Actor, member_name: str, period: str | No
     if member.id == actor.member_id:
         raise Forbidden(N_("You cannot score your own review."))
     scorer = scorer_of(uow, member)
-    if not (scorer is not None and scorer.id == actor.member_id) and not actor.has_any(APPROVER_ROLES):
+    if not (scorer is not None and scorer.id == actor.member_id) and not actor.has_any(_above(member)):
+        if member.role_set & MANAGEMENT_ROLES:
+            raise Forbidden(N_("Only {member}'s supervisor or a department head may score their review."),
+                            member=member.name)
         raise Forbidden(N_("Only {member}'s supervisor or a manager may score their review."), member=member.name)
+    if not approvers_of(uow, member, actor.member_id):
+        raise Forbidden(N_("Whoever scores {member}'s review cannot also approve it, and nobody else may approve it "
+                           "if you score it. Let {member}'s supervisor score it, or give another member the role "
+                           "that approves it (/team set NAME role=head)."), member=member.name)
     if review.status == "self" and local_today(uow.now, _org(uow, actor).timezone) <= review.self_due:
         raise Conflict(N_("{member} has until {date} for their self-review; score it after that or once it is "
                           "submitted."), member=member.name, date=review.self_due)
@@ -669,7 +734,7 @@ def send_scores(uow: UnitOfWork, actor: Actor, member_name: str, period: str | N
     _save(uow, review, review.status, status="approval", total=total, scorer_id=actor.member_id,
           scorer_comment=comment, history=[*review.history, _step("scored", actor.member_id, uow.now, comment)])
     uow.audit(actor.org_id, actor.member_id, "update", "review", _ref(review), f"scored {total}")
-    for manager in _managers(uow, actor.org_id, exclude=member.id):
+    for manager in approvers_of(uow, member, actor.member_id):  # never back to the scorer
         enqueue(uow, org_id=actor.org_id, key=f"review:approve:{review.id}:{review.version}:{manager.id}",
                 recipient_id=manager.id, kind="review",
                 msgid=N_("{scorer} scored {member}'s {period} review: {total}. Approve it, or return it to the "
@@ -685,10 +750,23 @@ def send_scores(uow: UnitOfWork, actor: Actor, member_name: str, period: str | N
 
 def _as_manager(uow: UnitOfWork, actor: Actor, member_name: str, period: str | None, purpose: str,
                 expected: str) -> tuple[Review, Member]:
-    require_role(actor, APPROVER_ROLES)
+    """The review, if the actor may approve it (or return it, or rule on its appeal): one of `approvers_of`."""
+    if not actor.has_any(APPROVER_ROLES) and uow.session.scalar(  # only a supervisor can be a scorer's supervisor
+            select(Member.id).where(Member.supervisor_id == actor.member_id).limit(1)) is None:
+        require_role(actor, APPROVER_ROLES)
     review, member = find_review(uow, actor, member_name, period, purpose)
     if member.id == actor.member_id:
         raise Forbidden(N_("You cannot decide on your own review."))
+    approvers = approvers_of(uow, member, review.scorer_id)
+    if actor.member_id not in {m.id for m in approvers}:
+        if review.scorer_id == actor.member_id and review.status in ("approval", "appeal"):
+            raise Forbidden(N_("You scored {member}'s review, and whoever scores a review cannot also approve it or "
+                               "rule on its appeal: that is for {names}."), member=member.name,
+                            names=_names(approvers))
+        require_role(actor, APPROVER_ROLES)
+        if review.status == expected:
+            raise Forbidden(N_("{member}'s {period} review is for {names} to decide."), member=member.name,
+                            period=review.period, names=_names(approvers))
     if review.status != expected:
         who = _last_actor(uow, review)
         raise Conflict(N_("Already done{by}: {member}'s {period} review is now {status}."), member=member.name,
@@ -762,7 +840,7 @@ def appeal(uow: UnitOfWork, actor: Actor, period: str | None, reason: str) -> Re
     _save(uow, review, "final", status="appeal", appeal_reason=reason, appeals=review.appeals + 1,
           history=[*review.history, _step("appealed", actor.member_id, uow.now, reason)])
     uow.audit(actor.org_id, actor.member_id, "update", "review", _ref(review), f"appeal: {reason}")
-    for manager in _managers(uow, actor.org_id, exclude=member.id):
+    for manager in approvers_of(uow, member, review.scorer_id):  # not whoever scored it
         enqueue(uow, org_id=actor.org_id, key=f"review:appeal:{review.id}:{manager.id}", recipient_id=manager.id,
                 kind="review", msgid=N_("{member} appeals their {period} review ({total}): {reason}"),
                 params={"member": member.name, "period": review.period, "total": fmt_total(review.total),
@@ -928,7 +1006,7 @@ def member_figures(uow: UnitOfWork, actor: Actor, member_name: str | None, perio
         raise NotFound(N_("{member} has no appraisal template for their role."), member=member.name)
     out = []
     for item in templates(org)[name]["indicators"]:
-        stored = _figures_for(uow, org, member.id, chosen, item.get("measures", []))
+        stored = _figures_for(uow, org, member.id, chosen, item.get("measures", []), item.get("scope"))
         if stored:
             out.append((item, [figure_of(s) for s in stored]))
     uow.audit(org.id, actor.member_id, "read", "kpi", None, f"{member.name} {chosen.key}")

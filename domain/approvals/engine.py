@@ -5,6 +5,11 @@ policy (kept with the policy version it was submitted under), the current step a
 decisions. States: draft → pending(step) → approved | rejected | changes; a revised request is
 submitted again and the chain restarts. Every transition is one conditional UPDATE on state,
 round, step and version, so two clicks on two replicas give exactly one decision.
+
+Segregation of duties: whoever decided a step of a round decides no later step of it, and is neither
+sent nor escalated one. A later step whose approver already decided goes to another holder of its role
+(up the requester's line first); if nobody else holds it, it counts as decided at that person's earlier
+step, as a chain is planned (one person approves once).
 """
 from __future__ import annotations
 
@@ -416,9 +421,55 @@ def may_decide(uow: UnitOfWork, actor: Actor, req: ApprovalRequest) -> bool:
     if req.state != "pending" or actor.member_id == req.requester_id:
         return False
     step = req.chain[req.step]
-    if actor.member_id in (step["approver_id"], req.escalated_to_id):
-        return True
-    return step["role"] != SUPERVISOR and step["role"] in actor.roles
+    if actor.member_id not in (step["approver_id"], req.escalated_to_id) and not (
+            step["role"] != SUPERVISOR and step["role"] in actor.roles):
+        return False
+    return actor.member_id not in deciders(uow, req)
+
+
+def deciders(uow: UnitOfWork, req: ApprovalRequest) -> set[int]:
+    """Who decided a step of the request's current round (none before its first step is decided)."""
+    if req.step == 0 and req.state == "pending":
+        return set()
+    return set(uow.session.scalars(select(ApprovalDecision.actor_id).where(
+        ApprovalDecision.request_id == req.id, ApprovalDecision.round == req.round)))
+
+
+def _another_approver(uow: UnitOfWork, requester: Member, role: str, excluded: set[int]) -> Member | None:
+    """Someone else for a step: up the requester's line first (for `supervisor`, only there), then any
+    active holder of the role — never the requester nor anyone in `excluded`."""
+    excluded = excluded | {requester.id}
+    cursor = uow.session.get(Member, requester.supervisor_id) if requester.supervisor_id else None
+    seen: set[int] = set()
+    while cursor is not None and cursor.id not in seen:
+        seen.add(cursor.id)
+        if cursor.active and cursor.id not in excluded and (role == SUPERVISOR or role in cursor.role_set):
+            return cursor
+        cursor = uow.session.get(Member, cursor.supervisor_id) if cursor.supervisor_id else None
+    if role == SUPERVISOR:
+        return None
+    return next((m for m in uow.session.scalars(
+        select(Member).where(Member.org_id == requester.org_id, Member.active).order_by(Member.id))
+        if role in m.role_set and m.id not in excluded), None)
+
+
+def _route_on(uow: UnitOfWork, req: ApprovalRequest, start: int, decided: set[int]) -> tuple[list[Any], int]:
+    """The chain with the steps from `start` routed past everyone in `decided`: a step of theirs goes to another
+    holder of its role (`instead_of` keeps who it was for), or, with nobody else, is passed as decided at their
+    earlier step. Returns the chain and the step now due (len(chain): none is left)."""
+    chain = [dict(s) for s in req.chain]
+    requester = uow.session.get(Member, req.requester_id)
+    assert requester is not None
+    for i in range(start, len(chain)):
+        step = chain[i]
+        if step["approver_id"] not in decided:
+            return chain, i
+        other = _another_approver(uow, requester, step["role"], decided)
+        if other is not None:
+            chain[i] = {**step, "approver_id": other.id, "for_id": None, "instead_of": step["approver_id"]}
+            return chain, i
+        chain[i] = {**step, "passed": True}
+    return chain, len(chain)
 
 
 @dataclass(frozen=True)
@@ -471,12 +522,17 @@ def decide(uow: UnitOfWork, actor: Actor, text: str, outcome: str, reason: str |
     if actor.member_id == req.requester_id:
         raise Forbidden(N_("You cannot decide your own request {ref}."), ref=rref(req))
     step = req.chain[req.step]
+    if actor.member_id in deciders(uow, req):
+        raise Forbidden(N_("You decided an earlier step of {ref}, and whoever decides one step does not decide another "
+                           "of the same round: step {step} is for {role} ({name})."), ref=rref(req), step=req.step + 1,
+                        role=role_label(step["role"]), name=member_name(uow, step["approver_id"]))
     if not may_decide(uow, actor, req):
         raise Forbidden(N_("Step {step} of {ref} is for {role} ({name})."), step=req.step + 1, ref=rref(req),
                         role=role_label(step["role"]), name=member_name(uow, step["approver_id"]))
-    last = req.step == len(req.chain) - 1
+    chain = req.chain
     if outcome == "approve":
-        new_state, new_step = ("approved", req.step) if last else ("pending", req.step + 1)
+        chain, due = _route_on(uow, req, req.step + 1, deciders(uow, req) | {actor.member_id})
+        new_state, new_step = ("approved", req.step) if due == len(chain) else ("pending", due)
     else:
         new_state, new_step = STATE_FOR[outcome], req.step
     old_round, old_step = req.round, req.step
@@ -485,7 +541,7 @@ def decide(uow: UnitOfWork, actor: Actor, text: str, outcome: str, reason: str |
         .where(ApprovalRequest.id == req.id, ApprovalRequest.version == req.version,
                ApprovalRequest.state == "pending", ApprovalRequest.round == old_round,
                ApprovalRequest.step == old_step)
-        .values(state=new_state, step=new_step, version=req.version + 1, escalated_to_id=None,
+        .values(state=new_state, step=new_step, chain=chain, version=req.version + 1, escalated_to_id=None,
                 decided_at=uow.now if new_state != "pending" else None)
         .execution_options(synchronize_session=False)
     ))
@@ -546,6 +602,8 @@ class ShownRequest:
     chain: list[tuple[str, str, str | None]]  # role, approver, on behalf of
     decisions: list[tuple[ApprovalDecision, Member]]
     may_decide: bool
+    instead_of: dict[int, str] = field(default_factory=dict)  # step → whom it was for, who decided an earlier one
+    passed: frozenset[int] = frozenset()  # steps passed: their approver had decided an earlier one
 
 
 def show_request(uow: UnitOfWork, actor: Actor, text: str) -> ShownRequest:
@@ -554,7 +612,9 @@ def show_request(uow: UnitOfWork, actor: Actor, text: str) -> ShownRequest:
     may = may_decide(uow, actor, req)
     chain = [(s["role"], member_name(uow, s["approver_id"]), member_name(uow, s["for_id"]) if s.get("for_id") else None)
              for s in req.chain]
-    shown = ShownRequest(req, card(uow, req), chain, history(uow, req), may)
+    shown = ShownRequest(req, card(uow, req), chain, history(uow, req), may,
+                         {i: member_name(uow, s["instead_of"]) for i, s in enumerate(req.chain) if s.get("instead_of")},
+                         frozenset(i for i, s in enumerate(req.chain) if s.get("passed")))
     uow.audit(actor.org_id, actor.member_id, "read", "approval", rref(req))
     uow.commit()
     return shown
@@ -645,7 +705,11 @@ def escalate(uow: UnitOfWork, item: DueItem) -> None:
     req, step = found
     approver = uow.session.get(Member, step["approver_id"])
     sup = uow.session.get(Member, approver.supervisor_id) if approver and approver.supervisor_id else None
-    if sup is None or sup.id == req.requester_id:
+    decided, seen = deciders(uow, req), set[int]()
+    while sup is not None and sup.id in decided and sup.id not in seen:  # not back to who decided a step
+        seen.add(sup.id)
+        sup = uow.session.get(Member, sup.supervisor_id) if sup.supervisor_id else None
+    if sup is None or sup.id == req.requester_id or sup.id in decided:
         return
     uow.session.execute(
         update(ApprovalRequest).where(ApprovalRequest.id == req.id, ApprovalRequest.state == "pending",

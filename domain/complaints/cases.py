@@ -9,9 +9,10 @@ message. Critical complaints page at once and their messages ignore quiet hours.
 stops the ladder; a satisfaction callback (回访) is then due to the customer's owner, and an
 unsatisfied callback reopens the complaint with fresh deadlines.
 
-Who sees a complaint: department roles (manager, deputy, head, admin) all; everyone else the
-complaints of customers owned in their reporting line (their own, or their team's for a
-supervisor), those assigned to someone in that line, and those they logged themselves.
+Who sees and handles a complaint (domain.team.access): department roles (manager, deputy, head, admin)
+and customer service all; everyone else the complaints of customers owned in their reporting line
+(their own, or their team's for a supervisor), those assigned to someone in that line, and those
+they logged themselves.
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ from domain.delivery.outbox import OutButton, enqueue
 from domain.kernel.actor import Actor
 from domain.kernel.clock import at_local, local_today
 from domain.kernel.dates import check_span
-from domain.kernel.errors import Ambiguous, Conflict, Forbidden, Hidden, Invalid, NotFound
+from domain.kernel.errors import Conflict, Forbidden, Hidden, Invalid, NotFound
 from domain.kernel.i18n import N_, Label
 from domain.kernel.vocab import Vocabulary
 from domain.reporting.exports import write_table
@@ -51,16 +52,18 @@ from domain.store.models import (
 from domain.store.numbers import by_number, next_number
 from domain.store.uow import UnitOfWork
 from domain.team.access import (
+    SERVE,
     TEAM_ADMIN_ROLES,
     can_access,
+    customer_owner_ids,
     parse_ref,
+    reaches_department,
     ref,
     require_role,
     team_ids,
-    visible_owner_ids,
 )
 from domain.team.agenda import AgendaEntry
-from domain.team.members import exporter, find_member, name_key
+from domain.team.members import exporter, find_member
 
 KIND = "complaint"
 PREFIX = "Q"
@@ -311,13 +314,13 @@ def _org(uow: UnitOfWork, actor: Actor) -> Organisation:
 
 
 def visible(uow: UnitOfWork, actor: Actor, c: Complaint, customer: Customer) -> bool:
-    if actor.sees_department or c.created_by_id == actor.member_id:
+    if reaches_department(actor, SERVE) or c.created_by_id == actor.member_id:
         return True
     return can_access(uow, actor, customer.owner_id) or can_access(uow, actor, c.assignee_id)
 
 
 def _visible_filter(uow: UnitOfWork, actor: Actor) -> Any:
-    owners = visible_owner_ids(uow, actor)
+    owners = customer_owner_ids(uow, actor, SERVE)
     if owners is None:
         return and_(True)
     return or_(Customer.owner_id.in_(owners), Complaint.assignee_id.in_(owners),
@@ -338,29 +341,7 @@ def find_complaint(uow: UnitOfWork, actor: Actor, text: str) -> tuple[Complaint,
 
 def _intake_customer(uow: UnitOfWork, actor: Actor, text: str) -> Customer:
     """Service and department members log complaints for any customer; others for those they see."""
-
-    if not (actor.sees_department or "service" in actor.roles):
-        return find_customer(uow, actor, text)
-    text = text.strip()
-    number = parse_ref(text, "C")
-    if number is not None:
-        customer = by_number(uow, Customer, actor.org_id, number)
-        if customer is None:
-            raise NotFound(N_("No customer {ref}."), ref=text.upper())
-        return customer
-    key = name_key(text)
-    exact = uow.session.scalar(select(Customer).where(Customer.org_id == actor.org_id, Customer.name_key == key))
-    if exact is not None:
-        return exact
-    matches = list(uow.session.scalars(
-        select(Customer).where(Customer.org_id == actor.org_id, Customer.name_key.contains(key, autoescape=True))
-        .order_by(Customer.name_key).limit(9)))
-    if len(matches) == 1:
-        return matches[0]
-    if matches:
-        raise Ambiguous(N_("'{text}' matches several customers: {matches}. Use the reference."), text=text,
-                        matches=", ".join(f"{c.name} ({ref('C', c.number)})" for c in matches[:8]))
-    raise NotFound(N_("No customer matches '{text}'."), text=text)
+    return find_customer(uow, actor, text, SERVE)
 
 
 def _member(uow: UnitOfWork, member_id: int | None) -> Member | None:

@@ -17,7 +17,7 @@ from domain.kernel.vocab import CALLBACK_REASONS, DEFAULT_CADENCE_DAYS
 from domain.store.models import Callback, Customer, DueItem, Member, Organisation
 from domain.store.numbers import by_number, next_number
 from domain.store.uow import UnitOfWork
-from domain.team.access import parse_ref, ref, require_visible, visible_owner_ids
+from domain.team.access import SERVE, customer_owner_ids, parse_ref, ref, require_reach
 from domain.team.agenda import AgendaEntry
 from domain.team.members import org_setting
 
@@ -126,7 +126,8 @@ class CallbackRow:
 
 
 def list_callbacks(uow: UnitOfWork, actor: Actor, scope: str = "mine") -> list[CallbackRow]:
-    """Open callbacks, the most overdue first."""
+    """Open callbacks, the most overdue first: the actor's own, or all they may make (their line's; every
+    customer's for customer service and the department's roles)."""
     q = (
         select(Callback, Customer, Member)
         .join(Customer, Customer.id == Callback.customer_id)
@@ -137,7 +138,7 @@ def list_callbacks(uow: UnitOfWork, actor: Actor, scope: str = "mine") -> list[C
     if scope == "mine":
         q = q.where(Callback.owner_id == actor.member_id)
     else:
-        owners = visible_owner_ids(uow, actor)
+        owners = customer_owner_ids(uow, actor, SERVE)
         if owners is not None:
             q = q.where(Callback.owner_id.in_(owners))
     rows = [CallbackRow(*r) for r in uow.session.execute(q.limit(200)).all()]
@@ -154,11 +155,12 @@ class CallbackDone:
 
 
 def open_callback(uow: UnitOfWork, actor: Actor, cb_ref: str) -> Callback:
-    """The callback, if the actor may record it and nobody has yet; one they may not see is not found."""
+    """The callback, if the actor may record it (its owner's line, or customer service) and nobody has yet; one
+    out of their reach is not found."""
     cb = by_number(uow, Callback, actor.org_id, parse_ref(cb_ref, "CB"))
     if cb is None:
         raise NotFound(N_("No callback {ref}."), ref=cb_ref)
-    require_visible(uow, actor, cb.owner_id, N_("No callback {ref}."), ref=cb_ref)
+    require_reach(uow, actor, cb.owner_id, SERVE, N_("No callback {ref}."), ref=cb_ref)
     if cb.status != "open":
         by = uow.session.get(Member, cb.done_by_id) if cb.done_by_id else None
         if cb.status == "cancelled":

@@ -29,13 +29,21 @@ from domain.store.numbers import by_number, next_number
 from domain.store.prepared import Prepared
 from domain.store.uow import UnitOfWork
 from domain.team.access import (
+    LINE,
+    READ,
+    SERVE,
     TEAM_ADMIN_ROLES,
+    Reach,
     can_access,
+    can_reach,
+    customer_owner_ids,
     parse_ref,
     ref,
     require_access,
+    require_reach,
     require_role,
     require_visible,
+    sees_amounts,
     team_ids,
     visible_owner_ids,
 )
@@ -98,7 +106,7 @@ def create_customer(
     ) or _lookalike(uow, actor.org_id, name)
     if existing is not None:
         holder = uow.session.get(Member, existing.owner_id)
-        if not can_access(uow, actor, existing.owner_id):  # who holds it, but not its reference
+        if not can_reach(uow, actor, existing.owner_id, READ):  # who holds it, but not its reference
             raise Conflict(N_("Customer {name} already exists (owner {owner})."), name=existing.name,
                            owner=holder.name if holder else "?")
         raise Conflict(
@@ -170,46 +178,63 @@ class CustomerRef:
     owner_id: int
 
 
-def find_customer_ref(uow: UnitOfWork, actor: Actor, text: str) -> CustomerRef:
+def find_customer_ref(uow: UnitOfWork, actor: Actor, text: str, reach: Reach = LINE) -> CustomerRef:
     """As `find_customer`, for use cases that need only the customer's id, name and owner: the usual
     case, an exact name, is one Core read instead of loading the whole archive record."""
     text = text.strip()
     if parse_ref(text, "C") is not None:
-        customer = find_customer(uow, actor, text)
+        customer = find_customer(uow, actor, text, reach)
     else:
         row = _CUSTOMER_REF_BY_KEY.first(uow.connection(), {"org_id": actor.org_id, "key": name_key(text)})
         if row is not None:
             row_id, row_name, owner_id = row
-            if can_access(uow, actor, owner_id):
+            if can_reach(uow, actor, owner_id, reach):
                 return CustomerRef(row_id, row_name, owner_id)
-        customer = _customer_by_part(uow, actor, text, hidden=row is not None)
+        customer = find_customer(uow, actor, text, reach)
     return CustomerRef(customer.id, customer.name, customer.owner_id)
 
 
-def find_customer(uow: UnitOfWork, actor: Actor, text: str) -> Customer:
-    """By reference (C12), exact name, or a unique part of a name among what the actor sees. A customer
-    the actor may not see is not found, in the words used for one that does not exist."""
+def find_customer(uow: UnitOfWork, actor: Actor, text: str, reach: Reach = LINE) -> Customer:
+    """By reference (C12), exact name, or a unique part of a name among what the actor reaches for this kind of
+    work (domain.team.access: their line by default; the archive; serving the customer). A customer out of
+    reach is not found, in the words used for one that does not exist."""
     text = text.strip()
     number = parse_ref(text, "C")
     if number is not None:
         customer = uow.session.scalar(_CUSTOMER_BY_NUMBER, {"org_id": actor.org_id, "number": number})
         if customer is None:
             raise NotFound(N_("No customer {ref}."), ref=text.upper())
-        require_visible(uow, actor, customer.owner_id, N_("No customer {ref}."), ref=text.upper())
+        _require_reach(uow, actor, customer, reach, N_("No customer {ref}."), ref=text.upper())
         return customer
     exact = uow.session.scalar(_CUSTOMER_BY_KEY, {"org_id": actor.org_id, "key": name_key(text)})
-    if exact is not None and can_access(uow, actor, exact.owner_id):
-        return exact
-    return _customer_by_part(uow, actor, text, hidden=exact is not None)
+    if exact is None or can_reach(uow, actor, exact.owner_id, reach):
+        return exact or _customer_by_part(uow, actor, text, reach)
+    try:
+        return _customer_by_part(uow, actor, text, reach)  # "华为" typed for one's own 华为云
+    except NotFound:
+        _require_reach(uow, actor, exact, reach, N_("No customer matches '{text}'."), text=text)
+        raise
 
 
-def _customer_by_part(uow: UnitOfWork, actor: Actor, text: str, hidden: bool = False) -> Customer:
-    """The one customer the actor sees whose name contains `text` (after no exact match among them;
-    `hidden`: there is one they may not see, so that a "not found" is a refusal too)."""
+def _require_reach(uow: UnitOfWork, actor: Actor, customer: Customer, reach: Reach, msgid: str,
+                   **params: object) -> None:
+    """A customer the actor may read but not work on this way is refused in so many words; one they may not even
+    read is not found (`msgid`)."""
+    if can_reach(uow, actor, customer.owner_id, reach):
+        return
+    if reach != READ and can_reach(uow, actor, customer.owner_id, READ):
+        owner = uow.session.get(Member, customer.owner_id)
+        raise Forbidden(N_("{customer} is {owner}'s customer: you may read its archive, but that is for {owner}'s "
+                           "line to do."), customer=customer.name, owner=owner.name if owner else "?")
+    require_reach(uow, actor, customer.owner_id, reach, msgid, **params)
+
+
+def _customer_by_part(uow: UnitOfWork, actor: Actor, text: str, reach: Reach) -> Customer:
+    """The one customer the actor reaches whose name contains `text` (after no exact match among them)."""
     q = select(Customer).where(
         Customer.org_id == actor.org_id, Customer.name_key.contains(name_key(text), autoescape=True)
     )
-    owners = visible_owner_ids(uow, actor)
+    owners = customer_owner_ids(uow, actor, reach)
     if owners is not None:
         q = q.where(Customer.owner_id.in_(owners))
     matches = list(uow.session.scalars(q.order_by(Customer.name_key).limit(9)))
@@ -221,15 +246,15 @@ def _customer_by_part(uow: UnitOfWork, actor: Actor, text: str, hidden: bool = F
             text=text,
             matches=", ".join(f"{c.name} ({ref('C', c.number)})" for c in matches[:8]),
         )
-    raise (Hidden if hidden else NotFound)(N_("No customer matches '{text}'."), text=text)
+    raise NotFound(N_("No customer matches '{text}'."), text=text)
 
 
 def search_customers(uow: UnitOfWork, actor: Actor, text: str, limit: int = 20) -> list[Customer]:
-    """Customers the actor sees whose name contains the text (for pickers), by name."""
+    """Customers the actor may read whose name contains the text (for pickers), by name."""
     q = select(Customer).where(Customer.org_id == actor.org_id)
     if text.strip():
         q = q.where(Customer.name_key.contains(name_key(text), autoescape=True))
-    owners = visible_owner_ids(uow, actor)
+    owners = customer_owner_ids(uow, actor, READ)
     if owners is not None:
         q = q.where(Customer.owner_id.in_(owners))
     return list(uow.session.scalars(q.order_by(Customer.name_key).limit(limit)))
@@ -249,7 +274,7 @@ def update_customer(
 ) -> CustomerUpdate:
     """Change a customer's details. A new owner takes what is open with it (domain.crm.handover); a new level
     or cadence moves the pending regular callback."""
-    customer = find_customer(uow, actor, text)
+    customer = find_customer(uow, actor, text, SERVE)
     changes = {k: v for k, v in vars(fields).items() if v is not None}
     moved = None
     if not changes and owner is None:
@@ -281,6 +306,7 @@ class Archive:
     visits: list[tuple[Visit, Member]] = field(default_factory=list)
     callbacks: list[Callback] = field(default_factory=list)
     more: list[tuple[str, list[str]]] = field(default_factory=list)  # (title msgid, lines): other areas' parts
+    values_hidden: frozenset[int] = frozenset()  # leads whose value the reader may not see (domain.team.access)
 
 
 ArchiveFn = Callable[[UnitOfWork, Actor, Customer], list[str]]
@@ -302,8 +328,8 @@ ARCHIVE_SECTIONS: Key[ArchiveSection] = Key("customer archive sections")
 
 
 def customer_archive(uow: UnitOfWork, actor: Actor, text: str) -> Archive:
-    """Everything about one customer, newest first (客户档案)."""
-    customer = find_customer(uow, actor, text)
+    """Everything about one customer, newest first (客户档案); amounts only of what the reader's line owns."""
+    customer = find_customer(uow, actor, text, READ)
     owner = uow.session.get(Member, customer.owner_id)
     assert owner is not None
     archive = Archive(customer, owner)
@@ -312,6 +338,7 @@ def customer_archive(uow: UnitOfWork, actor: Actor, text: str) -> Archive:
             select(Lead).where(Lead.customer_id == customer.id).order_by(Lead.created_at.desc(), Lead.id.desc())
         )
     )
+    archive.values_hidden = frozenset(lead.id for lead in archive.leads if not sees_amounts(uow, actor, lead.owner_id))
     archive.visits = [
         (v, m)
         for v, m in uow.session.execute(
@@ -347,7 +374,7 @@ def list_customers(uow: UnitOfWork, actor: Actor, scope: str = "all") -> list[tu
     if scope == "mine":
         q = q.where(Customer.owner_id == actor.member_id)
     else:
-        owners = visible_owner_ids(uow, actor)
+        owners = customer_owner_ids(uow, actor, READ)
         if owners is not None:
             q = q.where(Customer.owner_id.in_(owners))
     rows = [(c, m) for c, m in uow.session.execute(q.limit(500)).all()]
@@ -423,7 +450,7 @@ def find_lead(uow: UnitOfWork, actor: Actor, text: str) -> Lead:
             raise NotFound(N_("No lead {ref}."), ref=text.strip().upper())
         require_visible(uow, actor, lead.owner_id, N_("No lead {ref}."), ref=text.strip().upper())
         return lead
-    customer = find_customer(uow, actor, text)
+    customer = find_customer(uow, actor, text, READ)
     leads = list(
         uow.session.scalars(
             select(Lead).where(Lead.customer_id == customer.id, Lead.stage.not_in(CLOSED_STAGES))
@@ -633,7 +660,7 @@ def record_visit(
     """Log a customer visit (客户拜访); a next date schedules a callback for the owner. A visit made on an
     earlier `day` is recorded afterwards (补录) on that day. Returns the visit's number (V5), its customer and
     the callback scheduled."""
-    customer = find_customer_ref(uow, actor, customer_text)
+    customer = find_customer_ref(uow, actor, customer_text, SERVE)
     today = local_today(uow.now, actor.timezone)
     if next_date is not None:
         not_past(next_date, today)

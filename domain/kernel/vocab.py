@@ -46,6 +46,8 @@ class Vocabulary:
                        _("{key} ({label})").format(key=k, label=translate(v)) for k, v in self.labels.items())
 
 
+# Every role a department's rules (管理办法、流程管理制度) name, in English and in the words Chinese departments use;
+# what each may do is decided in domain.team.access and by the approval policy's chains.
 ROLES = Vocabulary(
     N_("role"),
     {
@@ -55,26 +57,62 @@ ROLES = Vocabulary(
         "sales": N_("sales"),
         "service": N_("customer service"),
         "project_manager": N_("project manager"),
+        "project_staff": N_("project staff"),
+        "tech_support": N_("technical support"),
+        "rd": N_("research and development"),
         "legal": N_("legal"),
         "finance": N_("finance"),
+        "hr": N_("human resources"),
+        "general_affairs": N_("general administration"),
+        "audit": N_("internal audit"),
+        "archivist": N_("archives"),
+        "production": N_("production"),
+        "purchasing": N_("purchasing"),
+        "quality": N_("quality inspection"),
+        "logistics": N_("logistics"),
         "head": N_("department head"),
     },
     {
-        "管理员": "admin", "经理": "manager", "部门经理": "manager", "业务经理": "manager",
-        "副经理": "deputy", "业务员": "sales", "业务专员": "sales", "销售": "sales",
-        "客服": "service", "客服人员": "service", "项目经理": "project_manager", "pm": "project_manager",
-        "法务": "legal", "财务": "finance", "部门负责人": "head", "负责人": "head",
+        "管理员": "admin", "系统管理员": "admin",
+        "经理": "manager", "部门经理": "manager", "业务经理": "manager", "销售经理": "manager",
+        "副经理": "deputy", "部门副经理": "deputy", "业务副经理": "deputy",
+        "业务员": "sales", "业务专员": "sales", "销售": "sales", "销售人员": "sales", "业务人员": "sales",
+        "业务拓展人员": "sales", "业务拓展": "sales", "销售代表": "sales",
+        "客服": "service", "客服人员": "service", "客户服务人员": "service", "客服专员": "service",
+        "客户服务": "service",
+        "项目经理": "project_manager", "项目负责人": "project_manager", "pm": "project_manager",
+        "项目执行人员": "project_staff", "项目执行": "project_staff", "项目组成员": "project_staff",
+        "实施人员": "project_staff",
+        "技术支持": "tech_support", "技术支持人员": "tech_support", "技术人员": "tech_support",
+        "tech support": "tech_support",
+        "研发": "rd", "研发人员": "rd", "r&d": "rd",
+        "法务": "legal", "法务人员": "legal", "法务部门": "legal",
+        "财务": "finance", "财务人员": "finance", "财务部门": "finance",
+        "人力资源": "hr", "人力资源部门": "hr", "人事": "hr",
+        "综合管理": "general_affairs", "综合管理部门": "general_affairs", "综合管理部": "general_affairs",
+        "综合部": "general_affairs", "行政": "general_affairs",
+        "审计": "audit", "内部审计": "audit", "审计部门": "audit", "内部审计部门": "audit",
+        "档案管理": "archivist", "档案管理员": "archivist", "档案管理部门": "archivist", "档案员": "archivist",
+        "生产": "production", "生产部门": "production",
+        "采购": "purchasing", "采购部门": "purchasing", "采购员": "purchasing",
+        "质检": "quality", "质检员": "quality", "质量检验": "quality", "质量检验部门": "quality",
+        "物流": "logistics", "物流部门": "logistics",
+        "部门负责人": "head", "负责人": "head", "业务部门负责人": "head", "管理层": "head", "公司管理层": "head",
     },
 )
 
-# The department's groups (业务拓展组, 项目执行组, 客户服务组), as its roles place people in them; a
+# The department's groups (业务拓展组, 项目执行组, 客户服务组; technical support and R&D; the support departments,
+# 支持部门; the departments an order passes through, 生产、采购、质检、物流), as its roles place people in them; a
 # member with roles in several groups belongs to each.
 GROUPS: tuple[tuple[str, frozenset[str]], ...] = (
     (N_("Management"), frozenset({"manager", "deputy", "head", "admin"})),
     (N_("Business development group"), frozenset({"sales"})),
-    (N_("Project execution group"), frozenset({"project_manager"})),
+    (N_("Project execution group"), frozenset({"project_manager", "project_staff"})),
     (N_("Customer service group"), frozenset({"service"})),
+    (N_("Technical support and R&D"), frozenset({"tech_support", "rd"})),
     (N_("Legal and finance"), frozenset({"legal", "finance"})),
+    (N_("Support departments"), frozenset({"general_affairs", "hr", "audit", "archivist"})),
+    (N_("Production and supply"), frozenset({"production", "purchasing", "quality", "logistics"})),
 )
 
 STAGES = Vocabulary(

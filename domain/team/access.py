@@ -1,7 +1,20 @@
-"""Who may see and change what: own records, the team below you, or the department."""
+"""Who may see and change what: own records, the team below you, or the department.
+
+Beyond that line, a few roles reach further because their job needs it (the department's rules, 职责分工):
+
+* customer service (客服) keeps up the relationship with every customer of the department: it reads the
+  customer archive, makes callbacks, logs visits and handles complaints on any customer — and still changes no
+  owner, drafts no lead or contract for customers outside its line, and sees no amount of a lead or contract
+  outside its line;
+* the archivist (档案管理) reads the department's customer archive, and changes nothing outside their line.
+
+Three reaches say how far a use case looks for a customer: `LINE` (the reporting line; selling, owning),
+`READ` (the archive) and `SERVE` (callbacks, visits, complaints, the customer's details).
+"""
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from sqlalchemy import select
 
@@ -13,6 +26,13 @@ from domain.store.models import Member
 from domain.store.uow import UnitOfWork
 
 TEAM_ADMIN_ROLES = frozenset({"admin", "manager"})
+SERVICE_ROLES = frozenset({"service"})
+ARCHIVE_READER_ROLES = SERVICE_ROLES | {"archivist"}
+
+Reach = Literal["line", "read", "serve"]
+LINE: Reach = "line"
+READ: Reach = "read"
+SERVE: Reach = "serve"
 
 
 def team_ids(uow: UnitOfWork, org_id: int, member_id: int) -> set[int]:
@@ -45,6 +65,32 @@ def can_access(uow: UnitOfWork, actor: Actor, owner_id: int) -> bool:
     return owners is None or owner_id in owners
 
 
+def reaches_department(actor: Actor, reach: Reach) -> bool:
+    """Whether the actor's role takes them to every customer of the department for this kind of work."""
+    if actor.sees_department:
+        return True
+    if reach == READ:
+        return actor.has_any(ARCHIVE_READER_ROLES)
+    return reach == SERVE and actor.has_any(SERVICE_ROLES)
+
+
+def customer_owner_ids(uow: UnitOfWork, actor: Actor, reach: Reach) -> set[int] | None:
+    """The owners whose customers the actor may reach for this kind of work; None means the department."""
+    if reaches_department(actor, reach):
+        return None
+    return team_ids(uow, actor.org_id, actor.member_id)
+
+
+def can_reach(uow: UnitOfWork, actor: Actor, owner_id: int, reach: Reach) -> bool:
+    return reaches_department(actor, reach) or can_access(uow, actor, owner_id)
+
+
+def sees_amounts(uow: UnitOfWork, actor: Actor, owner_id: int) -> bool:
+    """Whether the actor may see the money of a record (a lead's value, a contract's amount) owned by `owner_id`:
+    only within their line, or as a department role — reading a customer's archive does not bring its amounts."""
+    return can_access(uow, actor, owner_id)
+
+
 def require_access(uow: UnitOfWork, actor: Actor, owner_id: int, ref: str) -> None:
     if not can_access(uow, actor, owner_id):
         raise Forbidden(N_("You do not have access to {ref}."), ref=ref)
@@ -54,6 +100,12 @@ def require_visible(uow: UnitOfWork, actor: Actor, owner_id: int, msgid: str, **
     """A record owned by `owner_id` that the actor may not see is answered with `msgid`, the words for a
     missing one, so that neither its existence nor its reference is given away."""
     if not can_access(uow, actor, owner_id):
+        raise Hidden(msgid, **params)
+
+
+def require_reach(uow: UnitOfWork, actor: Actor, owner_id: int, reach: Reach, msgid: str, **params: object) -> None:
+    """As `require_visible`, for a record of a customer reached for this kind of work."""
+    if not can_reach(uow, actor, owner_id, reach):
         raise Hidden(msgid, **params)
 
 
@@ -83,3 +135,27 @@ def parse_ref(text: str, prefix: str) -> int | None:
     if m and m.group(1).upper() == prefix:
         return int(m.group(2))
     return None
+
+
+# What each role may do beyond their own records, as /team roles says it (the rules themselves are above, in the
+# approval policy's chains and in each area's checks). A role the department's rules give no special rights has
+# none.
+ROLE_RIGHTS: dict[str, str] = {
+    "admin": N_("manages members, settings and approval chains; sees the whole department"),
+    "manager": N_("sees the whole department; manages members and settings; changes customer owners; chairs the "
+                  "weekly meeting; approves contracts and appraisals; reads the access log"),
+    "deputy": N_("sees the whole department; changes customer owners; chairs the weekly meeting; approves "
+                 "appraisals of those they did not score"),
+    "head": N_("sees the whole department; approves important contracts and the appraisals of managers and "
+               "deputies; reads the access log"),
+    "sales": N_("their own customers, leads, visits and contracts (a supervisor: their team's too)"),
+    "service": N_("reads every customer's archive; callbacks, visits and complaints on any customer; changes no "
+                  "owner, and sees no amounts outside their own line"),
+    "project_manager": N_("project initiation and execution; appraised on project execution"),
+    "project_staff": N_("project execution; appraised on project execution"),
+    "legal": N_("decides the legal review of contracts and contract changes"),
+    "finance": N_("decides the finance step of expense claims and projects"),
+    "general_affairs": N_("decides cross-department requests where the approval policy names the role"),
+    "audit": N_("reads and exports the access log"),
+    "archivist": N_("reads every customer's archive; sees no amounts outside their own line"),
+}

@@ -1,6 +1,6 @@
 """The access log (数据访问记录): every read and change of a record is written with who, what and
-when (UnitOfWork.audit); here admins, managers and the department head read it — by record, by member or
-the latest — and export it. Reading it is itself recorded."""
+when (UnitOfWork.audit); here admins, managers, the department head and internal audit read it — by record,
+by member or the latest — and export it. Reading it is itself recorded."""
 from __future__ import annotations
 
 from dataclasses import dataclass

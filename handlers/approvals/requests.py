@@ -131,6 +131,9 @@ def approvals_show(ctx: Ctx, args: ShowArgs) -> Reply:
     req = shown.request
     chain = [f"{i + 1}. {translate(approvals.role_label(role))} · {name}"
              + (" " + _("(delegate of {name})").format(name=behalf) if behalf else "")
+             + (" " + _("(instead of {name}, who decided an earlier step)").format(name=shown.instead_of[i])
+                if i in shown.instead_of else "")
+             + (" " + _("(passed: already decided at an earlier step)") if i in shown.passed else "")
              for i, (role, name, behalf) in enumerate(shown.chain)]
     decisions = [_("{day} · round {round} · {role} · {name} · {outcome}").format(
         day=local_day(d.at, ctx.actor.timezone), round=d.round, role=translate(approvals.role_label(d.role)),

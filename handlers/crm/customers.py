@@ -120,7 +120,7 @@ def customer_show(ctx: Ctx, args: CustomerShowArgs) -> Reply:
     ]
     fields += [(k, v) for k, v in optional if v]
     fields.append((_("Callback cadence"), _("every {days} days").format(days=crm.cadence_days(c))))
-    leads = [lead_line(lead, c.name) for lead in a.leads]
+    leads = [lead_line(lead, c.name, value_hidden=lead.id in a.values_hidden) for lead in a.leads]
     visits = [
         f"V{v.number} · {local_day(v.at, ctx.actor.timezone)} · {VISIT_CHANNELS.label(v.channel)} · {m.name}"
         + (f" · {v.note or v.purpose or v.needs}" if (v.note or v.purpose or v.needs) else "")

@@ -11,7 +11,7 @@ from domain.kernel.vocab import GROUPS, ROLES
 from domain.store.models import Member
 from domain.team import handover
 from domain.team import members as team
-from domain.team.access import TEAM_ADMIN_ROLES
+from domain.team.access import ROLE_RIGHTS, TEAM_ADMIN_ROLES
 from handlers.args import Args, Lang, MemberName, Text
 from handlers.context import Ctx
 from handlers.format import local_day
@@ -38,8 +38,8 @@ def _whole_number(value: Any) -> int:
 
 class TeamAddArgs(Args):
     name: Text = Field(description=N_("the member's name as the team knows it"))
-    role: Text = Field(description=N_("one or more roles, comma-separated: admin, manager, deputy, sales, "
-                                      "service, project_manager, legal, finance, head"))
+    role: Text = Field(description=N_("one or more roles, comma-separated, in English or Chinese (/team roles "
+                                      "lists them): e.g. sales, service, manager, 技术支持"))
     supervisor: MemberName | None = Field(None, description=N_("who they report to"))
     lang: Lang | None = Field(None, description=N_("en or zh"))
 
@@ -122,6 +122,19 @@ def team_list(ctx: Ctx, args: NoArgs) -> Reply:
         for m in gone]))
     return Reply(title=_("Team ({count})").format(count=len(members)),
                  sections=[s for s in sections if s.items])
+
+
+@commands.command("team roles", N_("List the roles a member can be given, and what each may do."), NoArgs)
+def team_roles(ctx: Ctx, args: NoArgs) -> Reply:
+    """Every role by the department's groups, with its label, key and rights."""
+
+    def line(role: str) -> str:
+        rights = translate(ROLE_RIGHTS[role]) if role in ROLE_RIGHTS else _("no special rights: their own records")
+        return _("{label} ({key}): {rights}").format(label=ROLES.label(role), key=role, rights=rights)
+
+    return Reply(title=_("Roles"), sections=[
+        Section(translate(title), [line(r) for r in ROLES.labels if r in roles]) for title, roles in GROUPS],
+        private=True)
 
 
 class TeamInviteArgs(Args):

@@ -88,7 +88,7 @@ def test_a_pending_window_follows_a_new_reminder_hour_and_new_days_off(team, app
     assert opening() == datetime(2026, 11, 27, 6, 0, tzinfo=UTC)        # the last working day is now Friday
     out = team(":advance 4d", ":advance 5h")                             # to Friday 27 November, 15:00
     assert sorted(line.split("→ @")[1].split(":")[0] for line in _dms(out) if "is open until" in line) == [
-        "alice", "bob", "carol", "sue"]
+        "alice", "bob", "carol", "sue", "wang"]
     assert opening() == datetime(2026, 12, 31, 6, 0, tzinfo=UTC)        # then December's window
 
 
@@ -97,15 +97,15 @@ def test_window_opens_at_the_local_hour_and_creates_reviews_once(team, app) -> N
     assert _dms(out) == []
     out = team(":advance 1d")                                           # Monday 30 November, 10:00
     opened = _dms(out)
-    assert sorted(line.split("→ @")[1].split(":")[0] for line in opened) == ["alice", "bob", "carol", "sue"]
+    assert sorted(line.split("→ @")[1].split(":")[0] for line in opened) == ["alice", "bob", "carol", "sue", "wang"]
     assert all(line.startswith("[2026-11-30 09:00]") for line in opened)
     with app.uow() as uow:
-        assert uow.session.scalar(select(func.count(Review.id))) == 4    # wang has no template (manager)
+        assert uow.session.scalar(select(func.count(Review.id))) == 5    # wang's is the management template
         nxt = uow.session.scalar(select(DueItem).where(DueItem.kind == "review_open_monthly"))
         assert nxt.state == "pending" and nxt.due_at.replace(tzinfo=UTC) == datetime(2026, 12, 31, 1, 0, tzinfo=UTC)
         appraisals.open_period(uow, uow.session.get(Organisation, 1), period_of("monthly", date(2026, 11, 1)))
         uow.commit()
-        assert uow.session.scalar(select(func.count(Review.id))) == 4    # idempotent
+        assert uow.session.scalar(select(func.count(Review.id))) == 5    # idempotent
     assert not [x for x in _dms(team(":advance 3d")) if "is open until" in x]
 
 
@@ -155,7 +155,7 @@ def test_reviews_carry_the_measured_figures(team, app) -> None:
     assert "Visits: 1" in out
     out = team(":as wang", "/kpi bob 2026-11")
     assert "Negotiation success rate: 50%" in out and "New customers: 2" in out
-    assert "/kpi NAME shows a member's" in team("/kpi")                # a manager has no template of their own
+    assert "market development — New customers: 0" in team("/kpi")    # a manager's: their line's (wang, carol)
 
 
 # --- the flow -------------------------------------------------------------------------------------------
@@ -218,10 +218,11 @@ def test_appeal_dismissed_and_window_closes(team, clock) -> None:
     team(":as bob", '/review appeal reason="unfair"')
     out = team(":as wang", "/review rule bob 驳回 note=\"scores match the records\"")  # 驳回 = dismissed
     assert "dismissed" in "\n".join(_dms(out, "bob")) and "closed" in team(":as bob", "/review show")
-    # carol's result: the appeal window (5 days) passes
+    # carol's result: the appeal window (5 days) passes; wang scored it, so the deputy approves it
+    team(":as wang", "/team add dai role=deputy")
     team(":as carol", *[f"/review self {n} 80" for n in range(1, 6)], "/review submit")
     team(":as wang", *[f"/review score carol {n} 80" for n in range(1, 6)], "/review send carol",
-         "/review approve carol", ":advance 6d")
+         ":as dai", "/review approve carol", ":advance 8d")
     assert "appeal window" in team(":as carol", '/review appeal reason="late"')
 
 
@@ -253,7 +254,7 @@ def test_self_review_in_chinese(team) -> None:
 def test_windows_close_the_self_review_and_flag_unscored_reviews(team) -> None:
     _open(team)
     _self_review(team, "carol")
-    out = team(":as wang", ":advance 7d")          # the window closed at midnight on Sunday 6 December
+    out = team(":as wang", ":advance 8d")          # the window closed at midnight on Monday 7 December
     missed = [x for x in _dms(out) if "did not submit a self-review" in x]
     assert sorted(x.split("→ @")[1].split(":")[0] for x in missed) == ["alice", "alice", "wang"]
     assert all(x.startswith("[2026-12-07 08:30]") for x in missed)        # told when working hours begin
@@ -261,7 +262,7 @@ def test_windows_close_the_self_review_and_flag_unscored_reviews(team) -> None:
     assert "self-review window closed without one" in team(":as bob", "/review show")
     out = _score(team)
     assert "sent to the manager" in out
-    out = team(":as wang", ":advance 4d")                               # Friday 11 December
+    out = team(":as wang", ":advance 3d")                               # Friday 11 December
     overdue = [x for x in _dms(out) if "was not scored by Dec 10, 2026" in x]
     assert sorted(x.split(" review")[0].split(": ")[1] for x in overdue) == ["alice's 2026-11", "carol's 2026-11",
                                                                             "sue's 2026-11"]
@@ -275,7 +276,7 @@ def test_reminders_before_the_deadlines_once_each(team) -> None:
     _self_review(team, "bob")
     out = team(":advance 4d")                                           # Friday 4 December, 10:00
     reminded = [x for x in _dms(out) if "Reminder: your 2026-11 self-review" in x]
-    assert sorted(x.split("→ @")[1].split(":")[0] for x in reminded) == ["alice", "carol", "sue"]
+    assert sorted(x.split("→ @")[1].split(":")[0] for x in reminded) == ["alice", "carol", "sue", "wang"]
     assert all(x.startswith("[2026-12-04 09:00]") for x in reminded)
     out = team(":advance 5d")                                           # 9 December: scoring closes tomorrow
     scoring = [x for x in _dms(out) if "Reminder: scoring of" in x]
@@ -407,14 +408,14 @@ def test_export_reviews_for_managers_only(team, db_url, tmp_path) -> None:
     assert [r["indicator"] for r in bob] == ["performance", "new_customers", "customer_info", "negotiation",
                                              "teamwork"]
     assert bob[0]["score"] == "70" and bob[0]["self_score"] == "80" and float(bob[0]["total"]) == 69.5
-    assert {r["member"] for r in rows} == {"alice", "bob", "carol", "sue"}
+    assert {r["member"] for r in rows} == {"alice", "bob", "carol", "sue", "wang"}
     target = tmp_path / "reviews.xlsx"
     out = run(["export", "reviews", "--period", "2026-11", "--as", "wang", "--format", "xlsx", "-o", str(target)],
               env=env)
-    assert out.returncode == 0 and "wrote 19 rows" in out.stdout
+    assert out.returncode == 0 and "wrote 23 rows" in out.stdout             # wang's four indicators too
     sheet = load_workbook(target).active
     assert [c.value for c in sheet[1]][:4] == ["period", "member", "template", "status"]
-    assert sheet.max_row == 20
+    assert sheet.max_row == 24
     refused = run(["export", "reviews", "--period", "2026-11", "--as", "bob"], env=env)
     assert refused.returncode != 0 and "Only" in refused.stderr
     assert Decimal("69.5") == Decimal(bob[0]["total"])

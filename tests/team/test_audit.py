@@ -29,10 +29,10 @@ def test_who_read_or_changed_a_record_and_what_a_member_did(bot) -> None:
 
 def test_only_admins_managers_and_the_head_read_it(bot, app) -> None:
     bot("/team add alice role=sales", "/team add hank role=head", "/team add dora role=deputy")
-    assert "Only admin, department head, or manager may use /audit." in bot(":as alice", "/audit")
+    assert "Only admin, internal audit, department head, or manager may use /audit." in bot(":as alice", "/audit")
     assert "may use /audit" in bot(":as dora", "/audit")
     assert "Access log (" in bot(":as hank", "/audit")
-    assert "Only admin, department head, or manager" in bot(":as alice", "/export audit")
+    assert "Only admin, internal audit, department head, or manager" in bot(":as alice", "/export audit")
     out = bot(":as wang", "/audit alice")
     assert "alice · refused · command · /audit" in out
 
