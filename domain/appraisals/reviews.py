@@ -25,7 +25,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
 
-from domain.delivery.calendar import is_workday
+from domain.delivery.calendar import is_workday, workday_before, workday_on_or_after
 from domain.delivery.due import cancel, schedule
 from domain.delivery.outbox import Msg, OutButton, enqueue
 from domain.kernel import periods
@@ -194,12 +194,15 @@ def window(org: Organisation, period: Period) -> Window:
         while not is_workday(org, opens):
             opens += timedelta(days=1)
         self_due, closes = date(after.year, 1, cfg["annual_self_day"]), date(after.year, 1, cfg["annual_close_day"])
+        self_due, closes = workday_on_or_after(org, self_due), workday_on_or_after(org, closes)
     else:
         opens = after - timedelta(days=1)
         while not is_workday(org, opens) and opens > period.first:
             opens -= timedelta(days=1)
         self_due, closes = date(after.year, after.month, cfg["self_day"]), date(after.year, after.month,
                                                                                   cfg["close_day"])
+        # a deadline on a day off (the 5th in the National Day week) moves to the next working day
+        self_due, closes = workday_on_or_after(org, self_due), workday_on_or_after(org, closes)
     return Window(at_local(opens, hour, org.timezone), self_due, closes)
 
 
@@ -334,9 +337,9 @@ def open_period(uow: UnitOfWork, org: Organisation, period: Period) -> list[Revi
         uow.audit(org.id, None, "create", "review", _ref(review), f"{member.name} {period.key}")
         hour = time(org_setting(org, "reminder_hour"))
         schedule(uow, org.id, SELF_REMINDER, review.id,
-                 at_local(win.self_due - timedelta(days=1), hour, org.timezone))
+                 at_local(workday_before(org, win.self_due), hour, org.timezone))
         schedule(uow, org.id, SCORE_REMINDER, review.id,
-                 at_local(win.closes - timedelta(days=1), hour, org.timezone))
+                 at_local(workday_before(org, win.closes), hour, org.timezone))
         schedule(uow, org.id, SELF_CLOSE, review.id, at_local(win.self_due + timedelta(days=1), time(0),
                                                                 org.timezone))
         schedule(uow, org.id, SCORE_OVERDUE, review.id, at_local(win.closes + timedelta(days=1), hour,
@@ -786,7 +789,8 @@ def approve(uow: UnitOfWork, actor: Actor, member_name: str, period: str | None,
             ) -> tuple[Review, Member]:
     review, member = _as_manager(uow, actor, member_name, period, "approve", "approval")
     org = _org(uow, actor)
-    appeal_until = local_today(uow.now, org.timezone) + timedelta(days=int(config(org)["appeal_days"]))
+    appeal_until = workday_on_or_after(
+        org, local_today(uow.now, org.timezone) + timedelta(days=int(config(org)["appeal_days"])))
     _save(uow, review, "approval", status="final", approver_id=actor.member_id, approved_at=uow.now,
           appeal_until=appeal_until, history=[*review.history, _step("approved", actor.member_id, uow.now, note)])
     uow.audit(actor.org_id, actor.member_id, "update", "review", _ref(review), "approved")

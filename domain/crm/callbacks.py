@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
+from domain.delivery.calendar import workday_on_or_after
 from domain.delivery.due import schedule
 from domain.delivery.outbox import Label, OutButton, enqueue
 from domain.kernel.actor import Actor
@@ -35,7 +36,10 @@ def reminder_at(org: Organisation, due: date) -> datetime:
 def schedule_callback(
     uow: UnitOfWork, org: Organisation, customer: Customer, due: date, reason: str, source_ref: str | None
 ) -> Callback:
-    """Open a callback for the customer's owner and schedule its reminder."""
+    """Open a callback for the customer's owner and schedule its reminder. A regular callback (its day worked out
+    from the cadence) that would fall on a day off is due on the next working day."""
+    if reason == "cadence":
+        due = workday_on_or_after(org, due)
     cb = uow.add(
         Callback(
             org_id=org.id,

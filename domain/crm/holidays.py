@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from domain.crm.care import next_morning
-from domain.delivery.calendar import national_covers, national_days, setting
+from domain.delivery.calendar import national_covers, national_days, setting, unknown_holidays
 from domain.delivery.due import reschedule_org, schedule
 from domain.delivery.outbox import enqueue
 from domain.kernel.actor import Actor
@@ -33,13 +33,15 @@ NOTICE = "calendar"
 
 @dataclass(frozen=True)
 class Span:
-    """Consecutive days alike: off or working, the holiday's name, and whether the department set them."""
+    """Consecutive days alike: off or working, the holiday's name, whether the department set them, and
+    whether they are days off the law fixes by date (known before the year's schedule is)."""
 
     first: date
     last: date
     working: bool
     name: str | None
     own: bool
+    fixed: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,9 @@ class YearView:
     year: int
     known: bool  # China's calendar has this year's holidays (or the department does not follow it)
     spans: list[Span]
+    # of a year China's calendar does not have yet: the movable holidays (English names) the department has not
+    # marked either; the fixed days off and the department's own marks are known
+    unknown: list[str]
 
 
 def _days(first: date, last: date | None) -> list[date]:
@@ -111,21 +116,23 @@ def year_view(uow: UnitOfWork, actor: Actor, year: int) -> YearView:
     org = uow.session.get(Organisation, actor.org_id)
     assert org is not None
     follows_china = setting(org, "calendar") == "CN"
-    days: dict[date, tuple[bool, str | None, bool]] = {}
+    by_law = follows_china and not national_covers(year)
+    days: dict[date, tuple[bool, str | None, bool, bool]] = {}
     if follows_china:
-        days = {day: (working, name, False) for day, (working, name) in national_days(year).items()}
+        days = {day: (working, name, False, by_law) for day, (working, name) in national_days(year).items()}
     for day, marked in org.calendar_days.items():
         if day.year == year:
-            days[day] = (marked.working, marked.name, True)
+            days[day] = (marked.working, marked.name, True, False)
     spans: list[Span] = []
     for day in sorted(days):
-        working, name, own = days[day]
+        working, name, own, fixed = days[day]
         last = spans[-1] if spans else None
-        if last and last.last == day - timedelta(days=1) and (last.working, last.name, last.own) == days[day]:
-            spans[-1] = Span(last.first, day, working, name, own)
+        if last and last.last == day - timedelta(days=1) and (last.working, last.name, last.own,
+                                                             last.fixed) == days[day]:
+            spans[-1] = Span(last.first, day, working, name, own, fixed)
         else:
-            spans.append(Span(day, day, working, name, own))
-    return YearView(year, not follows_china or national_covers(year), spans)
+            spans.append(Span(day, day, working, name, own, fixed))
+    return YearView(year, not follows_china or national_covers(year), spans, unknown_holidays(org, year))
 
 
 def unknown_years(org: Organisation, today: date) -> list[int]:
@@ -133,12 +140,8 @@ def unknown_years(org: Organisation, today: date) -> list[int]:
     this year, and from December the next one. The department has a year once it marked days off at
     the Spring Festival (20 January to the end of February, where it always falls): a company day off
     elsewhere in the year does not say the year's public holidays are in."""
-    if setting(org, "calendar") != "CN":
-        return []
     years = [today.year, today.year + 1] if today.month == 12 else [today.year]
-    marked = {day.year for day, own in org.calendar_days.items()
-              if not own.working and (day.month == 2 or (day.month == 1 and day.day >= 20))}
-    return [year for year in years if not national_covers(year) and year not in marked]
+    return [year for year in years if "Spring Festival" in unknown_holidays(org, year)]
 
 
 def notice(uow: UnitOfWork, item: DueItem) -> None:
@@ -152,7 +155,8 @@ def notice(uow: UnitOfWork, item: DueItem) -> None:
                 enqueue(uow, org_id=org.id, key=f"calendar:unknown:{year}:{member.id}", recipient_id=member.id,
                         kind=NOTICE, params={"year": str(year)},
                         msgid=N_("bizbot does not know China's public holidays for {year} yet, so for now only "
-                                 "weekends count as days off: complaint deadlines, reminders and the weekly "
+                                 "weekends and the days off fixed by law (1 January, 1–2 May, 1–3 October) count "
+                                 "as days off: complaint deadlines, reminders and the weekly "
                                  "meeting would run through the Spring Festival. Once the holiday schedule is "
                                  "published, add the days off with /holiday add and the make-up working days "
                                  "with /holiday workday; /holiday list {year} shows what bizbot knows."))

@@ -1,4 +1,7 @@
-"""Working days and quiet hours, per organisation (China's statutory holidays via chinesecalendar)."""
+"""Working days and quiet hours, per organisation (China's statutory holidays via chinesecalendar).
+
+A year the installed chinesecalendar does not cover yet still has the days off the law fixes by date; the
+holidays that move with the lunar calendar or the solar terms are known once the department marks them."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
@@ -20,13 +23,25 @@ HOLIDAY_NAMES = {
 }
 
 
+# Days off the law fixes on one date every year (全国年节及纪念日放假办法 as amended for 2025): 元旦 1 January,
+# 劳动节 1–2 May, 国庆节 1–3 October. They are days off even before a year's schedule is published.
+FIXED_DAYS_OFF = {(1, 1): "New Year's Day", (5, 1): "Labour Day", (5, 2): "Labour Day", (10, 1): "National Day",
+                  (10, 2): "National Day", (10, 3): "National Day"}
+
+# The holidays that move from year to year, and the days they always fall within: a department that marked a
+# day off there has given the year's date (its own name for it is its own).
+MOVABLE_HOLIDAYS = {"Spring Festival": ((1, 20), (2, 28)), "Tomb-sweeping Day": ((4, 3), (4, 6)),
+                    "Dragon Boat Festival": ((5, 28), (6, 25)), "Mid-autumn Festival": ((9, 7), (10, 8))}
+
+
 def setting(org: Organisation, key: str) -> str:
     return str((org.settings or {}).get(key, DEFAULTS[key]))
 
 
 def is_workday(org: Organisation, day: date) -> bool:
     """The department's own days first (`/holiday`); then China's calendar, which knows holidays and
-    make-up working days; elsewhere, or in a year that calendar does not cover yet, Monday to Friday."""
+    make-up working days (in a year it does not cover yet, the days off fixed by date); elsewhere Monday to
+    Friday."""
     own = org.calendar_days.get(day)
     if own is not None:
         return own.working
@@ -34,7 +49,8 @@ def is_workday(org: Organisation, day: date) -> bool:
         try:
             return bool(chinese_calendar.is_workday(day))
         except NotImplementedError:  # a year the library does not cover yet
-            pass
+            if (day.month, day.day) in FIXED_DAYS_OFF:
+                return False
     return day.weekday() < 5
 
 
@@ -49,7 +65,7 @@ def holiday_name(org: Organisation, day: date) -> str | None:
     try:
         off, name = chinese_calendar.get_holiday_detail(day)
     except NotImplementedError:
-        return None
+        return FIXED_DAYS_OFF.get((day.month, day.day))
     return name if off and name else None
 
 
@@ -63,8 +79,10 @@ def national_covers(year: int) -> bool:
 
 
 def national_days(year: int) -> dict[date, tuple[bool, str | None]]:
-    """China's holidays and make-up working days in `year`: day -> (working, English name); empty for a
-    year the calendar does not cover. Ordinary weekends are not listed."""
+    """China's holidays and make-up working days in `year`: day -> (working, English name); for a year the
+    calendar does not cover, the days off fixed by date. Ordinary weekends are not listed."""
+    if not national_covers(year):
+        return {date(year, month, day): (False, name) for (month, day), name in FIXED_DAYS_OFF.items()}
     days: dict[date, tuple[bool, str | None]] = {}
     for day, name in chinese_calendar.holidays.items():
         if day.year == year:
@@ -73,6 +91,27 @@ def national_days(year: int) -> dict[date, tuple[bool, str | None]]:
         if day.year == year and day.weekday() >= 5:
             days[day] = (True, name)
     return days
+
+
+def unknown_holidays(org: Organisation, year: int) -> list[str]:
+    """The movable holidays of `year` (English names, as `HOLIDAY_NAMES` has them) that neither China's
+    calendar as installed nor the department knows: none for a year the calendar covers, or for a department
+    that does not follow it; else each one in whose days the department marked no day off."""
+    if setting(org, "calendar") != "CN" or national_covers(year):
+        return []
+    marked = [day for day, own in org.calendar_days.items() if day.year == year and not own.working]
+    return [name for name, (first, last) in MOVABLE_HOLIDAYS.items()
+            if not any(date(year, *first) <= day <= date(year, *last) for day in marked)]
+
+
+def workday_before(org: Organisation, day: date) -> date:
+    """The last working day before `day` (looking at most 60 days back): when to remind of a deadline, so
+    that the reminder is not held back past it by the days off in between."""
+    for _ in range(60):
+        day -= timedelta(days=1)
+        if is_workday(org, day):
+            break
+    return day
 
 
 def _clock(value: str) -> time:

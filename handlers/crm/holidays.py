@@ -11,7 +11,7 @@ from domain.delivery.calendar import HOLIDAY_NAMES
 from domain.kernel.clock import local_today
 from domain.kernel.dates import TooFar, parse_date
 from domain.kernel.errors import Invalid
-from domain.kernel.i18n import N_, _, fmt_date_range
+from domain.kernel.i18n import N_, _, fmt_date_range, fmt_list
 from domain.team.access import TEAM_ADMIN_ROLES
 from handlers.args import Args, DateArg, Text
 from handlers.context import Ctx
@@ -114,14 +114,21 @@ def holiday_list(ctx: Ctx, args: ListArgs) -> Reply:
     def item(span: holidays.Span) -> str:
         name = span.name if span.own or span.name not in HOLIDAY_NAMES else _(HOLIDAY_NAMES[span.name])
         text = _span_text(span.first, span.last, name)
-        return _("{days} — set by the department").format(days=text) if span.own else text
+        if span.own:
+            return _("{days} — set by the department").format(days=text)
+        return _("{days} — fixed by law").format(days=text) if span.fixed else text
 
     off = [item(s) for s in view.spans if not s.working]
     working = [item(s) for s in view.spans if s.working]
-    note = "" if view.known else _(
-        "China's public holidays for {year} are not in bizbot's calendar yet: only weekends and the days "
-        "below are days off. Add the holidays with /holiday add and the make-up working days with "
-        "/holiday workday.").format(year=year)
+    note = ""
+    if view.unknown:
+        note = _("China's holiday schedule for {year} is not in bizbot's calendar yet. It knows the days off "
+                 "fixed by law and the days the department marked (below); it does not know {missing} yet, nor "
+                 "the make-up working days. Add them with /holiday add and /holiday workday.").format(
+            year=year, missing=fmt_list([_(HOLIDAY_NAMES[name]) for name in view.unknown]))
+    elif not view.known:
+        note = _("China's holiday schedule for {year} is not in bizbot's calendar yet; the department has marked "
+                 "its holidays (below). Mark the make-up working days with /holiday workday.").format(year=year)
     return Reply(
         title=_("Working calendar {year}").format(year=year),
         text=note,

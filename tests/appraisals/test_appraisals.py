@@ -57,7 +57,8 @@ def test_monthly_window_opens_on_the_last_working_day(team, app) -> None:
     org = _org(app)
     nov = window(org, period_of("monthly", date(2026, 11, 5)))
     assert nov.opens_at == datetime(2026, 11, 30, 1, 0, tzinfo=UTC)       # Monday 30 Nov, 09:00 Shanghai
-    assert (nov.self_due, nov.closes) == (date(2026, 12, 5), date(2026, 12, 10))
+    # the 5th is a Saturday: the self-review is due on Monday the 7th
+    assert (nov.self_due, nov.closes) == (date(2026, 12, 7), date(2026, 12, 10))
     # October 2026 ends on a Saturday: Friday the 30th.
     assert window(org, period_of("monthly", date(2026, 10, 5))).opens_at == datetime(2026, 10, 30, 1, 0, tzinfo=UTC)
     # May 2026 ends on a Sunday; Friday the 29th is a working day in China's calendar.
@@ -68,10 +69,11 @@ def test_monthly_window_opens_on_the_last_working_day(team, app) -> None:
     # January 2027 ends on a Sunday: Friday the 29th.
     assert window(org, period_of("monthly", date(2027, 1, 5))).opens_at == datetime(2027, 1, 29, 1, 0, tzinfo=UTC)
     q4 = window(org, period_of("quarterly", date(2026, 11, 5)))
-    assert q4.opens_at == datetime(2026, 12, 31, 1, 0, tzinfo=UTC) and q4.closes == date(2027, 1, 10)
+    assert q4.opens_at == datetime(2026, 12, 31, 1, 0, tzinfo=UTC) and q4.closes == date(2027, 1, 11)  # 10th: Sunday
+    # the annual review does not open on New Year's Day, a day off by law even before 2027's schedule is known
     year = window(org, period_of("annual", date(2026, 6, 1)))
-    assert year.opens_at.date() == date(2027, 1, 1) and (year.self_due, year.closes) == (
-        date(2027, 1, 10), date(2027, 1, 15))
+    assert year.opens_at.date() == date(2027, 1, 4) and (year.self_due, year.closes) == (
+        date(2027, 1, 11), date(2027, 1, 15))
 
 
 def test_a_pending_window_follows_a_new_reminder_hour_and_new_days_off(team, app) -> None:
@@ -190,7 +192,7 @@ def test_full_flow_with_return_appeal_and_ruling(team, app) -> None:
     out = _score(team, scores=(75, 80, 60, 50, 90))
     out = team(":as wang", "/review approve bob note=ok")
     assert _dms(out, "bob") == ["[2026-11-30 10:00] → @bob: Your 2026-11 review is final: weighted total 71.5."]
-    assert "You may appeal until Dec 5, 2026" in out and "performance (contract value signed) (40%): 75" in out
+    assert "You may appeal until Dec 7, 2026" in out and "performance (contract value signed) (40%): 75" in out
     # a second click changes nothing
     assert "Already done by wang: bob's 2026-11 review is now result sent." in team("/review approve bob")
     out = team(":as bob", '/review appeal reason="the cost of two lost deals was not mine"')
@@ -229,7 +231,7 @@ def test_appeal_dismissed_and_window_closes(team, clock) -> None:
 def test_scoring_rules(team) -> None:
     _open(team)
     assert "cannot score your own review" in team(":as alice", "/review score alice 1 80")
-    assert "until Dec 5, 2026" in team(":as alice", "/review score bob 1 80")   # self-review still open
+    assert "until Dec 7, 2026" in team(":as alice", "/review score bob 1 80")   # self-review still open
     assert "You may not see bob's review." in team(":as carol", "/review score bob 1 80")
     _self_review(team)
     assert "from 0 to 100" in team(":as alice", "/review score bob 1 120")
@@ -257,7 +259,7 @@ def test_windows_close_the_self_review_and_flag_unscored_reviews(team) -> None:
     out = team(":as wang", ":advance 8d")          # the window closed at midnight on Monday 7 December
     missed = [x for x in _dms(out) if "did not submit a self-review" in x]
     assert sorted(x.split("→ @")[1].split(":")[0] for x in missed) == ["alice", "alice", "wang"]
-    assert all(x.startswith("[2026-12-07 08:30]") for x in missed)        # told when working hours begin
+    assert all(x.startswith("[2026-12-08 08:30]") for x in missed)        # told when working hours begin
     assert "already submitted" in team(":as bob", "/review self 1 80")
     assert "self-review window closed without one" in team(":as bob", "/review show")
     out = _score(team)

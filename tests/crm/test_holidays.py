@@ -119,8 +119,8 @@ def test_year_list_shows_chinas_days_and_the_departments(bot) -> None:
     assert "• Oct 10, 2026 (National Day)" in out                    # its make-up working Saturday
     assert "• Dec 24 – 25, 2026 (年会) — set by the department" in out
     out = bot("/holiday list 2099")
-    assert "China's public holidays for 2099 are not in bizbot's calendar yet" in out
-    assert "Only weekends." in out
+    assert "China's holiday schedule for 2099 is not in bizbot's calendar yet" in out
+    assert "Jan 1, 2099 (New Year's Day) — fixed by law" in out and "Only weekends." not in out
     assert "2026年10月1日 – 7日（国庆节）" in bot("/settings lang zh", "/holiday list")
 
 
