@@ -5,7 +5,7 @@ Delegations to the leaver end."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -13,10 +13,9 @@ from sqlalchemy import select, update
 from domain.approvals import engine
 from domain.approvals.policy import SUPERVISOR
 from domain.delivery.due import schedule
-from domain.delivery.outbox import enqueue, revise
+from domain.delivery.outbox import OutButton, enqueue, revise
 from domain.kernel.actor import Actor
 from domain.kernel.clock import local_today
-from domain.kernel.errors import Invalid
 from domain.kernel.i18n import N_
 from domain.store.models import ApprovalRequest, Delegation, Member, Organisation
 from domain.store.uow import UnitOfWork
@@ -38,13 +37,22 @@ def _candidates(uow: UnitOfWork, requester: Member, role: str, leaver: Member, s
             yield cursor
             cursor = uow.session.get(Member, cursor.supervisor_id) if cursor.supervisor_id else None
         return
-    try:
-        yield engine._approver(uow, requester, role)  # the leaver is inactive now: the walk passes them by
-    except Invalid:
-        pass
+    cursor = uow.session.get(Member, requester.supervisor_id) if requester.supervisor_id else None
+    seen = set()
+    while cursor is not None and cursor.id not in seen:  # up the requester's line first, as the policy routes
+        seen.add(cursor.id)
+        yield cursor
+        cursor = uow.session.get(Member, cursor.supervisor_id) if cursor.supervisor_id else None
     yield from uow.session.scalars(select(Member).where(Member.org_id == requester.org_id, Member.active.is_(True))
                                    .order_by(Member.id)).all()
     yield successor
+
+
+def _delegate(uow: UnitOfWork, member: Member, today: date) -> Member | None:
+    """Who decides for `member` while they are away (their latest delegation still running), if anyone."""
+    row = uow.session.scalar(select(Delegation).where(Delegation.member_id == member.id, Delegation.until >= today)
+                             .order_by(Delegation.id.desc()).limit(1))
+    return uow.session.get(Member, row.delegate_id) if row is not None else None
 
 
 def _reroute(uow: UnitOfWork, org: Organisation, req: ApprovalRequest, leaver: Member, successor: Member
@@ -66,7 +74,7 @@ def _reroute(uow: UnitOfWork, org: Organisation, req: ApprovalRequest, leaver: M
                     and (role == SUPERVISOR or role in m.role_set or m.id == successor.id)), None)
         if new is None:
             continue
-        delegate = engine._active_delegate(uow, new, today)
+        delegate = _delegate(uow, new, today)
         if delegate is not None and delegate.active and delegate.id not in (requester.id, *decided):
             chain[i] = {**step, "approver_id": delegate.id, "for_id": new.id}
         else:
@@ -87,8 +95,12 @@ def _ask(uow: UnitOfWork, req: ApprovalRequest) -> None:
     again from now."""
     step = req.chain[req.step]
     base = f"approval:{req.id}:{req.round}:{req.step}"
+    at, r = f"{req.round}.{req.step + 1}", engine.rref(req)
+    buttons = [OutButton(N_("Approve"), f"/approve {r} step={at}", decision=True),
+               OutButton(N_("Reject"), f"/reject {r} step={at}", decision=True),
+               OutButton(N_("Request changes"), f"/changes {r} step={at}", decision=True)]
     enqueue(uow, org_id=req.org_id, key=f"{base}:dm:{step['approver_id']}", recipient_id=step["approver_id"],
-            msgid=engine.CARD, params=engine.card(uow, req), buttons=engine._buttons(req), subject=engine.subject(req))
+            msgid=engine.CARD, params=engine.card(uow, req), buttons=buttons, subject=engine.subject(req))
     policy = engine.policy_of(uow, req.org_id, req.policy_version)
     schedule(uow, req.org_id, engine.NUDGE, req.id, uow.now + timedelta(hours=policy.nudge_hours),
              key=f"{engine.NUDGE}:{base}")

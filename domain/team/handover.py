@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from domain.delivery.outbox import enqueue
 from domain.kernel.actor import Actor
 from domain.kernel.errors import Invalid
-from domain.kernel.i18n import N_, translate, use_locale
+from domain.kernel.i18n import N_, _, translate, use_locale
 from domain.kernel.wiring import Key
 from domain.store.models import Invite, Member, Organisation, OutboxMessage
 from domain.store.uow import UnitOfWork
@@ -126,7 +126,8 @@ def _tell(uow: UnitOfWork, actor: Actor, leaver: Member, successor: Member, hand
     org = uow.session.get(Organisation, successor.org_id)
     assert org is not None
     with use_locale(successor.locale or org.locale):
-        lines = "\n".join(f"{translate(title)}: {', '.join(refs)}" for title, refs in handed)
+        lines = "\n".join(_("{title}: {refs}").format(title=translate(title), refs=", ".join(refs))
+                          for title, refs in handed)
     enqueue(uow, org_id=org.id, key=f"member:left:{leaver.id}:{successor.id}", recipient_id=successor.id,
             msgid=TOLD if handed else TOLD_NOTHING, params={"actor": actor.name, "name": leaver.name, "lines": lines},
             urgent=False)
