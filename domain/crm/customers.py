@@ -23,7 +23,7 @@ from domain.kernel.text import lookalike_key
 from domain.kernel.vocab import CLOSED_STAGES, PIPELINE, RISKS, SOURCES, STAGES, WINNABLE_FROM
 from domain.kernel.wiring import Key
 from domain.reporting.exports import write_table
-from domain.risk.levels import warn_if_raised
+from domain.risk.levels import MAX_NOTE, warn_if_raised
 from domain.store.models import Callback, Customer, Lead, Member, Organisation, StageChange, Visit
 from domain.store.numbers import by_number, next_number
 from domain.store.prepared import Prepared
@@ -84,6 +84,15 @@ class CustomerFields:
     birthday: date | None = None
     cadence_days: int | None = None
     risk: str | None = None
+    risk_note: str | None = None  # why the risk is what it is, given with it
+
+
+def _check_risk(fields: CustomerFields) -> None:
+    if fields.risk_note is not None and fields.risk is None:
+        raise Invalid(N_("A reason goes with a risk level: risk=high reason=\"...\"."))
+    if fields.risk_note is not None and len(fields.risk_note) > MAX_NOTE:
+        raise Invalid(N_("The reason is too long ({count} characters; at most {max})."), count=len(fields.risk_note),
+                      max=MAX_NOTE)
 
 
 def _lookalike(uow: UnitOfWork, org_id: int, name: str) -> Customer | None:
@@ -115,6 +124,7 @@ def create_customer(
             ref=ref("C", existing.number),
             owner=holder.name if holder else "?",
         )
+    _check_risk(fields)
     member = _owner_for(uow, actor, owner)
     customer = uow.add(
         Customer(
@@ -124,14 +134,14 @@ def create_customer(
             name_key=name_key(name),
             owner_id=member.id,
             level=fields.level or "regular",
-            risk=fields.risk or "low",
+            risk=fields.risk or "unassessed",  # not a yellow warning nobody gave
             created_at=uow.now,
             updated_at=uow.now,
         )
     )
     _apply(customer, fields)
     uow.session.flush()
-    warn_if_raised(uow, actor, customer, "low")  # created orange or red: the warning signal (domain.risk.levels)
+    warn_if_raised(uow, actor, customer, "unassessed")  # created orange or red: the warning signal (domain.risk.levels)
     org = _org(uow, actor)
     first = schedule_callback(
         uow,
@@ -283,10 +293,12 @@ def update_customer(
         require_role(actor, TEAM_ADMIN_ROLES | {"deputy"})
         moved = change_owner(uow, actor, customer, find_member(uow, actor.org_id, owner))
         changes["owner"] = moved.new.name
+    _check_risk(fields)
     old_risk, old_cadence = customer.risk, cadence_days(customer)
     _apply(customer, fields)
     if customer.risk != old_risk:
-        customer.risk_note = None  # the reason given with the old level no longer holds (/risk set gives one)
+        # the reason given with the old level no longer holds; the new one's, if given with it
+        customer.risk_note = fields.risk_note
         warn_if_raised(uow, actor, customer, old_risk)
     callback = move_cadence(uow, _org(uow, actor), customer) if cadence_days(customer) != old_cadence else None
     customer.updated_at = uow.now

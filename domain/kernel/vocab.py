@@ -203,9 +203,11 @@ SCALES = Vocabulary(
 
 RISKS = Vocabulary(
     N_("risk"),
-    {"high": N_("high (red)"), "medium": N_("medium (orange)"), "low": N_("low (yellow)")},
+    {"high": N_("high (red)"), "medium": N_("medium (orange)"), "low": N_("low (yellow)"),
+     "unassessed": N_("not assessed")},
     {"高": "high", "红": "high", "red": "high", "中": "medium", "橙": "medium", "orange": "medium",
-     "低": "low", "黄": "low", "yellow": "low"},
+     "低": "low", "黄": "low", "yellow": "low", "未评估": "unassessed", "not assessed": "unassessed",
+     "none": "unassessed", "无": "unassessed"},
 )
 
 CREDIT_RATINGS = ("AAA", "AA", "A", "BBB", "BB", "B", "C")

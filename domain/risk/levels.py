@@ -23,7 +23,8 @@ from domain.store.models import Contract, Customer, Lead, Member
 from domain.store.uow import UnitOfWork
 from domain.team.access import ref, visible_owner_ids
 
-ORDER = {"low": 0, "medium": 1, "high": 2}
+# "unassessed": a new record's risk until someone assesses it (未评估) — no warning, not even yellow
+ORDER = {"unassessed": -1, "low": 0, "medium": 1, "high": 2}
 MARKS = {"high": "🔴", "medium": "🟠", "low": "🟡"}
 KINDS = {"C": N_("customer"), "L": N_("lead"), "K": N_("contract")}
 SHOW = {"C": "/customer show", "L": "/lead show", "K": "/contract show"}
@@ -38,7 +39,7 @@ def prefix_of(record: Record) -> str:
 
 def marked(reference: str, level: str) -> str:
     """A reference in a list, with the warning colour of an orange or red risk in front ("🔴 C3"); low risk
-    (yellow, every record's default) is left unmarked."""
+    (yellow) and a risk not assessed yet are left unmarked."""
     return f"{MARKS[level]} {reference}" if ORDER.get(level, 0) > 0 else reference
 
 

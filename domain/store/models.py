@@ -176,7 +176,7 @@ class Customer(Base):
     email: Mapped[str | None] = mapped_column(String(200))
     birthday: Mapped[date | None] = mapped_column(Date)
     cadence_days: Mapped[int | None] = mapped_column(Integer)
-    risk: Mapped[str] = mapped_column(String(10), default="low")
+    risk: Mapped[str] = mapped_column(String(10), default="unassessed")
     risk_note: Mapped[str | None] = mapped_column(Text)  # why the risk is what it is (domain.risk.levels)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -203,7 +203,7 @@ class Lead(Base):
     score_potential: Mapped[int | None] = mapped_column(Integer)
     score_intent: Mapped[int | None] = mapped_column(Integer)
     key_account: Mapped[bool] = mapped_column(Boolean, default=False)
-    risk: Mapped[str] = mapped_column(String(10), default="low")
+    risk: Mapped[str] = mapped_column(String(10), default="unassessed")
     risk_note: Mapped[str | None] = mapped_column(Text)
     closed_reason: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -312,6 +312,8 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # a notice sent together with others (status `merged`): the message that carried it
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
 
 
 class Lease(Base):
@@ -553,7 +555,7 @@ class Contract(Base):
     delivery: Mapped[date | None] = mapped_column(Date)
     term: Mapped[date | None] = mapped_column(Date)
     clauses: Mapped[str | None] = mapped_column(Text)
-    risk: Mapped[str] = mapped_column(String(10), default="low", server_default="low")
+    risk: Mapped[str] = mapped_column(String(10), default="unassessed", server_default="unassessed")
     risk_note: Mapped[str | None] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(12), default="draft")
     request_id: Mapped[int | None] = mapped_column(ForeignKey("approval_requests.id"))

@@ -18,6 +18,7 @@ from handlers.args import (
     Days,
     Email,
     Level,
+    LongText,
     MemberName,
     Phone,
     Risk,
@@ -44,13 +45,14 @@ class CustomerFieldsArgs(Args):
     birthday: Birthday | None = Field(None, description=N_("birthday or anniversary, for care messages"))
     cadence: Days | None = Field(None, description=N_("how often to call back, e.g. 30d"))
     risk: Risk | None = Field(None, description=N_("risk level: high, medium or low"))
+    reason: LongText | None = Field(None, description=N_("why the risk level is what it is (with risk=)"))
     owner: MemberName | None = Field(None, description=N_("the member who owns the customer (default: you)"))
 
     def to_fields(self) -> crm.CustomerFields:
         return crm.CustomerFields(
             industry=self.industry, scale=self.scale, level=self.level, credit_rating=self.credit,
             contact_name=self.contact, phone=self.phone, email=self.email, birthday=self.birthday,
-            cadence_days=self.cadence, risk=self.risk,
+            cadence_days=self.cadence, risk=self.risk, risk_note=self.reason,
         )
 
 
@@ -61,7 +63,8 @@ class CustomerNewArgs(CustomerFieldsArgs):
 @commands.command("customer new", N_("Open a customer archive."), CustomerNewArgs, positional=("name",),
                   greedy=True, ask=("name", "industry", "level"),
                   examples=("/customer new Acme industry=manufacturing level=key cadence=30d",
-                            "/customer new 华为 行业=通信 级别=重点"))
+                            "/customer new 华为 行业=通信 级别=重点",
+                            '/customer new Beta risk=high reason="two invoices overdue at their old supplier"'))
 def customer_new(ctx: Ctx, args: CustomerNewArgs) -> Reply:
     """Create a customer; its first regular callback follows from its cadence."""
     with ctx.uow() as uow:

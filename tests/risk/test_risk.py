@@ -17,7 +17,7 @@ def _told(out: str) -> list[str]:
 def test_raising_warns_the_people_who_must_act_and_lowering_says_nothing(bot, app) -> None:
     bot(*TEAM, ":as alice", "/customer new Acme", "/lead new Acme value=50万")
     out = bot('/risk set L1 中 原因="a competitor quoted lower"')             # orange: the supervisor
-    assert "Risk of lead Acme (L1): low (yellow) → 🟠 medium (orange)." in out and "Warned: sup." in out
+    assert "Risk of lead Acme (L1): not assessed → 🟠 medium (orange)." in out and "Warned: sup." in out
     assert _told(out) == ["sup"]
     out = bot('/risk set Acme high reason="two invoices overdue"')            # red: supervisor and managers
     assert _told(out) == ["dora", "sup", "wang"]
@@ -33,7 +33,7 @@ def test_raising_warns_the_people_who_must_act_and_lowering_says_nothing(bot, ap
             "low", None, "high", "three invoices overdue")
         audited = uow.session.scalars(select(AuditEntry.detail).where(AuditEntry.entity.in_(("lead", "customer")),
                                                                       AuditEntry.action == "update")).all()
-    assert "risk high -> low" in audited and "risk low -> high: two invoices overdue" in audited
+    assert "risk high -> low" in audited and "risk unassessed -> high: two invoices overdue" in audited
 
 
 def test_levels_show_as_warnings_and_the_risk_list_follows_access(bot) -> None:
@@ -76,14 +76,14 @@ def test_bad_input_answers_and_changes_nothing(bot, app) -> None:
     before = counts()
     cases = {
         "/risk set Acme high": 'Say why it is a risk: reason="...".',
-        "/risk set Acme purple reason=x": "Unknown risk 'purple'. Choose one of: high (red), medium (orange), or low "
-                                          "(yellow).",
+        "/risk set Acme purple reason=x": "Unknown risk 'purple'. Choose one of: high (red), medium (orange), low "
+                                          "(yellow), or unassessed (not assessed).",
         "/risk set Nobody high reason=x": "No customer matches 'Nobody'.",
         "/risk set L9 high reason=x": "No lead L9.",
         "/risk set K9 high reason=x": "No contract K9.",
         "/risk set Beta high reason=x": "No customer matches 'Beta'.",  # not hers to see: as if none
         "/risk set C2 high reason=x": "No customer C2.",
-        "/risk set Acme low": "C1 is already at low (yellow).",
+        "/risk set Acme 未评估": "C1 is already at not assessed.",
         f"/risk set Acme high reason={'x' * 501}": "The reason is too long (501 characters; at most 500).",
         "/risk set": "Missing",
         "/risk list purple": "Unknown scope 'purple'",
