@@ -25,6 +25,15 @@ from domain.store.models import Base
 PG_URL = os.environ.get("BIZBOT_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgres"] if PG_URL else [])
 START = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 in Asia/Shanghai
+DATABASE_FIXTURES = {"db_url", "sqlite_template", "pg_database"}  # what `app` and `bot` stand on
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test marked `fast` runs without a database (`pytest -m fast`): it may not ask for one."""
+    wrong = [item.nodeid for item in items
+             if item.get_closest_marker("fast") and DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))]
+    if wrong:
+        raise pytest.UsageError("marked fast, but uses a database: " + ", ".join(wrong))
 
 
 @pytest.fixture(scope="session")

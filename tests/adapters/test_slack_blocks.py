@@ -16,6 +16,8 @@ from domain.kernel.i18n import _, use_locale
 from handlers.registry import Registry
 from handlers.replies import Button, Reply, Section
 
+pytestmark = pytest.mark.fast  # no database: rendering replies as Block Kit, and the manifest
+
 
 @pytest.fixture(scope="module")
 def registry() -> Registry:

@@ -1,10 +1,13 @@
 """Splitting a long reply into Telegram messages: within the limit, nothing lost, breaks at line ends."""
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.telegram.render import split
+
+pytestmark = pytest.mark.fast  # no database: rendering replies as Telegram HTML
 
 LINES = st.lists(st.text(alphabet=st.sampled_from("ab 中\n"), max_size=120), max_size=30)
 

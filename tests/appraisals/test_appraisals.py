@@ -25,6 +25,7 @@ from domain.team.members import actor_for, find_member
 TODAY = date(2026, 11, 23)
 
 
+@pytest.mark.fast
 def test_relative_periods_and_what_is_not_a_review_period() -> None:
     assert parse_period("lastmonth", TODAY).key == "2026-10" and parse_period("本季度", TODAY).key == "2026-Q4"
     assert parse_period("去年", TODAY).key == "2025" and parse_period("2026 Q4", TODAY).key == "2026-Q4"
@@ -305,6 +306,7 @@ def test_weights_must_total_100(team, app) -> None:
     assert "upselling (20%)" in team(":as bob", "/review show")
 
 
+@pytest.mark.fast
 @given(st.dictionaries(st.from_regex(r"[a-z][a-z_]{0,11}", fullmatch=True), st.integers(0, 100), min_size=1,
                        max_size=6),
        st.sampled_from([" ", ", ", "; ", "，", "\n"]), st.sampled_from(["=", ":", "："]))
@@ -313,6 +315,7 @@ def test_parse_weights_reads_back_what_was_written(weights, sep, eq) -> None:
     assert parse_weights(text) == weights
 
 
+@pytest.mark.fast
 @given(st.text(max_size=40))
 def test_parse_weights_refuses_cleanly(text) -> None:
     try:
@@ -321,6 +324,7 @@ def test_parse_weights_refuses_cleanly(text) -> None:
         pass
 
 
+@pytest.mark.fast
 @given(st.integers(2000, 2100), st.integers(1, 12))
 def test_period_keys_read_back(year, month) -> None:
     for cycle in ("monthly", "quarterly", "annual"):
@@ -332,6 +336,7 @@ def test_period_keys_read_back(year, month) -> None:
     assert parse_period(f"{year}年第{'一二三四'[q - 1]}季度", TODAY) == period_of("quarterly", date(year, month, 1))
 
 
+@pytest.mark.fast
 @given(st.text(max_size=30))
 def test_parse_period_refuses_cleanly(text) -> None:
     try:

@@ -14,6 +14,8 @@ from domain.kernel.errors import Invalid
 from domain.kernel.periods import parse_period
 from domain.store.models import Organisation
 
+pytestmark = pytest.mark.fast  # no database: periods, spans and SLA arithmetic
+
 MONDAY = date(2026, 11, 23)
 SH = ZoneInfo("Asia/Shanghai")
 ORG = Organisation(timezone="Asia/Shanghai", settings={})

@@ -4,6 +4,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.fast  # no database: reading the source
+
 ROOT = Path(__file__).resolve().parents[2]
 PLATFORM_MODULES = ("slack_bolt", "slack_sdk", "slack", "telegram", "aiogram", "bot")
 PLATFORM_WORDS = ("block_kit", "blocks=", "callback_data", "inline_keyboard", "chat_id", "parse_mode", "mrkdwn")

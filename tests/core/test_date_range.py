@@ -48,6 +48,7 @@ def _refusal_is_translated(exc: Invalid) -> None:
         assert translate_error(exc)
 
 
+@pytest.mark.fast
 @given(DATE_TEXT, TODAY)
 @settings(max_examples=400, deadline=None)
 def test_any_text_gives_a_day_in_range_or_a_translated_refusal(text: str, today: date) -> None:
@@ -59,6 +60,7 @@ def test_any_text_gives_a_day_in_range_or_a_translated_refusal(text: str, today:
     assert EARLIEST <= day <= latest_day(today)
 
 
+@pytest.mark.fast
 @given(DATE_TEXT, TODAY)
 @settings(max_examples=200, deadline=None)
 def test_any_birthday_text_gives_a_day_in_range_or_a_translated_refusal(text: str, today: date) -> None:
@@ -70,6 +72,7 @@ def test_any_birthday_text_gives_a_day_in_range_or_a_translated_refusal(text: st
     assert EARLIEST <= day <= latest_day(today)
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(("text", "refused"), [
     ("9999-12-31", True), ("2036-11-23", False), ("2036-11-24", True), ("1900-01-01", False),
     ("1899-12-31", True), ("0500-01-01", True), ("+999m", True), ("+120m", False), ("999个月后", True),

@@ -105,6 +105,7 @@ def test_reviews_export_shows_typed_formulas_as_text(hostile, db_url, tmp_path) 
     assert any(r[1] == "'-bob" and r[9] == "'" + HYPERLINK for r in sheet)
 
 
+@pytest.mark.fast
 def test_numbers_stay_numbers_and_odd_text_stays_text() -> None:
     rows = [[Decimal("-1250.50"), -3, "-3", "#N/A", "=1+1", "\t=1", "a\x07b", "plain"]]
     sheet = load_workbook(io.BytesIO(write_table(["a", "b", "c", "d", "e", "f", "g", "h"], rows, "xlsx",

@@ -93,6 +93,7 @@ def test_a_platform_name_loses_hidden_characters_and_cannot_pass_for_another(app
         assert sorted(uow.session.scalars(select(Member.name))) == ["Wang", "ＷＡＮＧ 2"]
 
 
+@pytest.mark.fast
 @given(st.text(alphabet=st.one_of(st.sampled_from(HIDDEN), st.characters()), max_size=40))
 @settings(max_examples=300)
 def test_any_typed_value_is_kept_without_hidden_characters(value: str) -> None:

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from domain.kernel.errors import Invalid
 from domain.kernel.money import LIMIT, current_codes, parse_amount, parse_currency
 
+pytestmark = pytest.mark.fast  # no database: reading amounts and currencies
+
 CENTS = st.decimals(min_value=0, max_value=LIMIT - Decimal("0.01"), places=2, allow_nan=False,
                     allow_infinity=False)
 WHOLE = st.integers(min_value=0, max_value=10**12 - 1)

@@ -184,11 +184,13 @@ ALL = [SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN, SLACK_CLIENT_SECR
        DB_PASSWORD]
 
 
+@pytest.mark.fast
 def test_the_settings_know_every_secret(settings: Settings) -> None:
     assert set(ALL) <= set(settings.secret_values())
     assert settings.database_shown == "postgresql://bizbot:***@db.example.com/bizbot"
 
 
+@pytest.mark.fast
 def test_records_of_any_logger_are_redacted_in_message_arguments_exception_and_stack(captured: io.StringIO) -> None:
     library = logging.getLogger("some.library.http")
     library.info('HTTP Request: POST %s "HTTP/1.1 200 OK"', f"https://api.telegram.org/bot{TELEGRAM_TOKEN}/sendMessage")
@@ -213,6 +215,7 @@ def test_records_of_any_logger_are_redacted_in_message_arguments_exception_and_s
     assert "postgresql://bizbot:***@db/bizbot" in out and "Traceback" in out and "ValueError: secret" in out
 
 
+@pytest.mark.fast
 def test_token_shapes_are_redacted_though_not_configured() -> None:
     """A workspace's token from the database, another bot's token in a URL: redacted by their shape."""
     redact = Redactor([])
@@ -221,6 +224,7 @@ def test_token_shapes_are_redacted_though_not_configured() -> None:
     assert line == "xoxb-*** xoxp-*** bot***/getMe *** postgresql://u:***@h/db"
 
 
+@pytest.mark.fast
 def test_the_filter_leaves_nothing_for_a_later_formatter_to_show(settings: Settings) -> None:
     """The record leaves the filter formatted and redacted: another handler's formatter shows no secret,
     while the exception itself stays on the record for whatever else inspects it."""

@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 KEYS = (DUE_KINDS, RECURRING, AGENDA_SOURCES, MEASURES, REQUEST_TYPES, ARCHIVE_SECTIONS, EXPORT_TABLES)
 
 
+@pytest.mark.fast
 def test_a_registry_takes_a_name_once_and_a_key_is_its_own_registry() -> None:
     wiring = Wiring()
     assert not wiring and len(wiring[DUE_KINDS]) == 0 and not wiring     # reading a registry adds nothing
@@ -46,6 +47,7 @@ def test_a_registry_takes_a_name_once_and_a_key_is_its_own_registry() -> None:
     assert len(wiring[other]) == 0
 
 
+@pytest.mark.fast
 def test_the_composition_root_wires_every_area_into_a_wiring_of_its_own() -> None:
     first, second = wire(), wire()
     assert all(len(first[key]) > 0 for key in KEYS)
@@ -77,6 +79,7 @@ def _containers() -> dict[tuple[str, str], tuple[int, int]]:
             if not name.startswith("__") and isinstance(value, dict | list | set)}
 
 
+@pytest.mark.fast
 def test_importing_every_module_registers_nothing_and_wiring_writes_nowhere_else() -> None:
     before = _containers()
     assert not Wiring()
@@ -94,6 +97,7 @@ def _decorator_name(node: ast.expr) -> str:
     return ast.unparse(target)
 
 
+@pytest.mark.fast
 def test_no_module_of_domain_runs_a_registration_when_imported() -> None:
     offenders = []
     for path in (ROOT / "domain").rglob("*.py"):
@@ -111,6 +115,7 @@ def test_no_module_of_domain_runs_a_registration_when_imported() -> None:
     assert offenders == []
 
 
+@pytest.mark.fast
 def test_a_handler_module_adds_commands_to_its_own_set_only() -> None:
     offenders = []
     for path in (ROOT / "handlers").rglob("*.py"):

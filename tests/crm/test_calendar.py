@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from domain.delivery.calendar import deliver_at, is_workday, next_working_morning
 from domain.delivery.outbox import enqueue
 from domain.store.models import Organisation
@@ -16,6 +18,7 @@ def _reminders(text: str) -> list[str]:
     return [line for line in text.splitlines() if "→ @" in line]
 
 
+@pytest.mark.fast
 def test_chinese_holidays_and_make_up_working_days() -> None:
     org = _org()
     assert not is_workday(org, date(2026, 10, 1))        # National Day
@@ -25,6 +28,7 @@ def test_chinese_holidays_and_make_up_working_days() -> None:
     assert not is_workday(org, date(2027, 1, 2))         # beyond the library's data: weekends still count
 
 
+@pytest.mark.fast
 def test_quiet_hours_and_days_off_defer_to_the_next_working_morning() -> None:
     org = _org()
     friday_night = datetime(2026, 11, 27, 13, 0, tzinfo=UTC)       # 21:00 Friday in Shanghai

@@ -78,6 +78,7 @@ def test_stage_rules(team) -> None:
     assert "cannot start as won" in bot("/lead new Acme stage=won")
 
 
+@pytest.mark.fast
 def test_stages_in_the_words_chinese_sales_teams_use() -> None:
     from domain.kernel.vocab import STAGES
 

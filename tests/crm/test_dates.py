@@ -20,6 +20,7 @@ MONDAY = date(2026, 11, 23)
 TODAY = st.dates(min_value=date(2001, 1, 1), max_value=date(2090, 12, 31))
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(("text", "expected"), [
     ("12.15", date(2026, 12, 15)),
     ("12/15", date(2026, 12, 15)),
@@ -58,6 +59,7 @@ def test_the_forms_people_type(text: str, expected: date) -> None:
     assert parse_date(text, MONDAY) == expected
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("text", [
     "15",            # the 15th? fifteen days? — 15号 says it
     "2",
@@ -81,6 +83,7 @@ def test_what_cannot_be_read_with_certainty_is_refused_with_examples(text: str) 
     assert "12.15" in caught.value.msgid and "下个月5号" in caught.value.msgid
 
 
+@pytest.mark.fast
 def test_a_date_that_means_next_refuses_the_past_with_the_day_it_read() -> None:
     assert parse_next_date("今天", MONDAY) == MONDAY
     with pytest.raises(Past) as caught:
@@ -96,6 +99,7 @@ def test_a_date_that_means_next_refuses_the_past_with_the_day_it_read() -> None:
 MONTH_DAY = st.integers(1, 12).flatmap(lambda m: st.tuples(st.just(m), st.integers(1, monthrange(2023, m)[1])))
 
 
+@pytest.mark.fast
 @given(MONTH_DAY, st.sampled_from(["{m}.{d}", "{m}/{d}", "{m}-{d}", "{m}月{d}日", "{m}月{d}号"]), TODAY)
 @settings(max_examples=300, deadline=None)
 def test_a_month_and_day_is_that_day_next_time_it_comes(md: tuple[int, int], form: str, today: date) -> None:
@@ -107,6 +111,7 @@ def test_a_month_and_day_is_that_day_next_time_it_comes(md: tuple[int, int], for
     assert (past.month, past.day) == (month, day) and today - timedelta(days=366) < past <= today
 
 
+@pytest.mark.fast
 @given(MONTH_DAY, TODAY)
 @settings(max_examples=200, deadline=None)
 def test_chinese_numerals_read_as_their_digits(md: tuple[int, int], today: date) -> None:
@@ -115,6 +120,7 @@ def test_chinese_numerals_read_as_their_digits(md: tuple[int, int], today: date)
     assert parse_date(words, today) == parse_date(f"{month}.{day}", today)
 
 
+@pytest.mark.fast
 @given(st.integers(1, 500), st.sampled_from([("天", 1), ("周", 7), ("星期", 7)]), TODAY)
 @settings(max_examples=200, deadline=None)
 def test_a_span_later_is_today_plus_the_span_in_digits_or_numerals(n: int, unit: tuple[str, int], today: date) -> None:
@@ -124,6 +130,7 @@ def test_a_span_later_is_today_plus_the_span_in_digits_or_numerals(n: int, unit:
     assert parse_date(f"{cn2an.an2cn(n)}{word}后", today) == expected
 
 
+@pytest.mark.fast
 @given(st.integers(1, 31), TODAY)
 @settings(max_examples=200, deadline=None)
 def test_next_months_day_is_in_next_month(day: int, today: date) -> None:
@@ -136,6 +143,7 @@ def test_next_months_day_is_in_next_month(day: int, today: date) -> None:
     assert result == first.replace(day=day)
 
 
+@pytest.mark.fast
 @given(TODAY)
 def test_month_end_and_start(today: date) -> None:
     end = parse_date("月底", today)
@@ -144,6 +152,7 @@ def test_month_end_and_start(today: date) -> None:
     assert start.day == 1 and today <= start <= today + timedelta(days=31)
 
 
+@pytest.mark.fast
 @given(st.sampled_from("一二三四五六日"), TODAY)
 def test_by_a_weekday_is_that_weekday_this_coming_week(day: str, today: date) -> None:
     result = parse_date(f"周{day}前", today)
@@ -151,12 +160,14 @@ def test_by_a_weekday_is_that_weekday_this_coming_week(day: str, today: date) ->
     assert result.weekday() == "一二三四五六日".index(day)
 
 
+@pytest.mark.fast
 @given(st.integers(0, 10**6), TODAY)
 def test_a_bare_number_is_never_a_date(n: int, today: date) -> None:
     with pytest.raises(Invalid):
         parse_date(str(n), today)
 
 
+@pytest.mark.fast
 @given(st.text(max_size=30), TODAY)
 @settings(max_examples=300, deadline=None)
 def test_a_next_date_is_today_or_later_or_refused(text: str, today: date) -> None:

@@ -179,6 +179,7 @@ def test_unknown_years_are_this_one_and_from_december_the_next(app) -> None:
     assert national_covers(2026) and unknown_years(org, date(2026, 6, 1)) == []
 
 
+@pytest.mark.fast
 @given(st.integers(min_value=-10_000, max_value=10_000))
 def test_year_parser_takes_exactly_the_years_it_names(value: int) -> None:
     from domain.kernel.errors import Invalid
@@ -191,6 +192,7 @@ def test_year_parser_takes_exactly_the_years_it_names(value: int) -> None:
                 YEAR.validate_python(text)
 
 
+@pytest.mark.fast
 @given(st.dates(min_value=date(2000, 1, 1), max_value=date(2035, 12, 31)),     # its year ends within ten years
        st.text(alphabet=st.characters(categories=("L",)), min_size=1, max_size=20))
 def test_a_word_after_one_date_is_the_name_and_a_date_is_the_last_day(first: date, word: str) -> None:

@@ -20,37 +20,44 @@ MONEY = TypeAdapter(Money)  # an amount as the commands read it
 MONDAY = date(2026, 11, 23)
 
 
+@pytest.mark.fast
 def test_words_options_and_quotes() -> None:
     p = parse_line('/visit Acme Corp channel=phone note="discussed pricing" next=下周三')
     assert p.words == ["/visit", "Acme", "Corp"]
     assert p.options == {"channel": "phone", "note": "discussed pricing", "next": "下周三"}
 
 
+@pytest.mark.fast
 def test_chinese_quotes_keys_and_fullwidth_equals() -> None:
     p = parse_line("/visit 华为　备注＝“介绍 方案” 下次=下周三")
     assert p.words == ["/visit", "华为"]
     assert p.options == {"备注": "介绍 方案", "下次": "下周三"}
 
 
+@pytest.mark.fast
 def test_quoted_word_with_equals_is_positional() -> None:
     assert parse_line('/customer new "A=B Ltd"').words == ["/customer", "new", "A=B Ltd"]
 
 
+@pytest.mark.fast
 def test_escaped_quote_inside_quotes() -> None:
     assert parse_line(r'/x note="say \"hi\""').options == {"note": 'say "hi"'}
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("line", ['/visit note="open', "/visit note=“open", "/x 'a"])
 def test_unclosed_quote_is_a_clear_error(line: str) -> None:
     with pytest.raises(Invalid):
         parse_line(line)
 
 
+@pytest.mark.fast
 def test_option_twice_is_an_error() -> None:
     with pytest.raises(Invalid):
         parse_line("/lead new X value=1 value=2")
 
 
+@pytest.mark.fast
 @given(st.text(max_size=300))
 @settings(max_examples=400)
 def test_any_line_parses_or_raises_invalid(line: str) -> None:
@@ -62,6 +69,7 @@ def test_any_line_parses_or_raises_invalid(line: str) -> None:
     assert all(k == k.lower() for k in parsed.options)
 
 
+@pytest.mark.fast
 @given(
     st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters='"\\')
                      .filter(lambda ch: not re.fullmatch(INVISIBLE, ch)),     # dropped, as they show nothing
@@ -72,6 +80,7 @@ def test_quoted_values_round_trip(values: list[str]) -> None:
     assert parse_line(line).options == {f"k{i}": v for i, v in enumerate(values)}
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -99,6 +108,7 @@ def test_natural_dates(text: str, expected: date) -> None:
     assert parse_date(text, MONDAY) == expected
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("text", ["", "someday", "2026-02-30", "13月1日", "x" * 50, "下周八",
                                   "三三天后", "十十天后"])  # the last two raised KeyError before numbers had one parser
 def test_bad_dates_are_invalid(text: str) -> None:
@@ -106,6 +116,7 @@ def test_bad_dates_are_invalid(text: str) -> None:
         parse_date(text, MONDAY)
 
 
+@pytest.mark.fast
 @given(st.text(max_size=60), st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1)))
 @settings(max_examples=300, deadline=None)
 def test_any_date_text_gives_a_date_or_invalid(text: str, today: date) -> None:
@@ -116,6 +127,7 @@ def test_any_date_text_gives_a_date_or_invalid(text: str, today: date) -> None:
     assert isinstance(result, date)
 
 
+@pytest.mark.fast
 @given(st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1)),
        st.sampled_from("一二三四五六日"))
 def test_next_week_weekday_is_in_next_week(today: date, day: str) -> None:
@@ -124,17 +136,20 @@ def test_next_week_weekday_is_in_next_week(today: date, day: str) -> None:
     assert next_monday <= result < next_monday + timedelta(days=7)
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(("text", "days"), [("30d", 30), ("4w", 28), ("2m", 60), ("30天", 30), ("30", 30)])
 def test_cadence(text: str, days: int) -> None:
     assert parse_days(text) == days
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("text", ["0d", "forever", "-3d", "99999d"])
 def test_bad_cadence(text: str) -> None:
     with pytest.raises(Invalid):
         parse_days(text)
 
 
+@pytest.mark.fast
 def test_delta() -> None:
     assert parse_delta("2h") == timedelta(hours=2)
     assert parse_delta("1w") == timedelta(weeks=1)
@@ -142,6 +157,7 @@ def test_delta() -> None:
         parse_delta("soon")
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(("text", "amount"), [("200000", "200000.00"), ("20万", "200000.00"),
                                               ("1.5m", "1500000.00"), ("¥1,200", "1200.00"), ("3k", "3000.00"),
                                               ("3千", "3000.00"), ("五十万", "500000.00"), ("五十万元", "500000.00"),
@@ -153,12 +169,14 @@ def test_money(text: str, amount: str) -> None:
     assert str(MONEY.validate_python(text)) == amount
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("text", ["万", "亿", "一二", "百", "五万亿万", "千五"])
 def test_chinese_numerals_that_are_not_amounts(text: str) -> None:
     with pytest.raises(Invalid):
         MONEY.validate_python(text)
 
 
+@pytest.mark.fast
 @given(st.integers(0, 999_999_999))
 def test_chinese_numerals_read_back_as_written(n: int) -> None:
     """Every whole number, written out in Chinese numerals the standard way, reads back as itself."""
@@ -191,6 +209,7 @@ def _write_chinese(n: int) -> str:
     return "".join(parts)
 
 
+@pytest.mark.fast
 @given(st.text(max_size=30))
 def test_any_money_text_gives_amount_or_invalid(text: str) -> None:
     try:

@@ -280,22 +280,26 @@ def test_digest_in_the_channel_language(bot, app) -> None:
     assert "新客户" in out or "新增客户" in out
 
 
+@pytest.mark.fast
 @given(st.sampled_from(["monday", "Mon", "1", "周一", "星期一", "礼拜一"]))
 def test_weekday_names(text: str) -> None:
     assert meeting.parse_weekday(text) == 0
 
 
+@pytest.mark.fast
 @given(st.integers(0, 23), st.integers(0, 59))
 def test_clock_round_trips(hour: int, minute: int) -> None:
     assert meeting.parse_clock(f"{hour:02d}:{minute:02d}").strftime("%H:%M") == f"{hour:02d}:{minute:02d}"
     assert meeting.parse_ask(f"{hour}:{minute:02d}") == f"{hour:02d}:{minute:02d}"
 
 
+@pytest.mark.fast
 @given(st.integers(1, 168))
 def test_ask_spans_in_hours(hours: int) -> None:
     assert meeting.parse_ask(f"{hours}h") == f"{hours * 60}m"
 
 
+@pytest.mark.fast
 @given(st.text(max_size=20))
 def test_schedule_parsers_never_crash(text: str) -> None:
     for parse in (meeting.parse_weekday, meeting.parse_clock, meeting.parse_ask):
@@ -305,6 +309,7 @@ def test_schedule_parsers_never_crash(text: str) -> None:
             pass
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("text,expected", [("9点半", "09:30"), ("15", "15:00"), ("9:05", "09:05")])
 def test_clock_forms(text: str, expected: str) -> None:
     assert meeting.parse_clock(text).strftime("%H:%M") == expected

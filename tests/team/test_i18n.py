@@ -4,14 +4,18 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
 from domain.kernel.i18n import _, fmt_date, fmt_money, normalize_locale, sentences, use_locale
 from locales.catalog import problems
 
 
+@pytest.mark.fast
 def test_catalogs_are_complete_and_template_is_current() -> None:
     assert problems() == []
 
 
+@pytest.mark.fast
 def test_formats_follow_the_locale() -> None:
     with use_locale("zh"):
         assert fmt_money(Decimal("200000"), "CNY") == "¥200,000.00"
@@ -23,6 +27,7 @@ def test_formats_follow_the_locale() -> None:
         assert sentences("One.", "Two.") == "One. Two."
 
 
+@pytest.mark.fast
 def test_locale_names_people_use() -> None:
     assert [normalize_locale(x) for x in ("zh-CN", "中文", "en_GB", "EN", "fr", "")] == [
         "zh", "zh", "en", "en", None, None]

@@ -12,6 +12,8 @@ from domain.kernel.errors import Invalid
 from domain.kernel.vocab import ROLES
 from handlers.approvals.requests import parse_hours
 
+pytestmark = pytest.mark.fast  # no database: approval chains and thresholds
+
 roles = st.sampled_from([*ROLES.labels, "supervisor"])
 conditions = st.one_of(st.none(), st.tuples(st.sampled_from(["amount", "days"]), st.sampled_from(OPS),
                                             st.integers(min_value=0, max_value=10**11)))
