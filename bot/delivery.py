@@ -14,6 +14,7 @@ from domain.delivery.outbox import (
     Attachment,
     OutButton,
     attachment_for,
+    merge_due,
     park,
     payload_to_send,
     record_post,
@@ -134,6 +135,7 @@ class Dispatcher:
         """
         if self._replica is not None and not self._replica.alive():
             return 0
+        self._merge()
         sent = 0
         now = self._now()
         for platform, sender in self._senders.items():
@@ -143,6 +145,12 @@ class Dispatcher:
                 sent += self._send_claimed(self._claim(budget, [platform]))
         sent += self._send_claimed(self._claim(limit, list(self._senders), exclude=True))
         return sent
+
+    def _merge(self) -> None:
+        """Notices to one person that fall due together become one message before anything is claimed."""
+        with self._uow() as uow:
+            if merge_due(uow):
+                uow.commit()
 
     def _send_claimed(self, ids: list[int]) -> int:
         """Send what this process claimed, one message at a time. A replica sends a message only while its claim

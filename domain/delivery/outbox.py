@@ -1,7 +1,8 @@
 """The outbox: messages written in the same transaction as their cause, sent later, once.
 
 A payload is a message id, named parameters and buttons; it is rendered when sent, in the
-recipient's locale, so a reminder reads in the language of whoever gets it.
+recipient's locale, so a reminder reads in the language of whoever gets it. Notices to one person that
+fall due together are sent as one message (`merge_due`).
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -149,12 +150,89 @@ def render(payload: dict[str, Any], locale: str, tz: str) -> Rendered:
     with use_locale(locale):
         params = {k: decode(v, tz) for k, v in payload.get("params", {}).items()}
         text = translate(payload["msg"]).format(**params)
-        buttons = [OutButton(translate(b["label"]), b["command"], b.get("decision", False))
+        parts = payload.get("parts")
+        if parts:  # merged notices: each rendered as it would have been, numbered
+            text += "".join(f"\n{i}. " + translate(part["msg"]).format(
+                **{k: decode(v, tz) for k, v in part.get("params", {}).items()}) for i, part in enumerate(parts, 1))
+        buttons = [OutButton(_button_label(b), b["command"], b.get("decision", False))
                    for b in payload.get("buttons", [])]
     return Rendered(text, buttons)
 
 
+def _button_label(button: dict[str, Any]) -> str:
+    label = translate(button["label"])
+    return f"{button['part']}. {label}" if "part" in button else label
+
+
 REPLY = N_("{reply}")  # an answer already worded in its reader's language, sent later as it is
+
+# --- merged notices: what falls due together for one person goes as one message ---------------------
+
+MERGED = N_("Notices ({count}):")
+MAX_PARTS = 20  # notices in one merged message; more make a second one
+MAX_BUTTONS = 10  # buttons on a merged message (each button's command is also typed in its notice)
+
+
+def _mergeable(payload: dict[str, Any]) -> bool:
+    """A notice that may go together with others: not urgent, not an answer to someone, not an edit, not a
+    tracked message (an approval request is revised where it was delivered), not already merged."""
+    return not (payload.get("urgent") or payload.get("edit") or payload.get("to") or payload.get("subject")
+                or payload.get("parts") or payload.get("msg") in (REPLY, PARKED_NOTICE))
+
+
+def merge_due(uow: UnitOfWork) -> int:
+    """Notices to the same person that are due now and not yet tried are merged into one message (a manager's
+    twelve "not scored" notices at 09:00 become one), whatever their kind: the merged message is a new outbox
+    row that renders each notice in the reader's language, in order; the notices keep their rows and keys
+    (status `merged`, pointing to it), so an idempotency key still finds its notice and nothing is sent
+    twice. Rows are locked (SKIP LOCKED), so two dispatchers never merge the same notice. Returns how many
+    merged messages were made."""
+    now = uow.now
+    due = (OutboxMessage.status == "pending", OutboxMessage.available_at <= now, OutboxMessage.attempts == 0,
+           OutboxMessage.recipient_id.is_not(None))
+    crowded = list(uow.session.execute(
+        select(OutboxMessage.org_id, OutboxMessage.recipient_id).where(*due)
+        .group_by(OutboxMessage.org_id, OutboxMessage.recipient_id).having(func.count() > 1)).all())
+    made = 0
+    for org_id, recipient_id in crowded:
+        rows = list(uow.session.scalars(
+            select(OutboxMessage).where(*due, OutboxMessage.org_id == org_id,
+                                        OutboxMessage.recipient_id == recipient_id)
+            .order_by(OutboxMessage.available_at, OutboxMessage.id).with_for_update(skip_locked=True)))
+        with_files = set(uow.session.scalars(select(OutboxAttachment.key).where(
+            OutboxAttachment.key.in_([row.key for row in rows])))) if rows else set()
+        rows = [row for row in rows if row.key not in with_files and _mergeable(row.payload)]
+        for start in range(0, len(rows), MAX_PARTS):
+            chunk = rows[start:start + MAX_PARTS]
+            if len(chunk) > 1:
+                _merge(uow, chunk)
+                made += 1
+    return made
+
+
+def _merge(uow: UnitOfWork, rows: list[OutboxMessage]) -> None:
+    labels = [b["label"] for row in rows for b in row.payload.get("buttons", [])]
+    buttons: list[dict[str, Any]] = []
+    for part, row in enumerate(rows, 1):
+        for b in row.payload.get("buttons", []):
+            button = {"label": b["label"], "command": b["command"], "decision": b.get("decision", False)}
+            if labels.count(b["label"]) > 1:  # "Done" on three callbacks: "1. Done", "2. Done", …
+                button["part"] = part
+            buttons.append(button)
+    payload = {"msg": MERGED, "urgent": False, "params": {"count": len(rows)},
+               "parts": [{"msg": row.payload["msg"], "params": row.payload.get("params", {})} for row in rows],
+               "buttons": buttons[:MAX_BUTTONS]}
+    first = rows[0]
+    key = f"merged:{first.id}"
+    dialect = uow.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    uow.session.execute(insert(OutboxMessage).values(
+        org_id=first.org_id, key=key, recipient_id=first.recipient_id, channel=None, payload=payload,
+        status="pending", attempts=0, available_at=uow.now, created_at=uow.now,
+    ).on_conflict_do_nothing(index_elements=["key"]))
+    merged_id = uow.session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key))
+    for row in rows:
+        row.status, row.merged_into_id = "merged", merged_id
 
 
 def enqueue_reply(
