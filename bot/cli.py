@@ -237,7 +237,7 @@ def restore_command(backup_file: str, yes: bool) -> None:
 
 
 @main.command()
-@click.option("--status", type=click.Choice(["pending", "sending", "sent", "parked"]), default=None,
+@click.option("--status", type=click.Choice(["pending", "sending", "sent", "parked", "dropped"]), default=None,
               help="Only messages in this state.")
 @click.option("--limit", default=30, show_default=True, help="How many, newest first.")
 @click.option("--retry", "retry", default=None, help="Re-queue parked messages: an id, ids (1,2) or 'all'.")

@@ -38,7 +38,8 @@ from bot.slack.shape import payload_problem
 from bot.transient import transient
 from domain.delivery.inbound import first_delivery, record_delivery
 from domain.kernel.errors import DomainError
-from domain.kernel.i18n import _, normalize_locale, use_locale
+from domain.kernel.i18n import _, normalize_locale, translate, use_locale
+from domain.team.handover import LEFT_NOTICE
 from domain.team.members import (
     Account,
     Place,
@@ -298,6 +299,8 @@ class SlackAdapter:
                                       self.app.services.admins)
             if resolved.member is None:
                 with use_locale(slack_locale or org.locale):
+                    if resolved.left:
+                        return error(translate(LEFT_NOTICE))
                     return error(_("You are not a member of this department yet. Ask an admin or manager "
                                    "to add you with /team add @you role=sales."))
             enrolled = acting(uow, PLATFORM, user.user_id, user.team_id)

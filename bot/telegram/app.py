@@ -46,6 +46,7 @@ from domain.kernel.i18n import _, normalize_locale, translate, use_locale
 from domain.store.models import Member
 from domain.store.uow import UnitOfWork
 from domain.team.access import TEAM_ADMIN_ROLES
+from domain.team.handover import LEFT_NOTICE, left_account
 from domain.team.members import (
     Account,
     Place,
@@ -287,6 +288,8 @@ class TelegramAdapter:
                         return error(_("You belong to another department; this group is not yours."))
             if member is None:
                 with use_locale(normalize_locale(who.language) or org_locale):
+                    if left_account(uow, PLATFORM, str(who.user_id)) is not None:
+                        return error(translate(LEFT_NOTICE))
                     return error(_("You are not a member yet. Ask an admin for an invite code (/team invite) "
                                    "and send /start CODE to me in a private chat."))
             enrolled = acting(uow, PLATFORM, str(who.user_id))

@@ -25,24 +25,26 @@ TO_SUCCESSOR = N_("Approval steps waiting for you")
 ELSEWHERE = N_("Approval steps routed to others")
 
 
-def _candidates(uow: UnitOfWork, requester: Member, role: str, leaver: Member, successor: Member
-                ) -> Iterator[Member]:
-    """Who may take the step, in the policy's order."""
-    if role == SUPERVISOR:
-        yield successor
-        cursor = uow.session.get(Member, leaver.supervisor_id) if leaver.supervisor_id else None
-        seen: set[int] = set()
-        while cursor is not None and cursor.id not in seen:
-            seen.add(cursor.id)
-            yield cursor
-            cursor = uow.session.get(Member, cursor.supervisor_id) if cursor.supervisor_id else None
-        return
-    cursor = uow.session.get(Member, requester.supervisor_id) if requester.supervisor_id else None
-    seen = set()
-    while cursor is not None and cursor.id not in seen:  # up the requester's line first, as the policy routes
+def _line(uow: UnitOfWork, member: Member) -> Iterator[Member]:
+    """The member's supervisor, theirs, and so on up."""
+    cursor = uow.session.get(Member, member.supervisor_id) if member.supervisor_id else None
+    seen: set[int] = set()
+    while cursor is not None and cursor.id not in seen:
         seen.add(cursor.id)
         yield cursor
         cursor = uow.session.get(Member, cursor.supervisor_id) if cursor.supervisor_id else None
+
+
+def _candidates(uow: UnitOfWork, requester: Member, role: str, leaver: Member, successor: Member
+                ) -> Iterator[Member]:
+    """Who may take the step, in the policy's order: for a supervisor's step the successor (who takes over the
+    team), then the leaver's own line; for a role's, up the requester's line first, then anyone, then the
+    successor."""
+    if role == SUPERVISOR:
+        yield successor
+        yield from _line(uow, leaver)
+        return
+    yield from _line(uow, requester)
     yield from uow.session.scalars(select(Member).where(Member.org_id == requester.org_id, Member.active.is_(True))
                                    .order_by(Member.id)).all()
     yield successor
@@ -116,7 +118,8 @@ def hand_over(uow: UnitOfWork, actor: Actor, leaver: Member, successor: Member) 
     today = local_today(uow.now, org.timezone)
     uow.session.execute(update(Delegation).where(Delegation.delegate_id == leaver.id, Delegation.until >= today)
                         .values(until=today - timedelta(days=1)).execution_options(synchronize_session=False))
-    mine, others = [], []
+    mine: list[str] = []
+    others: list[str] = []
     pending = uow.session.scalars(select(ApprovalRequest).where(
         ApprovalRequest.org_id == org.id, ApprovalRequest.state == "pending").order_by(ApprovalRequest.number))
     for req in pending.all():

@@ -187,9 +187,8 @@ def fire_stale_week(uow: UnitOfWork, item: DueItem) -> None:
     week = local_today(uow.now, org.timezone)
     days = org_setting(org, "stale_lead_days")
     for recipient_id, leads in by_recipient.items():
-        recipient = uow.session.get(Member, recipient_id)
-        assert recipient is not None
-        with use_locale(recipient.locale or org.locale):
+        reader = uow.session.get_one(Member, recipient_id)
+        with use_locale(reader.locale or org.locale):
             lines = "\n".join(_("{ref} · {customer} · {owner} · {stage} · no activity since {date}").format(
                 ref=ref("L", s.lead.number), customer=s.customer, owner=s.owner.name, stage=STAGES.label(s.lead.stage),
                 date=fmt_date(local_today(s.last, org.timezone))) for s in leads)

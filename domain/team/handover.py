@@ -17,7 +17,7 @@ from domain.kernel.actor import Actor
 from domain.kernel.errors import Invalid
 from domain.kernel.i18n import N_, _, translate, use_locale
 from domain.kernel.wiring import Key
-from domain.store.models import Invite, Member, Organisation, OutboxMessage
+from domain.store.models import Identity, Invite, Member, Organisation, OutboxMessage
 from domain.store.uow import UnitOfWork
 from domain.team.access import TEAM_ADMIN_ROLES, require_role, team_ids
 from domain.team.members import find_member
@@ -139,3 +139,15 @@ def left_members(uow: UnitOfWork, actor: Actor) -> list[tuple[Member, Member | N
                                .order_by(Member.left_at.desc(), Member.id.desc()))
     return [(m, uow.session.get(Member, m.successor_id) if m.successor_id else None) for m in rows]
 
+
+
+LEFT_NOTICE = N_("You have left this department, so bizbot no longer acts for you. If that is a mistake, ask an "
+                 "admin or manager.")
+
+
+def left_account(uow: UnitOfWork, platform: str, external_id: str) -> Member | None:
+    """The member who left the department that a chat account belonged to (adapters tell them so)."""
+    return uow.session.scalar(
+        select(Member).join(Identity, Identity.member_id == Member.id)
+        .where(Identity.platform == platform, Identity.external_id == external_id, Member.active.is_(False))
+        .order_by(Identity.id.desc()).limit(1))
