@@ -106,14 +106,14 @@ def _date(value: Any, info: ValidationInfo) -> date:
 
 def _next_date(value: Any, info: ValidationInfo) -> date:
     """A date that means "next" (a next step, a follow-up, a deadline): a day that has passed is refused."""
-    today = info.context["today"]
+    today = today_of(info)
     return not_past(_date(value, info), today, None if isinstance(value, date) else str(value))
 
 
 def _past_date(value: Any, info: ValidationInfo) -> date:
     """The day something happened (a visit recorded afterwards): a date without its year is the last such day,
     and a day to come is refused."""
-    today = info.context["today"]
+    today = today_of(info)
     if isinstance(value, date):
         return not_future(_date(value, info), today)
     return not_future(parse_date(str(value), today, prefer="past"), today, str(value))

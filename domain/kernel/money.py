@@ -76,7 +76,7 @@ def current_codes() -> frozenset[str]:
     today = date.today()
     codes: set[str] = set()
     for territory in Locale.parse("en").territories:
-        if territory.isalpha():
+        if isinstance(territory, str) and territory.isalpha():
             codes.update(get_territory_currencies(territory, start_date=today, end_date=today, tender=True))
     return frozenset(codes)
 
