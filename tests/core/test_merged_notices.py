@@ -74,7 +74,7 @@ def test_notices_due_together_go_as_one_message_per_person(bot, app, clock) -> N
         uow.commit()
     clock.advance(timedelta(minutes=1))
     Dispatcher(app.services.uow, {"console": sender}).run_once()
-    assert len(sender.sent) == 5
+    assert len(sender.sent) == 4
 
 
 def test_merging_twice_changes_nothing_and_later_notices_merge_on_their_own(bot, app, clock) -> None:
