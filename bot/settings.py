@@ -127,6 +127,12 @@ class Settings(BaseSettings):
             raise ValueError("auto, off, or a CPU number such as 0")
         return value
 
+    @property
+    def language_chosen(self) -> bool:
+        """Whether the operator chose the departments' language (BIZBOT_LOCALE); if not, a department speaks
+        the language of its first member (domain.kernel.i18n.first_language)."""
+        return "locale" in self.model_fields_set
+
     @field_validator("locale")
     @classmethod
     def _locale(cls, value: str) -> str:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from domain.kernel.errors import Invalid
-from domain.kernel.i18n import N_, _, sort_key, translate
+from domain.kernel.i18n import N_, _, current_locale, lang_name, sentences, sort_key, translate
 from handlers.args import Args
 from handlers.context import Ctx
 from handlers.registry import Command, Registry, shown_name, shown_subs, zh_reader
@@ -51,6 +51,17 @@ def help_command(ctx: Ctx, args: HelpArgs) -> Reply:
             private=True,
         )
     raise Invalid(N_("No help for '{topic}'. Type /help for the list."), topic=args.topic)
+
+
+def first_welcome(name: str) -> str:
+    """What the first member of a department reads (in the department's language): who they are now, which
+    language bizbot speaks, and how to switch it."""
+    other = "英文" if zh_reader() else "zh"
+    return sentences(
+        _("Welcome, {name}! You are the first member, so you are admin and manager.").format(name=name),
+        _("I speak {language} in this department; to switch, type {command}.").format(
+            language=lang_name(current_locale()), command=f"/{shown_name('settings deptlang')} {other}"),
+        _("Type /help to begin."))
 
 
 def _argument(cmd: Command, name: str) -> str:

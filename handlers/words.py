@@ -58,6 +58,7 @@ SUB_WORDS: dict[str, tuple[str, ...]] = {
     "settings timezone": ("时区",),
     "settings keyscore": ("重点分数线", "重点客户分数"),
     "settings reminderhour": ("提醒时间", "提醒时刻"),
+    "settings staledays": ("停滞天数", "商机停滞天数"),
     "settings show": ("查看",),
     "customer new": ("新建", "新增", "建档"),
     "customer set": ("修改", "设置", "更新"),
@@ -154,6 +155,7 @@ ARG_WORDS: dict[str, str] = {
     "scale": "规模", "scope": "范围", "score": "分数", "self_day": "自评日", "severity": "严重程度",
     "solution": "方案", "source": "来源", "stage": "阶段", "start": "从", "step": "步骤", "supervisor": "上级",
     "template": "模板", "term": "履行期限", "text": "纪要", "time": "时间", "timezone": "时区", "title": "标题",
+    "to": "交接人",
     "topic": "主题", "type": "类型", "until": "截至", "value": "金额", "wants": "诉求", "week": "周",
     "weights": "权重", "what": "内容", "who": "对象", "year": "年份",
 }
@@ -161,6 +163,7 @@ ARG_WORDS: dict[str, str] = {
 # where one field means different things in different commands
 ARG_WORDS_BY_COMMAND: dict[str, dict[str, str]] = {
     "team add": {"name": "姓名"}, "team set": {"name": "姓名"}, "team invite": {"name": "姓名"},
+    "team leave": {"name": "姓名"},
     "delegate": {"name": "代审人"}, "action": {"name": "姓名", "what": "事项"},
     "customer new": {"name": "客户名称"}, "project": {"name": "项目名称"}, "review template": {"name": "模板"},
     "review weights": {"name": "模板"}, "holiday add": {"name": "节日名称"}, "holiday workday": {"name": "节日名称"},

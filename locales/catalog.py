@@ -26,7 +26,19 @@ def extract() -> Catalog:
         ):
             template.add(message, None, [(f"{folder}/{filename}", lineno)], auto_comments=comments,
                          context=context)
+    for location, example in examples():
+        template.add(example, None, [(location, 0)], auto_comments=["a command typed as an example: translate it "
+                                                                    "into one a Chinese user types"])
     return template
+
+
+def examples() -> list[tuple[str, str]]:
+    """Every command's examples (handlers.registry.Command.examples): /help shows them in the reader's language,
+    so each is a message too, translated into a command a Chinese user would type."""
+    import handlers
+
+    return [(f"handlers: /{cmd.name}", example)
+            for cmd in handlers.load().commands.values() for example in cmd.examples]
 
 
 def _dump(catalog: Catalog, **kw: bool) -> bytes:

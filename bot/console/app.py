@@ -17,10 +17,11 @@ from domain.delivery.outbox import next_available_at
 from domain.kernel.clock import FakeClock
 from domain.kernel.dates import parse_delta
 from domain.kernel.errors import DomainError
-from domain.kernel.i18n import N_, _, babel_locale, translate, use_locale
+from domain.kernel.i18n import N_, _, babel_locale, first_language, translate, use_locale
 from domain.store.models import Member, Organisation
 from domain.team.members import actor_for, ensure_org, find_member, resolve_member
 from handlers.context import Ctx
+from handlers.help import first_welcome
 from handlers.registry import clean_line, translate_error
 
 PLATFORM = "console"
@@ -103,7 +104,9 @@ class Console:
         with self.app.uow() as uow:
             org = uow.session.get(Organisation, self.org_id)
             assert org is not None
-            resolved = resolve_member(uow, org, PLATFORM, WORKSPACE, name.casefold(), name, self.app.services.admins)
+            language = None if self.app.settings.language_chosen else first_language(None, name)
+            resolved = resolve_member(uow, org, PLATFORM, WORKSPACE, name.casefold(), name, self.app.services.admins,
+                                      language)
             if resolved.member is None:
                 try:
                     resolved_member = find_member(uow, self.org_id, name)
@@ -116,8 +119,8 @@ class Console:
             self._say(N_("You ({name}) are not a member yet: an admin adds you with /team add {name} role=sales, "
                          "or switch with :as NAME."), name=name)
         elif resolved.created_first:
-            self._say(N_("Welcome, {name}! You are the first member, so you are admin and manager. "
-                         "Type /help to begin."), name=resolved.member.name)
+            with use_locale(self._locale()):
+                self.write(first_welcome(resolved.member.name))
         elif resolved.created_admin:
             self._say(N_("Welcome, {name}! You are an admin (BIZBOT_ADMINS)."), name=resolved.member.name)
 

@@ -38,7 +38,7 @@ from bot.slack.shape import payload_problem
 from bot.transient import transient
 from domain.delivery.inbound import first_delivery, record_delivery
 from domain.kernel.errors import DomainError
-from domain.kernel.i18n import _, normalize_locale, translate, use_locale
+from domain.kernel.i18n import _, first_language, normalize_locale, translate, use_locale
 from domain.team.handover import LEFT_NOTICE
 from domain.team.members import (
     Account,
@@ -54,6 +54,7 @@ from domain.team.members import (
 from handlers import forms
 from handlers.agenda import agenda_reply
 from handlers.context import Ctx
+from handlers.help import first_welcome
 from handlers.registry import Command, precheck, translate_error
 from handlers.replies import Reply, error
 
@@ -295,8 +296,9 @@ class SlackAdapter:
                 org = ensure_org(uow, PLATFORM, user.team_id, user.team_id, self.settings.timezone,
                                  self.settings.locale)
                 uow.commit()
+            language = None if self.settings.language_chosen else first_language(slack_locale, name or "")
             resolved = resolve_member(uow, org, PLATFORM, user.team_id, user.user_id, name or user.user_id,
-                                      self.app.services.admins)
+                                      self.app.services.admins, language)
             if resolved.member is None:
                 with use_locale(slack_locale or org.locale):
                     if resolved.left:
@@ -754,8 +756,9 @@ class SlackAdapter:
         with use_locale(ctx.actor.locale if ctx else self.settings.locale):
             if welcome:
                 reply = replace(reply, text="\n".join(
-                    [_("Welcome! You are the first member of this department, so you are its admin and "
-                       "manager."), reply.text]).strip())
+                    [first_welcome(ctx.actor.name) if ctx else _(
+                        "Welcome! You are the first member of this department, so you are its admin and manager."),
+                     reply.text]).strip())
             text, body = to_slack(reply, line=line, page=page)
         return Said({"response_type": "ephemeral" if reply.private or reply.error else "in_channel",
                      "text": text, "blocks": body}, reply, ctx)

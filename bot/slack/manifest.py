@@ -14,11 +14,12 @@ BOT_SCOPES = (
     "chat:write.public",
     "users:read",
     "im:write",
+    "im:history",
     "app_mentions:read",
     "channels:read",
     "groups:read",
 )
-BOT_EVENTS = ("app_home_opened", "app_mention")
+BOT_EVENTS = ("app_home_opened", "app_mention", "message.im")
 DESCRIPTION = "Runs a sales department from the team chat."
 MAX_APP_NAME = 35
 MAX_COMMAND_DESCRIPTION = 100

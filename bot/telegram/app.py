@@ -42,7 +42,7 @@ from bot.transient import transient
 from domain.delivery import dialogs
 from domain.delivery.inbound import first_delivery, record_delivery, seen_delivery
 from domain.kernel.errors import DomainError
-from domain.kernel.i18n import _, normalize_locale, translate, use_locale
+from domain.kernel.i18n import _, first_language, normalize_locale, translate, use_locale
 from domain.store.models import Member
 from domain.store.uow import UnitOfWork
 from domain.team.access import TEAM_ADMIN_ROLES
@@ -63,6 +63,7 @@ from domain.team.members import (
 )
 from handlers import forms
 from handlers.context import Ctx
+from handlers.help import first_welcome
 from handlers.registry import Command, clean_line, field_problem, precheck, translate_error
 from handlers.replies import Button, Reply, error
 
@@ -278,8 +279,9 @@ class TelegramAdapter:
                     uow.commit()
                 org_locale = org.locale
                 if member is None:
+                    language = None if self.settings.language_chosen else first_language(who.language, who.name)
                     resolved = resolve_member(uow, org, PLATFORM, ACCOUNTS, str(who.user_id), who.name,
-                                              self.app.services.admins)
+                                              self.app.services.admins, language)
                     member = resolved.member
                     if resolved.created_first:
                         self._welcome.add(who.user_id)
@@ -458,9 +460,7 @@ class TelegramAdapter:
         if who.user_id in self._welcome:
             self._welcome.discard(who.user_id)
             with use_locale(ctx.actor.locale):
-                reply = replace(reply, text="\n".join([
-                    _("Welcome! You are the first member of this department, so you are its admin and "
-                      "manager."), reply.text]).strip())
+                reply = replace(reply, text="\n".join([first_welcome(ctx.actor.name), reply.text]).strip())
         await self.send(who.chat_id, reply, ctx.actor.locale, line, reply_to)
 
     # --- updates -----------------------------------------------------------------------

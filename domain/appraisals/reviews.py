@@ -352,7 +352,7 @@ def _ask_self(uow: UnitOfWork, org: Organisation, member: Member, review: Review
     with use_locale(_locale_of(uow, member)):
         lines = "\n".join(_indicator_line(uow.wiring[figures.MEASURES], i) for i in review.items)
         buttons = [OutButton(_("Score: {indicator}").format(indicator=translate(i["label"]))[:60],
-                             f"/review self {i['key']} period={review.period}") for i in review.items]
+                             f"/review self {n} period={review.period}") for n, i in enumerate(review.items, 1)]
     buttons.append(OutButton(N_("Submit my self-review"), f"/review submit period={review.period}"))
     enqueue(uow, org_id=org.id, key=f"review:ask:{review.id}", recipient_id=member.id, kind="review",
             msgid=N_("Your {period} self-review is open until {date}. Score each indicator from 0 to 100 "

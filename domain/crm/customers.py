@@ -19,6 +19,7 @@ from domain.kernel.clock import at_local, local_today
 from domain.kernel.dates import not_future, not_past
 from domain.kernel.errors import Ambiguous, Conflict, Forbidden, Hidden, Invalid, NotFound
 from domain.kernel.i18n import N_
+from domain.kernel.notes import note_text
 from domain.kernel.text import lookalike_key
 from domain.kernel.vocab import CLOSED_STAGES, PIPELINE, RISKS, SOURCES, STAGES, WINNABLE_FROM
 from domain.kernel.wiring import Key
@@ -738,7 +739,7 @@ def leads_table(uow: UnitOfWork, actor: Actor, fmt: str) -> tuple[bytes, int]:
         rows = [[ref("L", lead.number), customer, STAGES.label(lead.stage), lead.value, lead.currency,
                  SOURCES.label(lead.source) if lead.source else None, owner, lead.contact, lead.next_step,
                  lead.next_date, lead.score_total, yes if lead.key_account else no, RISKS.label(lead.risk),
-                 local_today(lead.created_at, tz), local_today(lead.updated_at, tz), lead.closed_reason]
+                 local_today(lead.created_at, tz), local_today(lead.updated_at, tz), note_text(lead.closed_reason)]
                 for lead, customer, owner in found]
         title = translate(N_("Leads"))
     data = write_table(header, rows, fmt, title, money_columns=(3,))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gettext
 import io
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -38,7 +39,7 @@ _BABEL_LOCALES = {"en": "en_US", "zh": "zh_Hans_CN"}
 _ALIASES = {
     "en": "en", "english": "en", "en_us": "en", "en-us": "en", "en_gb": "en", "en-gb": "en",
     "zh": "zh", "cn": "zh", "zh_cn": "zh", "zh-cn": "zh", "zh_hans": "zh", "zh-hans": "zh",
-    "chinese": "zh", "中文": "zh", "简体中文": "zh", "汉语": "zh",
+    "chinese": "zh", "中文": "zh", "简体中文": "zh", "汉语": "zh", "英文": "en", "英语": "en", "中文简体": "zh",
 }
 
 _current: ContextVar[str] = ContextVar("bizbot_locale", default="en")
@@ -71,6 +72,15 @@ def translations(locale: str) -> gettext.NullTranslations:
     write_mo(buf, catalog)
     buf.seek(0)
     return gettext.GNUTranslations(buf)
+
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def first_language(platform_locale: str | None, name: str) -> str:
+    """The language to greet someone in when nobody chose one: their platform's (a Slack profile's locale, a
+    Telegram client's language), else the script of their name (王经理 reads Chinese), else English."""
+    return normalize_locale(platform_locale) or ("zh" if _HAN.search(name or "") else "en")
 
 
 def current_locale() -> str:

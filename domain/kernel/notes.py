@@ -13,6 +13,7 @@ from domain.kernel.i18n import N_, translate
 OUTCOMES = {"satisfied": N_("satisfied"), "unsatisfied": N_("not satisfied")}
 _FORMS = (
     (re.compile(r"contract (?P<ref>K\d+) signed"), N_("contract {ref} signed")),
+    (re.compile(r"contract (?P<ref>K\d+)"), N_("contract {ref}")),
     (re.compile(r"(?P<outcome>satisfied|unsatisfied): (?P<note>.*)", re.DOTALL), N_("{outcome}: {note}")),
     (re.compile(r"(?P<outcome>satisfied|unsatisfied)"), "{outcome}"),
 )

@@ -15,8 +15,18 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from domain.kernel.i18n import N_, _, fmt_date, fmt_list, fmt_money, fmt_number, lang_name, translate
-from domain.kernel.vocab import LEVELS, RISKS, ROLES, SCALES, SOURCES, STAGES, VISIT_CHANNELS
+from domain.kernel.i18n import (
+    N_,
+    _,
+    current_locale,
+    fmt_date,
+    fmt_list,
+    fmt_money,
+    fmt_number,
+    lang_name,
+    translate,
+)
+from domain.kernel.vocab import LEVELS, RISKS, ROLES, SCALES, SOURCES, STAGES
 
 Value = Callable[[str], str]
 
@@ -41,7 +51,37 @@ def _roles(text: str) -> str:
 
 
 def _lang(text: str) -> str:
-    return lang_name(text) if text in ("en", "zh") else text
+    return lang_name(text) if text in ("en", "zh") else _word(text)
+
+
+def _weekday(text: str) -> str:
+    """A day of the week kept as its number (0 is Monday)."""
+    if text.isdigit() and int(text) < 7:
+        from babel.dates import get_day_names
+
+        from domain.kernel.i18n import babel_locale
+
+        return get_day_names("wide", locale=babel_locale())[int(text)]
+    return _word(text)
+
+
+def _policy_chain(text: str) -> str:
+    """A chain as bizbot keeps it (`manager, legal, head if amount >= 500000`), in the reader's words."""
+    steps = []
+    for step in text.split(", "):
+        role, _sep, condition = step.partition(" if ")
+        shown = translate(N_("supervisor")) if role == "supervisor" else _roles(role)
+        if condition:
+            field, op, value = (condition.split(" ") + ["", "", ""])[:3]
+            shown = _("{role} if {condition}").format(role=shown, condition=_("{field} {op} {value}").format(
+                field=translate(FIELDS.get(field, field)), op=op, value=value))
+        steps.append(shown)
+    return ("、" if current_locale() == "zh" else ", ").join(steps)
+
+
+FIELDS = {"amount": N_("amount"), "days": N_("days")}
+REQUEST_TYPES = {"contract": N_("contract"), "change": N_("contract change"), "expense": N_("expense claim"),
+                 "leave": N_("leave"), "project": N_("project initiation"), "collab": N_("cross-department request")}
 
 
 def _amount(text: str) -> str:
@@ -86,7 +126,7 @@ KEYS = {
     "currency": N_("currency"), "payment": N_("payment terms"), "delivery": N_("delivery date"),
     "term": N_("contract term"), "clauses": N_("clauses"), "response": N_("response time"),
     "resolution": N_("resolution time"), "remind": N_("reminder after"), "manager": N_("manager after"),
-    "hours": N_("hours counted"), "day": N_("day"), "time": N_("time"), "channel": N_("channel"),
+    "hours": N_("hours counted"), "day": N_("day"), "time": N_("time"), "channel": N_("chat channel"),
     "reporters": N_("reporters"), "ask": N_("updates asked at"), "monthly": N_("monthly"),
     "quarterly": N_("quarterly"), "annual": N_("annual"), "self_day": N_("self-review day"),
     "close_day": N_("closing day"), "annual_self_day": N_("annual self-review day"),
@@ -98,7 +138,7 @@ VALUES: dict[str, Value] = {
     "scale": lambda v: SCALES.label(v) if v in SCALES.labels else v, "risk": _risk, "roles": _roles,
     "role": _roles, "lang": _lang, "stage": _stage, "moved": _refs, "birthday": _day, "delivery": _day,
     "term": _day, "source": lambda v: SOURCES.label(v) if v in SOURCES.labels else v,
-    "channel": lambda v: VISIT_CHANNELS.label(v) if v in VISIT_CHANNELS.labels else _word(v),
+    "day": _weekday, "reporters": lambda v: _roles(v) if v and v != "None" else "—",
 }
 _PAIR = re.compile(r"([a-z_]+)=(\S*)")
 
@@ -226,6 +266,8 @@ FORMS: tuple[Form, ...] = (
          N_("approval chain tried: {type}, amount {amount}, {days} days, asked by {name}"),
          {"amount": _amount, "days": _word}),
     Form(r"won by (?P<ref>\S+)", N_("won by {ref}")),
+    Form(r"(?P<type>contract|change|expense|leave|project|collab): (?P<chain>.+)", N_("{type}: {chain}"),
+         {"type": lambda v: translate(REQUEST_TYPES[v]), "chain": _policy_chain}, ("policy",)),
     Form(r"change request (?P<ref>\S+): (?P<reason>.*)", N_("change request {ref}: {reason}")),
     Form(r"change (?P<ref>\S+) applied: (?P<changes>.*)", N_("change {ref} applied: {changes}"),
          {"changes": _pairs}),

@@ -140,8 +140,10 @@ def resolve_member(
     external_id: str,
     display_name: str,
     admins: frozenset[str] = frozenset(),
+    language: str | None = None,
 ) -> Resolved:
-    """Map a platform user to a member; the first user of an org, or a named admin, is enrolled."""
+    """Map a platform user to a member; the first user of an org, or a named admin, is enrolled. The first
+    member's `language` (when given: the operator chose none) becomes the department's."""
     member = member_by_identity(uow, platform, workspace, external_id)
     if member is not None:
         return Resolved(member) if member.active else Resolved(None, left=True)
@@ -159,6 +161,9 @@ def resolve_member(
     uow.session.flush()
     uow.add(Identity(member_id=member.id, platform=platform, workspace=workspace, external_id=external_id))
     uow.audit(org.id, member.id, "create", "member", name, f"enrolled as {roles}")
+    if not count and language and language != org.locale:
+        org.locale = language
+        uow.audit(org.id, member.id, "update", "organisation", org.name, f"lang={language}")
     uow.commit()
     return Resolved(member, created_first=not count, created_admin=bool(count))
 

@@ -137,7 +137,7 @@ def review_show(ctx: Ctx, args: ShowArgs) -> Reply:
     mine = member.id == ctx.actor.member_id
     if mine and review.status == "self":
         buttons = [Button(_("Score: {indicator}").format(indicator=translate(i["label"]))[:60],
-                          f"/review self {i['key']} period={review.period}") for i in review.items]
+                          f"/review self {n} period={review.period}") for n, i in enumerate(review.items, 1)]
         buttons.append(Button(_("Submit my self-review"), f"/review submit period={review.period}"))
     elif not mine and review.status in ("self", "scoring"):
         buttons = [Button(_("Score: {indicator}").format(indicator=translate(i["label"]))[:60],

@@ -51,7 +51,7 @@ class ComplaintNewArgs(Args):
     # (which lists the actor's own customers) would not offer; the use case finds the customer
     customer: Text = Field(description=N_("customer name or reference"))
     severity: Severity = Field(description=N_("low, medium, high or critical"))
-    what: LongText = Field(description=N_("what happened"))
+    what: LongText = Field(description=N_("what the customer complains about"))
     wants: LongText = Field(description=N_("what the customer asks for"))
     contact: Text | None = Field(None, description=N_("who to contact and how"))
     channel: ComplaintChannel = Field("phone", description=N_("phone, email, online or visit"))
