@@ -9,6 +9,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
@@ -332,10 +333,17 @@ class Registry:
 def _shown_value(cmd: Command, name: str, value: Any) -> str:
     """A value as the reader types it: a choice's key as its translated label (which reads back as the key)."""
     widget = widget_of(cmd.args.model_fields[name])
-    if widget is not None and widget.kind == "choice":
-        label = dict(widget.choices).get(str(value))
-        if label is not None:
-            return translate(label)
+    label = dict(widget.choices).get(str(value)) if widget is not None and widget.kind == "choice" else None
+    if label is None:
+        return str(value)
+    shown = translate(label)
+    context = {"today": date.today(), "now": datetime.now(UTC)}
+    try:  # only a label that reads back as the same value
+        adapter = _adapter(cmd, name)
+        if adapter.validate_python(shown, context=context) == adapter.validate_python(str(value), context=context):
+            return shown
+    except (DomainError, ValidationError):
+        pass
     return str(value)
 
 
