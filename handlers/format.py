@@ -26,7 +26,7 @@ def money(value: Decimal | None, currency: str) -> str:
 
 def lead_line(lead: Lead | LeadListing, customer_name: str, owner_name: str | None = None,
               value_hidden: bool = False) -> str:
-    """A lead on one line; `value_hidden`: the reader may not see its value (domain.team.access.sees_amounts)."""
+    """A lead on one line; `value_hidden`: the reader may not see its value (domain.team.access.amount_owner_ids)."""
     parts = [marked(f"L{lead.number}", lead.risk), customer_name, STAGES.label(lead.stage),
              _("amount not shown") if value_hidden else money(lead.value, lead.currency)]
     if owner_name:

@@ -39,7 +39,7 @@ from domain.store.models import (
 )
 from domain.store.numbers import by_number, next_number
 from domain.store.uow import UnitOfWork
-from domain.team.access import parse_ref, ref, require_visible, sees_amounts, visible_owner_ids
+from domain.team.access import amount_owner_ids, parse_ref, ref, require_visible, visible_owner_ids
 from domain.team.members import exporter
 
 CONTRACT_STATES = {"draft": N_("draft"), "pending": N_("in approval"), "signed": N_("signed"),
@@ -411,13 +411,13 @@ def in_archive(uow: UnitOfWork, actor: Actor, customer: Customer) -> list[str]:
     only of contracts the reader's line owns (a customer service member reads every archive, not its money)."""
     from domain.kernel.i18n import fmt_date, fmt_money, translate
 
-    hidden = translate(N_("amount not shown"))
+    hidden, shown = translate(N_("amount not shown")), amount_owner_ids(uow, actor)
     rows = uow.session.execute(
         select(Contract, Member.name).join(Member, Member.id == Contract.owner_id)
         .where(Contract.customer_id == customer.id).order_by(Contract.created_at.desc(), Contract.id.desc())
         .limit(20)).all()
     return [" · ".join([marked(kref(c), c.risk), fmt_date(c.signed_on or local_today(c.created_at, actor.timezone)),
                         c.title,
-                        fmt_money(c.amount, c.currency) if sees_amounts(uow, actor, c.owner_id) else hidden,
+                        fmt_money(c.amount, c.currency) if shown is None or c.owner_id in shown else hidden,
                         translate(CONTRACT_STATES[c.state]), owner])
             for c, owner in rows]

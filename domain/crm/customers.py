@@ -35,6 +35,7 @@ from domain.team.access import (
     SERVE,
     TEAM_ADMIN_ROLES,
     Reach,
+    amount_owner_ids,
     can_access,
     can_reach,
     customer_owner_ids,
@@ -44,7 +45,6 @@ from domain.team.access import (
     require_reach,
     require_role,
     require_visible,
-    sees_amounts,
     team_ids,
     visible_owner_ids,
 )
@@ -351,7 +351,9 @@ def customer_archive(uow: UnitOfWork, actor: Actor, text: str) -> Archive:
             select(Lead).where(Lead.customer_id == customer.id).order_by(Lead.created_at.desc(), Lead.id.desc())
         )
     )
-    archive.values_hidden = frozenset(lead.id for lead in archive.leads if not sees_amounts(uow, actor, lead.owner_id))
+    shown = amount_owner_ids(uow, actor)
+    archive.values_hidden = frozenset(lead.id for lead in archive.leads
+                                      if shown is not None and lead.owner_id not in shown)
     archive.visits = [
         (v, m)
         for v, m in uow.session.execute(

@@ -85,10 +85,10 @@ def can_reach(uow: UnitOfWork, actor: Actor, owner_id: int, reach: Reach) -> boo
     return reaches_department(actor, reach) or can_access(uow, actor, owner_id)
 
 
-def sees_amounts(uow: UnitOfWork, actor: Actor, owner_id: int) -> bool:
-    """Whether the actor may see the money of a record (a lead's value, a contract's amount) owned by `owner_id`:
-    only within their line, or as a department role — reading a customer's archive does not bring its amounts."""
-    return can_access(uow, actor, owner_id)
+def amount_owner_ids(uow: UnitOfWork, actor: Actor) -> set[int] | None:
+    """The owners whose records' money (a lead's value, a contract's amount) the actor may see; None means all.
+    Only their line's, or the department's for its roles: reading a customer's archive does not bring its amounts."""
+    return visible_owner_ids(uow, actor)
 
 
 def require_access(uow: UnitOfWork, actor: Actor, owner_id: int, ref: str) -> None:
