@@ -280,6 +280,11 @@ class CustomerUpdate:
     callback: Callback | None = None
 
 
+# What customer service may change on a customer outside its line (domain.team.access): the archive's details, not
+# the judgements its owner's line makes (level, cadence, credit rating, risk) nor, without a managing role, the owner.
+SERVED_DETAILS = frozenset({"industry", "scale", "contact_name", "phone", "email", "birthday"})
+
+
 def update_customer(
     uow: UnitOfWork, actor: Actor, text: str, fields: CustomerFields, owner: str | None = None
 ) -> CustomerUpdate:
@@ -290,6 +295,12 @@ def update_customer(
     moved = None
     if not changes and owner is None:
         raise Invalid(N_("Nothing to change."))
+    if set(changes) - SERVED_DETAILS and not can_access(uow, actor, customer.owner_id):
+        holder = uow.session.get(Member, customer.owner_id)
+        raise Forbidden(N_("{customer} is {owner}'s customer: you may keep its details up to date (industry, scale, "
+                           "contact, phone, e-mail, birthday), but its level, callback cadence, credit rating and "
+                           "risk are for {owner}'s line to change."), customer=customer.name,
+                        owner=holder.name if holder else "?")
     if owner is not None:
         require_role(actor, TEAM_ADMIN_ROLES | {"deputy"})
         moved = change_owner(uow, actor, customer, find_member(uow, actor.org_id, owner))

@@ -125,6 +125,10 @@ def test_a_service_members_day(bot, app) -> None:
 
     # refused: the owner, the amounts, selling to someone else's customer
     assert "Only admin, deputy manager, or manager may do that." in bot("/customer set 华为 owner=小周")
+    assert ("华为 is 小李's customer: you may keep its details up to date (industry, scale, contact, phone, e-mail, "
+            "birthday), but its level, callback cadence, credit rating and risk are for 小李's line to change.") in bot(
+        "/customer set 华为 risk=high")
+    assert "its level, callback cadence" in bot("/customer set 华为 level=key phone=13700000000")
     assert "No contract K1." in bot("/contract show K1")
     assert "No lead L1." in bot("/lead show L1")
     assert "Contracts (0)" in bot("/contract list")
@@ -136,7 +140,7 @@ def test_a_service_members_day(bot, app) -> None:
     with app.uow() as uow:
         customer = uow.session.get(Customer, 1)
         xiaozhou = uow.session.scalar(select(Member).where(Member.name == "小周"))
-        assert customer.owner_id != xiaozhou.id and customer.phone == "13900000000"
+        assert customer.owner_id != xiaozhou.id and customer.phone == "13900000000" and customer.level == "regular"
         assert uow.session.scalar(select(Visit.member_id)) == xiaozhou.id
         assert uow.session.scalar(select(Callback.done_by_id).where(Callback.number == 2)) == xiaozhou.id
         assert {c.status for c in uow.session.scalars(select(Complaint))} == {"closed", "resolved"}
@@ -144,8 +148,9 @@ def test_a_service_members_day(bot, app) -> None:
             select(AuditEntry).where(AuditEntry.actor_id == xiaozhou.id))}
     assert {("read", "customer", "C1"), ("create", "visit", "V1"), ("update", "callback", "CB2"),
             ("update", "customer", "C1"), ("create", "complaint", "Q1"), ("update", "complaint", "Q2")} <= done
-    assert _denied(app, "小周") == ["/customer set 华为 owner=小周", "/contract show K1", "/lead show L1",
-                                   "/lead new 华为 value=1", '/contract new 华为 title="x" amount=100',
+    assert _denied(app, "小周") == ["/customer set 华为 owner=小周", "/customer set 华为 risk=high",
+                                   "/customer set 华为 level=key phone=13700000000", "/contract show K1",
+                                   "/lead show L1", "/lead new 华为 value=1", '/contract new 华为 title="x" amount=100',
                                    "/risk set 华为 high reason=x"]
 
     # the owner still sees every amount; a sales member of another line still sees nothing of 华为
