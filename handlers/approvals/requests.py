@@ -10,7 +10,7 @@ from domain.approvals import engine as approvals
 from domain.approvals.policy import REQUEST_KINDS, TYPE_LABELS, TYPES, shown_chain, shown_condition
 from domain.delivery.outbox import decode, encode
 from domain.kernel.errors import Invalid
-from domain.kernel.i18n import N_, _, sentences, translate
+from domain.kernel.i18n import N_, _, current_locale, sentences, translate
 from domain.team.access import TEAM_ADMIN_ROLES
 from handlers.args import (
     Args,
@@ -156,8 +156,10 @@ class NoArgs(Args):
 
 
 def _policy_reply(policy) -> Reply:
-    lines = [_("{type} ({label}): {chain}").format(type=t, label=translate(TYPE_LABELS[t]),
-                                                    chain=shown_chain(policy.chains[t])) for t in TYPES]
+    # a Chinese reader types a request type by its label (合同), anyone else by its key
+    line = _("{label}: {chain}") if current_locale() == "zh" else _("{type} ({label}): {chain}")
+    lines = [line.format(type=t, label=translate(TYPE_LABELS[t]), chain=shown_chain(policy.chains[t]))
+             for t in TYPES]
     timing = _("Reminder after {nudge} h; escalation to the approver's supervisor after {escalate} h.").format(
         nudge=policy.nudge_hours, escalate=policy.escalate_hours)
     return Reply(title=_("Approval policy, version {version}").format(version=policy.version),

@@ -102,7 +102,7 @@ def test_choices_in_the_words_chinese_teams_use(team, app) -> None:
     assert "Unknown expense type '吃饭'. Choose one of: travel, entertainment (business entertainment), or " \
            "communication." in out
     assert "Unknown scope '大家'. Choose one of: mine, team (my team), or all." in out
-    assert "范围 的值「大家」无法识别。可选：mine（我的）、team（我的团队）或all（全部）。" in out
+    assert "范围 的值「大家」无法识别。可选：我的、我的团队或全部。" in out
     assert _counts(app) == before
 
 
@@ -472,7 +472,7 @@ def test_messages_read_in_the_approvers_language(team) -> None:
     out = team(CONTRACT.format(amount=100000), "/contract submit K1")
     (dm,) = [line for line in out.splitlines() if "→ @mike:" in line]
     assert "合同 K1（Acme）：ERP rollout" in dm and "付款方式：30/70" in dm
-    assert "第 1/2 步" in out and "[批准: /approve A1 step=1.1]" in out
+    assert "第 1/2 步" in out and "[批准: /批准 A1 步骤=1.1]" in out
     assert "你不能审批自己的申请 A1" in team(":as wang", "/team set alice lang=zh", ":as alice", "/approve A1")
 
 

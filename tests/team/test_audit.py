@@ -24,7 +24,7 @@ def test_who_read_or_changed_a_record_and_what_a_member_did(bot) -> None:
     assert _entries(out) == ["alice · created · lead · L1 · Acme", "alice · read · customer · C1"]
     out = bot("/settings lang zh", "/audit c1")
     assert "访问记录：C1（3）" in out and "alice · 查看 · 客户 · C1" in out
-    assert "wang · 查看 · 访问记录 · C1 · 2 of 2" in out                       # reading the log is recorded
+    assert "wang · 查看 · 访问记录 · C1 · 显示 2 条中的 2 条" in out                       # reading the log is recorded
 
 
 def test_only_admins_managers_and_the_head_read_it(bot, app) -> None:
