@@ -149,8 +149,9 @@ ROLE_RIGHTS: dict[str, str] = {
     "head": N_("sees the whole department; approves important contracts and the appraisals of managers and "
                "deputies; reads the access log"),
     "sales": N_("their own customers, leads, visits and contracts (a supervisor: their team's too)"),
-    "service": N_("reads every customer's archive; callbacks, visits and complaints on any customer; changes no "
-                  "owner, and sees no amounts outside their own line"),
+    "service": N_("reads every customer's archive and keeps its details up to date; callbacks, visits and "
+                  "complaints on any customer; changes no owner, level or risk, and sees no amounts outside their "
+                  "own line"),
     "project_manager": N_("project initiation and execution; appraised on project execution"),
     "project_staff": N_("project execution; appraised on project execution"),
     "legal": N_("decides the legal review of contracts and contract changes"),
