@@ -101,7 +101,8 @@ def test_outbox_key_makes_a_second_insert_a_no_op(app) -> None:
 def test_sweep_twice_fires_once(bot, app) -> None:
     bot("/customer new Acme", '/visit Acme note="x" next=2026-11-24')
     app.clock.advance(timedelta(days=2))
-    assert sweep(app.services.uow) == 3          # the callback, and the department's daily care and calendar jobs
+    assert sweep(app.services.uow) == 4          # the callback, and the department's daily care, calendar and
+    #                                              stale-lead jobs
     assert sweep(app.services.uow) == 0
     with app.uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(OutboxMessage)) == 1

@@ -140,8 +140,8 @@ def test_offboarding_hands_every_open_item_to_the_successor(dept, app) -> None:
                                    .order_by(AuditEntry.id.desc()).limit(1))
         assert audit.detail.startswith("left successor=小赵") and "Q1" in audit.detail
         assert acting(uow, "telegram", "42") is None                                  # no platform acts for him
-    told = out[out.index("→ @小赵: wang记录了小李已离职"):]                         # in 小赵's language, one message
-    assert "以下未完成的事项由你接手：\n原下属：小王\n客户：华为 (C1), 中兴 (C2)\n" in told
+    told = out[out.rindex("→ @小赵:"):]                                               # in 小赵's language
+    assert "wang记录了小李已离职。以下未完成的事项由你接手：\n原下属：小王\n客户：华为 (C1), 中兴 (C2)\n" in told
     assert any(line.startswith("[2026-11-23 10:00] → @小赵: A1 · 小王") for line in _to(out, "小赵"))  # asked at once
     assert "A1" in bot(":as 小赵", "/approvals")                                      # the step waits for 小赵
     assert "has left the department and can no longer act" in bot(":as 小李", "/customer list")
