@@ -71,6 +71,13 @@ def test_team_roles_lists_every_role_with_its_rights_in_the_readers_language(bot
     assert set(ROLE_RIGHTS) <= set(ROLES.labels)
 
 
+def test_a_member_may_hold_every_role_at_once(bot, app) -> None:
+    """The roles are kept as keys in one column: all of them together fit, and read back."""
+    assert "joined as" in bot(f"/team add 全才 role={','.join(ROLES.labels)}")
+    with app.uow() as uow:
+        assert uow.session.scalar(select(Member).where(Member.name == "全才")).role_set == set(ROLES.labels)
+
+
 def test_a_role_nobody_knows_is_refused_with_the_choices(bot, app) -> None:
     out = bot("/team add 小赵 role=魔法师")
     assert "Unknown role '魔法师'" in out and "tech_support (technical support)" in out
