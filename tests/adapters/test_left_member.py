@@ -4,6 +4,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from fakes.slack_fake import FakeSlack
+from fakes.slack_stack import SlackStack, text_of
 from fakes.telegram_fake import FakeTelegram
 from fakes.telegram_payloads import GROUP_ID, command_update
 from fakes.telegram_stack import TOKEN, TelegramStack
@@ -38,3 +40,23 @@ def test_a_member_who_left_is_told_so_and_nothing_runs(tg: TelegramStack) -> Non
     with tg.app.uow() as uow:
         assert uow.session.scalar(select(func.count(Customer.id))) == 1
         assert uow.session.scalar(select(Customer)).owner_id == 1                   # BobCo went to Alice
+
+
+@pytest.fixture
+def slack(db_url: str, clock) -> Iterator[SlackStack]:
+    with FakeSlack() as fake:
+        fake.users["U1"] = {"real_name": "Wang", "locale": "en-US"}
+        fake.users["U2"] = {"real_name": "Alice", "locale": "en-US"}
+        stack = SlackStack(db_url, clock, fake)
+        yield stack
+        stack.close()
+
+
+def test_on_slack_too(slack: SlackStack) -> None:
+    slack.say("/team", "add <@U2|alice> role=sales")
+    assert "Customer AliceCo (C1) created" in slack.say("/customer", "new AliceCo", user_id="U2")["text"]
+    assert "alice left the department" in text_of(slack.say("/team", "leave alice to=Wang"))
+    message = slack.say("/customer", "new AliceCo2", user_id="U2")
+    assert "You have left this department" in message["text"]
+    with slack.app.uow() as uow:
+        assert uow.session.scalar(select(func.count(Customer.id))) == 1
