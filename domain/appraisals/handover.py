@@ -15,10 +15,11 @@ TO_SCORE = ("self", "scoring")
 
 
 def hand_over(uow: UnitOfWork, actor: Actor, leaver: Member, successor: Member) -> Handed:
-    """Runs while the leaver's team still reports to them; their scorer becomes the successor with the team."""
+    """Runs while the leaver's team still reports to them; their scorer becomes the successor with the team
+    (the successor's own review, if they were in it, goes to the leaver's supervisor instead)."""
     reports = select(Member.id).where(Member.supervisor_id == leaver.id)
     reviews = list(uow.session.scalars(select(Review).where(
-        Review.org_id == leaver.org_id, Review.status.in_(TO_SCORE), Review.member_id != leaver.id,
+        Review.org_id == leaver.org_id, Review.status.in_(TO_SCORE), Review.member_id.not_in((leaver.id, successor.id)),
         or_(Review.member_id.in_(reports), Review.scorer_id == leaver.id)).order_by(Review.number)))
     for review in reviews:
         if review.scorer_id == leaver.id:

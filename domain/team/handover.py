@@ -133,14 +133,6 @@ def _tell(uow: UnitOfWork, actor: Actor, leaver: Member, successor: Member, hand
             urgent=False)
 
 
-def left_members(uow: UnitOfWork, actor: Actor) -> list[tuple[Member, Member | None]]:
-    """Members who left, the latest first, with their successors."""
-    rows = uow.session.scalars(select(Member).where(Member.org_id == actor.org_id, Member.active.is_(False))
-                               .order_by(Member.left_at.desc(), Member.id.desc()))
-    return [(m, uow.session.get(Member, m.successor_id) if m.successor_id else None) for m in rows]
-
-
-
 LEFT_NOTICE = N_("You have left this department, so bizbot no longer acts for you. If that is a mistake, ask an "
                  "admin or manager.")
 
