@@ -27,7 +27,6 @@ from domain.reporting.exports import write_table
 from domain.risk.levels import MAX_NOTE, warn_if_raised
 from domain.store.models import Callback, Customer, Lead, Member, Organisation, StageChange, Visit
 from domain.store.numbers import by_number, next_number
-from domain.store.prepared import Prepared
 from domain.store.uow import UnitOfWork
 from domain.team.access import (
     LINE,
@@ -163,21 +162,20 @@ def _apply(customer: Customer, fields: CustomerFields) -> None:
             setattr(customer, key, value)
 
 
-# Statements the commands run most, built once (building one costs more than running it on SQLite); the
-# Core ones run prepared (domain.store.prepared).
+# Statements the commands run most, built once (building one costs more than running it on SQLite).
 _CUSTOMER_BY_KEY = select(Customer).where(Customer.org_id == bindparam("org_id"),
                                           Customer.name_key == bindparam("key"))
 _CUSTOMER_BY_NUMBER = select(Customer).where(Customer.org_id == bindparam("org_id"),
                                              Customer.number == bindparam("number"))
-_CUSTOMER_REF_BY_KEY = Prepared(select(Customer.id, Customer.name, Customer.owner_id).where(
-    Customer.org_id == bindparam("org_id"), Customer.name_key == bindparam("key")))
-_INSERT_VISIT = Prepared(insert(Visit).returning(Visit.id, Visit.lead_id))
+_CUSTOMER_REF_BY_KEY = select(Customer.id, Customer.name, Customer.owner_id).where(
+    Customer.org_id == bindparam("org_id"), Customer.name_key == bindparam("key"))
+_INSERT_VISIT = insert(Visit).returning(Visit.id, Visit.lead_id)
 # the customer's one open lead, if it has exactly one, found by the INSERT itself (ids only: the lead is loaded
 # when it changes); stage != each closed stage rather than NOT IN, which is re-rendered on every execution
 _TWO_OPEN_LEADS = select(Lead.id).where(Lead.customer_id == bindparam("lead_customer"),
                                         *(Lead.stage != stage for stage in CLOSED_STAGES)).limit(2).subquery()
-_INSERT_VISIT_TO_ITS_LEAD = Prepared(insert(Visit).values(lead_id=select(
-    case((func.count() == 1, func.max(_TWO_OPEN_LEADS.c.id)))).scalar_subquery()).returning(Visit.id, Visit.lead_id))
+_INSERT_VISIT_TO_ITS_LEAD = insert(Visit).values(lead_id=select(
+    case((func.count() == 1, func.max(_TWO_OPEN_LEADS.c.id)))).scalar_subquery()).returning(Visit.id, Visit.lead_id)
 
 
 @dataclass(frozen=True)
@@ -196,7 +194,7 @@ def find_customer_ref(uow: UnitOfWork, actor: Actor, text: str, reach: Reach = L
     if parse_ref(text, "C") is not None:
         customer = find_customer(uow, actor, text, reach)
     else:
-        row = _CUSTOMER_REF_BY_KEY.first(uow.connection(), {"org_id": actor.org_id, "key": name_key(text)})
+        row = uow.connection().execute(_CUSTOMER_REF_BY_KEY, {"org_id": actor.org_id, "key": name_key(text)}).first()
         if row is not None:
             row_id, row_name, owner_id = row
             if can_reach(uow, actor, owner_id, reach):
@@ -629,19 +627,16 @@ def list_leads(uow: UnitOfWork, actor: Actor, scope: str = "mine", stage: str | 
     if scope == "team":
         params["team"] = sorted(_team(uow, actor))
     stmt = _lead_list_statement(scope, stage is not None)
-    conn = uow.connection()
-    rows = [LeadListing(*row) for row in (stmt.rows(conn, params) if isinstance(stmt, Prepared)
-                                          else conn.execute(stmt, params))]
+    rows = [LeadListing(*row) for row in uow.connection().execute(stmt, params)]
     uow.audit(actor.org_id, actor.member_id, "read", "lead", None, f"list {scope} {stage or ''}".strip())
     uow.commit()
     return rows
 
 
 @cache
-def _lead_list_statement(scope: str, by_stage: bool) -> Prepared | Select[*tuple[Any, ...]]:
+def _lead_list_statement(scope: str, by_stage: bool) -> Select[*tuple[Any, ...]]:
     """The lead list's query for a scope, with or without a stage, built once each (it is asked often);
-    a Core read of the columns a list shows, not three whole records per lead; prepared, but for a team's
-    (its members are an expanding IN)."""
+    a Core read of the columns a list shows, not three whole records per lead."""
     q = (
         select(Lead.number, Lead.stage, Lead.value, Lead.currency, Lead.key_account, Customer.name, Member.name,
                Lead.risk)
@@ -659,7 +654,7 @@ def _lead_list_statement(scope: str, by_stage: bool) -> Prepared | Select[*tuple
     else:
         # open leads, and closed ones for a month after they closed
         q = q.where(or_(and_(*(Lead.stage != s for s in CLOSED_STAGES)), Lead.updated_at >= bindparam("since")))
-    return q.limit(200) if scope == "team" else Prepared(q.limit(200))
+    return q.limit(200)
 
 
 def _team(uow: UnitOfWork, actor: Actor) -> set[int]:
@@ -702,9 +697,10 @@ def record_visit(
            "at": at}
     # written with one Core INSERT: a visit is only ever added, and this is the command people run most
     if lead is not None:
-        _visit_id, lead_id = _INSERT_VISIT.one(uow.connection(), {**row, "lead_id": lead.id})
+        _visit_id, lead_id = uow.connection().execute(_INSERT_VISIT, {**row, "lead_id": lead.id}).one()
     else:
-        _visit_id, lead_id = _INSERT_VISIT_TO_ITS_LEAD.one(uow.connection(), {**row, "lead_customer": customer.id})
+        _visit_id, lead_id = uow.connection().execute(_INSERT_VISIT_TO_ITS_LEAD,
+                                                      {**row, "lead_customer": customer.id}).one()
     callback = None
     if next_date is not None:
         record = uow.session.get(Customer, customer.id)

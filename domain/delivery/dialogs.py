@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select
 
 from domain.store.models import Dialog
-from domain.store.prepared import Prepared
 from domain.store.uow import UnitOfWork
 
 
@@ -28,13 +27,14 @@ def get(uow: UnitOfWork, platform: str, key: str) -> dict[str, Any] | None:
     return dict(row.payload)
 
 
-_OPEN = Prepared(select(Dialog.id).where(Dialog.platform == bindparam("platform"), Dialog.key == bindparam("key"),
-                                         Dialog.expires_at > bindparam("now")))
+# built once: it is asked before every command
+_OPEN = select(Dialog.id).where(Dialog.platform == bindparam("platform"), Dialog.key == bindparam("key"),
+                                Dialog.expires_at > bindparam("now"))
 
 
 def is_open(uow: UnitOfWork, platform: str, key: str) -> bool:
     """Whether an unexpired entry is there: one indexed read, asked before every command."""
-    return _OPEN.first(uow.connection(), {"platform": platform, "key": key, "now": uow.now}) is not None
+    return uow.connection().execute(_OPEN, {"platform": platform, "key": key, "now": uow.now}).first() is not None
 
 
 def discard(uow: UnitOfWork, platform: str, key: str) -> None:

@@ -9,17 +9,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from domain.store.models import InboundEvent
-from domain.store.prepared import Prepared
 from domain.store.uow import UnitOfWork
 
 KEEP = timedelta(days=3)
 
 
-# Asked for every update, so built once per dialect (building the statement costs more than running it) and
-# run prepared (domain.store.prepared).
+# Asked for every update, so built once per dialect (building the statement costs more than running it)
 _RECORD = {
-    name: Prepared(insert(InboundEvent).on_conflict_do_nothing(index_elements=["platform", "key"])
-                   .returning(InboundEvent.id))
+    name: insert(InboundEvent).on_conflict_do_nothing(index_elements=["platform", "key"]).returning(InboundEvent.id)
     for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
 
@@ -28,8 +25,8 @@ def record_delivery(uow: UnitOfWork, platform: str, key: str) -> bool:
     """Record the event id, uncommitted; False when it was recorded before (by this process or any other;
     on PostgreSQL a record not yet committed elsewhere is waited for)."""
     connection = uow.connection()
-    return _RECORD[connection.dialect.name].first(
-        connection, {"platform": platform, "key": key[:200], "received_at": uow.now}) is not None
+    return connection.execute(_RECORD[connection.dialect.name],
+                              {"platform": platform, "key": key[:200], "received_at": uow.now}).first() is not None
 
 
 def seen_delivery(uow: UnitOfWork, platform: str, key: str) -> bool:

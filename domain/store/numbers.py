@@ -16,14 +16,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from domain.store.models import RefCounter
-from domain.store.prepared import Prepared
 from domain.store.uow import UnitOfWork
 
 
-def _bump(insert: Any) -> Prepared:
+def _bump(insert: Any) -> Any:
     stmt = insert(RefCounter).values(org_id=bindparam("org_id"), kind=bindparam("kind"), last=1)
-    return Prepared(stmt.on_conflict_do_update(index_elements=["org_id", "kind"], set_={"last": RefCounter.last + 1})
-                    .returning(RefCounter.last))
+    return stmt.on_conflict_do_update(index_elements=["org_id", "kind"], set_={"last": RefCounter.last + 1}
+                                      ).returning(RefCounter.last)
 
 
 _BUMP = {"postgresql": _bump(pg_insert), "sqlite": _bump(sqlite_insert)}
@@ -35,8 +34,7 @@ N = TypeVar("N")
 def next_number(uow: UnitOfWork, model: type[Any], org_id: int) -> int:
     """The department's next number for `model`'s records; taken for good when the unit of work commits."""
     conn = uow.connection()
-    (last,) = _BUMP[conn.dialect.name].one(conn, {"org_id": org_id, "kind": model.__tablename__})
-    return int(last)
+    return int(conn.execute(_BUMP[conn.dialect.name], {"org_id": org_id, "kind": model.__tablename__}).scalar_one())
 
 
 def by_number(uow: UnitOfWork, model: type[N], org_id: int, number: int | None) -> N | None:

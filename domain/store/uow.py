@@ -27,9 +27,8 @@ from domain.kernel.clock import Clock
 from domain.kernel.wiring import Wiring
 from domain.store.engine import Lease, Sessions
 from domain.store.models import AuditEntry
-from domain.store.prepared import Prepared
 
-_AUDIT_INSERT = Prepared(insert(AuditEntry))
+_AUDIT_INSERT = insert(AuditEntry)
 T = TypeVar("T")
 
 
@@ -163,8 +162,8 @@ class UnitOfWork:
     ) -> None:
         # a Core INSERT in the use case's transaction: an audit row is written, never read back here, so it
         # needs none of the ORM's bookkeeping (which costs more than the INSERT itself)
-        _AUDIT_INSERT.rows(
-            self.connection(),
+        self.connection().execute(
+            _AUDIT_INSERT,
             {"org_id": org_id, "actor_id": actor_id, "action": action, "entity": entity, "entity_ref": ref,
              "detail": detail, "at": self.now},
         )

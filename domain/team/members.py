@@ -25,7 +25,6 @@ from domain.store.models import (
     Organisation,
     OrganisationLink,
 )
-from domain.store.prepared import Prepared
 from domain.store.uow import UnitOfWork
 from domain.team.access import TEAM_ADMIN_ROLES, require_role
 
@@ -606,7 +605,7 @@ def _title(text: str, max_len: int = 200) -> str:
 
 
 # Who is acting is asked on every command, so these statements are built once (building a SELECT costs more
-# than running it on SQLite) and run prepared (domain.store.prepared).
+# than running it on SQLite).
 _ACTOR_COLUMNS = (Member.id, Member.org_id, Member.name, Member.roles, Member.locale, Organisation.locale,
                   Organisation.timezone)
 _BY_IDENTITY = (
@@ -617,15 +616,15 @@ _BY_IDENTITY = (
     .where(Identity.platform == bindparam("platform"), Identity.external_id == bindparam("external_id"),
            Member.active.is_(True))  # a member who left cannot act, on any platform
 )
-_BY_WORKSPACE_IDENTITY = Prepared(_BY_IDENTITY.where(Identity.workspace == bindparam("workspace")))
-_BY_ACCOUNT = Prepared(_BY_IDENTITY.order_by(Identity.id.desc()).limit(1))
+_BY_WORKSPACE_IDENTITY = _BY_IDENTITY.where(Identity.workspace == bindparam("workspace"))
+_BY_ACCOUNT = _BY_IDENTITY.order_by(Identity.id.desc()).limit(1)
 # the organisation a group began, or one it was joined to later (`organisation_links`)
-_BY_ACCOUNT_IN_ORG = Prepared(_BY_IDENTITY.where(or_(
+_BY_ACCOUNT_IN_ORG = _BY_IDENTITY.where(or_(
     and_(Organisation.platform == bindparam("org_platform"), Organisation.external_id == bindparam("org_external_id")),
     Organisation.id.in_(select(OrganisationLink.org_id).where(
         OrganisationLink.platform == bindparam("org_platform"),
         OrganisationLink.external_id == bindparam("org_external_id"))),
-)).order_by(Identity.id.desc()).limit(1))
+)).order_by(Identity.id.desc()).limit(1)
 
 
 @dataclass(frozen=True)
@@ -651,8 +650,8 @@ def acting(uow: UnitOfWork, platform: str, external_id: str, workspace: str | No
     else:
         stmt = _BY_ACCOUNT if org is None else _BY_ACCOUNT_IN_ORG
     org_platform, org_external_id = org or (None, None)
-    row = stmt.first(uow.connection(), {"platform": platform, "external_id": external_id, "workspace": workspace,
-                                        "org_platform": org_platform, "org_external_id": org_external_id})
+    row = uow.connection().execute(stmt, {"platform": platform, "external_id": external_id, "workspace": workspace,
+                                          "org_platform": org_platform, "org_external_id": org_external_id}).first()
     if row is None:
         return None
     member_id, org_id, name, roles, locale, org_locale, timezone = row
