@@ -34,34 +34,24 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from concurrent.futures import Future
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
-from bot.dbexecutor import DbExecutor  # noqa: E402
-
 TARGETS = ("bare", "visit", "list", "db-visit", "db-list")
 LINES = {"visit": ("/visit", 'Acme note="bench visit"', "Visit V"), "list": ("/lead", "list", "Leads (")}
 
 
 # --- child: one target, N commands ------------------------------------------------------------
-class _InlineExecutor(DbExecutor):
-    """Runs each use case at once on the calling thread (see the module's docstring for why); a DbExecutor
+class _InlineExecutor(Executor):
+    """Runs each use case at once on the calling thread (see the module's docstring for why), an Executor
     without threads, so the adapters take the same paths as with the server's."""
 
-    def __init__(self, workers: int, name: str = "", *, on_start: Any = None, on_stop: Any = None) -> None:
-        super().__init__(0)
-        if on_start is not None:
-            on_start()  # the event loop's thread holds the connection, as the database thread would
-
-    async def run(self, fn: Any, *args: Any) -> Any:
-        return fn(*args)
-
-    async def run_within(self, budget: float, fn: Any, *args: Any) -> Any:
-        return fn(*args)
+    def __init__(self, app: Any) -> None:
+        app.sessions.hold()  # the event loop's thread holds the connection, as the database thread would
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:  # type: ignore[override]
         future: Future[Any] = Future()
@@ -110,7 +100,7 @@ def _asgi_target(target: str, commands: int) -> None:
     import bot.slack.app
 
     bot.slack.app.ACK_BUDGET = 600.0
-    bot.server.DbExecutor = _InlineExecutor  # type: ignore[misc,assignment]
+    bot.server.database_threads = _InlineExecutor  # type: ignore[assignment]
     team = "T" + uuid.uuid4().hex[:8].upper()
     with tempfile.TemporaryDirectory() as tmp, FakeSlack(team_id=team) as fake:
         fake.users["U1"] = {"real_name": "Bench", "locale": "en-US"}
@@ -166,7 +156,7 @@ def _db_target(target: str, commands: int) -> None:
                             slack_signing_secret="bench",
                             slack_api_url="http://127.0.0.1:9/api/")
         app = bootstrap(settings)
-        executor = DbExecutor(1)
+        executor = ThreadPoolExecutor(1)
         adapter = SlackAdapter(app, settings, executor)
         user = SlackUser("T1", "U1")
         app.sessions.hold()  # as the server's database thread does

@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,7 +25,6 @@ from starlette.routing import Route
 from bot import webhooks
 from bot.backup import BackupError, daily
 from bot.bootstrap import App
-from bot.dbexecutor import DbExecutor, run_in
 from bot.delivery import Dispatcher, Sender
 from bot.leader import SCHEDULER, Leadership
 from domain.delivery.due import ensure_recurring, sweep
@@ -98,7 +97,7 @@ class Worker:
             log.error("backup failed: %s", exc)
 
     async def tick(self) -> None:
-        await run_in(self.executor, self.tick_sync)
+        await asyncio.get_running_loop().run_in_executor(self.executor, self.tick_sync)
 
 
 class DatabaseProbe:
@@ -150,14 +149,21 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def database_threads(app: App) -> ThreadPoolExecutor:
+    """Where use cases run, off the event loop. On SQLite one thread (one writer never waits for another's
+    lock), which holds its connection and session from one command to the next (Sessions.hold); on
+    PostgreSQL several, each unit of work checking a connection out of the pool."""
+    if app.engine.dialect.name == "sqlite":
+        return ThreadPoolExecutor(1, thread_name_prefix="bizbot-db", initializer=app.sessions.hold)
+    return ThreadPoolExecutor(8, thread_name_prefix="bizbot-db")
+
+
 def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | None = None,
                 freeze_heap: bool = False) -> Starlette:
     """The ASGI app `bizbot serve` runs. `freeze_heap` (the server process: `serve`, the benches) freezes
     what start-up allocated (gc.freeze); a test process starting many servers leaves it off."""
     settings = app.settings
-    # on SQLite one thread (one writer never fights another for the lock), which holds its connection
-    executor = DbExecutor(1 if app.engine.dialect.name == "sqlite" else 8, on_start=app.sessions.hold,
-                          on_stop=app.sessions.release)
+    executor = database_threads(app)
     slack = None
     routes: list[Route] = []
 
@@ -252,6 +258,7 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
                 await telegram.stop()
             if scheduler.running:
                 scheduler.shutdown(wait=False)
+            executor.submit(app.sessions.release)  # the connection a database thread holds goes with it
             executor.shutdown(wait=True)
             worker.leadership.release()
 

@@ -29,7 +29,6 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.bootstrap import App
-from bot.dbexecutor import Late, run_in, run_within
 from bot.delivery import failure_reason
 from bot.later import keep_reply
 from bot.settings import Settings
@@ -103,7 +102,7 @@ class SlackAdapter:
 
     # --- plumbing ----------------------------------------------------------------------
     async def db(self, fn: Any, *args: Any) -> Any:
-        return await run_in(self.executor, fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
     def later(self, work: Any, respond: Any = None, **extra: Any) -> None:
         """Go on with `work` after the listener returns. Bolt (process_before_response) sends Slack its
@@ -190,8 +189,9 @@ class SlackAdapter:
             return self._idle.wait_for(lambda: not self._later, timeout)
 
     async def within_budget(self, work: Any) -> tuple[bool, asyncio.Future[Any]]:
-        """Start `work` and wait for it up to the ack budget: (finished in time, its task). One waiter and
-        one timer (asyncio.wait builds a set, a counter and a callback per awaited task on top of these)."""
+        """Start `work` (a coroutine, or a future already under way) and wait for it up to the ack budget:
+        (finished in time, its task or future). One waiter and one timer (asyncio.wait builds a set, a counter
+        and a callback per awaited task on top of these)."""
         task = asyncio.ensure_future(work)
         waiter = task.get_loop().create_future()
 
@@ -402,12 +402,14 @@ class SlackAdapter:
     async def _quick_command(self, ack: Any, respond: Any, user: SlackUser, line: str, locale: str | None,
                              name: str | None, once: str | None) -> None:
         """Run it with only the database's part waited for within the ack budget (no task of its own)."""
-        try:
-            ran = await run_within(self.executor, ACK_BUDGET, self._run, user, name, locale, line, once)
-        except Late as late:
+        in_time, work = await self.within_budget(
+            asyncio.get_running_loop().run_in_executor(self.executor, self._run, user, name, locale, line, once))
+        if not in_time:  # it goes on; its answer follows through the response URL
             await ack(response_type="ephemeral", text="…")
-            self.later(self._answered(late.result, user, line), respond)
+            self.later(self._answered(work, user, line), respond)
             return
+        try:
+            ran = work.result()
         except Exception:
             await ack(**_incident())
             return

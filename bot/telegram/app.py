@@ -33,7 +33,6 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.bootstrap import App
-from bot.dbexecutor import run_in
 from bot.delivery import failure_reason
 from bot.later import keep_reply
 from bot.settings import Settings
@@ -238,7 +237,7 @@ class TelegramAdapter:
 
     # --- plumbing ----------------------------------------------------------------------
     async def db(self, fn: Any, *args: Any) -> Any:
-        return await run_in(self.executor, fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
     def _first(self, key: str) -> bool:
         with self.app.uow() as uow:
