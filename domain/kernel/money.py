@@ -25,7 +25,9 @@ _UNITS = {"万": Decimal(10_000), "w": Decimal(10_000), "亿": Decimal(100_000_0
           "十万": Decimal(100_000)}
 # a currency written before or after the amount: it is not the amount (the currency is its own argument)
 _CURRENCY_AROUND = re.compile(r"^(?:rmb|cny|人民币|¥|\$|€|£|us\$)|(?:rmb|cny|人民币|元整|圆整|元|圆|块钱|块|整)$")
-_DIGITS = re.compile(r"(\d+(?:\.\d+)?)(百万|千万|十万|万|亿|千|[kwm])?")
+_DIGITS = re.compile(r"(-?\d+(?:\.\d+)?)(百万|千万|十万|万|亿|千|[kwm])?")
+# two numerals in a row with no unit between them (一二) are no amount; after 零 or a decimal point they are
+_RUN = re.compile(r"[一二两三四五六七八九壹贰叁肆伍陆柒捌玖]{2}")
 _CHINESE = re.compile(r"[零〇一二两三四五六七八九十百千万亿壹贰叁肆伍陆柒捌玖拾佰仟点元圆角分]+")
 _MIXED = re.compile(r"[\d.零〇一二两三四五六七八九十百千万亿壹贰叁肆伍陆柒捌玖拾佰仟点元圆角分]+")  # 3万5千
 
@@ -56,6 +58,8 @@ def _read(raw: str) -> Decimal | None:
     if _CHINESE.fullmatch(raw) or _MIXED.fullmatch(raw):
         import cn2an
 
+        if _RUN.search(raw.split("点", 1)[0]):
+            return None
         try:
             value = cn2an.cn2an(raw, "smart")
         except (ValueError, KeyError, IndexError):

@@ -411,21 +411,23 @@ def test_export_reviews_for_managers_only(team, db_url, tmp_path) -> None:
     out = run(["export", "reviews", "--period", "2026-11", "--as", "wang"], env=env)
     assert out.returncode == 0, out.stderr
     rows = list(csv.DictReader(io.StringIO(out.stdout.lstrip("\ufeff"))))
-    bob = [r for r in rows if r["member"] == "bob"]
-    assert [r["indicator"] for r in bob] == ["performance", "new_customers", "customer_info", "negotiation",
+    bob = [r for r in rows if r["Member"] == "bob"]     # headers and values in the reader's language
+    assert [r["Indicator"] for r in bob] == ["performance (contract value signed)", "new customers developed",
+                                             "customer information collected", "negotiation success rate",
                                              "teamwork"]
-    assert bob[0]["score"] == "70" and bob[0]["self_score"] == "80" and float(bob[0]["total"]) == 69.5
-    assert {r["member"] for r in rows} == {"alice", "bob", "carol", "sue", "wang"}
+    assert bob[0]["Score"] == "70" and bob[0]["Self-review score"] == "80" and float(bob[0]["Total"]) == 69.5
+    assert bob[0]["Status"] == "result sent" and bob[0]["Template"] == "business development"
+    assert {r["Member"] for r in rows} == {"alice", "bob", "carol", "sue", "wang"}
     target = tmp_path / "reviews.xlsx"
     out = run(["export", "reviews", "--period", "2026-11", "--as", "wang", "--format", "xlsx", "-o", str(target)],
               env=env)
     assert out.returncode == 0 and "wrote 23 rows" in out.stdout             # wang's four indicators too
     sheet = load_workbook(target).active
-    assert [c.value for c in sheet[1]][:4] == ["period", "member", "template", "status"]
+    assert [c.value for c in sheet[1]][:4] == ["Period", "Member", "Template", "Status"]
     assert sheet.max_row == 24
     refused = run(["export", "reviews", "--period", "2026-11", "--as", "bob"], env=env)
     assert refused.returncode != 0 and "Only" in refused.stderr
-    assert Decimal("69.5") == Decimal(bob[0]["total"])
+    assert Decimal("69.5") == Decimal(bob[0]["Total"])
 
 
 def test_reviews_read_the_contract_and_complaint_figures(team) -> None:

@@ -20,8 +20,9 @@ def test_submit_reports_each_bad_field_and_writes_nothing(bot, app) -> None:
     assert problems == {
         "customer": "Required.",
         "channel": "Unknown channel 'x'. "
-                   "Choose one of: onsite (on-site), phone, email (e-mail), exhibition, or online.",
-        "next": "Cannot read 'someday' as a date. Try 2026-12-01, tomorrow, next friday, 下周三 or 12月1日.",
+                   "Choose one of: onsite (on-site), phone, email (e-mail), exhibition, online, or wechat (WeChat).",
+        "next": "Cannot read 'someday' as a date. Try 2026-12-15, 12.15, 15号, tomorrow, next friday, 下周五, 月底, "
+                "下个月5号 or 两周后.",
     }
     assert "Customers (1)" in bot("/customer list")
     assert "No visit" not in bot("/customer show Acme")

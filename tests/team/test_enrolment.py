@@ -109,7 +109,7 @@ def test_telegram_stranger_in_a_second_group_is_told_once_and_nothing_is_stored(
 def test_telegram_stranger_is_told_in_their_own_language(tg: TelegramStack) -> None:
     tg.post(in_group("/visit Acme", SECOND, EVE, "Eve", language_code="zh-hans"))
     (said,) = tg.said(SECOND)
-    assert "/enrol 代码" in said and not re.search(r"[A-Za-z]{3,}", said.replace("bizbot", "").replace("enrol", ""))
+    assert "/登记 代码" in said and not re.search(r"[A-Za-z]{3,}", said.replace("bizbot", "").replace("enrol", ""))
     assert count(tg, Organisation) == 0 and count(tg, Member) == 0
 
 
