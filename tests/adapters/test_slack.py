@@ -410,11 +410,12 @@ def test_appraisal_approved_by_button_settles_the_message_and_tells_the_member(s
 
     slack.say("/help")
     slack.say("/team", "add <@U2|bob> role=sales")
+    slack.say("/team", "add <@U3|hu> role=head lang=en")              # who approves what Wang scores
     slack.deliver()                                                    # the worker schedules the org's jobs
     clock.advance(timedelta(days=7))                                   # Monday 30 November: the window opens
     slack.deliver()
     prompt = [c for c in slack.fake.calls_to("chat.postMessage") if c.args["channel"] == "U2"][-1]
-    assert "Your 2026-11 self-review is open until Dec 5, 2026" in prompt.args["text"]
+    assert "Your 2026-11 self-review is open until Dec 7, 2026" in prompt.args["text"]  # the 5th: a Saturday
     for n in range(1, 6):
         slack.say("/review", f"self {n} 80", user_id="U2")
     assert "self-review is submitted" in slack.say("/review", "submit", user_id="U2")["text"]
@@ -424,11 +425,14 @@ def test_appraisal_approved_by_button_settles_the_message_and_tells_the_member(s
     slack.deliver()
     clock.advance(timedelta(seconds=2))                                # Slack's one message a second per channel
     slack.deliver()
-    ask = [c for c in slack.fake.calls_to("chat.postMessage") if c.args["channel"] == "U1"][-1]
+    assert not [c for c in slack.fake.calls_to("chat.postMessage")
+                if c.args["channel"] == "U1" and "scored bob's" in c.args["text"]]  # not asked: Wang scored it
+    ask = [c for c in slack.fake.calls_to("chat.postMessage") if c.args["channel"] == "U3"][-1]
     assert "scored bob's 2026-11 review: 70" in ask.args["text"]
     approve = next(e for b in ask.args["blocks"] if b["type"] == "actions" for e in b["elements"]
                    if e["value"].startswith("{") and "review approve" in json.loads(e["value"])["line"])
-    press = slack.button(action_id=approve["action_id"], value=approve["value"], message_ts="1700000000.000300")
+    press = slack.button(action_id=approve["action_id"], value=approve["value"], message_ts="1700000000.000300",
+                         user_id="U3")
     press["message"]["text"] = ask.args["text"]
     slack.interact(press)
     (update,) = slack.fake.wait_for("chat.update")
