@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field
 
 from domain.kernel.errors import Invalid
-from domain.kernel.i18n import N_, _, fmt_list, lang_name, translate
+from domain.kernel.i18n import N_, Choices, _, fmt_list, lang_name, localize, translate
 from domain.kernel.vocab import GROUPS, ROLES
 from domain.store.models import Member
 from domain.team import handover
@@ -126,11 +126,15 @@ def team_list(ctx: Ctx, args: NoArgs) -> Reply:
 
 @commands.command("team roles", N_("List the roles a member can be given, and what each may do."), NoArgs)
 def team_roles(ctx: Ctx, args: NoArgs) -> Reply:
-    """Every role by the department's groups, with its label, key and rights."""
+    """Every role by the department's groups, with its label, the words the reader may type for it and its rights:
+    the key for an English reader, the other Chinese words for a Chinese one."""
 
     def line(role: str) -> str:
         rights = translate(ROLE_RIGHTS[role]) if role in ROLE_RIGHTS else _("no special rights: their own records")
-        return _("{label} ({key}): {rights}").format(label=ROLES.label(role), key=role, rights=rights)
+        label = ROLES.label(role)
+        chinese = [word for word, key in ROLES.aliases.items() if key == role and not word.isascii() and word != label]
+        words = role if label == ROLES.labels[role] or not chinese else localize(Choices(chinese[:3]))
+        return _("{label} ({key}): {rights}").format(label=label, key=words, rights=rights)
 
     return Reply(title=_("Roles"), sections=[
         Section(translate(title), [line(r) for r in ROLES.labels if r in roles]) for title, roles in GROUPS],

@@ -67,7 +67,8 @@ def test_team_roles_lists_every_role_with_its_rights_in_the_readers_language(bot
     assert "customer service (service): reads every customer's archive" in out
     assert "technical support (tech_support): no special rights" in out
     out = bot("/settings lang zh", "/team roles")
-    assert "技术支持（tech_support）：无特殊权限" in out and "客服人员（service）：可查阅所有客户档案" in out
+    assert "技术支持（技术支持人员或技术人员）：无特殊权限" in out
+    assert "客服人员（客服、客户服务人员或客服专员）：可查阅所有客户档案" in out and "_" not in out
     assert set(ROLE_RIGHTS) <= set(ROLES.labels)
 
 
