@@ -255,13 +255,13 @@ def test_manifest_has_one_slash_command_per_group(registry: Registry) -> None:
     assert visit["usage_hint"].startswith("CUSTOMER")
     assert m["oauth_config"]["redirect_urls"] == ["https://bot.example.org/slack/oauth_redirect"]
     assert set(m["oauth_config"]["scopes"]["bot"]) == {
-        "commands", "chat:write", "chat:write.public", "users:read", "im:write", "app_mentions:read",
+        "commands", "chat:write", "chat:write.public", "users:read", "im:write", "im:history", "app_mentions:read",
         "channels:read", "groups:read"}
     settings_ = m["settings"]
     assert settings_["interactivity"] == {
         "is_enabled": True, "request_url": "https://bot.example.org/slack/events",
         "message_menu_options_url": "https://bot.example.org/slack/events"}
-    assert settings_["event_subscriptions"]["bot_events"] == ["app_home_opened", "app_mention"]
+    assert settings_["event_subscriptions"]["bot_events"] == ["app_home_opened", "app_mention", "message.im"]
     assert settings_["socket_mode_enabled"] is False
     assert m["features"]["app_home"]["home_tab_enabled"] is True
     assert m["features"]["bot_user"] == {"display_name": "bizbot", "always_online": True}

@@ -33,12 +33,19 @@ def test_console_walkthrough_in_chinese(db_env: dict[str, str]) -> None:
     result = run(["console", "--as", "王经理", "--now", "2026-11-23T10:00"], WALKTHROUGH, db_env)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "Welcome, 王经理" in out
+    # no BIZBOT_LOCALE: the department speaks its first member's language, read from the name's script
+    assert out.startswith("欢迎，王经理！") and "如需切换，请发送 /设置 部门语言 英文。" in out
     assert "小李" in out and "华为" in out
     reminder = [line for line in out.splitlines() if "→ @王经理" in line and "华为" in line]
     assert reminder and reminder[0].startswith("[2026-12-02 09:00] → @王经理: ")
     assert "2026年12月2日" in reminder[0]
     assert "Callback due" not in out and "Traceback" not in result.stderr
+
+
+def test_first_contact_speaks_the_operators_language_when_one_is_chosen(db_env: dict[str, str]) -> None:
+    chosen = run(["console", "--as", "王经理"], "", {**db_env, "BIZBOT_LOCALE": "en"})
+    assert chosen.stdout.startswith("Welcome, 王经理! You are the first member")
+    assert "to switch, type /settings deptlang zh." in chosen.stdout
 
 
 def test_console_prints_reminder_to_the_owner(db_env: dict[str, str]) -> None:
