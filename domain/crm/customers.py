@@ -18,7 +18,7 @@ from domain.kernel.actor import Actor
 from domain.kernel.clock import at_local, local_today
 from domain.kernel.dates import not_future, not_past
 from domain.kernel.errors import Ambiguous, Conflict, Forbidden, Hidden, Invalid, NotFound
-from domain.kernel.i18n import N_
+from domain.kernel.i18n import N_, sort_key, use_locale
 from domain.kernel.notes import note_text
 from domain.kernel.text import lookalike_key
 from domain.kernel.vocab import CLOSED_STAGES, PIPELINE, RISKS, SOURCES, STAGES, WINNABLE_FROM
@@ -401,7 +401,8 @@ def list_customers(uow: UnitOfWork, actor: Actor, scope: str = "all") -> list[tu
         owners = customer_owner_ids(uow, actor, READ)
         if owners is not None:
             q = q.where(Customer.owner_id.in_(owners))
-    rows = [(c, m) for c, m in uow.session.execute(q.limit(500)).all()]
+    with use_locale(actor.locale):  # in the reader's order: by pinyin for a Chinese reader
+        rows = sorted(((c, m) for c, m in uow.session.execute(q.limit(500)).all()), key=lambda r: sort_key(r[0].name))
     uow.audit(actor.org_id, actor.member_id, "read", "customer", None, f"list {scope}")
     uow.commit()
     return rows

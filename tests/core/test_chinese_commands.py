@@ -150,3 +150,12 @@ def test_slack_reads_chinese_words_in_commands_mentions_and_direct_messages(slac
     with slack.app.uow() as uow:
         assert len(uow.session.scalars(select(Customer.name)).all()) == 2
     assert len(slack.fake.calls_to("chat.postMessage")) == before
+
+
+def test_a_chinese_reader_lists_names_by_pinyin(bot) -> None:
+    bot("/settings lang zh", "/客户 新建 华为", "/客户 新建 阿里", "/客户 新建 百度", "/客户 新建 中兴")
+    lines = [line for line in bot("/客户 列表").splitlines() if " · " in line]
+    assert [line.split(" · ")[1] for line in lines] == ["阿里", "百度", "华为", "中兴"]   # not by code point
+    bot("/团队 添加 赵六 角色=业务员", "/团队 添加 李四 角色=业务员", "/团队 添加 张三 角色=业务员")
+    team = bot("/团队 列表")
+    assert team.index("李四") < team.index("张三") < team.index("赵六")
