@@ -116,6 +116,7 @@ def parse_chain(text: str) -> list[Step]:
 
 
 def format_chain(steps: list[Step]) -> str:
+    """A chain in bizbot's own words, as it is kept and typed (`manager, legal, head if amount >= 500000`)."""
     return ", ".join(s.as_text() for s in steps)
 
 
