@@ -41,10 +41,11 @@ class Recorder:
 
 
 def _due(bot, app: App) -> list[str]:
-    """Three callback reminders in the outbox, due now."""
-    bot("/customer new Acme")
-    for i in range(3):
-        bot(f'/visit Acme note="v{i}" next=2026-11-24')
+    """Three callback reminders in the outbox, due now, to three people: each is a message of its own (notices
+    to one person that fall due together would go as one)."""
+    bot("/team add alice role=sales", "/team add bob role=sales")
+    for i, who in enumerate(("wang", "alice", "bob")):
+        bot(f":as {who}", f"/customer new C{who}", f'/visit C{who} note="v{i}" next=2026-11-24')
     app.clock.advance(timedelta(days=1))
     sweep(app.services.uow)
     with app.uow() as uow:
@@ -149,3 +150,32 @@ def test_a_process_cut_off_and_back_after_the_ttl_sends_nothing_another_sent(bot
     Dispatcher(units_of_work, {"console": first}, replica=mine).run_once()
     assert sorted(first.sent + second.sent) == sorted(keys)  # each message once, by one of them
     assert [status for status, _, _ in _claims(app)] == ["sent"] * 3
+
+
+def test_notices_merged_for_one_person_are_claimed_released_and_sent_as_one_message(bot, app) -> None:
+    """Three reminders to wang due together become one message before the claim: a process that dies holding it
+    has it released when its heartbeat lapses, and the survivor sends it once; the reminders themselves are
+    never claimed or sent on their own."""
+    bot("/customer new Acme")
+    for i in range(3):
+        bot(f'/visit Acme note="v{i}" next=2026-11-24')
+    app.clock.advance(timedelta(days=1))
+    sweep(app.services.uow)
+    dead = Replica(app.engine, app.clock, ttl=TTL)
+    dead.beat()
+    with pytest.raises(Crash):
+        Dispatcher(app.services.uow, {"console": Dying()}, replica=dead).run_once()
+    assert _claims(app) == [("merged", None, 0)] * 3 + [("sending", dead.holder, 1)]
+
+    survivor, sender = Replica(app.engine, app.clock, ttl=TTL), Recorder()
+    dispatcher = Dispatcher(app.services.uow, {"console": sender}, replica=survivor)
+    survivor.beat()
+    assert dispatcher.run_once() == 0                     # its owner's heartbeat is still live
+    app.clock.advance(timedelta(seconds=TTL + 1))
+    survivor.beat()
+    assert dispatcher.run_once() == 1 and dispatcher.run_once() == 0
+    with app.uow() as uow:
+        merged = uow.session.scalar(select(OutboxMessage).where(OutboxMessage.status == "sent"))
+    assert sender.sent == [merged.key]
+    # the attempt of the process that died counts too
+    assert _claims(app) == [("merged", None, 0)] * 3 + [("sent", survivor.holder, 2)]
