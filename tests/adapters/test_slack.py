@@ -453,7 +453,7 @@ def test_risk_and_the_access_log_in_slack(slack: SlackStack) -> None:
     assert slack.command("/risk", "set", user_id="U2").status_code == 200          # alone: its form
     (opened,) = slack.fake.wait_for("views.open")
     level = next(b for b in opened.args["view"]["blocks"] if b["block_id"] == "level")
-    assert [o["value"] for o in level["element"]["options"]] == ["high", "medium", "low"]
+    assert [o["value"] for o in level["element"]["options"]] == ["high", "medium", "low", "unassessed"]
     answer = slack.say("/risk", 'set Acme high reason="two invoices overdue"', user_id="U2")
     assert "🔴 high (red)" in answer["text"] and "Warned: Wang." in answer["text"]
     slack.deliver()
