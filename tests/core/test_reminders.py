@@ -218,7 +218,8 @@ def test_snooze_and_mute_in_the_words_people_use(bot) -> None:
     bot("/settings lang zh", "/customer new 华为", '/visit 华为 note="x" next=today')
     assert "已将 CB2 推迟到 2026年11月23日 11:00" in bot("/remind snooze CB2 1小时")
     assert "已将 CB2 推迟到 2026年11月24日 08:30" in bot("/remind snooze CB2 明天")
-    assert "推迟到 的值「下周」无法识别。可选：1h（1 小时后）或tomorrow（明天早上）。" in bot("/remind snooze CB2 下周")
+    assert "推迟到 的值「下周」无法识别。可选：1 小时后或明天早上。" in bot("/remind snooze CB2 下周")  # no English key
+    assert "已将 CB2 推迟到 2026年11月24日 08:30" in bot("/remind snooze CB2 明天早上")       # a choice, typed as shown
     assert "你将不再收到 客户回访 提醒" in bot("/remind mute 回访")               # part of 客户回访
     out = bot("/remind mute 考核提醒", "/remind list")                            # all four appraisal reminders
     assert out.count("考核提醒 · 已静音") == 1                                     # one line for the four
