@@ -175,8 +175,10 @@ def open_callback(uow: UnitOfWork, actor: Actor, cb_ref: str) -> Callback:
     return cb
 
 
-def complete_callback(uow: UnitOfWork, actor: Actor, cb_ref: str, result: str) -> CallbackDone:
-    """Record the result; the next regular callback follows from the customer's cadence."""
+def complete_callback(uow: UnitOfWork, actor: Actor, cb_ref: str, result: str,
+                      channel: str | None = None) -> CallbackDone:
+    """Record the result (and how the customer was reached); the next regular callback follows from the
+    customer's cadence."""
     cb = open_callback(uow, actor, cb_ref)
     if cb.reason == "complaint" and cb.source_ref:
         raise Invalid(N_("{ref} is the satisfaction callback of complaint {complaint}: record it with "
@@ -188,6 +190,7 @@ def complete_callback(uow: UnitOfWork, actor: Actor, cb_ref: str, result: str) -
     customer = uow.session.get(Customer, cb.customer_id)
     assert org is not None and customer is not None
     cb.status, cb.result, cb.done_at, cb.done_by_id = "done", result.strip(), uow.now, actor.member_id
+    cb.channel = channel
     uow.session.flush()
     next_cb = None
     has_open = uow.session.scalar(

@@ -266,6 +266,7 @@ class Callback(Base):
     source_ref: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(12), default="open")
     result: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str | None] = mapped_column(String(20))  # how the customer was reached (VISIT_CHANNELS)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     done_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -82,6 +82,8 @@ def callback_list(ctx: Ctx, args: CallbackListArgs) -> Reply:
 class CallbackDoneArgs(Args):
     callback: Text = Field(description=N_("callback reference, e.g. CB7"))
     result: LongText = Field(description=N_("what came of it"))
+    channel: Channel | None = Field(None, description=N_("how you reached them: phone, WeChat, e-mail, on-site or "
+                                                          "online"))
 
 
 def _still_open(ctx: Ctx, data: dict[str, Any]) -> None:
@@ -92,12 +94,15 @@ def _still_open(ctx: Ctx, data: dict[str, Any]) -> None:
 
 @commands.command("callback done", N_("Record a callback's result; the next one is scheduled."),
                   CallbackDoneArgs, positional=("callback",), precheck=_still_open,
-                  examples=("/callback done CB7 result=\"happy, wants a quote\"",))
+                  examples=("/callback done CB7 result=\"happy, wants a quote\"",
+                            "/callback done CB7 result=\"客户满意\" 渠道=微信"))
 def callback_done(ctx: Ctx, args: CallbackDoneArgs) -> Reply:
     """Complete a callback."""
     with ctx.uow() as uow:
-        done = callbacks.complete_callback(uow, ctx.actor, args.callback, args.result)
+        done = callbacks.complete_callback(uow, ctx.actor, args.callback, args.result, args.channel)
     text = _("Callback CB{id} with {customer} recorded.").format(id=done.callback.number, customer=done.customer.name)
+    if args.channel is not None:
+        text = sentences(text, _("Reached by {channel}.").format(channel=VISIT_CHANNELS.label(args.channel)))
     buttons = []
     if done.next_callback is not None:
         text = sentences(text, _("Next callback {ref} due {date}.").format(
