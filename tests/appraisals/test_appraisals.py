@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from fakes.cli import run
+from fakes.notices import notices
 from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import load_workbook
@@ -35,8 +36,8 @@ def test_relative_periods_and_what_is_not_a_review_period() -> None:
 
 
 def _dms(text: str, who: str | None = None) -> list[str]:
-    lines = [line for line in text.splitlines() if "→ @" in line]
-    return [line for line in lines if who is None or f"→ @{who}:" in line]
+    """Each notice sent (to `who`), also those merged with others due at the same time for the same person."""
+    return notices(text, who)
 
 
 @pytest.fixture

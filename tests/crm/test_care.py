@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from fakes.notices import notices
 from sqlalchemy import select
 
 from domain.store.models import DueItem
 
 
 def _reminders(text: str) -> list[str]:
-    return [line for line in text.splitlines() if "→ @" in line]
+    """Each notice sent, also those merged with others due at the same time for the same person."""
+    return notices(text)
 
 
 def test_birthday_reminds_the_owner_that_morning_once(bot) -> None:

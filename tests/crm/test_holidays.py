@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from fakes.notices import notices
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
@@ -33,7 +34,13 @@ def bot(bot):
 
 
 def _reminders(text: str) -> list[str]:
-    return [line for line in text.splitlines() if "→ @" in line]
+    """Each notice sent, also those merged with others due at the same time for the same person."""
+    return notices(text)
+
+
+def _callbacks(text: str) -> list[str]:
+    """The callback reminders sent (not, say, the self-review of the month that opens meanwhile)."""
+    return [line for line in notices(text) if "Callback due" in line]
 
 
 def _org(app) -> Organisation:
@@ -75,11 +82,11 @@ def test_a_reminder_due_on_a_day_off_waits_and_a_make_up_saturday_is_worked(bot)
     bot("/remind mute calendar", "/holiday add 2026-12-01 name=团建", "/holiday workday 2026-12-05")
     bot("/customer new Acme", '/visit Acme note="x" next=2026-12-01', "/customer new Beta",
         '/visit Beta note="y" next=2026-12-05')
-    out = _reminders(bot(":advance 8d"))                        # to Tuesday 1 December, 10:00
+    out = _callbacks(bot(":advance 8d"))                        # to Tuesday 1 December, 10:00
     assert out == []                                            # held back: the department's day off
-    out = _reminders(bot(":advance 1d"))
+    out = _callbacks(bot(":advance 1d"))
     assert [line[:27] for line in out] == ["[2026-12-02 08:30] → @wang:"]
-    out = _reminders(bot(":advance 3d"))                        # Saturday 5 December, a make-up working day
+    out = _callbacks(bot(":advance 3d"))                        # Saturday 5 December, a make-up working day
     assert [line[:27] for line in out] == ["[2026-12-05 09:00] → @wang:"] and "Beta" in out[0]
 
 
