@@ -127,8 +127,8 @@ def member_by_identity(
 class Resolved:
     member: Member | None
     created_first: bool = False
-    left: bool = False  # the account is a member's who left the department: bizbot no longer acts for them
     created_admin: bool = False
+    left: bool = False  # the account is a member's who left the department: bizbot no longer acts for them
 
 
 def resolve_member(
@@ -214,12 +214,12 @@ def find_member(uow: UnitOfWork, org_id: int, name: str) -> Member:
         )
     raise NotFound(N_("No member named '{name}'."), name=name)
 
+
 def require_active(member: Member) -> Member:
     """A member who may be given work or act: one who has not left the department."""
     if not member.active:
         raise Invalid(N_("{name} has left the department."), name=member.name)
     return member
-
 
 
 def parse_roles(text: str) -> str:
@@ -453,9 +453,9 @@ def redeem_invite(uow: UnitOfWork, code: str, platform: str, workspace: str, ext
     if invite is None or invite.used_at is not None or invite.expires_at <= uow.now:
         raise Invalid(N_("That code is unknown, used or expired. Ask an admin for a new one (/team invite)."))
     member = uow.session.get(Member, invite.member_id)
+    assert member is not None
     if not member.active:
         raise Invalid(N_("That code is unknown, used or expired. Ask an admin for a new one (/team invite)."))
-    assert member is not None
     _attach(uow, member, platform, workspace, external_id)
     invite.used_at = uow.now
     uow.audit(member.org_id, member.id, "update", "member", member.name, f"linked {platform} by invite")

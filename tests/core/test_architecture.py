@@ -111,3 +111,83 @@ def test_tests_read_no_private_attribute_of_the_code() -> None:
         and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
     ]
     assert offenders == []
+
+
+def _defined_by_classes(tree: ast.Module) -> set[str]:
+    """Names the module's own classes define: their methods and nested classes, class attributes, and the
+    attributes their methods assign (`self._lease = ...`)."""
+    names: set[str] = set()
+    for cls in (node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)):
+        for node in ast.walk(cls):
+            if node is cls:
+                continue
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                names.add(node.name)
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+                names.add(node.attr)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+    return names
+
+
+def _library_private_reads(tree: ast.Module) -> list[tuple[int, str]]:
+    """Where a module reads a private name that is not its own: an attribute of an object other than `self` or
+    `cls` that none of the module's classes defines (directly or through getattr/hasattr with a constant), or a
+    private module or name imported from a library."""
+    own = _defined_by_classes(tree) | PUBLIC_UNDERSCORED
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and _private(node.attr) and node.attr not in own \
+                and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+            found.append((node.lineno, ast.unparse(node)))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id in ("getattr", "hasattr", "setattr") and len(node.args) > 1 \
+                and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str) \
+                and _private(node.args[1].value) and node.args[1].value not in own:
+            found.append((node.lineno, ast.unparse(node)))
+        elif isinstance(node, ast.Import):
+            found += [(node.lineno, f"import {alias.name}") for alias in node.names
+                      if alias.name.split(".")[0] not in ("bot", "domain", "handlers")
+                      and any(_private(part) for part in alias.name.split("."))]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module \
+                and node.module.split(".")[0] not in ("bot", "domain", "handlers"):
+            if any(_private(part) for part in node.module.split(".")):
+                found.append((node.lineno, f"from {node.module} import ..."))
+            found += [(node.lineno, f"from {node.module} import {alias.name}") for alias in node.names
+                      if _private(alias.name)]
+    return found
+
+
+def test_code_reads_no_private_attribute_of_a_library() -> None:
+    """bot/, domain/ and handlers/ use SQLAlchemy, slack-bolt, slack-sdk, python-telegram-bot and every other
+    library through its public API only, so that upgrading one stays cheap: no module reads a private name of
+    an object its own classes do not define."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line}: {what}"
+        for folder in ("bot", "domain", "handlers") for path in sorted((ROOT / folder).rglob("*.py"))
+        for line, what in _library_private_reads(ast.parse(path.read_text(encoding="utf-8")))
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("source", [
+    "def f(conn):\n    return conn._dbapi_connection\n",                           # a library object's attribute
+    "def f(app):\n    return app.bolt._listeners\n",
+    "def f(application):\n    return getattr(application, '_update_queue')\n",
+    "from sqlalchemy.engine.base import _EMPTY_EXECUTION_OPTIONS\n",                  # a library's private name
+    "from telegram._utils.types import ODVInput\n",                                  # a library's private module
+])
+def test_a_private_read_of_a_library_is_found(source: str) -> None:
+    assert _library_private_reads(ast.parse(source))
+
+
+def test_own_private_names_and_public_underscored_api_are_allowed() -> None:
+    source = (
+        "class Lease:\n"
+        "    def __init__(self):\n"
+        "        self._session = None\n"
+        "def release(held: Lease, row):\n"
+        "    held._session = None\n"                  # an object of a class of the module's own
+        "    return row._mapping, row._asdict()\n"    # SQLAlchemy rows' and named tuples' public API
+    )
+    assert _library_private_reads(ast.parse(source)) == []
