@@ -17,11 +17,12 @@ from domain.delivery.outbox import OutButton, enqueue, revise
 from domain.kernel.actor import Actor
 from domain.kernel.clock import local_today
 from domain.kernel.i18n import N_
-from domain.store.models import ApprovalRequest, Delegation, Member, Organisation
+from domain.store.models import ApprovalRequest, Contract, Delegation, Member, Organisation
 from domain.store.uow import UnitOfWork
 from domain.team.handover import Handed
 
 TO_SUCCESSOR = N_("Approval steps waiting for you")
+DRAFTS = N_("Unsigned contracts and requests now yours")
 ELSEWHERE = N_("Approval steps routed to others")
 
 
@@ -128,4 +129,22 @@ def hand_over(uow: UnitOfWork, actor: Actor, leaver: Member, successor: Member) 
             (mine if successor.id in routed else others).append(engine.rref(req))
             uow.audit(org.id, actor.member_id, "update", "approval", engine.rref(req),
                       f"routed again: {leaver.name} left")
-    return [(TO_SUCCESSOR, mine), (ELSEWHERE, others)]
+    drafts: list[str] = []
+    for contract in uow.session.scalars(select(Contract).where(
+            Contract.org_id == org.id, Contract.owner_id == leaver.id, Contract.state != "signed")
+            .order_by(Contract.number)).all():
+        contract.owner_id = successor.id
+        drafts.append(f"K{contract.number}")
+        uow.audit(org.id, actor.member_id, "update", "contract", f"K{contract.number}",
+                  f"owner {leaver.name} -> {successor.name}: {leaver.name} left")
+    for req in uow.session.scalars(select(ApprovalRequest).where(
+            ApprovalRequest.org_id == org.id, ApprovalRequest.requester_id == leaver.id,
+            ApprovalRequest.state != "approved").order_by(ApprovalRequest.number)).all():
+        approvers = {s.get(key) for s in req.chain for key in ("approver_id", "for_id")}
+        if req.state == "pending" and successor.id in approvers:
+            continue  # the successor decides a step of it: it stays the leaver's, as who asked for it
+        req.requester_id = successor.id
+        drafts.append(engine.rref(req))
+        uow.audit(org.id, actor.member_id, "update", "approval", engine.rref(req),
+                  f"requester {leaver.name} -> {successor.name}: {leaver.name} left")
+    return [(TO_SUCCESSOR, mine), (ELSEWHERE, others), (DRAFTS, drafts)]

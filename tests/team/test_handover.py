@@ -16,6 +16,7 @@ from domain.store.models import (
     Callback,
     Complaint,
     ComplaintStep,
+    Contract,
     Customer,
     DueItem,
     Lead,
@@ -151,3 +152,19 @@ def test_offboarding_hands_every_open_item_to_the_successor(dept, app) -> None:
     assert any("L1" in line for line in _to(later, "小赵"))                            # the lead's next step
     with app.uow() as uow:
         assert uow.session.scalar(select(DueItem).where(DueItem.kind == "lead_step")).state == "fired"
+
+
+def test_offboarding_hands_unsigned_contracts_and_open_requests_to_the_successor(dept, app) -> None:
+    bot = dept
+    bot(":as 小李", "/customer new 华为", '/contract new 华为 title="试点" amount=1000',   # K1, a draft
+        '/expense travel amount=300 note="taxi"')                                         # A1, pending with wang
+    out = bot(":as wang", "/team leave 小李 交接人=小赵")
+    assert "K1" in out and "A1" in out
+    with app.uow() as uow:
+        zhao = _member(app, "小赵")
+        assert uow.session.scalar(select(Contract.owner_id).where(Contract.number == 1)) == zhao.id
+        assert uow.session.scalar(select(ApprovalRequest.requester_id).where(ApprovalRequest.number == 1)) == zhao.id
+        details = set(uow.session.scalars(select(AuditEntry.detail).where(AuditEntry.detail.like("%小李 left%"))))
+        assert {"owner 小李 -> 小赵: 小李 left", "requester 小李 -> 小赵: 小李 left"} <= details
+    out = bot(":as 小赵", "/contract show K1")
+    assert "试点" in out
