@@ -188,8 +188,10 @@ def merge_due(uow: UnitOfWork) -> int:
     twice. Rows are locked (SKIP LOCKED), so two dispatchers never merge the same notice. Returns how many
     merged messages were made."""
     now = uow.now
+    # a merged message is never merged again: leaving the merged ones out keeps a person whose merged messages
+    # wait on the platform's rate limit from being looked at again on every dispatch
     due = (OutboxMessage.status == "pending", OutboxMessage.available_at <= now, OutboxMessage.attempts == 0,
-           OutboxMessage.recipient_id.is_not(None))
+           OutboxMessage.recipient_id.is_not(None), OutboxMessage.key.not_like("merged:%"))
     crowded = list(uow.session.execute(
         select(OutboxMessage.org_id, OutboxMessage.recipient_id).where(*due)
         .group_by(OutboxMessage.org_id, OutboxMessage.recipient_id).having(func.count() > 1)).all())
