@@ -23,7 +23,7 @@ from domain.kernel.actor import Actor
 from domain.kernel.clock import local_today
 from domain.kernel.dates import check_span
 from domain.kernel.errors import Conflict, Forbidden, Invalid, NotFound
-from domain.kernel.i18n import N_, Label
+from domain.kernel.i18n import N_, Label, fmt_date, fmt_money, translate, use_locale
 from domain.kernel.vocab import CLOSED_STAGES
 from domain.reporting.exports import write_table
 from domain.reporting.figures import Figure, Scope, count_of
@@ -349,7 +349,6 @@ def export_ledger(uow: UnitOfWork, member_name: str, org_id: int | None, fmt: st
 def ledger_table(uow: UnitOfWork, actor: Actor, fmt: str, start: date | None, end: date | None
                  ) -> tuple[bytes, int]:
     """The ledger rows the actor may see as a table file, and how many rows; audited."""
-    from domain.kernel.i18n import translate, use_locale
 
     rows = ledger(uow, actor, start, end)
     with use_locale(actor.locale):
@@ -409,7 +408,6 @@ def contract_value_signed(uow: UnitOfWork, scope: Scope) -> Figure:
 def in_archive(uow: UnitOfWork, actor: Actor, customer: Customer) -> list[str]:
     """The customer's contracts in their archive, newest first: drafts, those in approval, signed ones; the amount
     only of contracts the reader's line owns (a customer service member reads every archive, not its money)."""
-    from domain.kernel.i18n import fmt_date, fmt_money, translate
 
     hidden, shown = translate(N_("amount not shown")), amount_owner_ids(uow, actor)
     rows = uow.session.execute(

@@ -36,7 +36,7 @@ from domain.kernel.actor import Actor
 from domain.kernel.clock import at_local, local_today
 from domain.kernel.dates import check_span
 from domain.kernel.errors import Conflict, Forbidden, Hidden, Invalid, NotFound
-from domain.kernel.i18n import N_, Label
+from domain.kernel.i18n import N_, Label, fmt_date, translate, use_locale
 from domain.kernel.vocab import Vocabulary
 from domain.reporting.exports import write_table
 from domain.reporting.figures import Figure, Scope, compute, count_of, rate
@@ -923,7 +923,6 @@ def export_complaints(uow: UnitOfWork, member_name: str, org_id: int | None, fmt
 def complaints_table(uow: UnitOfWork, actor: Actor, fmt: str, start: date | None, end: date | None
                      ) -> tuple[bytes, int]:
     """The complaints the actor may see, received in the span, as a table file, and how many rows; audited."""
-    from domain.kernel.i18n import translate, use_locale
 
     check_span(start, end)
     handler, receiver = Member.__table__.alias("handler"), Member.__table__.alias("receiver")
@@ -958,7 +957,6 @@ def complaints_table(uow: UnitOfWork, actor: Actor, fmt: str, start: date | None
 
 def in_archive(uow: UnitOfWork, actor: Actor, customer: Customer) -> list[str]:
     """The customer's complaints in their archive, newest first."""
-    from domain.kernel.i18n import fmt_date, translate
 
     rows = uow.session.scalars(select(Complaint).where(Complaint.customer_id == customer.id)
                                .order_by(Complaint.created_at.desc(), Complaint.id.desc()).limit(20)).all()

@@ -18,7 +18,7 @@ from domain.kernel.actor import Actor
 from domain.kernel.clock import at_local, local_today
 from domain.kernel.dates import not_future, not_past
 from domain.kernel.errors import Ambiguous, Conflict, Forbidden, Hidden, Invalid, NotFound
-from domain.kernel.i18n import N_, sort_key, use_locale
+from domain.kernel.i18n import N_, sort_key, translate, use_locale
 from domain.kernel.notes import note_text
 from domain.kernel.text import lookalike_key
 from domain.kernel.vocab import CLOSED_STAGES, PIPELINE, RISKS, SOURCES, STAGES, WINNABLE_FROM
@@ -734,7 +734,6 @@ def export_leads(uow: UnitOfWork, member_name: str, org_id: int | None, fmt: str
 
 def leads_table(uow: UnitOfWork, actor: Actor, fmt: str) -> tuple[bytes, int]:
     """The leads the actor may see as a table file, and how many rows; audited."""
-    from domain.kernel.i18n import translate, use_locale
 
     q = (select(Lead, Customer.name, Member.name).join(Customer, Customer.id == Lead.customer_id)
          .join(Member, Member.id == Lead.owner_id).where(Lead.org_id == actor.org_id).order_by(Lead.id))

@@ -533,7 +533,7 @@ def digest_text(d: Digest) -> str:
 
 def digest_chart(d: Digest, lang: str) -> bytes:
     """The digest's chart (pipeline by stage; the week's figures against the week before) as PNG."""
-    from domain.reporting import chart
+    from domain.reporting import chart  # matplotlib is heavy: loaded only by the process that draws a chart
 
     with use_locale(lang):  # bizbot carries a CJK font: Chinese labels are drawn as Chinese
         stages = [(STAGES.label(stage), n) for stage, n in d.pipeline]

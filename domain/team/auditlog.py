@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from domain.kernel.actor import Actor
 from domain.kernel.clock import at_local, local_today
 from domain.kernel.dates import check_span
-from domain.kernel.i18n import N_, translate
+from domain.kernel.i18n import N_, translate, use_locale
 from domain.reporting.exports import write_table
 from domain.store.models import AuditEntry, Member
 from domain.store.uow import UnitOfWork
@@ -87,7 +87,6 @@ AUDIT_HEADER = (N_("Time"), N_("Member"), N_("Action"), N_("Record"), N_("Refere
 
 def audit_table(uow: UnitOfWork, actor: Actor, fmt: str, start: date | None, end: date | None) -> tuple[bytes, int]:
     """The access log of a period (default: the last 30 days) as CSV or xlsx, oldest first."""
-    from domain.kernel.i18n import use_locale
 
     if start is None and end is None:
         start = local_today(uow.now, actor.timezone) - timedelta(days=30)

@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from domain.kernel.i18n import (
     N_,
     _,
+    babel_locale,
     current_locale,
     fmt_date,
     fmt_list,
@@ -59,7 +60,6 @@ def _weekday(text: str) -> str:
     if text.isdigit() and int(text) < 7:
         from babel.dates import get_day_names
 
-        from domain.kernel.i18n import babel_locale
 
         return get_day_names("wide", locale=babel_locale())[int(text)]
     return _word(text)

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field
 
 from domain.kernel.errors import Invalid
-from domain.kernel.i18n import N_, Choices, _, fmt_list, lang_name, localize, translate
+from domain.kernel.i18n import N_, Choices, _, fmt_list, lang_name, localize, translate, use_locale
 from domain.kernel.vocab import GROUPS, ROLES
 from domain.store.models import Member
 from domain.team import handover
@@ -198,7 +198,6 @@ def settings_lang(ctx: Ctx, args: LangArgs) -> Reply:
     """Set my language."""
     with ctx.uow() as uow:
         lang = team.set_locale(uow, ctx.actor, args.lang)
-    from domain.kernel.i18n import use_locale
 
     with use_locale(lang):
         return Reply(text=_("From now on I speak {language} with you.").format(language=lang_name(lang)))
