@@ -169,13 +169,15 @@ _CUSTOMER_BY_NUMBER = select(Customer).where(Customer.org_id == bindparam("org_i
                                              Customer.number == bindparam("number"))
 _CUSTOMER_REF_BY_KEY = select(Customer.id, Customer.name, Customer.owner_id).where(
     Customer.org_id == bindparam("org_id"), Customer.name_key == bindparam("key"))
-_INSERT_VISIT = insert(Visit).returning(Visit.id, Visit.lead_id)
+_INSERT_VISIT = insert(Visit)
 # the customer's one open lead, if it has exactly one, found by the INSERT itself (ids only: the lead is loaded
 # when it changes); stage != each closed stage rather than NOT IN, which is re-rendered on every execution
 _TWO_OPEN_LEADS = select(Lead.id).where(Lead.customer_id == bindparam("lead_customer"),
                                         *(Lead.stage != stage for stage in CLOSED_STAGES)).limit(2).subquery()
 _INSERT_VISIT_TO_ITS_LEAD = insert(Visit).values(lead_id=select(
-    case((func.count() == 1, func.max(_TWO_OPEN_LEADS.c.id)))).scalar_subquery()).returning(Visit.id, Visit.lead_id)
+    case((func.count() == 1, func.max(_TWO_OPEN_LEADS.c.id)))).scalar_subquery())
+# the same, handing back the lead it was recorded against, for a visit that sets the lead's next date
+_WITH_ITS_LEAD = {stmt: stmt.returning(Visit.lead_id) for stmt in (_INSERT_VISIT, _INSERT_VISIT_TO_ITS_LEAD)}
 
 
 @dataclass(frozen=True)
@@ -696,14 +698,15 @@ def record_visit(
     row = {"org_id": actor.org_id, "number": number, "customer_id": customer.id, "member_id": actor.member_id,
            "channel": channel, "purpose": purpose, "needs": needs, "note": note, "next_date": next_date,
            "at": at}
-    # written with one Core INSERT: a visit is only ever added, and this is the command people run most
-    if lead is not None:
-        _visit_id, lead_id = uow.connection().execute(_INSERT_VISIT, {**row, "lead_id": lead.id}).one()
-    else:
-        _visit_id, lead_id = uow.connection().execute(_INSERT_VISIT_TO_ITS_LEAD,
-                                                      {**row, "lead_customer": customer.id}).one()
+    # written with one Core INSERT: a visit is only ever added, and this is the command people run most; what it
+    # was recorded against is read back only when the lead is to change (a next date)
+    stmt, params = ((_INSERT_VISIT, {**row, "lead_id": lead.id}) if lead is not None
+                    else (_INSERT_VISIT_TO_ITS_LEAD, {**row, "lead_customer": customer.id}))
     callback = None
-    if next_date is not None:
+    if next_date is None:
+        uow.connection().execute(stmt, params)
+    else:
+        lead_id = uow.connection().execute(_WITH_ITS_LEAD[stmt], params).scalar_one()
         record = uow.session.get(Customer, customer.id)
         assert record is not None
         callback = schedule_callback(uow, _org(uow, actor), record, next_date, "visit", ref("V", number))

@@ -14,9 +14,11 @@ from domain.store.uow import UnitOfWork
 KEEP = timedelta(days=3)
 
 
-# Asked for every update, so built once per dialect (building the statement costs more than running it)
+# Asked for every update, so built once per dialect (building the statement costs more than running it); whether
+# the row went in is its row count (no RETURNING: nothing is read back)
 _RECORD = {
-    name: insert(InboundEvent).on_conflict_do_nothing(index_elements=["platform", "key"]).returning(InboundEvent.id)
+    name: insert(InboundEvent).on_conflict_do_nothing(index_elements=["platform", "key"])
+    .execution_options(preserve_rowcount=True)
     for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
 
@@ -26,7 +28,7 @@ def record_delivery(uow: UnitOfWork, platform: str, key: str) -> bool:
     on PostgreSQL a record not yet committed elsewhere is waited for)."""
     connection = uow.connection()
     return connection.execute(_RECORD[connection.dialect.name],
-                              {"platform": platform, "key": key[:200], "received_at": uow.now}).first() is not None
+                              {"platform": platform, "key": key[:200], "received_at": uow.now}).rowcount == 1
 
 
 def seen_delivery(uow: UnitOfWork, platform: str, key: str) -> bool:

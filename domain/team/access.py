@@ -37,7 +37,7 @@ SERVE: Reach = "serve"
 
 def team_ids(uow: UnitOfWork, org_id: int, member_id: int) -> set[int]:
     """The member and everyone whose supervisor chain leads to them."""
-    rows = uow.session.execute(
+    rows = uow.connection().execute(  # two columns of each member: a Core read, no ORM session needed
         select(Member.id, Member.supervisor_id).where(Member.org_id == org_id)
     ).all()
     reports: dict[int, list[int]] = {}
@@ -61,6 +61,8 @@ def visible_owner_ids(uow: UnitOfWork, actor: Actor) -> set[int] | None:
 
 
 def can_access(uow: UnitOfWork, actor: Actor, owner_id: int) -> bool:
+    if owner_id == actor.member_id:  # one's own: no need to walk the reporting lines
+        return True
     owners = visible_owner_ids(uow, actor)
     return owners is None or owner_id in owners
 
