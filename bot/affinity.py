@@ -4,10 +4,11 @@ A Python process runs Python on one core at a time (the GIL). `bizbot serve` run
 thread and the use cases in a database thread, so every command passes the GIL from one thread to the
 other and back, and SQLite's driver lets go of it around each statement. When the two threads sit on
 different CPUs each of those handovers is a cross-CPU wake-up; on one CPU it is an ordinary context
-switch. Measured with bench/telegram_updates.py on a 2-vCPU VM: 3.8 ms of server CPU per Telegram
-command unpinned, 2.8 ms pinned (and 2.7 ms with no database thread at all); the bare
-python-telegram-bot app, which has one thread, is the same either way. What the process gives up is
-running its few GIL-free stretches (SQLite's own I/O) beside Python, which is little.
+switch. Measured with bench/slack_ack.py on a 2-vCPU VM (three runs each way, 2026-12-04): a Slack
+/visit costs 0.91–0.94 ms of server CPU pinned and 1.00–1.19 ms unpinned (890–980 against 700–820
+requests/s at concurrency 10); Telegram's /visit, whose own work is larger, 2.4–2.7 ms against
+2.5–2.8 ms. The bare apps, which have one thread, are the same either way. What the process gives up
+is running its few GIL-free stretches (SQLite's own I/O) beside Python, which is little.
 
 `auto` pins on SQLite, where exactly one process serves a database; on PostgreSQL several replicas may
 share a host, so `auto` leaves placement to the OS there and an operator who runs one replica per host
