@@ -5,18 +5,44 @@ import getpass
 import logging
 import os
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
+from alembic.util import CommandError
+from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
 
+import handlers
+from bot.affinity import AffinityError
+from bot.backup import BackupError, backup, file_name, restore, stamp
+from bot.bootstrap import bootstrap, wire
+from bot.console.app import Console, interactive_lines, start_clock
+from bot.leader import SingleProcessError
+from bot.logs import Redactor, configure
+from bot.server import listen
+from bot.server import serve as run_server
 from bot.settings import ConfigError, Settings, load_settings
+from bot.slack.manifest import manifest_yaml
+from domain.appraisals import reviews
+from domain.approvals import contracts
+from domain.complaints import cases
+from domain.crm import customers
+from domain.delivery.outbox import list_messages, retry_parked
+from domain.kernel.clock import SystemClock
+from domain.kernel.dates import in_range
+from domain.kernel.errors import DomainError
+from domain.kernel.i18n import use_locale
+from domain.store.engine import Sessions, current_revision, make_engine, upgrade
+from domain.store.uow import UnitOfWork
+from domain.team.members import create_department_code
+from handlers.registry import translate_error
+from locales.catalog import problems, update_catalogs, write_template
 
 
 def _settings(serving: bool = False):
     """The settings, and logging through the handler that redacts them (bot.logs): at BIZBOT_LOG_LEVEL
     for the server, WARNING and above for the other commands unless BIZBOT_LOG_LEVEL asks for more."""
-    from bot.logs import configure
-
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -33,9 +59,6 @@ _SETTINGS = "bizbot.settings"
 def database_problem(exc: BaseException) -> str | None:
     """The cause, on one line, when `exc` says the database cannot be used at all: not there, refusing
     connections, refusing the password, not a database, or at a schema revision this bizbot does not know."""
-    from alembic.util import CommandError
-    from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
-
     if isinstance(exc, OperationalError | InterfaceError) or type(exc) is DatabaseError:
         cause: object = exc.orig if exc.orig is not None else exc  # the driver's words, without SQLAlchemy's
     elif isinstance(exc, CommandError):
@@ -47,8 +70,6 @@ def database_problem(exc: BaseException) -> str | None:
 
 def _shown(settings: Settings, text: str) -> str:
     """A line for the operator: one line, no secret in it (a driver's or a tool's words included)."""
-    from bot.logs import Redactor
-
     return Redactor.of(settings)(" ".join(text.split()))
 
 
@@ -80,9 +101,6 @@ def main() -> None:
               help="Start the console clock here (ISO time, e.g. 2026-11-23T09:00+08:00).")
 def console(user: str | None, now: str | None) -> None:
     """Try bizbot in the terminal, on the embedded SQLite database."""
-    from bot.bootstrap import bootstrap
-    from bot.console.app import Console, interactive_lines, start_clock
-
     settings = _settings()
     start = None
     if now:
@@ -92,8 +110,6 @@ def console(user: str | None, now: str | None) -> None:
             click.echo(f"bizbot: --now {now!r} is not an ISO time", err=True)
             sys.exit(2)
         if start.tzinfo is None:
-            from zoneinfo import ZoneInfo
-
             start = start.replace(tzinfo=ZoneInfo(settings.timezone))
     clock = start_clock(start.astimezone(UTC) if start else None)
     app = bootstrap(settings, clock)
@@ -112,12 +128,6 @@ def console(user: str | None, now: str | None) -> None:
 @main.command()
 def serve() -> None:
     """Run the server: Slack (and Telegram) endpoints, health checks, scheduler and outbox dispatcher."""
-    from bot.affinity import AffinityError
-    from bot.bootstrap import bootstrap
-    from bot.leader import SingleProcessError
-    from bot.server import listen
-    from bot.server import serve as run_server
-
     settings = _settings(serving=True)
     try:
         listening = listen(settings.http_host, settings.http_port)
@@ -163,8 +173,6 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply the migrations (also done automatically at start)."""
-    from domain.store.engine import current_revision, make_engine, upgrade
-
     engine = make_engine(_settings().database_url)
     upgrade(engine)
     click.echo(f"database at revision {current_revision(engine)}")
@@ -174,8 +182,6 @@ def db_upgrade() -> None:
 @db.command("current")
 def db_current() -> None:
     """Print the database's schema revision."""
-    from domain.store.engine import current_revision, make_engine
-
     engine = make_engine(_settings().database_url)
     click.echo(current_revision(engine) or "empty")
     engine.dispose()
@@ -183,9 +189,6 @@ def db_current() -> None:
 
 def _backup_place(settings):
     """Where backups go (BIZBOT_BACKUP_DIR, else ./backups) and the local time they are named by."""
-    from pathlib import Path
-    from zoneinfo import ZoneInfo
-
     return Path(settings.backup_dir or "backups"), datetime.now(UTC).astimezone(ZoneInfo(settings.timezone))
 
 
@@ -194,10 +197,6 @@ def _backup_place(settings):
               help="The backup file (default: BIZBOT_BACKUP_DIR, else ./backups, named bizbot-YYYYmmdd-HHMMSS).")
 def backup_command(output: str | None) -> None:
     """Back the database up now: SQLite's online backup (checked), or pg_dump for PostgreSQL."""
-    from pathlib import Path
-
-    from bot.backup import BackupError, backup, file_name
-
     settings = _settings()
     folder, now = _backup_place(settings)
     target = Path(output) if output else folder / file_name(now, settings.database_url)
@@ -215,10 +214,6 @@ def backup_command(output: str | None) -> None:
 def restore_command(backup_file: str, yes: bool) -> None:
     """Put a backup back in place of the database (stop bizbot serve first). On SQLite the current
     database is kept beside the backups first (before-restore-…)."""
-    from pathlib import Path
-
-    from bot.backup import BackupError, restore, stamp
-
     settings = _settings()
     if not yes:
         click.echo(f"bizbot: this replaces the database ({settings.database_url.split('://', 1)[0]}) with "
@@ -243,12 +238,6 @@ def restore_command(backup_file: str, yes: bool) -> None:
 @click.option("--retry", "retry", default=None, help="Re-queue parked messages: an id, ids (1,2) or 'all'.")
 def outbox(status: str | None, limit: int, retry: str | None) -> None:
     """Show pending, parked and recent messages; retry parked ones."""
-    from bot.bootstrap import wire
-    from domain.delivery.outbox import list_messages, retry_parked
-    from domain.kernel.clock import SystemClock
-    from domain.store.engine import Sessions, make_engine
-    from domain.store.uow import UnitOfWork
-
     settings = _settings()
     engine = make_engine(settings.database_url)
     uow = UnitOfWork(Sessions(engine), SystemClock(), wire())
@@ -277,15 +266,6 @@ def outbox(status: str | None, limit: int, retry: str | None) -> None:
 def enrol(hours: int) -> None:
     """Print a one-time code that opens one new department: its first admin sends /enrol CODE in the
     Telegram group or Slack workspace that is to be the department (shown once; only its hash is kept)."""
-    from datetime import timedelta
-    from zoneinfo import ZoneInfo
-
-    from bot.bootstrap import wire
-    from domain.kernel.clock import SystemClock
-    from domain.store.engine import Sessions, make_engine, upgrade
-    from domain.store.uow import UnitOfWork
-    from domain.team.members import create_department_code
-
     settings = _settings()
     engine = make_engine(settings.database_url)
     try:
@@ -309,14 +289,6 @@ def export() -> None:
 
 def _export(produce, fmt: str, output: str | None, default_name: str, what: str) -> None:
     """Run an export in one unit of work; write it to --output (CSV may go to stdout); a refusal is one line."""
-    from bot.bootstrap import wire
-    from domain.kernel.clock import SystemClock
-    from domain.kernel.errors import DomainError
-    from domain.kernel.i18n import use_locale
-    from domain.store.engine import Sessions, make_engine
-    from domain.store.uow import UnitOfWork
-    from handlers.registry import translate_error
-
     settings = _settings()
     engine = make_engine(settings.database_url)
     try:
@@ -340,8 +312,6 @@ def _export(produce, fmt: str, output: str | None, default_name: str, what: str)
 def _day(value: datetime | None, uow) -> date | None:
     """A --from or --to day; one bizbot does not plan with (before 1900, ten years ahead) is refused as a
     command's would be."""
-    from domain.kernel.dates import in_range
-
     return in_range(value.date(), uow.now.date()) if value is not None else None
 
 
@@ -353,9 +323,7 @@ def _day(value: datetime | None, uow) -> date | None:
 @click.option("-o", "--output", default=None, help="File to write (default: stdout for csv, reviews.xlsx).")
 def export_reviews(period: str, fmt: str, member: str, org_id: int | None, output: str | None) -> None:
     """Every review of a period, one row per indicator (managers)."""
-    from domain.appraisals.reviews import export_reviews as produce
-
-    _export(lambda uow: produce(uow, member, org_id, period, fmt), fmt, output, f"reviews.{fmt}", "rows")
+    _export(lambda uow: reviews.export_reviews(uow, member, org_id, period, fmt), fmt, output, f"reviews.{fmt}", "rows")
 
 
 @export.command("ledger")
@@ -368,10 +336,8 @@ def export_reviews(period: str, fmt: str, member: str, org_id: int | None, outpu
 def export_ledger(fmt: str, member: str, org_id: int | None, start: datetime | None, end: datetime | None,
                   output: str | None) -> None:
     """The contract ledger (合同台账) as an Excel workbook or CSV."""
-    from domain.approvals.contracts import export_ledger as produce
-
     def run(uow):
-        data, count, _locale = produce(uow, member, org_id, fmt, _day(start, uow), _day(end, uow))
+        data, count, _locale = contracts.export_ledger(uow, member, org_id, fmt, _day(start, uow), _day(end, uow))
         return data, count
 
     _export(run, fmt, output, f"ledger.{fmt}", "contract(s)")
@@ -384,9 +350,7 @@ def export_ledger(fmt: str, member: str, org_id: int | None, start: datetime | N
 @click.option("-o", "--output", default=None, help="File to write (default: stdout for csv, leads.xlsx).")
 def export_leads(fmt: str, member: str, org_id: int | None, output: str | None) -> None:
     """Every lead, open and closed, as an Excel workbook or CSV."""
-    from domain.crm.customers import export_leads as produce
-
-    _export(lambda uow: produce(uow, member, org_id, fmt)[:2], fmt, output, f"leads.{fmt}", "lead(s)")
+    _export(lambda uow: customers.export_leads(uow, member, org_id, fmt)[:2], fmt, output, f"leads.{fmt}", "lead(s)")
 
 
 @export.command("complaints")
@@ -400,10 +364,10 @@ def export_leads(fmt: str, member: str, org_id: int | None, output: str | None) 
 def export_complaints(fmt: str, member: str, org_id: int | None, start: datetime | None, end: datetime | None,
                       output: str | None) -> None:
     """Complaints with their promises and what became of them, as an Excel workbook or CSV."""
-    from domain.complaints.cases import export_complaints as produce
+    def run(uow):
+        return cases.export_complaints(uow, member, org_id, fmt, _day(start, uow), _day(end, uow))[:2]
 
-    _export(lambda uow: produce(uow, member, org_id, fmt, _day(start, uow), _day(end, uow))[:2], fmt, output,
-            f"complaints.{fmt}", "complaint(s)")
+    _export(run, fmt, output, f"complaints.{fmt}", "complaint(s)")
 
 
 @main.group()
@@ -419,9 +383,6 @@ def slack() -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
 def slack_manifest(base_url: str, app_name: str, socket_mode: bool, output: str | None) -> None:
     """Print the Slack app manifest, generated from the command registry."""
-    import handlers
-    from bot.slack.manifest import manifest_yaml
-
     text = manifest_yaml(handlers.load(), app_name=app_name, base_url=base_url, socket_mode=socket_mode)
     if output:
         with open(output, "w", encoding="utf-8") as fh:
@@ -438,8 +399,6 @@ def i18n() -> None:
 @i18n.command("extract")
 def i18n_extract() -> None:
     """Rewrite the template from the source and merge it into every catalog."""
-    from locales.catalog import update_catalogs, write_template
-
     write_template()
     update_catalogs()
     click.echo("locales/bizbot.pot and catalogs updated")
@@ -448,8 +407,6 @@ def i18n_extract() -> None:
 @i18n.command("check")
 def i18n_check() -> None:
     """Fail if the template is stale or a catalog misses a translation."""
-    from locales.catalog import problems
-
     found = problems()
     for line in found:
         click.echo(line)

@@ -14,7 +14,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -23,10 +26,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot import webhooks
+from bot.affinity import pin
 from bot.backup import BackupError, daily
 from bot.bootstrap import App
 from bot.delivery import Dispatcher, Sender
 from bot.leader import SCHEDULER, Leadership
+from bot.slack.app import SlackAdapter
+from bot.slack.sender import SlackSender
+from bot.telegram.app import TelegramAdapter
+from bot.telegram.sender import TelegramSender
 from domain.delivery.due import ensure_recurring, sweep
 from domain.store.models import Lease
 
@@ -38,12 +46,8 @@ READY_TIMEOUT = 2.0  # /readyz answers within this (and a little), whatever the 
 def senders(app: App) -> dict[str, Sender]:
     found: dict[str, Sender] = {}
     if app.settings.slack_enabled:
-        from bot.slack.sender import SlackSender
-
         found["slack"] = SlackSender(app.settings, app.engine)
     if app.settings.telegram_enabled:
-        from bot.telegram.sender import TelegramSender
-
         found["telegram"] = TelegramSender(app.settings)
     return found
 
@@ -198,10 +202,6 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
 
     routes += [Route("/healthz", healthz), Route("/readyz", readyz)]
     if settings.slack_enabled:
-        from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
-
-        from bot.slack.app import SlackAdapter
-
         slack = SlackAdapter(app, settings, executor=executor)
         handler = AsyncSlackRequestHandler(slack.bolt)
 
@@ -215,8 +215,6 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
 
     telegram = None
     if settings.telegram_enabled:
-        from bot.telegram.app import TelegramAdapter
-
         telegram = TelegramAdapter(app, settings, executor)
 
         routes += [Route("/telegram/webhook", webhooks.telegram_webhook(telegram), methods=["POST"])]
@@ -236,8 +234,6 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
         if telegram is not None:
             await telegram.start()
         if slack is not None and settings.slack_app_token:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
             socket = AsyncSocketModeHandler(slack.bolt, settings.slack_app_token.get_secret_value())
             await socket.connect_async()
             socket_mode.append(socket)
@@ -283,10 +279,6 @@ def listen(host: str, port: int) -> socket.socket:
 
 
 def serve(app: App, listening: socket.socket | None = None) -> None:
-    import uvicorn
-
-    from bot.affinity import pin
-
     listening = listening or listen(app.settings.http_host, app.settings.http_port)
     leadership = Leadership(app.engine, app.clock, ttl=app.settings.lease_ttl)
     leadership.claim()  # on SQLite, a second process stops here with a clear message

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
@@ -14,7 +16,7 @@ from bot.bootstrap import App
 from bot.delivery import Dispatcher, Outgoing, Posted
 from domain.delivery.due import ensure_recurring, next_due_at, sweep
 from domain.delivery.outbox import next_available_at
-from domain.kernel.clock import FakeClock
+from domain.kernel.clock import FakeClock, SystemClock
 from domain.kernel.dates import parse_delta
 from domain.kernel.errors import DomainError
 from domain.kernel.i18n import N_, _, babel_locale, first_language, translate, use_locale
@@ -59,9 +61,6 @@ class ConsoleSender:
 
 def save_attachment(message: Outgoing) -> str:
     """Write a message's file (a chart) where the person at the console can open it; returns its path."""
-    import tempfile
-    from pathlib import Path
-
     assert message.attachment is not None
     folder = Path(tempfile.gettempdir()) / "bizbot"
     folder.mkdir(parents=True, exist_ok=True)
@@ -250,7 +249,9 @@ class Console:
 
 def interactive_lines(prompt: str = "bizbot> ") -> Iterable[str]:
     try:
-        import readline  # noqa: F401  (line editing and history)
+        # imported only where a person types at a terminal: importing it switches input() to line editing
+        # and history, and it is missing on some platforms
+        import readline  # noqa: F401
     except ImportError:
         pass
     while True:
@@ -264,6 +265,4 @@ def interactive_lines(prompt: str = "bizbot> ") -> Iterable[str]:
 
 
 def start_clock(start: datetime | None) -> FakeClock:
-    from domain.kernel.clock import SystemClock
-
     return FakeClock(start or SystemClock().now())

@@ -33,6 +33,7 @@ from bot.delivery import failure_reason
 from bot.later import keep_reply
 from bot.settings import Settings
 from bot.slack import blocks
+from bot.slack.oauth import oauth_settings
 from bot.slack.shape import payload_problem
 from bot.transient import transient
 from domain.delivery.inbound import first_delivery, record_delivery
@@ -823,8 +824,6 @@ def build_bolt(settings: Settings, app: App) -> AsyncApp:
     )
     signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     if settings.slack_client_id:
-        from bot.slack.oauth import oauth_settings
-
         return AsyncApp(signing_secret=signing_secret, client=client, process_before_response=True,
                         oauth_settings=oauth_settings(settings, app.engine))
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None

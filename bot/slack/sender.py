@@ -12,6 +12,7 @@ from bot.delivery import DeliveryError, Outgoing, Posted
 from bot.ratelimit import Limit
 from bot.settings import Settings
 from bot.slack.app import to_slack
+from bot.slack.oauth import installation_store
 from domain.kernel.i18n import use_locale
 from handlers.replies import Button, Reply
 
@@ -23,8 +24,6 @@ class SlackSender:
         self.settings = settings
         self._store = None
         if settings.slack_client_id:
-            from bot.slack.oauth import installation_store
-
             self._store = installation_store(settings, engine)
 
     def token_for(self, team_id: str) -> str | None:

@@ -38,13 +38,14 @@ from bot.later import keep_reply
 from bot.settings import Settings
 from bot.telegram import render
 from bot.transient import transient
+from domain.crm.customers import find_customer
 from domain.delivery import dialogs
 from domain.delivery.inbound import first_delivery, record_delivery, seen_delivery
 from domain.kernel.errors import DomainError
 from domain.kernel.i18n import _, first_language, normalize_locale, translate, use_locale
 from domain.store.models import Member
 from domain.store.uow import UnitOfWork
-from domain.team.access import TEAM_ADMIN_ROLES
+from domain.team.access import READ, TEAM_ADMIN_ROLES
 from domain.team.handover import LEFT_NOTICE, left_account
 from domain.team.members import (
     Account,
@@ -787,9 +788,6 @@ class TelegramAdapter:
         await self.ask(ctx, who, form)
 
     def _customer_problem(self, ctx: Ctx, text: str) -> str | None:
-        from domain.crm.customers import find_customer
-        from domain.team.access import READ
-
         with ctx.uow() as uow, use_locale(ctx.actor.locale):
             try:
                 find_customer(uow, ctx.actor, text, READ)  # a customer they may read; the command decides the rest

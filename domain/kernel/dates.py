@@ -333,7 +333,7 @@ def _shift(today: date, n: int, unit: str) -> date:
 def _dateparser(raw: str, text: str, today: date, prefer: Prefer) -> date:
     """English words (next friday, dec 15, 15 december 2026) through dateparser: taken only when it reads
     one whole day — not a week or a month (next week, december), and not a time of day."""
-    import dateparser
+    import dateparser  # heavy (~60 ms to import): loaded the first time a date is written in English words
 
     parser = dateparser.date.DateDataParser(languages=["en"], settings={
         "PREFER_DATES_FROM": "past" if prefer == "past" else "future",

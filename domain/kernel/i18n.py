@@ -228,7 +228,7 @@ def sorted_for_reader(items: list[str] | tuple[str, ...]) -> list[str]:
 
 @lru_cache(maxsize=8192)
 def _pinyin_key(text: str) -> tuple[tuple[str, ...], str]:
-    from pypinyin import Style, lazy_pinyin
+    from pypinyin import Style, lazy_pinyin  # heavy (~150 ms, its dictionaries): loaded when names are sorted
 
     # each character its own syllable with its tone number (hua2), so 华为 sorts before 华夏 by tone, then
     # by the character; letters and digits keep their place among the syllables

@@ -56,7 +56,7 @@ def _read(raw: str) -> Decimal | None:
         except InvalidOperation:
             return None
     if _CHINESE.fullmatch(raw) or _MIXED.fullmatch(raw):
-        import cn2an
+        import cn2an  # heavy (~100 ms): loaded the first time an amount is written in Chinese numerals
 
         if _RUN.search(raw.split("点", 1)[0]):
             return None

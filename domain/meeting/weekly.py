@@ -41,6 +41,7 @@ from domain.kernel.i18n import (
 )
 from domain.kernel.vocab import ROLES, STAGES
 from domain.kernel.wiring import Wiring
+from domain.reporting import chart
 from domain.reporting.figures import MEASURES, Figure, Measure, Scope, compute, in_order
 from domain.store.models import (
     ActionItem,
@@ -533,8 +534,6 @@ def digest_text(d: Digest) -> str:
 
 def digest_chart(d: Digest, lang: str) -> bytes:
     """The digest's chart (pipeline by stage; the week's figures against the week before) as PNG."""
-    from domain.reporting import chart  # matplotlib is heavy: loaded only by the process that draws a chart
-
     with use_locale(lang):  # bizbot carries a CJK font: Chinese labels are drawn as Chinese
         stages = [(STAGES.label(stage), n) for stage, n in d.pipeline]
         counts = [(translate(r.measure.label), float(r.now.value or 0), float(r.before.value or 0))

@@ -64,7 +64,7 @@ def write_table(header: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str, 
         return ("\ufeff" + buf.getvalue()).encode("utf-8")
     if fmt != "xlsx":
         raise ValueError(f"unknown format {fmt!r}")
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # heavy: loaded only by the process that writes a workbook
 
     book = Workbook()
     sheet = book.active

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -100,6 +101,4 @@ def audit_table(uow: UnitOfWork, actor: Actor, fmt: str, start: date | None, end
 
 
 def _local(at: datetime, tz: str) -> str:
-    from zoneinfo import ZoneInfo
-
     return at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S")

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from babel.dates import get_day_names
+
 from domain.kernel.i18n import (
     N_,
     _,
@@ -58,9 +60,6 @@ def _lang(text: str) -> str:
 def _weekday(text: str) -> str:
     """A day of the week kept as its number (0 is Monday)."""
     if text.isdigit() and int(text) < 7:
-        from babel.dates import get_day_names
-
-
         return get_day_names("wide", locale=babel_locale())[int(text)]
     return _word(text)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
@@ -252,8 +253,6 @@ class ExplainArgs(Args):
                   examples=("/policy explain contract amount=800000 by=alice", "/policy explain leave days=5"))
 def policy_explain(ctx: Ctx, args: ExplainArgs) -> Reply:
     """Explain a chain."""
-    from decimal import Decimal
-
     days = Decimal(args.days) if args.days is not None else None
     with ctx.uow() as uow:
         ex = approvals.explain(uow, ctx.actor, args.type, args.amount, days, args.by)

@@ -191,3 +191,27 @@ def test_own_private_names_and_public_underscored_api_are_allowed() -> None:
         "    return row._mapping, row._asdict()\n"    # SQLAlchemy rows' and named tuples' public API
     )
     assert _library_private_reads(ast.parse(source)) == []
+
+
+# heavy libraries (each import says why), loaded only by the process that needs them; and readline, whose
+# import switches input() to line editing and which some platforms lack
+LAZY_IMPORTS = ("matplotlib", "openpyxl", "dateparser", "pypinyin", "cn2an", "readline")
+
+
+def test_imports_are_at_module_level_but_the_heavy_optional_ones() -> None:
+    offenders = []
+    for folder in ("bot", "domain", "handlers"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for fn in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                    continue
+                for node in ast.walk(fn):
+                    if isinstance(node, ast.Import):
+                        names = [alias.name for alias in node.names]
+                    elif isinstance(node, ast.ImportFrom):
+                        names = [node.module or ""]
+                    else:
+                        continue
+                    offenders += [f"{path.relative_to(ROOT)}:{node.lineno} {name}" for name in names
+                                  if name.split(".")[0] not in LAZY_IMPORTS]
+    assert offenders == []
