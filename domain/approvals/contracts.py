@@ -5,6 +5,7 @@ follows the same chain; approving it applies the new terms.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -25,6 +26,7 @@ from domain.kernel.dates import check_span
 from domain.kernel.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.kernel.i18n import N_, Label, fmt_date, fmt_money, translate, use_locale
 from domain.kernel.vocab import CLOSED_STAGES
+from domain.kernel.wiring import Key
 from domain.reporting.exports import write_table
 from domain.reporting.figures import Figure, Scope, count_of
 from domain.risk.levels import marked
@@ -48,6 +50,44 @@ CONTRACT_STATES = {"draft": N_("draft"), "pending": N_("in approval"), "signed":
 
 def kref(contract: Contract) -> str:
     return ref("K", contract.number)
+
+
+# --- what happens to a contract after its signature ---------------------------------------------
+
+SIGNED, DELIVERED, ACCEPTED = "signed", "delivered", "accepted"  # the events a contract goes through
+
+
+@dataclass(frozen=True)
+class ContractPart:
+    """One thing shown in a contract's view: a field (label and value) or a section (label and items)."""
+    label: Label
+    value: str | None = None
+    items: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """What an area that carries contracts on after their signature (orders, payments) adds to them: the
+    events it hears (signed, delivered, accepted, each with its local day), the fields and sections it adds
+    to a contract's view (formatted in the reader's language), and the columns it adds to the ledger
+    (values by contract id, in the columns' order; `money` marks the columns holding amounts)."""
+    name: str
+    on_event: Callable[[UnitOfWork, Contract, str, date], None] | None = None
+    parts: Callable[[UnitOfWork, Actor, Contract], list[ContractPart]] | None = None
+    columns: tuple[Label, ...] = ()
+    money: tuple[bool, ...] = ()
+    values: Callable[[UnitOfWork, Sequence[Contract]], dict[int, tuple[Any, ...]]] | None = None
+
+
+FOLLOW_UPS: Key[FollowUp] = Key("contract follow-ups")
+
+
+def contract_event(uow: UnitOfWork, contract: Contract, event: str, day: date) -> None:
+    """Tell every follow-up that `contract` was signed, delivered or accepted on `day` (a delivery may be told
+    more than once: once for each order shipped)."""
+    for follow in uow.wiring[FOLLOW_UPS].values():
+        if follow.on_event is not None:
+            follow.on_event(uow, contract, event, day)
 
 
 def _check_amount(amount: Decimal) -> None:
@@ -207,6 +247,7 @@ def contract_decided(uow: UnitOfWork, actor: Actor, req: ApprovalRequest, state:
     contract.state, contract.signed_on, contract.signed_at = "signed", local_today(uow.now, org.timezone), uow.now
     uow.audit(contract.org_id, actor.member_id, "create", "ledger", kref(contract), "signed into the ledger")
     _plan_delivery_callback(uow, org, contract)
+    contract_event(uow, contract, SIGNED, contract.signed_on)
     lead = uow.session.get(Lead, contract.lead_id) if contract.lead_id else None
     if lead is not None and lead.stage not in CLOSED_STAGES:
         _record_stage(uow, actor, lead, lead.stage, "won", f"contract {kref(contract)} signed")
@@ -264,6 +305,7 @@ class ContractView:
     decisions: list[tuple[Any, Member]]
     lead: Lead | None = None
     request_refs: dict[int, str] = field(default_factory=dict)  # by request id: its reference (A3)
+    parts: list[ContractPart] = field(default_factory=list)  # what follow-ups add (orders, payments)
 
 
 def show_contract(uow: UnitOfWork, actor: Actor, text: str) -> ContractView:
@@ -277,9 +319,12 @@ def show_contract(uow: UnitOfWork, actor: Actor, text: str) -> ContractView:
         ApprovalRequest.org_id == contract.org_id).order_by(ApprovalRequest.id)))
     decisions = [d for r in reqs for d in approvals.history(uow, r)]
     lead = uow.session.get(Lead, contract.lead_id) if contract.lead_id else None
+    parts = [part for follow in uow.wiring[FOLLOW_UPS].values() if follow.parts is not None
+             for part in follow.parts(uow, actor, contract)]
     uow.audit(actor.org_id, actor.member_id, "read", "contract", kref(contract))
     uow.commit()
-    return ContractView(contract, customer, owner, req, decisions, lead, {r.id: approvals.rref(r) for r in reqs})
+    return ContractView(contract, customer, owner, req, decisions, lead, {r.id: approvals.rref(r) for r in reqs},
+                        parts)
 
 
 def list_contracts(uow: UnitOfWork, actor: Actor, scope: str) -> list[tuple[Contract, Customer, Member]]:
@@ -310,6 +355,7 @@ class LedgerRow:
     currency: str
     term: date | None
     owner: str
+    more: tuple[Any, ...] = ()  # the follow-ups' columns (delivered, invoiced, received, outstanding, ...)
 
 
 LEDGER_HEADER = (N_("Contract"), N_("Sign date"), N_("Customer"), N_("Title"), N_("Amount"), N_("Currency"),
@@ -330,12 +376,25 @@ def ledger(uow: UnitOfWork, actor: Actor, start: date | None = None, end: date |
     owners = visible_owner_ids(uow, actor)
     if owners is not None:
         q = q.where(Contract.owner_id.in_(owners))
-    rows = [LedgerRow(kref(c), c.signed_on, cname, c.title, c.amount, c.currency, c.term, oname)
-            for c, cname, oname in uow.session.execute(q.limit(10000)).all() if c.signed_on is not None]
+    found = [(c, cname, oname) for c, cname, oname in uow.session.execute(q.limit(10000)).all()
+             if c.signed_on is not None]
+    follows = [f for f in uow.wiring[FOLLOW_UPS].values() if f.values is not None and f.columns]
+    more = [f.values(uow, [c for c, _n, _o in found]) for f in follows if f.values is not None]
+    blank = [(None,) * len(f.columns) for f in follows]
+    rows = [LedgerRow(kref(c), c.signed_on or uow.now.date(), cname, c.title, c.amount, c.currency, c.term, oname,
+                      tuple(v for values, empty in zip(more, blank, strict=True) for v in values.get(c.id, empty)))
+            for c, cname, oname in found]
     uow.audit(actor.org_id, actor.member_id, "read", "ledger", None,
               f"{start or ''}..{end or ''} {len(rows)} rows")
     uow.commit()
     return rows
+
+
+def ledger_columns(uow: UnitOfWork) -> tuple[list[Label], list[bool]]:
+    """The ledger's columns after its own (LEDGER_HEADER), as the follow-ups add them, and which hold money."""
+    follows = [f for f in uow.wiring[FOLLOW_UPS].values() if f.values is not None and f.columns]
+    return ([c for f in follows for c in f.columns],
+            [f.money[i] if i < len(f.money) else False for f in follows for i in range(len(f.columns))])
 
 
 def export_ledger(uow: UnitOfWork, member_name: str, org_id: int | None, fmt: str, start: date | None,
@@ -351,11 +410,13 @@ def ledger_table(uow: UnitOfWork, actor: Actor, fmt: str, start: date | None, en
     """The ledger rows the actor may see as a table file, and how many rows; audited."""
 
     rows = ledger(uow, actor, start, end)
+    columns, money = ledger_columns(uow)
     with use_locale(actor.locale):
-        header = [translate(h) for h in LEDGER_HEADER]
+        header = [translate(h) for h in (*LEDGER_HEADER, *columns)]
         title = translate(N_("Contract ledger"))
-    data = write_table(header, [[r.ref, r.signed_on, r.customer, r.title, r.amount, r.currency, r.term, r.owner]
-                                for r in rows], fmt, title, money_columns=(4,))
+    data = write_table(header, [[r.ref, r.signed_on, r.customer, r.title, r.amount, r.currency, r.term, r.owner,
+                                 *r.more] for r in rows], fmt, title,
+                       money_columns=(4, *(len(LEDGER_HEADER) + i for i, m in enumerate(money) if m)))
     uow.audit(actor.org_id, actor.member_id, "export", "ledger", None, f"{fmt} {len(rows)} rows")
     uow.commit()
     return data, len(rows)

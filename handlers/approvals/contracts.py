@@ -123,11 +123,13 @@ def contract_show(ctx: Ctx, args: ContractRefArgs) -> Reply:
         fields.append((_("Signed"), day(c.signed_on)))
     if v.lead is not None:
         fields.append((_("Lead"), f"L{v.lead.number}"))
+    fields += [(translate(p.label), p.value) for p in v.parts if p.value is not None]
     decisions = [f"{local_day(d.at, ctx.actor.timezone)} · {v.request_refs.get(d.request_id, '?')} · "
                  f"{translate(approvals.role_label(d.role))} · {m.name} · {translate(approvals.OUTCOMES[d.outcome])}"
                  + (f" · {d.reason}" if d.reason else "") for d, m in v.decisions]
-    return Reply(title=contracts.kref(c), fields=fields, sections=[Section(_("Decisions"), decisions, _("none"))],
-                 private=True)
+    sections = [Section(translate(p.label), p.items, _("none")) for p in v.parts if p.items is not None]
+    return Reply(title=contracts.kref(c), fields=fields,
+                 sections=[*sections, Section(_("Decisions"), decisions, _("none"))], private=True)
 
 
 ContractScope = Annotated[str, scope("all", "pending", "signed", "mine")]
@@ -185,8 +187,14 @@ def contract_ledger(ctx: Ctx, args: LedgerArgs) -> Reply:
     """Signed contracts by sign date."""
     with ctx.uow() as uow:
         rows = contracts.ledger(uow, ctx.actor, args.start, args.end)
+        columns, in_money = contracts.ledger_columns(uow)
+
+    def more(r: contracts.LedgerRow) -> list[str]:
+        return [f"{translate(label)} {money(v, r.currency) if is_money else v}"
+                for label, is_money, v in zip(columns, in_money, r.more, strict=True) if v is not None]
+
     items = [" · ".join([r.ref, day(r.signed_on), r.customer, r.title, money(r.amount, r.currency),
-                         day(r.term), r.owner]) for r in rows]
+                         day(r.term), r.owner, *more(r)]) for r in rows]
     return Reply(title=_("Contract ledger ({count})").format(count=len(rows)),
                  sections=[Section(_("Signed contracts"), items, _("none"))], private=True)
 
