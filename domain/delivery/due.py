@@ -117,8 +117,10 @@ def next_due_at(uow_factory: UowFactory) -> datetime | None:
 
 
 def sweep(uow_factory: UowFactory, batch: int = 200, fence: Callable[[UnitOfWork], bool] | None = None) -> int:
-    """Fire every pending item due by now; each in the transaction that marks it fired. `fence`, asked first
-    in each batch's transaction, stops the sweep when it answers False (whoever sweeps no longer may)."""
+    """Fire every pending item due by now; each in the transaction that marks it fired. An item that a firing
+    schedules for now (a review's reminder due the morning it opens) is fired in the same sweep, so its notice
+    is merged with the others the dispatcher finds due together. `fence`, asked first in each batch's
+    transaction, stops the sweep when it answers False (whoever sweeps no longer may)."""
     fired = 0
     while True:
         with uow_factory() as uow:
@@ -143,5 +145,5 @@ def sweep(uow_factory: UowFactory, batch: int = 200, fence: Callable[[UnitOfWork
                     item.state, item.fired_at = "fired", uow.now
             uow.commit()
         fired += len(items)
-        if len(items) < batch:
+        if not items:
             return fired

@@ -260,9 +260,14 @@ def add_member(
     name = clean_name(name)
     role_str = parse_roles(roles)
     same = find_member_or_none(uow, actor.org_id, name) or lookalike_member(uow, actor.org_id, name)
-    if same is not None:
+    if same is not None and same.left_at is None:
         raise Conflict(N_("There is already a member named {name}."), name=same.name)
     sup = require_active(find_member(uow, actor.org_id, supervisor)) if supervisor else None
+    if same is not None and same.name_key == name_key(name):
+        # a member who left keeps their name on their history; the name is free for whoever joins now (the same
+        # person back, or another): the one who left is no longer found by it
+        same.name_key = f"{same.name_key[:60]}#left{same.id}"
+        uow.session.flush()
     lang = _parse_locale(locale) if locale else None
     member = uow.add(
         Member(

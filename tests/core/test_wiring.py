@@ -21,7 +21,7 @@ from domain import crm
 from domain.approvals.engine import REQUEST_TYPES
 from domain.crm.customers import ARCHIVE_SECTIONS
 from domain.crm.handover import OWNER_MOVES
-from domain.delivery.due import DUE_KINDS, RECURRING, DueKind, schedule
+from domain.delivery.due import DUE_KINDS, RECURRING, DueKind, schedule, sweep
 from domain.kernel.clock import FakeClock
 from domain.kernel.wiring import Key, Wiring
 from domain.reporting.exports import EXPORT_TABLES
@@ -29,6 +29,7 @@ from domain.reporting.figures import MEASURES
 from domain.store.models import DueItem, OutboxMessage
 from domain.team.agenda import AGENDA_SOURCES
 from domain.team.handover import HANDOVERS
+from domain.team.members import ensure_org
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = (DUE_KINDS, RECURRING, AGENDA_SOURCES, MEASURES, REQUEST_TYPES, ARCHIVE_SECTIONS, EXPORT_TABLES)
@@ -164,3 +165,29 @@ def test_crm_alone_reminds_of_callbacks_and_passes_over_kinds_it_lacks(bot, app,
     assert "Visits" in archive and "Contracts" not in archive and "Complaints" not in archive
     kinds = bot("/remind list")
     assert "customer callbacks · on" in kinds and "calendar notices · muted" in kinds and "approval" not in kinds
+
+
+def test_an_item_a_firing_schedules_for_now_fires_in_the_same_sweep(db_url: str, clock: FakeClock) -> None:
+    """A review's reminder due the morning it opens is fired with the opening, so the dispatcher finds both
+    notices due together and merges them, instead of sending the reminder on its own a tick later."""
+    fired: list[int] = []
+
+    def chain(uow, item) -> None:
+        fired.append(item.subject_id)
+        if item.subject_id < 3:
+            schedule(uow, item.org_id, "chain", item.subject_id + 1, uow.now)
+
+    wiring = Wiring()
+    wiring[DUE_KINDS].add(DueKind("chain", chain))
+    application = bootstrap(Settings(database_url=db_url, locale="en", timezone="Asia/Shanghai", admins=""), clock,
+                            wiring=wiring)
+    try:
+        with application.services.uow() as uow:
+            org = ensure_org(uow, "console", "local", "Sales", "Asia/Shanghai", "en")
+            uow.session.flush()
+            schedule(uow, org.id, "chain", 1, uow.now)
+            uow.commit()
+        assert sweep(application.services.uow) == 3 and fired == [1, 2, 3]
+        assert sweep(application.services.uow) == 0
+    finally:
+        application.close()

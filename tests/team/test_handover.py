@@ -168,3 +168,17 @@ def test_offboarding_hands_unsigned_contracts_and_open_requests_to_the_successor
         assert {"owner 小李 -> 小赵: 小李 left", "requester 小李 -> 小赵: 小李 left"} <= details
     out = bot(":as 小赵", "/contract show K1")
     assert "试点" in out
+
+
+def test_a_name_held_by_a_member_who_left_is_free_for_whoever_joins(dept, app) -> None:
+    bot = dept
+    bot(":as 小王", "/customer new Acme")
+    bot(":as wang", "/team leave 小王 to=小李")
+    assert "小王 joined as sales" in bot("/team add 小王 role=sales")                   # back, or another 小王
+    assert "There is already a member named 小王" in bot("/team add 小王 role=sales")    # the new one is active
+    with app.uow() as uow:
+        both = list(uow.session.scalars(select(Member).where(Member.name == "小王").order_by(Member.id)))
+        assert [m.left_at is not None for m in both] == [True, False]
+        assert find_member(uow, 1, "小王").id == both[1].id                             # the name finds the new one
+        assert uow.session.get(Customer, 1).owner_id == _member(app, "小李").id        # what was handed over stays
+    assert "Acme" not in bot(":as 小王", "/customer list")
