@@ -336,10 +336,10 @@ def open_period(uow: UnitOfWork, org: Organisation, period: Period) -> list[Revi
         created.append(review)
         uow.audit(org.id, None, "create", "review", _ref(review), f"{member.name} {period.key}")
         hour = time(org_setting(org, "reminder_hour"))
-        for kind, day in ((SELF_REMINDER, win.self_due), (SCORE_REMINDER, win.closes)):
-            remind_at = at_local(workday_before(org, day), hour, org.timezone)
-            if remind_at > uow.now:  # a reminder due as the review opens would repeat the opening's own message
-                schedule(uow, org.id, kind, review.id, remind_at)
+        schedule(uow, org.id, SELF_REMINDER, review.id,
+                 at_local(workday_before(org, win.self_due), hour, org.timezone))
+        schedule(uow, org.id, SCORE_REMINDER, review.id,
+                 at_local(workday_before(org, win.closes), hour, org.timezone))
         schedule(uow, org.id, SELF_CLOSE, review.id, at_local(win.self_due + timedelta(days=1), time(0),
                                                                 org.timezone))
         schedule(uow, org.id, SCORE_OVERDUE, review.id, at_local(win.closes + timedelta(days=1), hour,
