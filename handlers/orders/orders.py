@@ -164,7 +164,7 @@ class OrderAcceptArgs(Args):
 @commands.command("order accept", N_("Record the customer's acceptance: passed, or failed with the rectification."),
                   OrderAcceptArgs, positional=("order", "outcome"),
                   examples=("/order accept O1 passed",
-                            '/order accept O1 failed rectify="replace two damaged panels" owner=li due=2026-12-28'))
+                            '/order accept O1 failed rectify="replace two damaged panels" owner=quinn due=2026-12-28'))
 def order_accept(ctx: Ctx, args: OrderAcceptArgs) -> Reply:
     """验收."""
     with ctx.uow() as uow:
