@@ -191,7 +191,8 @@ def test_bad_input_is_refused_with_nothing_changed(team, app) -> None:
         assert uow.session.scalar(select(func.count(OrderStep.id))) == 0
     team(NEW)
     out = team("/order done O1 shipping", "/order ship O1 carrier=SF tracking=X",
-               "/order done O1 production carrier=SF", "/order ack O1 painting", "/order accept O1 maybe", "/order done O1 production carrier=SF tracking=1")
+               "/order done O1 production carrier=SF", "/order ack O1 painting",
+               "/order accept O1 maybe", "/order done O1 production carrier=SF tracking=1")
     assert out.count("Step shipping of O1 has not started: an earlier step is not done.") == 2
     assert "Shipping records the carrier and the tracking number: /order ship O1" in out
     assert "Unknown step 'painting'" in out and "Unknown acceptance 'maybe'" in out
@@ -222,7 +223,8 @@ def test_on_time_delivery_rate_and_late_orders(team, app, clock) -> None:
     shipped 26 Nov (early: on time), O4 due 25 Nov not shipped (late). Shipped in the week: 3, on time 2 → 2/3;
     late at some time in the week: O2 and O4."""
     team(":as carol", '/order new K1 items=a qty=1 delivery=2026-11-24',
-         '/order new K1 items=b qty=1 delivery=2026-11-25', '/order new K1 items=c qty=1 delivery=2026-12-10', '/order new K1 items=d qty=1 delivery=2026-11-25')
+         '/order new K1 items=b qty=1 delivery=2026-11-25',
+         '/order new K1 items=c qty=1 delivery=2026-12-10', '/order new K1 items=d qty=1 delivery=2026-11-25')
     for n in (1, 2, 3, 4):
         team(f"/order done O{n}", f"/order done O{n}", f"/order done O{n}")
     team(":advance 1d", "/order ship O1 carrier=SF tracking=1", ":advance 2d", "/order ship O2 carrier=SF tracking=2",
