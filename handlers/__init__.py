@@ -7,6 +7,7 @@ from handlers.approvals import contracts, requests
 from handlers.complaints import cases
 from handlers.crm import customers, holidays, leads, visits
 from handlers.meeting import weekly
+from handlers.orders import orders
 from handlers.registry import Registry
 from handlers.risk import levels
 from handlers.team import audit, members
@@ -17,7 +18,7 @@ def load() -> Registry:
     registry = Registry()
     registry.include(
         help.commands, members.commands, customers.commands, leads.commands, visits.commands, agenda.commands,
-        remind.commands, requests.commands, contracts.commands, cases.commands, weekly.commands, reviews.commands,
-        holidays.commands, exports.commands, levels.commands, audit.commands,
+        remind.commands, requests.commands, contracts.commands, orders.commands, cases.commands, weekly.commands,
+        reviews.commands, holidays.commands, exports.commands, levels.commands, audit.commands,
     )
     return registry

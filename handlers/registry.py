@@ -67,6 +67,10 @@ OPTION_ALIASES: dict[str, str | tuple[str, ...]] = {
     "主题": "topic", "类型": "type", "截至": "until", "推迟到": "until", "周": "week", "年份": "year",
     "姓名": "name", "客户名称": "name", "节日名称": "name", "代审人": "name", "小时": "value",
     "值班人": "member",
+    "产品": "items", "规格": "items", "数量": "qty", "客户要求": "requirements", "要求": "requirements",
+    "承运商": "carrier", "物流公司": "carrier", "快递": "carrier", "物流单号": "tracking", "运单号": "tracking",
+    "单号": "tracking", "整改": "rectify", "整改要求": "rectify", "订单": "order", "流程": "route",
+    "发货日期": "date", "整改人": "owner",
 }
 
 

@@ -89,13 +89,16 @@ DEFAULT_TEMPLATES: dict[str, dict[str, Any]] = {
         {"key": "documentation", "label": N_("documentation"), "weight": 10, "measures": []},
         {"key": "teamwork", "label": N_("teamwork"), "weight": 10, "measures": []},
     ]},
+    # 客服人员: service quality (satisfaction, complaints), order tracking (订单按时交付率), relationship upkeep
     "service": {"label": N_("customer service"), "roles": ["service"], "indicators": [
-        {"key": "satisfaction", "label": N_("customer satisfaction"), "weight": 40, "measures": []},
-        {"key": "complaints", "label": N_("complaint timeliness and resolution"), "weight": 30,
+        {"key": "satisfaction", "label": N_("customer satisfaction"), "weight": 30, "measures": []},
+        {"key": "complaints", "label": N_("complaint timeliness and resolution"), "weight": 25,
          "measures": ["complaint_timeliness", "complaint_resolution"]},
+        {"key": "orders", "label": N_("order tracking (on-time delivery)"), "weight": 20,
+         "measures": ["on_time_delivery", "orders_handed_down"]},
         {"key": "callbacks", "label": N_("callback completion rate"), "weight": 15,
          "measures": ["callback_completion"]},
-        {"key": "relationship", "label": N_("relationship upkeep"), "weight": 15, "measures": ["visits"]},
+        {"key": "relationship", "label": N_("relationship upkeep"), "weight": 10, "measures": ["visits"]},
     ]},
 }
 

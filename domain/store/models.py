@@ -720,3 +720,65 @@ class ComplaintStep(Base):
     target_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     note: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Order(Base):
+    """An order (订单) handed down from a signed contract through routing steps, shipped, and accepted (验收)."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index("ix_orders_org_state", "org_id", "state"),
+        UniqueConstraint("org_id", "number", name="uq_orders_org_id_number"),
+    )
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    number: Mapped[int] = mapped_column(Integer)  # counted per department from 1: the reference (O3)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)  # who handed it down and tracks it
+    items: Mapped[str] = mapped_column(Text)
+    qty: Mapped[Decimal] = mapped_column(Numeric(18, 3))
+    unit: Mapped[str | None] = mapped_column(String(20))
+    delivery: Mapped[date] = mapped_column(Date)
+    requirements: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(12), default="open")
+    shipped_on: Mapped[date | None] = mapped_column(Date)
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    carrier: Mapped[str | None] = mapped_column(String(120))
+    tracking: Mapped[str | None] = mapped_column(String(120))
+    acceptance: Mapped[str | None] = mapped_column(String(12))  # passed, failed, or None while not yet accepted
+    accepted_on: Mapped[date | None] = mapped_column(Date)
+    round: Mapped[int] = mapped_column(Integer, default=1)  # acceptance rounds: a failed one starts the next
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class OrderStep(Base):
+    """One routing step of an order (生产安排, 采购协调, 质量检验, 发货, 整改): its owner — a member, or a named
+    contact of another department — its deadline, acknowledgement and completion."""
+
+    __tablename__ = "order_steps"
+    __table_args__ = (Index("ix_order_steps_owner_state", "owner_id", "state"),)
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    contact: Mapped[str | None] = mapped_column(String(200))
+    days: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(12), default="waiting")  # waiting, open, acked, done
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    what: Mapped[str | None] = mapped_column(Text)  # a rectification's requirement (整改要求)
+    note: Mapped[str | None] = mapped_column(Text)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalated: Mapped[int] = mapped_column(Integer, default=0)  # 0, 1 (the order's owner), 2 (the manager)

@@ -190,7 +190,7 @@ def contract_ledger(ctx: Ctx, args: LedgerArgs) -> Reply:
         columns, in_money = contracts.ledger_columns(uow)
 
     def more(r: contracts.LedgerRow) -> list[str]:
-        return [f"{translate(label)} {money(v, r.currency) if is_money else v}"
+        return [f"{translate(label)} {money(v, r.currency) if is_money else day(v) if isinstance(v, date) else v}"
                 for label, is_money, v in zip(columns, in_money, r.more, strict=True) if v is not None]
 
     items = [" · ".join([r.ref, day(r.signed_on), r.customer, r.title, money(r.amount, r.currency),

@@ -305,8 +305,9 @@ def test_ledger_export_csv_and_xlsx(team, app) -> None:
         data, count, _locale = export_ledger(uow, "alice", None, "csv", None, None)
     assert count == 2
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    assert rows[0] == ["Contract", "Sign date", "Customer", "Title", "Amount", "Currency", "Term", "Owner"]
-    assert rows[1] == ["K1", "2026-11-23", "Acme", "ERP rollout", "800000.00", "CNY", "2027-12-31", "alice"]
+    assert rows[0] == ["Contract", "Sign date", "Customer", "Title", "Amount", "Currency", "Term", "Owner",
+                       "Delivered on", "Accepted on"]
+    assert rows[1] == ["K1", "2026-11-23", "Acme", "ERP rollout", "800000.00", "CNY", "2027-12-31", "alice", "", ""]
     with app.uow() as uow:
         data, count, _locale = export_ledger(uow, "bob", None, "xlsx", date(2026, 11, 1), None)
     assert count == 0

@@ -1,0 +1,1 @@
+"""Orders: handing down, steps, shipping and acceptance."""
