@@ -80,7 +80,7 @@ class FeishuApi:
         status = int(getattr(raw, "status_code", 0) or 0)
         code = int(response.code or 0) if response.code is not None else (0 if 200 <= status < 300 else status)
         if code == 0 and (status == 0 or status < 400):
-            return response.data
+            return getattr(response, "data", None)
         headers = {k.lower(): v for k, v in (getattr(raw, "headers", None) or {}).items()}
         throttled = status == 429 or code in THROTTLED
         wait = _seconds(headers.get("x-ogw-ratelimit-reset")) or _seconds(headers.get("retry-after"))

@@ -44,7 +44,7 @@ class _Handler(FakeHandler):
         raw = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
         body: Any = raw
-        if headers.get("content-type", "").startswith("application/json") and raw:
+        if not headers.get("content-type", "").startswith("multipart/") and raw[:1] == b"{":
             try:
                 body = json.loads(raw)
             except ValueError:
@@ -114,19 +114,19 @@ class FakeFeishu(FakeServer[Call]):
         if call.method in ("im.message.create", "im.message.reply"):
             body = call.body if isinstance(call.body, dict) else {}
             message_id = f"om_{next(self._ids):06d}"
-            to = body.get("receive_id") or call.path.split("/")[4]
+            to = body.get("receive_id") or call.path.split("/")[5]
             if call.method == "im.message.reply":
-                to = "reply:" + self.messages.get(call.path.split("/")[4], {}).get("to", "?")
+                to = "reply:" + self.messages.get(call.path.split("/")[5], {}).get("to", "?")
             with self._changed:
                 self.messages[message_id] = {"to": to, "type": call.query.get("receive_id_type"),
                                              "msg_type": body.get("msg_type"),
                                              "content": json.loads(body.get("content") or "{}"), "patches": [],
-                                             "reply_to": call.path.split("/")[4]
+                                             "reply_to": call.path.split("/")[5]
                                              if call.method == "im.message.reply" else None}
             return 200, {"code": 0, "msg": "success", "data": {"message_id": message_id, "msg_type":
                                                                body.get("msg_type")}}, {}
         if call.method == "im.message.patch":
-            message_id = call.path.split("/")[4]
+            message_id = call.path.split("/")[5]
             if message_id not in self.messages:
                 return 400, {"code": 230001, "msg": "message not found"}, {}
             with self._changed:
