@@ -1,4 +1,5 @@
-"""`bizbot serve`: one ASGI app (health, readiness, Slack, Telegram, Feishu) plus the scheduler and the outbox dispatcher."""
+"""`bizbot serve`: one ASGI app (health, readiness, Slack, Telegram, Feishu), the scheduler and the outbox
+dispatcher."""
 from __future__ import annotations
 
 import asyncio
