@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import lark_oapi
 import pytest
+from click.testing import CliRunner
 from fakes.feishu_fake import FakeFeishu, buttons, card_text
 from fakes.feishu_payloads import (
     bot_mention,
@@ -23,6 +24,7 @@ from fakes.feishu_payloads import (
 from fakes.feishu_stack import KEY, TOKEN, FeishuStack
 from sqlalchemy import func, select
 
+from bot.cli import main
 from domain.store.models import Customer, Identity, InboundEvent, Member, OutboxMessage
 
 WANG, ALICE, BOB = "ou_wang0000000000000000000000000001", "ou_alice000000000000000000000000002", \
@@ -253,3 +255,11 @@ def test_the_long_connection_uses_the_same_dispatcher_as_the_http_route(db_url: 
 
 def clock_sleep() -> None:
     time.sleep(0.02)
+
+
+def test_feishu_setup_checks_the_configuration_against_the_open_api(fake: FakeFeishu, monkeypatch) -> None:
+    for name, value in (("FEISHU_APP_ID", "cli_x"), ("FEISHU_APP_SECRET", "s"), ("FEISHU_DOMAIN", fake.root)):
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(main, ["feishu", "setup"])
+    assert result.exit_code == 0, result.output
+    assert "[ok] tenant access token fetched" in result.output and "bizbot (ou_bot" in result.output
