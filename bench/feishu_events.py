@@ -132,9 +132,9 @@ def main() -> None:
             conn.send("stop")
             proc.join(15)
         for kind, (seconds, latencies, errors) in results.items():
-            latencies.sort()
-            p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
-            print(f"{kind:7} {args.requests / seconds:8.1f} req/s  p50 {p(0.5):6.1f} ms  p99 {p(0.99):6.1f} ms  "
+            ordered = sorted(latencies)
+            p50, p99 = (ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 for q in (0.5, 0.99))
+            print(f"{kind:7} {args.requests / seconds:8.1f} req/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  "
                   f"errors {errors}")
         ratio = (results["bare"][0]) / results["bizbot"][0]
         print(f"bizbot / bare throughput: {ratio:.0%} (target >= 50%); concurrency {args.concurrency}")

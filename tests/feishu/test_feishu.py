@@ -99,7 +99,7 @@ def test_team_add_mention_links_the_account_and_private_replies_go_to_the_privat
     dm(fs, "/help")
     sent = dm(fs, "@_user_1 /team add @_user_2 role=sales", chat=GROUP, chat_type="group",
               mentions=[bot_mention(), mention("@_user_2", ALICE, "Alice Li")])
-    assert "linked to their Feishu account" in json.dumps([m["content"] for m in sent], ensure_ascii=False)
+    assert "已关联其飞书账号" in json.dumps([m["content"] for m in sent], ensure_ascii=False)  # 王经理 reads Chinese
     with fs.app.uow() as uow:
         alice = uow.session.scalar(select(Member).where(Member.name == "Alice Li"))
         assert alice is not None and alice.roles == "sales"
