@@ -18,6 +18,7 @@ from bot.affinity import AffinityError
 from bot.backup import BackupError, backup, file_name, restore, stamp
 from bot.bootstrap import bootstrap, wire
 from bot.console.app import Console, interactive_lines, start_clock
+from bot.feishu.setup import checklist
 from bot.leader import SingleProcessError
 from bot.logs import Redactor, configure
 from bot.server import listen
@@ -280,6 +281,24 @@ def enrol(hours: int) -> None:
                "becomes the department's admin and manager:")
     click.echo(f"  Telegram: add the bot to the group, then send /enrol {code} there")
     click.echo(f"  Slack: /enrol {code} in the workspace")
+    click.echo(f"  Feishu: send /enrol {code} to the bot in a private chat")
+
+
+@main.group()
+def feishu() -> None:
+    """Feishu / Lark."""
+
+
+@feishu.command("setup")
+def feishu_setup() -> None:
+    """Print the set-up checklist and check the configuration against the Open API (a tenant access token,
+    the bot's info); exit 1 when something is missing or refused."""
+    ok = True
+    for good, line in checklist(_settings()):
+        click.echo(("[ok] " if good else "[!!] " if good is False else "[  ] ") + line)
+        ok = ok and good is not False
+    if not ok:
+        raise SystemExit(1)
 
 
 @main.group()

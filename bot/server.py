@@ -1,4 +1,5 @@
-"""`bizbot serve`: one ASGI app (health, readiness, Slack) plus the scheduler and the outbox dispatcher."""
+"""`bizbot serve`: one ASGI app (health, readiness, Slack, Telegram, Feishu), the scheduler and the outbox
+dispatcher."""
 from __future__ import annotations
 
 import asyncio
@@ -30,6 +31,9 @@ from bot.affinity import pin
 from bot.backup import BackupError, daily
 from bot.bootstrap import App
 from bot.delivery import Dispatcher, Sender
+from bot.feishu import events as feishu_events
+from bot.feishu.app import FeishuAdapter
+from bot.feishu.sender import FeishuSender
 from bot.leader import SCHEDULER, Leadership
 from bot.slack.app import SlackAdapter
 from bot.slack.sender import SlackSender
@@ -43,12 +47,14 @@ T = TypeVar("T")
 READY_TIMEOUT = 2.0  # /readyz answers within this (and a little), whatever the database does
 
 
-def senders(app: App) -> dict[str, Sender]:
+def senders(app: App, feishu: FeishuAdapter | None = None) -> dict[str, Sender]:
     found: dict[str, Sender] = {}
     if app.settings.slack_enabled:
         found["slack"] = SlackSender(app.settings, app.engine)
     if app.settings.telegram_enabled:
         found["telegram"] = TelegramSender(app.settings)
+    if app.settings.feishu_enabled:
+        found["feishu"] = FeishuSender(app.settings, feishu.api if feishu is not None else None)
     return found
 
 
@@ -195,6 +201,8 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
                                      "running": application.running}
             if not settings.telegram_webhook_url:
                 platforms["telegram"]["polling"] = application.updater is not None and application.updater.running
+        if feishu is not None:
+            platforms["feishu"] = dict(feishu.status)
         ok = database["ok"]
         body = {"status": "ready" if ok else "unavailable", **({} if ok else {"reason": database["error"]}),
                 "database": database, "scheduler": scheduler, "platforms": platforms}
@@ -219,8 +227,14 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
 
         routes += [Route("/telegram/webhook", webhooks.telegram_webhook(telegram), methods=["POST"])]
 
+    feishu = None
+    if settings.feishu_enabled:
+        feishu = FeishuAdapter(app, settings, executor)
+        if settings.feishu_http:
+            routes += [Route("/feishu/events", feishu_events.endpoint(feishu), methods=["POST"])]
+
     leadership = leadership or Leadership(app.engine, app.clock, ttl=settings.lease_ttl)
-    worker = Worker(app, executor, Dispatcher(app.services.uow, senders(app), replica=leadership.replica),
+    worker = Worker(app, executor, Dispatcher(app.services.uow, senders(app, feishu), replica=leadership.replica),
                     leadership)
 
     @contextlib.asynccontextmanager
@@ -233,6 +247,8 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
             scheduler.start()
         if telegram is not None:
             await telegram.start()
+        if feishu is not None:
+            await feishu.start()  # the bot's identity is asked for in the background: Feishu may be down
         if slack is not None and settings.slack_app_token:
             socket = AsyncSocketModeHandler(slack.bolt, settings.slack_app_token.get_secret_value())
             await socket.connect_async()
@@ -252,6 +268,8 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
                 await slack.drain()  # replies still being worked out after their ack
             if telegram is not None:
                 await telegram.stop()
+            if feishu is not None:
+                await feishu.stop()
             if scheduler.running:
                 scheduler.shutdown(wait=False)
             executor.submit(app.sessions.release)  # the connection a database thread holds goes with it
@@ -262,6 +280,7 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
     asgi = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(webhooks.BodyLimit)])
     asgi.state.slack = slack
     asgi.state.telegram = telegram
+    asgi.state.feishu = feishu
     asgi.state.worker = worker
     return asgi
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import ArgumentError
 from domain.kernel.i18n import normalize_locale
 from domain.store.engine import normalize_url
 
+FEISHU_DOMAINS = {"feishu": "https://open.feishu.cn", "lark": "https://open.larksuite.com"}
 LOG_LEVELS = ("debug", "info", "warning", "error")
 _SECRET_NAME = re.compile(r"token|secret|password|passwd|credential|private_key|api_key", re.IGNORECASE)
 
@@ -54,6 +55,33 @@ class Settings(BaseSettings):
     slack_api_url: str = Field("https://slack.com/api/", validation_alias="SLACK_API_URL")
     slack_client_id: str | None = Field(None, validation_alias="SLACK_CLIENT_ID")
     slack_client_secret: SecretStr | None = Field(None, validation_alias="SLACK_CLIENT_SECRET")
+
+    # Feishu / Lark (bot.feishu): the app's credentials, and for the HTTP event subscription its Verification
+    # Token and Encrypt Key (without them, events come over the long connection)
+    feishu_app_id: str | None = Field(None, validation_alias="FEISHU_APP_ID")
+    feishu_app_secret: SecretStr | None = Field(None, validation_alias="FEISHU_APP_SECRET")
+    feishu_verification_token: SecretStr | None = Field(None, validation_alias="FEISHU_VERIFICATION_TOKEN")
+    feishu_encrypt_key: SecretStr | None = Field(None, validation_alias="FEISHU_ENCRYPT_KEY")
+    feishu_domain: str = Field("feishu", validation_alias="FEISHU_DOMAIN")
+
+    @field_validator("feishu_domain")
+    @classmethod
+    def _feishu_domain(cls, value: str) -> str:
+        value = value.strip()
+        if value.lower() in FEISHU_DOMAINS:
+            return FEISHU_DOMAINS[value.lower()]
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("feishu, lark, or an http(s) URL such as https://open.feishu.cn")
+        return value.rstrip("/")
+
+    @property
+    def feishu_enabled(self) -> bool:
+        return bool(self.feishu_app_id) and self.feishu_app_secret is not None
+
+    @property
+    def feishu_http(self) -> bool:
+        """Events over HTTP (POST /feishu/events) rather than the long connection."""
+        return self.feishu_verification_token is not None and self.feishu_encrypt_key is not None
 
     @field_validator("slack_api_url")
     @classmethod
@@ -155,8 +183,9 @@ class Settings(BaseSettings):
     def _admins(cls, value: str) -> str:
         for entry in filter(None, (e.strip() for e in value.split(","))):
             platform, sep, ident = entry.partition(":")
-            if not sep or not ident or platform not in ("console", "slack", "telegram"):
-                raise ValueError(f"{entry!r} is not PLATFORM:ID (console:NAME, slack:U123, telegram:42)")
+            if not sep or not ident or platform not in ("console", "slack", "telegram", "feishu"):
+                raise ValueError(f"{entry!r} is not PLATFORM:ID (console:NAME, slack:U123, telegram:42, "
+                                 "feishu:ou_…)")
         return value
 
     @property

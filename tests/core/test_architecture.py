@@ -9,7 +9,7 @@ import pytest
 pytestmark = pytest.mark.fast  # no database: reading the source
 
 ROOT = Path(__file__).resolve().parents[2]
-PLATFORM_MODULES = ("slack_bolt", "slack_sdk", "slack", "telegram", "aiogram", "bot")
+PLATFORM_MODULES = ("slack_bolt", "slack_sdk", "slack", "telegram", "aiogram", "lark_oapi", "bot")
 PLATFORM_WORDS = ("block_kit", "blocks=", "callback_data", "inline_keyboard", "chat_id", "parse_mode", "mrkdwn")
 
 
@@ -193,9 +193,10 @@ def test_own_private_names_and_public_underscored_api_are_allowed() -> None:
     assert _library_private_reads(ast.parse(source)) == []
 
 
-# heavy libraries (each import says why), loaded only by the process that needs them; and readline, whose
+# heavy libraries (each import says why; lark_oapi loads every Open API it wraps, ~3 s), loaded only by the
+# process that needs them; and readline, whose
 # import switches input() to line editing and which some platforms lack
-LAZY_IMPORTS = ("matplotlib", "openpyxl", "dateparser", "pypinyin", "cn2an", "readline")
+LAZY_IMPORTS = ("matplotlib", "openpyxl", "dateparser", "pypinyin", "cn2an", "readline", "lark_oapi")
 
 
 def test_imports_are_at_module_level_but_the_heavy_optional_ones() -> None:

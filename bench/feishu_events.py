@@ -1,0 +1,144 @@
+"""Feishu events into `bizbot serve` over HTTP against a bare lark-oapi handler that only acknowledges, in one run.
+
+    .venv/bin/python bench/feishu_events.py [--requests 1000] [--concurrency 10]
+
+Both targets run in server processes of their own (uvicorn, one worker, 127.0.0.1); the load generator (aiohttp)
+runs here. Every request is an im.message.receive_v1 event with an event_id of its own, encrypted with the
+Encrypt Key and signed as Feishu does. bizbot runs the command (`/customer list` in a private chat) and sends its
+card to a FakeFeishu (tests/fakes/feishu_fake.py) before it answers; the bare handler (EventDispatcherHandler
+.do with a handler that does nothing) only acknowledges. Printed: requests/s of each, the ratio, p50 and p99.
+Target: at concurrency 10, bizbot >= 50% of the bare handler's throughput, p99 < 100 ms.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from fakes.feishu_fake import FakeFeishu  # noqa: E402
+from fakes.feishu_payloads import encrypt, message, signed_headers  # noqa: E402
+
+KEY, TOKEN = "bench-encrypt-key", "bench-verification-token"
+USER, CHAT = "ou_bench0000000000000000000000000001", "oc_benchdm000000000000000000000001"
+
+
+def _bare():
+    import lark_oapi as lark
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    handler = (lark.EventDispatcherHandler.builder(KEY, TOKEN)
+               .register_p2_im_message_receive_v1(lambda data: None).build())
+
+    async def endpoint(request: Request) -> Response:
+        raw = lark.RawRequest()
+        raw.uri, raw.body = request.url.path, await request.body()
+        raw.headers = {"X-Lark-Request-Timestamp": request.headers.get("x-lark-request-timestamp", ""),
+                       "X-Lark-Request-Nonce": request.headers.get("x-lark-request-nonce", ""),
+                       "X-Lark-Signature": request.headers.get("x-lark-signature", "")}
+        answer = handler.do(raw)
+        return Response(answer.content, status_code=answer.status_code, media_type="application/json")
+
+    return Starlette(routes=[Route("/feishu/events", endpoint, methods=["POST"])]), None
+
+
+def _bizbot(api_url: str, db_url: str):
+    from bot.bootstrap import bootstrap
+    from bot.server import create_asgi
+    from bot.settings import Settings
+
+    settings = Settings(database_url=db_url, locale="en", timezone="Asia/Shanghai", admins="", open_enrolment=True,
+                        feishu_app_id="cli_bench", feishu_app_secret="s", feishu_verification_token=TOKEN,
+                        feishu_encrypt_key=KEY, feishu_domain=api_url)
+    app = bootstrap(settings)
+    return create_asgi(app, run_worker=False, freeze_heap=True), app
+
+
+def serve(kind: str, api_url: str, db_url: str, conn) -> None:
+    import logging
+    import socket
+    import threading
+
+    import uvicorn
+
+    logging.basicConfig(level=logging.WARNING)
+    asgi, app = _bizbot(api_url, db_url) if kind == "bizbot" else _bare()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(asgi, log_level="warning", lifespan="on", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    conn.send(f"http://127.0.0.1:{sock.getsockname()[1]}/feishu/events")
+    conn.recv()
+    server.should_exit = True
+    thread.join(10)
+    if app is not None:
+        app.close()
+
+
+async def load(url: str, count: int, concurrency: int) -> tuple[float, list[float], int]:
+    import aiohttp
+
+    bodies = []
+    for _ in range(count):
+        body = encrypt(message("/customer list", TOKEN, open_id=USER, chat_id=CHAT), KEY)
+        bodies.append((body, signed_headers(body, KEY)))
+    latencies: list[float] = []
+    errors = 0
+    queue = iter(bodies)
+    async with aiohttp.ClientSession() as session:
+        async def worker() -> None:
+            nonlocal errors
+            for body, headers in queue:
+                start = time.perf_counter()
+                async with session.post(url, data=body, headers=headers) as response:
+                    await response.read()
+                    if response.status != 200:
+                        errors += 1
+                latencies.append(time.perf_counter() - start)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return time.perf_counter() - started, latencies, errors
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=10)
+    args = parser.parse_args()
+    ctx = mp.get_context("spawn")
+    with FakeFeishu() as fake, tempfile.TemporaryDirectory() as tmp:
+        fake.users[USER] = {"name": "Bench"}
+        results = {}
+        for kind in ("bare", "bizbot"):
+            conn, child = ctx.Pipe()
+            proc = ctx.Process(target=serve, args=(kind, fake.root, f"sqlite:///{tmp}/bench.db", child), daemon=True)
+            proc.start()
+            url = conn.recv()
+            asyncio.run(load(url, 50, args.concurrency))  # warm-up
+            results[kind] = asyncio.run(load(url, args.requests, args.concurrency))
+            conn.send("stop")
+            proc.join(15)
+        for kind, (seconds, latencies, errors) in results.items():
+            ordered = sorted(latencies)
+            p50, p99 = (ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 for q in (0.5, 0.99))
+            print(f"{kind:7} {args.requests / seconds:8.1f} req/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  "
+                  f"errors {errors}")
+        ratio = (results["bare"][0]) / results["bizbot"][0]
+        print(f"bizbot / bare throughput: {ratio:.0%} (target >= 50%); concurrency {args.concurrency}")
+
+
+if __name__ == "__main__":
+    main()
