@@ -30,6 +30,10 @@ from bot.affinity import pin
 from bot.backup import BackupError, daily
 from bot.bootstrap import App
 from bot.delivery import Dispatcher, Sender
+from bot.dingtalk.app import DingTalkAdapter
+from bot.dingtalk.endpoint import events as dingtalk_events
+from bot.dingtalk.sender import DingTalkSender
+from bot.dingtalk.stream import Stream as DingTalkStream
 from bot.leader import SCHEDULER, Leadership
 from bot.slack.app import SlackAdapter
 from bot.slack.sender import SlackSender
@@ -49,6 +53,8 @@ def senders(app: App) -> dict[str, Sender]:
         found["slack"] = SlackSender(app.settings, app.engine)
     if app.settings.telegram_enabled:
         found["telegram"] = TelegramSender(app.settings)
+    if app.settings.dingtalk_enabled:
+        found["dingtalk"] = DingTalkSender(app.settings)
     return found
 
 
@@ -195,6 +201,10 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
                                      "running": application.running}
             if not settings.telegram_webhook_url:
                 platforms["telegram"]["polling"] = application.updater is not None and application.updater.running
+        if dingtalk is not None:
+            platforms["dingtalk"] = {"mode": settings.dingtalk_mode}
+            if dingtalk_stream is not None:
+                platforms["dingtalk"]["connected"] = dingtalk_stream.connected
         ok = database["ok"]
         body = {"status": "ready" if ok else "unavailable", **({} if ok else {"reason": database["error"]}),
                 "database": database, "scheduler": scheduler, "platforms": platforms}
@@ -219,6 +229,14 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
 
         routes += [Route("/telegram/webhook", webhooks.telegram_webhook(telegram), methods=["POST"])]
 
+    dingtalk, dingtalk_stream = None, None
+    if settings.dingtalk_enabled:
+        dingtalk = DingTalkAdapter(app, settings, executor)
+        if settings.dingtalk_mode == "http":
+            routes += [Route("/dingtalk/events", dingtalk_events(dingtalk), methods=["POST"])]
+        else:
+            dingtalk_stream = DingTalkStream(dingtalk)
+
     leadership = leadership or Leadership(app.engine, app.clock, ttl=settings.lease_ttl)
     worker = Worker(app, executor, Dispatcher(app.services.uow, senders(app), replica=leadership.replica),
                     leadership)
@@ -237,6 +255,8 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
             socket = AsyncSocketModeHandler(slack.bolt, settings.slack_app_token.get_secret_value())
             await socket.connect_async()
             socket_mode.append(socket)
+        if dingtalk_stream is not None:  # connects on a thread of its own: an outage holds nothing up
+            dingtalk_stream.start()
         if freeze_heap:
             # what start-up loaded (modules, the registry, babel's and SQLAlchemy's caches) lives as long as
             # the process: moved out of the cyclic collector's reach, a full collection no longer walks it and
@@ -252,6 +272,8 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
                 await slack.drain()  # replies still being worked out after their ack
             if telegram is not None:
                 await telegram.stop()
+            if dingtalk_stream is not None:
+                dingtalk_stream.stop()
             if scheduler.running:
                 scheduler.shutdown(wait=False)
             executor.submit(app.sessions.release)  # the connection a database thread holds goes with it
@@ -262,6 +284,7 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
     asgi = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(webhooks.BodyLimit)])
     asgi.state.slack = slack
     asgi.state.telegram = telegram
+    asgi.state.dingtalk = dingtalk
     asgi.state.worker = worker
     return asgi
 
