@@ -5,12 +5,15 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from click.testing import CliRunner
 from fakes.dingtalk_fake import FakeDingTalk
 from fakes.dingtalk_payloads import CORP, GROUP, card_callback, robot_message
 from fakes.dingtalk_stack import DingTalkStack
 from sqlalchemy import func, select
 
+from bot.cli import main
 from bot.dingtalk import render
+from domain.delivery.outbox import enqueue
 from domain.store.models import Customer, Identity, InboundEvent, Member, OutboxMessage, Visit
 
 WANG, LI = "manager4521", "sales0072"
@@ -186,8 +189,6 @@ def test_throttled_answers_go_to_the_outbox_and_the_dispatcher_waits(dt) -> None
 
 
 def test_outbox_sender_backs_off_when_throttled_and_refreshes_the_token(dt) -> None:
-    from domain.delivery.outbox import enqueue
-
     dt.say("/help", WANG, "王经理")
     with dt.app.uow() as uow:
         member = uow.session.scalar(select(Member))
@@ -213,3 +214,14 @@ def test_card_callback_for_a_foreign_button_is_ignored(dt) -> None:
     response = dt.post(card_callback(out_track_id="x", action_id="button_1646816888257", staff=WANG))
     assert response.status_code == 200
     assert count(dt, InboundEvent) == 1
+
+
+def test_setup_checks_the_credentials_against_the_open_api(fake, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    env = {"DINGTALK_CLIENT_ID": fake.APP_KEY, "DINGTALK_CLIENT_SECRET": fake.APP_SECRET,
+           "DINGTALK_API_URL": fake.root, "BIZBOT_DATABASE_URL": f"sqlite:///{tmp_path}/b.db"}
+    done = CliRunner().invoke(main, ["dingtalk", "setup"], env=env)
+    assert done.exit_code == 0, done.output
+    assert "Stream" in done.output and "OK: DingTalk issued an access token" in done.output
+    refused = CliRunner().invoke(main, ["dingtalk", "setup"], env={**env, "DINGTALK_CLIENT_SECRET": "wrong"})
+    assert refused.exit_code == 1 and "invalidClientIdOrSecret" in refused.output

@@ -1,10 +1,9 @@
 """bizbot's real ASGI server on 127.0.0.1 with DingTalk in HTTP callback mode, its Open API a FakeDingTalk."""
 from __future__ import annotations
 
-from typing import Any
-
 import json
 import re
+from typing import Any
 
 import httpx
 
