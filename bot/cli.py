@@ -18,6 +18,8 @@ from bot.affinity import AffinityError
 from bot.backup import BackupError, backup, file_name, restore, stamp
 from bot.bootstrap import bootstrap, wire
 from bot.console.app import Console, interactive_lines, start_clock
+from bot.dingtalk.setup import check as dingtalk_check
+from bot.dingtalk.setup import checklist as dingtalk_checklist
 from bot.feishu.setup import checklist
 from bot.leader import SingleProcessError
 from bot.logs import Redactor, configure
@@ -408,6 +410,27 @@ def slack_manifest(base_url: str, app_name: str, socket_mode: bool, output: str 
             fh.write(text)
     else:
         click.echo(text, nl=False)
+
+
+@main.group()
+def dingtalk() -> None:
+    """DingTalk (钉钉) app set-up."""
+
+
+@dingtalk.command("setup")
+def dingtalk_setup() -> None:
+    """Print the set-up checklist and check the app's credentials against DingTalk's Open API."""
+    settings = _settings()
+    for line in dingtalk_checklist(settings):
+        click.echo(line)
+    if not settings.dingtalk_enabled:
+        click.echo("DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET are not both set.", err=True)
+        sys.exit(2)
+    problem = dingtalk_check(settings)
+    if problem is not None:
+        click.echo(f"DingTalk refused the credentials: {problem}", err=True)
+        sys.exit(1)
+    click.echo("OK: DingTalk issued an access token for this app.")
 
 
 @main.group()

@@ -31,6 +31,10 @@ from bot.affinity import pin
 from bot.backup import BackupError, daily
 from bot.bootstrap import App
 from bot.delivery import Dispatcher, Sender
+from bot.dingtalk.app import DingTalkAdapter
+from bot.dingtalk.endpoint import events as dingtalk_events
+from bot.dingtalk.sender import DingTalkSender
+from bot.dingtalk.stream import Stream as DingTalkStream
 from bot.feishu import events as feishu_events
 from bot.feishu.app import FeishuAdapter
 from bot.feishu.sender import FeishuSender
@@ -55,6 +59,8 @@ def senders(app: App, feishu: FeishuAdapter | None = None) -> dict[str, Sender]:
         found["telegram"] = TelegramSender(app.settings)
     if app.settings.feishu_enabled:
         found["feishu"] = FeishuSender(app.settings, feishu.api if feishu is not None else None)
+    if app.settings.dingtalk_enabled:
+        found["dingtalk"] = DingTalkSender(app.settings)
     return found
 
 
@@ -203,6 +209,10 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
                 platforms["telegram"]["polling"] = application.updater is not None and application.updater.running
         if feishu is not None:
             platforms["feishu"] = dict(feishu.status)
+        if dingtalk is not None:
+            platforms["dingtalk"] = {"mode": settings.dingtalk_mode}
+            if dingtalk_stream is not None:
+                platforms["dingtalk"]["connected"] = dingtalk_stream.connected
         ok = database["ok"]
         body = {"status": "ready" if ok else "unavailable", **({} if ok else {"reason": database["error"]}),
                 "database": database, "scheduler": scheduler, "platforms": platforms}
@@ -232,6 +242,13 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
         feishu = FeishuAdapter(app, settings, executor)
         if settings.feishu_http:
             routes += [Route("/feishu/events", feishu_events.endpoint(feishu), methods=["POST"])]
+    dingtalk, dingtalk_stream = None, None
+    if settings.dingtalk_enabled:
+        dingtalk = DingTalkAdapter(app, settings, executor)
+        if settings.dingtalk_mode == "http":
+            routes += [Route("/dingtalk/events", dingtalk_events(dingtalk), methods=["POST"])]
+        else:
+            dingtalk_stream = DingTalkStream(dingtalk)
 
     leadership = leadership or Leadership(app.engine, app.clock, ttl=settings.lease_ttl)
     worker = Worker(app, executor, Dispatcher(app.services.uow, senders(app, feishu), replica=leadership.replica),
@@ -253,6 +270,8 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
             socket = AsyncSocketModeHandler(slack.bolt, settings.slack_app_token.get_secret_value())
             await socket.connect_async()
             socket_mode.append(socket)
+        if dingtalk_stream is not None:  # connects on a thread of its own: an outage holds nothing up
+            dingtalk_stream.start()
         if freeze_heap:
             # what start-up loaded (modules, the registry, babel's and SQLAlchemy's caches) lives as long as
             # the process: moved out of the cyclic collector's reach, a full collection no longer walks it and
@@ -270,6 +289,8 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
                 await telegram.stop()
             if feishu is not None:
                 await feishu.stop()
+            if dingtalk_stream is not None:
+                dingtalk_stream.stop()
             if scheduler.running:
                 scheduler.shutdown(wait=False)
             executor.submit(app.sessions.release)  # the connection a database thread holds goes with it
@@ -281,6 +302,7 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
     asgi.state.slack = slack
     asgi.state.telegram = telegram
     asgi.state.feishu = feishu
+    asgi.state.dingtalk = dingtalk
     asgi.state.worker = worker
     return asgi
 

@@ -82,6 +82,13 @@ class Settings(BaseSettings):
     def feishu_http(self) -> bool:
         """Events over HTTP (POST /feishu/events) rather than the long connection."""
         return self.feishu_verification_token is not None and self.feishu_encrypt_key is not None
+    # DingTalk (钉钉): the app's Client ID (AppKey) and Client Secret (AppSecret); Stream mode unless
+    # DINGTALK_MODE=http (the robot's HTTP callback at /dingtalk/events)
+    dingtalk_client_id: str | None = Field(None, validation_alias="DINGTALK_CLIENT_ID")
+    dingtalk_client_secret: SecretStr | None = Field(None, validation_alias="DINGTALK_CLIENT_SECRET")
+    dingtalk_mode: str = Field("stream", validation_alias="DINGTALK_MODE")
+    dingtalk_robot_code: str | None = Field(None, validation_alias="DINGTALK_ROBOT_CODE")
+    dingtalk_api_url: str | None = Field(None, validation_alias="DINGTALK_API_URL")
 
     @field_validator("slack_api_url")
     @classmethod
@@ -103,6 +110,25 @@ class Settings(BaseSettings):
         if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
             raise ValueError("1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
         return value
+
+    @field_validator("dingtalk_mode")
+    @classmethod
+    def _dingtalk_mode(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in ("stream", "http"):
+            raise ValueError("stream (the default) or http")
+        return value
+
+    @field_validator("dingtalk_api_url")
+    @classmethod
+    def _dingtalk_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL such as https://api.dingtalk.com")
+        return value.rstrip("/") if value is not None else None
+
+    @property
+    def dingtalk_enabled(self) -> bool:
+        return bool(self.dingtalk_client_id) and self.dingtalk_client_secret is not None
 
     @property
     def telegram_enabled(self) -> bool:
@@ -183,9 +209,9 @@ class Settings(BaseSettings):
     def _admins(cls, value: str) -> str:
         for entry in filter(None, (e.strip() for e in value.split(","))):
             platform, sep, ident = entry.partition(":")
-            if not sep or not ident or platform not in ("console", "slack", "telegram", "feishu"):
+            if not sep or not ident or platform not in ("console", "slack", "telegram", "feishu", "dingtalk"):
                 raise ValueError(f"{entry!r} is not PLATFORM:ID (console:NAME, slack:U123, telegram:42, "
-                                 "feishu:ou_…)")
+                                 "feishu:ou_…, dingtalk:STAFFID)")
         return value
 
     @property

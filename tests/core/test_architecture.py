@@ -9,7 +9,7 @@ import pytest
 pytestmark = pytest.mark.fast  # no database: reading the source
 
 ROOT = Path(__file__).resolve().parents[2]
-PLATFORM_MODULES = ("slack_bolt", "slack_sdk", "slack", "telegram", "aiogram", "lark_oapi", "bot")
+PLATFORM_MODULES = ("slack_bolt", "slack_sdk", "slack", "telegram", "aiogram", "lark_oapi", "dingtalk_stream", "bot")
 PLATFORM_WORDS = ("block_kit", "blocks=", "callback_data", "inline_keyboard", "chat_id", "parse_mode", "mrkdwn")
 
 

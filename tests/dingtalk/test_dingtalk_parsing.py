@@ -1,0 +1,50 @@
+"""What bizbot reads from DingTalk, whatever it is: button ids and callback signatures."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.dingtalk import render, sign
+from handlers.replies import Button
+
+pytestmark = pytest.mark.fast
+SECRET = "app-secret"
+
+
+@given(st.sampled_from(sorted(render.KINDS)), st.text(max_size=120))
+def test_a_button_id_gives_back_what_it_carries(kind: str, value: str) -> None:
+    assert render.decode(render.encode(kind, value)) == render.Pressed(kind, value)
+
+
+@given(st.text(max_size=300))
+def test_any_action_id_is_read_or_ignored_never_raises(action_id: str) -> None:
+    pressed = render.decode(action_id)
+    assert pressed is None or pressed.kind in render.KINDS
+
+
+@given(st.one_of(st.none(), st.text(max_size=30)), st.one_of(st.none(), st.text(max_size=60)),
+       st.integers(min_value=0, max_value=2**45))
+def test_any_signature_headers_are_judged_never_raise(timestamp, signature, now_ms) -> None:
+    assert sign.check(SECRET, timestamp, signature, now_ms) in (None, "missing", "stale", "forged")
+
+
+@given(st.integers(min_value=1_600_000_000_000, max_value=1_900_000_000_000), st.integers(-7_200_000, 7_200_000))
+def test_dingtalk_signature_accepted_within_the_hour_only(now_ms: int, offset: int) -> None:
+    timestamp = str(now_ms + offset)
+    verdict = sign.check(SECRET, timestamp, sign.sign(SECRET, timestamp), now_ms)
+    assert verdict == (None if abs(offset) <= sign.STALE_MS else "stale")
+    assert sign.check(SECRET, timestamp, sign.sign("other", timestamp), now_ms) in ("forged", "stale")
+
+
+def test_signature_matches_dingtalks_recipe() -> None:
+    expected = base64.b64encode(hmac.new(b"s", b"1700000000000\ns", hashlib.sha256).digest()).decode()
+    assert sign.sign("s", "1700000000000") == expected
+
+
+def test_long_commands_fall_back_to_help() -> None:
+    assert render.decode(render.button_id(Button("x", "/lead new " + "a" * 400))).value == "/help"
