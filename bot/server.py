@@ -31,6 +31,7 @@ from bot.backup import BackupError, daily
 from bot.bootstrap import App
 from bot.delivery import Dispatcher, Sender
 from bot.leader import SCHEDULER, Leadership
+from bot.metrics import CONTENT_TYPE
 from bot.slack.app import SlackAdapter
 from bot.slack.sender import SlackSender
 from bot.telegram.app import TelegramAdapter
@@ -66,9 +67,14 @@ class Worker:
 
     def tick_sync(self) -> int:
         self.last_tick_at = self.app.clock.now()
+        metrics = self.app.metrics
         if self.leadership.claim():
-            self.lead()
-        return self.dispatcher.run_once()
+            with metrics.sweep_seconds.time():
+                self.lead()
+        with metrics.dispatch_seconds.time():
+            sent = self.dispatcher.run_once()
+        metrics.sent.inc(sent)
+        return sent
 
     def lead(self) -> None:
         """The leader's part of a tick: recurring jobs, the sweep and the day's backup, each only while this
@@ -79,6 +85,7 @@ class Worker:
                 return
             ensure_recurring(uow)
         fired = sweep(self.app.services.uow, fence=leadership.fence)
+        self.app.metrics.swept.inc(fired)
         if leadership.leader:
             leadership.swept(fired)
         if leadership.leader:
@@ -200,7 +207,10 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
                 "database": database, "scheduler": scheduler, "platforms": platforms}
         return JSONResponse(body, status_code=200 if ok else 503)
 
-    routes += [Route("/healthz", healthz), Route("/readyz", readyz)]
+    async def metrics(request: Request) -> Response:
+        return Response(await app.metrics.render(app.engine, executor), media_type=CONTENT_TYPE)
+
+    routes += [Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)]
     if settings.slack_enabled:
         slack = SlackAdapter(app, settings, executor=executor)
         handler = AsyncSlackRequestHandler(slack.bolt)
@@ -208,7 +218,8 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
         async def slack_endpoint(request: Request) -> Response:
             return await handler.handle(request)
 
-        routes += [Route("/slack/events", webhooks.slack_events(handler.handle), methods=["POST"])]
+        routes += [Route("/slack/events", webhooks.slack_events(handler.handle, app.metrics.acknowledged),
+                         methods=["POST"])]
         if settings.slack_client_id:
             routes += [Route("/slack/install", slack_endpoint, methods=["GET"]),
                        Route("/slack/oauth_redirect", slack_endpoint, methods=["GET"])]
@@ -217,11 +228,13 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
     if settings.telegram_enabled:
         telegram = TelegramAdapter(app, settings, executor)
 
-        routes += [Route("/telegram/webhook", webhooks.telegram_webhook(telegram), methods=["POST"])]
+        routes += [Route("/telegram/webhook", webhooks.telegram_webhook(telegram, app.metrics.acknowledged),
+                         methods=["POST"])]
 
     leadership = leadership or Leadership(app.engine, app.clock, ttl=settings.lease_ttl)
-    worker = Worker(app, executor, Dispatcher(app.services.uow, senders(app), replica=leadership.replica),
-                    leadership)
+    worker = Worker(app, executor, Dispatcher(app.services.uow, senders(app), replica=leadership.replica,
+                                              on_failure=app.metrics.send_failed), leadership)
+    app.metrics.follow_leadership(lambda: (worker.leadership.replica.holder, worker.leadership.leader))
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

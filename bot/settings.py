@@ -14,6 +14,7 @@ from domain.kernel.i18n import normalize_locale
 from domain.store.engine import normalize_url
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("auto", "json", "text")
 _SECRET_NAME = re.compile(r"token|secret|password|passwd|credential|private_key|api_key", re.IGNORECASE)
 
 
@@ -38,6 +39,7 @@ class Settings(BaseSettings):
     # renewal; unset, 30 seconds (or six sweeps, if longer)
     lease_seconds: float | None = Field(None, ge=3, le=3600)
     log_level: str = "info"  # debug also shows every library's HTTP chatter (secrets redacted all the same)
+    log_format: str = "auto"  # json, text, or auto: text on a terminal, JSON lines otherwise (bot.logs)
     cpu: str = "auto"  # the CPU `bizbot serve` keeps to: auto (one, on SQLite), off, or a CPU number
     backup_dir: str | None = None  # with it, `bizbot serve` writes a backup a day there (bot.backup)
     backup_keep: int = Field(7, ge=1, le=3650)
@@ -103,6 +105,14 @@ class Settings(BaseSettings):
         value = value.strip().lower()
         if value not in LOG_LEVELS:
             raise ValueError(f"{value!r} is not one of {', '.join(LOG_LEVELS)}")
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in LOG_FORMATS:
+            raise ValueError(f"{value!r} is not one of {', '.join(LOG_FORMATS)}")
         return value
 
     @field_validator("lease_seconds")
