@@ -17,7 +17,7 @@ import handlers
 from bot.affinity import AffinityError
 from bot.backup import BackupError, backup, file_name, restore, stamp
 from bot.bootstrap import bootstrap, wire
-from bot.console.app import Console, interactive_lines, start_clock
+from bot.console.app import Console, DepartmentError, department_of, interactive_lines, start_clock
 from bot.leader import SingleProcessError
 from bot.logs import Redactor, configure
 from bot.server import listen
@@ -96,11 +96,16 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--as", "user", default=None, help="Act as this member (default: your login name).")
+@click.option("--as", "user", default=None,
+              help="Act as this member: inside the department (Slack, Telegram) that has them, if one does; "
+                   "else in the console's own department (default: your login name).")
+@click.option("--department", default=None,
+              help="The department (id or name) to act in when the member is in several.")
 @click.option("--now", "now", default=None,
               help="Start the console clock here (ISO time, e.g. 2026-11-23T09:00+08:00).")
-def console(user: str | None, now: str | None) -> None:
-    """Try bizbot in the terminal, on the embedded SQLite database."""
+def console(user: str | None, department: str | None, now: str | None) -> None:
+    """Try bizbot in the terminal (its own department), or act as a member of a department on the
+    configured database, as an operator."""
     settings = _settings()
     start = None
     if now:
@@ -115,8 +120,20 @@ def console(user: str | None, now: str | None) -> None:
     app = bootstrap(settings, clock)
     name = user or os.environ.get("BIZBOT_CONSOLE_USER") or getpass.getuser() or "me"
     try:
-        con = Console(app, clock, user=name)
-        if sys.stdin.isatty():
+        try:
+            org_id = department_of(app, name, department) if user or department else None
+        except DepartmentError as exc:
+            click.echo(f"bizbot: {exc}", err=True)
+            sys.exit(2)
+        if org_id is not None and now:
+            click.echo("bizbot: --now moves only the console's own clock; a department the server runs keeps "
+                       "the real time", err=True)
+            sys.exit(2)
+        con = Console(app, clock, user=name, org_id=org_id)
+        if sys.stdin.isatty() and con.operator:
+            con.write(f"bizbot console — acting as {name} in department {org_id}; /help for commands, :quit "
+                      "to leave. Messages go out through the server.")
+        elif sys.stdin.isatty():
             con.write("bizbot console — /help for commands, :advance 1d to move time, :quit to leave.")
             con.run(interactive_lines())
         else:
