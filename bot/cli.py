@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import click
 from alembic.util import CommandError
+from sqlalchemy import select
 from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
 
 import handlers
@@ -29,11 +30,14 @@ from domain.approvals import contracts
 from domain.complaints import cases
 from domain.crm import customers
 from domain.delivery.outbox import list_messages, retry_parked
+from domain.delivery.retention import AUDIT_POLICY
+from domain.delivery.retention import audit_days as audit_kept
 from domain.kernel.clock import SystemClock
 from domain.kernel.dates import in_range
 from domain.kernel.errors import DomainError
 from domain.kernel.i18n import use_locale
 from domain.store.engine import Sessions, current_revision, make_engine, upgrade
+from domain.store.models import Organisation
 from domain.store.uow import UnitOfWork
 from domain.team.members import create_department_code
 from handlers.registry import translate_error
@@ -273,6 +277,38 @@ def outbox(status: str | None, limit: int, retry: str | None) -> None:
             click.echo(f"{m.id:>6}  {m.status:<8} {when}  attempts={m.attempts}  {m.key}  → {to}{error}")
         if not rows:
             click.echo("no messages")
+    finally:
+        engine.dispose()
+
+
+@main.command()
+@click.option("--department", "org_id", type=int, default=None, help="The department (its id) whose policy to set.")
+@click.option("--audit-days", type=click.IntRange(0, 36500), default=None,
+              help="Keep this department's audit log this many days (0: for ever).")
+@click.option("--default", "use_default", is_flag=True, help="Give the department the installation's default again.")
+def retention(org_id: int | None, audit_days: int | None, use_default: bool) -> None:
+    """Show how long records are kept; set a department's audit retention."""
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with UnitOfWork(Sessions(engine), SystemClock(), wire()) as uow:
+            if org_id is not None and (audit_days is not None or use_default):
+                org = uow.session.get(Organisation, org_id)
+                if org is None:
+                    click.echo(f"bizbot: no department {org_id}", err=True)
+                    sys.exit(2)
+                policy = dict(org.settings or {})
+                policy.pop(AUDIT_POLICY, None)
+                if not use_default:
+                    policy[AUDIT_POLICY] = audit_days
+                org.settings = policy
+                uow.audit(org.id, None, "update", "retention", None, f"audit_days={audit_days}")
+                uow.commit()
+            kept = settings.retention
+            click.echo(f"due items {kept.due_days}, outbox {kept.outbox_days}, events {kept.events_days}, "
+                       f"audit {kept.audit_days} days (0: for ever)")
+            for org in uow.session.scalars(select(Organisation).order_by(Organisation.id)):
+                click.echo(f"{org.id:>6}  {org.platform:<9} {org.name}: audit {audit_kept(org, kept.audit_days)} days")
     finally:
         engine.dispose()
 

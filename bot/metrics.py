@@ -114,6 +114,8 @@ class Metrics:
                                registry=r)
         self.parked = Counter("bizbot_send_parked", "Messages parked after their last attempt", ["platform"],
                               registry=r)
+        self.purged = Counter("bizbot_purged_rows", "Rows deleted by the retention purge, by table", ["table"],
+                              registry=r)
         self.leader = Gauge("bizbot_leader", "1 while this replica leads the scheduler", ["replica"], registry=r)
         info = Gauge("bizbot_info", "bizbot's version", ["version"], registry=r)
         info.labels(bizbot_version()).set(1)

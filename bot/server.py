@@ -37,10 +37,12 @@ from bot.slack.sender import SlackSender
 from bot.telegram.app import TelegramAdapter
 from bot.telegram.sender import TelegramSender
 from domain.delivery.due import ensure_recurring, sweep
+from domain.delivery.retention import purge
 from domain.store.models import Lease
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+PURGE_EVERY = timedelta(hours=1)
 READY_TIMEOUT = 2.0  # /readyz answers within this (and a little), whatever the database does
 
 
@@ -63,6 +65,7 @@ class Worker:
         self.dispatcher = dispatcher
         self.leadership = leadership or Leadership(app.engine, app.clock, ttl=app.settings.lease_ttl)
         self._backup_failed_at: datetime | None = None
+        self._purged_at: datetime | None = None
         self.last_tick_at: datetime | None = None
 
     def tick_sync(self) -> int:
@@ -90,6 +93,26 @@ class Worker:
             leadership.swept(fired)
         if leadership.leader:
             self.backup_if_due()
+        if leadership.leader:
+            self.purge_if_due()
+
+    def purge_if_due(self) -> None:
+        """The hourly retention purge (domain.delivery.retention), by the replica that runs the sweep: bounded
+        batches, so a large backlog goes over several hours; a failure is logged and tried an hour later."""
+        now = self.app.clock.now()
+        if self._purged_at is not None and now - self._purged_at < PURGE_EVERY:
+            return
+        self._purged_at = now
+        try:
+            purged = purge(self.app.services.uow, self.app.settings.retention)
+        except Exception:  # the purge is housekeeping: whatever stopped it, the tick goes on
+            log.exception("retention purge failed")
+            return
+        for table, count in purged.counts.items():
+            self.app.metrics.purged.labels(table).inc(count)
+        if any(purged.counts.values()):
+            log.info("retention purge: %s%s", ", ".join(f"{n} {t}" for t, n in purged.counts.items() if n),
+                     "" if purged.done else " (more next hour)")
 
     def backup_if_due(self) -> None:
         """The day's backup (BIZBOT_BACKUP_DIR), by the replica that runs the sweep; a failure is logged

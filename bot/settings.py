@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from domain.delivery.retention import Retention
 from domain.kernel.i18n import normalize_locale
 from domain.store.engine import normalize_url
 
@@ -44,6 +45,11 @@ class Settings(BaseSettings):
     backup_dir: str | None = None  # with it, `bizbot serve` writes a backup a day there (bot.backup)
     backup_keep: int = Field(7, ge=1, le=3650)
     backup_hour: int = Field(2, ge=0, le=23)  # local (BIZBOT_TIMEZONE) hour from which the day's backup is due
+    # days kept before the hourly purge deletes them (domain.delivery.retention); 0 keeps them for ever
+    retention_due_days: int = Field(30, ge=0, le=36500)  # due items fired or cancelled
+    retention_outbox_days: int = Field(30, ge=0, le=36500)  # messages sent, merged or dropped
+    retention_events_days: int = Field(7, ge=0, le=36500)  # platforms' event records (2 at least, or 0)
+    retention_audit_days: int = Field(0, ge=0, le=36500)  # the audit log, unless a department has its own policy
 
     telegram_bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
     telegram_webhook_url: str | None = Field(None, validation_alias="TELEGRAM_WEBHOOK_URL")
@@ -106,6 +112,18 @@ class Settings(BaseSettings):
         if value not in LOG_LEVELS:
             raise ValueError(f"{value!r} is not one of {', '.join(LOG_LEVELS)}")
         return value
+
+    @field_validator("retention_events_days")
+    @classmethod
+    def _events(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError("at least 2 days (platforms redeliver an event for up to a day), or 0 to keep them")
+        return value
+
+    @property
+    def retention(self) -> Retention:
+        return Retention(self.retention_due_days, self.retention_outbox_days, self.retention_events_days,
+                         self.retention_audit_days)
 
     @field_validator("log_format")
     @classmethod
