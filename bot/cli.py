@@ -21,6 +21,7 @@ from bot.bootstrap import bootstrap, wire
 from bot.console.app import Console, DepartmentError, department_of, interactive_lines, start_clock
 from bot.leader import SingleProcessError
 from bot.logs import Redactor, configure
+from bot.metrics import bizbot_version
 from bot.server import listen
 from bot.server import serve as run_server
 from bot.settings import ConfigError, Settings, load_settings
@@ -95,6 +96,7 @@ class Bizbot(click.Group):
 
 
 @click.group(cls=Bizbot)
+@click.version_option(bizbot_version(), "--version", prog_name="bizbot", message="%(prog)s %(version)s")
 def main() -> None:
     """bizbot: run a sales department from the team chat."""
 
