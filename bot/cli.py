@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
 
 import handlers
+from bot import observability
 from bot.affinity import AffinityError
 from bot.backup import BackupError, backup, file_name, restore, stamp
 from bot.bootstrap import bootstrap, wire
@@ -161,6 +162,7 @@ def serve() -> None:
     app = bootstrap(settings)
     for note in platform_notes(settings):
         logging.getLogger("bizbot").warning(note)
+    observability.enable(settings)
     try:
         run_server(app, listening)
     except (SingleProcessError, AffinityError) as exc:
