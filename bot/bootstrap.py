@@ -2,11 +2,12 @@
 built in one place."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
 import handlers
+from bot.metrics import Metrics
 from bot.settings import Settings, load_settings
 from domain import appraisals, approvals, complaints, crm, meeting, orders, reporting, risk, team
 from domain.kernel.clock import Clock, SystemClock
@@ -26,6 +27,10 @@ class App:
     services: Services
     registry: Registry
     sessions: Sessions
+    metrics: Metrics = field(default_factory=Metrics)  # every command run is counted (bot.metrics)
+
+    def __post_init__(self) -> None:
+        self.registry.watchers.append(self.metrics.command_ran)
 
     def uow(self) -> UnitOfWork:
         return self.services.uow()

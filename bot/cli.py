@@ -11,18 +11,21 @@ from zoneinfo import ZoneInfo
 
 import click
 from alembic.util import CommandError
+from sqlalchemy import select
 from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
 
 import handlers
+from bot import observability
 from bot.affinity import AffinityError
 from bot.backup import BackupError, backup, file_name, restore, stamp
 from bot.bootstrap import bootstrap, wire
-from bot.console.app import Console, interactive_lines, start_clock
+from bot.console.app import Console, DepartmentError, department_of, interactive_lines, start_clock
 from bot.dingtalk.setup import check as dingtalk_check
 from bot.dingtalk.setup import checklist as dingtalk_checklist
 from bot.feishu.setup import checklist
 from bot.leader import SingleProcessError
 from bot.logs import Redactor, configure
+from bot.metrics import bizbot_version
 from bot.server import listen
 from bot.server import serve as run_server
 from bot.settings import ConfigError, Settings, load_settings
@@ -32,11 +35,14 @@ from domain.approvals import contracts
 from domain.complaints import cases
 from domain.crm import customers
 from domain.delivery.outbox import list_messages, retry_parked
+from domain.delivery.retention import AUDIT_POLICY
+from domain.delivery.retention import audit_days as audit_kept
 from domain.kernel.clock import SystemClock
 from domain.kernel.dates import in_range
 from domain.kernel.errors import DomainError
 from domain.kernel.i18n import use_locale
 from domain.store.engine import Sessions, current_revision, make_engine, upgrade
+from domain.store.models import Organisation
 from domain.store.uow import UnitOfWork
 from domain.team.members import create_department_code
 from handlers.registry import translate_error
@@ -94,16 +100,22 @@ class Bizbot(click.Group):
 
 
 @click.group(cls=Bizbot)
+@click.version_option(bizbot_version(), "--version", prog_name="bizbot", message="%(prog)s %(version)s")
 def main() -> None:
     """bizbot: run a sales department from the team chat."""
 
 
 @main.command()
-@click.option("--as", "user", default=None, help="Act as this member (default: your login name).")
+@click.option("--as", "user", default=None,
+              help="Act as this member: inside the department (Slack, Telegram) that has them, if one does; "
+                   "else in the console's own department (default: your login name).")
+@click.option("--department", default=None,
+              help="The department (id or name) to act in when the member is in several.")
 @click.option("--now", "now", default=None,
               help="Start the console clock here (ISO time, e.g. 2026-11-23T09:00+08:00).")
-def console(user: str | None, now: str | None) -> None:
-    """Try bizbot in the terminal, on the embedded SQLite database."""
+def console(user: str | None, department: str | None, now: str | None) -> None:
+    """Try bizbot in the terminal (its own department), or act as a member of a department on the
+    configured database, as an operator."""
     settings = _settings()
     start = None
     if now:
@@ -118,8 +130,20 @@ def console(user: str | None, now: str | None) -> None:
     app = bootstrap(settings, clock)
     name = user or os.environ.get("BIZBOT_CONSOLE_USER") or getpass.getuser() or "me"
     try:
-        con = Console(app, clock, user=name)
-        if sys.stdin.isatty():
+        try:
+            org_id = department_of(app, name, department) if user or department else None
+        except DepartmentError as exc:
+            click.echo(f"bizbot: {exc}", err=True)
+            sys.exit(2)
+        if org_id is not None and now:
+            click.echo("bizbot: --now moves only the console's own clock; a department the server runs keeps "
+                       "the real time", err=True)
+            sys.exit(2)
+        con = Console(app, clock, user=name, org_id=org_id)
+        if sys.stdin.isatty() and con.operator:
+            con.write(f"bizbot console — acting as {name} in department {org_id}; /help for commands, :quit "
+                      "to leave. Messages go out through the server.")
+        elif sys.stdin.isatty():
             con.write("bizbot console — /help for commands, :advance 1d to move time, :quit to leave.")
             con.run(interactive_lines())
         else:
@@ -141,6 +165,7 @@ def serve() -> None:
     app = bootstrap(settings)
     for note in platform_notes(settings):
         logging.getLogger("bizbot").warning(note)
+    observability.enable(settings)
     try:
         run_server(app, listening)
     except (SingleProcessError, AffinityError) as exc:
@@ -259,6 +284,38 @@ def outbox(status: str | None, limit: int, retry: str | None) -> None:
             click.echo(f"{m.id:>6}  {m.status:<8} {when}  attempts={m.attempts}  {m.key}  → {to}{error}")
         if not rows:
             click.echo("no messages")
+    finally:
+        engine.dispose()
+
+
+@main.command()
+@click.option("--department", "org_id", type=int, default=None, help="The department (its id) whose policy to set.")
+@click.option("--audit-days", type=click.IntRange(0, 36500), default=None,
+              help="Keep this department's audit log this many days (0: for ever).")
+@click.option("--default", "use_default", is_flag=True, help="Give the department the installation's default again.")
+def retention(org_id: int | None, audit_days: int | None, use_default: bool) -> None:
+    """Show how long records are kept; set a department's audit retention."""
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with UnitOfWork(Sessions(engine), SystemClock(), wire()) as uow:
+            if org_id is not None and (audit_days is not None or use_default):
+                org = uow.session.get(Organisation, org_id)
+                if org is None:
+                    click.echo(f"bizbot: no department {org_id}", err=True)
+                    sys.exit(2)
+                policy = dict(org.settings or {})
+                policy.pop(AUDIT_POLICY, None)
+                if not use_default:
+                    policy[AUDIT_POLICY] = audit_days
+                org.settings = policy
+                uow.audit(org.id, None, "update", "retention", None, f"audit_days={audit_days}")
+                uow.commit()
+            kept = settings.retention
+            click.echo(f"due items {kept.due_days}, outbox {kept.outbox_days}, events {kept.events_days}, "
+                       f"audit {kept.audit_days} days (0: for ever)")
+            for org in uow.session.scalars(select(Organisation).order_by(Organisation.id)):
+                click.echo(f"{org.id:>6}  {org.platform:<9} {org.name}: audit {audit_kept(org, kept.audit_days)} days")
     finally:
         engine.dispose()
 

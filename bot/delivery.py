@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
@@ -79,14 +80,24 @@ class Owner(Protocol):
     def alive(self) -> bool: ...
 
 
+FailureWatcher = Callable[[str, "float | None", bool], None]
+
+
 class Dispatcher:
-    def __init__(self, uow: UowFactory, senders: dict[str, Sender], replica: Owner | None = None) -> None:
+    def __init__(self, uow: UowFactory, senders: dict[str, Sender], replica: Owner | None = None,
+                 on_failure: FailureWatcher | None = None) -> None:
         """With a `replica`, claims carry its id and are sent only while its heartbeat is live (once it may
-        have lapsed, another process may release them and send them)."""
+        have lapsed, another process may release them and send them). `on_failure` is told of each failed
+        send: the platform, the Retry-After it gave (a 429), and whether the message is now parked."""
         self._uow = uow
         self._senders = senders
         self._limiter = RateLimiter()
         self._replica = replica
+        self._on_failure = on_failure
+
+    def _tell(self, platform: str, retry_after: float | None, msg: OutboxMessage) -> None:
+        if self._on_failure is not None:
+            self._on_failure(platform, retry_after, msg.status == "parked")
 
     def _claim(self, limit: int, platforms: list[str] | None = None, exclude: bool = False) -> list[int]:
         """Mark up to `limit` due messages as ours (of these platforms, or of all others), after releasing the
@@ -238,6 +249,7 @@ class Dispatcher:
                     msg.parts_sent = exc.done
                 self._failed(uow, msg, str(exc), exc.retry_after)
                 uow.commit()
+                self._tell(platform, exc.retry_after, msg)
                 return 0
             self._limiter.record(limits, now)
             # sent, so recorded as sent even if the claim passed on during the send: a new claimant then finds
@@ -255,8 +267,10 @@ class Dispatcher:
                 if msg is None or msg.status != "sending" or msg.claimed_by != holder:  # not this process's now
                     log.error("outbox message %s failed", msg_id, exc_info=exc)
                     return
+                org = uow.session.get(Organisation, msg.org_id)
                 self._failed(uow, msg, failure_reason(exc), None, exc)
                 uow.commit()
+                self._tell(org.platform if org is not None else "unknown", None, msg)
         except Exception:  # its claim goes stale and the message is tried again
             log.exception("outbox message %s failed and its failure could not be recorded", msg_id)
 

@@ -6,6 +6,10 @@ and in the stack, written as given, URL-escaped, JSON-escaped, or inside a Teleg
 Anything shaped like a Slack or Telegram token, a URL's password or an Authorization header's credentials
 goes the same way, whether bizbot knows it or not (a workspace's token from the database). HTTP clients
 and the scheduler, which log a line per call or per tick, stay at WARNING unless BIZBOT_LOG_LEVEL=debug.
+
+BIZBOT_LOG_FORMAT: `text` (a line of plain text), `json` (one JSON object a line, with the request's context:
+platform, department, member, command, event, incident — domain.kernel.logcontext) or `auto` (text on a
+terminal, JSON otherwise). A JSON line is redacted as a whole, once more, after it is written out.
 """
 from __future__ import annotations
 
@@ -16,10 +20,12 @@ import re
 import sys
 import threading
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import TextIO
 from urllib.parse import quote, quote_plus
 
 from bot.settings import Settings
+from domain.kernel.logcontext import FIELDS, current
 
 REDACTED = "***"
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -99,6 +105,40 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time (UTC, ISO 8601), level, logger, message, the context's fields that are
+    known (and those a record names itself, logged with extra=), and the exception's text; the whole line
+    redacted again (what the filter before it did not see: the context's values)."""
+
+    def __init__(self, redact: Redactor) -> None:
+        super().__init__()
+        self.redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(), "logger": record.name, "message": record.getMessage()}
+        entry.update(current())
+        entry.update({name: getattr(record, name) for name in FIELDS if getattr(record, name, None) is not None})
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = record.stack_info
+        return self.redact(json.dumps(entry, ensure_ascii=False, default=str))
+
+
+def wants_json(log_format: str, stream: TextIO) -> bool:
+    """Whether to write JSON lines: asked for, or `auto` on anything but a terminal."""
+    if log_format != "auto":
+        return log_format == "json"
+    try:
+        return not stream.isatty()
+    except (AttributeError, ValueError):  # a stream without isatty, or closed
+        return True
+
+
 class ChattyFilter(logging.Filter):
     """Drops what chatty libraries log below WARNING, whatever level their loggers were given (Bolt gives
     its loggers the root logger's level when it makes them)."""
@@ -140,7 +180,8 @@ def configure(settings: Settings, level: int | str | None = None, stream: TextIO
     for old in [h for h in root.handlers if isinstance(h, _Handler)]:
         root.removeHandler(old)
     handler = _Handler(stream)
-    handler.setFormatter(logging.Formatter(FORMAT))
+    as_json = wants_json(settings.log_format, handler.stream)
+    handler.setFormatter(JsonFormatter(redact) if as_json else logging.Formatter(FORMAT))
     if wanted > logging.DEBUG:
         handler.addFilter(ChattyFilter(CHATTY))
     handler.addFilter(secrets)
@@ -152,6 +193,7 @@ def configure(settings: Settings, level: int | str | None = None, stream: TextIO
         logging.getLogger(name).setLevel(logging.WARNING)
     last = _Handler(stream)
     last.setLevel(logging.WARNING)
+    last.setFormatter(JsonFormatter(redact) if as_json else logging.Formatter(FORMAT))
     last.addFilter(secrets)
     logging.lastResort = last
     logging.captureWarnings(True)

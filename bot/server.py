@@ -39,15 +39,18 @@ from bot.feishu import events as feishu_events
 from bot.feishu.app import FeishuAdapter
 from bot.feishu.sender import FeishuSender
 from bot.leader import SCHEDULER, Leadership
+from bot.metrics import CONTENT_TYPE
 from bot.slack.app import SlackAdapter
 from bot.slack.sender import SlackSender
 from bot.telegram.app import TelegramAdapter
 from bot.telegram.sender import TelegramSender
 from domain.delivery.due import ensure_recurring, sweep
+from domain.delivery.retention import purge
 from domain.store.models import Lease
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+PURGE_EVERY = timedelta(hours=1)
 READY_TIMEOUT = 2.0  # /readyz answers within this (and a little), whatever the database does
 
 
@@ -74,13 +77,19 @@ class Worker:
         self.dispatcher = dispatcher
         self.leadership = leadership or Leadership(app.engine, app.clock, ttl=app.settings.lease_ttl)
         self._backup_failed_at: datetime | None = None
+        self._purged_at: datetime | None = None
         self.last_tick_at: datetime | None = None
 
     def tick_sync(self) -> int:
         self.last_tick_at = self.app.clock.now()
+        metrics = self.app.metrics
         if self.leadership.claim():
-            self.lead()
-        return self.dispatcher.run_once()
+            with metrics.sweep_seconds.time():
+                self.lead()
+        with metrics.dispatch_seconds.time():
+            sent = self.dispatcher.run_once()
+        metrics.sent.inc(sent)
+        return sent
 
     def lead(self) -> None:
         """The leader's part of a tick: recurring jobs, the sweep and the day's backup, each only while this
@@ -91,10 +100,31 @@ class Worker:
                 return
             ensure_recurring(uow)
         fired = sweep(self.app.services.uow, fence=leadership.fence)
+        self.app.metrics.swept.inc(fired)
         if leadership.leader:
             leadership.swept(fired)
         if leadership.leader:
             self.backup_if_due()
+        if leadership.leader:
+            self.purge_if_due()
+
+    def purge_if_due(self) -> None:
+        """The hourly retention purge (domain.delivery.retention), by the replica that runs the sweep: bounded
+        batches, so a large backlog goes over several hours; a failure is logged and tried an hour later."""
+        now = self.app.clock.now()
+        if self._purged_at is not None and now - self._purged_at < PURGE_EVERY:
+            return
+        self._purged_at = now
+        try:
+            purged = purge(self.app.services.uow, self.app.settings.retention)
+        except Exception:  # the purge is housekeeping: whatever stopped it, the tick goes on
+            log.exception("retention purge failed")
+            return
+        for table, count in purged.counts.items():
+            self.app.metrics.purged.labels(table).inc(count)
+        if any(purged.counts.values()):
+            log.info("retention purge: %s%s", ", ".join(f"{n} {t}" for t, n in purged.counts.items() if n),
+                     "" if purged.done else " (more next hour)")
 
     def backup_if_due(self) -> None:
         """The day's backup (BIZBOT_BACKUP_DIR), by the replica that runs the sweep; a failure is logged
@@ -218,7 +248,10 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
                 "database": database, "scheduler": scheduler, "platforms": platforms}
         return JSONResponse(body, status_code=200 if ok else 503)
 
-    routes += [Route("/healthz", healthz), Route("/readyz", readyz)]
+    async def metrics(request: Request) -> Response:
+        return Response(await app.metrics.render(app.engine, executor), media_type=CONTENT_TYPE)
+
+    routes += [Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)]
     if settings.slack_enabled:
         slack = SlackAdapter(app, settings, executor=executor)
         handler = AsyncSlackRequestHandler(slack.bolt)
@@ -226,7 +259,8 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
         async def slack_endpoint(request: Request) -> Response:
             return await handler.handle(request)
 
-        routes += [Route("/slack/events", webhooks.slack_events(handler.handle), methods=["POST"])]
+        routes += [Route("/slack/events", webhooks.slack_events(handler.handle, app.metrics.acknowledged),
+                         methods=["POST"])]
         if settings.slack_client_id:
             routes += [Route("/slack/install", slack_endpoint, methods=["GET"]),
                        Route("/slack/oauth_redirect", slack_endpoint, methods=["GET"])]
@@ -235,7 +269,8 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
     if settings.telegram_enabled:
         telegram = TelegramAdapter(app, settings, executor)
 
-        routes += [Route("/telegram/webhook", webhooks.telegram_webhook(telegram), methods=["POST"])]
+        routes += [Route("/telegram/webhook", webhooks.telegram_webhook(telegram, app.metrics.acknowledged),
+                         methods=["POST"])]
 
     feishu = None
     if settings.feishu_enabled:
@@ -251,8 +286,9 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
             dingtalk_stream = DingTalkStream(dingtalk)
 
     leadership = leadership or Leadership(app.engine, app.clock, ttl=settings.lease_ttl)
-    worker = Worker(app, executor, Dispatcher(app.services.uow, senders(app, feishu), replica=leadership.replica),
-                    leadership)
+    worker = Worker(app, executor, Dispatcher(app.services.uow, senders(app, feishu), replica=leadership.replica,
+                                              on_failure=app.metrics.send_failed), leadership)
+    app.metrics.follow_leadership(lambda: (worker.leadership.replica.holder, worker.leadership.leader))
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

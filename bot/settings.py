@@ -10,11 +10,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from domain.delivery.retention import Retention
 from domain.kernel.i18n import normalize_locale
 from domain.store.engine import normalize_url
 
 FEISHU_DOMAINS = {"feishu": "https://open.feishu.cn", "lark": "https://open.larksuite.com"}
 LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("auto", "json", "text")
 _SECRET_NAME = re.compile(r"token|secret|password|passwd|credential|private_key|api_key", re.IGNORECASE)
 
 
@@ -39,15 +41,25 @@ class Settings(BaseSettings):
     # renewal; unset, 30 seconds (or six sweeps, if longer)
     lease_seconds: float | None = Field(None, ge=3, le=3600)
     log_level: str = "info"  # debug also shows every library's HTTP chatter (secrets redacted all the same)
+    log_format: str = "auto"  # json, text, or auto: text on a terminal, JSON lines otherwise (bot.logs)
     cpu: str = "auto"  # the CPU `bizbot serve` keeps to: auto (one, on SQLite), off, or a CPU number
     backup_dir: str | None = None  # with it, `bizbot serve` writes a backup a day there (bot.backup)
     backup_keep: int = Field(7, ge=1, le=3650)
     backup_hour: int = Field(2, ge=0, le=23)  # local (BIZBOT_TIMEZONE) hour from which the day's backup is due
+    # days kept before the hourly purge deletes them (domain.delivery.retention); 0 keeps them for ever
+    retention_due_days: int = Field(30, ge=0, le=36500)  # due items fired or cancelled
+    retention_outbox_days: int = Field(30, ge=0, le=36500)  # messages sent, merged or dropped
+    retention_events_days: int = Field(7, ge=0, le=36500)  # platforms' event records (2 at least, or 0)
+    retention_audit_days: int = Field(0, ge=0, le=36500)  # the audit log, unless a department has its own policy
 
     telegram_bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
     telegram_webhook_url: str | None = Field(None, validation_alias="TELEGRAM_WEBHOOK_URL")
     telegram_webhook_secret: SecretStr | None = Field(None, validation_alias="TELEGRAM_WEBHOOK_SECRET")
     telegram_api_url: str = Field("https://api.telegram.org", validation_alias="TELEGRAM_API_URL")
+
+    # opt-in tracing and error reporting (bot.observability; the `observability` extra)
+    otel_exporter_otlp_endpoint: str | None = Field(None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
+    sentry_dsn: SecretStr | None = Field(None, validation_alias="SENTRY_DSN")
 
     slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
@@ -157,6 +169,26 @@ class Settings(BaseSettings):
         value = value.strip().lower()
         if value not in LOG_LEVELS:
             raise ValueError(f"{value!r} is not one of {', '.join(LOG_LEVELS)}")
+        return value
+
+    @field_validator("retention_events_days")
+    @classmethod
+    def _events(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError("at least 2 days (platforms redeliver an event for up to a day), or 0 to keep them")
+        return value
+
+    @property
+    def retention(self) -> Retention:
+        return Retention(self.retention_due_days, self.retention_outbox_days, self.retention_events_days,
+                         self.retention_audit_days)
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in LOG_FORMATS:
+            raise ValueError(f"{value!r} is not one of {', '.join(LOG_FORMATS)}")
         return value
 
     @field_validator("lease_seconds")

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.slack.shape import body_problem
+from domain.kernel.logcontext import bind
 
 if TYPE_CHECKING:
     from bot.telegram.app import TelegramAdapter
@@ -83,23 +86,52 @@ async def _nothing() -> Message:
     return {"type": "http.disconnect"}
 
 
-def slack_events(handle: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
-    """/slack/events: Bolt (`handle`) gets only a body it can read; what it cannot is refused (400)."""
+Acknowledged = Callable[[str, float], None]  # told the platform and the seconds its request waited for an answer
+
+
+def slack_events(handle: Callable[[Request], Awaitable[Response]],
+                 acknowledged: Acknowledged | None = None) -> Callable[[Request], Awaitable[Response]]:
+    """/slack/events: Bolt (`handle`) gets only a body it can read; what it cannot is refused (400). The
+    request's event (its event_id or trigger_id) is in the log context while it is handled."""
 
     async def endpoint(request: Request) -> Response:
-        problem = body_problem(request.headers, await request.body())
+        start = time.perf_counter()
+        body = await request.body()
+        problem = body_problem(request.headers, body)
         if problem is None:
+            bind(platform="slack", event=_slack_event(request.headers.get("content-type", ""), body))
             try:
                 return await handle(request)
             except Exception as exc:
                 problem = f"unreadable ({type(exc).__name__})"
+            finally:
+                if acknowledged is not None:
+                    acknowledged("slack", time.perf_counter() - start)
         log.warning("slack request refused: %s", problem)
         return JSONResponse({"ok": False}, status_code=400)
 
     return endpoint
 
 
-def telegram_webhook(telegram: TelegramAdapter) -> Callable[[Request], Awaitable[Response]]:
+def _slack_event(content_type: str, body: bytes) -> str | None:
+    """What names one Slack request for the logs: an event's event_id, else a command's or an action's
+    trigger_id (None when neither is there)."""
+    try:
+        if content_type.startswith("application/json"):
+            data: Any = json.loads(body)
+        else:
+            form = parse_qs(body.decode("utf-8", "replace"))
+            data = json.loads(form["payload"][0]) if "payload" in form else {k: v[0] for k, v in form.items()}
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    found = data.get("event_id") or data.get("trigger_id")
+    return str(found)[:80] if found else None
+
+
+def telegram_webhook(telegram: TelegramAdapter, acknowledged: Acknowledged | None = None
+                     ) -> Callable[[Request], Awaitable[Response]]:
     """/telegram/webhook: an update is handled before Telegram gets its answer — 200 when handled (or when
     it can never be: Telegram would deliver it again forever), 503 when its handling failed for a reason
     that may pass, so that Telegram delivers it again; a body that is no update at all gets 400."""
@@ -120,11 +152,16 @@ def telegram_webhook(telegram: TelegramAdapter) -> Callable[[Request], Awaitable
         if problem is not None:
             log.warning("telegram webhook refused: %s", problem)
             return JSONResponse({"ok": False}, status_code=400)
+        bind(platform="telegram", event=update["update_id"])
+        start = time.perf_counter()
         try:
             handled = await telegram.feed(update)
         except ValueError as exc:  # Unreadable: a shape the library cannot read
             log.warning("telegram update %s skipped: the library cannot read it (%s)", update["update_id"], exc)
             return JSONResponse({"ok": True})
+        finally:
+            if acknowledged is not None:
+                acknowledged("telegram", time.perf_counter() - start)
         if not handled:
             return JSONResponse({"ok": False}, status_code=503)
         return JSONResponse({"ok": True})

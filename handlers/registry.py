@@ -7,7 +7,9 @@ from __future__ import annotations
 import difflib
 import logging
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
@@ -17,6 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from domain.kernel.errors import DomainError, Forbidden, Hidden, Invalid
 from domain.kernel.i18n import N_, Choices, current_locale, localize, translate, use_locale
+from domain.kernel.logcontext import bind, bound
 from domain.team.access import role_labels
 from handlers.args import Args, widget_of
 from handlers.context import Ctx
@@ -156,11 +159,44 @@ class Command:
         return self.placeholder(field) if field in self.positional else f"{self.option(field)}="
 
 
+UNKNOWN = "unknown"  # the command named when a line names none bizbot has
+
+
+@dataclass(frozen=True)
+class Ran:
+    """One command run, as watchers (metrics) see it: `outcome` is ok, refused (a translated refusal or
+    error answer), invalid (the line could not be read) or failed (it raised)."""
+
+    command: str
+    platform: str
+    outcome: str
+    seconds: float
+
+
+Watcher = Callable[[Ran], None]
+
+
 @dataclass
 class Registry:
     commands: dict[str, Command] = field(default_factory=dict)
     group_summaries: dict[str, str] = field(default_factory=dict)
+    # told of every command run through `dispatch` or `submit`, whichever adapter ran it
+    watchers: list[Watcher] = field(default_factory=list, repr=False, compare=False)
     _groups: dict[str, list[Command]] | None = field(default=None, init=False, repr=False, compare=False)
+
+    @contextmanager
+    def _watched(self, ctx: Ctx) -> Iterator[dict[str, str]]:
+        """Time one command and tell the watchers how it went; who runs it is in the log context meanwhile.
+        The block fills in `command` and `outcome` as it learns them."""
+        seen = {"command": UNKNOWN, "outcome": "failed"}
+        start = time.perf_counter()
+        with bound(platform=ctx.platform, department=ctx.actor.org_id, member=ctx.actor.member_id):
+            try:
+                yield seen
+            finally:
+                ran = Ran(seen["command"], ctx.platform, seen["outcome"], time.perf_counter() - start)
+                for watcher in self.watchers:
+                    watcher(ran)
 
     def include(self, *others: Registry) -> None:
         """Take in the commands and group descriptions of other registries (each handler module keeps its own)."""
@@ -285,12 +321,22 @@ class Registry:
     def dispatch(self, ctx: Ctx, line: str) -> Reply:
         """Parse, check permission, run; every failure becomes one translated answer."""
         line = clean_line(line)  # also as the line is kept (a refusal is audited with it)
-        with use_locale(ctx.actor.locale):
+        with use_locale(ctx.actor.locale), self._watched(ctx) as seen:
             try:
-                cmd, args = self.parse(ctx, line)
+                cmd, data = self.fields(line)
             except DomainError as exc:
+                seen["outcome"] = "invalid"
                 return error(translate_error(exc))
-            return run(ctx, cmd, args, line)
+            seen["command"] = cmd.name
+            bind(command=cmd.name)
+            try:
+                args = validate(ctx, cmd, data)
+            except DomainError as exc:
+                seen["outcome"] = "invalid"
+                return error(translate_error(exc))
+            reply = run(ctx, cmd, args, line)
+            seen["outcome"] = "refused" if reply.error else "ok"
+            return reply
 
     def shown_line(self, line: str) -> str:
         """A command line (a button's) as the reader would type it: for a Chinese reader in Chinese words —
@@ -323,15 +369,21 @@ class Registry:
 
     def submit(self, ctx: Ctx, cmd: Command, data: dict[str, str]) -> Reply | dict[str, str]:
         """Run a command from a filled-in form; problems come back per field, translated."""
-        with use_locale(ctx.actor.locale):
+        with use_locale(ctx.actor.locale), self._watched(ctx) as seen:
+            seen["command"] = cmd.name
+            bind(command=cmd.name)
             problems = field_problems(ctx, cmd, data)
             if problems:
+                seen["outcome"] = "invalid"
                 return problems
             try:
                 args = validate(ctx, cmd, data)
             except DomainError as exc:
+                seen["outcome"] = "invalid"
                 return error(translate_error(exc))
-            return run(ctx, cmd, args, f"/{cmd.name} (form)")
+            reply = run(ctx, cmd, args, f"/{cmd.name} (form)")
+            seen["outcome"] = "refused" if reply.error else "ok"
+            return reply
 
 
 def _shown_value(cmd: Command, name: str, value: Any) -> str:

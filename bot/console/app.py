@@ -11,6 +11,7 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
+from sqlalchemy import select
 
 from bot.bootstrap import App
 from bot.delivery import Dispatcher, Outgoing, Posted
@@ -21,7 +22,7 @@ from domain.kernel.dates import parse_delta
 from domain.kernel.errors import DomainError
 from domain.kernel.i18n import N_, _, babel_locale, first_language, translate, use_locale
 from domain.store.models import Member, Organisation
-from domain.team.members import actor_for, ensure_org, find_member, resolve_member
+from domain.team.members import actor_for, ensure_org, find_member, name_key, resolve_member
 from handlers.context import Ctx
 from handlers.help import first_welcome
 from handlers.registry import clean_line, translate_error
@@ -69,18 +70,55 @@ def save_attachment(message: Outgoing) -> str:
     return str(path)
 
 
+class DepartmentError(Exception):
+    """`--as NAME` names nobody in the department asked for, or members of several departments."""
+
+
+def department_of(app: App, name: str, department: str | None = None) -> int | None:
+    """The department whose member `name` is (an active one, the name as written), for the console to act in:
+    its id, or None when no department but the console's own has such a member (and none was asked for).
+    `department` (an id or a name) chooses among several."""
+    with app.uow() as uow:
+        rows = uow.session.execute(
+            select(Organisation.id, Organisation.name, Organisation.platform)
+            .join(Member, Member.org_id == Organisation.id)
+            .where(Member.name_key == name_key(name.lstrip("@")), Member.active.is_(True))
+            .where((Organisation.platform != PLATFORM) | (Organisation.external_id != WORKSPACE))
+            .order_by(Organisation.id)).all()
+    if department is not None:
+        chosen = [r for r in rows if str(r.id) == department.strip() or r.name.casefold() == department.casefold()]
+        if not chosen:
+            raise DepartmentError(f"no department {department!r} has a member named {name!r}")
+        rows = chosen
+    if len(rows) > 1:
+        listed = ", ".join(f"{r.id} ({r.name}, {r.platform})" for r in rows)
+        raise DepartmentError(f"{name!r} is a member of several departments: {listed}; choose one with "
+                              "--department ID")
+    return rows[0].id if rows else None
+
+
 class Console:
-    def __init__(self, app: App, clock: FakeClock, out: TextIO = sys.stdout, user: str = "me") -> None:
+    def __init__(self, app: App, clock: FakeClock, out: TextIO = sys.stdout, user: str = "me",
+                 org_id: int | None = None) -> None:
+        """The console in its own department (created on first use), or, given `org_id`, inside that
+        department as its member `user`: an operator's tool on a deployment's database. There it neither
+        fires due items nor sends messages (the server does), and its clock does not move."""
         self.app = app
         self.clock = clock
         self.out = out
         self.dispatcher = Dispatcher(app.services.uow, {PLATFORM: ConsoleSender(self)})
-        with app.uow() as uow:
-            org = ensure_org(uow, PLATFORM, WORKSPACE, "bizbot", app.settings.timezone, app.settings.locale)
-            uow.commit()
-            self.org_id = org.id
+        self.operator = org_id is not None
+        if org_id is None:
+            with app.uow() as uow:
+                org = ensure_org(uow, PLATFORM, WORKSPACE, "bizbot", app.settings.timezone, app.settings.locale)
+                uow.commit()
+                org_id = org.id
+        self.org_id = org_id
         self.member_id: int | None = None
-        self._enrol(user)
+        if self.operator:
+            self._switch(user)
+        else:
+            self._enrol(user)
 
     # --- output ------------------------------------------------------------------------
     def write(self, text: str) -> None:
@@ -171,6 +209,8 @@ class Console:
             self.write(self._stamp())
         elif word == "as":
             self._switch(rest.strip())
+        elif word == "advance" and self.operator:
+            self._say(N_("The clock cannot be moved in a department the server runs."))
         elif word == "advance":
             self._advance(rest.strip())
         else:
@@ -225,7 +265,10 @@ class Console:
         return min(moments) if moments else None
 
     def deliver(self) -> None:
-        """Fire what is due and send what the outbox holds."""
+        """Fire what is due and send what the outbox holds (in the console's own department only: a
+        department the server runs gets its messages from the server)."""
+        if self.operator:
+            return
         with self.app.uow() as uow:
             ensure_recurring(uow)
         sweep(self.app.services.uow)

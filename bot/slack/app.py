@@ -7,6 +7,7 @@ event loop; Slack is acknowledged within its 3 seconds even when that work is sl
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import html
 import json
 import logging
@@ -39,6 +40,7 @@ from bot.transient import transient
 from domain.delivery.inbound import first_delivery, record_delivery
 from domain.kernel.errors import DomainError
 from domain.kernel.i18n import _, first_language, normalize_locale, translate, use_locale
+from domain.kernel.logcontext import bound
 from domain.team.handover import LEFT_NOTICE
 from domain.team.members import (
     Account,
@@ -103,7 +105,9 @@ class SlackAdapter:
 
     # --- plumbing ----------------------------------------------------------------------
     async def db(self, fn: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+        # with the request's log context (run_in_executor alone would not carry it to the thread)
+        return await asyncio.get_running_loop().run_in_executor(self.executor, contextvars.copy_context().run, fn,
+                                                                *args)
 
     def later(self, work: Any, respond: Any = None, **extra: Any) -> None:
         """Go on with `work` after the listener returns. Bolt (process_before_response) sends Slack its
@@ -404,7 +408,8 @@ class SlackAdapter:
                              name: str | None, once: str | None) -> None:
         """Run it with only the database's part waited for within the ack budget (no task of its own)."""
         in_time, work = await self.within_budget(
-            asyncio.get_running_loop().run_in_executor(self.executor, self._run, user, name, locale, line, once))
+            asyncio.get_running_loop().run_in_executor(self.executor, contextvars.copy_context().run, self._run,
+                                                       user, name, locale, line, once))
         if not in_time:  # it goes on; its answer follows through the response URL
             await ack(response_type="ephemeral", text="…")
             self.later(self._answered(work, user, line), respond)
@@ -782,7 +787,8 @@ def _trigger(body: dict[str, Any]) -> str | None:
 def _incident() -> dict[str, Any]:
     """For the exception being handled: logged with an id, and the answer that tells the user (no details)."""
     incident = f"{time.time_ns():x}"[-8:]
-    log.exception("slack request failed (incident %s)", incident)
+    with bound(incident=incident):
+        log.exception("slack request failed (incident %s)", incident)
     return {"response_type": "ephemeral",
             "text": _("Something went wrong (incident {id}); nothing was changed.").format(id=incident)}
 

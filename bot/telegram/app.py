@@ -8,6 +8,7 @@ another replica carries on where this one stopped.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import html
 import logging
 import re
@@ -238,7 +239,9 @@ class TelegramAdapter:
 
     # --- plumbing ----------------------------------------------------------------------
     async def db(self, fn: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+        # with the request's log context (run_in_executor alone would not carry it to the thread)
+        return await asyncio.get_running_loop().run_in_executor(self.executor, contextvars.copy_context().run, fn,
+                                                                *args)
 
     def _first(self, key: str) -> bool:
         with self.app.uow() as uow:

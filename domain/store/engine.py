@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -120,8 +120,24 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+# the PostgreSQL advisory lock held while migrations run: bizbot's name in ASCII, one number for every bizbot
+MIGRATION_LOCK = int.from_bytes(b"bizbotdb", "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    command.upgrade(alembic_config(engine), revision)
+    """Apply the migrations. On PostgreSQL one process at a time: replicas starting together (or a migration
+    job and a replica) queue on an advisory lock, held on a connection of its own and released when it
+    closes (a process that dies lets go), and whoever comes after finds the schema at its revision and does
+    nothing. SQLite serves one process, whose database file locks it anyway."""
+    if engine.dialect.name != "postgresql":
+        command.upgrade(alembic_config(engine), revision)
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as lock:
+        lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        try:
+            command.upgrade(alembic_config(engine), revision)
+        finally:
+            lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
 
 
 def current_revision(engine: Engine) -> str | None:

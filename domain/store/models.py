@@ -276,7 +276,9 @@ class DueItem(Base):
     """Something that falls due at an instant; the sweep turns it into outbox messages."""
 
     __tablename__ = "due_items"
-    __table_args__ = (Index("ix_due_items_state_due_at", "state", "due_at"),)
+    __table_args__ = (Index("ix_due_items_state_due_at", "state", "due_at"),
+                      Index("ix_due_items_kind_org", "kind", "org_id"),  # the recurring jobs' check
+                      Index("ix_due_items_state_fired_at", "state", "fired_at"))  # the retention purge
 
     id: Mapped[int] = _id()
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
@@ -292,7 +294,8 @@ class OutboxMessage(Base):
     """A message bizbot says on its own, written with its cause, sent later, exactly once."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_available", "status", "available_at"),)
+    __table_args__ = (Index("ix_outbox_status_available", "status", "available_at"),
+                      Index("ix_outbox_status_sent_at", "status", "sent_at"))  # the retention purge
 
     id: Mapped[int] = _id()
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))

@@ -194,9 +194,11 @@ def test_own_private_names_and_public_underscored_api_are_allowed() -> None:
 
 
 # heavy libraries (each import says why; lark_oapi loads every Open API it wraps, ~3 s), loaded only by the
-# process that needs them; and readline, whose
-# import switches input() to line editing and which some platforms lack
-LAZY_IMPORTS = ("matplotlib", "openpyxl", "dateparser", "pypinyin", "cn2an", "readline", "lark_oapi")
+# process that needs them; readline, whose import switches input() to line editing and which some platforms
+# lack; and the optional extras for tracing and error reporting (bot/observability.py), not installed unless
+# wanted and imported only when configured
+LAZY_IMPORTS = ("matplotlib", "openpyxl", "dateparser", "pypinyin", "cn2an", "readline", "lark_oapi", "opentelemetry",
+                "sentry_sdk")
 
 
 def test_imports_are_at_module_level_but_the_heavy_optional_ones() -> None:

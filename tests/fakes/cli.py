@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run(args: list[str], stdin: str = "", env: dict[str, str] | None = None, cwd: Path | None = None):
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("BIZBOT_")}
+    full_env["BIZBOT_LOG_FORMAT"] = "text"  # as on a terminal: the tests read its lines
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args], input=stdin, capture_output=True, text=True,

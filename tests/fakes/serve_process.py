@@ -20,9 +20,10 @@ def free_port() -> int:
 
 
 def cli_env(env: dict[str, str]) -> dict[str, str]:
-    """This process's environment without any bizbot or platform setting, plus `env`."""
+    """This process's environment without any bizbot or platform setting, plus `env`; logs as plain text, as
+    on a terminal (the tests read its lines), unless `env` says otherwise."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(PLATFORM_PREFIXES)}
-    return {**base, "PYTHONPATH": str(ROOT), "BIZBOT_CPU": "off", **env}
+    return {**base, "PYTHONPATH": str(ROOT), "BIZBOT_CPU": "off", "BIZBOT_LOG_FORMAT": "text", **env}
 
 
 class ServeProcess:
