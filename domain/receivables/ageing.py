@@ -121,7 +121,7 @@ def _overdue(amounts: Amounts) -> Decimal:
 # --- the table to export ------------------------------------------------------------------------------
 
 EXPORT_HEADER = (N_("Milestone"), N_("Contract"), N_("Customer"), N_("Owner"), N_("Terms"), N_("Due date"),
-                 N_("Days overdue"), N_("Ageing"), N_("Amount"), N_("Received"), N_("Outstanding"), N_("Invoiced"),
+                 N_("Days overdue"), N_("Ageing"), N_("Amount"), N_("Collected"), N_("Outstanding"), N_("Invoiced"),
                  N_("Currency"), N_("State"))
 
 

@@ -411,7 +411,7 @@ def contract_parts(uow: UnitOfWork, actor: Actor, contract: Contract) -> list[Co
     if contract.state == "signed" and found:
         t = totals(uow, [contract.id])[contract.id]
         parts += [ContractPart(Label(N_("Invoiced")), fmt_money(t.invoiced, contract.currency)),
-                  ContractPart(Label(N_("Received")), fmt_money(t.received, contract.currency)),
+                  ContractPart(Label(N_("Collected")), fmt_money(t.received, contract.currency)),
                   ContractPart(Label(N_("Outstanding")), fmt_money(t.outstanding, contract.currency))]
     today = local_today(uow.now, actor.timezone)
     parts.append(ContractPart(Label(N_("Payment milestones")), items=[milestone_line(m, contract, today) for m in found]))
@@ -433,7 +433,7 @@ def milestone_line(m: Milestone, contract: Contract, today: date) -> str:
     return " · ".join(bits)
 
 
-LEDGER_COLUMNS = tuple(Label(c) for c in (N_("Payment terms"), N_("Invoiced"), N_("Received"), N_("Outstanding")))
+LEDGER_COLUMNS = tuple(Label(c) for c in (N_("Payment terms"), N_("Invoiced"), N_("Collected"), N_("Outstanding")))
 
 
 def ledger_values(uow: UnitOfWork, contracts: list[Contract] | Any) -> dict[int, tuple[Any, ...]]:
