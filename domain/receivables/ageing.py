@@ -133,7 +133,7 @@ def receivables_table(uow: UnitOfWork, actor: Actor, fmt: str) -> tuple[bytes, i
          .join(Contract, Contract.id == Milestone.contract_id).join(Customer, Customer.id == Milestone.customer_id)
          .join(Member, Member.id == Milestone.owner_id)
          .where(Milestone.org_id == actor.org_id, Milestone.state.in_(("open", "waiting")))
-         .order_by(Milestone.due_date, Milestone.id))
+         .order_by(Milestone.due_date.is_(None), Milestone.due_date, Contract.number, Milestone.seq))
     if owners is not None:
         q = q.where(Milestone.owner_id.in_(owners))
     found = uow.session.execute(q.limit(200_000)).all()

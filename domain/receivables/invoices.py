@@ -14,7 +14,7 @@ from domain.delivery.outbox import Money, Msg, OutButton, enqueue
 from domain.kernel.actor import Actor
 from domain.kernel.clock import local_today
 from domain.kernel.errors import Conflict, Hidden, Invalid, NotFound
-from domain.kernel.i18n import N_, Label
+from domain.kernel.i18n import N_, Label, fmt_money
 from domain.kernel.text import visible
 from domain.receivables.milestones import (
     FINANCE_ROLES,
@@ -70,7 +70,7 @@ def request_invoice(uow: UnitOfWork, actor: Actor, text: str, amount: Decimal, m
         where = kref(contract)
     if amount > left:
         raise Invalid(N_("{ref} can be invoiced for at most {left} more; {amount} is too much."), ref=where,
-                      left=Money(left, contract.currency), amount=Money(amount, contract.currency))
+                      left=fmt_money(left, contract.currency), amount=fmt_money(amount, contract.currency))
     invoice = uow.add(Invoice(org_id=actor.org_id, number=next_number(uow, Invoice, actor.org_id),
                               contract_id=contract.id, milestone_id=target.id if target else None, amount=amount,
                               currency=contract.currency, state="pending", requested_by_id=actor.member_id,

@@ -295,7 +295,15 @@ def recompute(uow: UnitOfWork, org: Organisation, item: DueItem) -> datetime | N
     return step_time(org, m, item.key.rsplit(":", 1)[1]) if m is not None else None
 
 
-def _manager(uow: UnitOfWork, org_id: int) -> Member | None:
+def _manager(uow: UnitOfWork, org_id: int, owner: Member | None = None) -> Member | None:
+    """The manager above the owner in their reporting line; else the department's first manager."""
+    seen: set[int] = set()
+    cursor = owner
+    while cursor is not None and cursor.id not in seen:
+        seen.add(cursor.id)
+        if cursor is not owner and cursor.active and cursor.role_set & {"manager", "deputy"}:
+            return cursor
+        cursor = uow.session.get(Member, cursor.supervisor_id) if cursor.supervisor_id else None
     members = list(uow.session.scalars(select(Member).where(Member.org_id == org_id, Member.active)
                                        .order_by(Member.id)))
     for role in ("manager", "deputy", "head", "admin"):
@@ -343,9 +351,9 @@ def fire(uow: UnitOfWork, item: DueItem) -> None:
         target: Member | None = owner
     elif step == "supervisor":
         target = uow.session.get(Member, owner.supervisor_id) if owner.supervisor_id else None
-        target = target if target is not None and target.active else _manager(uow, m.org_id)
+        target = target if target is not None and target.active else _manager(uow, m.org_id, owner)
     else:
-        target = _manager(uow, m.org_id)
+        target = _manager(uow, m.org_id, owner)
     if target is None:
         return
     uow.audit(m.org_id, None, "update", "receivable", mref(contract, m), f"overdue {params['days']} d: {step} "

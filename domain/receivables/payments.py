@@ -14,7 +14,7 @@ from domain.delivery.outbox import Money, OutButton, enqueue
 from domain.kernel.actor import Actor
 from domain.kernel.clock import local_today
 from domain.kernel.errors import Conflict, Invalid
-from domain.kernel.i18n import N_
+from domain.kernel.i18n import N_, fmt_money
 from domain.kernel.text import visible
 from domain.receivables.milestones import (
     FINANCE_ROLES,
@@ -71,8 +71,8 @@ def record_payment(uow: UnitOfWork, actor: Actor, text: str, amount: Decimal, da
     outstanding = sum((m.amount - m.received for m in found), Decimal(0))
     if amount > outstanding:
         raise Invalid(N_("{amount} is more than {ref} has outstanding ({outstanding}); nothing was recorded. "
-                         "Record what belongs to this contract."), amount=Money(amount, contract.currency),
-                      ref=kref(contract), outstanding=Money(outstanding, contract.currency))
+                         "Record what belongs to this contract."), amount=fmt_money(amount, contract.currency),
+                      ref=kref(contract), outstanding=fmt_money(outstanding, contract.currency))
     owner_id = found[0].owner_id
     payment = uow.add(Payment(org_id=actor.org_id, number=next_number(uow, Payment, actor.org_id),
                               contract_id=contract.id, owner_id=owner_id, amount=amount, currency=contract.currency,
