@@ -422,7 +422,8 @@ def contract_parts(uow: UnitOfWork, actor: Actor, contract: Contract) -> list[Co
                   ContractPart(Label(N_("Collected")), fmt_money(t.received, contract.currency)),
                   ContractPart(Label(N_("Outstanding")), fmt_money(t.outstanding, contract.currency))]
     today = local_today(uow.now, actor.timezone)
-    parts.append(ContractPart(Label(N_("Payment milestones")), items=[milestone_line(m, contract, today) for m in found]))
+    parts.append(ContractPart(Label(N_("Payment milestones")),
+                              items=[milestone_line(m, contract, today) for m in found]))
     return parts
 
 
@@ -441,7 +442,8 @@ def milestone_line(m: Milestone, contract: Contract, today: date) -> str:
     return " · ".join(bits)
 
 
-LEDGER_COLUMNS = tuple(Label(c) for c in (N_("Payment terms"), N_("Invoiced"), N_("Collected"), N_("Outstanding")))
+LEDGER_COLUMNS = tuple(Label(c) for c in (N_("Payment terms"), N_("Invoiced"), N_("Collected"),
+                                          N_("Outstanding")))
 
 
 def ledger_values(uow: UnitOfWork, contracts: list[Contract] | Any) -> dict[int, tuple[Any, ...]]:

@@ -2,6 +2,8 @@
 receivables' ageing (账龄)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import Field
@@ -138,8 +140,8 @@ class ReceivablesArgs(Args):
     scope: ReceivableScope = Field("all", description=N_("mine, team or all"))
 
 
-def _buckets(amounts: dict[str, object], currency: str) -> str:
-    return " · ".join(f"{translate(ageing.BUCKET_LABELS[b])} {money(amounts[b], currency)}"  # type: ignore[arg-type]
+def _buckets(amounts: Mapping[str, Decimal], currency: str) -> str:
+    return " · ".join(f"{translate(ageing.BUCKET_LABELS[b])} {money(amounts[b], currency)}"
                       for b in ageing.BUCKETS if amounts.get(b))
 
 
