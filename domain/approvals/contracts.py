@@ -421,7 +421,8 @@ def ledger_table(uow: UnitOfWork, actor: Actor, fmt: str, start: date | None, en
                  ) -> tuple[bytes, int]:
     """The ledger rows the actor may see as a table file, and how many rows; audited."""
 
-    rows = ledger(uow, actor, start, end)
+    with use_locale(actor.locale):  # the follow-ups' columns may hold words (payment terms)
+        rows = ledger(uow, actor, start, end)
     columns, money = ledger_columns(uow)
     with use_locale(actor.locale):
         header = [translate(h) for h in (*LEDGER_HEADER, *columns)]

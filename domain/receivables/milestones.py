@@ -185,9 +185,7 @@ def set_terms(uow: UnitOfWork, actor: Actor, text: str, terms_text: str) -> Term
     uow.session.flush()
     if contract.state == "signed" and contract.signed_on is not None:
         _signed(uow, contract, contract.signed_on)
-    with use_locale("en"):
-        uow.audit(actor.org_id, actor.member_id, "update", "contract", kref(contract),
-                  f"terms: {T.render(T.describe_all(made, contract.currency))}")
+    uow.audit(actor.org_id, actor.member_id, "update", "contract", kref(contract), f"terms {len(made)} milestones")
     uow.commit()
     return TermsSet(contract, made)
 
@@ -231,8 +229,6 @@ def on_event(uow: UnitOfWork, contract: Contract, event: str, day: date) -> None
         for m in milestones_of(uow, contract.id):
             if m.trigger == trigger and m.due_date is None and m.state in ("waiting", "planned"):
                 _falls_due(uow, org, m, day + timedelta(days=m.days))
-                uow.audit(contract.org_id, None, "update", "receivable", mref(contract, m),
-                          f"{event} {day.isoformat()}: due {m.due_date}")
 
 
 def _signed(uow: UnitOfWork, contract: Contract, day: date) -> None:
@@ -356,8 +352,6 @@ def fire(uow: UnitOfWork, item: DueItem) -> None:
         target = _manager(uow, m.org_id, owner)
     if target is None:
         return
-    uow.audit(m.org_id, None, "update", "receivable", mref(contract, m), f"overdue {params['days']} d: {step} "
-              f"{target.name}")
     msgid = N_("Overdue payment: {ref} of contract {contract} with {customer}, {amount}, fell due on {date} "
                "({days} days ago). Collect it, and record it when it is paid.") if target.id == owner.id else N_(
         "Overdue payment escalated to you: {ref} of contract {contract} with {customer}, {amount}, fell due on "
