@@ -732,7 +732,9 @@ class Milestone(Base):
 
     __tablename__ = "milestones"
     __table_args__ = (
-        Index("ix_milestones_org_state_due", "org_id", "state", "due_date"),
+        # covering the ageing's grouped sum: the index alone answers /receivables, without reading the table
+        Index("ix_milestones_org_state_due", "org_id", "state", "due_date", "currency", "owner_id", "customer_id",
+              "amount", "received"),
         Index("ix_milestones_org_owner_state", "org_id", "owner_id", "state"),
         UniqueConstraint("contract_id", "seq", name="uq_milestones_contract_id_seq"),
     )

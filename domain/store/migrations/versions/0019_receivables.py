@@ -49,7 +49,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("contract_id", "seq", name="uq_milestones_contract_id_seq"),
     )
     with op.batch_alter_table("milestones") as batch:
-        batch.create_index("ix_milestones_org_state_due", ["org_id", "state", "due_date"], unique=False)
+        batch.create_index("ix_milestones_org_state_due", ["org_id", "state", "due_date", "currency", "owner_id",
+                                                           "customer_id", "amount", "received"], unique=False)
         batch.create_index("ix_milestones_org_owner_state", ["org_id", "owner_id", "state"], unique=False)
         batch.create_index(batch.f("ix_milestones_contract_id"), ["contract_id"], unique=False)
     op.create_table(
