@@ -80,29 +80,42 @@ def ageing(uow: UnitOfWork, actor: Actor, scope: str = "all") -> Ageing:
     where = [Milestone.org_id == actor.org_id, Milestone.state == "open"]
     if owners is not None:
         where.append(Milestone.owner_id.in_(owners))
+    # the department's sums by currency, owner and bucket: a few hundred rows at most
     rows = uow.session.execute(
-        select(Milestone.currency, Milestone.owner_id, Milestone.customer_id, bucket, outstanding)
-        .where(*where).group_by(Milestone.currency, Milestone.owner_id, Milestone.customer_id, bucket)).all()
+        select(Milestone.currency, Milestone.owner_id, bucket, outstanding)
+        .where(*where).group_by(Milestone.currency, Milestone.owner_id, bucket)).all()
     out = Ageing(today, scope)
     by_owner: dict[tuple[int, str], Amounts] = defaultdict(lambda: defaultdict(Decimal))
-    by_customer: dict[tuple[int, str], Amounts] = defaultdict(lambda: defaultdict(Decimal))
-    customer_owner: dict[int, int] = {}
-    for currency, owner_id, customer_id, b, amount in rows:
+    for currency, owner_id, b, amount in rows:
         value = Decimal(amount or 0)
         out.totals.setdefault(currency, defaultdict(Decimal))[b] += value
         by_owner[(owner_id, currency)][b] += value
-        by_customer[(customer_id, currency)][b] += value
-        customer_owner[customer_id] = owner_id
     names = dict(uow.session.execute(select(Member.id, Member.name).where(Member.org_id == actor.org_id)).all())
     out.owners = sorted(((names.get(o, "?"), cur, dict(v)) for (o, cur), v in by_owner.items()),
                         key=lambda r: (r[1], -_overdue(r[2]), r[0]))
-    ranked = sorted(by_customer.items(), key=lambda kv: (-_overdue(kv[1]), -sum(kv[1].values())))
-    out.customer_count = len({cid for cid, _cur in by_customer})
-    shown = ranked[:TOP]
+    # the customers owing most overdue first, ranked by the database; their buckets for those shown only
+    overdue_sum = func.sum(case((Milestone.due_date < today, Milestone.amount - Milestone.received), else_=0))
+    ranked = uow.session.execute(
+        select(Milestone.customer_id, Milestone.currency, func.count().over()).where(*where)
+        .group_by(Milestone.customer_id, Milestone.currency)
+        .order_by(overdue_sum.desc(), outstanding.desc(), Milestone.customer_id).limit(TOP)).all()
+    top = [(cid, cur) for cid, cur, _n in ranked]
+    out.customer_count = int(ranked[0][2]) if ranked else 0  # customers (in each of their currencies)
+    by_customer: dict[tuple[int, str], Amounts] = {(cid, cur): defaultdict(Decimal) for cid, cur in top}
+    customer_owner: dict[int, int] = {}
+    if top:
+        for cid, currency, owner_id, b, amount in uow.session.execute(
+                select(Milestone.customer_id, Milestone.currency, Milestone.owner_id, bucket, outstanding)
+                .where(*where, Milestone.customer_id.in_([cid for cid, _cur in top]))
+                .group_by(Milestone.customer_id, Milestone.currency, Milestone.owner_id, bucket)):
+            if (cid, currency) in by_customer:
+                by_customer[(cid, currency)][b] += Decimal(amount or 0)
+                customer_owner[cid] = owner_id
     customers = {c.id: c for c in uow.session.scalars(select(Customer).where(
-        Customer.id.in_([cid for (cid, _cur), _v in shown])))} if shown else {}
+        Customer.id.in_([cid for cid, _cur in top])))} if top else {}
     out.customers = [(f"{customers[cid].name} ({ref('C', customers[cid].number)})",
-                      names.get(customer_owner[cid], "?"), cur, dict(v)) for (cid, cur), v in shown]
+                      names.get(customer_owner.get(cid, 0), "?"), cur, dict(by_customer[(cid, cur)]))
+                     for cid, cur in top]
     late = uow.session.execute(
         select(Milestone, Contract.number, Customer.name).join(Contract, Contract.id == Milestone.contract_id)
         .join(Customer, Customer.id == Milestone.customer_id)
