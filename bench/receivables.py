@@ -14,24 +14,20 @@ import argparse
 import io
 import random
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from sqlalchemy import insert, select, text
 
-from sqlalchemy import insert, select, text  # noqa: E402
-
-from bot.bootstrap import bootstrap  # noqa: E402
-from bot.console.app import Console  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from domain.kernel.clock import FakeClock  # noqa: E402
-from domain.receivables import ageing  # noqa: E402
-from domain.store.models import Base, Contract, Customer, Member, Milestone  # noqa: E402
-from domain.team.members import actor_for, find_member  # noqa: E402
+from bot.bootstrap import bootstrap
+from bot.console.app import Console
+from bot.settings import Settings
+from domain.kernel.clock import FakeClock
+from domain.receivables import ageing
+from domain.store.models import Base, Contract, Customer, Member, Milestone
+from domain.team.members import actor_for, find_member
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 23)
