@@ -8,6 +8,7 @@ from handlers.complaints import cases
 from handlers.crm import customers, holidays, leads, visits
 from handlers.meeting import weekly
 from handlers.orders import orders
+from handlers.receivables import commands as receivables
 from handlers.registry import Registry
 from handlers.risk import levels
 from handlers.team import audit, members
@@ -19,6 +20,6 @@ def load() -> Registry:
     registry.include(
         help.commands, members.commands, customers.commands, leads.commands, visits.commands, agenda.commands,
         remind.commands, requests.commands, contracts.commands, orders.commands, cases.commands, weekly.commands,
-        reviews.commands, holidays.commands, exports.commands, levels.commands, audit.commands,
+        reviews.commands, holidays.commands, exports.commands, levels.commands, audit.commands, receivables.commands,
     )
     return registry

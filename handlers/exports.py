@@ -19,10 +19,11 @@ commands = Registry()
 EXPORTS = Vocabulary(
     N_("export"),
     {"leads": N_("leads"), "complaints": N_("complaints"), "ledger": N_("contract ledger"),
-     "audit": N_("access log")},
+     "audit": N_("access log"), "receivables": N_("receivables")},
     {"商机": "leads", "lead": "leads", "投诉": "complaints", "complaint": "complaints", "台账": "ledger",
      "合同台账": "ledger", "contracts": "ledger", "访问记录": "audit", "审计": "audit", "日志": "audit",
-     "log": "audit"},
+     "log": "audit", "应收": "receivables", "应收账款": "receivables", "账龄": "receivables",
+     "receivable": "receivables"},
 )
 
 

@@ -43,6 +43,9 @@ GROUP_WORDS: dict[str, tuple[str, ...]] = {
     "export": ("导出",),
     "risk": ("风险",),
     "audit": ("访问记录", "审计"),
+    "invoice": ("开票", "发票"),
+    "payment": ("回款", "收款"),
+    "receivables": ("应收", "应收账款", "账龄"),
 }
 
 # "group sub": the words that name the sub-command, the first the one shown
@@ -99,6 +102,12 @@ SUB_WORDS: dict[str, tuple[str, ...]] = {
     "order ship": ("发货",),
     "order accept": ("验收",),
     "order route": ("流程", "下达流程"),
+    "contract terms": ("付款条件", "付款节点"),
+    "invoice request": ("申请", "开票申请"),
+    "invoice issued": ("已开", "开具"),
+    "invoice list": ("列表", "清单"),
+    "settings contractterms": ("付款条件", "合同付款条件"),
+    "settings overduerisk": ("逾期风险天数", "逾期风险"),
     "complaint new": ("新建", "受理", "登记"),
     "complaint assign": ("指派", "分派"),
     "complaint take": ("接手", "认领"),
@@ -166,7 +175,9 @@ ARG_WORDS: dict[str, str] = {
     "response": "响应时限", "result": "结果", "risk": "风险", "role": "角色", "roles": "适用角色",
     "scale": "规模", "scope": "范围", "score": "分数", "self_day": "自评日", "severity": "严重程度",
     "solution": "方案", "source": "来源", "stage": "阶段", "start": "从", "step": "步骤", "supervisor": "上级",
-    "template": "模板", "term": "履行期限", "text": "纪要", "time": "时间", "timezone": "时区", "title": "标题",
+    "template": "模板", "term": "履行期限",
+    "terms": "付款条件", "milestone": "节点", "number": "号码",
+    "text": "纪要", "time": "时间", "timezone": "时区", "title": "标题",
     "to": "交接人",
     "topic": "主题", "type": "类型", "until": "截至", "value": "金额", "wants": "诉求", "week": "周",
     "weights": "权重", "what": "内容", "who": "对象", "year": "年份",
@@ -183,6 +194,8 @@ ARG_WORDS_BY_COMMAND: dict[str, dict[str, str]] = {
     "settings keyscore": {"value": "分数"}, "settings reminderhour": {"value": "小时"},
     "remind snooze": {"until": "推迟到"}, "complaint assign": {"member": "处理人"},
     "complaint onduty": {"member": "值班人"}, "lead new": {"step": "下一步"},
+    "invoice issued": {"number": "发票号码", "date": "开票日期"}, "payment": {"date": "到账日期"},
+    "settings contractterms": {"value": "要求"}, "settings overduerisk": {"value": "天数"},
 }
 
 _HEAD = re.compile(r"\s*([/／]?)(\S+)")

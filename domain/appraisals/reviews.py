@@ -73,7 +73,7 @@ DEFAULT_TEMPLATES: dict[str, dict[str, Any]] = {
     ]},
     "bd": {"label": N_("business development"), "roles": ["sales"], "indicators": [
         {"key": "performance", "label": N_("performance (contract value signed)"), "weight": 40,
-         "measures": ["contract_value_signed"]},
+         "measures": ["contract_value_signed", "collected_value"]},
         {"key": "new_customers", "label": N_("new customers developed"), "weight": 20,
          "measures": ["new_customers"]},
         {"key": "customer_info", "label": N_("customer information collected"), "weight": 15,

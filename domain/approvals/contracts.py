@@ -70,13 +70,16 @@ class FollowUp:
     """What an area that carries contracts on after their signature (orders, payments) adds to them: the
     events it hears (signed, delivered, accepted, each with its local day), the fields and sections it adds
     to a contract's view (formatted in the reader's language), and the columns it adds to the ledger
-    (values by contract id, in the columns' order; `money` marks the columns holding amounts)."""
+    (values by contract id, in the columns' order; `money` marks the columns holding amounts). `check_submit`
+    may refuse a contract's submission (raising why); `terms` gives the payment terms its approval card shows."""
     name: str
     on_event: Callable[[UnitOfWork, Contract, str, date], None] | None = None
     parts: Callable[[UnitOfWork, Actor, Contract], list[ContractPart]] | None = None
     columns: tuple[Label, ...] = ()
     money: tuple[bool, ...] = ()
     values: Callable[[UnitOfWork, Sequence[Contract]], dict[int, tuple[Any, ...]]] | None = None
+    check_submit: Callable[[UnitOfWork, Contract], None] | None = None
+    terms: Callable[[UnitOfWork, Contract], Msg | None] | None = None
 
 
 FOLLOW_UPS: Key[FollowUp] = Key("contract follow-ups")
@@ -183,6 +186,9 @@ def submit_contract(uow: UnitOfWork, actor: Actor, text: str) -> tuple[Contract,
     if req.type != "contract" or contract.state == "signed":
         raise Conflict(N_("{ref} is {state}; a signed contract changes by /contract change."), ref=kref(contract),
                        state=Label(CONTRACT_STATES[contract.state]))
+    for follow in uow.wiring[FOLLOW_UPS].values():
+        if follow.check_submit is not None:
+            follow.check_submit(uow, contract)
     approvals.submit(uow, actor, req)
     contract.state, contract.updated_at = "pending", uow.now
     uow.audit(actor.org_id, actor.member_id, "update", "contract", kref(contract), f"submitted {approvals.rref(req)}")
@@ -221,8 +227,14 @@ def describe_contract(uow: UnitOfWork, req: ApprovalRequest) -> Msg:
     assert contract is not None
     customer = uow.session.get(Customer, contract.customer_id)
     owner = uow.session.get(Member, contract.owner_id)
+    terms = [t for f in uow.wiring[FOLLOW_UPS].values() if f.terms is not None
+             for t in [f.terms(uow, contract)] if t is not None]
+    payment: Any = contract.payment or "—"
+    if terms:  # the structured terms, and the free-text payment note after them
+        payment = Msg(N_("{terms} ({note})"), {"terms": terms[0], "note": contract.payment}) if contract.payment \
+            else terms[0]
     params = {"ref": kref(contract), "customer": customer.name if customer else "?", "title": contract.title,
-              "amount": Money(contract.amount, contract.currency), "payment": contract.payment or "—",
+              "amount": Money(contract.amount, contract.currency), "payment": payment,
               "delivery": contract.delivery or "—", "term": contract.term or "—", "owner": owner.name if owner else "?"}
     if req.type == "change":
         new = req.fields.get("new") or {}
@@ -409,7 +421,8 @@ def ledger_table(uow: UnitOfWork, actor: Actor, fmt: str, start: date | None, en
                  ) -> tuple[bytes, int]:
     """The ledger rows the actor may see as a table file, and how many rows; audited."""
 
-    rows = ledger(uow, actor, start, end)
+    with use_locale(actor.locale):  # the follow-ups' columns may hold words (payment terms)
+        rows = ledger(uow, actor, start, end)
     columns, money = ledger_columns(uow)
     with use_locale(actor.locale):
         header = [translate(h) for h in (*LEDGER_HEADER, *columns)]

@@ -785,3 +785,103 @@ class OrderStep(Base):
     note: Mapped[str | None] = mapped_column(Text)
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     escalated: Mapped[int] = mapped_column(Integer, default=0)  # 0, 1 (the order's owner), 2 (the manager)
+
+
+# --- receivables: payment milestones, invoices (开票), payments (回款) ----------------------------
+
+
+class Milestone(Base):
+    """One payment milestone of a contract's terms: a share or an amount, due on a trigger (on signing, on
+    delivery, on acceptance, N days after one of them, or a date). Its due date is known once its trigger
+    happened; until it is paid in full it is a receivable of its owner (who collects it)."""
+
+    __tablename__ = "milestones"
+    __table_args__ = (
+        # covering the ageing's grouped sum: the index alone answers /receivables, without reading the table
+        Index("ix_milestones_org_state_due", "org_id", "state", "due_date", "currency", "owner_id", "customer_id",
+              "amount", "received"),
+        Index("ix_milestones_org_owner_state", "org_id", "owner_id", "state"),
+        UniqueConstraint("contract_id", "seq", name="uq_milestones_contract_id_seq"),
+    )
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    seq: Mapped[int] = mapped_column(Integer)  # 1, 2, 3 in the order of the terms
+    share: Mapped[Decimal | None] = mapped_column(Numeric(9, 4))  # percent of the contract amount, or None
+    fixed: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))  # a fixed amount, or None
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    trigger: Mapped[str] = mapped_column(String(12))  # signing, delivery, acceptance, date
+    days: Mapped[int] = mapped_column(Integer, default=0)  # after the trigger
+    on_date: Mapped[date | None] = mapped_column(Date)  # the date of a date trigger
+    due_date: Mapped[date | None] = mapped_column(Date)
+    received: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal(0))
+    invoiced: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal(0))
+    state: Mapped[str] = mapped_column(String(10), default="planned")  # planned, waiting, open, paid
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    risk_raised: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Invoice(Base):
+    """An invoice asked for on the approval engine (开票申请) and issued by finance (number and date)."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        UniqueConstraint("org_id", "number", name="uq_invoices_org_id_number"),
+        Index("ix_invoices_org_state", "org_id", "state"),
+    )
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    number: Mapped[int] = mapped_column(Integer)  # the reference (I3)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    milestone_id: Mapped[int | None] = mapped_column(ForeignKey("milestones.id"))
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    state: Mapped[str] = mapped_column(String(12))  # pending, approved, rejected, changes, issued
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("approval_requests.id"))
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    invoice_no: Mapped[str | None] = mapped_column(String(60))
+    issued_on: Mapped[date | None] = mapped_column(Date)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Payment(Base):
+    """Money received against a contract (回款), recorded by finance, allocated to its milestones."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        UniqueConstraint("org_id", "number", name="uq_payments_org_id_number"),
+        Index("ix_payments_org_received", "org_id", "received_on"),
+    )
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    number: Mapped[int] = mapped_column(Integer)  # the reference (P3)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("members.id"))  # who collected it (the milestones' owner)
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    received_on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Allocation(Base):
+    """The part of a payment that settles one milestone."""
+
+    __tablename__ = "payment_allocations"
+
+    id: Mapped[int] = _id()
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    milestone_id: Mapped[int] = mapped_column(ForeignKey("milestones.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    received_on: Mapped[date] = mapped_column(Date)

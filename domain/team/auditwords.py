@@ -100,6 +100,7 @@ WORDS = {
     "me": N_("myself"), "on": N_("on"), "off": N_("off"), "working": N_("working day"), "-": "—", "None": "—",
     "True": N_("yes"), "False": N_("no"), "callback": N_("callback"), "read": N_("read"),
     "by code": N_("with an enrolment code"), "by an admin there": N_("by an admin there"),
+    "required": N_("required"), "optional": N_("optional"), "rejected": N_("rejected"),
 }
 
 
@@ -131,13 +132,14 @@ KEYS = {
     "close_day": N_("closing day"), "annual_self_day": N_("annual self-review day"),
     "annual_close_day": N_("annual closing day"), "appeal_days": N_("days to appeal"), "source": N_("source"),
     "stage": N_("stage"), "value": N_("value"), "successor": N_("successor"), "total": N_("total"),
+    "contract_terms": N_("payment terms at submission"), "receivable_risk_days": N_("days overdue raising the risk"),
 }
 VALUES: dict[str, Value] = {
     "level": lambda v: LEVELS.label(v) if v in LEVELS.labels else v,
     "scale": lambda v: SCALES.label(v) if v in SCALES.labels else v, "risk": _risk, "roles": _roles,
     "role": _roles, "lang": _lang, "stage": _stage, "moved": _refs, "birthday": _day, "delivery": _day,
     "term": _day, "source": lambda v: SOURCES.label(v) if v in SOURCES.labels else v,
-    "day": _weekday, "reporters": lambda v: _roles(v) if v and v != "None" else "—",
+    "day": _weekday, "reporters": lambda v: _roles(v) if v and v != "None" else "—", "contract_terms": _word,
 }
 _PAIR = re.compile(r"([a-z_]+)=(\S*)")
 
@@ -297,6 +299,18 @@ FORMS: tuple[Form, ...] = (
          {"amount": _number}, ("contract",)),
     Form(r"(?P<customer>.+) (?P<severity>low|medium|high|critical)", N_("{customer}, {severity}"),
          {"severity": lambda v: translate(SEVERITY_WORDS[v])}, ("complaint",)),
+    # receivables: payment terms, invoices, payments, the hand-over of milestones
+    Form(r"terms (?P<count>\d+) milestones", N_("payment terms set: {count} milestones"), {}, ("contract",)),
+    Form(r"(?P<what>\S+) (?P<amount>[\d.]+) (?P<currency>[A-Z]{3})", N_("{what}, {amount} {currency}"),
+         {"amount": _number}, ("invoice",)),
+    Form(r"(?P<state>rejected|changes)", N_("{state}"), {"state": _word}, ("invoice",)),
+    Form(r"issued (?P<number>\S+) (?P<day>\d{4}-\d\d-\d\d)", N_("issued: number {number}, {day}"), {"day": _day},
+         ("invoice",)),
+    Form(r"(?P<contract>\S+) (?P<amount>[\d.]+) (?P<currency>[A-Z]{3}) (?P<day>\S+): (?P<parts>.*)",
+         N_("{contract}, {amount} {currency} received {day}, allocated: {parts}"), {"amount": _number, "day": _day},
+         ("payment",)),
+    Form(r"handed over (?P<count>\d+) from (?P<old>.+) to (?P<new>.+)", N_("{count} handed over from {old} to {new}"),
+         {}, ("receivable",)),
     Form(r"left successor=(?P<name>\S+) ?(?P<refs>.*)", N_("left; handed over to {name}: {refs}"),
          {"refs": lambda v: _refs(v) or "—"}),
 )

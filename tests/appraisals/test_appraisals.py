@@ -44,7 +44,8 @@ def _dms(text: str, who: str | None = None) -> list[str]:
 def team(bot):
     """wang (manager, admin) ← alice (sales supervisor) ← bob (sales), sue (service); carol (sales) ← wang."""
     bot("/team add alice role=sales", "/team add bob role=sales supervisor=alice",
-        "/team add sue role=service supervisor=alice", "/team add carol role=sales supervisor=wang")
+        "/team add sue role=service supervisor=alice", "/team add carol role=sales supervisor=wang",
+        "/settings contractterms optional")
     return bot
 
 

@@ -13,6 +13,7 @@ TEAM = (
     "/team add mike role=manager supervisor=hank",
     "/team add lily role=legal supervisor=mike",
     "/team add alice role=sales supervisor=mike",
+    "/settings contractterms optional",  # these contracts go to approval without structured payment terms
 )
 CONTRACT = '/contract new Acme title="ERP rollout" amount={amount} delivery=2027-01-15 term=2027-12-31'
 

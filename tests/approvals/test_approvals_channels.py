@@ -75,6 +75,7 @@ def setup_department(stack: SlackStack) -> None:
     code = invite.split("/start ")[1].split()[0].rstrip(";")
     tg_post(stack, command_update(text=f"/start {code}", user_id=LILY_TG, chat_id=LILY_TG, first_name="Lily"))
     stack.say("/policy", f"channel {CHANNEL}")
+    stack.say("/settings", "contractterms optional")  # contracts without structured payment terms
 
 
 def slack_buttons(message: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -22,7 +22,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet takes fo
 def hostile(bot):
     """A department whose records carry formulas in every field people type."""
     bot("/team add hank role=head", "/team add mike role=manager supervisor=hank", "/team add lily role=legal",
-        "/team add -bob role=sales supervisor=mike", "/team add @carol role=service")
+        "/team add -bob role=sales supervisor=mike", "/team add @carol role=service",
+        "/settings contractterms optional")
     bot("/customer new +SUM(1,2)", "/customer new @SUM(A1)", "/customer new -2+3")
     bot(f"/lead new C1 value=10 contact='{HYPERLINK}' step='{WEBSERVICE}' owner=-bob",
         "/lead new C3 value=1", "/lead stage L2 lost reason='+cmd|/c calc'")

@@ -54,12 +54,14 @@ def test_the_composition_root_wires_every_area_into_a_wiring_of_its_own() -> Non
     assert all(len(first[key]) > 0 for key in KEYS)
     assert {"callback", "care", "calendar", "complaint", "approval_nudge", "meeting", "action",
             "review_open_monthly", "review_self"} <= set(first[DUE_KINDS])
-    assert list(first[AGENDA_SOURCES]) == ["callback", "lead_step", "approval", "order", "complaint", "action"]
+    assert list(first[AGENDA_SOURCES]) == ["callback", "lead_step", "approval", "order", "complaint", "action",
+                                           "invoice", "receivable"]
     # what a leaving member hands over, and what goes with a customer to a new owner
-    assert list(first[HANDOVERS]) == ["crm", "approvals", "orders", "complaints", "meeting", "appraisals"]
+    assert list(first[HANDOVERS]) == ["crm", "approvals", "orders", "complaints", "meeting", "appraisals",
+                                      "receivables"]
     assert list(first[OWNER_MOVES]) == ["complaints"]
-    assert set(first[REQUEST_TYPES]) == {"contract", "change", "expense", "leave", "project", "collab"}
-    assert set(first[EXPORT_TABLES]) == {"audit", "leads", "ledger", "complaints", "orders"}
+    assert set(first[REQUEST_TYPES]) == {"contract", "change", "expense", "leave", "project", "collab", "invoice"}
+    assert set(first[EXPORT_TABLES]) == {"audit", "leads", "ledger", "complaints", "orders", "receivables"}
     assert [s.name for s in sorted(first[ARCHIVE_SECTIONS].values(), key=lambda s: s.order)] == \
         ["contracts", "complaints"]
     assert all(list(first[key]) == list(second[key]) for key in KEYS)

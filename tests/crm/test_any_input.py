@@ -94,6 +94,7 @@ def registry_lines(draw: st.DrawFn, names: list[str], fields: dict[str, list[str
 
 
 def _department(bot) -> None:
+    bot("/settings contractterms optional")
     bot("/team add alice role=sales", "/team add bob role=sales supervisor=alice", "/team add lc role=legal",
         "/team add hd role=head", "/customer new Acme", "/lead new Acme value=10万", "/visit Acme next=tomorrow",
         "/contract new Acme title=T amount=100000", "/contract submit K1",
