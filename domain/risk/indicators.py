@@ -202,8 +202,8 @@ def fire(uow: UnitOfWork, item: DueItem) -> None:
 
 def _warn(uow: UnitOfWork, org: Organisation, indicator: Indicator, signal: RiskSignal, reading: Reading) -> None:
     assert reading.level is not None
-    record: Customer | Lead | None = uow.session.get(Customer if indicator.prefix == "C" else Lead,
-                                                     signal.subject_id)
+    record: Customer | Lead | None = (uow.session.get(Customer, signal.subject_id) if indicator.prefix == "C"
+                                      else uow.session.get(Lead, signal.subject_id))
     if record is None:
         return
     customer = record if isinstance(record, Customer) else uow.session.get(Customer, record.customer_id)

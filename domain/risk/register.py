@@ -177,7 +177,8 @@ def open_register(uow: UnitOfWork, actor: Actor | None, org_id: int) -> list[Reg
         q = q.where(or_(RiskEntry.owner_id.in_(owners), RiskEntry.created_by_id == actor.member_id,
                         RiskEntry.record_owner_id.in_(owners)))
     names = dict(uow.session.execute(select(Member.id, Member.name).where(Member.org_id == org_id)).all())
-    rows = [RegisterRow(e, level_of(e.likelihood, e.impact), names.get(e.owner_id, "?")) for e in uow.session.scalars(q)]
+    rows = [RegisterRow(e, level_of(e.likelihood, e.impact), names.get(e.owner_id, "?"))
+            for e in uow.session.scalars(q)]
     order = {"high": 0, "medium": 1, "low": 2}
     return sorted(rows, key=lambda r: (order[r.level], r.entry.due or date.max, r.entry.number))
 

@@ -7,6 +7,11 @@ Create Date: 2026-12-10
 import sqlalchemy as sa
 from alembic import op
 
+
+def _at(name: str, nullable: bool = True) -> sa.Column:
+    return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
+
+
 revision = "0021"
 down_revision = "0017"
 branch_labels = None
@@ -37,7 +42,7 @@ def upgrade() -> None:
         sa.Column("end_day", sa.Date(), nullable=False),
         sa.Column("signed", sa.Numeric(18, 2)), sa.Column("collected", sa.Numeric(18, 2)),
         sa.Column("customers", sa.Integer()),
-        _member("set_by_id"), sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        _member("set_by_id"), _at("updated_at", False),
         sa.UniqueConstraint("org_id", "member_id", "team", "period", name="uq_targets_subject_period"),
     )
     op.create_index("ix_targets_org_first", "targets", ["org_id", "first"])
@@ -51,8 +56,8 @@ def upgrade() -> None:
         sa.Column("loss", sa.Numeric(18, 2)), sa.Column("response", sa.String(12), nullable=False),
         _member("owner_id"), sa.Column("due", sa.Date()),
         sa.Column("status", sa.String(12), nullable=False), _member("created_by_id"),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False), sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("closed_at", sa.DateTime(timezone=True)),
+        _at("created_at", False), _at("updated_at", False),
+        _at("closed_at"),
         sa.UniqueConstraint("org_id", "number", name="uq_risk_entries_org_id_number"),
     )
     op.create_index("ix_risk_entries_org_status", "risk_entries", ["org_id", "status"])
@@ -60,14 +65,14 @@ def upgrade() -> None:
         "risk_followups", _id(), _org(),
         sa.Column("entry_id", sa.Integer(), sa.ForeignKey("risk_entries.id"), nullable=False),
         _member("actor_id"), sa.Column("note", sa.Text(), nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        _at("at", False),
     )
     op.create_index("ix_risk_followups_entry_id", "risk_followups", ["entry_id"])
     op.create_table(
         "risk_signals", _id(), _org(),
         sa.Column("indicator", sa.String(40), nullable=False), sa.Column("subject_id", sa.Integer(), nullable=False),
         _member("owner_id", True), sa.Column("level", sa.String(10)), sa.Column("reason", sa.Text()),
-        sa.Column("memo", sa.String(40)), sa.Column("fired_at", sa.DateTime(timezone=True)), sa.Column("cleared_at", sa.DateTime(timezone=True)),
+        sa.Column("memo", sa.String(40)), _at("fired_at"), _at("cleared_at"),
         sa.UniqueConstraint("org_id", "indicator", "subject_id", name="uq_risk_signals_subject"),
     )
     op.create_index("ix_risk_signals_org_fired", "risk_signals", ["org_id", "fired_at"])
@@ -76,9 +81,9 @@ def upgrade() -> None:
         sa.Column("number", sa.Integer(), nullable=False), sa.Column("kind", sa.String(12), nullable=False),
         sa.Column("customer_id", sa.Integer(), sa.ForeignKey("customers.id"), nullable=False),
         sa.Column("what", sa.Text(), nullable=False), _member("assignee_id"),
-        sa.Column("reply_by", sa.DateTime(timezone=True), nullable=False), sa.Column("status", sa.String(12), nullable=False),
-        sa.Column("answer", sa.Text()), sa.Column("replied_at", sa.DateTime(timezone=True)), _member("created_by_id"),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        _at("reply_by", False), sa.Column("status", sa.String(12), nullable=False),
+        sa.Column("answer", sa.Text()), _at("replied_at"), _member("created_by_id"),
+        _at("created_at", False),
         sa.UniqueConstraint("org_id", "number", name="uq_service_requests_org_id_number"),
     )
     op.create_index("ix_service_requests_customer_id", "service_requests", ["customer_id"])
