@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 
 import handlers
 from bot.settings import Settings, load_settings
-from domain import appraisals, approvals, complaints, crm, meeting, reporting, risk, team
+from domain import appraisals, approvals, complaints, crm, meeting, reporting, risk, targets, team
 from domain.kernel.clock import Clock, SystemClock
 from domain.kernel.wiring import Wiring
 from domain.store.engine import Sessions, make_engine, upgrade
@@ -45,6 +45,7 @@ def wire() -> Wiring:
     crm.register(wiring)
     approvals.register(wiring)
     complaints.register(wiring)
+    targets.register(wiring)
     meeting.register(wiring)
     appraisals.register(wiring)
     return wiring

@@ -134,6 +134,14 @@ def parse_thresholds(text: str) -> dict[str, int]:
     return out
 
 
+def current_limits(uow: UnitOfWork, actor: Actor) -> dict[str, int]:
+    org = uow.session.get(Organisation, actor.org_id)
+    assert org is not None
+    uow.audit(actor.org_id, actor.member_id, "read", "settings", "risk thresholds")
+    uow.commit()
+    return limits(org)
+
+
 def set_thresholds(uow: UnitOfWork, actor: Actor, changes: dict[str, int]) -> dict[str, int]:
     """Change thresholds (managers); every record an affected indicator watches is checked again now."""
     if not actor.has_any(EDITOR_ROLES):

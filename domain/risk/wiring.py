@@ -5,8 +5,8 @@ from domain.delivery.due import DUE_KINDS, RECURRING, DueKind, Recurring
 from domain.kernel.i18n import N_
 from domain.kernel.wiring import Wiring
 from domain.reporting.figures import MEASURES, Measure
+from domain.risk import entries as risks
 from domain.risk import indicators
-from domain.risk import register as risks
 
 
 def register(wiring: Wiring) -> None:

@@ -43,6 +43,14 @@ def probabilities(org: Organisation) -> dict[str, int]:
     return {stage: int(stored.get(stage, default)) for stage, default in DEFAULT_PROBABILITIES.items()}
 
 
+def current_probabilities(uow: UnitOfWork, actor: Actor) -> dict[str, int]:
+    org = uow.session.get(Organisation, actor.org_id)
+    assert org is not None
+    uow.audit(actor.org_id, actor.member_id, "read", "settings", "stage probabilities")
+    uow.commit()
+    return probabilities(org)
+
+
 def set_probabilities(uow: UnitOfWork, actor: Actor, changes: dict[str, int]) -> dict[str, int]:
     """Change some stages' probabilities (0–100), for the department; managers only."""
     if not actor.has_any(EDITOR_ROLES):

@@ -21,7 +21,7 @@ from domain.kernel.clock import at_local, local_today
 from domain.kernel.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.kernel.i18n import N_
 from domain.kernel.vocab import Vocabulary
-from domain.reporting.figures import Figure, Scope, rate
+from domain.reporting.figures import MEASURES, Figure, Scope, rate
 from domain.store.models import Customer, DueItem, Member, Organisation, RiskEntry, RiskFollowUp, RiskSignal
 from domain.store.numbers import by_number, next_number
 from domain.store.uow import UnitOfWork
@@ -236,3 +236,24 @@ def risk_event_rate(uow: UnitOfWork, scope: Scope) -> Figure:
     return Figure("risk_event_rate", rate(registered + fired, customers), "rate",
                   N_("{registered} risks registered and {fired} indicator warnings over {customers} customers"),
                   {"registered": registered, "fired": fired, "customers": customers})
+
+
+RISK_FIGURES = ("risk_event_rate", "overdue_rate")  # 逾期账款率 where the receivables area measures it
+
+
+def risk_figures(uow: UnitOfWork, actor: Actor, first: date, end_day: date) -> tuple[dict[str, Figure], int, int]:
+    """/kpi risk: the risk figures over what the actor may see, with the open register and the indicators that
+    hold."""
+    org = uow.session.get(Organisation, actor.org_id)
+    assert org is not None
+    owners = visible_owner_ids(uow, actor)
+    scope = Scope(org.id, first, end_day, org.timezone, frozenset(owners) if owners is not None else None)
+    measures = uow.wiring[MEASURES]
+    figures = {key: measures[key].fn(uow, scope) for key in RISK_FIGURES if key in measures}
+    open_count = len(open_register(uow, actor, org.id))
+    held = select(func.count(RiskSignal.id)).where(RiskSignal.org_id == org.id, RiskSignal.level.is_not(None))
+    if owners is not None:
+        held = held.where(RiskSignal.owner_id.in_(owners))
+    uow.audit(actor.org_id, actor.member_id, "read", "kpi", "risk", f"{first} {end_day}")
+    uow.commit()
+    return figures, open_count, int(uow.session.scalar(held) or 0)
