@@ -419,7 +419,7 @@ def parse_grades(text: str) -> list[dict[str, str]]:
     for part in text.replace("，", " ").replace(",", " ").split():
         m = _BAND.match(part)
         if m is None:
-            raise Invalid(N_("Cannot read '{text}'; write grade=from:coefficient, e.g. A=90:1.2."), text=part)
+            raise Invalid(N_("Cannot read '{text}'; write grade:from:coefficient, e.g. A:90:1.2."), text=part)
         grade, low, coefficient = m[1].upper(), Decimal(m[2]), Decimal(m[3])
         if grade in found:
             raise Invalid(N_("Grade {grade} is given twice."), grade=grade)
@@ -428,7 +428,7 @@ def parse_grades(text: str) -> list[dict[str, str]]:
                           text=part)
         found[grade] = {"grade": grade, "from": str(low), "coefficient": str(coefficient)}
     if set(found) != set(GRADES):
-        raise Invalid(N_("Give all four grades A, B, C and D, e.g. A=90:1.2 B=75:1.0 C=60:0.8 D=0:0.5."))
+        raise Invalid(N_("Give all four grades A, B, C and D, e.g. A:90:1.2 B:75:1.0 C:60:0.8 D:0:0.5."))
     lows = [Decimal(found[g]["from"]) for g in GRADES]
     if any(a <= b for a, b in zip(lows, lows[1:], strict=False)) or lows[-1] != 0:
         raise Invalid(N_("The bands must fall from A to D, and D must start at 0."))

@@ -23,6 +23,7 @@ record's level is left for a person to lower.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -120,13 +121,13 @@ def limits(org: Organisation) -> dict[str, int]:
 
 
 def parse_thresholds(text: str) -> dict[str, int]:
-    """`contact_days=45 idle_days=20` → {name: days}; names as /risk thresholds lists them."""
+    """`contact_days:45 idle_days:20` (or =) → {name: days}; names as /risk thresholds lists them."""
     out: dict[str, int] = {}
     for part in text.replace("，", " ").replace(",", " ").split():
-        name, sep, value = part.partition("=")
+        name, sep, value = (re.split(r"([=:：])", part, maxsplit=1) + ["", ""])[:3]
         raw = value.strip()
         if not sep or name.strip().lower() not in BY_NAME:
-            raise Invalid(N_("Cannot read '{text}'; write name=number with a name /risk thresholds lists."),
+            raise Invalid(N_("Cannot read '{text}'; write name:number with a name /risk thresholds lists."),
                           text=part)
         if not raw.isdigit() or not 1 <= int(raw) <= 3650:
             raise Invalid(N_("A threshold is a whole number from 1 to 3650; '{text}' is not one."), text=raw)
@@ -147,7 +148,7 @@ def set_thresholds(uow: UnitOfWork, actor: Actor, changes: dict[str, int]) -> di
     if not actor.has_any(EDITOR_ROLES):
         raise Forbidden(N_("Only the managers change the risk thresholds."))
     if not changes:
-        raise Invalid(N_("Give thresholds to change, e.g. contact_days=45."))
+        raise Invalid(N_("Give thresholds to change, e.g. contact_days:45."))
     org = uow.session.get(Organisation, actor.org_id)
     assert org is not None
     merged = {**limits(org), **changes}

@@ -56,7 +56,7 @@ def set_probabilities(uow: UnitOfWork, actor: Actor, changes: dict[str, int]) ->
     if not actor.has_any(EDITOR_ROLES):
         raise Forbidden(N_("Only the managers change the stage probabilities."))
     if not changes:
-        raise Invalid(N_("Give stages and percentages, e.g. negotiation=70 proposal=45."))
+        raise Invalid(N_("Give stages and percentages, e.g. negotiation:70 proposal:45."))
     for stage, value in changes.items():
         if stage not in DEFAULT_PROBABILITIES:
             raise Invalid(N_("'{stage}' is not an open pipeline stage."), stage=stage)
@@ -81,7 +81,7 @@ def parse_probabilities(text: str) -> dict[str, int]:
             name, sep, value = part.partition("：" if "：" in part else ":")
         raw = value.strip().rstrip("%％")
         if not sep or not raw.isdigit() or len(raw) > 3:
-            raise Invalid(N_("Cannot read '{text}'; write stage=percent, e.g. negotiation=70."), text=part)
+            raise Invalid(N_("Cannot read '{text}'; write stage:percent, e.g. negotiation:70."), text=part)
         out[STAGES.parse(name)] = int(raw)
     return out
 

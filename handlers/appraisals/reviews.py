@@ -431,13 +431,13 @@ def kpi(ctx: Ctx, args: KpiArgs) -> Reply:
 
 
 class GradesArgs(Args):
-    bands: Text | None = Field(None, description=N_("all four grades as grade=from:coefficient, e.g. A=90:1.2 "
-                                                    "B=75:1.0 C=60:0.8 D=0:0.5"))
+    bands: Text | None = Field(None, description=N_("all four grades as grade:from:coefficient, e.g. A:90:1.2 "
+                                                    "B:75:1.0 C:60:0.8 D:0:0.5"))
 
 
 @commands.command("review grades", N_("Show or set the grade bands and bonus coefficients (admins, managers)."),
                   GradesArgs, positional=("bands",), greedy=True,
-                  examples=("/review grades", "/review grades A=90:1.2 B=75:1.0 C=60:0.8 D=0:0.5"))
+                  examples=("/review grades", "/review grades A:90:1.2 B:75:1.0 C:60:0.8 D:0:0.5"))
 def review_grades(ctx: Ctx, args: GradesArgs) -> Reply:
     """绩效等级 and 奖金系数: a total at or above a band's start earns its grade."""
     bands = appraisals.parse_grades(args.bands) if args.bands else None

@@ -129,12 +129,12 @@ def risk_close(ctx: Ctx, args: RiskFollowArgs) -> Reply:
 
 
 class ThresholdArgs(Args):
-    changes: Text | None = Field(None, description=N_("name=number pairs, e.g. contact_days=45 idle_days=20"))
+    changes: Text | None = Field(None, description=N_("name:number pairs, e.g. contact_days:45 idle_days:20"))
 
 
 @commands.command("risk thresholds", N_("Show or set the thresholds of the automatic risk indicators (managers)."),
                   ThresholdArgs, positional=("changes",), greedy=True,
-                  examples=("/risk thresholds", "/risk thresholds contact_days=45 overdue_red_days=120"))
+                  examples=("/risk thresholds", "/risk thresholds contact_days:45 overdue_red_days:120"))
 def risk_thresholds(ctx: Ctx, args: ThresholdArgs) -> Reply:
     with ctx.uow() as uow:
         if args.changes:

@@ -146,12 +146,12 @@ def forecast(ctx: Ctx, args: ForecastArgs) -> Reply:
 
 
 class WeightsArgs(Args):
-    changes: Text | None = Field(None, description=N_("stage=percent pairs, e.g. negotiation=70 proposal=45"))
+    changes: Text | None = Field(None, description=N_("stage:percent pairs, e.g. negotiation:70 proposal:45"))
 
 
 @commands.command("forecast weights", N_("Show or set the stage probabilities the forecast uses (managers)."),
                   WeightsArgs, positional=("changes",), greedy=True,
-                  examples=("/forecast weights", "/forecast weights negotiation=70 proposal=45"))
+                  examples=("/forecast weights", "/forecast weights negotiation:70 proposal:45", "/预测 概率 谈判:70"))
 def forecast_weights(ctx: Ctx, args: WeightsArgs) -> Reply:
     with ctx.uow() as uow:
         if args.changes:
