@@ -217,7 +217,6 @@ def fire_review(uow: UnitOfWork, item: DueItem) -> None:
                          "register new ones with /risk new, and follow up with /risk follow.\n{lines}"),
                 params={"count": len(rows), "lines": lines},
                 buttons=[OutButton(N_("Risk list"), "/risk list")])
-    uow.audit(org.id, None, "read", "risk", None, f"monthly review {month}: {len(rows)} open")
     schedule(uow, org.id, REVIEW, org.id, review_at(org, item.due_at + timedelta(days=1)))
 
 

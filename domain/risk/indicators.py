@@ -113,6 +113,11 @@ THRESHOLDS: tuple[Threshold, ...] = (
     Threshold("overdue_red_days", "receivables_overdue", 90, N_("receivable overdue this many days → red")),
 )
 BY_NAME = {t.name: t for t in THRESHOLDS}
+# the names as a Chinese reader types and reads them
+ZH_NAMES = {"contact_days": "联系天数", "complaints_count": "投诉次数", "complaints_days": "投诉天数",
+            "idle_days": "停滞天数", "credit_orange_steps": "信用橙色级数", "credit_red_steps": "信用红色级数",
+            "overdue_orange_days": "逾期橙色天数", "overdue_red_days": "逾期红色天数"}
+_FROM_ZH = {v: k for k, v in ZH_NAMES.items()}
 
 
 def limits(org: Organisation) -> dict[str, int]:
@@ -126,12 +131,13 @@ def parse_thresholds(text: str) -> dict[str, int]:
     for part in text.replace("，", " ").replace(",", " ").split():
         name, sep, value = (re.split(r"([=:：])", part, maxsplit=1) + ["", ""])[:3]
         raw = value.strip()
-        if not sep or name.strip().lower() not in BY_NAME:
+        name = _FROM_ZH.get(name.strip(), name.strip().lower())
+        if not sep or name not in BY_NAME:
             raise Invalid(N_("Cannot read '{text}'; write name:number with a name /risk thresholds lists."),
                           text=part)
         if not raw.isdigit() or not 1 <= int(raw) <= 3650:
             raise Invalid(N_("A threshold is a whole number from 1 to 3650; '{text}' is not one."), text=raw)
-        out[name.strip().lower()] = int(raw)
+        out[name] = int(raw)
     return out
 
 

@@ -9,7 +9,7 @@ from pydantic import Field
 from domain.approvals.contracts import find_contract
 from domain.crm.customers import find_customer, find_lead
 from domain.kernel.actor import Actor
-from domain.kernel.i18n import N_, _, fmt_money, translate
+from domain.kernel.i18n import N_, _, current_locale, fmt_money, translate
 from domain.kernel.periods import parse_period
 from domain.kernel.vocab import RISKS
 from domain.reporting.figures import MEASURES
@@ -145,7 +145,7 @@ def risk_thresholds(ctx: Ctx, args: ThresholdArgs) -> Reply:
     items = []
     for t in indicators.THRESHOLDS:
         line = _("{name} = {value} — {indicator}: {what}").format(
-            name=t.name, value=values[t.name], indicator=translate(indicators.LABELS[t.indicator]),
+            name=indicators.ZH_NAMES[t.name] if current_locale() == "zh" else t.name, value=values[t.name], indicator=translate(indicators.LABELS[t.indicator]),
             what=translate(t.label))
         if t.indicator not in installed:
             line += " " + _("(nothing in this installation measures it yet)")
