@@ -145,7 +145,8 @@ def risk_thresholds(ctx: Ctx, args: ThresholdArgs) -> Reply:
     items = []
     for t in indicators.THRESHOLDS:
         line = _("{name} = {value} — {indicator}: {what}").format(
-            name=indicators.ZH_NAMES[t.name] if current_locale() == "zh" else t.name, value=values[t.name], indicator=translate(indicators.LABELS[t.indicator]),
+            name=indicators.ZH_NAMES[t.name] if current_locale() == "zh" else t.name, value=values[t.name],
+            indicator=translate(indicators.LABELS[t.indicator]),
             what=translate(t.label))
         if t.indicator not in installed:
             line += " " + _("(nothing in this installation measures it yet)")

@@ -104,7 +104,8 @@ def test_the_register_levels_follow_ups_access_and_the_monthly_review(bot, app) 
     bot(*TEAM, "/team add bob role=sales", ":as alice", "/customer new Acme", "/lead new Acme")
     out = bot('/risk new L1 what="budget may be cut" category=市场 likelihood=2 impact=3 response=accept')
     assert "Risk RK1 registered on L1: 🟡 low (yellow), market, response accept, owner alice" in out
-    out = bot('/风险 登记 Acme 内容="may not pay" 类别=信用 可能性=4 影响=4 应对=降低 负责人=sup 期限=2026-12-31 预计损失=20万')
+    out = bot('/风险 登记 Acme 内容="may not pay" 类别=信用 可能性=4 影响=4 应对=降低 负责人=sup 期限=2026-12-31 '
+              '预计损失=20万')
     assert "RK2 registered on C1: 🔴 high (red), customer/credit" in out and "→ @sup" in out
     assert "may not pay" in bot('/risk follow RK2 note="payment plan agreed"', "/risk show RK2")
     assert "⚠" in bot(":as bob", "/risk show RK2")            # not his line: not found
