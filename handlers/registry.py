@@ -73,6 +73,7 @@ OPTION_ALIASES: dict[str, str | tuple[str, ...]] = {
     "签约": "signed", "签约额": "signed", "回款": "collected", "回款额": "collected", "新客户": "customers",
     "满意度": "satisfaction", "评价": "comment", "可能性": "likelihood", "应对": "response", "应对措施": "response",
     "预计损失": "loss", "损失": "loss", "期限": "due", "答复": "answer", "回复期限": "reply_by",
+    "等级分数线": "bands", "修改项": "changes",
 }
 
 

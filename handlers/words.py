@@ -178,8 +178,8 @@ ARG_WORDS: dict[str, str] = {
     "topic": "主题", "type": "类型", "until": "截至", "value": "金额", "wants": "诉求", "week": "周",
     "weights": "权重", "what": "内容", "who": "对象", "year": "年份",
     "likelihood": "可能性", "loss": "预计损失", "signed": "签约", "collected": "回款", "customers": "新客户",
-    "satisfaction": "满意度", "comment": "评价", "answer": "答复", "reply_by": "回复期限", "bands": "等级",
-    "changes": "设置", "request": "编号",
+    "satisfaction": "满意度", "comment": "评价", "answer": "答复", "reply_by": "回复期限", "bands": "等级分数线",
+    "changes": "修改项", "request": "编号",
 }
 
 # where one field means different things in different commands

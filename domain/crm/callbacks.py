@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from domain.delivery.calendar import workday_on_or_after
 from domain.delivery.due import schedule
@@ -15,7 +15,6 @@ from domain.kernel.errors import Conflict, Invalid, NotFound
 from domain.kernel.i18n import N_
 from domain.kernel.notes import note_text
 from domain.kernel.vocab import CALLBACK_REASONS, DEFAULT_CADENCE_DAYS
-from domain.reporting.figures import Figure, Scope, rate
 from domain.risk import indicators
 from domain.store.models import Callback, Customer, DueItem, Member, Organisation
 from domain.store.numbers import by_number, next_number
@@ -258,26 +257,3 @@ def move_cadence(uow: UnitOfWork, org: Organisation, customer: Customer) -> Call
     schedule(uow, org.id, KIND, cb.id, reminder_at(org, due))
     return cb
 
-
-SATISFIED_FROM = 4  # a score of 4 or 5 counts as satisfied
-
-
-def satisfaction_rate(uow: UnitOfWork, scope: Scope) -> Figure:
-    """客户满意度: of the callbacks (regular and after complaints) done in the period with a satisfaction score,
-    the share scored 4 or 5."""
-    good, total = uow.session.execute(select(
-        func.count(Callback.id).filter(Callback.satisfaction >= SATISFIED_FROM), func.count(Callback.id)).where(
-        Callback.org_id == scope.org_id, scope.owned(Callback.owner_id), Callback.status == "done",
-        Callback.satisfaction.is_not(None), scope.during(Callback.done_at))).one()
-    return Figure("satisfaction_rate", rate(int(good), int(total)), "rate",
-                  N_("{good} of {total} callbacks scored satisfied (4 or 5 of 5)"),
-                  {"good": int(good), "total": int(total)})
-
-
-def satisfaction_average(uow: UnitOfWork, scope: Scope) -> Figure:
-    """The average satisfaction score (1–5) of the callbacks done in the period."""
-    avg, total = uow.session.execute(select(func.avg(Callback.satisfaction), func.count(Callback.id)).where(
-        Callback.org_id == scope.org_id, scope.owned(Callback.owner_id), Callback.status == "done",
-        Callback.satisfaction.is_not(None), scope.during(Callback.done_at))).one()
-    value = round(float(avg), 2) if avg is not None else None
-    return Figure("satisfaction_average", value, "count", N_("average of {total} scores"), {"total": int(total)})

@@ -6,7 +6,6 @@ from domain.delivery.due import DUE_KINDS, RECURRING, DueKind, Recurring
 from domain.kernel.i18n import N_
 from domain.kernel.wiring import Wiring
 from domain.reporting.exports import EXPORT_TABLES, ExportTable
-from domain.reporting.figures import MEASURES, Measure
 from domain.store.models import Callback, Lead
 from domain.team.agenda import AGENDA_SOURCES, AgendaSource
 from domain.team.handover import HANDOVERS, Handover
@@ -35,8 +34,3 @@ def register(wiring: Wiring) -> None:
     wiring[HANDOVERS].add(Handover("crm", handover.hand_over))
     wiring[EXPORT_TABLES].add(ExportTable("leads", N_("leads"), customers.leads_table,
                                           no_dates=N_("The leads export has every lead; it takes no dates.")))
-    wiring[MEASURES].add(
-        Measure("satisfaction_rate", N_("Customer satisfaction rate"), "rate", callbacks.satisfaction_rate, order=54),
-        Measure("satisfaction_average", N_("Average satisfaction score"), "count", callbacks.satisfaction_average,
-                order=55, digest=False),
-    )

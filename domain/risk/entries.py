@@ -207,6 +207,9 @@ def fire_review(uow: UnitOfWork, item: DueItem) -> None:
         return
     rows = open_register(uow, None, org.id)
     month = local_today(item.due_at, org.timezone).strftime("%Y-%m")
+    if not rows:  # nothing open to review: no message, the next month's review is still due
+        schedule(uow, org.id, REVIEW, org.id, review_at(org, item.due_at + timedelta(days=1)))
+        return
     lines = "\n".join(f"• {ref(PREFIX, r.entry.number)} · {r.entry.record} · {r.entry.what} · {r.owner}"
                       + (f" · {r.entry.due.isoformat()}" if r.entry.due else "") for r in rows[:20]) or "—"
     managers = [m for m in uow.session.scalars(select(Member).where(Member.org_id == org.id, Member.active)

@@ -19,4 +19,4 @@ def register(wiring: Wiring) -> None:
     )
     wiring[RECURRING].add(Recurring(risks.REVIEW, risks.first_review))
     wiring[indicators.RISK_INDICATORS].add(*indicators.BUILT_IN)
-    wiring[MEASURES].add(Measure("risk_event_rate", N_("Risk event rate"), "rate", risks.risk_event_rate, order=60))
+    wiring[MEASURES].add(Measure("risk_event_rate", N_("Risk event rate"), "rate", risks.risk_event_rate, order=90))
