@@ -42,7 +42,7 @@ OPTION_ALIASES: dict[str, str | tuple[str, ...]] = {
     "风险": "risk", "信用": "credit", "目的": "purpose", "需求": "needs", "负责人": "owner",
     "评分": "score", "分数": ("score", "value"), "考核期": "period", "期间": "period", "权重": "weights",
     "评语": "note",
-    "comment": "note", "lang": "lang", "language": "lang", "roles": "role", "sup": "supervisor",
+    "comment": ("note", "comment"), "lang": "lang", "language": "lang", "roles": "role", "sup": "supervisor",
     "date": ("date", "next"), "日期": ("date", "next"), "拜访日期": "date", "补录": "date",
     "from": "start", "to": "end", "从": "start", "到": "end", "交接": ("handover", "to"),
     "接手人": ("handover", "to"), "付款方式": "payment",
@@ -58,13 +58,15 @@ OPTION_ALIASES: dict[str, str | tuple[str, ...]] = {
     "计划": "plan", "本周计划": "plan", "下周计划": "plan", "星期": "day", "时间": "time", "频道": "channel",
     "汇报人": "reporters", "月度": "monthly", "季度": "quarterly", "年度": "annual", "申诉期": "appeal_days",
     # the words usage lines show a Chinese reader (handlers.words.ARG_WORDS), each read back as its option
-    "对象": ("about", "who"), "操作": "action", "年度截止日": "annual_close_day", "年度自评日": "annual_self_day",
+    "对象": ("about", "who", "record"), "操作": "action", "年度截止日": "annual_close_day",
+    "年度自评日": "annual_self_day",
     "收集时间": "ask", "申请人": "by", "回访": "callback", "类别": "category", "审批链": "chain",
     "截止日": "close_day", "代码": "code", "投诉": "complaint", "合同": "contract", "天数": "days",
     "裁决": "decision", "升级": "escalate", "第一天": "first", "格式": "format", "交接人": ("handover", "to"),
     "工作时间": "hours", "指标": "indicator", "事项": ("item", "what"), "提醒类别": "kind",
     "指标名称": "labels", "最后一天": "last", "经理时限": "manager", "成员": "member", "催办": "nudge",
-    "回访结果": "outcome", "记录": "record", "编号": "ref", "提醒时限": "remind", "解决时限": "resolution",
+    "回访结果": "outcome", "记录": "record", "编号": ("ref", "risk", "request"), "提醒时限": "remind",
+    "解决时限": "resolution",
     "响应时限": "response", "适用角色": "roles", "范围": "scope", "自评日": "self_day", "方案": "solution",
     "步骤": "step", "下一步": "step", "模板": ("template", "name"), "纪要": "text", "时区": "timezone",
     "主题": "topic", "类型": "type", "截至": "until", "推迟到": "until", "周": "week", "年份": "year",
@@ -74,6 +76,11 @@ OPTION_ALIASES: dict[str, str | tuple[str, ...]] = {
     "承运商": "carrier", "物流公司": "carrier", "快递": "carrier", "物流单号": "tracking", "运单号": "tracking",
     "单号": "tracking", "整改": "rectify", "整改要求": "rectify", "订单": "order", "流程": "route",
     "发货日期": "date", "整改人": "owner",
+    # targets, the risk register, satisfaction and enquiries
+    "签约": "signed", "签约额": "signed", "回款": "collected", "回款额": "collected", "新客户": "customers",
+    "满意度": "satisfaction", "评价": "comment", "可能性": "likelihood", "应对": "response", "应对措施": "response",
+    "预计损失": "loss", "损失": "loss", "期限": "due", "答复": "answer", "回复期限": "reply_by",
+    "等级分数线": "bands", "修改项": "changes",
 }
 
 

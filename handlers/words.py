@@ -46,6 +46,11 @@ GROUP_WORDS: dict[str, tuple[str, ...]] = {
     "invoice": ("开票", "发票"),
     "payment": ("回款", "收款"),
     "receivables": ("应收", "应收账款", "账龄"),
+    "target": ("目标", "销售任务", "任务"),
+    "forecast": ("预测", "销售预测"),
+    "funnel": ("漏斗", "销售漏斗"),
+    "enquiry": ("咨询", "客户咨询"),
+    "suggestion": ("建议", "客户建议"),
 }
 
 # "group sub": the words that name the sub-command, the first the one shown
@@ -150,6 +155,20 @@ SUB_WORDS: dict[str, tuple[str, ...]] = {
     "holiday list": ("列表", "查看"),
     "risk set": ("设置", "标记"),
     "risk list": ("列表", "清单"),
+    "risk new": ("登记", "新建", "新增"),
+    "risk show": ("查看",),
+    "risk follow": ("跟进", "跟踪"),
+    "risk close": ("关闭",),
+    "risk thresholds": ("阈值", "预警阈值"),
+    "kpi risk": ("风险",),
+    "kpi targets": ("目标", "任务"),
+    "target set": ("设定", "设置"),
+    "forecast weights": ("概率", "阶段概率"),
+    "enquiry new": ("新建", "登记"),
+    "enquiry reply": ("答复", "回复"),
+    "enquiry list": ("列表", "清单"),
+    "suggestion new": ("新建", "登记"),
+    "review grades": ("等级", "绩效等级"),
 }
 
 # an argument as a Chinese reader sees it: a positional's placeholder, an option's name (each word an alias
@@ -181,6 +200,9 @@ ARG_WORDS: dict[str, str] = {
     "to": "交接人",
     "topic": "主题", "type": "类型", "until": "截至", "value": "金额", "wants": "诉求", "week": "周",
     "weights": "权重", "what": "内容", "who": "对象", "year": "年份",
+    "likelihood": "可能性", "loss": "预计损失", "signed": "签约", "collected": "回款", "customers": "新客户",
+    "satisfaction": "满意度", "comment": "评价", "answer": "答复", "reply_by": "回复期限", "bands": "等级分数线",
+    "changes": "修改项", "request": "编号",
 }
 
 # where one field means different things in different commands
@@ -196,6 +218,10 @@ ARG_WORDS_BY_COMMAND: dict[str, dict[str, str]] = {
     "complaint onduty": {"member": "值班人"}, "lead new": {"step": "下一步"},
     "invoice issued": {"number": "发票号码", "date": "开票日期"}, "payment": {"date": "到账日期"},
     "settings contractterms": {"value": "要求"}, "settings overduerisk": {"value": "天数"},
+    "risk new": {"response": "应对", "what": "内容", "record": "对象", "due": "期限"},
+    "target set": {"period": "期间"}, "target": {"period": "期间"}, "funnel": {"period": "期间"},
+    "kpi targets": {"period": "期间"}, "kpi risk": {"period": "期间"},
+    "risk follow": {"risk": "编号"}, "risk close": {"risk": "编号"}, "risk show": {"risk": "编号"},
 }
 
 _HEAD = re.compile(r"\s*([/／]?)(\S+)")

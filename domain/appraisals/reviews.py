@@ -67,13 +67,13 @@ DEFAULT_TEMPLATES: dict[str, dict[str, Any]] = {
          "weight": 40, "measures": ["contract_value_signed", "contracts_approved"], "scope": "team"},
         {"key": "team_management", "label": N_("team management"), "weight": 20, "measures": []},
         {"key": "customer_satisfaction", "label": N_("customer satisfaction"), "weight": 20,
-         "measures": ["complaint_resolution", "callback_completion"], "scope": "team"},
+         "measures": ["satisfaction_rate", "complaint_resolution", "callback_completion"], "scope": "team"},
         {"key": "market_development", "label": N_("market development"), "weight": 20,
          "measures": ["new_customers", "new_leads"], "scope": "team"},
     ]},
     "bd": {"label": N_("business development"), "roles": ["sales"], "indicators": [
         {"key": "performance", "label": N_("performance (contract value signed)"), "weight": 40,
-         "measures": ["contract_value_signed", "collected_value"]},
+         "measures": ["contract_value_signed", "collected_value", "target_completion"]},
         {"key": "new_customers", "label": N_("new customers developed"), "weight": 20,
          "measures": ["new_customers"]},
         {"key": "customer_info", "label": N_("customer information collected"), "weight": 15,
@@ -91,14 +91,14 @@ DEFAULT_TEMPLATES: dict[str, dict[str, Any]] = {
     ]},
     # 客服人员: service quality (satisfaction, complaints), order tracking (订单按时交付率), relationship upkeep
     "service": {"label": N_("customer service"), "roles": ["service"], "indicators": [
-        {"key": "satisfaction", "label": N_("customer satisfaction"), "weight": 30, "measures": []},
-        {"key": "complaints", "label": N_("complaint timeliness and resolution"), "weight": 25,
-         "measures": ["complaint_timeliness", "complaint_resolution"]},
-        {"key": "orders", "label": N_("order tracking (on-time delivery)"), "weight": 20,
-         "measures": ["on_time_delivery", "orders_handed_down"]},
+        {"key": "satisfaction", "label": N_("customer satisfaction"), "weight": 40,
+         "measures": ["satisfaction_rate", "satisfaction_average"]},
+        {"key": "complaints", "label": N_("complaint timeliness and resolution"), "weight": 30,
+         "measures": ["complaint_timeliness", "complaint_resolution", "complaint_rate"]},
         {"key": "callbacks", "label": N_("callback completion rate"), "weight": 15,
          "measures": ["callback_completion"]},
-        {"key": "relationship", "label": N_("relationship upkeep"), "weight": 10, "measures": ["visits"]},
+        {"key": "relationship", "label": N_("relationship upkeep"), "weight": 15,
+         "measures": ["visits", "reply_timeliness", "on_time_delivery", "orders_handed_down"]},
     ]},
 }
 
@@ -375,7 +375,77 @@ def _indicator_line(measures: Mapping[str, figures.Measure], item: dict[str, Any
     if shown:
         # the separator is the reader's: "; " in English, "；" in Chinese
         text = _("{indicator}; {figures}").format(indicator=text, figures=_("; ").join(shown))
+    else:
+        text = _("{indicator}; {figures}").format(indicator=text, figures=_(HAND_SCORED))
     return "• " + text
+
+
+HAND_SCORED = N_("no records measure it: scored by hand")
+
+# --- grades (绩效等级) and bonus coefficients (绩效奖金系数) -------------------------------------------------
+
+GRADES = ("A", "B", "C", "D")
+DEFAULT_GRADES: list[dict[str, str]] = [
+    {"grade": "A", "from": "90", "coefficient": "1.2"},
+    {"grade": "B", "from": "75", "coefficient": "1.0"},
+    {"grade": "C", "from": "60", "coefficient": "0.8"},
+    {"grade": "D", "from": "0", "coefficient": "0.5"},
+]
+
+
+def grade_bands(org: Organisation) -> list[dict[str, str]]:
+    """The department's score bands, highest first: a total at or above a band's `from` earns its grade and
+    bonus coefficient (defaults A ≥ 90 ×1.2, B ≥ 75 ×1.0, C ≥ 60 ×0.8, D below ×0.5)."""
+    bands = (org.settings or {}).get("review_grades") or DEFAULT_GRADES
+    return sorted(bands, key=lambda b: -Decimal(b["from"]))
+
+
+def grade_of(org: Organisation, total: Decimal | None) -> tuple[str, Decimal] | None:
+    if total is None:
+        return None
+    bands = grade_bands(org)
+    for band in bands:
+        if total >= Decimal(band["from"]):
+            return band["grade"], Decimal(band["coefficient"])
+    return bands[-1]["grade"], Decimal(bands[-1]["coefficient"])
+
+
+_BAND = re.compile(r"^([A-Da-d])\s*[=:：]\s*(\d{1,3}(?:\.\d)?)\s*[:：x×*]\s*(\d(?:\.\d{1,2})?)$")
+
+
+def parse_grades(text: str) -> list[dict[str, str]]:
+    """`A=90:1.2 B=75:1.0 C=60:0.8 D=0:0.5` — each grade, the lowest total that earns it and its bonus
+    coefficient; all four grades, bands falling from A to D, D from 0."""
+    found: dict[str, dict[str, str]] = {}
+    for part in text.replace("，", " ").replace(",", " ").split():
+        m = _BAND.match(part)
+        if m is None:
+            raise Invalid(N_("Cannot read '{text}'; write grade:from:coefficient, e.g. A:90:1.2."), text=part)
+        grade, low, coefficient = m[1].upper(), Decimal(m[2]), Decimal(m[3])
+        if grade in found:
+            raise Invalid(N_("Grade {grade} is given twice."), grade=grade)
+        if low > 100 or coefficient > 5:
+            raise Invalid(N_("A band starts at most at 100 and a coefficient is at most 5; '{text}' is not one."),
+                          text=part)
+        found[grade] = {"grade": grade, "from": str(low), "coefficient": str(coefficient)}
+    if set(found) != set(GRADES):
+        raise Invalid(N_("Give all four grades A, B, C and D, e.g. A:90:1.2 B:75:1.0 C:60:0.8 D:0:0.5."))
+    lows = [Decimal(found[g]["from"]) for g in GRADES]
+    if any(a <= b for a, b in zip(lows, lows[1:], strict=False)) or lows[-1] != 0:
+        raise Invalid(N_("The bands must fall from A to D, and D must start at 0."))
+    return [found[g] for g in GRADES]
+
+
+def set_grades(uow: UnitOfWork, actor: Actor, bands: list[dict[str, str]] | None) -> list[dict[str, str]]:
+    """Show (None) or set the department's grade bands and bonus coefficients (admins and managers)."""
+    org = _org(uow, actor)
+    if bands is not None:
+        require_role(actor, ADMIN_ROLES)
+        _store(org, "review_grades", bands)
+        uow.audit(org.id, actor.member_id, "update", "settings", "review grades",
+                  " ".join(f"{b['grade']}={b['from']}:{b['coefficient']}" for b in bands))
+    uow.commit()
+    return grade_bands(org)
 
 
 # --- reminders -------------------------------------------------------------------------------
@@ -803,12 +873,18 @@ def approve(uow: UnitOfWork, actor: Actor, member_name: str, period: str | None,
         lines = "\n".join(_result_line(i) for i in review.items)
     enqueue(uow, org_id=actor.org_id, key=f"review:result:{review.id}:{review.version}", recipient_id=member.id,
             kind="review",
-            msgid=N_("Your {period} review is final: weighted total {total}.\n{lines}\nYou may appeal until {date} "
-                     "with /review appeal reason=\"...\"."),
-            params={"period": review.period, "total": fmt_total(review.total), "lines": lines, "date": appeal_until},
+            msgid=N_("Your {period} review is final: weighted total {total}, grade {grade} (bonus coefficient "
+                     "{coefficient}).\n{lines}\nYou may appeal until {date} with /review appeal reason=\"...\"."),
+            params={"period": review.period, "total": fmt_total(review.total), "lines": lines, "date": appeal_until,
+                    **_grade_params(org, review.total)},
             buttons=[OutButton(N_("Appeal"), f"/review appeal period={review.period}")])
     uow.commit()
     return review, member
+
+
+def _grade_params(org: Organisation, total: Decimal | None) -> dict[str, str]:
+    found = grade_of(org, total)
+    return {"grade": found[0] if found else "—", "coefficient": fmt_number(found[1]) if found else "—"}
 
 
 def _result_line(item: dict[str, Any]) -> str:
@@ -1014,15 +1090,15 @@ def member_figures(uow: UnitOfWork, actor: Actor, member_name: str | None, perio
     out = []
     for item in templates(org)[name]["indicators"]:
         stored = _figures_for(uow, org, member.id, chosen, item.get("measures", []), item.get("scope"))
-        if stored:
-            out.append((item, [figure_of(s) for s in stored]))
+        out.append((item, [figure_of(s) for s in stored]))  # none: the indicator is scored by hand
     uow.audit(org.id, actor.member_id, "read", "kpi", None, f"{member.name} {chosen.key}")
     uow.commit()
     return member, chosen, out
 
 
 REVIEW_COLUMNS = (N_("Period"), N_("Member"), N_("Template"), N_("Status"), N_("Indicator"), N_("Weight"),
-                  N_("Figures"), N_("Self-review score"), N_("Score"), N_("Comment"), N_("Total"), N_("Appeal"))
+                  N_("Figures"), N_("Self-review score"), N_("Score"), N_("Comment"), N_("Total"), N_("Grade"),
+                  N_("Bonus coefficient"), N_("Appeal"))
 RULINGS = {"upheld": N_("appeal upheld; back to the supervisor"), "dismissed": N_("appeal dismissed"),
            "pending": N_("under appeal")}
 
@@ -1046,12 +1122,14 @@ def export_reviews(uow: UnitOfWork, member_name: str, org_id: int | None, period
                     _("{measure}: {value}").format(
                         measure=translate(measures[f["key"]].label) if f["key"] in measures else f["key"],
                         value=figure_of(f).shown())
-                    for f in item.get("figures", []))
+                    for f in item.get("figures", [])) or (_(HAND_SCORED) if not item.get("measures") else "")
+                graded = grade_of(org, review.total)
                 ruling = review.ruling or ("pending" if review.status == "appeal" else None)
                 rows.append([key, member.name, translate(template) if template else review.template,
                              translate(STATUS_LABELS.get(review.status, review.status)),
                              translate(item["label"]) if item.get("label") else item["key"], item["weight"], shown,
                              item.get("self_score"), item.get("score"), item.get("comment") or "", review.total,
+                             graded[0] if graded else "", graded[1] if graded else None,
                              translate(RULINGS[ruling]) if ruling in RULINGS else ""])
         header = [translate(h) for h in REVIEW_COLUMNS]
         title = _("Appraisals {period}").format(period=key)

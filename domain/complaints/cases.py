@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
-from domain.crm.callbacks import schedule_callback
+from domain.crm.callbacks import check_satisfaction, schedule_callback
 from domain.crm.customers import find_customer
 from domain.delivery.calendar import is_workday
 from domain.delivery.due import schedule
@@ -40,6 +40,7 @@ from domain.kernel.i18n import N_, Label, fmt_date, translate, use_locale
 from domain.kernel.vocab import Vocabulary
 from domain.reporting.exports import write_table
 from domain.reporting.figures import Figure, Scope, compute, count_of, rate
+from domain.risk import indicators
 from domain.store.models import (
     Callback,
     Complaint,
@@ -541,6 +542,7 @@ def log_complaint(
                 msgid=N_("Critical complaint {ref} from {customer}: {what}. Assigned to {assignee}; response "
                          "promised by {respond_by}."),
                 params=params, buttons=_escalation_buttons(cref))
+    indicators.watch(uow, org.id, "complaints", customer.id)  # repeated complaints (domain.risk.indicators)
     uow.audit(actor.org_id, actor.member_id, "create", "complaint", cref, f"{customer.name} {severity}")
     uow.commit()
     return Intake(c, customer, member)
@@ -690,8 +692,11 @@ def resolve(uow: UnitOfWork, actor: Actor, text: str, note: str | None = None) -
 
 
 @transition
-def record_callback(uow: UnitOfWork, actor: Actor, text: str, satisfied: bool, note: str | None) -> Complaint:
-    """The satisfaction callback (回访): satisfied closes it; unsatisfied reopens it with fresh deadlines."""
+def record_callback(uow: UnitOfWork, actor: Actor, text: str, satisfied: bool, note: str | None,
+                    satisfaction: int | None = None) -> Complaint:
+    """The satisfaction callback (回访): satisfied closes it; unsatisfied reopens it with fresh deadlines. A score
+    (1–5) is kept on the callback, with the note as its comment."""
+    check_satisfaction(satisfaction, None)
     c, customer = find_complaint(uow, actor, text)
     cref = ref(PREFIX, c.number)
     if c.status != "resolved":
@@ -703,6 +708,7 @@ def record_callback(uow: UnitOfWork, actor: Actor, text: str, satisfied: bool, n
     if cb is not None and cb.status == "open":
         cb.status, cb.done_at, cb.done_by_id = "done", uow.now, actor.member_id
         cb.result = f"{outcome}: {note}" if note else outcome
+        cb.satisfaction, cb.satisfaction_note = satisfaction, note if satisfaction is not None else None
     _step(uow, c, "callback", actor.member_id, f"{outcome}: {note}" if note else outcome)
     org = _org(uow, actor)
     if satisfied:
@@ -963,3 +969,15 @@ def in_archive(uow: UnitOfWork, actor: Actor, customer: Customer) -> list[str]:
     return [" · ".join([ref(PREFIX, c.number), fmt_date(local_today(c.created_at, actor.timezone)),
                         SEVERITIES.label(c.severity), translate(STATUSES[c.status]),
                         c.what if len(c.what) <= 60 else c.what[:59] + "…"]) for c in rows]
+
+
+def complaint_rate(uow: UnitOfWork, scope: Scope) -> Figure:
+    """投诉率: complaints received in the period from the scope's customers, per customer of the scope."""
+    opened = int(uow.session.scalar(select(func.count(Complaint.id)).join(
+        Customer, Customer.id == Complaint.customer_id).where(
+        Complaint.org_id == scope.org_id, scope.owned(Customer.owner_id), scope.during(Complaint.created_at))) or 0)
+    customers = int(uow.session.scalar(select(func.count(Customer.id)).where(
+        Customer.org_id == scope.org_id, scope.owned(Customer.owner_id), Customer.created_at < scope.end)) or 0)
+    return Figure("complaint_rate", rate(opened, customers), "rate",
+                  N_("{complaints} complaints over {customers} customers"),
+                  {"complaints": opened, "customers": customers})

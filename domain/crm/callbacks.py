@@ -15,6 +15,7 @@ from domain.kernel.errors import Conflict, Invalid, NotFound
 from domain.kernel.i18n import N_
 from domain.kernel.notes import note_text
 from domain.kernel.vocab import CALLBACK_REASONS, DEFAULT_CADENCE_DAYS
+from domain.risk import indicators
 from domain.store.models import Callback, Customer, DueItem, Member, Organisation
 from domain.store.numbers import by_number, next_number
 from domain.store.uow import UnitOfWork
@@ -175,10 +176,25 @@ def open_callback(uow: UnitOfWork, actor: Actor, cb_ref: str) -> Callback:
     return cb
 
 
+def check_satisfaction(score: int | None, comment: str | None) -> str | None:
+    """A satisfaction score runs from 1 to 5; a comment goes with a score."""
+    comment = comment.strip() if comment and comment.strip() else None
+    if score is not None and not 1 <= score <= 5:
+        raise Invalid(N_("Satisfaction runs from 1 to 5."))
+    if comment is not None and score is None:
+        raise Invalid(N_("A comment goes with a satisfaction score: satisfaction=4 comment=\"...\"."))
+    if comment is not None and len(comment) > 1000:
+        raise Invalid(N_("The comment is too long ({count} characters; at most {max})."), count=len(comment),
+                      max=1000)
+    return comment
+
+
 def complete_callback(uow: UnitOfWork, actor: Actor, cb_ref: str, result: str,
-                      channel: str | None = None) -> CallbackDone:
-    """Record the result (and how the customer was reached); the next regular callback follows from the
-    customer's cadence."""
+                      channel: str | None = None, satisfaction: int | None = None,
+                      comment: str | None = None) -> CallbackDone:
+    """Record the result (and how the customer was reached, and the customer's satisfaction 1–5 with a
+    comment); the next regular callback follows from the customer's cadence."""
+    comment = check_satisfaction(satisfaction, comment)
     cb = open_callback(uow, actor, cb_ref)
     if cb.reason == "complaint" and cb.source_ref:
         raise Invalid(N_("{ref} is the satisfaction callback of complaint {complaint}: record it with "
@@ -191,6 +207,8 @@ def complete_callback(uow: UnitOfWork, actor: Actor, cb_ref: str, result: str,
     assert org is not None and customer is not None
     cb.status, cb.result, cb.done_at, cb.done_by_id = "done", result.strip(), uow.now, actor.member_id
     cb.channel = channel
+    cb.satisfaction, cb.satisfaction_note = satisfaction, comment
+    indicators.customer_touched(uow, actor.org_id, customer.id)
     uow.session.flush()
     next_cb = None
     has_open = uow.session.scalar(
@@ -201,7 +219,8 @@ def complete_callback(uow: UnitOfWork, actor: Actor, cb_ref: str, result: str,
         next_cb = schedule_callback(
             uow, org, customer, today + timedelta(days=cadence_days(customer)), "cadence", ref("CB", cb.number)
         )
-    uow.audit(actor.org_id, actor.member_id, "update", "callback", ref("CB", cb.number), "done")
+    uow.audit(actor.org_id, actor.member_id, "update", "callback", ref("CB", cb.number),
+              "done" + (f" satisfaction={satisfaction}" if satisfaction is not None else ""))
     uow.commit()
     return CallbackDone(cb, customer, next_cb)
 
@@ -237,3 +256,4 @@ def move_cadence(uow: UnitOfWork, org: Organisation, customer: Customer) -> Call
     cb.due_date = due
     schedule(uow, org.id, KIND, cb.id, reminder_at(org, due))
     return cb
+

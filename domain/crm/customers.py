@@ -24,6 +24,7 @@ from domain.kernel.text import lookalike_key
 from domain.kernel.vocab import CLOSED_STAGES, PIPELINE, RISKS, SOURCES, STAGES, WINNABLE_FROM
 from domain.kernel.wiring import Key
 from domain.reporting.exports import write_table
+from domain.risk import indicators
 from domain.risk.levels import MAX_NOTE, warn_if_raised
 from domain.store.models import Callback, Customer, Lead, Member, Organisation, StageChange, Visit
 from domain.store.numbers import by_number, next_number
@@ -151,9 +152,18 @@ def create_customer(
         "cadence",
         None,
     )
+    _watch_customer(uow, customer, credit=customer.credit_rating is not None, level=customer.level == "key")
     uow.audit(actor.org_id, actor.member_id, "create", "customer", ref("C", customer.number), name)
     uow.commit()
     return customer, first
+
+
+def _watch_customer(uow: UnitOfWork, customer: Customer, *, credit: bool, level: bool) -> None:
+    """The risk indicators that read what changed look again (domain.risk.indicators)."""
+    if credit:
+        indicators.watch(uow, customer.org_id, "credit", customer.id)
+    if level:
+        indicators.watch(uow, customer.org_id, "no_contact", customer.id)
 
 
 def _apply(customer: Customer, fields: CustomerFields) -> None:
@@ -307,7 +317,9 @@ def update_customer(
         changes["owner"] = moved.new.name
     _check_risk(fields)
     old_risk, old_cadence = customer.risk, cadence_days(customer)
+    old_credit, old_level = customer.credit_rating, customer.level
     _apply(customer, fields)
+    _watch_customer(uow, customer, credit=customer.credit_rating != old_credit, level=customer.level != old_level)
     if customer.risk != old_risk:
         # the reason given with the old level no longer holds; the new one's, if given with it
         customer.risk_note = fields.risk_note
@@ -539,6 +551,8 @@ def _record_stage(
             actor_id=actor.member_id, reason=reason, at=uow.now,
         )
     )
+    if new in indicators.LATE_STAGES or old in indicators.LATE_STAGES:
+        indicators.watch(uow, actor.org_id, "lead_idle", lead.id)  # idle in a late stage: the clock starts anew
 
 
 @dataclass(frozen=True)
@@ -576,7 +590,9 @@ def screen_lead(
     if lead.key_account:
         customer = uow.session.get(Customer, lead.customer_id)
         assert customer is not None
-        customer.level = "key"
+        if customer.level != "key":
+            customer.level = "key"
+            indicators.watch(uow, customer.org_id, "no_contact", customer.id)
     uow.audit(actor.org_id, actor.member_id, "update", "lead", ref("L", lead.number), f"screen total={total}")
     uow.commit()
     return Screening(lead, total, threshold, lead.key_account, moved)
@@ -716,6 +732,7 @@ def record_visit(
             lead.next_date = next_date
             lead.updated_at = uow.now
             followup.covered(uow, lead)  # the callback reminds of that day
+    indicators.customer_touched(uow, actor.org_id, customer.id)
     uow.audit(actor.org_id, actor.member_id, "create", "visit", ref("V", number), customer.name)
     uow.commit()
     return number, customer, callback

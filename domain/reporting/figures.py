@@ -193,3 +193,27 @@ def callback_completion(uow: UnitOfWork, scope: Scope) -> Figure:
     return Figure("callback_completion", rate(done, len(rows)), "rate",
                   N_("{done} of {total} callbacks due in the period were done"),
                   {"done": done, "total": len(rows)})
+
+
+SATISFIED_FROM = 4  # a score of 4 or 5 counts as satisfied
+
+
+def satisfaction_rate(uow: UnitOfWork, scope: Scope) -> Figure:
+    """客户满意度: of the callbacks (regular and after complaints) done in the period with a satisfaction score,
+    the share scored 4 or 5."""
+    good, total = uow.session.execute(select(
+        func.count(Callback.id).filter(Callback.satisfaction >= SATISFIED_FROM), func.count(Callback.id)).where(
+        Callback.org_id == scope.org_id, scope.owned(Callback.owner_id), Callback.status == "done",
+        Callback.satisfaction.is_not(None), scope.during(Callback.done_at))).one()
+    return Figure("satisfaction_rate", rate(int(good), int(total)), "rate",
+                  N_("{good} of {total} callbacks scored satisfied (4 or 5 of 5)"),
+                  {"good": int(good), "total": int(total)})
+
+
+def satisfaction_average(uow: UnitOfWork, scope: Scope) -> Figure:
+    """The average satisfaction score (1–5) of the callbacks done in the period."""
+    avg, total = uow.session.execute(select(func.avg(Callback.satisfaction), func.count(Callback.id)).where(
+        Callback.org_id == scope.org_id, scope.owned(Callback.owner_id), Callback.status == "done",
+        Callback.satisfaction.is_not(None), scope.during(Callback.done_at))).one()
+    value = round(float(avg), 2) if avg is not None else None
+    return Figure("satisfaction_average", value, "count", N_("average of {total} scores"), {"total": int(total)})

@@ -8,7 +8,7 @@ from domain.reporting.figures import MEASURES, Measure
 
 
 def register(wiring: Wiring) -> None:
-    """The figures of customers, leads, visits and callbacks."""
+    """The figures of customers, leads, visits and callbacks (with the satisfaction scores callbacks record)."""
     wiring[MEASURES].add(
         Measure("new_customers", N_("New customers"), "count", figures.new_customers, order=10),
         Measure("new_leads", N_("New leads"), "count", figures.new_leads, order=20),
@@ -20,4 +20,7 @@ def register(wiring: Wiring) -> None:
         Measure("callbacks_done", N_("Callbacks done"), "count", figures.callbacks_done, order=70),
         Measure("callback_completion", N_("Callback completion rate"), "rate", figures.callback_completion,
                 order=80, digest=False),
+        Measure("satisfaction_rate", N_("Customer satisfaction rate"), "rate", figures.satisfaction_rate, order=82),
+        Measure("satisfaction_average", N_("Average satisfaction score"), "count", figures.satisfaction_average,
+                order=83, digest=False),
     )

@@ -184,7 +184,8 @@ class Customer(Base):
 
 class Lead(Base):
     __tablename__ = "leads"
-    __table_args__ = (UniqueConstraint("org_id", "number", name="uq_leads_org_id_number"),)
+    __table_args__ = (UniqueConstraint("org_id", "number", name="uq_leads_org_id_number"),
+                      Index("ix_leads_org_stage", "org_id", "stage"))
 
     id: Mapped[int] = _id()
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
@@ -218,6 +219,7 @@ class Lead(Base):
 
 class StageChange(Base):
     __tablename__ = "stage_changes"
+    __table_args__ = (Index("ix_stage_changes_org_at", "org_id", "at"),)
 
     id: Mapped[int] = _id()
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
@@ -267,6 +269,8 @@ class Callback(Base):
     status: Mapped[str] = mapped_column(String(12), default="open")
     result: Mapped[str | None] = mapped_column(Text)
     channel: Mapped[str | None] = mapped_column(String(20))  # how the customer was reached (VISIT_CHANNELS)
+    satisfaction: Mapped[int | None] = mapped_column(Integer)  # the customer's score, 1-5 (满意度)
+    satisfaction_note: Mapped[str | None] = mapped_column(Text)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     done_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -885,3 +889,109 @@ class Allocation(Base):
     milestone_id: Mapped[int] = mapped_column(ForeignKey("milestones.id"), index=True)
     amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
     received_on: Mapped[date] = mapped_column(Date)
+# --- targets (销售任务), the risk register (风险登记) and its indicators, service requests (咨询/建议) ---------
+
+
+class Target(Base):
+    """What a member (or a team: a member's whole reporting line) is to achieve in a month, quarter or year:
+    contract value signed, value collected, new customers. A field left empty is no target for it."""
+
+    __tablename__ = "targets"
+    __table_args__ = (UniqueConstraint("org_id", "member_id", "team", "period", name="uq_targets_subject_period"),
+                      Index("ix_targets_org_first", "org_id", "first"))
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    team: Mapped[bool] = mapped_column(Boolean, default=False)  # the member's reporting line, not the member
+    period: Mapped[str] = mapped_column(String(10))  # 2027-01 · 2027-Q1 · 2027
+    first: Mapped[date] = mapped_column(Date)
+    end_day: Mapped[date] = mapped_column(Date)
+    signed: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    collected: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    customers: Mapped[int | None] = mapped_column(Integer)
+    set_by_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RiskEntry(Base):
+    """A risk in the department's register (风险登记): what may happen to a customer, lead, contract or project, how
+    likely and how bad, the response chosen (规避、降低、转移、接受), who owns it and by when."""
+
+    __tablename__ = "risk_entries"
+    __table_args__ = (UniqueConstraint("org_id", "number", name="uq_risk_entries_org_id_number"),
+                      Index("ix_risk_entries_org_status", "org_id", "status"))
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    number: Mapped[int] = mapped_column(Integer)  # counted per department from 1: the reference (RK3)
+    record: Mapped[str] = mapped_column(String(40))  # what it is attached to: C3, L12, K4 or a project's reference
+    record_owner_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    what: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(20))
+    likelihood: Mapped[int] = mapped_column(Integer)
+    impact: Mapped[int] = mapped_column(Integer)
+    loss: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    response: Mapped[str] = mapped_column(String(12))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    due: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RiskFollowUp(Base):
+    """A note on what was done about a registered risk (风险跟踪)."""
+
+    __tablename__ = "risk_followups"
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    entry_id: Mapped[int] = mapped_column(ForeignKey("risk_entries.id"), index=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    note: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RiskSignal(Base):
+    """One automatic risk indicator's state for one record (预警): whether it has fired and at what level (so it
+    fires once and not again until it clears), and a memo of what it compares with (a credit rating before)."""
+
+    __tablename__ = "risk_signals"
+    __table_args__ = (UniqueConstraint("org_id", "indicator", "subject_id", name="uq_risk_signals_subject"),
+                      Index("ix_risk_signals_org_fired", "org_id", "fired_at"))
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    indicator: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    level: Mapped[str | None] = mapped_column(String(10))  # medium (orange) or high (red) while it holds
+    reason: Mapped[str | None] = mapped_column(Text)
+    memo: Mapped[str | None] = mapped_column(String(40))
+    fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ServiceRequest(Base):
+    """A customer's enquiry (咨询) or suggestion (建议): what they asked, who answers, the reply promised by when."""
+
+    __tablename__ = "service_requests"
+    __table_args__ = (UniqueConstraint("org_id", "number", name="uq_service_requests_org_id_number"),
+                      Index("ix_service_requests_org_status", "org_id", "status"))
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    number: Mapped[int] = mapped_column(Integer)  # the reference (E3)
+    kind: Mapped[str] = mapped_column(String(12))  # enquiry | suggestion
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    what: Mapped[str] = mapped_column(Text)
+    assignee_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    reply_by: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    answer: Mapped[str | None] = mapped_column(Text)
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, ValidationInfo
@@ -19,6 +20,7 @@ from domain.kernel.i18n import (
     fmt_date,
     fmt_datetime,
     fmt_list,
+    fmt_number,
     sentences,
     translate,
 )
@@ -414,11 +416,34 @@ def kpi(ctx: Ctx, args: KpiArgs) -> Reply:
     with ctx.uow() as uow:
         member, period, rows = appraisals.member_figures(uow, ctx.actor, args.member, args.period)
         measures = uow.wiring[MEASURES]
-    items = []
+    items, by_hand = [], []
     for item, figs in rows:
+        if not figs:
+            by_hand.append(translate(item["label"]))
         for fig in figs:
             items.append(_("{indicator} — {measure}: {value} ({basis})").format(
                 indicator=translate(item["label"]), measure=_(measures[fig.key].label), value=fig.shown(),
                 basis=fig.explain()))
     return Reply(title=_("Indicators of {member}, {period}").format(member=member.name, period=period.key),
-                 sections=[Section(_("Measured"), items, _("none"))], private=True)
+                 sections=[Section(_("Measured"), items, _("none")),
+                           Section(_("Scored by hand (no records measure them)"), by_hand, _("none"))],
+                 private=True)
+
+
+class GradesArgs(Args):
+    bands: Text | None = Field(None, description=N_("all four grades as grade:from:coefficient, e.g. A:90:1.2 "
+                                                    "B:75:1.0 C:60:0.8 D:0:0.5"))
+
+
+@commands.command("review grades", N_("Show or set the grade bands and bonus coefficients (admins, managers)."),
+                  GradesArgs, positional=("bands",), greedy=True,
+                  examples=("/review grades", "/review grades A:90:1.2 B:75:1.0 C:60:0.8 D:0:0.5"))
+def review_grades(ctx: Ctx, args: GradesArgs) -> Reply:
+    """绩效等级 and 奖金系数: a total at or above a band's start earns its grade."""
+    bands = appraisals.parse_grades(args.bands) if args.bands else None
+    with ctx.uow() as uow:
+        shown = appraisals.set_grades(uow, ctx.actor, bands)
+    return Reply(title=_("Grades and bonus coefficients"), text=_("Saved.") if bands else "",
+                 fields=[(b["grade"], _("total from {start}: bonus coefficient {coefficient}").format(
+                     start=fmt_number(Decimal(b["from"])), coefficient=fmt_number(Decimal(b["coefficient"]))))
+                     for b in shown])

@@ -22,6 +22,7 @@ from handlers.args import (
     LongText,
     MemberName,
     OneOf,
+    Score,
     Text,
     choice,
     choices_of,
@@ -176,16 +177,18 @@ class ComplaintCallbackArgs(Args):
     complaint: Text = Field(description=N_("complaint reference, e.g. Q7"))
     outcome: Outcome = Field(description=N_("satisfied or unsatisfied"))
     note: LongText | None = Field(None, description=N_("what the customer said"))
+    satisfaction: Score | None = Field(None, description=N_("the customer's satisfaction, 1 to 5"))
 
 
 @commands.command("complaint callback", N_("Record the satisfaction callback: satisfied closes, unsatisfied reopens."),
                   ComplaintCallbackArgs, positional=("complaint", "outcome"),
                   examples=("/complaint callback Q7 satisfied",
-                            "/complaint callback Q7 unsatisfied note=\"still broken\""))
+                            "/complaint callback Q7 unsatisfied note=\"still broken\" satisfaction=2"))
 def complaint_callback(ctx: Ctx, args: ComplaintCallbackArgs) -> Reply:
     """Callback (回访)."""
     with ctx.uow() as uow:
-        c = complaints.record_callback(uow, ctx.actor, args.complaint, args.outcome == "satisfied", args.note)
+        c = complaints.record_callback(uow, ctx.actor, args.complaint, args.outcome == "satisfied", args.note,
+                                       args.satisfaction)
     if c.status == "closed":
         return Reply(text=_("The customer is satisfied: {ref} is closed.").format(ref=_q(c)))
     return Reply(text=sentences(

@@ -9,7 +9,7 @@ from domain.crm import callbacks
 from domain.crm import customers as crm
 from domain.kernel.i18n import N_, _, sentences
 from domain.kernel.vocab import CALLBACK_REASONS, VISIT_CHANNELS
-from handlers.args import Args, Channel, CustomerRef, LongText, NextDate, PastDate, Text, scope
+from handlers.args import Args, Channel, CustomerRef, LongText, NextDate, PastDate, Score, Text, scope
 from handlers.context import Ctx
 from handlers.format import day
 from handlers.registry import Registry
@@ -84,6 +84,8 @@ class CallbackDoneArgs(Args):
     result: LongText = Field(description=N_("what came of it"))
     channel: Channel | None = Field(None, description=N_("how you reached them: phone, WeChat, e-mail, on-site or "
                                                           "online"))
+    satisfaction: Score | None = Field(None, description=N_("the customer's satisfaction, 1 to 5"))
+    comment: LongText | None = Field(None, description=N_("what the customer said of it"))
 
 
 def _still_open(ctx: Ctx, data: dict[str, Any]) -> None:
@@ -95,14 +97,18 @@ def _still_open(ctx: Ctx, data: dict[str, Any]) -> None:
 @commands.command("callback done", N_("Record a callback's result; the next one is scheduled."),
                   CallbackDoneArgs, positional=("callback",), precheck=_still_open,
                   examples=("/callback done CB7 result=\"happy, wants a quote\"",
-                            "/callback done CB7 result=\"客户满意\" 渠道=微信"))
+                            "/callback done CB7 result=\"客户满意\" 渠道=微信 满意度=5",
+                            "/callback done CB7 result=\"ok\" satisfaction=3 comment=\"slow delivery\""))
 def callback_done(ctx: Ctx, args: CallbackDoneArgs) -> Reply:
     """Complete a callback."""
     with ctx.uow() as uow:
-        done = callbacks.complete_callback(uow, ctx.actor, args.callback, args.result, args.channel)
+        done = callbacks.complete_callback(uow, ctx.actor, args.callback, args.result, args.channel,
+                                           args.satisfaction, args.comment)
     text = _("Callback CB{id} with {customer} recorded.").format(id=done.callback.number, customer=done.customer.name)
     if args.channel is not None:
         text = sentences(text, _("Reached by {channel}.").format(channel=VISIT_CHANNELS.label(args.channel)))
+    if args.satisfaction is not None:
+        text = sentences(text, _("Satisfaction {score} of 5.").format(score=args.satisfaction))
     buttons = []
     if done.next_callback is not None:
         text = sentences(text, _("Next callback {ref} due {date}.").format(

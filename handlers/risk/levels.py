@@ -19,6 +19,7 @@ from handlers.context import Ctx
 from handlers.format import risk as level
 from handlers.registry import Registry
 from handlers.replies import Button, Reply, Section
+from handlers.risk.register import register_sections
 
 commands = Registry()
 
@@ -70,11 +71,13 @@ def risk_list(ctx: Ctx, args: RiskListArgs) -> Reply:
     """The reddest first, each with its owner and why."""
     with ctx.uow() as uow:
         rows = risk.risk_list(uow, ctx.actor, only_high=args.scope == "high")
+        more = register_sections(uow, ctx.actor)
+        uow.commit()
     items = [" · ".join([risk.marked(r.ref, r.level), translate(r.kind), r.name, RISKS.label(r.level), r.owner,
                          r.reason or "—"]) for r in rows]
     buttons = [Button(r.ref, f"{risk.SHOW[r.ref[0]]} {r.ref}") for r in rows[:5]]
     return Reply(title=_("Risk list ({count})").format(count=len(rows)),
-                 sections=[Section(_("Risks"), items, _("none"))], buttons=buttons, private=True)
+                 sections=[Section(_("Risks"), items, _("none")), *more], buttons=buttons, private=True)
 
 
 commands.describe_group("risk", N_("Risk levels and warnings: customers, leads, contracts."))

@@ -194,7 +194,8 @@ def test_full_flow_with_return_appeal_and_ruling(team, app) -> None:
     assert "awaiting the supervisor's scores" in team(":as wang", "/review show bob")
     out = _score(team, scores=(75, 80, 60, 50, 90))
     out = team(":as wang", "/review approve bob note=ok")
-    assert _dms(out, "bob") == ["[2026-11-30 10:00] → @bob: Your 2026-11 review is final: weighted total 71.5."]
+    assert _dms(out, "bob") == ["[2026-11-30 10:00] → @bob: Your 2026-11 review is final: weighted total 71.5, "
+                                "grade C (bonus coefficient 0.8)."]
     assert "You may appeal until Dec 7, 2026" in out and "performance (contract value signed) (40%): 75" in out
     # a second click changes nothing
     assert "Already done by wang: bob's 2026-11 review is now result sent." in team("/review approve bob")

@@ -31,7 +31,8 @@ def team(bot):
     """wang (manager) ← sup ← alice (sales, owns Acme and K1, signed, delivery 4 Dec); bob (sales, another line);
     carol (service); pete, pam, quinn, lou: production, purchasing, quality, logistics; fay (finance)."""
     bot(*TEAM, ":as alice", "/customer new Acme",
-        '/contract new Acme title="Racks" amount=1000 delivery=2026-12-04', "/contract submit K1",
+        '/contract new Acme title="Racks" amount=1000 delivery=2026-12-04',
+        '/contract terms K1 "100% on delivery"', "/contract submit K1",
         '/contract new Acme title="Spare parts" amount=500', ":as wang", "/approve A1", ":as lily", "/approve A1")
     return lambda *lines: bot(*lines).replace("\u202f", " ")
 

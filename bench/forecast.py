@@ -1,0 +1,100 @@
+"""The forecast and the funnel at department size: 50 members, 100,000 leads, each with its stage history.
+
+    .venv/bin/python bench/forecast.py [--members 50] [--leads 100000] [--rounds 5] [--url URL]
+
+Prints the median time of `/forecast all` and of `/funnel` for the quarter (the domain use cases, audit and
+commit included, the chart excluded). Target: each under 300 ms, on SQLite and on PostgreSQL (--url).
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import insert, select
+
+from bot.bootstrap import bootstrap
+from bot.settings import Settings
+from domain.kernel.clock import FakeClock
+from domain.kernel.vocab import PIPELINE
+from domain.store.models import Customer, Lead, Member, StageChange
+from domain.targets import forecast as fc
+from domain.team.members import actor_for, ensure_org
+
+NOW = datetime(2026, 12, 15, 2, tzinfo=UTC)
+
+
+def seed(app, members: int, leads: int) -> None:
+    rnd = random.Random(7)
+    with app.uow() as uow:
+        org = ensure_org(uow, "console", "bench", "bench", "Asia/Shanghai", "en")
+        uow.commit()
+        uow.session.execute(insert(Member), [
+            {"org_id": org.id, "name": f"m{i}", "name_key": f"m{i}", "roles": "manager" if i == 0 else "sales",
+             "active": True, "created_at": NOW - timedelta(days=400)} for i in range(members)])
+        ids = list(uow.session.scalars(select(Member.id).where(Member.org_id == org.id).order_by(Member.id)))
+        uow.session.execute(insert(Customer), [
+            {"org_id": org.id, "number": i + 1, "name": f"c{i}", "name_key": f"c{i}", "owner_id": ids[i % members],
+             "level": "regular", "risk": "low", "created_at": NOW - timedelta(days=400),
+             "updated_at": NOW - timedelta(days=400)} for i in range(leads // 10)])
+        customers = list(uow.session.scalars(select(Customer.id).where(Customer.org_id == org.id)))
+        lead_rows, history = [], []
+        for n in range(leads):
+            steps = rnd.randint(1, len(PIPELINE) + 1)
+            path = list(PIPELINE[:min(steps, len(PIPELINE))])
+            if steps > len(PIPELINE):
+                path.append(rnd.choice(("won", "lost")))
+            start = NOW - timedelta(days=rnd.randint(1, 360))
+            times = [start + timedelta(days=4 * k, hours=rnd.randint(0, 20)) for k in range(len(path))]
+            lead_rows.append({"org_id": org.id, "number": n + 1, "customer_id": customers[n % len(customers)],
+                              "owner_id": ids[n % members], "stage": path[-1],
+                              "value": Decimal(rnd.randint(1, 500) * 1000),
+                              "currency": "CNY", "next_date": (NOW + timedelta(days=rnd.randint(-20, 120))).date(),
+                              "key_account": False, "risk": "low", "version": 1, "created_at": start,
+                              "updated_at": times[-1]})
+            history.append([(None if k == 0 else path[k - 1], path[k], times[k]) for k in range(len(path))])
+        uow.session.execute(insert(Lead), lead_rows)
+        lead_ids = list(uow.session.scalars(select(Lead.id).where(Lead.org_id == org.id).order_by(Lead.number)))
+        rows = [{"org_id": org.id, "lead_id": lid, "from_stage": a, "to_stage": b, "actor_id": ids[0],
+                 "reason": "price" if b == "lost" else None, "at": at}
+                for lid, steps in zip(lead_ids, history, strict=True) for a, b, at in steps]
+        for k in range(0, len(rows), 20000):
+            uow.session.execute(insert(StageChange), rows[k:k + 20000])
+        uow.commit()
+        print(f"seeded {members} members, {leads} leads, {len(rows)} stage changes")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--members", type=int, default=50)
+    parser.add_argument("--leads", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--url")
+    args = parser.parse_args()
+    url = args.url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
+    app = bootstrap(Settings(database_url=url, locale="en", timezone="Asia/Shanghai", admins=""), FakeClock(NOW))
+    seed(app, args.members, args.leads)
+    with app.uow() as uow:
+        manager = uow.session.scalar(select(Member).where(Member.name == "m0"))
+        actor = actor_for(uow, manager)
+    for name, run in (("forecast all", lambda uow: fc.forecast(uow, actor, "all")),
+                      ("funnel quarter", lambda uow: fc.funnel(uow, actor, "quarter")),
+                      ("funnel year", lambda uow: fc.funnel(uow, actor, "year"))):
+        times = []
+        for _ in range(args.rounds):
+            t = time.perf_counter()
+            with app.uow() as uow:
+                run(uow)
+            times.append((time.perf_counter() - t) * 1000)
+        print(f"{name}: median {statistics.median(times):.0f} ms (min {min(times):.0f}, max {max(times):.0f}) "
+              f"over {args.rounds} rounds; target < 300 ms")
+    app.close()
+
+
+if __name__ == "__main__":
+    main()

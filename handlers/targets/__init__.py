@@ -1,0 +1,1 @@
+"""Commands of targets, the forecast and the funnel."""
