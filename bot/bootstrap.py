@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 
 import handlers
 from bot.settings import Settings, load_settings
-from domain import appraisals, approvals, complaints, crm, meeting, reporting, risk, team
+from domain import appraisals, approvals, complaints, crm, meeting, projects, reporting, risk, team
 from domain.kernel.clock import Clock, SystemClock
 from domain.kernel.wiring import Wiring
 from domain.store.engine import Sessions, make_engine, upgrade
@@ -47,6 +47,7 @@ def wire() -> Wiring:
     complaints.register(wiring)
     meeting.register(wiring)
     appraisals.register(wiring)
+    projects.register(wiring)
     return wiring
 
 
