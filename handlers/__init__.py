@@ -7,6 +7,8 @@ from handlers.approvals import contracts, requests
 from handlers.complaints import cases
 from handlers.crm import customers, holidays, leads, visits
 from handlers.meeting import weekly
+from handlers.projects import collab as collab_cases
+from handlers.projects import projects
 from handlers.registry import Registry
 from handlers.risk import levels
 from handlers.team import audit, members
@@ -18,6 +20,7 @@ def load() -> Registry:
     registry.include(
         help.commands, members.commands, customers.commands, leads.commands, visits.commands, agenda.commands,
         remind.commands, requests.commands, contracts.commands, cases.commands, weekly.commands, reviews.commands,
-        holidays.commands, exports.commands, levels.commands, audit.commands,
+        projects.commands, collab_cases.commands, holidays.commands, exports.commands, levels.commands,
+        audit.commands,
     )
     return registry

@@ -44,7 +44,8 @@ OPTION_ALIASES: dict[str, str | tuple[str, ...]] = {
     "from": "start", "to": "end", "从": "start", "到": "end", "交接": ("handover", "to"),
     "接手人": ("handover", "to"), "付款方式": "payment",
     "交货期": "delivery", "履行期限": "term", "标题": "title", "严重程度": "severity", "级别程度": "severity",
-    "问题": ("what", "problems"), "投诉内容": "what", "诉求": "wants", "客户诉求": "wants", "联系方式": "contact",
+    "问题": ("what", "problems", "question"),
+    "投诉内容": "what", "诉求": "wants", "客户诉求": "wants", "联系方式": "contact",
     "处理人": ("assignee", "member"), "负责处理": "assignee", "预算": "budget", "项目名称": "name", "开始": "start",
     "部门": "department", "需要": "what", "截止": "due", "客户规模": "scale", "地位": "position",
     "行业地位": "position", "潜力": "potential", "发展潜力": "potential", "意向": "intent", "合作意向": "intent",
@@ -67,6 +68,9 @@ OPTION_ALIASES: dict[str, str | tuple[str, ...]] = {
     "主题": "topic", "类型": "type", "截至": "until", "推迟到": "until", "周": "week", "年份": "year",
     "姓名": "name", "客户名称": "name", "节日名称": "name", "代审人": "name", "小时": "value",
     "值班人": "member",
+    "项目经理": "manager", "团队": "team", "项目组": "team", "里程碑": ("title", "item"), "里程碑名称": "title",
+    "交付成果": "deliverable", "交付物": "deliverable", "归档": "file", "归档位置": "file", "预期目标": "goal",
+    "目标": "goal", "对接人": "to", "接口人": "to",
 }
 
 

@@ -26,7 +26,7 @@ from domain.kernel.actor import Actor
 from domain.kernel.clock import local_today
 from domain.kernel.errors import Conflict, Forbidden, Hidden, Invalid, NotFound
 from domain.kernel.i18n import N_, Label
-from domain.projects.projects import clean, department_manager, member_name, org_of, reminder_time
+from domain.projects.projects import clean, department_manager, line_manager, member_name, org_of, reminder_time
 from domain.store.models import ApprovalRequest, CollabCase, CollabStep, DueItem, Member, Organisation
 from domain.store.numbers import by_number
 from domain.store.uow import UnitOfWork
@@ -339,7 +339,7 @@ def fire(uow: UnitOfWork, item: DueItem) -> None:
         targets = {t for t in (c.contact_id, c.requester_id, target.id if target else None) if t}
         msgid = N_("Late: cross-department request {ref} ({what}) for {department}, with {contact}, was due {due}.")
     else:
-        manager = department_manager(uow, c.org_id)
+        manager = line_manager(uow, c.requester_id)
         targets = {manager.id} if manager else set()
         msgid = N_("Still late: cross-department request {ref} ({what}) for {department}, with {contact}, was due "
                    "{due}. Escalated to you as the department manager.")

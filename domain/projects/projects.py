@@ -117,6 +117,20 @@ def department_manager(uow: UnitOfWork, org_id: int) -> Member | None:
     return None
 
 
+def line_manager(uow: UnitOfWork, member_id: int) -> Member | None:
+    """The manager over a member: the first up their reporting line with a department role, else the
+    department's manager."""
+    member = uow.session.get(Member, member_id)
+    seen: set[int] = set()
+    cursor = uow.session.get(Member, member.supervisor_id) if member and member.supervisor_id else None
+    while cursor is not None and cursor.id not in seen:
+        seen.add(cursor.id)
+        if cursor.active and cursor.role_set & {"manager", "deputy", "head"}:
+            return cursor
+        cursor = uow.session.get(Member, cursor.supervisor_id) if cursor.supervisor_id else None
+    return department_manager(uow, member.org_id) if member else None
+
+
 def channel_of(org: Organisation) -> str | None:
     settings = org.settings or {}
     channel = settings.get("projects_channel") or settings.get("approvals_channel")
@@ -493,7 +507,7 @@ def fire_item(uow: UnitOfWork, due: DueItem) -> None:
         msgid = N_("Late: {item} {title} of {ref} ({project}), owner {owner}, was due {due}. Escalated to you as "
                    "the project manager.")
     else:
-        manager = department_manager(uow, p.org_id)
+        manager = line_manager(uow, p.manager_id)
         target_id = manager.id if manager else None
         uow.audit(p.org_id, None, "update", "project", pref(p), f"{iref(item)} late, escalated to the manager")
         msgid = N_("Still late: {item} {title} of {ref} ({project}), owner {owner}, was due {due}; the project "
@@ -579,7 +593,7 @@ def record_cost(uow: UnitOfWork, actor: Actor, text: str, amount: Decimal, note:
     p.updated_at = uow.now
     uow.audit(p.org_id, actor.member_id, "update", "project", pref(p), f"cost {amount}: {note}")
     if before <= p.budget < total:
-        manager = department_manager(uow, p.org_id)
+        manager = line_manager(uow, p.manager_id)
         for target in sorted({p.manager_id, *([manager.id] if manager else [])}):
             enqueue(uow, org_id=p.org_id, key=f"project:{p.id}:over:{target}:{uow.now.isoformat()}",
                     recipient_id=target, urgent=True,
@@ -607,7 +621,7 @@ def set_risk(uow: UnitOfWork, actor: Actor, text: str, level: str, reason: str |
     _event(uow, p, "risk", actor.member_id, reason, level=level)
     uow.audit(p.org_id, actor.member_id, "update", "project", pref(p), f"risk {old} -> {level}: {reason or ''}")
     if order.get(level, 0) > max(order.get(old, 0), 0):
-        manager = department_manager(uow, p.org_id)
+        manager = line_manager(uow, p.manager_id)
         targets = {p.manager_id} | ({manager.id} if manager and level == "high" else set())
         for target in sorted(targets - {actor.member_id}):
             enqueue(uow, org_id=p.org_id, key=f"project:{p.id}:risk:{target}:{uow.now.isoformat()}",
