@@ -68,7 +68,8 @@ OPTION_ALIASES: dict[str, str | tuple[str, ...]] = {
     "主题": "topic", "类型": "type", "截至": "until", "推迟到": "until", "周": "week", "年份": "year",
     "姓名": "name", "客户名称": "name", "节日名称": "name", "代审人": "name", "小时": "value",
     "值班人": "member",
-    "项目经理": "manager", "团队": "team", "项目组": "team", "里程碑": ("title", "item"), "里程碑名称": "title",
+    "项目经理": "manager", "团队": "team", "项目组": "team", "里程碑": ("title", "item"),
+    "里程碑名称": "title", "里程碑编号": "item",
     "交付成果": "deliverable", "交付物": "deliverable", "归档": "file", "归档位置": "file", "预期目标": "goal",
     "目标": "goal", "对接人": "to", "接口人": "to",
 }

@@ -191,7 +191,7 @@ ARG_WORDS_BY_COMMAND: dict[str, dict[str, str]] = {
     "review weights": {"name": "模板"}, "holiday add": {"name": "节日名称"}, "holiday workday": {"name": "节日名称"},
     "complaint new": {"what": "投诉内容"}, "collab": {"what": "需要", "goal": "预期目标"}, "export": {"what": "内容"},
     "project": {"name": "项目名称", "manager": "项目经理", "team": "团队"},
-    "project plan": {"title": "里程碑"}, "project change": {"title": "里程碑名称", "item": "里程碑"},
+    "project plan": {"title": "里程碑"}, "project change": {"title": "里程碑名称", "item": "里程碑编号"},
     "project done": {"item": "里程碑"}, "project risk": {"level": "级别"},
     "collab route": {"to": "对接人"}, "collab assign": {"to": "对接人"},
     "settings keyscore": {"value": "分数"}, "settings reminderhour": {"value": "小时"},
