@@ -207,3 +207,15 @@ def test_access_by_role_and_bad_input_refused(team, app) -> None:
         assert uow.session.scalar(select(func.count(ProjectEvent.id))) == before
         audited = {e.entity for e in uow.session.scalars(select(AuditEntry).where(AuditEntry.action == "denied"))}
         assert audited  # refusals are audited
+
+
+def test_chinese_command_words(team, app) -> None:
+    initiated(team)
+    out = team(":as pat", '/项目 计划 P1 "需求确认" 负责人=sam 截止=2026-12-10 交付成果="需求规格说明书"',
+               "/项目 计划 P1 提交", ":as mike", "/批准 A2")
+    assert "M1 added to the plan of P1" in out
+    team(":as sam", '/项目 完成 P1 M1 备注="客户已签字" 归档="档案/M1"', '/项目 进展 P1 备注="顺利"')
+    assert "Milestones done: 1/1" in team("/项目 进度 P1")
+    out = team(":as alice", '/项目 验收 P1 不合格 备注="缺报告" 负责人=sam 截止=2026-12-20')
+    assert "rectification R1 to sam" in out
+    assert "P1 · Acme ERP pilot" in team(":as pat", "/立项 列表 我的")
