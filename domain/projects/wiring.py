@@ -32,14 +32,14 @@ def register(wiring: Wiring) -> None:
     wiring[EXPORT_TABLES].add(ExportTable("projects", N_("projects"), projects.projects_table),
                               ExportTable("projectfile", N_("project files"), projects.project_file_table))
     wiring[MEASURES].add(
-        Measure("active_projects", N_("Active projects"), "count", projects.active_projects, order=60),
-        Measure("late_milestones", N_("Late milestones"), "count", projects.late_milestones, order=61),
-        Measure("open_collab", N_("Open cross-department requests"), "count", projects.open_collab, order=62),
-        Measure("project_schedule", N_("Schedule completion rate"), "rate", projects.project_schedule, order=63,
+        Measure("active_projects", N_("Active projects"), "count", projects.active_projects, order=80),
+        Measure("late_milestones", N_("Late milestones"), "count", projects.late_milestones, order=81),
+        Measure("open_collab", N_("Open cross-department requests"), "count", projects.open_collab, order=82),
+        Measure("project_schedule", N_("Schedule completion rate"), "rate", projects.project_schedule, order=83,
                 digest=False),
         Measure("project_quality", N_("Quality pass rate (first acceptance)"), "rate", projects.project_quality,
-                order=64, digest=False),
-        Measure("project_cost", N_("Cost against budget"), "rate", projects.project_cost, order=65, digest=False),
+                order=84, digest=False),
+        Measure("project_cost", N_("Cost against budget"), "rate", projects.project_cost, order=85, digest=False),
         Measure("project_documentation", N_("Deliverables filed"), "rate", projects.project_documentation,
-                order=66, digest=False),
+                order=86, digest=False),
     )
