@@ -9,7 +9,20 @@ from sqlalchemy import Engine
 import handlers
 from bot.metrics import Metrics
 from bot.settings import Settings, load_settings
-from domain import appraisals, approvals, complaints, crm, meeting, orders, receivables, reporting, risk, targets, team
+from domain import (
+    appraisals,
+    approvals,
+    complaints,
+    crm,
+    meeting,
+    orders,
+    projects,
+    receivables,
+    reporting,
+    risk,
+    targets,
+    team,
+)
 from domain.kernel.clock import Clock, SystemClock
 from domain.kernel.wiring import Wiring
 from domain.store.engine import Sessions, make_engine, upgrade
@@ -55,6 +68,7 @@ def wire() -> Wiring:
     meeting.register(wiring)
     appraisals.register(wiring)
     receivables.register(wiring)
+    projects.register(wiring)
     return wiring
 
 

@@ -9,6 +9,8 @@ from handlers.complaints import requests as enquiries
 from handlers.crm import customers, holidays, leads, visits
 from handlers.meeting import weekly
 from handlers.orders import orders
+from handlers.projects import collab as collab_cases
+from handlers.projects import projects
 from handlers.receivables import commands as receivables
 from handlers.registry import Registry
 from handlers.risk import levels
@@ -23,7 +25,8 @@ def load() -> Registry:
     registry.include(
         help.commands, members.commands, customers.commands, leads.commands, visits.commands, agenda.commands,
         remind.commands, requests.commands, contracts.commands, orders.commands, cases.commands, enquiries.commands,
-        weekly.commands, reviews.commands, targets.commands, holidays.commands, exports.commands, levels.commands,
-        risk_register.commands, audit.commands, receivables.commands,
+        weekly.commands, reviews.commands, targets.commands, projects.commands, collab_cases.commands,
+        holidays.commands, exports.commands, levels.commands, risk_register.commands, audit.commands,
+        receivables.commands,
     )
     return registry

@@ -228,3 +228,20 @@ ChannelRef = Annotated[str, BeforeValidator(_channel)]
 CustomerRef = Annotated[str, BeforeValidator(_text), Widget("customer")]
 MemberName = Annotated[str, BeforeValidator(_text), Widget("member")]
 LongText = Annotated[str, BeforeValidator(_text), Widget("longtext")]
+
+
+_NAME_SEPARATORS = re.compile(r"[,，、;；\s]+")
+
+
+def parse_names(value: Any) -> list[str]:
+    """Members' names as a list: `alice,bob`, `alice、bob`, `alice bob`; each name once, at most 30."""
+    raw = value if isinstance(value, list) else _NAME_SEPARATORS.split(_text(value))
+    names = list(dict.fromkeys(n for n in (visible(CONTROL.sub("", str(v))).strip() for v in raw) if n))
+    if not names:
+        raise Invalid(N_("A value is empty."))
+    if len(names) > 30:
+        raise Invalid(N_("At most {limit} names."), limit=30)
+    return names
+
+
+Names = Annotated[list[str], BeforeValidator(parse_names), Widget("longtext")]

@@ -47,7 +47,8 @@ OPTION_ALIASES: dict[str, str | tuple[str, ...]] = {
     "from": "start", "to": "end", "从": "start", "到": "end", "交接": ("handover", "to"),
     "接手人": ("handover", "to"), "付款方式": "payment",
     "交货期": "delivery", "履行期限": "term", "标题": "title", "严重程度": "severity", "级别程度": "severity",
-    "问题": ("what", "problems"), "投诉内容": "what", "诉求": "wants", "客户诉求": "wants", "联系方式": "contact",
+    "问题": ("what", "problems", "question"),
+    "投诉内容": "what", "诉求": "wants", "客户诉求": "wants", "联系方式": "contact",
     "处理人": ("assignee", "member"), "负责处理": "assignee", "预算": "budget", "项目名称": "name", "开始": "start",
     "部门": "department", "需要": "what", "截止": "due", "客户规模": "scale", "地位": "position",
     "行业地位": "position", "潜力": "potential", "发展潜力": "potential", "意向": "intent", "合作意向": "intent",
@@ -61,7 +62,7 @@ OPTION_ALIASES: dict[str, str | tuple[str, ...]] = {
     "对象": ("about", "who", "record"), "操作": "action", "年度截止日": "annual_close_day",
     "年度自评日": "annual_self_day",
     "收集时间": "ask", "申请人": "by", "回访": "callback", "类别": "category", "审批链": "chain",
-    "截止日": "close_day", "代码": "code", "投诉": "complaint", "合同": "contract", "天数": "days",
+    "截止日": "close_day", "代码": "code", "投诉": "complaint", "合同": "contract", "天数": ("days", "value"),
     "裁决": "decision", "升级": "escalate", "第一天": "first", "格式": "format", "交接人": ("handover", "to"),
     "工作时间": "hours", "指标": "indicator", "事项": ("item", "what"), "提醒类别": "kind",
     "指标名称": "labels", "最后一天": "last", "经理时限": "manager", "成员": "member", "催办": "nudge",
@@ -72,7 +73,7 @@ OPTION_ALIASES: dict[str, str | tuple[str, ...]] = {
     "主题": "topic", "类型": "type", "截至": "until", "推迟到": "until", "周": "week", "年份": "year",
     "姓名": "name", "客户名称": "name", "节日名称": "name", "代审人": "name", "小时": "value",
     "值班人": "member",
-    "产品": "items", "规格": "items", "数量": "qty", "客户要求": "requirements", "要求": "requirements",
+    "产品": "items", "规格": "items", "数量": "qty", "客户要求": "requirements", "要求": ("requirements", "value"),
     "承运商": "carrier", "物流公司": "carrier", "快递": "carrier", "物流单号": "tracking", "运单号": "tracking",
     "单号": "tracking", "整改": "rectify", "整改要求": "rectify", "订单": "order", "流程": "route",
     "发货日期": "date", "整改人": "owner",
@@ -81,6 +82,13 @@ OPTION_ALIASES: dict[str, str | tuple[str, ...]] = {
     "满意度": "satisfaction", "评价": "comment", "可能性": "likelihood", "应对": "response", "应对措施": "response",
     "预计损失": "loss", "损失": "loss", "期限": "due", "答复": "answer", "回复期限": "reply_by",
     "等级分数线": "bands", "修改项": "changes",
+    "项目经理": "manager", "团队": "team", "项目组": "team", "里程碑": ("title", "item"),
+    "里程碑名称": "title", "里程碑编号": "item",
+    "交付成果": "deliverable", "交付物": "deliverable", "归档": "file", "归档位置": "file", "预期目标": "goal",
+    "目标": "goal", "对接人": "to", "接口人": "to",
+    # payment terms, invoices and payments
+    "付款条件": "terms", "节点": "milestone", "付款节点": "milestone", "发票号码": "number", "开票日期": "date",
+    "到账日期": "date", "号码": "number",
 }
 
 

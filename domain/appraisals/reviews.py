@@ -83,10 +83,10 @@ DEFAULT_TEMPLATES: dict[str, dict[str, Any]] = {
         {"key": "teamwork", "label": N_("teamwork"), "weight": 10, "measures": []},
     ]},
     "project": {"label": N_("project execution"), "roles": ["project_manager", "project_staff"], "indicators": [
-        {"key": "schedule", "label": N_("schedule completion rate"), "weight": 30, "measures": []},
-        {"key": "quality", "label": N_("quality pass rate"), "weight": 30, "measures": []},
-        {"key": "cost", "label": N_("cost control"), "weight": 20, "measures": []},
-        {"key": "documentation", "label": N_("documentation"), "weight": 10, "measures": []},
+        {"key": "schedule", "label": N_("schedule completion rate"), "weight": 30, "measures": ["project_schedule"]},
+        {"key": "quality", "label": N_("quality pass rate"), "weight": 30, "measures": ["project_quality"]},
+        {"key": "cost", "label": N_("cost control"), "weight": 20, "measures": ["project_cost"]},
+        {"key": "documentation", "label": N_("documentation"), "weight": 10, "measures": ["project_documentation"]},
         {"key": "teamwork", "label": N_("teamwork"), "weight": 10, "measures": []},
     ]},
     # 客服人员: service quality (satisfaction, complaints), order tracking (订单按时交付率), relationship upkeep

@@ -92,6 +92,19 @@ class RequestType:
 REQUEST_TYPES: Key[RequestType] = Key("request types")
 
 
+@dataclass(frozen=True)
+class DecisionListener:
+    """An area above approvals that carries requests of a type on after their final decision (a project
+    after its 立项, say): `heard` runs in the deciding transaction, after the type's own `decided`."""
+
+    name: str
+    type: str
+    heard: DecidedFn
+
+
+DECISION_LISTENERS: Key[DecisionListener] = Key("decision listeners")
+
+
 # --- policy ----------------------------------------------------------------------------------
 
 
@@ -565,8 +578,12 @@ def decide(uow: UnitOfWork, actor: Actor, text: str, outcome: str, reason: str |
     cancel(uow, NUDGE, req.id, key=f"{NUDGE}:{base}")
     cancel(uow, ESCALATE, req.id, key=f"{ESCALATE}:{base}")
     kind = uow.wiring[REQUEST_TYPES][req.type]
-    if kind.decided is not None and new_state != "pending":
-        kind.decided(uow, actor, req, new_state)
+    if new_state != "pending":
+        if kind.decided is not None:
+            kind.decided(uow, actor, req, new_state)
+        for listener in uow.wiring[DECISION_LISTENERS].values():
+            if listener.type == req.type:
+                listener.heard(uow, actor, req, new_state)
     params = card(uow, req)
     revise(uow, org_id=req.org_id, subject=subject(req), msgid=CARD, params=params)
     # a notice of what happened, kept as it was sent (not a card: later decisions do not rewrite it)

@@ -143,7 +143,7 @@ def shown_chain(steps: list[Step]) -> str:
     return ("、" if current_locale() == "zh" else ", ").join(shown_step(s) for s in steps)
 
 
-TYPES = ("contract", "change", "expense", "leave", "project", "collab", "invoice")
+TYPES = ("contract", "change", "expense", "leave", "project", "collab", "invoice", "plan")
 TYPE_LABELS = {
     "contract": N_("contract"),
     "change": N_("contract change"),
@@ -152,13 +152,15 @@ TYPE_LABELS = {
     "project": N_("project initiation"),
     "collab": N_("cross-department request"),
     "invoice": N_("invoice request"),
+    "plan": N_("project plan"),
 }
 REQUEST_KINDS = Vocabulary(
     N_("request type"), TYPE_LABELS,
     {"合同": "contract", "合同审批": "contract", "合同审核": "contract", "变更": "change", "合同变更": "change",
      "变更申请": "change", "报销": "expense", "费用报销": "expense", "费用": "expense", "请假": "leave",
      "休假": "leave", "立项": "project", "项目": "project", "项目立项": "project", "协作": "collab",
-     "跨部门": "collab", "跨部门协作": "collab", "开票": "invoice", "开票申请": "invoice", "发票": "invoice"},
+     "跨部门": "collab", "跨部门协作": "collab", "开票": "invoice", "开票申请": "invoice", "发票": "invoice",
+     "计划": "plan", "项目计划": "plan", "计划审核": "plan", "计划变更": "plan"},
 )
 DEFAULT_RULES: dict[str, Any] = {
     "contract": "manager, legal, head if amount >= 500000",
@@ -168,6 +170,7 @@ DEFAULT_RULES: dict[str, Any] = {
     "project": "manager, finance if amount >= 100000, head if amount >= 500000",
     "collab": "supervisor, head",
     "invoice": "finance",
+    "plan": "manager",
     "nudge_hours": 24,
     "escalate_hours": 72,
 }

@@ -69,8 +69,10 @@ def request_leave(uow: UnitOfWork, actor: Actor, start: date, end: date, reason:
 
 
 def propose_project(uow: UnitOfWork, actor: Actor, name: str, budget: Decimal, currency: str, start: date,
-                    reason: str, customer: str | None) -> ApprovalRequest:
-    """Ask for a project to be set up (立项): its name, budget, start and why; submitted into its chain."""
+                    reason: str, customer: str | None, manager: str | None = None,
+                    team: list[str] | None = None) -> ApprovalRequest:
+    """Ask for a project to be set up (立项): its name, budget, start and why, its project manager (a member
+    with that role; by default the requester) and team; submitted into its chain."""
     if budget <= 0:
         raise Invalid(N_("The amount must be above 0 and below 1,000,000,000,000."))
     if start < local_today(uow.now, actor.timezone):
@@ -80,6 +82,14 @@ def propose_project(uow: UnitOfWork, actor: Actor, name: str, budget: Decimal, c
 
         found = find_customer(uow, actor, customer)
         fields["customer_id"], fields["customer"] = found.id, found.name
+    pm = find_member(uow, actor.org_id, manager) if manager else uow.session.get(Member, actor.member_id)
+    assert pm is not None
+    if manager and "project_manager" not in pm.role_set:
+        raise Invalid(N_("{name} is not a project manager; name one with manager=NAME (an admin gives the role "
+                         "with /team set NAME role=project_manager)."), name=pm.name)
+    members = [find_member(uow, actor.org_id, n) for n in (team or [])]
+    fields["manager_id"] = pm.id
+    fields["team_ids"] = list(dict.fromkeys(m.id for m in members if m.id != pm.id))
     req = approvals.create_request(uow, actor, "project", fields, budget, currency)
     approvals.submit(uow, actor, req)
     uow.audit(actor.org_id, actor.member_id, "create", "project", approvals.rref(req), f"{name} {budget}")
@@ -87,12 +97,15 @@ def propose_project(uow: UnitOfWork, actor: Actor, name: str, budget: Decimal, c
     return req
 
 
-def request_collaboration(uow: UnitOfWork, actor: Actor, department: str, what: str, due: date
-                          ) -> ApprovalRequest:
-    """Ask another department for help (跨部门协作需求): which, what is needed, by when."""
+def request_collaboration(uow: UnitOfWork, actor: Actor, department: str, what: str, due: date,
+                          goal: str | None = None) -> ApprovalRequest:
+    """Ask another department for help (跨部门协作需求): which, what is needed, the expected goal (预期目标),
+    by when."""
     if due < local_today(uow.now, actor.timezone):
         raise Invalid(N_("The due date {date} has passed."), date=due.isoformat())
     fields = {"department": department.strip(), "what": what.strip(), "due": due.isoformat()}
+    if goal and goal.strip():
+        fields["goal"] = goal.strip()
     req = approvals.create_request(uow, actor, "collab", fields, None)
     approvals.submit(uow, actor, req)
     uow.audit(actor.org_id, actor.member_id, "create", "collab", approvals.rref(req), department.strip())
@@ -198,14 +211,23 @@ def leave_decided(uow: UnitOfWork, actor: Actor, req: ApprovalRequest, state: st
 
 def describe_project(uow: UnitOfWork, req: ApprovalRequest) -> Msg:
     f = req.fields
-    return Msg(N_("Project initiation by {name}: {project}, budget {amount}, from {start}{customer}. Why: {reason}."),
-               {"name": _name(uow, req.requester_id), "project": f.get("name", ""),
-                "amount": Money(req.amount or Decimal(0), req.currency), "start": date.fromisoformat(f["start"]),
-                "customer": f" ({f['customer']})" if f.get("customer") else "", "reason": f.get("reason", "")})
+    params = {"name": _name(uow, req.requester_id), "project": f.get("name", ""),
+              "amount": Money(req.amount or Decimal(0), req.currency), "start": date.fromisoformat(f["start"]),
+              "customer": f" ({f['customer']})" if f.get("customer") else "", "reason": f.get("reason", "")}
+    if "manager_id" not in f:
+        return Msg(N_("Project initiation by {name}: {project}, budget {amount}, from {start}{customer}. "
+                      "Why: {reason}."), params)
+    team = ", ".join(_name(uow, i) for i in f.get("team_ids", [])) or "—"
+    return Msg(N_("Project initiation by {name}: {project}, budget {amount}, from {start}{customer}. Why: {reason}. "
+                  "Project manager: {manager}; team: {team}."),
+               {**params, "manager": _name(uow, f["manager_id"]), "team": team})
 
 
 def describe_collab(uow: UnitOfWork, req: ApprovalRequest) -> Msg:
     f = req.fields
-    return Msg(N_("Cross-department request by {name} to {department}: {what}, needed by {due}."),
-               {"name": _name(uow, req.requester_id), "department": f.get("department", ""),
-                "what": f.get("what", ""), "due": date.fromisoformat(f["due"])})
+    params = {"name": _name(uow, req.requester_id), "department": f.get("department", ""),
+              "what": f.get("what", ""), "due": date.fromisoformat(f["due"])}
+    if f.get("goal"):
+        return Msg(N_("Cross-department request by {name} to {department}: {what}, needed by {due}. "
+                      "Expected goal: {goal}."), {**params, "goal": f["goal"]})
+    return Msg(N_("Cross-department request by {name} to {department}: {what}, needed by {due}."), params)

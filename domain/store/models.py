@@ -995,3 +995,126 @@ class ServiceRequest(Base):
     replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+
+class Project(Base):
+    """A project set up by an approved initiation request (立项): its plan, progress, costs and acceptance."""
+
+    __tablename__ = "projects"
+    __table_args__ = (
+        Index("ix_projects_org_state", "org_id", "state"),
+        UniqueConstraint("org_id", "number", name="uq_projects_org_id_number"),
+    )
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    number: Mapped[int] = mapped_column(Integer)  # counted per department from 1: the reference (P3)
+    request_id: Mapped[int] = mapped_column(ForeignKey("approval_requests.id"), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    budget: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    start: Mapped[date] = mapped_column(Date)
+    manager_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    team: Mapped[list[Any]] = mapped_column(JSON, default=list)  # member ids besides the manager
+    state: Mapped[str] = mapped_column(String(12), default="active")  # active, closed
+    plan_state: Mapped[str] = mapped_column(String(12), default="draft")  # draft, pending, approved, changes
+    plan_request_id: Mapped[int | None] = mapped_column(ForeignKey("approval_requests.id"))
+    accept_round: Mapped[int] = mapped_column(Integer, default=0)
+    passed_first: Mapped[bool | None] = mapped_column(Boolean)  # None until a first acceptance
+    risk: Mapped[str] = mapped_column(String(12), default="unassessed")
+    risk_note: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ProjectItem(Base):
+    """A milestone of a project's plan (M2), or a rectification item after a failed acceptance (R1)."""
+
+    __tablename__ = "project_items"
+    __table_args__ = (
+        UniqueConstraint("project_id", "kind", "number", name="uq_project_items_project_id"),
+        Index("ix_project_items_owner_state", "owner_id", "state"),
+    )
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))  # milestone, rectify
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    due: Mapped[date] = mapped_column(Date)
+    baseline_due: Mapped[date | None] = mapped_column(Date)  # the approved plan's date
+    deliverable: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(12), default="open")  # open, done
+    note: Mapped[str | None] = mapped_column(Text)
+    filed: Mapped[str | None] = mapped_column(Text)  # where the deliverable is filed
+    round: Mapped[int] = mapped_column(Integer, default=0)  # the acceptance round a rectification answers
+    rev: Mapped[int] = mapped_column(Integer, default=1)  # bumped when its date moves: its reminders start again
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ProjectEvent(Base):
+    """One timestamped entry of a project's file: initiation, plan, changes, progress, costs, acceptance."""
+
+    __tablename__ = "project_events"
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class CollabCase(Base):
+    """An approved cross-department request carried on: routed to the supporting department's contact,
+    answered by the due date, accepted or sent back for rectification by the requester."""
+
+    __tablename__ = "collab_cases"
+    __table_args__ = (Index("ix_collab_cases_org_state", "org_id", "state"),)
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    request_id: Mapped[int] = mapped_column(ForeignKey("approval_requests.id"), unique=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    department: Mapped[str] = mapped_column(String(200))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    state: Mapped[str] = mapped_column(String(12))  # routing, assigned, working, answered, rectify, accepted
+    due: Mapped[date] = mapped_column(Date)
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    result: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class CollabStep(Base):
+    """One timestamped step of a cross-department request after its approval."""
+
+    __tablename__ = "collab_steps"
+
+    id: Mapped[int] = _id()
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("collab_cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -21,6 +21,7 @@ from handlers.args import (
     LongText,
     MemberName,
     Money,
+    Names,
     NextDate,
     OneOf,
     Text,
@@ -254,17 +255,19 @@ class ProjectArgs(Args):
     start: NextDate = Field(description=N_("when it starts"))
     reason: LongText = Field(description=N_("why the project is needed"))
     customer: CustomerRef | None = Field(None, description=N_("the customer it serves, if any"))
+    manager: MemberName | None = Field(None, description=N_("the project manager (default: me)"))
+    team: Names | None = Field(None, description=N_("the project team, names separated by commas"))
 
 
 @commands.command("project", N_("Ask for a project to be set up (立项), with its budget."), ProjectArgs,
                   ask=("name", "budget", "start", "reason", "customer"),
                   examples=('/project name="Acme ERP pilot" budget=30万 start=2026-12-07 reason="signed LOI" '
-                            'customer=Acme',))
+                            'customer=Acme manager=pat team=sam,tom',))
 def project(ctx: Ctx, args: ProjectArgs) -> Reply:
     """Propose a project and submit it."""
     with ctx.uow() as uow:
         req = claims.propose_project(uow, ctx.actor, args.name, args.budget, args.currency, args.start, args.reason,
-                                     args.customer)
+                                     args.customer, args.manager, args.team)
         first = approvals.member_name(uow, req.chain[0]["approver_id"])
     return Reply(text=_("Project initiation {request} submitted: {project}, {amount}; first {name}.").format(
         request=approvals.rref(req), project=args.name, amount=money(req.amount, req.currency), name=first))
@@ -274,15 +277,17 @@ class CollabArgs(Args):
     department: Text = Field(description=N_("the department asked"))
     what: LongText = Field(description=N_("what is needed"))
     due: NextDate = Field(description=N_("needed by"))
+    goal: LongText | None = Field(None, description=N_("the expected goal"))
 
 
 @commands.command("collab", N_("Ask another department for help (跨部门协作需求)."), CollabArgs,
                   ask=("department", "what", "due"),
-                  examples=('/collab department=engineering what="on-site demo for Acme" due=2026-12-10',))
+                  examples=('/collab department=engineering what="on-site demo for Acme" due=2026-12-10 '
+                            'goal="the customer signs off the demo"',))
 def collab(ctx: Ctx, args: CollabArgs) -> Reply:
     """Request cross-department collaboration and submit it."""
     with ctx.uow() as uow:
-        req = claims.request_collaboration(uow, ctx.actor, args.department, args.what, args.due)
+        req = claims.request_collaboration(uow, ctx.actor, args.department, args.what, args.due, args.goal)
         first = approvals.member_name(uow, req.chain[0]["approver_id"])
     return Reply(text=_("Cross-department request {request} to {department} submitted; first {name}.").format(
         request=approvals.rref(req), department=args.department, name=first))

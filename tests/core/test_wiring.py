@@ -18,7 +18,7 @@ import handlers
 from bot.bootstrap import App, bootstrap, wire
 from bot.settings import Settings
 from domain import crm
-from domain.approvals.engine import REQUEST_TYPES
+from domain.approvals.engine import DECISION_LISTENERS, REQUEST_TYPES
 from domain.crm.customers import ARCHIVE_SECTIONS
 from domain.crm.handover import OWNER_MOVES
 from domain.delivery.due import DUE_KINDS, RECURRING, DueKind, schedule, sweep
@@ -55,13 +55,16 @@ def test_the_composition_root_wires_every_area_into_a_wiring_of_its_own() -> Non
     assert {"callback", "care", "calendar", "complaint", "approval_nudge", "meeting", "action",
             "review_open_monthly", "review_self"} <= set(first[DUE_KINDS])
     assert list(first[AGENDA_SOURCES]) == ["callback", "lead_step", "approval", "order", "complaint", "action",
-                                           "invoice", "receivable"]
+                                           "invoice", "receivable", "project_item", "collab_due"]
     # what a leaving member hands over, and what goes with a customer to a new owner
     assert list(first[HANDOVERS]) == ["crm", "approvals", "orders", "complaints", "meeting", "appraisals",
                                       "receivables"]
     assert list(first[OWNER_MOVES]) == ["complaints"]
-    assert set(first[REQUEST_TYPES]) == {"contract", "change", "expense", "leave", "project", "collab", "invoice"}
-    assert set(first[EXPORT_TABLES]) == {"audit", "leads", "ledger", "complaints", "orders", "receivables"}
+    assert set(first[REQUEST_TYPES]) == {"contract", "change", "expense", "leave", "project", "collab", "invoice",
+                                         "plan"}
+    assert set(first[DECISION_LISTENERS]) == {"projects", "collab"}
+    assert set(first[EXPORT_TABLES]) == {"audit", "leads", "ledger", "complaints", "orders", "receivables", "projects",
+                                         "projectfile"}
     assert [s.name for s in sorted(first[ARCHIVE_SECTIONS].values(), key=lambda s: s.order)] == \
         ["contracts", "complaints"]
     assert all(list(first[key]) == list(second[key]) for key in KEYS)

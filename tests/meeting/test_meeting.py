@@ -91,8 +91,10 @@ def test_digest_figures_on_a_known_data_set(bot, app) -> None:
     assert [m.key for m in shown] == ["new_customers", "new_leads", "visits", "stage_moves", "contracts_submitted",
                                       "contracts_approved", "contracts_pending", "contract_value_signed",
                                       "complaints_opened", "complaints_overdue", "complaints_closed",
-                                      "target_completion", "complaint_rate", "callbacks_due", "callbacks_done",
-                                      "satisfaction_rate", "risk_event_rate"]
+                                      "orders_handed_down", "target_completion", "collected_value", "orders_late",
+                                      "overdue_value", "overdue_rate", "complaint_rate", "callbacks_due",
+                                      "callbacks_done", "active_projects", "late_milestones", "satisfaction_rate",
+                                      "open_collab", "risk_event_rate"]
     assert all(m.digest for m in shown) and "negotiation_success" not in [m.key for m in shown]
     with app.uow() as uow:
         org = uow.session.get(Organisation, 1)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from domain.kernel.errors import Invalid
-from domain.reporting.figures import MEASURES, Figure, Measure, Scope, compute
+from domain.reporting.figures import Scope, compute
 from domain.store.models import Callback, Contract, Customer, Lead, Member, StageChange, Target
 from domain.store.numbers import next_number
 from domain.targets import forecast as fc
@@ -60,7 +60,7 @@ def test_completion_time_progress_and_ranking_with_a_member_who_joined_mid_perio
     # time progress: Dec 10 of 31 days = 32%; carol's own days: Dec 10 is day 1 of her 22 → 5%
     assert "32% of the period has passed" in out
     assert "carol: signed CN¥10,000.00 of CN¥50,000.00 (20%)" in out and "time 5% · joined 2026-12-10" in out
-    assert "alice: signed CN¥50,000.00 of CN¥100,000.00 (50%) · collected not measured · new customers 1 of 2" in out
+    assert "alice: signed CN¥50,000.00 of CN¥100,000.00 (50%) · collected CN¥0.00 · new customers 1 of 2" in out
     # the team's target is its members' sum: 350,000, of which 210,000 signed (60%)
     assert "sup's team — signed CN¥210,000.00 of CN¥350,000.00 (60%)" in out
     # a team target set on its own takes the place of the sum
@@ -76,16 +76,6 @@ def test_completion_time_progress_and_ranking_with_a_member_who_joined_mid_perio
         scope = Scope(1, date(2026, 12, 1), date(2027, 1, 1), "Asia/Shanghai", frozenset({_member(uow, "bob").id}))
         fig = compute(uow, scope, ["target_completion"])["target_completion"]
     assert fig.value == pytest.approx(0.75)
-
-
-def test_collected_is_read_through_the_figures_registry_when_something_measures_it(bot, app, clock) -> None:
-    def collected(uow, scope: Scope) -> Figure:
-        return Figure("collected_value", Decimal(30_000) * len(scope.members or ()), "money")
-
-    bot(*TEAM, "/target set alice 2026-11 collected=4万")
-    assert "collected not measured" in bot("/target")
-    app.wiring[MEASURES].add(Measure("collected_value", "Money collected", "money", collected))
-    assert "collected CN¥30,000.00 of CN¥40,000.00 (75%)" in bot("/target")
 
 
 def test_setting_targets_is_for_managers_and_supervisors_and_bad_input_changes_nothing(bot, app) -> None:

@@ -1,7 +1,7 @@
 """targets, the risk register and its indicators' states, service requests, callbacks' satisfaction scores
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 Create Date: 2026-12-10
 """
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ def _at(name: str, nullable: bool = True) -> sa.Column:
 
 
 revision = "0021"
-down_revision = "0019"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 

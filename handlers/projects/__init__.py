@@ -1,0 +1,1 @@
+"""Projects after their 立项, and cross-department requests after their approval."""
