@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "feishu"
 ACK_BUDGET = 2.5  # Feishu waits 3 s for an answer before it delivers an event again
+WORKING = 4  # commands worked on at once after their acknowledgement
 PROFILE_TTL = 3600.0
 FAILED_PROFILE_TTL = 300.0
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -165,6 +166,9 @@ class FeishuAdapter:
         self._profiles: dict[tuple[str, str], tuple[float, str | None]] = {}
         self._welcome: set[tuple[str, str]] = set()
         self._pending: set[Any] = set()
+        # commands worked on at once after their acknowledgement: a burst of events is acknowledged at the rate
+        # Feishu sends them, while their commands queue here instead of all taking the CPU from the answers
+        self._working = asyncio.Semaphore(WORKING)
         self._idle = threading.Condition()
         self._ws: Any = None
         self._ws_thread: threading.Thread | None = None
@@ -351,6 +355,7 @@ class FeishuAdapter:
     async def stop(self) -> None:
         await self.drain()
         self.calls.shutdown(wait=False)
+        self.api.close()
 
     # --- plumbing ---------------------------------------------------------------------------------
     async def db(self, fn: Any, *args: Any) -> Any:
@@ -475,15 +480,17 @@ class FeishuAdapter:
         text, links, to_bot = typed
         if not who.private and not to_bot:
             return
-        if not await self.db(self._first, f"event:{event_id}"):
-            return
-        await self.safely(who, self.run_line(who, command_line(text), links, message_id), message_id)
+        async with self._working:
+            if not await self.db(self._first, f"event:{event_id}"):
+                return
+            await self.safely(who, self.run_line(who, command_line(text), links, message_id), message_id)
 
     async def on_menu(self, event_id: str, who: Who, key: str) -> None:
         """A click in the bot's menu (机器人菜单): its key names the command (`lead_list` runs /lead list)."""
-        if not await self.db(self._first, f"event:{event_id}"):
-            return
-        await self.safely(who, self.run_line(who, command_line(key.replace("_", " ")), {}, None), None)
+        async with self._working:
+            if not await self.db(self._first, f"event:{event_id}"):
+                return
+            await self.safely(who, self.run_line(who, command_line(key.replace("_", " ")), {}, None), None)
 
     async def safely(self, who: Who, work: Any, message_id: str | None) -> None:
         """Run a command's work after its acknowledgement; if it fails, the person is told so in the chat (the
