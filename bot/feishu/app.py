@@ -544,8 +544,8 @@ class FeishuAdapter:
         await self.answer(ctx, who, reply, f"/{group}", message_id)
 
     async def open_form(self, ctx: Ctx, who: Who, cmd: Command, data: dict[str, Any], origin: dict[str, Any] | None,
-                        message_id: str | None = None, problem: str | None = None) -> None:
-        refusal = await self.db(precheck, ctx, cmd, data)
+                        message_id: str | None = None, problem: str | None = None, checked: bool = False) -> None:
+        refusal = None if checked else await self.db(precheck, ctx, cmd, data)
         if refusal:
             await self.answer(ctx, who, error(refusal), message_id=message_id)
             return
@@ -638,8 +638,11 @@ class FeishuAdapter:
             with use_locale(ctx.actor.locale):
                 return {"type": "error", "content": translate_error(exc)}
         if cmd.missing(data):
+            refusal = await self.db(precheck, ctx, cmd, data)
+            if refusal:  # e.g. done already, by whom: said to the clicker, no form opened
+                return {"type": "error", "content": refusal[:200]}
             origin = {"message_id": message_id, "text": str(value.get("text") or "")} if decision else None
-            await self.open_form(ctx, who, cmd, data, origin)
+            await self.open_form(ctx, who, cmd, data, origin, checked=True)
             return None
         reply = await self.db(self.registry.dispatch, ctx, line)
         if decision:
