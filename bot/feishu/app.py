@@ -107,7 +107,8 @@ def typed_line(message_type: str, content: str, mentions: list[dict[str, Any]], 
         if "content" not in post:  # a post in several languages: the first one
             post = next((v for v in body.values() if isinstance(v, dict) and "content" in v), {})
         parts: list[str] = []
-        for paragraph in post.get("content") or []:
+        paragraphs = post.get("content")
+        for paragraph in paragraphs if isinstance(paragraphs, list) else []:
             for node in paragraph if isinstance(paragraph, list) else []:
                 if not isinstance(node, dict):
                     continue
@@ -123,7 +124,8 @@ def typed_line(message_type: str, content: str, mentions: list[dict[str, Any]], 
     to_bot = False
     for mention in mentions:
         key = str(mention.get("key") or "")
-        open_id = str((mention.get("id") or {}).get("open_id") or "")
+        ident = mention.get("id")
+        open_id = str(ident.get("open_id") or "") if isinstance(ident, dict) else ""
         if not key:
             continue
         if bot_open_id is not None and open_id == bot_open_id:
