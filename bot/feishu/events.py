@@ -72,7 +72,8 @@ def check(headers: Any, body: bytes, encrypt_key: str, token: str, now: float) -
         raise Refused(401, "bad signature")
     if not stamp.isdigit() or abs(now - int(stamp)) > STALE:
         raise Refused(401, "stale request")
-    header = event.get("header") if isinstance(event.get("header"), dict) else {}
+    raw_header = event.get("header")
+    header: dict[str, Any] = raw_header if isinstance(raw_header, dict) else {}
     given_token = str(header.get("token") or event.get("token") or "")
     if not hmac.compare_digest(given_token.encode(), token.encode()):
         raise Refused(403, "wrong verification token")
@@ -94,7 +95,8 @@ def endpoint(adapter: FeishuAdapter) -> Callable[[Request], Awaitable[Response]]
             return JSONResponse({"msg": "refused"}, status_code=exc.status)
         if event.get("type") == "url_verification":
             return JSONResponse({"challenge": event.get("challenge")})
-        header = event.get("header") if isinstance(event.get("header"), dict) else {}
+        raw_header = event.get("header")
+        header: dict[str, Any] = raw_header if isinstance(raw_header, dict) else {}
         # read from the event checked above (lark-oapi's dispatcher would decrypt and verify it again)
         return JSONResponse(await adapter.receive(str(header.get("event_type") or ""), event))
 
