@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "feishu"
 ACK_BUDGET = 2.5  # Feishu waits 3 s for an answer before it delivers an event again
-WORKING = 4  # commands worked on at once after their acknowledgement
+WORKING = 8  # commands worked on at once after their acknowledgement (their Open API calls wait on the network)
 PROFILE_TTL = 3600.0
 FAILED_PROFILE_TTL = 300.0
 _HAN = re.compile(r"[\u4e00-\u9fff]")
