@@ -38,13 +38,18 @@ def dm(fs: FeishuStack, text: str) -> list[dict]:
 
 
 def test_the_answer_comes_before_the_card(fs: FeishuStack) -> None:
-    """Feishu gets its acknowledgement without waiting for the command; the card follows."""
+    """Feishu gets its acknowledgement while the card is still on its way: the fake Open API holds the send."""
     fs.post(message("/help", TOKEN, open_id=WANG, chat_id=WANG_DM))
     before = len(fs.fake.calls_to("im.message.create"))
+    gate = fs.fake.hold("im.message.create")
     response = fs.post(message("/customer new Acme", TOKEN, open_id=WANG, chat_id=WANG_DM), settle=False)
     assert response.status_code == 200 and response.json() == {"msg": "success"}
-    (*_, card) = fs.fake.wait_for("im.message.create", before + 1)
+    (*_, card) = fs.fake.wait_for("im.message.create", before + 1)  # asked for, not yet answered
     assert "Acme" in card_text(card.body)
+    assert not fs.fake.messages or "Acme" not in card_text(list(fs.fake.messages.values())[-1]["content"])
+    gate.set()
+    assert fs.asgi.state.feishu.wait_idle(10)
+    assert "Acme" in card_text(fs.fake.sent(WANG_DM)[-1]["content"])
 
 
 def test_a_callback_reminders_done_button_on_feishu(fs: FeishuStack) -> None:
