@@ -1,6 +1,10 @@
 """Feishu's Open API through lark-oapi (its Client manages the tenant access token): messages sent, replied
 to and revised, images and files uploaded, a user's profile, the bot's own identity.
 
+Messages (sent, replied to, revised: a call or more per event) go through one long-lived HTTP client that
+keeps its connections open, with the tenant access token lark-oapi's token manager holds (fetched once, and
+again when it nears its expiry); lark-oapi's own transport opens a new connection for every call.
+
 Every call goes to FEISHU_DOMAIN (Feishu, Lark, or any base URL). A refusal comes back as FeishuError,
 which says whether it may pass (throttling, a server or network failure) and how long Feishu asked to wait.
 """
@@ -9,9 +13,12 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
+
+import httpx
 
 from bot.settings import Settings
 
@@ -73,6 +80,42 @@ class FeishuApi:
         self.client = (sdk.Client.builder().app_id(settings.feishu_app_id)
                        .app_secret(settings.feishu_app_secret.get_secret_value())
                        .domain(settings.feishu_domain).timeout(10).log_level(sdk.LogLevel.WARNING).build())
+        self.http = httpx.Client(base_url=self.client.config.domain, timeout=10.0,
+                                 limits=httpx.Limits(max_connections=32, max_keepalive_connections=32))
+        self._token_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.http.close()
+
+    def token(self) -> str:
+        """The tenant access token (lark-oapi's token manager caches it until ten minutes before it expires)."""
+        from lark_oapi.core.token import TokenManager  # heavy: see lark()
+
+        with self._token_lock:  # one fetch when many calls find the cache empty at once
+            return str(TokenManager.get_self_tenant_token(self.client.config))
+
+    def _open(self, method: str, path: str, what: str, body: dict[str, Any],
+              params: dict[str, str] | None = None) -> dict[str, Any]:
+        """One Open API call on the long-lived client: its `data`, or FeishuError as `_check` raises it."""
+        try:
+            response = self.http.request(method, path, params=params, json=body,
+                                         headers={"Authorization": f"Bearer {self.token()}"})
+            answer = response.json() if response.content else {}
+        except FeishuError:
+            raise
+        except Exception as exc:  # the network, the token endpoint, an answer that is not Feishu's JSON
+            raise FeishuError(f"{what}: {type(exc).__name__}", passing=True) from None
+        code = int(answer.get("code") or 0) if isinstance(answer, dict) else response.status_code
+        status = response.status_code
+        if code == 0 and status < 400:
+            data = answer.get("data") if isinstance(answer, dict) else None
+            return data if isinstance(data, dict) else {}
+        throttled = status == 429 or code in THROTTLED
+        wait = (_seconds(response.headers.get("x-ogw-ratelimit-reset"))
+                or _seconds(response.headers.get("retry-after")))
+        reason = f"{what}: {code} {answer.get('msg') if isinstance(answer, dict) else ''}".strip()
+        raise FeishuError(reason, code, (wait or DEFAULT_WAIT) if throttled else None,
+                          passing=throttled or status >= 500)
 
     def _check(self, response: Any, what: str) -> Any:
         """The response's data, or FeishuError with Feishu's code, message and wait."""
@@ -101,32 +144,23 @@ class FeishuApi:
     def send(self, receive_id: str, msg_type: str, content: dict[str, Any], uuid: str | None = None) -> str:
         """im.v1.message.create: the new message's id. `uuid` makes a repeat of the same send a no-op
         (Feishu de-duplicates it for an hour)."""
-        v1 = im()
-        body = (v1.CreateMessageRequestBody.builder().receive_id(receive_id).msg_type(msg_type)
-                .content(json.dumps(content, ensure_ascii=False)))
+        body = {"receive_id": receive_id, "msg_type": msg_type, "content": json.dumps(content, ensure_ascii=False)}
         if uuid:
-            body = body.uuid(uuid[:50])
-        request = (v1.CreateMessageRequest.builder().receive_id_type(receive_id_type(receive_id))
-                   .request_body(body.build()).build())
-        data = self._call(self.client.im.v1.message.create, request, "im.message.create")
-        return str(data.message_id)
+            body["uuid"] = uuid[:50]
+        data = self._open("POST", "/open-apis/im/v1/messages", "im.message.create", body,
+                          {"receive_id_type": receive_id_type(receive_id)})
+        return str(data.get("message_id"))
 
     def reply(self, message_id: str, msg_type: str, content: dict[str, Any]) -> str:
         """im.v1.message.reply: an answer quoting the message it answers, in the same chat."""
-        v1 = im()
-        request = (v1.ReplyMessageRequest.builder().message_id(message_id)
-                   .request_body(v1.ReplyMessageRequestBody.builder().msg_type(msg_type)
-                                 .content(json.dumps(content, ensure_ascii=False)).build()).build())
-        data = self._call(self.client.im.v1.message.reply, request, "im.message.reply")
-        return str(data.message_id)
+        data = self._open("POST", f"/open-apis/im/v1/messages/{message_id}/reply", "im.message.reply",
+                          {"msg_type": msg_type, "content": json.dumps(content, ensure_ascii=False)})
+        return str(data.get("message_id"))
 
     def patch(self, message_id: str, card: dict[str, Any]) -> None:
         """im.v1.message.patch: a card sent earlier shows `card` (for everyone who has it: update_multi)."""
-        v1 = im()
-        request = (v1.PatchMessageRequest.builder().message_id(message_id)
-                   .request_body(v1.PatchMessageRequestBody.builder()
-                                 .content(json.dumps(card, ensure_ascii=False)).build()).build())
-        self._call(self.client.im.v1.message.patch, request, "im.message.patch")
+        self._open("PATCH", f"/open-apis/im/v1/messages/{message_id}", "im.message.patch",
+                   {"content": json.dumps(card, ensure_ascii=False)})
 
     def upload_image(self, data: bytes) -> str:
         v1 = im()

@@ -1,10 +1,12 @@
 """The Feishu / Lark adapter: commands typed as messages, card buttons and form cards, over lark-oapi.
 
-Events reach one lark-oapi EventDispatcherHandler, whichever way they come: POST /feishu/events (HTTP
-event subscription, bot.feishu.events) or the long connection (lark.ws.Client). Its handlers are thin: they
-hand the event to this adapter's coroutines on the server's event loop and wait a bounded time (a card
-click's toast is the handler's answer). Use cases run on the database threads; Open API calls on threads
-of their own.
+Events come two ways: POST /feishu/events (HTTP event subscription, bot.feishu.events) or the long connection
+(lark.ws.Client, which hands them to this adapter's lark-oapi EventDispatcherHandler). Either way an event is
+read into lark-oapi's typed event (P2ImMessageReceiveV1, …) and from there by the same code. A message or a
+menu click is answered first: Feishu gets its acknowledgement as soon as the event is checked and handed to a
+background task, which records its event_id (a repeat is dropped), runs the command and sends the card. A card
+click waits a bounded time, since the toast it shows is the answer to the callback; whatever is left goes on
+after. Use cases run on the database threads; Open API calls on threads of their own.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import re
 import threading
 import time
 from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Future as ConcurrentFuture
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -52,10 +55,10 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "feishu"
 ACK_BUDGET = 2.5  # Feishu waits 3 s for an answer before it delivers an event again
+WORKING = 8  # commands worked on at once after their acknowledgement (their Open API calls wait on the network)
 PROFILE_TTL = 3600.0
 FAILED_PROFILE_TTL = 300.0
 _HAN = re.compile(r"[\u4e00-\u9fff]")
-EVENTS = ("im.message.receive_v1", "card.action.trigger", "application.bot.menu_v6")
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,8 @@ def typed_line(message_type: str, content: str, mentions: list[dict[str, Any]], 
         if "content" not in post:  # a post in several languages: the first one
             post = next((v for v in body.values() if isinstance(v, dict) and "content" in v), {})
         parts: list[str] = []
-        for paragraph in post.get("content") or []:
+        paragraphs = post.get("content")
+        for paragraph in paragraphs if isinstance(paragraphs, list) else []:
             for node in paragraph if isinstance(paragraph, list) else []:
                 if not isinstance(node, dict):
                     continue
@@ -120,7 +124,8 @@ def typed_line(message_type: str, content: str, mentions: list[dict[str, Any]], 
     to_bot = False
     for mention in mentions:
         key = str(mention.get("key") or "")
-        open_id = str((mention.get("id") or {}).get("open_id") or "")
+        ident = mention.get("id")
+        open_id = str(ident.get("open_id") or "") if isinstance(ident, dict) else ""
         if not key:
             continue
         if bot_open_id is not None and open_id == bot_open_id:
@@ -155,7 +160,6 @@ class FeishuAdapter:
         # Open API calls and the SDK's dispatcher (its handlers wait for this adapter's coroutines)
         self.calls = ThreadPoolExecutor(16, thread_name_prefix="bizbot-feishu")
         self.dispatcher = self.build_dispatcher()
-        self.handles = frozenset(EVENTS)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.bot_open_id: str | None = None
         self.bot_name: str | None = None
@@ -164,6 +168,9 @@ class FeishuAdapter:
         self._profiles: dict[tuple[str, str], tuple[float, str | None]] = {}
         self._welcome: set[tuple[str, str]] = set()
         self._pending: set[Any] = set()
+        # commands worked on at once after their acknowledgement: a burst of events is acknowledged at the rate
+        # Feishu sends them, while their commands queue here instead of all taking the CPU from the answers
+        self._working = asyncio.Semaphore(WORKING)
         self._idle = threading.Condition()
         self._ws: Any = None
         self._ws_thread: threading.Thread | None = None
@@ -181,49 +188,107 @@ class FeishuAdapter:
                 .register_p2_card_action_trigger(self.on_card_event)
                 .build())
 
-    def on_message_event(self, data: Any) -> None:
+    # the typed events each way in reads, and whether its answer waits for the work (a card's toast)
+    def reader(self, event_type: str) -> tuple[type, Any, bool] | None:
+        """The SDK's event class for `event_type`, the method that turns such an event into the work it asks
+        for, and whether the answer waits for that work."""
+        from lark_oapi.api.application.v6 import P2ApplicationBotMenuV6  # heavy: see bot.feishu.api.lark
+        from lark_oapi.api.im.v1 import P2ImMessageReceiveV1
+        from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTrigger
+
+        return {"im.message.receive_v1": (P2ImMessageReceiveV1, self.message_work, False),
+                "application.bot.menu_v6": (P2ApplicationBotMenuV6, self.menu_work, False),
+                "card.action.trigger": (P2CardActionTrigger, self.card_work, True)}.get(event_type)
+
+    def message_work(self, data: Any) -> Any:
         header, event = data.header, data.event
         message, sender = event.message, event.sender
         if message is None or sender is None or sender.sender_type != "user" or sender.sender_id is None:
-            return
+            return None
         mentions = [{"key": m.key, "name": m.name, "mentioned_type": m.mentioned_type,
                      "id": {"open_id": m.id.open_id if m.id else None}} for m in (message.mentions or [])]
         who = Who(sender.tenant_key or header.tenant_key or "", sender.sender_id.open_id or "",
                   message.chat_id or "", message.chat_type == "p2p", sender.sender_id.union_id)
-        self._wait(self.on_message(header.event_id or "", who, message.message_id or "",
-                                   message.message_type or "", message.content or "", mentions))
+        return self.on_message(header.event_id or "", who, message.message_id or "", message.message_type or "",
+                               message.content or "", mentions)
 
-    def on_menu_event(self, data: Any) -> None:
+    def menu_work(self, data: Any) -> Any:
         header, event = data.header, data.event
         operator = event.operator.operator_id if event and event.operator else None
         if operator is None or not operator.open_id:
-            return
+            return None
         who = Who(header.tenant_key or "", operator.open_id, operator.open_id, True, operator.union_id)
-        self._wait(self.on_menu(header.event_id or "", who, event.event_key or "help"))
+        return self.on_menu(header.event_id or "", who, event.event_key or "help")
+
+    def card_work(self, data: Any) -> Any:
+        header, event = data.header, data.event
+        operator, action, context = event.operator, event.action, event.context
+        if operator is None or action is None or not operator.open_id:
+            return None
+        chat = (context.open_chat_id if context else None) or operator.open_id
+        who = Who(operator.tenant_key or header.tenant_key or "", operator.open_id, chat, chat == operator.open_id,
+                  operator.union_id)
+        return self.on_card(header.event_id or "", who, context.open_message_id if context else None,
+                            action.value or {}, action.form_value or {})
+
+    # the long connection's handlers (on the SDK's thread)
+    def on_message_event(self, data: Any) -> None:
+        work = self.message_work(data)
+        if work is not None:
+            self.later(work)
+
+    def on_menu_event(self, data: Any) -> None:
+        work = self.menu_work(data)
+        if work is not None:
+            self.later(work)
 
     def on_card_event(self, data: Any) -> Any:
         from lark_oapi.event.callback.model.p2_card_action_trigger import (  # heavy: see bot.feishu.api.lark
             P2CardActionTriggerResponse,
         )
 
-        header, event = data.header, data.event
-        operator, action, context = event.operator, event.action, event.context
-        if operator is None or action is None or not operator.open_id:
-            return P2CardActionTriggerResponse({})
-        chat = (context.open_chat_id if context else None) or operator.open_id
-        who = Who(operator.tenant_key or header.tenant_key or "", operator.open_id, chat, chat == operator.open_id,
-                  operator.union_id)
-        toast = self._wait(self.on_card(header.event_id or "", who, context.open_message_id if context else None,
-                                        action.value or {}, action.form_value or {}))
+        work = self.card_work(data)
+        toast = self._wait(work) if work is not None else None
         return P2CardActionTriggerResponse({"toast": toast} if toast else {})
+
+    # the HTTP route's (on the event loop)
+    async def receive(self, event_type: str, event: dict[str, Any]) -> dict[str, Any]:
+        """A checked and decrypted event from POST /feishu/events: what to answer Feishu. A message or a menu
+        click is acknowledged at once and worked on after; a card click waits for its toast up to the budget."""
+        found = self.reader(event_type)
+        if found is None:
+            return {"msg": "success"}
+        kind, read, waits = found
+        work = read(lark().JSON.unmarshal(json.dumps(event, ensure_ascii=False), kind))
+        if work is None:
+            return {"msg": "success"} if not waits else {}
+        task = self.later(work)
+        if not waits:
+            return {"msg": "success"}
+        try:
+            toast = await asyncio.wait_for(asyncio.shield(task), ACK_BUDGET)
+        except TimeoutError:
+            return {}
+        return {"toast": toast} if toast else {}
+
+    def later(self, work: Any) -> Any:
+        """Go on with `work` (a coroutine) after the event is acknowledged: a task on the server's loop (a
+        future when called from another thread), counted so that shutdown and tests can wait for it."""
+        assert self.loop is not None
+        try:
+            on_loop = asyncio.get_running_loop() is self.loop
+        except RuntimeError:
+            on_loop = False
+        task: Any = (self.loop.create_task(self._guard(work)) if on_loop
+                     else asyncio.run_coroutine_threadsafe(self._guard(work), self.loop))
+        with self._idle:
+            self._pending.add(task)
+        task.add_done_callback(self._done)
+        return task
 
     def _wait(self, work: Any) -> Any:
         """Run `work` on the server's loop, waiting for it up to the ack budget (from an SDK thread)."""
-        assert self.loop is not None
-        future = asyncio.run_coroutine_threadsafe(self._guard(work), self.loop)
-        with self._idle:
-            self._pending.add(future)
-        future.add_done_callback(self._done)
+        future = self.later(work)
         try:
             return future.result(ACK_BUDGET)
         except FutureTimeout:
@@ -235,8 +300,15 @@ class FeishuAdapter:
             self._idle.notify_all()
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
+        """From another thread (a test harness): wait until no work is going on after its acknowledgement."""
         with self._idle:
             return self._idle.wait_for(lambda: not self._pending, timeout)
+
+    async def drain(self) -> None:
+        """Wait for the work still going on after its acknowledgement (at shutdown)."""
+        while self._pending:
+            await asyncio.gather(*[asyncio.wrap_future(f) if isinstance(f, ConcurrentFuture) else f
+                                   for f in list(self._pending)], return_exceptions=True)
 
     async def _guard(self, work: Any) -> Any:
         try:
@@ -283,9 +355,9 @@ class FeishuAdapter:
             log.error("feishu long connection stopped: %s", failure_reason(exc))
 
     async def stop(self) -> None:
-        while self._pending:
-            await asyncio.gather(*[asyncio.wrap_future(f) for f in list(self._pending)], return_exceptions=True)
+        await self.drain()
         self.calls.shutdown(wait=False)
+        self.api.close()
 
     # --- plumbing ---------------------------------------------------------------------------------
     async def db(self, fn: Any, *args: Any) -> Any:
@@ -410,15 +482,29 @@ class FeishuAdapter:
         text, links, to_bot = typed
         if not who.private and not to_bot:
             return
-        if not await self.db(self._first, f"event:{event_id}"):
-            return
-        await self.run_line(who, command_line(text), links, message_id)
+        async with self._working:
+            if not await self.db(self._first, f"event:{event_id}"):
+                return
+            await self.safely(who, self.run_line(who, command_line(text), links, message_id), message_id)
 
     async def on_menu(self, event_id: str, who: Who, key: str) -> None:
         """A click in the bot's menu (机器人菜单): its key names the command (`lead_list` runs /lead list)."""
-        if not await self.db(self._first, f"event:{event_id}"):
-            return
-        await self.run_line(who, command_line(key.replace("_", " ")), {}, None)
+        async with self._working:
+            if not await self.db(self._first, f"event:{event_id}"):
+                return
+            await self.safely(who, self.run_line(who, command_line(key.replace("_", " ")), {}, None), None)
+
+    async def safely(self, who: Who, work: Any, message_id: str | None) -> None:
+        """Run a command's work after its acknowledgement; if it fails, the person is told so in the chat (the
+        failure is logged with the same incident number), rather than hearing nothing."""
+        try:
+            await work
+        except Exception:
+            incident = f"{time.time_ns():x}"[-8:]
+            log.exception("feishu command failed (incident %s)", incident)
+            with use_locale(self.settings.locale):
+                told = error(_("Something went wrong (incident {id}); nothing was changed.").format(id=incident))
+            await self.send(who.chat_id, told, self.settings.locale, reply_to=None if who.private else message_id)
 
     async def run_line(self, who: Who, line: str, links: dict[str, str], message_id: str | None) -> None:
         head, _sep, rest = line.partition(" ")
@@ -460,8 +546,8 @@ class FeishuAdapter:
         await self.answer(ctx, who, reply, f"/{group}", message_id)
 
     async def open_form(self, ctx: Ctx, who: Who, cmd: Command, data: dict[str, Any], origin: dict[str, Any] | None,
-                        message_id: str | None = None, problem: str | None = None) -> None:
-        refusal = await self.db(precheck, ctx, cmd, data)
+                        message_id: str | None = None, problem: str | None = None, checked: bool = False) -> None:
+        refusal = None if checked else await self.db(precheck, ctx, cmd, data)
         if refusal:
             await self.answer(ctx, who, error(refusal), message_id=message_id)
             return
@@ -554,8 +640,11 @@ class FeishuAdapter:
             with use_locale(ctx.actor.locale):
                 return {"type": "error", "content": translate_error(exc)}
         if cmd.missing(data):
+            refusal = await self.db(precheck, ctx, cmd, data)
+            if refusal:  # e.g. done already, by whom: said to the clicker, no form opened
+                return {"type": "error", "content": refusal[:200]}
             origin = {"message_id": message_id, "text": str(value.get("text") or "")} if decision else None
-            await self.open_form(ctx, who, cmd, data, origin)
+            await self.open_form(ctx, who, cmd, data, origin, checked=True)
             return None
         reply = await self.db(self.registry.dispatch, ctx, line)
         if decision:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,6 +87,13 @@ class FakeFeishu(FakeServer[Call]):
         self._faults: dict[str, deque[tuple[int, dict[str, Any], dict[str, str]]]] = {}
         self._ids = itertools.count(1)
         self.bot_reachable = True
+        self._held: dict[str, threading.Event] = {}
+
+    def hold(self, method: str) -> threading.Event:
+        """Calls to `method` are recorded at once but answered only once the returned event is set (or after
+        ten seconds): what bizbot does while Feishu has not answered yet."""
+        gate = self._held[method] = threading.Event()
+        return gate
 
     def fail(self, method: str, status: int = 429, code: int = 99991400, times: int = 1,
              headers: dict[str, str] | None = None) -> None:
@@ -103,6 +111,9 @@ class FakeFeishu(FakeServer[Call]):
             faults = self._faults.get(call.method)
             if faults:
                 return faults.popleft()
+            gate = self._held.get(call.method)
+        if gate is not None:
+            gate.wait(10)
         if call.method == "auth.tenant_access_token":
             return 200, {"code": 0, "msg": "ok", "tenant_access_token": "t-fake-tenant-token", "expire": 7200}, {}
         if call.method != "auth.tenant_access_token" and not call.headers.get("authorization", "").startswith(
