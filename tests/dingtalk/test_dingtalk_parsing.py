@@ -18,7 +18,9 @@ SECRET = "app-secret"
 
 @given(st.sampled_from(sorted(render.KINDS)), st.text(max_size=120))
 def test_a_button_id_gives_back_what_it_carries(kind: str, value: str) -> None:
-    assert render.decode(render.encode(kind, value)) == render.Pressed(kind, value)
+    made = render.encode(kind, value)
+    # an id longer than DingTalk keeps is never read back (a button's command is far shorter)
+    assert render.decode(made) == (render.Pressed(kind, value) if len(made) <= render.MAX_ID else None)
 
 
 @given(st.text(max_size=300))
