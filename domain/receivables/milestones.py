@@ -18,6 +18,7 @@ what falls due.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -33,7 +34,8 @@ from domain.kernel.clock import at_local, local_today
 from domain.kernel.errors import Conflict, Forbidden, Hidden, Invalid, NotFound
 from domain.kernel.i18n import N_, Label, fmt_date, fmt_money, translate, use_locale
 from domain.receivables import terms as T
-from domain.risk.levels import ORDER, warn_if_raised
+from domain.risk import indicators
+from domain.risk.indicators import Reading
 from domain.store.models import (
     Contract,
     Customer,
@@ -46,7 +48,7 @@ from domain.store.models import (
 )
 from domain.store.numbers import by_number
 from domain.store.uow import UnitOfWork
-from domain.team.access import parse_ref, ref, require_role, team_ids
+from domain.team.access import parse_ref, require_role, team_ids
 from domain.team.members import DEFAULT_ORG_SETTINGS
 
 KIND = "receivable"
@@ -54,7 +56,6 @@ FINANCE_ROLES = frozenset({"finance"})
 SETTINGS_ADMIN = frozenset({"admin", "manager"})
 REMIND_DAYS = 3  # a milestone is reminded to its owner this many days before it falls due
 LADDER = (("owner", 1), ("supervisor", 15), ("manager", 30))  # days overdue at which each is told
-DEFAULT_RISK_DAYS = 30
 STATES = {"planned": N_("planned"), "waiting": N_("waiting for its trigger"), "open": N_("due"),
           "paid": N_("paid")}
 OPEN_STATES = ("planned", "waiting", "open")
@@ -67,8 +68,13 @@ def terms_required(org: Organisation) -> bool:
     return (org.settings or {}).get("contract_terms", "required") != "optional"
 
 
+INDICATOR = "receivables_overdue"  # the risk indicator (domain.risk.indicators) this area measures
+
+
 def risk_days(org: Organisation) -> int:
-    return int((org.settings or {}).get("receivable_risk_days", DEFAULT_RISK_DAYS))
+    """After how many days overdue a receivable turns its customer orange: the risk threshold
+    `overdue_orange_days` (/risk thresholds), which /settings overduerisk also sets."""
+    return indicators.limits(org)["overdue_orange_days"]
 
 
 def set_terms_policy(uow: UnitOfWork, actor: Actor, value: str) -> str:
@@ -93,8 +99,12 @@ def set_risk_days(uow: UnitOfWork, actor: Actor, days: int) -> int:
     if not 1 <= days <= 365:
         raise Invalid(N_("{value} is out of range ({low}–{high})."), value=days, low=1, high=365)
     org = _org(uow, actor.org_id)
-    org.settings = {**(org.settings or {}), "receivable_risk_days": days}
-    uow.audit(actor.org_id, actor.member_id, "update", "organisation", org.name, f"receivable_risk_days={days}")
+    merged = {**indicators.limits(org), "overdue_orange_days": days}
+    if days > merged["overdue_red_days"]:
+        raise Invalid(N_("The orange threshold {low} cannot be above the red one {high}."),
+                      low="overdue_orange_days", high="overdue_red_days")
+    org.settings = {**(org.settings or {}), "risk_thresholds": merged}
+    uow.audit(actor.org_id, actor.member_id, "update", "settings", "risk thresholds", f"overdue_orange_days={days}")
     uow.commit()
     return days
 
@@ -340,8 +350,9 @@ def fire(uow: UnitOfWork, item: DueItem) -> None:
                 params=params, buttons=[*show, OutButton(N_("Request invoice"),
                                                          f"/invoice request {k} milestone={m.seq}")])
         return
-    if step == "risk":
-        _raise_risk(uow, org, m, contract, customer, params)
+    if step == "risk":  # the customer's receivables are read again by their risk indicator, in this sweep
+        m.risk_raised = True
+        indicators.watch(uow, org.id, INDICATOR, customer.id)
         return
     if step == "owner":
         target: Member | None = owner
@@ -360,23 +371,31 @@ def fire(uow: UnitOfWork, item: DueItem) -> None:
             msgid=msgid, params=params, buttons=show)
 
 
-def _raise_risk(uow: UnitOfWork, org: Organisation, m: Milestone, contract: Contract, customer: Customer,
-                params: dict[str, Any]) -> None:
-    """The customer's risk goes up to orange (medium) with the reason, once per milestone; a customer already
-    orange or red stays as it is (red is for people to judge)."""
-    if m.risk_raised:
-        return
-    m.risk_raised = True
-    old = customer.risk
-    if ORDER.get(old, -1) >= ORDER["medium"]:
-        return
+def overdue_reading(uow: UnitOfWork, org: Organisation, customer_id: int, lim: Mapping[str, int],
+                    memo: str | None) -> Reading | None:
+    """The receivables-overdue indicator: the customer's oldest unpaid milestone past its due date, against the
+    department's thresholds (30 days → orange, 90 → red by default); looked at again when the next threshold
+    is reached, and whenever a payment is recorded."""
+    found = uow.session.execute(
+        select(Milestone, Contract).join(Contract, Contract.id == Milestone.contract_id)
+        .where(Milestone.org_id == org.id, Milestone.customer_id == customer_id, Milestone.state == "open",
+               Milestone.due_date.is_not(None))
+        .order_by(Milestone.due_date, Milestone.id).limit(1)).first()
+    if found is None:
+        return Reading()
+    m, contract = found
+    assert m.due_date is not None
+    today = local_today(uow.now, org.timezone)
+    days, orange, red = (today - m.due_date).days, lim["overdue_orange_days"], lim["overdue_red_days"]
+    if days < orange:
+        return Reading(recheck_at=_at(org, m.due_date + timedelta(days=orange)))
     with use_locale(org.locale):  # the reason is kept once, in the department's language
-        reason = translate(N_("receivable {ref} ({amount}) overdue since {date}, more than {days} days")).format(
-            ref=params["ref"], amount=fmt_money(m.amount - m.received, m.currency), date=fmt_date(m.due_date),
-            days=risk_days(org)) if m.due_date else ""
-    customer.risk, customer.risk_note, customer.updated_at = "medium", reason, uow.now
-    uow.audit(org.id, None, "update", "customer", ref("C", customer.number), f"risk {old} -> medium: {reason}")
-    warn_if_raised(uow, system_actor(org), customer, old)
+        params = {"ref": mref(contract, m), "amount": fmt_money(m.amount - m.received, m.currency),
+                  "date": fmt_date(m.due_date), "days": days, "limit": red if days >= red else orange}
+    why = N_("receivable {ref} ({amount}) overdue since {date}: {days} days (the threshold is {limit} days)")
+    if days >= red:
+        return Reading("high", why, params)
+    return Reading("medium", why, params, recheck_at=_at(org, m.due_date + timedelta(days=red)))
 
 
 # --- what the contract view and the ledger show ----------------------------------------------------------

@@ -18,11 +18,13 @@ from domain.kernel.i18n import N_, fmt_money
 from domain.kernel.text import visible
 from domain.receivables.milestones import (
     FINANCE_ROLES,
+    INDICATOR,
     find_receivable_contract,
     milestones_of,
     mref,
     stop_ladder,
 )
+from domain.risk import indicators
 from domain.store.models import Allocation, Milestone, Payment
 from domain.store.numbers import next_number
 from domain.store.uow import UnitOfWork
@@ -93,6 +95,7 @@ def record_payment(uow: UnitOfWork, actor: Actor, text: str, amount: Decimal, da
             stop_ladder(uow, m)
         settled.append((mref(contract, m), part, full))
     remaining = outstanding - amount
+    indicators.watch(uow, contract.org_id, INDICATOR, contract.customer_id)  # a warning may clear
     if owner_id != actor.member_id:
         enqueue(uow, org_id=actor.org_id, key=f"payment:{payment.id}:owner", recipient_id=owner_id,
                 msgid=N_("Payment {ref} received for contract {contract}: {amount} on {date}. Still outstanding: "

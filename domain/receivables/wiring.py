@@ -9,6 +9,7 @@ from domain.kernel.wiring import Wiring
 from domain.receivables import ageing, invoices, milestones
 from domain.reporting.exports import EXPORT_TABLES, ExportTable
 from domain.reporting.figures import MEASURES, Measure
+from domain.risk.indicators import RISK_INDICATORS, Indicator
 from domain.team.agenda import AGENDA_SOURCES, AgendaSource
 from domain.team.handover import HANDOVERS, Handover
 
@@ -34,6 +35,8 @@ def register(wiring: Wiring) -> None:
                                           no_dates=N_("The receivables are exported as they stand today, without "
                                                       "dates.")))
     wiring[HANDOVERS].add(Handover("receivables", ageing.hand_over))
+    wiring[RISK_INDICATORS].add(Indicator(milestones.INDICATOR, N_("receivables overdue"), "C",
+                                          milestones.overdue_reading))
     wiring[MEASURES].add(
         Measure("collected_value", N_("Collected value"), "money", ageing.collected_value, order=48),
         Measure("overdue_value", N_("Overdue receivables"), "money", ageing.overdue_value, order=49),

@@ -25,6 +25,7 @@ from domain.store.models import (
     Milestone,
     OutboxAttachment,
     Payment,
+    RiskSignal,
 )
 from domain.team.members import actor_for, find_member
 
@@ -209,8 +210,8 @@ def test_scenario_800000_three_payments_one_45_days_overdue(team, app) -> None:
     assert _sent(out, "@sup: Overdue payment escalated to you: K1#2 of contract K1 with Acme, CN¥180,000.00")
     out = team(":advance 15d")  # 25 December: 30 days, and the risk age
     assert _sent(out, "@mike: Overdue payment escalated to you: K1#2")
-    assert _sent(out, "@sup: 🟠 Risk warning — medium (orange): customer Acme (C1), owner alice. Why: receivable K1#2 "
-                      "(CN¥180,000.00) overdue since Nov 25, 2026, more than 30 days (set by bizbot)")
+    assert _sent(out, "@sup: 🟠 Risk indicator — receivables overdue (medium (orange)): C1 Acme, owner alice. Why: "
+                      "receivable K1#2 (CN¥180,000.00) overdue since Nov 25, 2026: 30 days (the threshold is 30 days)")
     with app.uow() as uow:
         acme = uow.session.scalar(select(Customer).where(Customer.name == "Acme"))
         assert acme.risk == "medium"
@@ -289,3 +290,23 @@ def test_bad_input_changes_nothing(team, app) -> None:
     assert "signed on 2026-11-23" in out and "No invoice I9." in out
     assert "Write required or optional" in out and "Traceback" not in out
     assert _counts(app) == before
+
+
+def test_a_receivable_90_days_overdue_turns_its_customer_red_by_itself_and_a_payment_clears_it(team, app) -> None:
+    """The risk indicator's thresholds (/risk thresholds): 30 days overdue → orange, 90 → red (the managers are
+    told at once); the payment that settles it clears the indicator, and a person lowers the level."""
+    _sign(team)
+    team(":as fay", "/payment K1 amount=240000")
+    _event(app, 1, DELIVERED, date(2026, 11, 25))
+    out = team(":advance 32d")                                        # 25 December: 30 days
+    assert _sent(out, "@alice: 🟠 Risk indicator — receivables overdue")
+    out = team(":advance 60d")                                        # 23 February 2027: 90 days
+    assert _sent(out, "@wang: 🔴 Risk indicator — receivables overdue (high (red)): C1 Acme, owner alice. Why: "
+                      "receivable K1#2 (CN¥480,000.00) overdue since Nov 25, 2026: 90 days (the threshold is 90 days)")
+    with app.uow() as uow:
+        assert uow.session.scalar(select(Customer.risk).where(Customer.name == "Acme")) == "high"
+    team(":as fay", "/payment K1 amount=480000", ":advance 1h")
+    with app.uow() as uow:
+        signal = uow.session.scalar(select(RiskSignal).where(RiskSignal.indicator == "receivables_overdue"))
+        assert signal.level is None and signal.cleared_at is not None
+    assert not _sent(team(":advance 60d"), "Risk indicator")         # nothing fires again until it holds again

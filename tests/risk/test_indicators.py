@@ -78,7 +78,7 @@ def test_a_credit_rating_lowered_warns_orange_then_red_and_not_again_until_raise
 def test_thresholds_are_the_departments_and_bad_ones_change_nothing(bot, app) -> None:
     bot(*TEAM)
     out = bot("/risk thresholds")
-    assert "contact_days = 60" in out and "overdue_red_days = 90" in out and "nothing in this installation" in out
+    assert "contact_days = 60" in out and "overdue_red_days = 90" in out and "nothing in this installation" not in out
     for bad in ("contact_days:0", "nosuch:5", "credit_orange_steps:5", "contact_days:x"):
         assert "⚠" in bot(f"/risk thresholds {bad}"), bad
     assert "⚠" in bot(":as alice", "/risk thresholds contact_days:10")
