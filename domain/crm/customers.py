@@ -177,7 +177,7 @@ _CUSTOMER_BY_KEY = select(Customer).where(Customer.org_id == bindparam("org_id")
                                           Customer.name_key == bindparam("key"))
 _CUSTOMER_BY_NUMBER = select(Customer).where(Customer.org_id == bindparam("org_id"),
                                              Customer.number == bindparam("number"))
-_CUSTOMER_REF_BY_KEY = select(Customer.id, Customer.name, Customer.owner_id).where(
+_CUSTOMER_REF_BY_KEY = select(Customer.id, Customer.name, Customer.owner_id, Customer.level).where(
     Customer.org_id == bindparam("org_id"), Customer.name_key == bindparam("key"))
 _INSERT_VISIT = insert(Visit)
 # the customer's one open lead, if it has exactly one, found by the INSERT itself (ids only: the lead is loaded
@@ -197,6 +197,7 @@ class CustomerRef:
     id: int
     name: str
     owner_id: int
+    level: str | None = None  # key, normal, ... (a key account is watched for contact)
 
 
 def find_customer_ref(uow: UnitOfWork, actor: Actor, text: str, reach: Reach = LINE) -> CustomerRef:
@@ -208,11 +209,11 @@ def find_customer_ref(uow: UnitOfWork, actor: Actor, text: str, reach: Reach = L
     else:
         row = uow.connection().execute(_CUSTOMER_REF_BY_KEY, {"org_id": actor.org_id, "key": name_key(text)}).first()
         if row is not None:
-            row_id, row_name, owner_id = row
+            row_id, row_name, owner_id, level = row
             if can_reach(uow, actor, owner_id, reach):
-                return CustomerRef(row_id, row_name, owner_id)
+                return CustomerRef(row_id, row_name, owner_id, level)
         customer = find_customer(uow, actor, text, reach)
-    return CustomerRef(customer.id, customer.name, customer.owner_id)
+    return CustomerRef(customer.id, customer.name, customer.owner_id, customer.level)
 
 
 def find_customer(uow: UnitOfWork, actor: Actor, text: str, reach: Reach = LINE) -> Customer:
@@ -732,7 +733,7 @@ def record_visit(
             lead.next_date = next_date
             lead.updated_at = uow.now
             followup.covered(uow, lead)  # the callback reminds of that day
-    indicators.customer_touched(uow, actor.org_id, customer.id)
+    indicators.customer_touched(uow, actor.org_id, customer.id, key_account=customer.level == "key")
     uow.audit(actor.org_id, actor.member_id, "create", "visit", ref("V", number), customer.name)
     uow.commit()
     return number, customer, callback

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from domain.delivery.due import schedule
 from domain.delivery.outbox import Msg, OutButton, enqueue
@@ -178,15 +178,21 @@ def watch(uow: UnitOfWork, org_id: int, indicator: str, subject_id: int, at: dat
     schedule(uow, org_id, KIND, subject_id, at or uow.now, key=f"{KIND}:{indicator}:{subject_id}")
 
 
-def customer_touched(uow: UnitOfWork, org_id: int, customer_id: int) -> None:
-    """A visit or callback to the customer: its no-contact indicator, and the idle indicator of those of its
-    leads where one has fired, look again."""
-    watch(uow, org_id, "no_contact", customer_id)
-    fired = select(RiskSignal.subject_id).join(Lead, Lead.id == RiskSignal.subject_id).where(
-        RiskSignal.org_id == org_id, RiskSignal.indicator == "lead_idle", RiskSignal.level.is_not(None),
-        Lead.customer_id == customer_id)
-    for lead_id in uow.session.scalars(fired):
+def customer_touched(uow: UnitOfWork, org_id: int, customer_id: int, key_account: bool = True) -> None:
+    """A visit or callback to the customer: its no-contact indicator (which watches key accounts only: the
+    caller that knows the customer is not one says so and saves the check), and the idle indicator of those
+    of its leads where one has fired, look again."""
+    if key_account:
+        watch(uow, org_id, "no_contact", customer_id)
+    for lead_id in uow.connection().execute(_FIRED_IDLE_LEADS, {"org_id": org_id, "customer_id": customer_id}
+                                             ).scalars():
         watch(uow, org_id, "lead_idle", lead_id)
+
+
+# built once: a visit or a callback asks it every time, and building the statement costs more than running it
+_FIRED_IDLE_LEADS = select(RiskSignal.subject_id).join(Lead, Lead.id == RiskSignal.subject_id).where(
+    RiskSignal.org_id == bindparam("org_id"), RiskSignal.indicator == "lead_idle", RiskSignal.level.is_not(None),
+    Lead.customer_id == bindparam("customer_id"))
 
 
 def fire(uow: UnitOfWork, item: DueItem) -> None:
