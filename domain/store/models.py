@@ -288,6 +288,8 @@ class DueItem(Base):
     state: Mapped[str] = mapped_column(String(12), default="pending")
     key: Mapped[str] = mapped_column(String(200), unique=True)
     fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # failed firings so far
+    last_error: Mapped[str | None] = mapped_column(String(500))
 
 
 class OutboxMessage(Base):
@@ -785,3 +787,13 @@ class OrderStep(Base):
     note: Mapped[str | None] = mapped_column(Text)
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     escalated: Mapped[int] = mapped_column(Integer, default=0)  # 0, 1 (the order's owner), 2 (the manager)
+
+
+class SendLimit(Base):
+    """A platform's overall send limit shared by every replica: the times (seconds since the epoch, by the
+    sender's clock) of the latest sends it allowed, space-separated, oldest first."""
+
+    __tablename__ = "send_limits"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    sent: Mapped[str] = mapped_column(Text, default="", server_default="")
