@@ -319,7 +319,11 @@ class Dispatcher:
             return self._charts.draw(attachment)
         return draw_chart(attachment)
 
-    def record(self, uow, prepared: Prepared, outcome: Outcome) -> int:
+    def record_failure(self, msg_id: int, exc: Exception) -> None:
+        """A message's unexpected failure, recorded in a unit of work of its own."""
+        self._failed_unexpectedly(msg_id, exc)
+
+    def record(self, uow, prepared: Prepared, outcome: Outcome, commit: bool = True) -> int:
         """Record what a send came to, in `uow`, and commit: 1 if it was sent, else 0. A message sent is
         recorded as sent even if its claim passed on during the send: a new claimant then finds it no
         longer `sending` and does not send it again."""
@@ -329,7 +333,8 @@ class Dispatcher:
             msg.status, msg.sent_at, msg.last_error = "sent", uow.now, None
             if outcome.posted is not None:
                 record_post(uow, msg, prepared.payload, prepared.platform, outcome.posted.chat, outcome.posted.ref)
-            uow.commit()
+            if commit:
+                uow.commit()
             return 1
         if outcome.state == "deferred":
             msg.status, msg.attempts = "pending", msg.attempts - 1
@@ -344,14 +349,17 @@ class Dispatcher:
                 if exc.done is not None:
                     msg.parts_sent = exc.done
                 self._failed(uow, msg, str(exc), exc.retry_after)
-                uow.commit()
+                if commit:
+                    uow.commit()
                 self._tell(prepared.platform, exc.retry_after, msg)
                 return 0
             self._failed(uow, msg, failure_reason(exc), None, exc)
-            uow.commit()
+            if commit:
+                uow.commit()
             self._tell(prepared.platform, None, msg)
             return 0
-        uow.commit()
+        if commit:
+            uow.commit()
         return 0
 
     def _failed_unexpectedly(self, msg_id: int, exc: Exception) -> None:
