@@ -87,11 +87,14 @@ class SharedLimits:
         self.engine = engine
         self._known: set[str] = set()
 
-    def _ensure(self, conn, keys: list[str]) -> None:
+    def _ensure(self, keys: list[str]) -> None:
+        """The limits' rows exist (made once, committed before any is locked: a row another transaction has
+        not yet committed cannot be locked, and its limit would go unheld)."""
         new = [key for key in keys if key not in self._known]
         if new:
-            conn.execute(pg_insert(SendLimit).values([{"key": k, "sent": ""} for k in new])
-                         .on_conflict_do_nothing(index_elements=["key"]))
+            with self.engine.begin() as conn:
+                conn.execute(pg_insert(SendLimit).values([{"key": k, "sent": ""} for k in new])
+                             .on_conflict_do_nothing(index_elements=["key"]))
             self._known.update(new)
 
     def take(self, limits: Sequence[Limit], now: float) -> float:
@@ -99,8 +102,8 @@ class SharedLimits:
         if not limits:
             return 0.0
         keys = sorted({limit.key for limit in limits})
+        self._ensure(keys)
         with self.engine.begin() as conn:
-            self._ensure(conn, keys)
             rows = dict(conn.execute(select(SendLimit.key, SendLimit.sent).where(SendLimit.key.in_(keys))
                                      .order_by(SendLimit.key).with_for_update()).all())
             windows: dict[str, list[float]] = {}
@@ -110,8 +113,10 @@ class SharedLimits:
                 windows[limit.key] = times
                 if len(times) >= limit.count:
                     wait = max(wait, times[-limit.count] + limit.seconds - now)
-            if wait > 0:
-                return wait
+            if wait > 0 or len(rows) < len(keys):  # a row gone (an operator's cleanup): made again next time
+                if len(rows) < len(keys):
+                    self._known.difference_update(keys)
+                return max(wait, 0.01)
             for limit in limits:
                 times = (windows[limit.key] + [now])[-limit.count:]
                 conn.execute(update(SendLimit).where(SendLimit.key == limit.key)
