@@ -4,13 +4,14 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Protocol
 
 from sqlalchemy import and_, or_, select, update
 
-from bot.ratelimit import Limit, RateLimiter
+from bot.charts import ChartRenderer, draw_chart, is_chart
+from bot.ratelimit import Limit, Pacer
 from domain.delivery.outbox import (
     Attachment,
     OutButton,
@@ -83,17 +84,52 @@ class Owner(Protocol):
 FailureWatcher = Callable[[str, "float | None", bool], None]
 
 
+@dataclass
+class Prepared:
+    """A claimed message read and rendered, ready to go out without the database."""
+
+    msg_id: int
+    platform: str
+    sender: Sender | None
+    outgoing: Outgoing
+    payload: dict
+    limits: list[Limit]
+
+
+@dataclass
+class Outcome:
+    """What a send came to: `sent` (with where it landed), `failed` (the platform's refusal), `error` (a
+    surprise), `deferred` (a limit said wait `wait` seconds) or `unsent` (this process may no longer send)."""
+
+    state: str
+    posted: Posted | None = None
+    error: Exception | None = None
+    wait: float = 0.0
+
+
 class Dispatcher:
     def __init__(self, uow: UowFactory, senders: dict[str, Sender], replica: Owner | None = None,
-                 on_failure: FailureWatcher | None = None) -> None:
+                 on_failure: FailureWatcher | None = None, pacer: Pacer | None = None,
+                 charts: ChartRenderer | None = None) -> None:
         """With a `replica`, claims carry its id and are sent only while its heartbeat is live (once it may
         have lapsed, another process may release them and send them). `on_failure` is told of each failed
-        send: the platform, the Retry-After it gave (a 429), and whether the message is now parked."""
+        send: the platform, the Retry-After it gave (a 429), and whether the message is now parked. `pacer`
+        holds the send limits (shared with other replicas when it says so); `charts` draws a chart stored
+        as its description (bot.charts) where it is sent."""
         self._uow = uow
         self._senders = senders
-        self._limiter = RateLimiter()
+        self.pacer = pacer or Pacer()
         self._replica = replica
         self._on_failure = on_failure
+        self._charts = charts
+        self.clock = uow().clock  # a unit of work not entered: only its clock is read
+
+    @property
+    def holder(self) -> str | None:
+        return self._replica.holder if self._replica is not None else None
+
+    def alive(self) -> bool:
+        return self._replica is None or self._replica.alive()
 
     def _tell(self, platform: str, retry_after: float | None, msg: OutboxMessage) -> None:
         if self._on_failure is not None:
@@ -102,6 +138,8 @@ class Dispatcher:
     def _claim(self, limit: int, platforms: list[str] | None = None, exclude: bool = False) -> list[int]:
         """Mark up to `limit` due messages as ours (of these platforms, or of all others), after releasing the
         claims of processes that are gone (no live heartbeat), or else five minutes old."""
+        if limit <= 0:
+            return []
         with self._uow() as uow:
             now = uow.now
             alive = select(Lease.holder).where(Lease.name.startswith(HEARTBEAT), Lease.expires_at > now)
@@ -131,31 +169,35 @@ class Dispatcher:
                     update(OutboxMessage)
                     .where(OutboxMessage.id.in_(due), OutboxMessage.status == "pending")
                     .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1,
-                            claimed_by=self._replica.holder if self._replica is not None else None)
+                            claimed_by=self.holder)
                     .returning(OutboxMessage.id)
                 )
             )
             uow.commit()
         return sorted(ids)
 
-    def run_once(self, limit: int = 100) -> int:
-        """Send what is due now, platform by platform; returns how many were sent.
-
-        Each platform's claim is capped by what its overall limit still allows this moment, so a
-        burst is not claimed only to be put back. A replica whose heartbeat may have lapsed claims nothing.
-        """
-        if self._replica is not None and not self._replica.alive():
-            return 0
+    def claim(self, limit: int = 100) -> list[int]:
+        """Merge what falls due together, then claim what is due now, platform by platform: each platform's
+        claim capped by what its overall limit still allows this moment (across replicas when the limit is
+        shared), so a burst is not claimed only to be put back. A replica whose heartbeat may have lapsed
+        claims nothing."""
+        if not self.alive():
+            return []
         self._merge()
-        sent = 0
-        now = self._now()
+        now = self.clock.now().timestamp()
+        ids: list[int] = []
         for platform, sender in self._senders.items():
             overall = sender.overall_limits() if hasattr(sender, "overall_limits") else []
-            budget = min([limit, *(self._limiter.remaining(lim, now) for lim in overall)])
-            if budget > 0:
-                sent += self._send_claimed(self._claim(budget, [platform]))
-        sent += self._send_claimed(self._claim(limit, list(self._senders), exclude=True))
-        return sent
+            budget = min([limit, *(self.pacer.remaining(lim, now) for lim in overall)])
+            ids += self._claim(budget, [platform])
+        ids += self._claim(limit, list(self._senders), exclude=True)
+        return ids
+
+    def run_once(self, limit: int = 100) -> int:
+        """Send what is due now, one message at a time in this thread; returns how many were sent. Each
+        message is read, sent and recorded in one transaction (the console and the tests; `bizbot serve`
+        sends concurrently, bot.pump)."""
+        return self._send_claimed(self.claim(limit))
 
     def _merge(self) -> None:
         """Notices to one person that fall due together become one message before anything is claimed."""
@@ -171,31 +213,30 @@ class Dispatcher:
         sent = 0
         for i, msg_id in enumerate(ids):
             if replica is not None and not replica.alive():
-                self._unclaim(ids[i:], replica.holder)
+                self.unclaim(ids[i:])
                 break
             outcome = self._send_guarded(msg_id)
             if outcome is None:
                 if replica is not None:
-                    self._unclaim(ids[i + 1:], replica.holder)
+                    self.unclaim(ids[i + 1:])
                     break
                 continue
             sent += outcome
         return sent
 
-    def _unclaim(self, ids: list[int], holder: str) -> None:
+    def unclaim(self, ids: list[int]) -> None:
         """Put back claims this process did not try (their attempt not counted)."""
+        if not ids:
+            return
         with self._uow() as uow:
             uow.session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sending",
-                       OutboxMessage.claimed_by == holder)
+                       OutboxMessage.claimed_by == self.holder if self.holder is not None
+                       else OutboxMessage.claimed_by.is_(None))
                 .values(status="pending", claimed_by=None, attempts=OutboxMessage.attempts - 1)
             )
             uow.commit()
-
-    def _now(self) -> float:
-        with self._uow() as uow:
-            return uow.now.timestamp()
 
     def _send_guarded(self, msg_id: int) -> int | None:
         """Send one claimed message; one that fails in any way is retried or parked on its own, and the rest of
@@ -207,56 +248,119 @@ class Dispatcher:
             return 0
 
     def _send_one(self, msg_id: int) -> int | None:
-        """Render, send and record one claimed message: 1 if it was sent, 0 if not, None if the claim is not
-        this process's (any more): released while this process was cut off from the database, it may have
-        been sent by another. The claim is read in the transaction that marks the message sent."""
-        replica = self._replica
-        holder = replica.holder if replica is not None else None
+        """Read, send and record one claimed message in one transaction: 1 if it was sent, 0 if not, None if the
+        claim is not this process's (any more): released while this process was cut off from the database, it
+        may have been sent by another. The claim is read in the transaction that marks the message sent."""
         with self._uow() as uow:
-            msg = uow.session.scalar(select(OutboxMessage).where(
-                OutboxMessage.id == msg_id, OutboxMessage.status == "sending",
-                OutboxMessage.claimed_by == holder if holder is not None else OutboxMessage.claimed_by.is_(None)))
-            if msg is None:
+            prepared = self.prepare(uow, msg_id)
+            if prepared is None:
                 return None
-            if replica is not None and not replica.alive():  # the read came late: others may count it gone
-                msg.status, msg.claimed_by, msg.attempts = "pending", None, msg.attempts - 1
-                uow.commit()
-                return None
-            org = uow.session.get(Organisation, msg.org_id)
-            assert org is not None
-            recipient = uow.session.get(Member, msg.recipient_id) if msg.recipient_id else None
-            locale = (recipient.locale if recipient and recipient.locale else None) or org.locale
-            payload = payload_to_send(uow, msg)
-            rendered = render(payload, locale, org.timezone)
-            platform, address = self._route(uow, org, recipient, payload)
-            outgoing = Outgoing(org, recipient, msg.channel, rendered.text, rendered.buttons, locale, msg.key,
-                                address, attachment_for(uow, msg.key), msg.parts_sent)
-            sender = self._senders.get(platform)
-            limits = sender.limits(outgoing) if sender is not None and hasattr(sender, "limits") else []
-            now = uow.now.timestamp()
-            wait = self._limiter.wait(limits, now)
+            outcome = self.transmit(prepared)
+            if outcome.state == "error":
+                assert outcome.error is not None
+                raise outcome.error
+            return self.record(uow, prepared, outcome)
+
+    def prepare(self, uow, msg_id: int) -> Prepared | None:
+        """Read and render a message this process claimed, in `uow` (uncommitted), or None if its claim is
+        not this process's (any more), or this process's heartbeat may have lapsed (then it is put back)."""
+        holder = self.holder
+        msg = uow.session.scalar(select(OutboxMessage).where(
+            OutboxMessage.id == msg_id, OutboxMessage.status == "sending",
+            OutboxMessage.claimed_by == holder if holder is not None else OutboxMessage.claimed_by.is_(None)))
+        if msg is None:
+            return None
+        if not self.alive():  # the read came late: others may count it gone
+            msg.status, msg.claimed_by, msg.attempts = "pending", None, msg.attempts - 1
+            uow.commit()
+            return None
+        org = uow.session.get(Organisation, msg.org_id)
+        assert org is not None
+        recipient = uow.session.get(Member, msg.recipient_id) if msg.recipient_id else None
+        locale = (recipient.locale if recipient and recipient.locale else None) or org.locale
+        payload = payload_to_send(uow, msg)
+        rendered = render(payload, locale, org.timezone)
+        platform, address = self._route(uow, org, recipient, payload)
+        outgoing = Outgoing(org, recipient, msg.channel, rendered.text, rendered.buttons, locale, msg.key,
+                            address, attachment_for(uow, msg.key), msg.parts_sent)
+        sender = self._senders.get(platform)
+        limits = sender.limits(outgoing) if sender is not None and hasattr(sender, "limits") else []
+        return Prepared(msg_id, platform, sender, outgoing, payload, limits)
+
+    def transmit(self, prepared: Prepared) -> Outcome:
+        """Send (or edit) without the database: first the slot the limits allow (none now: deferred), then
+        the chart drawn if the message carries one, then the platform's call."""
+        if not self.alive():
+            return Outcome("unsent")
+        sender = prepared.sender
+        if sender is None:
+            return Outcome("failed", error=DeliveryError(f"no sender for platform {prepared.platform}"))
+        try:
+            wait = self.pacer.take(prepared.limits, self.clock.now().timestamp())
             if wait > 0:
-                msg.status, msg.attempts = "pending", msg.attempts - 1
-                msg.available_at = uow.now + timedelta(seconds=wait)
+                return Outcome("deferred", wait=wait)
+            outgoing = prepared.outgoing
+            if outgoing.attachment is not None and is_chart(outgoing.attachment):
+                outgoing = replace(outgoing, attachment=self._draw(outgoing.attachment))
+            edit = prepared.payload.get("edit")
+            if edit is not None:
+                if hasattr(sender, "edit"):
+                    sender.edit(outgoing, Posted(edit["chat"], edit["ref"]))
+                return Outcome("sent")
+            posted = sender.send(outgoing)
+        except DeliveryError as exc:
+            return Outcome("failed", error=exc)
+        except Exception as exc:  # a sender's or a renderer's surprise: this message's failure alone
+            return Outcome("error", error=exc)
+        return Outcome("sent", posted=posted if isinstance(posted, Posted) else None)
+
+    def _draw(self, attachment: Attachment) -> Attachment:
+        if self._charts is not None:
+            return self._charts.draw(attachment)
+        return draw_chart(attachment)
+
+    def record_failure(self, msg_id: int, exc: Exception) -> None:
+        """A message's unexpected failure, recorded in a unit of work of its own."""
+        self._failed_unexpectedly(msg_id, exc)
+
+    def record(self, uow, prepared: Prepared, outcome: Outcome, commit: bool = True) -> int:
+        """Record what a send came to, in `uow`, and commit: 1 if it was sent, else 0. A message sent is
+        recorded as sent even if its claim passed on during the send: a new claimant then finds it no
+        longer `sending` and does not send it again."""
+        msg = uow.session.get(OutboxMessage, prepared.msg_id)
+        assert msg is not None
+        if outcome.state == "sent":
+            msg.status, msg.sent_at, msg.last_error = "sent", uow.now, None
+            if outcome.posted is not None:
+                record_post(uow, msg, prepared.payload, prepared.platform, outcome.posted.chat, outcome.posted.ref)
+            if commit:
                 uow.commit()
-                return 0
-            try:
-                if sender is None:
-                    raise DeliveryError(f"no sender for platform {platform}")
-                self._deliver(uow, msg, payload, platform, sender, outgoing)
-            except DeliveryError as exc:
+            return 1
+        if outcome.state == "deferred":
+            msg.status, msg.attempts = "pending", msg.attempts - 1
+            msg.available_at = uow.now + timedelta(seconds=outcome.wait)
+        elif outcome.state == "unsent":
+            if msg.status == "sending" and msg.claimed_by == self.holder:
+                msg.status, msg.claimed_by, msg.attempts = "pending", None, msg.attempts - 1
+        else:
+            exc = outcome.error
+            assert exc is not None
+            if isinstance(exc, DeliveryError):
                 if exc.done is not None:
                     msg.parts_sent = exc.done
                 self._failed(uow, msg, str(exc), exc.retry_after)
-                uow.commit()
-                self._tell(platform, exc.retry_after, msg)
+                if commit:
+                    uow.commit()
+                self._tell(prepared.platform, exc.retry_after, msg)
                 return 0
-            self._limiter.record(limits, now)
-            # sent, so recorded as sent even if the claim passed on during the send: a new claimant then finds
-            # the message no longer `sending` and does not send it again
-            msg.status, msg.sent_at, msg.last_error = "sent", uow.now, None
+            self._failed(uow, msg, failure_reason(exc), None, exc)
+            if commit:
+                uow.commit()
+            self._tell(prepared.platform, None, msg)
+            return 0
+        if commit:
             uow.commit()
-            return 1
+        return 0
 
     def _failed_unexpectedly(self, msg_id: int, exc: Exception) -> None:
         """Record an unexpected failure in a fresh unit of work (the message's own was rolled back)."""
@@ -296,19 +400,6 @@ class Dispatcher:
             if platform in self._senders:
                 return platform, external_id
         return org.platform, None
-
-    @staticmethod
-    def _deliver(uow, msg: OutboxMessage, payload: dict, platform: str, sender: Sender,
-                 outgoing: Outgoing) -> None:
-        """Send (or, for a revision, edit) and remember where a tracked message landed."""
-        edit = payload.get("edit")
-        if edit is not None:
-            if hasattr(sender, "edit"):
-                sender.edit(outgoing, Posted(edit["chat"], edit["ref"]))
-            return
-        posted = sender.send(outgoing)
-        if isinstance(posted, Posted):
-            record_post(uow, msg, payload, platform, posted.chat, posted.ref)
 
     @staticmethod
     def _address(uow, org: Organisation, member: Member) -> str | None:

@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import uvicorn
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
-from sqlalchemy import select
+from sqlalchemy import func, select
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -30,6 +29,7 @@ from bot import webhooks
 from bot.affinity import pin
 from bot.backup import BackupError, daily
 from bot.bootstrap import App
+from bot.charts import ChartRenderer
 from bot.delivery import Dispatcher, Sender
 from bot.dingtalk.app import DingTalkAdapter
 from bot.dingtalk.endpoint import events as dingtalk_events
@@ -40,13 +40,16 @@ from bot.feishu.app import FeishuAdapter
 from bot.feishu.sender import FeishuSender
 from bot.leader import SCHEDULER, Leadership
 from bot.metrics import CONTENT_TYPE
+from bot.pump import Pump, Sweeper
+from bot.ratelimit import Pacer, SharedLimits
 from bot.slack.app import SlackAdapter
 from bot.slack.sender import SlackSender
 from bot.telegram.app import TelegramAdapter
 from bot.telegram.sender import TelegramSender
 from domain.delivery.due import ensure_recurring, sweep
 from domain.delivery.retention import purge
-from domain.store.models import Lease
+from domain.store.models import Lease, Organisation
+from domain.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -68,7 +71,9 @@ def senders(app: App, feishu: FeishuAdapter | None = None) -> dict[str, Sender]:
 
 
 class Worker:
-    """On a timer: the leader turns due items into outbox rows; every replica sends the outbox."""
+    """The background machinery: every replica sweeps due items in bounded batches and sends the outbox
+    continuously (bot.pump); the leader also keeps the recurring jobs, the day's backup and the retention
+    purge. `tick_sync` is the same work done at once in the calling thread (the tests)."""
 
     def __init__(self, app: App, executor: Executor, dispatcher: Dispatcher,
                  leadership: Leadership | None = None) -> None:
@@ -76,9 +81,25 @@ class Worker:
         self.executor = executor
         self.dispatcher = dispatcher
         self.leadership = leadership or Leadership(app.engine, app.clock, ttl=app.settings.lease_ttl)
+        settings = app.settings
+        self.pump = Pump(dispatcher, app.services.uow, executor, batch=max(50, 4 * settings.send_threads),
+                         threads=settings.send_threads, idle=settings.sweep_seconds)
+        self.pump.on_sent = app.metrics.sent.inc
+        self.sweeper = Sweeper(app.services.uow, executor, self._fence, batch=settings.sweep_batch,
+                               batches=settings.sweep_batches)
         self._backup_failed_at: datetime | None = None
         self._purged_at: datetime | None = None
+        self._recurring: tuple[Any, datetime] | None = None  # the departments last seen, and when
         self.last_tick_at: datetime | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
+
+    def _fence(self, uow: UnitOfWork) -> bool:
+        """Whether this replica may sweep now: the leader while it leads; any other while its heartbeat is
+        surely live (claims with SKIP LOCKED keep replicas apart)."""
+        if self.leadership.leader:
+            return self.leadership.fence(uow)
+        return self.leadership.replica.alive()
 
     def tick_sync(self) -> int:
         self.last_tick_at = self.app.clock.now()
@@ -94,19 +115,78 @@ class Worker:
     def lead(self) -> None:
         """The leader's part of a tick: recurring jobs, the sweep and the day's backup, each only while this
         process still leads (the sweep asks before every batch)."""
-        leadership = self.leadership
-        with self.app.uow() as uow:
-            if not leadership.fence(uow):
-                return
-            ensure_recurring(uow)
-        fired = sweep(self.app.services.uow, fence=leadership.fence)
+        if not self.recurring():
+            return
+        fired = sweep(self.app.services.uow, fence=self.leadership.fence)
         self.app.metrics.swept.inc(fired)
+        self.housekeeping(fired)
+
+    def recurring(self) -> bool:
+        """Give new departments their recurring jobs: looked at when the departments changed, and hourly, not
+        for every department every tick. False if this process no longer leads."""
+        with self.app.uow() as uow:
+            if not self.leadership.fence(uow):
+                return False
+            seen = uow.session.execute(select(func.count(Organisation.id), func.max(Organisation.id))).one()
+            now = self.app.clock.now()
+            if self._recurring is None or self._recurring[0] != tuple(seen) or \
+                    now - self._recurring[1] >= PURGE_EVERY:
+                ensure_recurring(uow)
+                self._recurring = (tuple(seen), now)
+        return True
+
+    def housekeeping(self, fired: int) -> None:
+        leadership = self.leadership
         if leadership.leader:
             leadership.swept(fired)
         if leadership.leader:
             self.backup_if_due()
         if leadership.leader:
             self.purge_if_due()
+
+    async def background(self) -> None:
+        """Start the pump and the sweep loop (`bizbot serve`)."""
+        self._tasks = [asyncio.create_task(self.pump.run(), name="bizbot-pump"),
+                       asyncio.create_task(self._sweep_loop(), name="bizbot-sweep")]
+
+    async def _sweep_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        metrics = self.app.metrics
+        while not self._stopping.is_set():
+            started = time.monotonic()
+            more = False
+            try:
+                self.last_tick_at = self.app.clock.now()
+                # the lease's calls wait on the network with a bound: on a thread of their own
+                leads = await asyncio.to_thread(self.leadership.claim)
+                if leads and not await loop.run_in_executor(self.executor, self.recurring):
+                    leads = False
+                fired, more = await self.sweeper.tick()
+                metrics.sweep_seconds.observe(time.monotonic() - started)
+                if fired:
+                    metrics.swept.inc(fired)
+                    self.pump.wake()
+                if leads and not more:
+                    await asyncio.to_thread(self.housekeeping, fired)
+            except Exception:
+                log.exception("sweep failed")
+            if more:
+                await asyncio.sleep(0)  # commands' jobs queued meanwhile go first
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.app.settings.sweep_seconds)
+
+    async def shutdown(self, within: float = 3.0) -> None:
+        """Stop sweeping and sending at the next step; after `within` seconds whatever is left is cancelled
+        (claims not sent go back: released with this process's heartbeat)."""
+        self._stopping.set()
+        self.sweeper.stop()
+        self.pump.stop()
+        if self._tasks:
+            _done, pending = await asyncio.wait(self._tasks, timeout=within)
+            for task in pending:
+                task.cancel()
+        self.pump.close()
 
     def purge_if_due(self) -> None:
         """The hourly retention purge (domain.delivery.retention), by the replica that runs the sweep: bounded
@@ -142,8 +222,6 @@ class Worker:
             self._backup_failed_at = now
             log.error("backup failed: %s", exc)
 
-    async def tick(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(self.executor, self.tick_sync)
 
 
 class DatabaseProbe:
@@ -286,18 +364,19 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
             dingtalk_stream = DingTalkStream(dingtalk)
 
     leadership = leadership or Leadership(app.engine, app.clock, ttl=settings.lease_ttl)
+    # a platform's overall limit is held in PostgreSQL for every replica; on SQLite (one process) in memory
+    pacer = Pacer(SharedLimits(app.engine) if app.engine.dialect.name == "postgresql" else None)
+    charts = ChartRenderer()
     worker = Worker(app, executor, Dispatcher(app.services.uow, senders(app, feishu), replica=leadership.replica,
-                                              on_failure=app.metrics.send_failed), leadership)
+                                              on_failure=app.metrics.send_failed, pacer=pacer, charts=charts),
+                    leadership)
     app.metrics.follow_leadership(lambda: (worker.leadership.replica.holder, worker.leadership.leader))
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        scheduler = AsyncIOScheduler()
         socket = None
         if run_worker:
-            scheduler.add_job(worker.tick, "interval", seconds=settings.sweep_seconds, max_instances=1,
-                              coalesce=True, id="sweep")
-            scheduler.start()
+            await worker.background()
         if telegram is not None:
             await telegram.start()
         if feishu is not None:
@@ -327,8 +406,8 @@ def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | N
                 await feishu.stop()
             if dingtalk_stream is not None:
                 dingtalk_stream.stop()
-            if scheduler.running:
-                scheduler.shutdown(wait=False)
+            await worker.shutdown()
+            charts.close()
             executor.submit(app.sessions.release)  # the connection a database thread holds goes with it
             executor.shutdown(wait=True)
             worker.leadership.release()

@@ -14,7 +14,7 @@ from domain.kernel.i18n import use_locale
 from handlers.replies import Button, Reply
 
 # the Open API's robot calls allow about 20 a second for an app; a group takes about 20 messages a minute
-OVERALL = Limit("dingtalk:all", 20, 1.0)
+OVERALL = Limit("dingtalk:all", 20, 1.0, shared=True)
 
 
 def is_group(chat: str) -> bool:
@@ -30,13 +30,16 @@ def card_id(key: str) -> str:
 class DingTalkSender:
     def __init__(self, settings: Settings, api: OpenApi | None = None) -> None:
         self.api = api or OpenApi(settings)
+        # the app's limit, whichever replica sends
+        self.overall = Limit(f"dingtalk:{settings.dingtalk_client_id or 'app'}", OVERALL.count, OVERALL.seconds,
+                             shared=True)
 
     def overall_limits(self) -> list[Limit]:
-        return [OVERALL]
+        return [self.overall]
 
     def limits(self, message: Outgoing) -> list[Limit]:
         chat = str(message.channel or message.address)
-        limits = [OVERALL, Limit(f"dingtalk:chat:{chat}", 1, 1.0)]
+        limits = [self.overall, Limit(f"dingtalk:chat:{chat}", 1, 1.0)]
         if is_group(chat):
             limits.append(Limit(f"dingtalk:group:{chat}", 20, 60.0))
         return limits

@@ -16,18 +16,20 @@ log = logging.getLogger(__name__)
 
 # Feishu's limits for sending messages: 50 a second for the app (im.message.create), and 5 a second to one
 # person or chat
-OVERALL = Limit("feishu:all", 50, 1.0)
+OVERALL = Limit("feishu:all", 50, 1.0, shared=True)
 
 
 class FeishuSender:
     def __init__(self, settings: Settings, api: FeishuApi | None = None) -> None:
         self.api = api or FeishuApi(settings)
+        # the app's limit, whichever replica sends
+        self.overall = Limit(f"feishu:{settings.feishu_app_id or 'app'}", OVERALL.count, OVERALL.seconds, shared=True)
 
     def overall_limits(self) -> list[Limit]:
-        return [OVERALL]
+        return [self.overall]
 
     def limits(self, message: Outgoing) -> list[Limit]:
-        return [OVERALL, Limit(f"feishu:chat:{message.channel or message.address}", 5, 1.0)]
+        return [self.overall, Limit(f"feishu:chat:{message.channel or message.address}", 5, 1.0)]
 
     def send(self, message: Outgoing) -> Posted | None:
         """The message's file, if any (an image as an image, any other file as a file), then its card. Parts

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from slack_sdk import WebClient
@@ -25,6 +26,18 @@ class SlackSender:
         self._store = None
         if settings.slack_client_id:
             self._store = installation_store(settings, engine)
+        # one Web API client per workspace token, kept for the life of the process and shared by the send
+        # threads (a WebClient holds no per-call state)
+        self._clients: dict[tuple[str, int], WebClient] = {}
+        self._lock = threading.Lock()
+
+    def client(self, token: str, timeout: int = 10) -> WebClient:
+        with self._lock:
+            found = self._clients.get((token, timeout))
+            if found is None:
+                found = self._clients[(token, timeout)] = WebClient(
+                    token=token, base_url=self.settings.slack_api_url, timeout=timeout)
+            return found
 
     def token_for(self, team_id: str) -> str | None:
         if self._store is not None:
@@ -62,7 +75,7 @@ class SlackSender:
                       buttons=[Button(b.label, b.command, decision=b.decision) for b in message.buttons])
         with use_locale(message.locale):
             text, blocks = to_slack(reply)
-        return WebClient(token=token, base_url=self.settings.slack_api_url, timeout=10), text, blocks
+        return self.client(token), text, blocks
 
     def edit(self, message: Outgoing, posted: Posted) -> None:
         """Revise a message sent earlier (chat.update): its new text, and only the buttons still valid."""
@@ -89,7 +102,7 @@ class SlackSender:
             raise DeliveryError(f"no bot token for workspace {message.org.external_id}")
         with use_locale(message.locale):
             text, _blocks = to_slack(Reply(text=message.text))
-        client = WebClient(token=token, base_url=self.settings.slack_api_url, timeout=30)
+        client = self.client(token, timeout=30)
         try:
             if channel.startswith(("U", "W")):
                 # files.completeUploadExternal takes channel ids only (C, G, D, Z): a member's direct

@@ -13,22 +13,27 @@ from bot.telegram import render
 from domain.kernel.i18n import use_locale
 from handlers.replies import Button, Reply
 
-OVERALL = Limit("telegram:all", 30, 1.0)
+OVERALL = Limit("telegram:all", 30, 1.0, shared=True)
 
 
 class TelegramSender:
     def __init__(self, settings: Settings) -> None:
         assert settings.telegram_bot_token is not None
         self._url = f"{settings.telegram_api_url}/bot{settings.telegram_bot_token.get_secret_value()}/sendMessage"
-        self._client = httpx.Client(timeout=10)
+        # one client for the life of the process: its connections are kept and reused, by every send thread
+        self._client = httpx.Client(timeout=10, limits=httpx.Limits(max_connections=64,
+                                                                    max_keepalive_connections=64))
+        # the bot's limit, whichever replica sends: keyed by the bot's id (the token's public part)
+        bot_id = settings.telegram_bot_token.get_secret_value().partition(":")[0]
+        self.overall = Limit(f"telegram:{bot_id}", OVERALL.count, OVERALL.seconds, shared=True)
 
     def overall_limits(self) -> list[Limit]:
-        return [OVERALL]
+        return [self.overall]
 
     def limits(self, message: Outgoing) -> list[Limit]:
         """About 30 messages a second overall, 1 a second per chat, 20 a minute per group."""
         chat = str(message.channel or message.address)
-        limits = [OVERALL, Limit(f"telegram:chat:{chat}", 1, 1.0)]
+        limits = [self.overall, Limit(f"telegram:chat:{chat}", 1, 1.0)]
         if chat.startswith("-"):
             limits.append(Limit(f"telegram:group:{chat}", 20, 60.0))
         return limits

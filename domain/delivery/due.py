@@ -1,17 +1,21 @@
 """Due items are data: each kind says how it fires (areas add theirs to DUE_KINDS); the sweep only finds what is due."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
+from domain.delivery.outbox import enqueue
+from domain.kernel.i18n import N_
 from domain.kernel.wiring import Key
-from domain.store.models import DueItem, Organisation
+from domain.store.models import DueItem, Member, Organisation
 from domain.store.uow import UnitOfWork, UowFactory
 
+log = logging.getLogger(__name__)
 FireFn = Callable[[UnitOfWork, DueItem], None]
 RecomputeFn = Callable[[UnitOfWork, Organisation, DueItem], datetime | None]
 OwnerFn = Callable[[UnitOfWork, int], int | None]
@@ -32,6 +36,7 @@ class DueKind:
     owner: OwnerFn | None = None
     label: str | None = None
     model: type[Any] | None = None  # the records its subjects are, numbered per department (the prefix's number)
+    alone: bool = False  # fired in a transaction of its own (a department's weekly digest): a job, not a batch
 
 
 FirstDueFn = Callable[[Organisation, datetime], "datetime | None"]
@@ -116,34 +121,97 @@ def next_due_at(uow_factory: UowFactory) -> datetime | None:
         )
 
 
-def sweep(uow_factory: UowFactory, batch: int = 200, fence: Callable[[UnitOfWork], bool] | None = None) -> int:
-    """Fire every pending item due by now; each in the transaction that marks it fired. An item that a firing
-    schedules for now (a review's reminder due the morning it opens) is fired in the same sweep, so its notice
-    is merged with the others the dispatcher finds due together. `fence`, asked first in each batch's
-    transaction, stops the sweep when it answers False (whoever sweeps no longer may)."""
-    fired = 0
-    while True:
-        with uow_factory() as uow:
-            if fence is not None and not fence(uow):
-                return fired
-            items = list(
-                uow.session.scalars(
-                    select(DueItem)
-                    .where(DueItem.state == "pending", DueItem.due_at <= uow.now)
-                    .order_by(DueItem.due_at, DueItem.id)
-                    .limit(batch)
-                    .with_for_update(skip_locked=True)
-                )
+MAX_FIRE_ATTEMPTS = 5  # failed firings before an item is parked and the department's admins told
+RETRY_AFTER = timedelta(seconds=30)  # the first retry's delay; each next one doubles it
+DUE_PARKED = N_("A scheduled item ({kind}, {key}) failed {attempts} times and was set aside: {error}. "
+                "Nothing else was held up; an operator can look into it (due item {id}).")
+
+
+def failure_reason(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    reason = f"{type(exc).__name__}: {lines[0].strip()}" if lines else type(exc).__name__
+    return reason[:500]
+
+
+def _failed(uow: UnitOfWork, item: DueItem, exc: Exception) -> None:
+    """One item's firing failed (its savepoint rolled back): try it again later, doubling the delay, and
+    after MAX_FIRE_ATTEMPTS park it and tell the department's admins once."""
+    item.attempts = (item.attempts or 0) + 1
+    item.last_error = failure_reason(exc)
+    log.error("due item %s (%s) failed (attempt %s)", item.key, item.kind, item.attempts, exc_info=exc)
+    if item.attempts < MAX_FIRE_ATTEMPTS:
+        item.due_at = uow.now + RETRY_AFTER * 2 ** (item.attempts - 1)
+        return
+    item.state = "parked"
+    admins = uow.session.scalars(select(Member.id).where(
+        Member.org_id == item.org_id, Member.roles.contains("admin"), Member.active))
+    for admin_id in admins:
+        enqueue(uow, org_id=item.org_id, key=f"due-parked:{item.id}:{admin_id}", recipient_id=admin_id,
+                msgid=DUE_PARKED, urgent=True,
+                params={"kind": item.kind, "key": item.key, "attempts": item.attempts,
+                        "error": item.last_error[:200], "id": item.id})
+
+
+def _begin(uow: UnitOfWork) -> None:
+    """The batch's transaction begun for real before its first savepoint: SQLite's Python driver begins one
+    only before a write, and a savepoint outside a transaction would commit as it is released."""
+    conn = uow.connection()
+    if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:  # type: ignore
+        conn.exec_driver_sql("BEGIN")
+
+
+def sweep_batch(uow_factory: UowFactory, batch: int = 200, fence: Callable[[UnitOfWork], bool] | None = None,
+                ) -> tuple[int, bool]:
+    """Fire up to `batch` items due by now in one transaction, each in a savepoint of its own: an item whose
+    firing fails is rolled back alone, retried later and parked after repeated failures, and the others
+    go on. An item of a kind that runs `alone` (a weekly digest) is fired in a batch of its own. Items are
+    claimed with FOR UPDATE SKIP LOCKED, so several replicas may sweep at once. Returns how many were
+    fired (or failed) and whether more may be due."""
+    with uow_factory() as uow:
+        if fence is not None and not fence(uow):
+            return 0, False
+        _begin(uow)
+        items = list(
+            uow.session.scalars(
+                select(DueItem)
+                .where(DueItem.state == "pending", DueItem.due_at <= uow.now)
+                .order_by(DueItem.due_at, DueItem.id)
+                .limit(batch)
+                .with_for_update(skip_locked=True)
             )
-            kinds = uow.wiring[DUE_KINDS]
-            for item in items:
-                kind = kinds.get(item.kind)  # a kind this installation does not have: marked fired, unsent
-                due = item.due_at
-                if kind is not None:
-                    kind.fire(uow, item)
-                if item.due_at == due:  # a recurring kind moved its item on to the next time
-                    item.state, item.fired_at = "fired", uow.now
-            uow.commit()
-        fired += len(items)
-        if not items:
-            return fired
+        )
+        kinds = uow.wiring[DUE_KINDS]
+        done = 0
+        for item in items:
+            kind = kinds.get(item.kind)  # a kind this installation does not have: marked fired, unsent
+            if kind is not None and kind.alone and done:
+                break  # a job of its own: the next batch
+            due = item.due_at
+            try:
+                with uow.session.begin_nested():
+                    if kind is not None:
+                        kind.fire(uow, item)
+                    if item.due_at == due:  # a recurring kind moved its item on to the next time
+                        item.state, item.fired_at = "fired", uow.now
+            except Exception as exc:  # this item's failure alone: its savepoint is rolled back
+                _failed(uow, item, exc)
+            done += 1
+            if kind is not None and kind.alone:
+                break
+        uow.commit()
+    return done, bool(items)
+
+
+def sweep(uow_factory: UowFactory, batch: int = 200, fence: Callable[[UnitOfWork], bool] | None = None,
+          limit: int | None = None) -> int:
+    """Fire every pending item due by now (at most about `limit`, when given), batch by batch. An item that
+    a firing schedules for now (a review's reminder due the morning it opens) is fired in the same sweep, so
+    its notice is merged with the others the dispatcher finds due together. `fence`, asked first in each
+    batch's transaction, stops the sweep when it answers False (whoever sweeps no longer may)."""
+    fired = 0
+    while limit is None or fired < limit:
+        done, more = sweep_batch(uow_factory, batch, fence)
+        fired += done
+        if not more:
+            break
+    return fired

@@ -534,11 +534,16 @@ def digest_text(d: Digest) -> str:
 
 def digest_chart(d: Digest, lang: str) -> bytes:
     """The digest's chart (pipeline by stage; the week's figures against the week before) as PNG."""
+    return chart.draw(digest_chart_description(d, lang))
+
+
+def digest_chart_description(d: Digest, lang: str) -> bytes:
+    """What the digest's chart shows, in `lang`, to be drawn where it is sent (chart.describe)."""
     with use_locale(lang):  # bizbot carries a CJK font: Chinese labels are drawn as Chinese
         stages = [(STAGES.label(stage), n) for stage, n in d.pipeline]
         counts = [(translate(r.measure.label), float(r.now.value or 0), float(r.before.value or 0))
                   for r in d.figures if r.now.unit == "count"]
-        return chart.render(
+        return chart.describe(
             _("Leads by stage"), stages,
             _("Last week and the week before"), counts, (_("last week"), _("the week before")))
 
@@ -563,7 +568,7 @@ def fire_meeting(uow: UnitOfWork, item: DueItem) -> None:
     key = f"meeting:digest:{org.id}:{week.isoformat()}"
     enqueue(uow, org_id=org.id, key=key, channel=channel_of(org, sched), msgid=DIGEST_MSG, params={"digest": text},
             urgent=True)
-    attach(uow, key, Attachment(chart_name(d), "image/png", digest_chart(d, lang)))
+    attach(uow, key, Attachment(chart_name(d), chart.DESCRIBED, digest_chart_description(d, lang)))
     uow.audit(org.id, None, "read", "meeting", week.isoformat(), "digest posted")
     _move_on(uow, org, item, sched)
 
@@ -580,7 +585,7 @@ def digest_on_demand(uow: UnitOfWork, actor: Actor, day: date | None) -> Digest:
     key = f"meeting:chart:{org.id}:{week.isoformat()}:{actor.member_id}:{uow.now.isoformat()}"
     enqueue(uow, org_id=org.id, key=key, recipient_id=actor.member_id, msgid=CHART_MSG, urgent=True,
             params={"date": d.meeting.astimezone(ZoneInfo(org.timezone)).date()})
-    attach(uow, key, Attachment(chart_name(d), "image/png", digest_chart(d, actor.locale)))
+    attach(uow, key, Attachment(chart_name(d), chart.DESCRIBED, digest_chart_description(d, actor.locale)))
     uow.audit(org.id, actor.member_id, "read", "meeting", week.isoformat(), "digest")
     uow.commit()
     return d

@@ -16,7 +16,8 @@ def register(wiring: Wiring) -> None:
     wiring[DUE_KINDS].add(
         DueKind(weekly.ASK, weekly.fire_ask, weekly.recompute, label=N_("weekly meeting: requests for updates")),
         DueKind(weekly.NUDGE, weekly.fire_nudge, weekly.recompute, label=N_("weekly meeting: reminders to answer")),
-        DueKind(weekly.MEETING, weekly.fire_meeting, weekly.recompute, label=N_("weekly meeting: the digest")),
+        DueKind(weekly.MEETING, weekly.fire_meeting, weekly.recompute, label=N_("weekly meeting: the digest"),
+                alone=True),
         DueKind(weekly.ACTION, weekly.fire_action, weekly.action_recompute, prefix="A", owner=weekly.action_owner,
                 label=N_("meeting action items"), model=ActionItem),
     )

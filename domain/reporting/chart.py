@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 from functools import cache
 from pathlib import Path
 
@@ -55,3 +56,25 @@ def render(bars_title: str, bars: list[tuple[str, int]], pairs_title: str,
     out = io.BytesIO()
     fig.savefig(out, format="png")
     return out.getvalue()
+
+
+# --- a chart kept as its description, drawn where it is sent ------------------------------------------------
+# what a chart shows is worked out where it falls due (a small JSON document, its words already in its reader's
+# language); the PNG is drawn only as it is sent, by a worker process (bot.charts), off the transaction that
+# made it and off the threads that serve commands
+
+DESCRIBED = "application/vnd.bizbot.chart+json"
+
+
+def describe(bars_title: str, bars: list[tuple[str, int]], pairs_title: str,
+             pairs: list[tuple[str, float, float]], legend: tuple[str, str]) -> bytes:
+    """The arguments `render` takes, as JSON."""
+    return json.dumps({"chart": [bars_title, bars, pairs_title, pairs, list(legend)]},
+                      ensure_ascii=False).encode("utf-8")
+
+
+def draw(description: bytes) -> bytes:
+    """The PNG a description (`describe`) stands for."""
+    bars_title, bars, pairs_title, pairs, legend = json.loads(description.decode("utf-8"))["chart"]
+    return render(bars_title, [(str(n), int(v)) for n, v in bars], pairs_title,
+                  [(str(n), float(a), float(b)) for n, a, b in pairs], (str(legend[0]), str(legend[1])))

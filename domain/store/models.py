@@ -292,6 +292,8 @@ class DueItem(Base):
     state: Mapped[str] = mapped_column(String(12), default="pending")
     key: Mapped[str] = mapped_column(String(200), unique=True)
     fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # failed firings so far
+    last_error: Mapped[str | None] = mapped_column(String(500))
 
 
 class OutboxMessage(Base):
@@ -1118,3 +1120,11 @@ class CollabStep(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     note: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+class SendLimit(Base):
+    """A platform's overall send limit shared by every replica: the times (seconds since the epoch, by the
+    sender's clock) of the latest sends it allowed, space-separated, oldest first."""
+
+    __tablename__ = "send_limits"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    sent: Mapped[str] = mapped_column(Text, default="", server_default="")
