@@ -122,7 +122,8 @@ def not_future(day: date, today: date, text: str | None = None) -> date:
     """`day` if it is today or earlier: something that happened (a visit recorded afterwards, 补录) did not
     happen on a day to come."""
     if day > today:
-        raise Invalid(N_("'{text}' is {date}, which has not come yet: a visit is recorded on or after its day."),
+        raise Invalid(N_("'{text}' is {date}, which has not come yet: what happened is recorded on or after its "
+                         "day."),
                       text=day.isoformat() if text is None else text, date=day)
     return day
 
