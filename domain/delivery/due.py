@@ -162,15 +162,25 @@ def _begin(uow: UnitOfWork) -> None:
 
 def sweep_batch(uow_factory: UowFactory, batch: int = 200, fence: Callable[[UnitOfWork], bool] | None = None,
                 ) -> tuple[int, bool]:
-    """Fire up to `batch` items due by now in one transaction, each in a savepoint of its own: an item whose
-    firing fails is rolled back alone, retried later and parked after repeated failures, and the others
-    go on. An item of a kind that runs `alone` (a weekly digest) is fired in a batch of its own. Items are
-    claimed with FOR UPDATE SKIP LOCKED, so several replicas may sweep at once. Returns how many were
-    fired (or failed) and whether more may be due."""
+    """Fire up to `batch` items due by now in one transaction. An item whose firing fails is rolled back alone,
+    retried later and parked after repeated failures, and the others go on: the batch is first fired as a
+    whole (a savepoint per item costs SQLite about three times the firing itself), and only when an item
+    fails is it fired again, each item in a savepoint of its own. An item of a kind that runs `alone` (a
+    weekly digest) is fired in a batch of its own. Items are claimed with FOR UPDATE SKIP LOCKED, so several
+    replicas may sweep at once. Returns how many were fired (or failed) and whether more may be due."""
+    try:
+        return _sweep_batch(uow_factory, batch, fence, isolate=False)
+    except Exception:  # which item failed is found by firing each in a savepoint of its own
+        return _sweep_batch(uow_factory, batch, fence, isolate=True)
+
+
+def _sweep_batch(uow_factory: UowFactory, batch: int, fence: Callable[[UnitOfWork], bool] | None,
+                 isolate: bool) -> tuple[int, bool]:
     with uow_factory() as uow:
         if fence is not None and not fence(uow):
             return 0, False
-        _begin(uow)
+        if isolate:
+            _begin(uow)
         items = list(
             uow.session.scalars(
                 select(DueItem)
@@ -186,20 +196,27 @@ def sweep_batch(uow_factory: UowFactory, batch: int = 200, fence: Callable[[Unit
             kind = kinds.get(item.kind)  # a kind this installation does not have: marked fired, unsent
             if kind is not None and kind.alone and done:
                 break  # a job of its own: the next batch
-            due = item.due_at
-            try:
-                with uow.session.begin_nested():
-                    if kind is not None:
-                        kind.fire(uow, item)
-                    if item.due_at == due:  # a recurring kind moved its item on to the next time
-                        item.state, item.fired_at = "fired", uow.now
-            except Exception as exc:  # this item's failure alone: its savepoint is rolled back
-                _failed(uow, item, exc)
+            if isolate:
+                try:
+                    with uow.session.begin_nested():
+                        _fire(uow, kind, item)
+                except Exception as exc:  # this item's failure alone: its savepoint is rolled back
+                    _failed(uow, item, exc)
+            else:
+                _fire(uow, kind, item)  # a failure rolls the batch back: it is fired again, item by item
             done += 1
             if kind is not None and kind.alone:
                 break
         uow.commit()
     return done, bool(items)
+
+
+def _fire(uow: UnitOfWork, kind: DueKind | None, item: DueItem) -> None:
+    due = item.due_at
+    if kind is not None:
+        kind.fire(uow, item)
+    if item.due_at == due:  # a recurring kind moved its item on to the next time
+        item.state, item.fired_at = "fired", uow.now
 
 
 def sweep(uow_factory: UowFactory, batch: int = 200, fence: Callable[[UnitOfWork], bool] | None = None,
