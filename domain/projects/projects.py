@@ -71,7 +71,7 @@ EVENT_LABELS = {
     "plan_returned": N_("plan sent back"), "change_asked": N_("change requested"), "change": N_("plan changed"),
     "change_refused": N_("change not approved"), "done": N_("milestone done"), "late": N_("milestone late"),
     "update": N_("progress"), "cost": N_("cost"), "accept": N_("acceptance"), "rectify": N_("rectification"),
-    "risk": N_("risk"), "closed": N_("closed and archived"),
+    "risk": N_("risk"), "closed": N_("closed and archived"), "handover": N_("handed over"),
 }
 
 
@@ -105,6 +105,12 @@ def _event(uow: UnitOfWork, p: Project, kind: str, actor_id: int | None, note: s
            amount: Decimal | None = None, **data: Any) -> None:
     uow.add(ProjectEvent(org_id=p.org_id, project_id=p.id, kind=kind, actor_id=actor_id, note=note, amount=amount,
                          data=data, at=uow.now))
+
+
+def record_event(uow: UnitOfWork, p: Project, kind: str, actor_id: int | None, note: str | None = None,
+                 **data: Any) -> None:
+    """An entry of the project's file, from elsewhere in the area (a hand-over)."""
+    _event(uow, p, kind, actor_id, note, **data)
 
 
 def department_manager(uow: UnitOfWork, org_id: int) -> Member | None:
@@ -1037,6 +1043,8 @@ def event_text(e: ProjectEvent) -> str:
     label = translate(EVENT_LABELS.get(e.kind, e.kind))
     d = e.data or {}
     extra = [str(d[k]) for k in ("request", "item") if d.get(k)]
+    if e.kind == "handover":
+        extra += [str(d[k]) for k in ("manager", "owner") if d.get(k)]
     if e.kind == "accept":
         extra.append(translate(RESULTS.labels.get(d.get("result", ""), "")))
     if e.kind == "risk" and d.get("level") in RISKS.labels:
