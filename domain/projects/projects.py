@@ -35,6 +35,7 @@ from domain.kernel.i18n import N_, Label, fmt_date, fmt_money, translate, use_lo
 from domain.kernel.vocab import RISKS, Vocabulary
 from domain.reporting.exports import write_table
 from domain.reporting.figures import Figure, Scope, count_of, rate
+from domain.risk.levels import RiskRow, Subject
 from domain.store.models import (
     ApprovalRequest,
     CollabCase,
@@ -637,6 +638,25 @@ def set_risk(uow: UnitOfWork, actor: Actor, text: str, level: str, reason: str |
                             "reason": reason or "—"})
     uow.commit()
     return p
+
+
+def risk_subject(uow: UnitOfWork, actor: Actor, text: str) -> Subject:
+    """A project a risk in the register is attached to (/risk new P3 …): one the actor may see."""
+    p = find_project(uow, actor, text)
+    return Subject(pref(p), p.manager_id, p.name)
+
+
+def risk_rows(uow: UnitOfWork, actor: Actor, levels: tuple[str, ...]) -> list[RiskRow]:
+    """The projects under way at those risk levels that the actor may see, for the risk list."""
+    rows = uow.session.scalars(select(Project).where(Project.org_id == actor.org_id, Project.state == "active",
+                                                     Project.risk.in_(levels)).order_by(Project.number))
+    return [RiskRow(pref(p), N_("project"), p.name, p.risk, p.risk_note, member_name(uow, p.manager_id),
+                    f"/project show {pref(p)}") for p in rows if visible(uow, actor, p)]
+
+
+def risk_subject_name(uow: UnitOfWork, org_id: int, reference: str) -> str | None:
+    p = by_number(uow, Project, org_id, parse_ref(reference, PREFIX))
+    return p.name if p is not None else None
 
 
 # --- weekly progress (进度会议) -----------------------------------------------------------------
