@@ -305,6 +305,57 @@ def _pending_plan_request(uow: UnitOfWork, p: Project) -> ApprovalRequest | None
         ApprovalRequest.state == "pending").limit(1))
 
 
+def _plan_fields(p: Project, items: list[ProjectItem]) -> dict[str, Any]:
+    return {"kind": "plan", "project": pref(p), "name": p.name,
+            "milestones": [[iref(i), i.title, i.owner_id, i.due.isoformat(), i.deliverable or ""] for i in items]}
+
+
+def resubmit(uow: UnitOfWork, actor: Actor, req: ApprovalRequest) -> None:
+    """`/approvals resubmit` of a plan sent back or rejected: the plan as it is now (revised meanwhile with /project
+    plan) goes to review again on the same request; a change request goes again as it was. Not committed."""
+    p = uow.session.get(Project, req.subject_id)
+    if p is None or p.org_id != actor.org_id or not visible(uow, actor, p):
+        raise NotFound(N_("No project for {req}."), req=approvals.rref(req))
+    _require_active(p)
+    if req.requester_id != actor.member_id:
+        raise Forbidden(N_("Only {name}, who submitted {req}, submits it again; the project manager submits the plan "
+                           "with /project plan {ref} submit."), name=member_name(uow, req.requester_id),
+                        req=approvals.rref(req), ref=pref(p))
+    if req.fields.get("kind") == "change":
+        if p.plan_state != "approved":
+            raise Conflict(N_("The plan of {ref} is {state}; only an approved plan takes a change request."),
+                           ref=pref(p), state=Label(PLAN_STATES[p.plan_state]))
+        pending = _pending_plan_request(uow, p)
+        if pending is not None:
+            raise Conflict(N_("{ref} already has a change request in approval ({req})."), ref=pref(p),
+                           req=approvals.rref(pending))
+        if req.fields.get("item") and find_item(uow, p, req.fields["item"]).state != "open":
+            raise Conflict(N_("{item} of {ref} is done; a change is to an open milestone."), item=req.fields["item"],
+                           ref=pref(p))
+        approvals.submit(uow, actor, req)
+        _event(uow, p, "change_asked", actor.member_id, req.fields.get("content"), request=approvals.rref(req),
+               reason=req.fields.get("reason"), impact=req.fields.get("impact"))
+        uow.audit(p.org_id, actor.member_id, "update", "project", pref(p),
+                  f"plan change {approvals.rref(req)} resubmitted, round {req.round}")
+        return
+    if p.plan_request_id != req.id:
+        raise Conflict(N_("{req} is no longer the plan of {ref} waiting for you; the plan is {state}. Submit it with "
+                          "/project plan {ref} submit."), req=approvals.rref(req), ref=pref(p),
+                       state=Label(PLAN_STATES[p.plan_state]))
+    if p.plan_state not in ("changes", "rejected"):
+        raise Conflict(N_("The plan of {ref} is {state}."), ref=pref(p), state=Label(PLAN_STATES[p.plan_state]))
+    items = milestones(uow, p)
+    if not items:
+        raise Invalid(N_("The plan of {ref} has no milestone yet: /project plan {ref} \"MILESTONE\" owner=NAME "
+                         "due=DATE deliverable=\"…\"."), ref=pref(p))
+    req.fields = _plan_fields(p, items)
+    approvals.submit(uow, actor, req)
+    p.plan_state, p.updated_at = "pending", uow.now
+    _event(uow, p, "plan_submitted", actor.member_id, None, request=approvals.rref(req), count=len(items))
+    uow.audit(p.org_id, actor.member_id, "update", "project", pref(p),
+              f"plan resubmitted as {approvals.rref(req)} round {req.round} ({len(items)} milestones)")
+
+
 def submit_plan(uow: UnitOfWork, actor: Actor, text: str) -> tuple[Project, ApprovalRequest]:
     """Send the drafted plan for review (计划审核) on the approval engine."""
     p = find_project(uow, actor, text)
@@ -316,9 +367,7 @@ def submit_plan(uow: UnitOfWork, actor: Actor, text: str) -> tuple[Project, Appr
     if not items:
         raise Invalid(N_("The plan of {ref} has no milestone yet: /project plan {ref} \"MILESTONE\" owner=NAME "
                          "due=DATE deliverable=\"…\"."), ref=pref(p))
-    fields = {"kind": "plan", "project": pref(p), "name": p.name,
-              "milestones": [[iref(i), i.title, i.owner_id, i.due.isoformat(), i.deliverable or ""] for i in items]}
-    req = approvals.create_request(uow, actor, "plan", fields, p.budget, p.currency, p.id)
+    req = approvals.create_request(uow, actor, "plan", _plan_fields(p, items), p.budget, p.currency, p.id)
     approvals.submit(uow, actor, req)
     p.plan_state, p.plan_request_id, p.updated_at = "pending", req.id, uow.now
     _event(uow, p, "plan_submitted", actor.member_id, None, request=approvals.rref(req), count=len(items))

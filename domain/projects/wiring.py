@@ -19,7 +19,8 @@ def register(wiring: Wiring) -> None:
     member on their agenda; the projects and their files to export; the project figures (appraisal indicators and
     the digest); what a leaving member hands over; projects as records that carry a risk (the risk list, the
     register)."""
-    wiring[REQUEST_TYPES].add(RequestType("plan", projects.describe_plan, projects.plan_decided))
+    wiring[REQUEST_TYPES].add(RequestType("plan", projects.describe_plan, projects.plan_decided,
+                                                      projects.resubmit))
     wiring[DECISION_LISTENERS].add(DecisionListener("projects", "project", projects.project_decided),
                                    DecisionListener("collab", "collab", collab.collab_decided))
     wiring[HANDOVERS].add(Handover("projects", handover.hand_over))
