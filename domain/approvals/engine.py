@@ -77,16 +77,19 @@ def role_label(role: str) -> Label:
 
 DescribeFn = Callable[[UnitOfWork, ApprovalRequest], Msg]
 DecidedFn = Callable[[UnitOfWork, Actor, ApprovalRequest, str], None]
+ResubmitFn = Callable[[UnitOfWork, Actor, ApprovalRequest], None]
 
 
 @dataclass(frozen=True)
 class RequestType:
     """`describe` gives a request's key fields as a message; `decided`, if any, runs in the deciding
-    transaction when a request of the type is approved, rejected or sent back."""
+    transaction when a request of the type is approved, rejected or sent back; `resubmit`, if any, submits a
+    returned request of the type again (`/approvals resubmit`), as the area that owns it does (not committed)."""
 
     name: str
     describe: DescribeFn
     decided: DecidedFn | None = None
+    resubmit: ResubmitFn | None = None
 
 
 REQUEST_TYPES: Key[RequestType] = Key("request types")

@@ -120,6 +120,11 @@ def revise_claim(uow: UnitOfWork, actor: Actor, text: str, *, amount: Decimal | 
     """Revise an expense claim or leave that was sent back or rejected, and submit it again: the chain
     restarts from its first step."""
     req = approvals.find_request(uow, actor, text)
+    kind = uow.wiring[approvals.REQUEST_TYPES].get(req.type)
+    if kind is not None and kind.resubmit is not None:  # an area's own request (a project's plan)
+        kind.resubmit(uow, actor, req)
+        uow.commit()
+        return req
     if req.type in ("project", "collab"):
         fields = dict(req.fields)
         if amount is not None and req.type == "project":

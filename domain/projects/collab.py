@@ -59,6 +59,21 @@ def router(uow: UnitOfWork, org_id: int) -> Member | None:
                                                  .order_by(Member.id)) if ROUTER_ROLE in m.role_set), None)
 
 
+def hand_over_routes(uow: UnitOfWork, leaver: Member, successor: Member) -> list[str]:
+    """The supporting departments a leaving member answered for are answered for by the successor."""
+    org = org_of(uow, leaver.org_id)
+    routes = contacts(org)
+    moved = sorted(k for k, v in routes.items() if int(v) == leaver.id)
+    if moved:
+        org.settings = {**(org.settings or {}), "collab_contacts": {**routes, **{k: successor.id for k in moved}}}
+    return moved
+
+
+def record_step(uow: UnitOfWork, c: CollabCase, kind: str, actor_id: int | None, note: str | None = None) -> None:
+    """A step on the request's timeline, from elsewhere in the area (a hand-over)."""
+    _step(uow, c, kind, actor_id, note)
+
+
 def set_route(uow: UnitOfWork, actor: Actor, department: str, name: str | None) -> Member | None:
     """The contact of a supporting department (none: requests to it go to the router)."""
     if not actor.has_any(TEAM_ADMIN_ROLES | {ROUTER_ROLE}):

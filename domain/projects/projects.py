@@ -35,6 +35,7 @@ from domain.kernel.i18n import N_, Label, fmt_date, fmt_money, translate, use_lo
 from domain.kernel.vocab import RISKS, Vocabulary
 from domain.reporting.exports import write_table
 from domain.reporting.figures import Figure, Scope, count_of, rate
+from domain.risk.levels import RiskRow, Subject
 from domain.store.models import (
     ApprovalRequest,
     CollabCase,
@@ -71,7 +72,7 @@ EVENT_LABELS = {
     "plan_returned": N_("plan sent back"), "change_asked": N_("change requested"), "change": N_("plan changed"),
     "change_refused": N_("change not approved"), "done": N_("milestone done"), "late": N_("milestone late"),
     "update": N_("progress"), "cost": N_("cost"), "accept": N_("acceptance"), "rectify": N_("rectification"),
-    "risk": N_("risk"), "closed": N_("closed and archived"),
+    "risk": N_("risk"), "closed": N_("closed and archived"), "handover": N_("handed over"),
 }
 
 
@@ -105,6 +106,12 @@ def _event(uow: UnitOfWork, p: Project, kind: str, actor_id: int | None, note: s
            amount: Decimal | None = None, **data: Any) -> None:
     uow.add(ProjectEvent(org_id=p.org_id, project_id=p.id, kind=kind, actor_id=actor_id, note=note, amount=amount,
                          data=data, at=uow.now))
+
+
+def record_event(uow: UnitOfWork, p: Project, kind: str, actor_id: int | None, note: str | None = None,
+                 **data: Any) -> None:
+    """An entry of the project's file, from elsewhere in the area (a hand-over)."""
+    _event(uow, p, kind, actor_id, note, **data)
 
 
 def department_manager(uow: UnitOfWork, org_id: int) -> Member | None:
@@ -298,6 +305,57 @@ def _pending_plan_request(uow: UnitOfWork, p: Project) -> ApprovalRequest | None
         ApprovalRequest.state == "pending").limit(1))
 
 
+def _plan_fields(p: Project, items: list[ProjectItem]) -> dict[str, Any]:
+    return {"kind": "plan", "project": pref(p), "name": p.name,
+            "milestones": [[iref(i), i.title, i.owner_id, i.due.isoformat(), i.deliverable or ""] for i in items]}
+
+
+def resubmit(uow: UnitOfWork, actor: Actor, req: ApprovalRequest) -> None:
+    """`/approvals resubmit` of a plan sent back or rejected: the plan as it is now (revised meanwhile with /project
+    plan) goes to review again on the same request; a change request goes again as it was. Not committed."""
+    p = uow.session.get(Project, req.subject_id)
+    if p is None or p.org_id != actor.org_id or not visible(uow, actor, p):
+        raise NotFound(N_("No project for {req}."), req=approvals.rref(req))
+    _require_active(p)
+    if req.requester_id != actor.member_id:
+        raise Forbidden(N_("Only {name}, who submitted {req}, submits it again; the project manager submits the plan "
+                           "with /project plan {ref} submit."), name=member_name(uow, req.requester_id),
+                        req=approvals.rref(req), ref=pref(p))
+    if req.fields.get("kind") == "change":
+        if p.plan_state != "approved":
+            raise Conflict(N_("The plan of {ref} is {state}; only an approved plan takes a change request."),
+                           ref=pref(p), state=Label(PLAN_STATES[p.plan_state]))
+        pending = _pending_plan_request(uow, p)
+        if pending is not None:
+            raise Conflict(N_("{ref} already has a change request in approval ({req})."), ref=pref(p),
+                           req=approvals.rref(pending))
+        if req.fields.get("item") and find_item(uow, p, req.fields["item"]).state != "open":
+            raise Conflict(N_("{item} of {ref} is done; a change is to an open milestone."), item=req.fields["item"],
+                           ref=pref(p))
+        approvals.submit(uow, actor, req)
+        _event(uow, p, "change_asked", actor.member_id, req.fields.get("content"), request=approvals.rref(req),
+               reason=req.fields.get("reason"), impact=req.fields.get("impact"))
+        uow.audit(p.org_id, actor.member_id, "update", "project", pref(p),
+                  f"plan change {approvals.rref(req)} resubmitted, round {req.round}")
+        return
+    if p.plan_request_id != req.id:
+        raise Conflict(N_("{req} is no longer the plan of {ref} waiting for you; the plan is {state}. Submit it with "
+                          "/project plan {ref} submit."), req=approvals.rref(req), ref=pref(p),
+                       state=Label(PLAN_STATES[p.plan_state]))
+    if p.plan_state not in ("changes", "rejected"):
+        raise Conflict(N_("The plan of {ref} is {state}."), ref=pref(p), state=Label(PLAN_STATES[p.plan_state]))
+    items = milestones(uow, p)
+    if not items:
+        raise Invalid(N_("The plan of {ref} has no milestone yet: /project plan {ref} \"MILESTONE\" owner=NAME "
+                         "due=DATE deliverable=\"…\"."), ref=pref(p))
+    req.fields = _plan_fields(p, items)
+    approvals.submit(uow, actor, req)
+    p.plan_state, p.updated_at = "pending", uow.now
+    _event(uow, p, "plan_submitted", actor.member_id, None, request=approvals.rref(req), count=len(items))
+    uow.audit(p.org_id, actor.member_id, "update", "project", pref(p),
+              f"plan resubmitted as {approvals.rref(req)} round {req.round} ({len(items)} milestones)")
+
+
 def submit_plan(uow: UnitOfWork, actor: Actor, text: str) -> tuple[Project, ApprovalRequest]:
     """Send the drafted plan for review (计划审核) on the approval engine."""
     p = find_project(uow, actor, text)
@@ -309,9 +367,7 @@ def submit_plan(uow: UnitOfWork, actor: Actor, text: str) -> tuple[Project, Appr
     if not items:
         raise Invalid(N_("The plan of {ref} has no milestone yet: /project plan {ref} \"MILESTONE\" owner=NAME "
                          "due=DATE deliverable=\"…\"."), ref=pref(p))
-    fields = {"kind": "plan", "project": pref(p), "name": p.name,
-              "milestones": [[iref(i), i.title, i.owner_id, i.due.isoformat(), i.deliverable or ""] for i in items]}
-    req = approvals.create_request(uow, actor, "plan", fields, p.budget, p.currency, p.id)
+    req = approvals.create_request(uow, actor, "plan", _plan_fields(p, items), p.budget, p.currency, p.id)
     approvals.submit(uow, actor, req)
     p.plan_state, p.plan_request_id, p.updated_at = "pending", req.id, uow.now
     _event(uow, p, "plan_submitted", actor.member_id, None, request=approvals.rref(req), count=len(items))
@@ -631,6 +687,25 @@ def set_risk(uow: UnitOfWork, actor: Actor, text: str, level: str, reason: str |
                             "reason": reason or "—"})
     uow.commit()
     return p
+
+
+def risk_subject(uow: UnitOfWork, actor: Actor, text: str) -> Subject:
+    """A project a risk in the register is attached to (/risk new P3 …): one the actor may see."""
+    p = find_project(uow, actor, text)
+    return Subject(pref(p), p.manager_id, p.name)
+
+
+def risk_rows(uow: UnitOfWork, actor: Actor, levels: tuple[str, ...]) -> list[RiskRow]:
+    """The projects under way at those risk levels that the actor may see, for the risk list."""
+    rows = uow.session.scalars(select(Project).where(Project.org_id == actor.org_id, Project.state == "active",
+                                                     Project.risk.in_(levels)).order_by(Project.number))
+    return [RiskRow(pref(p), N_("project"), p.name, p.risk, p.risk_note, member_name(uow, p.manager_id),
+                    f"/project show {pref(p)}") for p in rows if visible(uow, actor, p)]
+
+
+def risk_subject_name(uow: UnitOfWork, org_id: int, reference: str) -> str | None:
+    p = by_number(uow, Project, org_id, parse_ref(reference, PREFIX))
+    return p.name if p is not None else None
 
 
 # --- weekly progress (进度会议) -----------------------------------------------------------------
@@ -1037,6 +1112,8 @@ def event_text(e: ProjectEvent) -> str:
     label = translate(EVENT_LABELS.get(e.kind, e.kind))
     d = e.data or {}
     extra = [str(d[k]) for k in ("request", "item") if d.get(k)]
+    if e.kind == "handover":
+        extra += [str(d[k]) for k in ("manager", "owner") if d.get(k)]
     if e.kind == "accept":
         extra.append(translate(RESULTS.labels.get(d.get("result", ""), "")))
     if e.kind == "risk" and d.get("level") in RISKS.labels:

@@ -5,20 +5,27 @@ from domain.approvals.engine import DECISION_LISTENERS, REQUEST_TYPES, DecisionL
 from domain.delivery.due import DUE_KINDS, RECURRING, DueKind, Recurring
 from domain.kernel.i18n import N_
 from domain.kernel.wiring import Wiring
-from domain.projects import collab, projects
+from domain.projects import collab, handover, projects
 from domain.reporting.exports import EXPORT_TABLES, ExportTable
 from domain.reporting.figures import MEASURES, Measure
+from domain.risk.levels import RISK_SUBJECTS, RiskSubject
 from domain.team.agenda import AGENDA_SOURCES, AgendaSource
+from domain.team.handover import HANDOVERS, Handover
 
 
 def register(wiring: Wiring) -> None:
     """The plan review on the approval engine; what an approved initiation and an approved cross-department request
     become; the milestones' and requests' reminders and escalations, the weekly progress; the items waiting for a
     member on their agenda; the projects and their files to export; the project figures (appraisal indicators and
-    the digest)."""
-    wiring[REQUEST_TYPES].add(RequestType("plan", projects.describe_plan, projects.plan_decided))
+    the digest); what a leaving member hands over; projects as records that carry a risk (the risk list, the
+    register)."""
+    wiring[REQUEST_TYPES].add(RequestType("plan", projects.describe_plan, projects.plan_decided,
+                                                      projects.resubmit))
     wiring[DECISION_LISTENERS].add(DecisionListener("projects", "project", projects.project_decided),
                                    DecisionListener("collab", "collab", collab.collab_decided))
+    wiring[HANDOVERS].add(Handover("projects", handover.hand_over))
+    wiring[RISK_SUBJECTS].add(RiskSubject(projects.PREFIX, projects.risk_subject, projects.risk_rows,
+                                          projects.risk_subject_name))
     wiring[DUE_KINDS].add(
         DueKind(projects.ITEM, projects.fire_item, label=N_("project milestones: reminders and escalations")),
         DueKind(projects.ASK, projects.fire_ask, label=N_("project progress: the weekly question")),

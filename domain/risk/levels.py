@@ -1,5 +1,6 @@
 """Risk (风险管理): customers, leads and contracts carry a level — high, medium, low — shown as red,
-orange and yellow warnings (红/橙/黄).
+orange and yellow warnings (红/橙/黄); other areas add their own records that carry one (a project) through the
+wiring (RISK_SUBJECTS), which also lets the register attach a risk to them.
 
 Raising a record to orange or red sends the warning signal the risk procedure asks for (预警信号, "so that the
 people concerned act in time"): orange to the owner's supervisor, red to the supervisor and the managers,
@@ -9,6 +10,7 @@ each with why.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +21,10 @@ from domain.kernel.actor import Actor
 from domain.kernel.errors import Invalid
 from domain.kernel.i18n import N_, Label
 from domain.kernel.vocab import CLOSED_STAGES, RISKS
+from domain.kernel.wiring import Key
 from domain.store.models import Contract, Customer, Lead, Member
 from domain.store.uow import UnitOfWork
-from domain.team.access import ref, visible_owner_ids
+from domain.team.access import parse_ref, ref, visible_owner_ids
 
 # "unassessed": a new record's risk until someone assesses it (未评估) — no warning, not even yellow
 ORDER = {"unassessed": -1, "low": 0, "medium": 1, "high": 2}
@@ -119,11 +122,47 @@ class RiskRow:
     level: str
     reason: str | None
     owner: str
+    show: str = ""  # the command that shows the record, e.g. "/customer show C3"
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A record of another area a risk is attached to: its reference, the member it belongs to, its name."""
+
+    ref: str
+    owner_id: int | None
+    name: str
+
+
+@dataclass(frozen=True)
+class RiskSubject:
+    """A kind of record of another area that carries a risk (a project, P3): `find(uow, actor, text)` gives the one
+    a reference names if the actor may see it (else not found); `flagged(uow, actor, levels)` the ones the actor
+    may see at those levels, for the risk list; `name(uow, org_id, reference)` a record's name, or None."""
+
+    name: str  # the reference's prefix, e.g. "P"
+    find: Callable[[UnitOfWork, Actor, str], Subject]
+    flagged: Callable[[UnitOfWork, Actor, tuple[str, ...]], list[RiskRow]]
+    named: Callable[[UnitOfWork, int, str], str | None]
+
+
+RISK_SUBJECTS: Key[RiskSubject] = Key("risk subjects")
+
+
+def subject_of(uow: UnitOfWork, text: str) -> RiskSubject | None:
+    """The kind of record a reference names among those other areas registered (P3: a project), if any."""
+    return next((s for s in uow.wiring[RISK_SUBJECTS].values() if parse_ref(text.strip(), s.name) is not None), None)
+
+
+def subject_name(uow: UnitOfWork, org_id: int, reference: str) -> str | None:
+    """The name of the record of another area a risk is attached to (None: not one of theirs, or gone)."""
+    subject = subject_of(uow, reference)
+    return subject.named(uow, org_id, reference) if subject is not None else None
 
 
 def risk_list(uow: UnitOfWork, actor: Actor, only_high: bool = False) -> list[RiskRow]:
-    """The risk list (风险清单): the orange and red customers, open leads and contracts the actor may see,
-    the reddest first."""
+    """The risk list (风险清单): the orange and red customers, open leads and contracts the actor may see, and
+    the records of other areas that carry a risk (projects), the reddest first."""
     levels = ("high",) if only_high else ("high", "medium")
     owners = visible_owner_ids(uow, actor)
     names = dict(uow.session.execute(select(Member.id, Member.name).where(Member.org_id == actor.org_id)).all())
@@ -139,10 +178,23 @@ def risk_list(uow: UnitOfWork, actor: Actor, only_high: bool = False) -> list[Ri
     customers = ({c.id: c for c in uow.session.scalars(select(Customer).where(Customer.id.in_(wanted)))}
                  if wanted else {})
     rows = [RiskRow(ref(prefix, r.number), KINDS[prefix], r.name if isinstance(r, Customer) else _title(r, customers),
-                    r.risk, r.risk_note, names.get(r.owner_id, "?")) for prefix, r in found]
+                    r.risk, r.risk_note, names.get(r.owner_id, "?"), f"{SHOW[prefix]} {ref(prefix, r.number)}")
+            for prefix, r in found]
+    prefixes = ["C", "L", "K"]
+    for subject in uow.wiring[RISK_SUBJECTS].values():
+        rows += subject.flagged(uow, actor, levels)
+        prefixes.append(subject.name)
     uow.audit(actor.org_id, actor.member_id, "read", "risk", None, f"{len(rows)} rows")
     uow.commit()
-    return sorted(rows, key=lambda r: (-ORDER[r.level], "CLK".index(r.ref[0]), int(r.ref[1:])))
+    return sorted(rows, key=lambda r: (-ORDER[r.level], *_sort_key(r.ref, prefixes)))
+
+
+def _sort_key(reference: str, prefixes: list[str]) -> tuple[int, int]:
+    for position, prefix in enumerate(prefixes):
+        number = parse_ref(reference, prefix)
+        if number is not None:
+            return position, number
+    return len(prefixes), 0
 
 
 def _title(record: Lead | Contract, customers: dict[int, Customer]) -> str:

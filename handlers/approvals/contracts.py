@@ -294,7 +294,7 @@ def collab(ctx: Ctx, args: CollabArgs) -> Reply:
 
 
 class ResubmitArgs(Args):
-    ref: Text = Field(description=N_("the expense claim or leave request (A12)"))
+    ref: Text = Field(description=N_("the expense claim, leave request or project plan (A12)"))
     amount: Money | None = Field(None, description=N_("the amount"))
     note: LongText | None = Field(None, description=N_("what it was for"))
     invoice: Text | None = Field(None, description=N_("invoice number"))
@@ -304,10 +304,11 @@ class ResubmitArgs(Args):
     handover: MemberName | None = Field(None, description=N_("who takes over your work"))
 
 
-@commands.command("approvals resubmit", N_("Revise a returned expense claim or leave request and submit it again."),
+@commands.command("approvals resubmit",
+                  N_("Revise a returned expense claim, leave request or project plan and submit it again."),
                   ResubmitArgs, positional=("ref",), examples=('/approvals resubmit A12 note="with the invoice"',))
 def approvals_resubmit(ctx: Ctx, args: ResubmitArgs) -> Reply:
-    """Resubmit an expense or leave request; its chain starts again."""
+    """Resubmit an expense or leave request, or a project's plan; its chain starts again."""
     with ctx.uow() as uow:
         req = claims.revise_claim(uow, ctx.actor, args.ref, amount=args.amount, note=args.note,
                                   invoice=args.invoice, start=args.start, end=args.end, reason=args.reason,

@@ -65,7 +65,8 @@ class RiskListArgs(Args):
     scope: Scope = Field("all", description=N_("all (orange and red), or high (red only)"))
 
 
-@commands.command("risk list", N_("The risk list: the orange and red customers, leads and contracts I may see."),
+@commands.command("risk list", N_("The risk list: the orange and red customers, leads, contracts and projects I may "
+                                  "see, and the register."),
                   RiskListArgs, positional=("scope",), examples=("/risk list", "/risk list high"))
 def risk_list(ctx: Ctx, args: RiskListArgs) -> Reply:
     """The reddest first, each with its owner and why."""
@@ -75,9 +76,9 @@ def risk_list(ctx: Ctx, args: RiskListArgs) -> Reply:
         uow.commit()
     items = [" · ".join([risk.marked(r.ref, r.level), translate(r.kind), r.name, RISKS.label(r.level), r.owner,
                          r.reason or "—"]) for r in rows]
-    buttons = [Button(r.ref, f"{risk.SHOW[r.ref[0]]} {r.ref}") for r in rows[:5]]
+    buttons = [Button(r.ref, r.show) for r in rows[:5] if r.show]
     return Reply(title=_("Risk list ({count})").format(count=len(rows)),
                  sections=[Section(_("Risks"), items, _("none")), *more], buttons=buttons, private=True)
 
 
-commands.describe_group("risk", N_("Risk levels and warnings: customers, leads, contracts."))
+commands.describe_group("risk", N_("Risk levels and warnings: customers, leads, contracts, projects."))

@@ -15,6 +15,7 @@ from domain.kernel.vocab import RISKS
 from domain.reporting.figures import MEASURES
 from domain.risk import entries as risks
 from domain.risk import indicators
+from domain.risk.levels import subject_name, subject_of
 from domain.store.uow import UnitOfWork
 from domain.team.access import parse_ref, ref
 from handlers.args import Args, LongText, MemberName, Money, NextDate, OneOf, Text
@@ -31,9 +32,13 @@ Scale = Annotated[int, Field(ge=1, le=5)]
 
 
 def attach_to(uow: UnitOfWork, actor: Actor, text: str) -> tuple[str, int | None]:
-    """What a risk is attached to: a customer (C3 or its name), a lead (L12) or a contract (K4) the actor may see —
-    or any other reference (a project's, e.g. P3), kept as written."""
+    """What a risk is attached to: a customer (C3 or its name), a lead (L12), a contract (K4) or a record of another
+    area that carries risks (a project, P3) the actor may see — or any other reference, kept as written."""
     text = text.strip()
+    subject = subject_of(uow, text)
+    if subject is not None:
+        found = subject.find(uow, actor, text)
+        return found.ref, found.owner_id
     if parse_ref(text, "L") is not None:
         lead = find_lead(uow, actor, text)
         return ref("L", lead.number), lead.owner_id
@@ -94,8 +99,9 @@ class RiskRefArgs(Args):
 def risk_show(ctx: Ctx, args: RiskRefArgs) -> Reply:
     with ctx.uow() as uow:
         v = risks.show(uow, ctx.actor, args.risk)
+        record = attached(uow, ctx.actor.org_id, v.entry.record)
     e = v.entry
-    fields = [(_("Attached to"), e.record), (_("What"), e.what), (_("Category"), risks.CATEGORIES.label(e.category)),
+    fields = [(_("Attached to"), record), (_("What"), e.what), (_("Category"), risks.CATEGORIES.label(e.category)),
               (_("Likelihood × impact"), f"{e.likelihood} × {e.impact}"),
               (_("Level"), level_text(risks.level_of(e.likelihood, e.impact))),
               (_("Estimated loss"), fmt_money(e.loss, "CNY") if e.loss is not None else "—"),
@@ -155,11 +161,18 @@ def risk_thresholds(ctx: Ctx, args: ThresholdArgs) -> Reply:
                  sections=[Section(_("Thresholds"), items)], private=True)
 
 
+def attached(uow: UnitOfWork, org_id: int, record: str) -> str:
+    """What a risk is attached to, with the name of another area's record (P3 Acme ERP pilot)."""
+    name = subject_name(uow, org_id, record)
+    return f"{record} {name}" if name else record
+
+
 def register_sections(uow: UnitOfWork, actor: Actor) -> list[Section]:
     """The open register and the indicators that hold, for /risk list."""
     rows = risks.open_register(uow, actor, actor.org_id)
     signals = indicators.active_signals(uow, actor)
-    entries = [" · ".join([ref(risks.PREFIX, r.entry.number), level_text(r.level), r.entry.record, r.entry.what,
+    entries = [" · ".join([ref(risks.PREFIX, r.entry.number), level_text(r.level),
+                           attached(uow, actor.org_id, r.entry.record), r.entry.what,
                            risks.RESPONSES.label(r.entry.response), r.owner, day(r.entry.due)]) for r in rows]
     fired = [" · ".join([s.ref, translate(s.indicator), RISKS.label(s.level), s.why, s.owner]) for s in signals]
     return [Section(_("Risk register ({count})").format(count=len(rows)), entries, _("none")),

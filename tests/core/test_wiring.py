@@ -58,7 +58,7 @@ def test_the_composition_root_wires_every_area_into_a_wiring_of_its_own() -> Non
                                            "invoice", "receivable", "project_item", "collab_due"]
     # what a leaving member hands over, and what goes with a customer to a new owner
     assert list(first[HANDOVERS]) == ["crm", "approvals", "orders", "complaints", "meeting", "appraisals",
-                                      "receivables"]
+                                      "receivables", "projects"]
     assert list(first[OWNER_MOVES]) == ["complaints"]
     assert set(first[REQUEST_TYPES]) == {"contract", "change", "expense", "leave", "project", "collab", "invoice",
                                          "plan"}

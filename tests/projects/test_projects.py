@@ -219,3 +219,30 @@ def test_chinese_command_words(team, app) -> None:
     out = team(":as alice", '/项目 验收 P1 不合格 备注="缺报告" 负责人=sam 截止=2026-12-20')
     assert "rectification R1 to sam" in out
     assert "P1 · Acme ERP pilot" in team(":as pat", "/立项 列表 我的")
+
+
+def test_a_returned_plan_is_resubmitted_with_approvals_resubmit(team, app) -> None:
+    initiated(team)
+    team(":as pat", *PLAN[:2], "/project plan P1 submit", ":as mike", '/changes A2 reason="add the interfaces"')
+    assert "is not returned" not in team(":as pat", *PLAN[2:3])                        # revised meanwhile
+    assert "No approval request A2." in team(":as zoe", "/approvals resubmit A2")      # not hers to see
+    assert "Only pat, who submitted A2" in team(":as mike", "/approvals resubmit A2")
+    out = team(":as pat", "/approvals resubmit A2")
+    assert "A2 submitted again (round 2); first mike." in out and "contract" not in out
+    with app.uow() as uow:
+        p = uow.session.scalars(select(Project)).one()
+        assert (p.plan_state, p.plan_request_id) == ("pending", 2)
+    assert "3 milestones" in team(":as mike", "/approvals show A2")
+    assert "plan of P1 is plan in review" in team(":as pat", "/approvals resubmit A2")  # in review: not twice
+    team(":as mike", '/reject A2 reason="not now"', ":as pat", "/project plan P1 submit")   # a new request, A3
+    assert "no longer the plan of P1" in team(":as pat", "/approvals resubmit A2")
+    out = team(":as mike", "/approve A3")
+    with app.uow() as uow:
+        assert uow.session.scalars(select(Project)).one().plan_state == "approved"
+    # a change request sent back goes again as it was
+    team(":as pat", '/project change P1 item=M3 due=2026-12-07 reason="customer late" content="M3 moves"',
+         ":as mike", '/changes A4 reason="say the impact"')
+    out = team(":as pat", "/approvals resubmit A4", ":as mike", "/approve A4")
+    assert "A4 submitted again (round 2)" in out
+    with app.uow() as uow:
+        assert uow.session.scalar(select(ProjectItem).where(ProjectItem.number == 3)).due == date(2026, 12, 7)
