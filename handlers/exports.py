@@ -19,19 +19,20 @@ commands = Registry()
 EXPORTS = Vocabulary(
     N_("export"),
     {"leads": N_("leads"), "complaints": N_("complaints"), "ledger": N_("contract ledger"),
-     "audit": N_("access log"), "receivables": N_("receivables"), "projects": N_("projects"),
-     "projectfile": N_("project files")},
+     "audit": N_("access log"), "orders": N_("orders"), "receivables": N_("receivables"),
+     "projects": N_("projects"), "projectfile": N_("project files")},
     {"商机": "leads", "lead": "leads", "投诉": "complaints", "complaint": "complaints", "台账": "ledger",
      "合同台账": "ledger", "contracts": "ledger", "访问记录": "audit", "审计": "audit", "日志": "audit",
      "log": "audit", "应收": "receivables", "应收账款": "receivables", "账龄": "receivables",
      "receivable": "receivables", "项目": "projects", "project": "projects", "项目档案": "projectfile",
-     "档案": "projectfile"},
+     "档案": "projectfile", "订单": "orders", "order": "orders"},
 )
 
 
 class ExportArgs(Args):
     what: Annotated[str, choice(EXPORTS), choices_of(EXPORTS)] = Field(
-        description=N_("leads, complaints, ledger, audit (the access log), projects or projectfile"))
+        description=N_("leads, complaints, ledger, audit (the access log), orders, receivables, projects or "
+                       "projectfile"))
     format: Annotated[Literal["xlsx", "csv"], BeforeValidator(lambda v: str(v).strip().lower())] = Field(
         "xlsx", description=N_("xlsx (Excel, the default) or csv"))
     start: DateArg | None = Field(None, description=N_("complaints received, or contracts signed, from this day"))

@@ -115,7 +115,7 @@ def test_export_refuses_bad_input_and_sends_nothing(team, app) -> None:
     cases = {
         "/export": "Missing WHAT",
         "/export cats": "Unknown export 'cats'. Choose one of: leads, complaints, ledger (contract ledger), audit "
-                        "(access log), projects, or projectfile (project files).",
+                        "(access log), orders, receivables, projects, or projectfile (project files).",
         "/export leads pdf": "Unknown FORMAT 'pdf'. Choose one of: xlsx or csv.",
         "/export leads from=2026-11-01": "The leads export has every lead; it takes no dates.",
         "/export ledger from=2026-12-01 to=2026-11-01": "The end 2026-11-01 is before the start 2026-12-01.",

@@ -68,7 +68,8 @@ def test_first_click_wins_across_dingtalk_and_telegram(both: DingTalkStack, cloc
     code = both.said().split("/start ")[1].split()[0].rstrip(";")
     tg_post(both, command_update(text=f"/start {code}", user_id=LILY_TG, chat_id=LILY_TG, first_name="Lily"))
     both.say("/customer new Acme", ALICE, "alice")
-    both.say('/contract new Acme title="Support" amount=100000', ALICE, "alice")
+    both.say('/contract new Acme title="Support" amount=100000 delivery=2027-01-15', ALICE, "alice")
+    both.say('/contract terms K1 "100% on signing"', ALICE, "alice")
     both.say("/contract submit K1", ALICE, "alice")
     drain(both, clock)
 
