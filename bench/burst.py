@@ -344,6 +344,9 @@ def run_case(admin_url: str, replicas: int, latency: float, args: argparse.Names
             "lost": reminders - reached, "doubled": doubled,
             "broken": {k: s["broken"] for k, s in stats.items()},
             "rate": {k: accepted[k] / max(s["final"] - t0, 1e-9) if accepted[k] else 0.0 for k, s in stats.items()},
+            "first_s": {k: s["first"] - t0 if accepted[k] else None for k, s in stats.items()},
+            "sending": {k: accepted[k] / max(s["final"] - s["first"], 1e-9) if accepted[k] > 1 else 0.0
+                        for k, s in stats.items()},
             "by_replica": by_replica, "statuses": statuses,
             "acks": len(latencies), "ack_p50_ms": pct(latencies, 50) * 1000, "ack_p99_ms": pct(latencies, 99) * 1000,
             "late": late, "errors": errors,
@@ -386,6 +389,9 @@ def main() -> None:
             print("  rate (msg/s, instant to last send): " + ", ".join(
                 f"{k} {v:.1f} ({per[k]:.1f} per replica)" for k, v in r["rate"].items())
                   + f"; sent by replica {sorted(r['by_replica'].values(), reverse=True)}")
+            print("  first message after the instant (s): " + ", ".join(
+                f"{k} {fmt(v)}" for k, v in r["first_s"].items()) + "; rate first to last send (msg/s): "
+                + ", ".join(f"{k} {v:.1f}" for k, v in r["sending"].items()))
             print(f"  commands during the burst: {r['acks']} acked, p50 {r['ack_p50_ms']:.0f} ms, p99 "
                   f"{r['ack_p99_ms']:.0f} ms, late {r['late']}, errors {r['errors']}")
             print(f"  CPU s: load client {r['client_cpu']:.1f}, servers "
