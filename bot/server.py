@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import socket
@@ -48,6 +49,7 @@ from bot.telegram.app import TelegramAdapter
 from bot.telegram.sender import TelegramSender
 from domain.delivery.due import ensure_recurring, sweep
 from domain.delivery.retention import purge
+from domain.store.engine import Sessions
 from domain.store.models import Lease, Organisation
 from domain.store.uow import UnitOfWork
 
@@ -273,13 +275,25 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+class DatabaseThreads(ThreadPoolExecutor):
+    """Threads for units of work: a job whose connection is found dead before it tried to commit is run once
+    more (Sessions.once_more), so the first command after a database restart is answered, not failed."""
+
+    def __init__(self, sessions: Sessions, threads: int, **kwargs: Any) -> None:
+        super().__init__(threads, thread_name_prefix="bizbot-db", **kwargs)
+        self.sessions = sessions
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        return super().submit(self.sessions.once_more, functools.partial(fn, *args, **kwargs))
+
+
 def database_threads(app: App) -> ThreadPoolExecutor:
     """Where use cases run, off the event loop. On SQLite one thread (one writer never waits for another's
     lock), which holds its connection and session from one command to the next (Sessions.hold); on
     PostgreSQL several, each unit of work checking a connection out of the pool."""
     if app.engine.dialect.name == "sqlite":
-        return ThreadPoolExecutor(1, thread_name_prefix="bizbot-db", initializer=app.sessions.hold)
-    return ThreadPoolExecutor(8, thread_name_prefix="bizbot-db")
+        return DatabaseThreads(app.sessions, 1, initializer=app.sessions.hold)
+    return DatabaseThreads(app.sessions, 8)
 
 
 def create_asgi(app: App, *, run_worker: bool = True, leadership: Leadership | None = None,

@@ -133,8 +133,10 @@ class UnitOfWork:
     def commit(self) -> None:
         root = self._root
         if root._session is not None:
+            self._sessions.committing()  # a flush may fail after its connection was found alive
             root._session.commit()  # flushes; the transaction is the connection's
         if root._lease is not None and root._lease.connection.in_transaction():
+            self._sessions.committing()
             root._lease.connection.commit()
         root._carried.clear()
 
