@@ -29,7 +29,7 @@ from bot.settings import Settings
 from domain.kernel.clock import FakeClock
 from domain.kernel.vocab import PIPELINE
 from domain.store.engine import normalize_url
-from domain.store.models import Customer, Lead, Member, StageChange
+from domain.store.models import STAGE_BITS, Customer, Lead, Member, StageChange
 from domain.targets import forecast as fc
 from domain.team.members import actor_for, ensure_org
 
@@ -64,13 +64,14 @@ def seed(app, members: int, leads: int) -> None:
                               "currency": "CNY", "next_date": (NOW + timedelta(days=rnd.randint(-20, 120))).date(),
                               "key_account": False, "risk": "low", "version": 1, "created_at": start,
                               "updated_at": times[-1]})
-            history.append([(None if k == 0 else path[k - 1], path[k], times[k], None if k == 0 else times[k - 1])
-                            for k in range(len(path))])
+            history.append([(None if k == 0 else path[k - 1], path[k], times[k], None if k == 0 else times[k - 1],
+                             sum(STAGE_BITS[s] for s in set(path[:k]))) for k in range(len(path))])
         uow.session.execute(insert(Lead), lead_rows)
         lead_ids = list(uow.session.scalars(select(Lead.id).where(Lead.org_id == org.id).order_by(Lead.number)))
         rows = [{"org_id": org.id, "lead_id": lid, "from_stage": a, "to_stage": b, "actor_id": ids[0],
-                 "reason": "price" if b == "lost" else None, "at": at, "entered_at": entered}
-                for lid, steps in zip(lead_ids, history, strict=True) for a, b, at, entered in steps]
+                 "reason": "price" if b == "lost" else None, "at": at, "entered_at": entered,
+                 "reached_before": before}
+                for lid, steps in zip(lead_ids, history, strict=True) for a, b, at, entered, before in steps]
         for k in range(0, len(rows), 20000):
             uow.session.execute(insert(StageChange), rows[k:k + 20000])
         uow.commit()

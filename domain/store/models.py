@@ -20,6 +20,9 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    and_,
+    case,
+    distinct,
     event,
     func,
     select,
@@ -221,13 +224,27 @@ class Lead(Base):
         return None if any(s is None for s in scores) else sum(scores)  # type: ignore[arg-type]
 
 
+# One bit a stage in StageChange.reached_before. Fixed: the stored histories are written with it.
+STAGE_BITS = {stage: 1 << i for i, stage in enumerate(("research", "screening", "contact", "needs", "proposal",
+                                                        "negotiation", "followup", "won", "lost"))}
+
+
+def stage_bit(column: Any) -> Any:
+    """The bit of the stage in `column` (SQL), 0 for a word that is not a stage."""
+    return case(*((column == stage, bit) for stage, bit in STAGE_BITS.items()), else_=0)
+
+
 class StageChange(Base):
-    """A lead's move from one stage to another. `entered_at` is when the lead entered the stage it leaves (the
-    time of its previous change; none for the first), so the days spent in a stage are `at - entered_at` on the
-    row itself: the funnel adds them up without looking back over the history."""
+    """A lead's move from one stage to another. Each change also carries what the funnel needs of the history
+    before it, so the funnel adds up a period's changes without looking back: `entered_at`, when the lead entered
+    the stage it leaves (the time of its previous change; none for its first change, the first of a period is
+    the one entered before the period), and `reached_before`, the stages the lead had reached before this change
+    (STAGE_BITS)."""
 
     __tablename__ = "stage_changes"
-    __table_args__ = (Index("ix_stage_changes_org_at", "org_id", "at"),
+    # the funnel reads a period's changes from the first index alone
+    __table_args__ = (Index("ix_stage_changes_org_at", "org_id", "at", "lead_id", "from_stage", "to_stage",
+                            "entered_at", "reached_before"),
                       Index("ix_stage_changes_lead_at", "lead_id", "at"))
 
     id: Mapped[int] = _id()
@@ -239,17 +256,21 @@ class StageChange(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     entered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reached_before: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 @event.listens_for(StageChange, "before_insert")
-def _entered_at(_mapper: Any, _connection: Any, change: StageChange) -> None:
-    """A change written without `entered_at` takes the time of the lead's latest change up to its own, read in
-    the INSERT itself (one indexed lookup on (lead_id, at)); the first change of a lead has none."""
-    if change.entered_at is None and change.from_stage is not None:
-        earlier = StageChange.__table__.alias("earlier")
-        change.entered_at = (select(func.max(earlier.c.at))  # type: ignore[assignment]
-                             .where(earlier.c.lead_id == change.lead_id, earlier.c.at <= change.at)
-                             .scalar_subquery())
+def _history_so_far(_mapper: Any, _connection: Any, change: StageChange) -> None:
+    """A change written without them takes `entered_at` (the time of the lead's latest change up to its own) and
+    `reached_before` (the stages of the lead's changes up to its own, each bit once) from the lead's history,
+    read in the INSERT itself over the (lead_id, at) index."""
+    earlier = StageChange.__table__.alias("earlier")
+    up_to_now = and_(earlier.c.lead_id == change.lead_id, earlier.c.at <= change.at)
+    if change.entered_at is None:
+        change.entered_at = select(func.max(earlier.c.at)).where(up_to_now).scalar_subquery()  # type: ignore[assignment]
+    if change.reached_before is None:
+        change.reached_before = (select(func.coalesce(func.sum(distinct(stage_bit(earlier.c.to_stage))), 0))  # type: ignore[assignment]
+                                 .where(up_to_now).scalar_subquery())
 
 
 class Visit(Base):
