@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Float, and_, case, cast, extract, func, or_, select
+from sqlalchemy import Float, case, cast, extract, func, or_, select
 
 from domain.delivery.outbox import Attachment, attach, enqueue
 from domain.kernel.actor import Actor
@@ -30,7 +30,7 @@ from domain.kernel.i18n import N_, _, use_locale
 from domain.kernel.vocab import CLOSED_STAGES, PIPELINE, STAGES
 from domain.reporting import chart
 from domain.reporting.figures import Scope
-from domain.store.models import STAGE_BITS, Contract, Lead, Member, Organisation, StageChange, stage_bit
+from domain.store.models import STAGE_BITS, Contract, Lead, Member, Organisation, StageChange
 from domain.store.uow import UnitOfWork
 from domain.targets.targets import Period, parse_period, period_of
 from domain.team.access import team_ids, visible_owner_ids
@@ -208,49 +208,49 @@ def funnel(uow: UnitOfWork, actor: Actor, period_text: str | None) -> Funnel:
             return q
         return q.join(Lead, Lead.id == StageChange.lead_id).where(Lead.owner_id.in_(owners))
 
-    # One pass over the period's changes, read from the (org_id, at, ...) index. Each change carries what is
-    # needed of the history before it: the first change of a lead in the period is the one it entered before
-    # the period (so the cohort is their count), and the stages a lead reached by the period's end are those
-    # its first change there had reached before (reached_before) plus those it arrived at for the first time
-    # in the period (a change to a stage not in its reached_before).
+    # One grouped pass over the period's changes, in the order of an index that holds all it reads. Each change
+    # carries what is needed of the history before it: the first change of a lead in the period is the one it
+    # entered before the period (so the cohort is their count), and the stages a lead reached by the period's
+    # end are those its first change there had reached before (reached_before) plus those it arrived at for the
+    # first time in the period (a change to a stage not in its reached_before).
     c = StageChange
-    first = or_(c.entered_at.is_(None), c.entered_at < scope.start)
-    arrival = c.reached_before.op("&")(stage_bit(c.to_stage)) == 0
-    closing = case((c.to_stage.in_(CLOSED_STAGES), c.reason), else_=None)
+    first = case((or_(c.entered_at.is_(None), c.entered_at < scope.start), 1), else_=0)
     spent = cast(_days_between(dialect, c.at, c.entered_at), Float)
-    rows = mine(select(c.from_stage.label("from_stage"), c.to_stage.label("to_stage"), closing.label("reason"),
-                       case((first, 1), else_=0).label("first"), case((arrival, 1), else_=0).label("arrival"),
-                       case((c.from_stage.is_not(None), spent), else_=None).label("spent"),
-                       *(case((and_(first, c.reached_before.op("&")(bit) != 0), 1), else_=0).label(stage)
-                         for stage, bit in STAGE_BITS.items()))
-                .where(c.org_id == org.id, scope.during(c.at))).subquery()
-    grouped = (select(rows.c.from_stage, rows.c.to_stage, rows.c.reason, func.count(), func.sum(rows.c.first),
-                      func.sum(rows.c.arrival), func.sum(rows.c.spent), func.count(rows.c.spent),
-                      *(func.sum(rows.c[stage]) for stage in STAGE_BITS))
-               .group_by(rows.c.from_stage, rows.c.to_stage, rows.c.reason))
-    size = won = lost = 0
+    grouped = mine(select(c.from_stage, c.to_stage, c.reached_before, func.count(), func.sum(first), func.sum(spent),
+                          func.count(c.entered_at))
+                   .where(c.org_id == org.id, scope.during(c.at))
+                   .group_by(c.from_stage, c.to_stage, c.reached_before))
+    size = 0
     reached: dict[str, int] = {}
     spent_sum: dict[str, float] = {}
     days_n: dict[str, int] = {}
-    reasons: dict[str, int] = {}
-    for old, new, reason, n, firsts, arrivals, total, counted, *before in uow.session.execute(grouped):
-        size += int(firsts or 0)
-        reached[new] = reached.get(new, 0) + int(arrivals or 0)
-        for stage, k in zip(STAGE_BITS, before, strict=True):
-            reached[stage] = reached.get(stage, 0) + int(k or 0)
+    for old, new, before, n, firsts, total, counted in uow.session.execute(grouped):
+        before, firsts = int(before or 0), int(firsts or 0)
+        if not before & STAGE_BITS.get(new, 0):  # the lead's first arrival at this stage
+            reached[new] = reached.get(new, 0) + int(n)
+        size += firsts  # one a lead: with the stages it had reached before the period
+        for stage, bit in STAGE_BITS.items():
+            if firsts and before & bit:
+                reached[stage] = reached.get(stage, 0) + firsts
         if old is not None and counted:
             spent_sum[old] = spent_sum.get(old, 0.0) + float(total)
             days_n[old] = days_n.get(old, 0) + int(counted)
-        if new == "won":
-            won += int(n)
-        elif new == "lost":
-            lost += int(n)
-            key = (reason or "").strip() or "—"
-            reasons[key] = reasons.get(key, 0) + int(n)
     order = [*PIPELINE, "won"]
     conversion = [(a, b, (reached.get(b, 0) / reached[a]) if reached.get(a) else None)
                   for a, b in zip(order, order[1:], strict=False)]
     days = {stage: (spent_sum[stage] / n, n) for stage, n in days_n.items()}
+    closed = mine(select(c.to_stage, c.reason, func.count())
+                  .where(c.org_id == org.id, c.to_stage.in_(CLOSED_STAGES), scope.during(c.at))
+                  .group_by(c.to_stage, c.reason))
+    won = lost = 0
+    reasons: dict[str, int] = {}
+    for stage, reason, n in uow.session.execute(closed):
+        if stage == "won":
+            won += int(n)
+        else:
+            lost += int(n)
+            key = (reason or "").strip() or "—"
+            reasons[key] = reasons.get(key, 0) + int(n)
     uow.audit(actor.org_id, actor.member_id, "read", "funnel", None, period.key)
     uow.commit()
     return Funnel(period, size, [(s, reached.get(s, 0)) for s in order], conversion,

@@ -5,7 +5,9 @@
 - stage_changes.reached_before: the stages the lead had reached before the change, one bit a stage, so the
   stages the leads of a period ever reached are added up from the period's changes alone;
   both filled here once for the history already kept;
-- stage_changes (org_id, at) extended with the columns the funnel reads, so it reads a period from the index;
+- stage_changes (org_id, from_stage, to_stage, reached_before, at, entered_at): the funnel groups a
+  department's changes in the index's order and reads nothing else; (org_id, to_stage, at): a period's wins
+  and losses;
 - stage_changes (lead_id, at) in place of (lead_id): a lead's history in order, and the lookup of its history
   when a new change is written;
 - leads (org_id, stage, owner_id, currency, next_date, value) in place of (org_id, stage): the forecast sums
@@ -42,9 +44,9 @@ def upgrade() -> None:
     op.create_index("ix_stage_changes_lead_at", "stage_changes", ["lead_id", "at"])
     op.drop_index("ix_stage_changes_lead_id", "stage_changes")
     op.execute(BACKFILL)
-    op.drop_index("ix_stage_changes_org_at", "stage_changes")
-    op.create_index("ix_stage_changes_org_at", "stage_changes",
-                    ["org_id", "at", "lead_id", "from_stage", "to_stage", "entered_at", "reached_before"])
+    op.create_index("ix_stage_changes_funnel", "stage_changes",
+                    ["org_id", "from_stage", "to_stage", "reached_before", "at", "entered_at"])
+    op.create_index("ix_stage_changes_closed", "stage_changes", ["org_id", "to_stage", "at"])
     op.create_index("ix_leads_pipeline", "leads", ["org_id", "stage", "owner_id", "currency", "next_date", "value"])
     op.drop_index("ix_leads_org_stage", "leads")
 
@@ -54,8 +56,8 @@ def downgrade() -> None:
     op.drop_index("ix_leads_pipeline", "leads")
     op.create_index("ix_stage_changes_lead_id", "stage_changes", ["lead_id"])
     op.drop_index("ix_stage_changes_lead_at", "stage_changes")
-    op.drop_index("ix_stage_changes_org_at", "stage_changes")
-    op.create_index("ix_stage_changes_org_at", "stage_changes", ["org_id", "at"])
+    op.drop_index("ix_stage_changes_closed", "stage_changes")
+    op.drop_index("ix_stage_changes_funnel", "stage_changes")
     with op.batch_alter_table("stage_changes") as batch:
         batch.drop_column("reached_before")
         batch.drop_column("entered_at")
