@@ -270,10 +270,10 @@ def _history_so_far(_mapper: Any, _connection: Any, change: StageChange) -> None
     earlier = StageChange.__table__.alias("earlier")
     up_to_now = and_(earlier.c.lead_id == change.lead_id, earlier.c.at <= change.at)
     if change.entered_at is None:
-        change.entered_at = select(func.max(earlier.c.at)).where(up_to_now).scalar_subquery()  # type: ignore[assignment]
+        change.entered_at = select(func.max(earlier.c.at)).where(up_to_now).scalar_subquery()
     if change.reached_before is None:
-        change.reached_before = (select(func.coalesce(func.sum(distinct(stage_bit(earlier.c.to_stage))), 0))  # type: ignore[assignment]
-                                 .where(up_to_now).scalar_subquery())
+        stages = func.coalesce(func.sum(distinct(stage_bit(earlier.c.to_stage))), 0)
+        change.reached_before = select(stages).where(up_to_now).scalar_subquery()
 
 
 class Visit(Base):
