@@ -11,6 +11,8 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from domain.store.models import StageChange, fill_stage_history
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -23,6 +25,8 @@ def normalize_url(url: str) -> str:
 
 
 def make_engine(url: str) -> Engine:
+    if not event.contains(StageChange, "before_insert", fill_stage_history):
+        event.listen(StageChange, "before_insert", fill_stage_history)  # each change keeps what the funnel needs
     url = normalize_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})

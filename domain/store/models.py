@@ -23,7 +23,6 @@ from sqlalchemy import (
     and_,
     case,
     distinct,
-    event,
     func,
     select,
 )
@@ -262,11 +261,11 @@ class StageChange(Base):
     reached_before: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
-@event.listens_for(StageChange, "before_insert")
-def _history_so_far(_mapper: Any, _connection: Any, change: StageChange) -> None:
-    """A change written without them takes `entered_at` (the time of the lead's latest change up to its own) and
-    `reached_before` (the stages of the lead's changes up to its own, each bit once) from the lead's history,
-    read in the INSERT itself over the (lead_id, at) index."""
+def fill_stage_history(_mapper: Any, _connection: Any, change: StageChange) -> None:
+    """Before a stage change is inserted (listened for from make_engine): a change written without them takes
+    `entered_at` (the time of the lead's latest change up to its own) and `reached_before` (the stages of the
+    lead's changes up to its own, each bit once) from the lead's history, read in the INSERT itself over the
+    (lead_id, at) index."""
     earlier = StageChange.__table__.alias("earlier")
     up_to_now = and_(earlier.c.lead_id == change.lead_id, earlier.c.at <= change.at)
     if change.entered_at is None:
