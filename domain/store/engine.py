@@ -14,6 +14,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from domain.store.models import StageChange, fill_stage_history
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 T = TypeVar("T")
 
@@ -27,6 +29,8 @@ def normalize_url(url: str) -> str:
 
 
 def make_engine(url: str) -> Engine:
+    if not event.contains(StageChange, "before_insert", fill_stage_history):
+        event.listen(StageChange, "before_insert", fill_stage_history)  # each change keeps what the funnel needs
     url = normalize_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
