@@ -64,7 +64,7 @@ from domain.team.access import (
     team_ids,
 )
 from domain.team.agenda import AgendaEntry
-from domain.team.members import exporter, find_member
+from domain.team.members import department_manager, exporter, find_member
 
 KIND = "complaint"
 PREFIX = "Q"
@@ -349,14 +349,6 @@ def _member(uow: UnitOfWork, member_id: int | None) -> Member | None:
     return uow.session.get(Member, member_id) if member_id else None
 
 
-def _manager(uow: UnitOfWork, org_id: int) -> Member | None:
-    members = list(uow.session.scalars(
-        select(Member).where(Member.org_id == org_id, Member.active).order_by(Member.id)))
-    for role in ("manager", "deputy", "head", "admin"):
-        for m in members:
-            if role in m.role_set:
-                return m
-    return None
 
 
 def _step(uow: UnitOfWork, c: Complaint, kind: str, actor_id: int | None, note: str | None = None,
@@ -453,7 +445,7 @@ def fire(uow: UnitOfWork, item: DueItem) -> None:
         return
     marker = f"{c.round}:{deadline}"
     assignee = _member(uow, c.assignee_id)
-    first = _member(uow, assignee.supervisor_id if assignee else None) or _manager(uow, c.org_id)
+    first = _member(uow, assignee.supervisor_id if assignee else None) or department_manager(uow, c.org_id)
     told_already = False
     if step == "supervisor":
         target = first
@@ -464,7 +456,7 @@ def fire(uow: UnitOfWork, item: DueItem) -> None:
     else:
         if c.acked == marker:
             return
-        target = _manager(uow, c.org_id)
+        target = department_manager(uow, c.org_id)
         # the manager who was the first step's target has had the direct message already: the channel still hears
         told_already = target is not None and first is not None and target.id == first.id
         _step(uow, c, "escalate", None, Label(DEADLINES[deadline]), target.id if target else None)

@@ -61,7 +61,7 @@ from domain.store.numbers import by_number, next_number
 from domain.store.uow import UnitOfWork
 from domain.team.access import TEAM_ADMIN_ROLES, can_access, parse_ref, ref, require_role, team_ids
 from domain.team.agenda import AgendaEntry
-from domain.team.members import exporter, find_member, find_member_or_none
+from domain.team.members import department_manager, exporter, find_member, find_member_or_none
 
 KIND = "order"
 PREFIX = "O"
@@ -202,14 +202,6 @@ def _least_loaded(uow: UnitOfWork, org_id: int, role: str) -> Member | None:
     return min(members, key=lambda m: (load.get(m.id, 0), m.id))
 
 
-def _manager(uow: UnitOfWork, org_id: int) -> Member | None:
-    members = list(uow.session.scalars(select(Member).where(Member.org_id == org_id, Member.active)
-                                       .order_by(Member.id)))
-    for role in ("manager", "deputy", "head", "admin"):
-        for m in members:
-            if role in m.role_set:
-                return m
-    return None
 
 
 def responsible_id(order: Order, step: OrderStep) -> int:
@@ -326,7 +318,7 @@ def fire(uow: UnitOfWork, item: DueItem) -> None:
                                                                                              f"{oref(order)}")])
         return
     step.escalated = 2
-    manager = _manager(uow, order.org_id)
+    manager = department_manager(uow, order.org_id)
     if manager is None or manager.id in (who, order.owner_id):
         return  # told already as the step's or the order's owner
     enqueue(uow, org_id=order.org_id, key=f"{item.key}:{manager.id}", recipient_id=manager.id,

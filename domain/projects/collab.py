@@ -26,13 +26,13 @@ from domain.kernel.actor import Actor
 from domain.kernel.clock import local_today
 from domain.kernel.errors import Conflict, Forbidden, Hidden, Invalid, NotFound
 from domain.kernel.i18n import N_, Label
-from domain.projects.projects import clean, department_manager, line_manager, member_name, org_of, reminder_time
+from domain.projects.projects import clean, line_manager, member_name, org_of, reminder_time
 from domain.store.models import ApprovalRequest, CollabCase, CollabStep, DueItem, Member, Organisation
 from domain.store.numbers import by_number
 from domain.store.uow import UnitOfWork
 from domain.team.access import TEAM_ADMIN_ROLES, parse_ref, team_ids
 from domain.team.agenda import AgendaEntry
-from domain.team.members import find_member
+from domain.team.members import department_manager, find_member
 
 KIND = "collab_due"
 ROUTER_ROLE = "general_affairs"

@@ -50,7 +50,7 @@ from domain.store.numbers import by_number, next_number
 from domain.store.uow import UnitOfWork
 from domain.team.access import TEAM_ADMIN_ROLES, parse_ref, ref, require_role, team_ids
 from domain.team.agenda import AgendaEntry
-from domain.team.members import find_member, org_setting
+from domain.team.members import department_manager, find_member, org_setting
 
 PREFIX = "P"
 ITEM = "project_item"  # due kind: a milestone's or rectification's reminder and escalation ladder
@@ -114,14 +114,6 @@ def record_event(uow: UnitOfWork, p: Project, kind: str, actor_id: int | None, n
     _event(uow, p, kind, actor_id, note, **data)
 
 
-def department_manager(uow: UnitOfWork, org_id: int) -> Member | None:
-    members = list(uow.session.scalars(select(Member).where(Member.org_id == org_id, Member.active)
-                                       .order_by(Member.id)))
-    for role in ("manager", "deputy", "head", "admin"):
-        for m in members:
-            if role in m.role_set:
-                return m
-    return None
 
 
 def line_manager(uow: UnitOfWork, member_id: int) -> Member | None:

@@ -49,7 +49,7 @@ from domain.store.models import (
 from domain.store.numbers import by_number
 from domain.store.uow import UnitOfWork
 from domain.team.access import parse_ref, require_role, team_ids
-from domain.team.members import DEFAULT_ORG_SETTINGS
+from domain.team.members import DEFAULT_ORG_SETTINGS, department_manager
 
 KIND = "receivable"
 FINANCE_ROLES = frozenset({"finance"})
@@ -310,13 +310,7 @@ def _manager(uow: UnitOfWork, org_id: int, owner: Member | None = None) -> Membe
         if cursor is not owner and cursor.active and cursor.role_set & {"manager", "deputy"}:
             return cursor
         cursor = uow.session.get(Member, cursor.supervisor_id) if cursor.supervisor_id else None
-    members = list(uow.session.scalars(select(Member).where(Member.org_id == org_id, Member.active)
-                                       .order_by(Member.id)))
-    for role in ("manager", "deputy", "head", "admin"):
-        for member in members:
-            if role in member.role_set:
-                return member
-    return None
+    return department_manager(uow, org_id)
 
 
 def system_actor(org: Organisation) -> Actor:

@@ -96,6 +96,18 @@ def org_setting(org: Organisation, key: str) -> int:
     return int((org.settings or {}).get(key, DEFAULT_ORG_SETTINGS[key]))
 
 
+def department_manager(uow: UnitOfWork, org_id: int) -> Member | None:
+    """Who a matter goes to when nobody nearer takes it: the department's first active manager, else its first
+    deputy, head or admin."""
+    members = list(uow.session.scalars(select(Member).where(Member.org_id == org_id, Member.active)
+                                       .order_by(Member.id)))
+    for role in ("manager", "deputy", "head", "admin"):
+        for member in members:
+            if role in member.role_set:
+                return member
+    return None
+
+
 def actor_for(uow: UnitOfWork, member: Member) -> Actor:
     org = uow.session.get(Organisation, member.org_id)
     assert org is not None
