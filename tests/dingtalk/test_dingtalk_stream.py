@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from fakes.dingtalk_fake import FakeDingTalk
@@ -79,3 +80,50 @@ def test_a_repeated_frame_runs_once(st, gateway, fake) -> None:
     assert count(st, Customer) == 1
     assert len(st.texts()) == 1
     assert count(st, InboundEvent) == 1
+
+
+def test_a_card_button_frame_decides_an_approval(st, gateway, fake, clock) -> None:
+    st.say("/help", WANG, "wang")
+    for staff, line in ((HANK, "/team add @hank role=head"), (MIKE, "/team add @mike role=manager supervisor=hank"),
+                        (ALICE, "/team add @alice role=sales supervisor=mike"), (LEO, "/team add @leo role=legal")):
+        st.say(line, WANG, "wang", group=True, at_users=[staff])
+    st.say("/customer new Acme", ALICE, "alice")
+    st.say('/contract new Acme title="Support" amount=100000 delivery=2027-01-15', ALICE, "alice")
+    st.say('/contract terms K1 "100% on signing"', ALICE, "alice")
+    st.say("/contract submit K1", ALICE, "alice")
+    for _ in range(8):
+        clock.advance(timedelta(seconds=2))
+        st.deliver()
+    (card,) = [m for m in fake.messages_to(MIKE) if m["kind"] == "card"]
+    assert "step 1 of 2" in render.card_text(card["card"])
+    approve = next(i for _label, i in render.card_buttons(card["card"])
+                   if render.decode(i).value.split()[0] == "/approve")
+    st.press(card["biz"], approve, MIKE)                              # acknowledged once decided
+    with st.app.uow() as uow:
+        (decision,) = uow.session.scalars(select(ApprovalDecision))
+        assert (decision.step, decision.outcome, decision.role) == (0, "approve", "manager")
+    assert render.card_buttons(fake.cards[card["biz"]]) == []         # the card shows the decision
+    st.press(card["biz"], approve, MIKE)                              # pressed again: decided already
+    assert count(st, ApprovalDecision) == 1
+
+
+def test_a_dropped_connection_is_opened_again_and_the_server_goes_on(st, gateway, fake) -> None:
+    st.say("/customer new Acme", WANG, "王经理")
+    gateway.drop()                                                    # the gateway moves the client elsewhere
+    gateway.wait_connected(2)                                         # a new ticket, a new websocket
+    assert len(gateway.subscriptions) == 2
+    st.say("/customer new Beta", WANG, "王经理")                       # frames on the new connection
+    assert "Beta" in st.said() and count(st, Customer) == 2
+    assert st.http.get("/readyz").json()["platforms"]["dingtalk"] == {"mode": "stream", "connected": True}
+
+
+def test_while_dingtalk_refuses_a_new_connection_readyz_reports_it_and_the_server_goes_on(st, gateway, fake) -> None:
+    fake.stream_refused = True
+    gateway.drop()
+    refused = fake.wait_for("/v1.0/gateway/connections/open", 2, timeout=10)[-1]   # asked again: refused
+    assert refused.body["clientId"] == FakeDingTalk.APP_KEY
+    ready = st.http.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    assert ready.json()["platforms"]["dingtalk"] == {"mode": "stream", "connected": False}
+    assert st.http.get("/healthz").status_code == 200
+    assert gateway.connections == 1

@@ -89,12 +89,6 @@ class FakeStreamGateway:
             if not self._changed.wait_for(lambda: self.connections >= count, timeout):
                 raise AssertionError(f"{self.connections} Stream connection(s), not {count}")
 
-    def wait_requested(self, count: int, timeout: float = 10) -> None:
-        """Until `count` connections have been asked of the Open API in all (answered or not)."""
-        with self._changed:
-            if not self._changed.wait_for(lambda: len(self.subscriptions) >= count, timeout):
-                raise AssertionError(f"{len(self.subscriptions)} connection request(s), not {count}")
-
     def ack_for(self, message_id: str, timeout: float = 10) -> dict[str, Any]:
         """The client's acknowledgement of a frame (waited for)."""
         with self._changed:
