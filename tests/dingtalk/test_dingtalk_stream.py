@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 from fakes.dingtalk_fake import FakeDingTalk
-from fakes.dingtalk_payloads import GROUP, robot_message
+from fakes.dingtalk_payloads import robot_message
 from fakes.dingtalk_stack import DingTalkStreamStack
 from fakes.dingtalk_stream_fake import CARD_TOPIC, MESSAGE_TOPIC, FakeStreamGateway
 from sqlalchemy import func, select
