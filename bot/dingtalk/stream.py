@@ -99,6 +99,10 @@ class Stream:
             except BaseException:  # cancelled at shutdown, or the SDK gave up: the server goes on
                 pass
             finally:
+                left = asyncio.all_tasks(loop)  # the SDK's keepalive and frames in hand go with the loop
+                for task in left:
+                    task.cancel()
+                loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
                 loop.close()
 
         self._thread = threading.Thread(target=main, name="bizbot-dingtalk-stream", daemon=True)

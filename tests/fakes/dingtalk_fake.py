@@ -1,5 +1,6 @@
-"""A local fake of DingTalk's Open API (and of a robot's session webhook): access tokens, robot messages to
-people and groups, interactive cards sent and updated, media uploads, and throttling when asked to."""
+"""A local fake of DingTalk's Open API (and of a robot's session webhook): access tokens, Stream connections
+(a FakeStreamGateway's endpoint and ticket), robot messages to people and groups, interactive cards sent and
+updated, media uploads, and throttling when asked to."""
 from __future__ import annotations
 
 import json
@@ -32,6 +33,8 @@ class FakeDingTalk(FakeServer[Call]):
         self.cards: dict[str, dict[str, Any]] = {}  # cardBizId → the card data it shows now
         self.card_targets: dict[str, dict[str, Any]] = {}
         self.sent = 0
+        self.gateway: Any = None  # a FakeStreamGateway: where /v1.0/gateway/connections/open sends a client
+        self.stream_refused = False  # answer the connection request as DingTalk does when it will not
 
     def revoke(self) -> None:
         """Every token issued so far is refused from now on (as once expired)."""
@@ -49,6 +52,12 @@ class FakeDingTalk(FakeServer[Call]):
                     return 200, {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"}
                 return 429, {"code": "Forbidden.AccessDenied.QpsLimitForApi", "requestid": "r1",
                              "message": "QPS limit exceeded"}
+            if path == "/v1.0/gateway/connections/open":
+                if body.get("clientId") != self.APP_KEY or body.get("clientSecret") != self.APP_SECRET:
+                    return 401, {"code": "invalidClientIdOrSecret", "message": "无效的clientId或者clientSecret"}
+                if self.gateway is None or self.stream_refused:
+                    return 503, {"code": "ServiceUnavailable", "message": "服务暂不可用"}
+                return 200, self.gateway.issue([s.get("topic") for s in body.get("subscriptions") or []])
             if path == "/v1.0/oauth2/accessToken":
                 if body.get("appKey") != self.APP_KEY or body.get("appSecret") != self.APP_SECRET:
                     return 400, {"code": "invalidClientIdOrSecret", "message": "无效的clientId或者clientSecret"}

@@ -1,4 +1,5 @@
-"""bizbot's real ASGI server on 127.0.0.1 with DingTalk in HTTP callback mode, its Open API a FakeDingTalk."""
+"""bizbot's real ASGI server on 127.0.0.1 with DingTalk in HTTP callback mode, its Open API a FakeDingTalk; or in
+Stream mode, connected to a FakeStreamGateway."""
 from __future__ import annotations
 
 import json
@@ -11,6 +12,7 @@ from bot.dingtalk.render import card_text
 from domain.kernel.clock import FakeClock
 from fakes.dingtalk_fake import FakeDingTalk
 from fakes.dingtalk_payloads import body_of, card_callback, robot_message, signed
+from fakes.dingtalk_stream_fake import CARD_TOPIC, MESSAGE_TOPIC, FakeStreamGateway
 from fakes.server_thread import AppStack
 
 
@@ -54,3 +56,33 @@ class DingTalkStack(AppStack):
     def said(self) -> str:
         """The last thing bizbot said, with DingTalk markdown's escapes taken out."""
         return re.sub(r"\\(.)", r"\1", self.texts()[-1])
+
+
+class DingTalkStreamStack(DingTalkStack):
+    """The same server in Stream mode: its client connects to `gateway` (through the fake Open API's connection
+    request) and callbacks arrive as the gateway's frames; `say` and `press` return the frame's acknowledgement
+    once the client has sent it, that is once bizbot has handled the callback."""
+
+    def __init__(self, db_url: str, clock: FakeClock, fake: FakeDingTalk, gateway: FakeStreamGateway,
+                 **settings: Any) -> None:
+        self.gateway = gateway
+        fake.gateway = gateway
+        super().__init__(db_url, clock, fake, dingtalk_mode="stream", **settings)
+
+    def frame(self, topic: str, payload: dict[str, Any], message_id: str | None = None) -> dict[str, Any]:
+        """Send one frame and wait for its acknowledgement."""
+        sent = self.gateway.send(topic, payload, self.clock.now(), message_id=message_id)
+        return self.gateway.ack_for(sent)
+
+    def say(self, text: str, staff: str, nick: str, **kw: Any) -> dict[str, Any]:  # type: ignore[override]
+        ack = self.frame(MESSAGE_TOPIC, robot_message(text, staff=staff, nick=nick, now=self.clock.now(),
+                                                      webhook_root=self.fake.root, **kw))
+        assert ack["code"] == 200, ack
+        return ack
+
+    def press(self, out_track_id: str, action_id: str, staff: str, **kw: Any  # type: ignore[override]
+              ) -> dict[str, Any]:
+        ack = self.frame(CARD_TOPIC, card_callback(out_track_id=out_track_id, action_id=action_id, staff=staff,
+                                                   **kw))
+        assert ack["code"] == 200, ack
+        return ack
