@@ -57,3 +57,20 @@ class Reply:
 
 def error(text: str) -> Reply:
     return Reply(text=text, error=True, private=True)
+
+
+def paged(reply: Reply, page: int, per_page: int) -> tuple[list[tuple[Section, list[str]]], int, int]:
+    """A reply's sections cut to one page of `per_page` items counted across them (for platforms that page long
+    answers): each section shown with its items on this page — a section with no items at all keeps its place
+    for its `empty` words, one whose items all fall on other pages is left out — the page (clamped) and the
+    number of pages."""
+    total = sum(len(section.items) for section in reply.sections)
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 0), pages - 1)
+    first, index, shown = page * per_page, 0, []
+    for section in reply.sections:
+        items = [item for n, item in enumerate(section.items, index) if first <= n < first + per_page]
+        index += len(section.items)
+        if items or (not section.items and section.empty):
+            shown.append((section, items))
+    return shown, page, pages

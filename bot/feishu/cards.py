@@ -13,7 +13,7 @@ from typing import Any
 from domain.kernel.i18n import _
 from handlers.forms import Question, question
 from handlers.registry import Command
-from handlers.replies import Button, Reply
+from handlers.replies import Button, Reply, paged
 
 MAX_TEXT = 8000  # characters of one markdown element (a card may be up to 30 KB)
 PAGE_ITEMS = 25
@@ -41,20 +41,10 @@ def _lines(reply: Reply, page: int) -> tuple[list[str], int]:
     if reply.text:
         lines.append(("⚠️ " if reply.error else "") + escape(reply.text))
     lines += [f"**{escape(name)}**: {escape(value)}" for name, value in reply.fields]
-    items = [i for s in reply.sections for i in s.items]
-    pages = max(1, -(-len(items) // PAGE_ITEMS))
-    page = min(max(page, 0), pages - 1)
-    shown = set(range(page * PAGE_ITEMS, (page + 1) * PAGE_ITEMS))
-    index = 0
-    for section in reply.sections:
-        body = []
-        for item in section.items:
-            if index in shown:
-                body.append(f"- {escape(item)}")
-            index += 1
-        if body or (not section.items and section.empty):
-            lines.append(f"**{escape(section.title)}**")
-            lines += body or [f"*{escape(section.empty)}*"]
+    shown, page, pages = paged(reply, page, PAGE_ITEMS)
+    for section, items in shown:
+        lines.append(f"**{escape(section.title)}**")
+        lines += [f"- {escape(item)}" for item in items] or [f"*{escape(section.empty)}*"]
     if pages > 1:
         lines.append("*" + escape(_("Page {page} of {pages}").format(page=page + 1, pages=pages)) + "*")
     return lines, pages

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from domain.kernel.i18n import _
-from handlers.replies import Button, Reply
+from handlers.replies import Button, Reply, paged
 
 MAX_TEXT = 4096
 MAX_CALLBACK = 64
@@ -44,20 +44,10 @@ def _lines(reply: Reply, page: int) -> tuple[list[str], int]:
     if reply.text:
         lines.append(("⚠️ " if reply.error else "") + escape(reply.text))
     lines += [f"<b>{escape(name)}</b>: {escape(value)}" for name, value in reply.fields]
-    items = [(s, i) for s in reply.sections for i in s.items]
-    pages = max(1, -(-len(items) // PAGE_ITEMS))
-    page = min(max(page, 0), pages - 1)
-    shown = set(range(page * PAGE_ITEMS, (page + 1) * PAGE_ITEMS))
-    index = 0
-    for section in reply.sections:
-        body = []
-        for item in section.items:
-            if index in shown:
-                body.append(f"• {escape(item)}")
-            index += 1
-        if body or (not section.items and section.empty):
-            lines.append(f"<b>{escape(section.title)}</b>")
-            lines += body or [f"<i>{escape(section.empty)}</i>"]
+    shown, page, pages = paged(reply, page, PAGE_ITEMS)
+    for section, items in shown:
+        lines.append(f"<b>{escape(section.title)}</b>")
+        lines += [f"• {escape(item)}" for item in items] or [f"<i>{escape(section.empty)}</i>"]
     if pages > 1:
         lines.append("<i>" + escape(_("Page {page} of {pages}").format(page=page + 1, pages=pages)) + "</i>")
     return lines, pages
