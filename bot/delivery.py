@@ -3,19 +3,19 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Protocol
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from bot.charts import ChartRenderer, draw_chart, is_chart
 from bot.ratelimit import Limit, Pacer
 from domain.delivery.outbox import (
     Attachment,
     OutButton,
-    attachment_for,
+    attachments_for,
     merge_due,
     park,
     payload_to_send,
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 STALE_CLAIM = timedelta(minutes=5)  # the last resort: a claim this old is released whoever owns it
+REST = "*"  # in a list of platforms: the departments on platforms this process has no sender for
 HEARTBEAT = "replica:"  # + a process's id: its heartbeat in `leases` (bot.leader.Replica)
 
 
@@ -176,22 +177,42 @@ class Dispatcher:
             uow.commit()
         return sorted(ids)
 
-    def claim(self, limit: int = 100) -> list[int]:
-        """Merge what falls due together, then claim what is due now, platform by platform: each platform's
-        claim capped by what its overall limit still allows this moment (across replicas when the limit is
-        shared), so a burst is not claimed only to be put back. A replica whose heartbeat may have lapsed
-        claims nothing."""
+    def lanes(self) -> list[list[str]]:
+        """The platforms a pump each sends for: one lane a platform with a sender here, and one for the rest
+        (REST: departments on a platform this process has no sender for)."""
+        return [[platform] for platform in self._senders] + [[REST]]
+
+    def claim(self, limit: int = 100, platforms: Sequence[str] | None = None) -> list[int]:
+        """Merge what falls due together, then claim what is due now, platform by platform (of `platforms`,
+        by their department's platform, REST naming those with no sender here; all when None): each
+        platform's claim capped by what its overall limit still allows this moment (across replicas when the
+        limit is shared), so a burst is not claimed only to be put back. A replica whose heartbeat may have
+        lapsed claims nothing."""
         if not self.alive():
             return []
         self._merge()
         now = self.clock.now().timestamp()
         ids: list[int] = []
         for platform, sender in self._senders.items():
+            if platforms is not None and platform not in platforms:
+                continue
             overall = sender.overall_limits() if hasattr(sender, "overall_limits") else []
             budget = min([limit, *(self.pacer.remaining(lim, now) for lim in overall)])
             ids += self._claim(budget, [platform])
-        ids += self._claim(limit, list(self._senders), exclude=True)
+        if platforms is None or REST in platforms:
+            ids += self._claim(limit, list(self._senders), exclude=True)
         return ids
+
+    def next_due(self, uow, platforms: Sequence[str] | None = None):
+        """When the next pending message falls due (of these platforms, as in `claim`), or None."""
+        first = select(func.min(OutboxMessage.available_at)).where(OutboxMessage.status == "pending")
+        if platforms is not None:
+            served = [p for p in platforms if p != REST]
+            chosen = Organisation.platform.in_(served)
+            if REST in platforms:
+                chosen = or_(chosen, Organisation.platform.not_in(list(self._senders)))
+            first = first.where(OutboxMessage.org_id.in_(select(Organisation.id).where(chosen)))
+        return uow.session.scalar(first)
 
     def run_once(self, limit: int = 100) -> int:
         """Send what is due now, one message at a time in this thread; returns how many were sent. Each
@@ -264,28 +285,61 @@ class Dispatcher:
     def prepare(self, uow, msg_id: int) -> Prepared | None:
         """Read and render a message this process claimed, in `uow` (uncommitted), or None if its claim is
         not this process's (any more), or this process's heartbeat may have lapsed (then it is put back)."""
+        ready, failed = self.prepare_many(uow, [msg_id])
+        if failed:
+            raise failed[0][1]
+        return ready[0] if ready else None
+
+    def prepare_many(self, uow, ids: Sequence[int]) -> tuple[list[Prepared], list[tuple[int, Exception]]]:
+        """Read and render claimed messages in `uow` (uncommitted) with a handful of statements for them all
+        (the messages, their departments, recipients, accounts and files), not a handful each. Returns those
+        ready to go and those whose rendering failed (each with its error); a message whose claim is not this
+        process's is left out, and if this process's heartbeat may have lapsed, all are put back."""
         holder = self.holder
-        msg = uow.session.scalar(select(OutboxMessage).where(
-            OutboxMessage.id == msg_id, OutboxMessage.status == "sending",
-            OutboxMessage.claimed_by == holder if holder is not None else OutboxMessage.claimed_by.is_(None)))
-        if msg is None:
-            return None
-        if not self.alive():  # the read came late: others may count it gone
-            msg.status, msg.claimed_by, msg.attempts = "pending", None, msg.attempts - 1
+        msgs = list(uow.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.id.in_(ids), OutboxMessage.status == "sending",
+            OutboxMessage.claimed_by == holder if holder is not None else OutboxMessage.claimed_by.is_(None))
+            .order_by(OutboxMessage.id)))
+        if not msgs:
+            return [], []
+        if not self.alive():  # the read came late: others may count them gone
+            for msg in msgs:
+                msg.status, msg.claimed_by, msg.attempts = "pending", None, msg.attempts - 1
             uow.commit()
-            return None
-        org = uow.session.get(Organisation, msg.org_id)
-        assert org is not None
-        recipient = uow.session.get(Member, msg.recipient_id) if msg.recipient_id else None
+            return [], []
+        orgs = {org.id: org for org in uow.session.scalars(
+            select(Organisation).where(Organisation.id.in_({msg.org_id for msg in msgs})))}
+        member_ids = {msg.recipient_id for msg in msgs if msg.recipient_id}
+        members: dict[int, Member] = {}
+        accounts: dict[int, list[tuple[str, str | None, str, int]]] = {}
+        if member_ids:
+            members = {m.id: m for m in uow.session.scalars(select(Member).where(Member.id.in_(member_ids)))}
+            for member_id, platform, workspace, external_id, identity_id in uow.session.execute(
+                    select(Identity.member_id, Identity.platform, Identity.workspace, Identity.external_id,
+                           Identity.id).where(Identity.member_id.in_(member_ids))):
+                accounts.setdefault(member_id, []).append((platform, workspace, external_id, identity_id))
+        files = attachments_for(uow, [msg.key for msg in msgs])
+        ready: list[Prepared] = []
+        failed: list[tuple[int, Exception]] = []
+        for msg in msgs:
+            try:
+                ready.append(self._prepared(uow, msg, orgs[msg.org_id], members.get(msg.recipient_id or 0),
+                                            accounts.get(msg.recipient_id or 0, []), files.get(msg.key)))
+            except Exception as exc:  # a renderer's surprise: this message's failure alone
+                failed.append((msg.id, exc))
+        return ready, failed
+
+    def _prepared(self, uow, msg: OutboxMessage, org: Organisation, recipient: Member | None,
+                  accounts: list[tuple[str, str | None, str, int]], attachment: Attachment | None) -> Prepared:
         locale = (recipient.locale if recipient and recipient.locale else None) or org.locale
         payload = payload_to_send(uow, msg)
         rendered = render(payload, locale, org.timezone)
-        platform, address = self._route(uow, org, recipient, payload)
+        platform, address = self._route(org, recipient, accounts, payload)
         outgoing = Outgoing(org, recipient, msg.channel, rendered.text, rendered.buttons, locale, msg.key,
-                            address, attachment_for(uow, msg.key), msg.parts_sent)
+                            address, attachment, msg.parts_sent)
         sender = self._senders.get(platform)
         limits = sender.limits(outgoing) if sender is not None and hasattr(sender, "limits") else []
-        return Prepared(msg_id, platform, sender, outgoing, payload, limits)
+        return Prepared(msg.id, platform, sender, outgoing, payload, limits)
 
     def transmit(self, prepared: Prepared) -> Outcome:
         """Send (or edit) without the database: first the slot the limits allow (none now: deferred), then
@@ -362,6 +416,22 @@ class Dispatcher:
             uow.commit()
         return 0
 
+    def record_many(self, uow, done: Sequence[tuple[Prepared, Outcome]]) -> int:
+        """Record what sends came to, in `uow` (uncommitted): the plain sent messages in one statement, the
+        rest (a tracked message's post, a refusal, a deferral) one by one. Returns how many were sent."""
+        plain = [prepared.msg_id for prepared, outcome in done
+                 if outcome.state == "sent" and (outcome.posted is None or "subject" not in prepared.payload
+                                                 or "edit" in prepared.payload)]
+        if plain:
+            uow.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(plain))
+                                .values(status="sent", sent_at=uow.now, last_error=None))
+        sent = len(plain)
+        quick = set(plain)
+        for prepared, outcome in done:
+            if prepared.msg_id not in quick:
+                sent += self.record(uow, prepared, outcome, commit=False)
+        return sent
+
     def _failed_unexpectedly(self, msg_id: int, exc: Exception) -> None:
         """Record an unexpected failure in a fresh unit of work (the message's own was rolled back)."""
         try:
@@ -378,9 +448,12 @@ class Dispatcher:
         except Exception:  # its claim goes stale and the message is tried again
             log.exception("outbox message %s failed and its failure could not be recorded", msg_id)
 
-    def _route(self, uow, org: Organisation, recipient: Member | None, payload: dict) -> tuple[str, str | None]:
+    def _route(self, org: Organisation, recipient: Member | None,
+               accounts: list[tuple[str, str | None, str, int]], payload: dict) -> tuple[str, str | None]:
         """The platform and account to use: an edit goes where its message is; a member is reached on
-        the organisation's platform, or else on another platform where they are linked and we can send."""
+        the organisation's platform (the account in its workspace first, then the newest), or else on another
+        platform where they are linked and we can send (the newest link). `accounts` are the recipient's
+        (platform, workspace, external id, id)."""
         edit = payload.get("edit")
         if edit is not None:
             return edit["platform"], edit["chat"]
@@ -389,27 +462,14 @@ class Dispatcher:
             return to["platform"], to["chat"]
         if recipient is None:
             return org.platform, None
-        address = self._address(uow, org, recipient)
-        if address is not None:
-            return org.platform, address
-        for platform, external_id in uow.session.execute(
-            select(Identity.platform, Identity.external_id)
-            .where(Identity.member_id == recipient.id, Identity.platform != org.platform)
-            .order_by(Identity.id.desc())
-        ).all():
+        here = [a for a in accounts if a[0] == org.platform]
+        if here:
+            best = max(here, key=lambda a: (a[1] == org.external_id, a[3]))
+            return org.platform, best[2]
+        for platform, _workspace, external_id, _id in sorted(accounts, key=lambda a: a[3], reverse=True):
             if platform in self._senders:
                 return platform, external_id
         return org.platform, None
-
-    @staticmethod
-    def _address(uow, org: Organisation, member: Member) -> str | None:
-        """The member's account on the organisation's platform (a Slack user id, a Telegram chat id)."""
-        return uow.session.scalar(
-            select(Identity.external_id)
-            .where(Identity.member_id == member.id, Identity.platform == org.platform)
-            .order_by((Identity.workspace == org.external_id).desc(), Identity.id.desc())
-            .limit(1)
-        )
 
     @staticmethod
     def _failed(uow, msg: OutboxMessage, reason: str, retry_after: float | None,

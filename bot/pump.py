@@ -18,11 +18,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
-from sqlalchemy import func, select
-
 from bot.delivery import Dispatcher, Outcome, Prepared
 from domain.delivery.due import sweep_batch
-from domain.store.models import OutboxMessage
 from domain.store.uow import UnitOfWork, UowFactory
 
 log = logging.getLogger(__name__)
@@ -35,8 +32,12 @@ def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
 
 class Pump:
     def __init__(self, dispatcher: Dispatcher, uow: UowFactory, db: Executor, sends: Executor | None = None, *,
-                 batch: int = 200, chunk: int = 25, threads: int = 32, idle: float = 5.0) -> None:
+                 batch: int = 200, chunk: int = 25, threads: int = 32, idle: float = 5.0,
+                 platforms: Sequence[str] | None = None) -> None:
+        """`platforms`: the messages this pump sends, by their department's platform (Dispatcher.claim); one
+        pump a platform keeps a platform whose limit holds its messages from slowing the others."""
         self.dispatcher = dispatcher
+        self.platforms = list(platforms) if platforms is not None else None
         self.uow = uow
         self.db = db
         self.sends = sends or ThreadPoolExecutor(threads, thread_name_prefix="bizbot-send")
@@ -57,43 +58,38 @@ class Pump:
         return await asyncio.get_running_loop().run_in_executor(self.db, fn, *args)
 
     async def step(self) -> float:
-        """One batch claimed, sent and recorded; returns how long to wait before the next (0: at once)."""
+        """One batch claimed, sent and recorded; returns how long to wait before the next (0: at once). The
+        batch goes in chunks, each read in one job and then sent concurrently and recorded in one job as soon
+        as its own sends are done, so one chunk is on the wire or recorded while the next is read."""
         dispatcher = self.dispatcher
-        ids: list[int] = await self._db(dispatcher.claim, self.batch)
+        ids: list[int] = await self._db(dispatcher.claim, self.batch, self.platforms)
         if not ids:
             return await self._db(self._until_due)
-        loop = asyncio.get_running_loop()
-        sending: list[asyncio.Future[tuple[Prepared, Outcome]]] = []
+        going: list[asyncio.Future[int]] = []
         for part in _chunks(ids, self.chunk):
             if self._stopping:
                 await self._db(dispatcher.unclaim, list(part))
                 continue
-            for prepared in await self._db(self._prepare, part):
-                sending.append(loop.run_in_executor(self.sends, self._transmit, prepared))
-        sent = 0
-        for done in _chunks(await asyncio.gather(*sending), self.chunk):
-            sent += await self._db(self._record, done)
+            going.append(asyncio.ensure_future(self._send(await self._db(self._prepare, part))))
+        sent = sum(await asyncio.gather(*going))
         self.sent += sent
         if self.on_sent is not None:
             self.on_sent(sent)
         return 0.0 if len(ids) >= self.batch else await self._db(self._until_due)
+
+    async def _send(self, ready: list[Prepared]) -> int:
+        loop = asyncio.get_running_loop()
+        done = await asyncio.gather(*(loop.run_in_executor(self.sends, self._transmit, p) for p in ready))
+        return await self._db(self._record, done) if done else 0
 
     def _transmit(self, prepared: Prepared) -> tuple[Prepared, Outcome]:
         return prepared, self.dispatcher.transmit(prepared)
 
     def _prepare(self, ids: Sequence[int]) -> list[Prepared]:
         """Read and render claimed messages in one short job; one that fails is recorded alone."""
-        dispatcher, ready, failed = self.dispatcher, [], []
+        dispatcher = self.dispatcher
         with self.uow() as uow:
-            for msg_id in ids:
-                try:
-                    prepared = dispatcher.prepare(uow, msg_id)
-                except Exception as exc:  # a renderer's surprise: this message's failure alone
-                    uow.rollback()
-                    failed.append((msg_id, exc))
-                    continue
-                if prepared is not None:
-                    ready.append(prepared)
+            ready, failed = dispatcher.prepare_many(uow, ids)
         for msg_id, exc in failed:
             dispatcher.record_failure(msg_id, exc)
         return ready
@@ -103,7 +99,7 @@ class Pump:
         dispatcher = self.dispatcher
         try:
             with self.uow() as uow:
-                sent = sum(dispatcher.record(uow, prepared, outcome, commit=False) for prepared, outcome in done)
+                sent = dispatcher.record_many(uow, done)
                 uow.commit()
                 return sent
         except Exception:
@@ -118,11 +114,10 @@ class Pump:
         return sent
 
     def _until_due(self) -> float:
-        """Seconds until the next pending message falls due (a little if one is due but a limit holds it),
-        at most `idle`."""
+        """Seconds until the next pending message of this pump's platforms falls due (a little if one is due but
+        a limit holds it), at most `idle`."""
         with self.uow() as uow:
-            first = uow.session.scalar(select(func.min(OutboxMessage.available_at))
-                                       .where(OutboxMessage.status == "pending"))
+            first = self.dispatcher.next_due(uow, self.platforms)
             if first is None:
                 return self.idle
             wait = (first - uow.now).total_seconds()

@@ -84,9 +84,11 @@ class Worker:
         self.dispatcher = dispatcher
         self.leadership = leadership or Leadership(app.engine, app.clock, ttl=app.settings.lease_ttl)
         settings = app.settings
-        self.pump = Pump(dispatcher, app.services.uow, executor, batch=max(50, 4 * settings.send_threads),
-                         threads=settings.send_threads, idle=settings.sweep_seconds)
-        self.pump.on_sent = app.metrics.sent.inc
+        sends = ThreadPoolExecutor(settings.send_threads, thread_name_prefix="bizbot-send")
+        self.pumps = [Pump(dispatcher, app.services.uow, executor, sends, batch=max(50, 4 * settings.send_threads),
+                           idle=settings.sweep_seconds, platforms=lane) for lane in dispatcher.lanes()]
+        for pump in self.pumps:
+            pump.on_sent = app.metrics.sent.inc
         self.sweeper = Sweeper(app.services.uow, executor, self._fence, batch=settings.sweep_batch,
                                batches=settings.sweep_batches)
         self._backup_failed_at: datetime | None = None
@@ -148,7 +150,8 @@ class Worker:
 
     async def background(self) -> None:
         """Start the pump and the sweep loop (`bizbot serve`)."""
-        self._tasks = [asyncio.create_task(self.pump.run(), name="bizbot-pump"),
+        self._tasks = [*(asyncio.create_task(pump.run(), name=f"bizbot-pump-{'-'.join(pump.platforms or ())}")
+                         for pump in self.pumps),
                        asyncio.create_task(self._sweep_loop(), name="bizbot-sweep")]
 
     async def _sweep_loop(self) -> None:
@@ -167,7 +170,8 @@ class Worker:
                 metrics.sweep_seconds.observe(time.monotonic() - started)
                 if fired:
                     metrics.swept.inc(fired)
-                    self.pump.wake()
+                    for pump in self.pumps:
+                        pump.wake()
                 if leads and not more:
                     await asyncio.to_thread(self.housekeeping, fired)
             except Exception:
@@ -183,12 +187,14 @@ class Worker:
         (claims not sent go back: released with this process's heartbeat)."""
         self._stopping.set()
         self.sweeper.stop()
-        self.pump.stop()
+        for pump in self.pumps:
+            pump.stop()
         if self._tasks:
             _done, pending = await asyncio.wait(self._tasks, timeout=within)
             for task in pending:
                 task.cancel()
-        self.pump.close()
+        for pump in self.pumps:
+            pump.close()
 
     def purge_if_due(self) -> None:
         """The hourly retention purge (domain.delivery.retention), by the replica that runs the sweep: bounded

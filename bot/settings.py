@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     http_port: int = Field(8080, ge=1, le=65535)
     sweep_seconds: float = Field(5.0, gt=0, le=300)
     # the outbox is sent by this many threads at once per replica (within the platforms' limits)
-    send_threads: int = Field(32, ge=1, le=256)
+    send_threads: int = Field(64, ge=1, le=256)
     sweep_batch: int = Field(200, ge=1, le=5000)  # due items a sweep transaction fires, at most
     sweep_batches: int = Field(10, ge=1, le=1000)  # sweep transactions a tick, before the tick yields
     # the scheduler's lease (bot.leader): a standby takes over at most this long after the leader's last

@@ -69,6 +69,13 @@ def owner_of(uow: UnitOfWork, callback_id: int) -> int | None:
     return cb.owner_id if cb is not None else None
 
 
+def prefetch(uow: UnitOfWork, callbacks: list[Callback]) -> list[Customer | Member]:
+    """A sweep's callbacks' customers and owners, in two statements (fire reads them)."""
+    customers = uow.session.scalars(select(Customer).where(Customer.id.in_({cb.customer_id for cb in callbacks})))
+    owners = uow.session.scalars(select(Member).where(Member.id.in_({cb.owner_id for cb in callbacks})))
+    return [*customers, *owners]
+
+
 def fire(uow: UnitOfWork, item: DueItem) -> None:
     cb = uow.session.get(Callback, item.subject_id)
     if cb is None or cb.status != "open":

@@ -18,7 +18,7 @@ def register(wiring: Wiring) -> None:
     table to export."""
     wiring[DUE_KINDS].add(
         DueKind(callbacks.KIND, callbacks.fire, callbacks.recompute, prefix="CB", owner=callbacks.owner_of,
-                label=N_("customer callbacks"), model=Callback),
+                label=N_("customer callbacks"), model=Callback, prefetch=callbacks.prefetch),
         DueKind(care.KIND, care.fire, label=N_("customer care (birthdays, holidays)")),
         DueKind(holidays.NOTICE, holidays.notice, label=N_("calendar notices")),
         DueKind(followup.STEP, followup.fire_step, followup.step_recompute, prefix="L", owner=followup.lead_owner,

@@ -6,6 +6,7 @@ fall due together are sent as one message (`merge_due`).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -417,7 +418,9 @@ def attach(uow: UnitOfWork, key: str, attachment: Attachment) -> None:
     )
 
 
-def attachment_for(uow: UnitOfWork, key: str) -> Attachment | None:
-
-    row = uow.session.scalar(select(OutboxAttachment).where(OutboxAttachment.key == key))
-    return Attachment(row.filename, row.mime, bytes(row.data)) if row is not None else None
+def attachments_for(uow: UnitOfWork, keys: Sequence[str]) -> dict[str, Attachment]:
+    """The files stored for these outbox messages, by message key (most have none)."""
+    if not keys:
+        return {}
+    return {row.key: Attachment(row.filename, row.mime, bytes(row.data)) for row in uow.session.scalars(
+        select(OutboxAttachment).where(OutboxAttachment.key.in_(keys)))}
