@@ -159,16 +159,19 @@ class Dispatcher:
                     Organisation.platform.not_in(platforms) if exclude else Organisation.platform.in_(platforms)
                 )
                 due = due.where(OutboxMessage.org_id.in_(orgs))
-            due = (
+            # a CTE, materialized: PostgreSQL may otherwise run a LIMIT … SKIP LOCKED subquery of an IN more than
+            # once and claim more than `limit` rows
+            chosen = (
                 due.order_by(OutboxMessage.available_at, OutboxMessage.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
-                .scalar_subquery()
+                .cte("due")
+                .prefix_with("MATERIALIZED")
             )
             ids = list(
                 uow.session.scalars(
                     update(OutboxMessage)
-                    .where(OutboxMessage.id.in_(due), OutboxMessage.status == "pending")
+                    .where(OutboxMessage.id.in_(select(chosen.c.id)), OutboxMessage.status == "pending")
                     .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1,
                             claimed_by=self.holder)
                     .returning(OutboxMessage.id)
