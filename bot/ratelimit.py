@@ -27,9 +27,19 @@ class Limit:
     seconds: float
     shared: bool = False  # the platform's overall limit for a bot token: held across replicas
 
+    @property
+    def window(self) -> float:
+        """The window kept: the platform's, plus the time a request may take from its slot to the platform (a
+        send thread waiting its turn, a connection made), so sends that left within a window never arrive
+        within a shorter one."""
+        return self.seconds + IN_FLIGHT
+
+
+IN_FLIGHT = 0.1  # seconds
+
 
 def _prune(window: deque[float], limit: Limit, now: float) -> None:
-    while window and window[0] <= now - limit.seconds:
+    while window and window[0] <= now - limit.window:
         window.popleft()
 
 
@@ -53,7 +63,7 @@ class RateLimiter:
                 continue
             _prune(window, limit, now)
             if len(window) >= limit.count:
-                delay = max(delay, window[-limit.count] + limit.seconds - now)
+                delay = max(delay, window[-limit.count] + limit.window - now)
         return delay
 
     def remaining(self, limit: Limit, now: float) -> int:
@@ -109,10 +119,10 @@ class SharedLimits:
             windows: dict[str, list[float]] = {}
             wait = 0.0
             for limit in limits:
-                times = [t for t in map(float, rows.get(limit.key, "").split()) if t > now - limit.seconds]
+                times = [t for t in map(float, rows.get(limit.key, "").split()) if t > now - limit.window]
                 windows[limit.key] = times
                 if len(times) >= limit.count:
-                    wait = max(wait, times[-limit.count] + limit.seconds - now)
+                    wait = max(wait, times[-limit.count] + limit.window - now)
             if wait > 0 or len(rows) < len(keys):  # a row gone (an operator's cleanup): made again next time
                 if len(rows) < len(keys):
                     self._known.difference_update(keys)
@@ -127,7 +137,7 @@ class SharedLimits:
         """How many more sends the limit allows now (a read without a lock: a budget, not a slot)."""
         with self.engine.connect() as conn:
             sent = conn.execute(select(SendLimit.sent).where(SendLimit.key == limit.key)).scalar() or ""
-        return max(0, limit.count - sum(1 for t in sent.split() if float(t) > now - limit.seconds))
+        return max(0, limit.count - sum(1 for t in sent.split() if float(t) > now - limit.window))
 
 
 class Pacer:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import unicodedata
 from functools import cache
 from pathlib import Path
 
@@ -27,6 +28,17 @@ def families() -> tuple[str, ...]:
     return (*system, shipped, "DejaVu Sans")
 
 
+WIDTH = 10.0  # inches
+
+
+def _margin(labels: list[str]) -> float:
+    """Room for a panel's y labels at 10 points, as a share of the figure's width: a wide (CJK) character about
+    0.15 inch, another about 0.07, plus the ticks; at most a fifth of the figure."""
+    inches = max((sum(0.15 if unicodedata.east_asian_width(ch) in "WF" else 0.07 for ch in label)
+                  for label in labels), default=0.0)
+    return min(0.2, (inches + 0.3) / WIDTH)
+
+
 def render(bars_title: str, bars: list[tuple[str, int]], pairs_title: str,
            pairs: list[tuple[str, float, float]], legend: tuple[str, str]) -> bytes:
     """Two panels: horizontal bars (leads by stage), and pairs of bars (this week against the one before)."""
@@ -35,14 +47,19 @@ def render(bars_title: str, bars: list[tuple[str, int]], pairs_title: str,
     from matplotlib.text import Text
 
     chosen = list(families())
-    fig = Figure(figsize=(10, 4.5), dpi=100, layout="constrained")
+    fig = Figure(figsize=(WIDTH, 4.5), dpi=100)
     FigureCanvasAgg(fig)
-    left, right = fig.subplots(1, 2)
     names = [name for name, _n in bars][::-1]
+    labels = [name for name, _a, _b in pairs]
+    # the panels placed by their labels' width, worked out from the characters: a layout engine measuring the
+    # drawn text costs a third of the drawing
+    left_at = _margin(names)
+    right_at = 0.5 + _margin(labels)
+    left = fig.add_axes((left_at, 0.1, 0.47 - left_at, 0.8))
+    right = fig.add_axes((right_at, 0.1, 0.98 - right_at, 0.8))
     left.barh(names, [n for _name, n in bars][::-1], color="#4C72B0")
     left.set_title(bars_title)
     left.xaxis.get_major_locator().set_params(integer=True)
-    labels = [name for name, _a, _b in pairs]
     ys = list(range(len(labels)))[::-1]
     height = 0.38
     right.barh([y + height / 2 for y in ys], [a for _n, a, _b in pairs], height, label=legend[0], color="#DD8452")
