@@ -158,7 +158,7 @@ class Dispatcher:
                     Organisation.platform.not_in(platforms) if exclude else Organisation.platform.in_(platforms)
                 )
                 due = due.where(OutboxMessage.org_id.in_(orgs))
-            due = (
+            first = (
                 due.order_by(OutboxMessage.available_at, OutboxMessage.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
@@ -167,7 +167,7 @@ class Dispatcher:
             ids = list(
                 uow.session.scalars(
                     update(OutboxMessage)
-                    .where(OutboxMessage.id.in_(due), OutboxMessage.status == "pending")
+                    .where(OutboxMessage.id.in_(first), OutboxMessage.status == "pending")
                     .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1,
                             claimed_by=self.holder)
                     .returning(OutboxMessage.id)

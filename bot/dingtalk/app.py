@@ -427,8 +427,9 @@ class DingTalkAdapter:
 
     async def start_form(self, ctx: Ctx, who: Who, cmd: Command, data: dict[str, Any],
                          origin: dict[str, Any] | None) -> None:
-        form = {"cmd": cmd.name, "data": {k: str(v) for k, v in data.items()}, "skipped": [], "field": None,
-                "origin": origin, "group": who.group, "conversation": who.conversation}
+        form: dict[str, Any] = {"cmd": cmd.name, "data": {k: str(v) for k, v in data.items()}, "skipped": [],
+                                "field": None, "origin": origin, "group": who.group,
+                                "conversation": who.conversation}
         await self.ask(ctx, who, form)
 
     async def ask(self, ctx: Ctx, who: Who, form: dict[str, Any], problem: str | None = None,
