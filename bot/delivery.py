@@ -5,10 +5,10 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 
 from bot.charts import ChartRenderer, draw_chart, is_chart
 from bot.ratelimit import Limit, Pacer
@@ -206,12 +206,12 @@ class Dispatcher:
             ids += self._claim(limit, list(self._senders), exclude=True)
         return ids
 
-    def next_due(self, uow, platforms: Sequence[str] | None = None):
+    def next_due(self, uow, platforms: Sequence[str] | None = None) -> datetime | None:
         """When the next pending message falls due (of these platforms, as in `claim`), or None."""
         first = select(func.min(OutboxMessage.available_at)).where(OutboxMessage.status == "pending")
         if platforms is not None:
             served = [p for p in platforms if p != REST]
-            chosen = Organisation.platform.in_(served)
+            chosen: ColumnElement[bool] = Organisation.platform.in_(served)
             if REST in platforms:
                 chosen = or_(chosen, Organisation.platform.not_in(list(self._senders)))
             first = first.where(OutboxMessage.org_id.in_(select(Organisation.id).where(chosen)))

@@ -273,7 +273,7 @@ class Settings(BaseSettings):
 
     @property
     def database_password(self) -> str | None:
-        return make_url(self.database_url).password  # type: ignore[return-value]
+        return make_url(self.database_url).password
 
     @property
     def database_shown(self) -> str:

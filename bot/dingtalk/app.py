@@ -339,14 +339,15 @@ class DingTalkAdapter:
         await self.answer(ctx, who, await self.db(self.registry.dispatch, ctx, f"/{group}"))
 
     # --- answers -----------------------------------------------------------------------
-    async def answer(self, ctx: Ctx, who: Who, reply: Reply) -> None:
-        """Private replies go to the private chat, with a short pointer in the group."""
+    async def answer(self, ctx: Ctx, who: Who, reply: Reply, aside: bool = False) -> None:
+        """Private replies (and, with `aside`, any reply) go to the private chat, with a short pointer in the
+        group."""
         locale = ctx.actor.locale
         if (who.corp, who.staff) in self._welcome:
             self._welcome.discard((who.corp, who.staff))
             with use_locale(locale):
                 reply = replace(reply, text="\n".join([first_welcome(ctx.actor.name), reply.text]).strip())
-        if reply.private and who.group:
+        if (reply.private or aside) and who.group:
             await self.say(replace(who, group=False, webhook=None), reply, locale)
             with use_locale(locale):
                 pointer = _("{name}, I sent you the details in a private chat.").format(name=who.name)
@@ -426,8 +427,9 @@ class DingTalkAdapter:
 
     async def start_form(self, ctx: Ctx, who: Who, cmd: Command, data: dict[str, Any],
                          origin: dict[str, Any] | None) -> None:
-        form = {"cmd": cmd.name, "data": {k: str(v) for k, v in data.items()}, "skipped": [], "field": None,
-                "origin": origin, "group": who.group, "conversation": who.conversation}
+        form: dict[str, Any] = {"cmd": cmd.name, "data": {k: str(v) for k, v in data.items()}, "skipped": [],
+                                "field": None, "origin": origin, "group": who.group,
+                                "conversation": who.conversation}
         await self.ask(ctx, who, form)
 
     async def ask(self, ctx: Ctx, who: Who, form: dict[str, Any], problem: str | None = None,
@@ -532,10 +534,9 @@ class DingTalkAdapter:
         pressed = render.decode(str(actions[0])) if actions else None
         if pressed is None or not callback.user_id or not callback.corp_id:
             return
-        conversation = data.get("openConversationId") or data.get("spaceId")
-        group = bool(conversation) and str(conversation).startswith("cid")
-        who = Who(str(callback.corp_id), str(callback.user_id), str(callback.user_id),
-                  str(conversation) if group else None, group)
+        conversation = clicked_in(data)
+        who = Who(str(callback.corp_id), str(callback.user_id), str(callback.user_id), conversation,
+                  conversation is not None)
         if not await self.db(self._first, once):
             return
         ctx = await self.db(self._enrol, who)
@@ -566,17 +567,18 @@ class DingTalkAdapter:
 
     async def press(self, ctx: Ctx, who: Who, card: str, line: str, decision: bool) -> None:
         """A button runs its command; a decision settles its card (the first click wins: a later one is
-        refused by the command itself and told so)."""
+        refused by the command itself and told so). A click on a card in a group is answered in the group; a
+        refusal goes to the clicker alone (their private chat, with a pointer in the group)."""
         try:
             cmd, data = self.registry.fields(line)
         except DomainError as exc:
             with use_locale(ctx.actor.locale):
-                await self.say(replace(who, group=False), error(translate_error(exc)), ctx.actor.locale)
+                await self.answer(ctx, who, error(translate_error(exc)), aside=True)
             return
         if cmd.missing(data):
             refusal = await self.db(precheck, ctx, cmd, data)
             if refusal:
-                await self.say(replace(who, group=False), error(refusal), ctx.actor.locale)
+                await self.answer(ctx, who, error(refusal), aside=True)
                 return
             await self.db(self._drop, who.dialog_key)
             await self.start_form(ctx, who, cmd, data, {"card": card} if decision else None)
@@ -584,7 +586,7 @@ class DingTalkAdapter:
         reply = await self.db(self.registry.dispatch, ctx, line)
         if decision and not reply.error:
             await self.settle(card, reply, ctx)
-        await self.answer(ctx, replace(who, group=False) if reply.error else who, reply)
+        await self.answer(ctx, who, reply, aside=reply.error)
 
     async def settle(self, card: str, reply: Reply, ctx: Ctx) -> None:
         """The card a decision was made on shows the outcome and loses its buttons."""
@@ -595,6 +597,19 @@ class DingTalkAdapter:
             await self.http(self.api.update_card, card, data)
         except DeliveryError as exc:
             log.info("could not update the decided card: %s", exc)
+
+
+def clicked_in(data: dict[str, Any]) -> str | None:
+    """The group a card was clicked in (its openConversationId), or None for the clicker's private chat with
+    the robot. A card callback names its space: spaceType IM_GROUP with the group as spaceId; IM_ROBOT (or
+    IM_SINGLE) for a private chat, whose id (a conversation id too, cid…) is no group. A callback without a
+    spaceType names a group by its openConversationId."""
+    space_type = data.get("spaceType")
+    if space_type is None:
+        found = data.get("openConversationId")
+    else:
+        found = data.get("spaceId") if space_type == "IM_GROUP" else None
+    return found if isinstance(found, str) and found else None
 
 
 def card_once(data: dict[str, Any], timestamp: str) -> str:

@@ -249,11 +249,14 @@ def set_work_hours(uow: UnitOfWork, actor: Actor, text: str) -> str:
     return value
 
 
-_CHANNEL = re.compile(r"^#?([\w\-]{1,80})$")
+# a channel's or a chat's id as the platforms write them: a Slack channel, a Telegram chat (-100…), a Feishu chat
+# (oc_…), a DingTalk group's openConversationId (base64: cid…+/…==)
+_CHANNEL = re.compile(r"^#?([\w\-+/=]{1,120})$")
 
 
 def set_escalation_channel(uow: UnitOfWork, actor: Actor, channel: str) -> str | None:
-    """Where escalation pings go (a Slack channel id, a Telegram chat id); `-` for none."""
+    """Where escalation pings go (a Slack channel id, a Telegram or Feishu chat id, a DingTalk group's
+    openConversationId); `-` for none."""
     require_role(actor, TEAM_ADMIN_ROLES)
     raw = channel.strip()
     value: str | None

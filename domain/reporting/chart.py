@@ -45,6 +45,7 @@ def render(bars_title: str, bars: list[tuple[str, int]], pairs_title: str,
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.text import Text
+    from matplotlib.ticker import MaxNLocator
 
     chosen = list(families())
     fig = Figure(figsize=(WIDTH, 4.5), dpi=100)
@@ -59,14 +60,14 @@ def render(bars_title: str, bars: list[tuple[str, int]], pairs_title: str,
     right = fig.add_axes((right_at, 0.1, 0.98 - right_at, 0.8))
     left.barh(names, [n for _name, n in bars][::-1], color="#4C72B0")
     left.set_title(bars_title)
-    left.xaxis.get_major_locator().set_params(integer=True)
+    left.xaxis.set_major_locator(MaxNLocator(integer=True))
     ys = list(range(len(labels)))[::-1]
     height = 0.38
     right.barh([y + height / 2 for y in ys], [a for _n, a, _b in pairs], height, label=legend[0], color="#DD8452")
     right.barh([y - height / 2 for y in ys], [b for _n, _a, b in pairs], height, label=legend[1], color="#BBBBBB")
     right.set_yticks(ys, labels)
     right.set_title(pairs_title)
-    right.xaxis.get_major_locator().set_params(integer=True)
+    right.xaxis.set_major_locator(MaxNLocator(integer=True))
     right.legend(loc="lower right", fontsize="small")
     for text in fig.findobj(Text):
         text.set_fontfamily(chosen)

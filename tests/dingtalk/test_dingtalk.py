@@ -128,6 +128,33 @@ def test_card_button_round_trip(dt) -> None:
     assert "L1" in dt.said()
 
 
+def test_a_card_clicked_in_a_group_is_answered_in_the_group_and_a_refusal_privately(dt) -> None:
+    dt.say("/customer new Acme industry=IT", WANG, "王经理", group=True)
+    card = last_card(dt, GROUP)                                       # the answer's card, in the group
+    dt.press(card["biz"], button(card, "New lead"), WANG, conversation=GROUP)
+    shown = dt.fake.messages_to(GROUP)[-1]                            # answered where it was clicked
+    assert "Lead L1 recorded" in render.card_text(shown["card"])
+    assert not dt.fake.messages_to(WANG)
+    dt.press(card["biz"], button(card, "Archive"), WANG, conversation=GROUP)   # a private answer: to the clicker
+    (archive,) = dt.fake.messages_to(WANG)
+    assert archive["card"]["header"]["title"]["text"] == "Acme (C1)"
+    assert dt.fake.messages_to(GROUP)[-1]["param"]["text"] == "王经理, I sent you the details in a private chat."
+    stale = render.encode("c", "/customer show C9")                  # a button for a customer gone since
+    dt.press(card["biz"], stale, WANG, conversation=GROUP)
+    refusal = dt.fake.messages_to(WANG)[-1]                           # the refusal: to the clicker alone
+    assert refusal["param"]["text"].startswith("⚠️") and "C9" in refusal["param"]["text"]
+    assert dt.fake.messages_to(GROUP)[-1]["param"]["text"] == "王经理, I sent you the details in a private chat."
+
+
+def test_a_card_clicked_in_the_private_chat_is_answered_there(dt) -> None:
+    dt.say("/customer new Acme industry=IT", WANG, "王经理")
+    card = last_card(dt, WANG)
+    dt.press(card["biz"], button(card, "Archive"), WANG)              # IM_ROBOT: its space is a cid… too
+    (shown,) = dt.fake.messages_to(WANG)[1:]
+    assert shown["card"]["header"]["title"]["text"] == "Acme (C1)"
+    assert not dt.fake.calls_to("/v1.0/robot/groupMessages/send")
+
+
 def test_form_asks_each_field_by_card_and_typed_answers(dt) -> None:
     dt.say("/customer new Acme", WANG, "王经理")
     dt.say("/visit", WANG, "王经理")

@@ -8,16 +8,16 @@ from datetime import timedelta
 
 import pytest
 from fakes.dingtalk_fake import FakeDingTalk
-from fakes.dingtalk_payloads import GROUP
+from fakes.dingtalk_payloads import GROUP, body_of, card_callback, signed
 from fakes.dingtalk_stack import DingTalkStack
 from fakes.telegram_fake import FakeTelegram
 from fakes.telegram_payloads import callback_update, command_update, json_body, webhook_headers
 from fakes.telegram_stack import SECRET as TG_SECRET
 from fakes.telegram_stack import TOKEN as TG_TOKEN
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.dingtalk import render
-from domain.store.models import ApprovalDecision, Contract, OutboxPost
+from domain.store.models import ApprovalDecision, Contract, InboundEvent, OutboxPost
 
 WANG, MIKE, ALICE, LEO, HANK = "s001", "s003", "s002", "s004", "s005"
 LILY_TG = 444
@@ -105,3 +105,41 @@ def test_first_click_wins_across_dingtalk_and_telegram(both: DingTalkStack, cloc
         shown = both.fake.cards[post.message_ref]
         assert "Approved" in render.card_text(shown), post.chat
         assert render.card_buttons(shown) == []
+
+
+def test_forged_or_stale_card_callbacks_are_refused_and_decide_nothing(both: DingTalkStack, clock) -> None:
+    both.say("/help", WANG, "wang")
+    for staff, line in ((MIKE, "/team add @mike role=manager"), (ALICE, "/team add @alice role=sales supervisor=mike"),
+                        (LEO, "/team add @leo role=legal")):
+        both.say(line, WANG, "wang", group=True, at_users=[staff])
+    both.say("/customer new Acme", ALICE, "alice")
+    both.say('/contract new Acme title="Support" amount=100000 delivery=2027-01-15', ALICE, "alice")
+    both.say('/contract terms K1 "100% on signing"', ALICE, "alice")
+    both.say("/contract submit K1", ALICE, "alice")
+    drain(both, clock)
+    (card,) = cards_to(both, MIKE)
+    approve = next(i for _label, i in render.card_buttons(card["card"])
+                   if render.decode(i).value.split()[0] == "/approve")
+    click = card_callback(out_track_id=card["biz"], action_id=approve, staff=MIKE)
+    with both.app.uow() as uow:
+        seen = uow.session.scalar(select(func.count()).select_from(InboundEvent))
+    calls = len(both.fake.calls)
+
+    assert both.post(click, forge=True).status_code == 403               # signed with another secret
+    assert both.post(click, offset_ms=-3_601_000).status_code == 401     # more than an hour old
+    assert both.post(click, offset_ms=3_601_000).status_code == 401      # more than an hour ahead
+    assert both.http.post("/dingtalk/events", content=body_of(click)).status_code == 401   # not signed
+    unsigned = signed(FakeDingTalk.APP_SECRET, clock.now())
+    unsigned["timestamp"] = str(int(unsigned["timestamp"]) + 1)          # a timestamp the signature is not for
+    assert both.http.post("/dingtalk/events", content=body_of(click), headers=unsigned).status_code == 403
+    with both.app.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(ApprovalDecision)) == 0
+        assert uow.session.scalar(select(func.count()).select_from(InboundEvent)) == seen
+        assert uow.session.get(Contract, 1).state == "pending"
+    assert len(both.fake.calls) == calls                                  # nothing said, no card touched
+    assert render.card_buttons(both.fake.cards[card["biz"]]) != []
+
+    assert both.post(click).status_code == 200                            # DingTalk's own: decided
+    with both.app.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(ApprovalDecision)) == 1
+    assert render.card_buttons(both.fake.cards[card["biz"]]) == []

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.dingtalk import render, sign
+from bot.dingtalk.app import clicked_in
 from handlers.replies import Button
 
 pytestmark = pytest.mark.fast
@@ -50,3 +51,23 @@ def test_signature_matches_dingtalks_recipe() -> None:
 
 def test_long_commands_fall_back_to_help() -> None:
     assert render.decode(render.button_id(Button("x", "/lead new " + "a" * 400))).value == "/help"
+
+
+_VALUES = st.one_of(st.none(), st.text(max_size=40), st.integers(), st.lists(st.text(max_size=5), max_size=2))
+
+
+@given(st.dictionaries(st.sampled_from(["spaceType", "spaceId", "openConversationId", "userId", "outTrackId"]),
+                       _VALUES))
+def test_any_card_callback_names_a_group_or_none_never_raises(data: dict) -> None:
+    found = clicked_in(data)
+    assert found is None or (isinstance(found, str) and found)
+    if data.get("spaceType") not in (None, "IM_GROUP"):
+        assert found is None                                         # a private chat, whatever its id reads
+
+
+def test_a_card_callback_names_the_group_it_was_clicked_in() -> None:
+    group = "cidQ8nD3yT1aPzHk9F0c2XwVbg=="
+    assert clicked_in({"spaceType": "IM_GROUP", "spaceId": group}) == group
+    assert clicked_in({"spaceType": "IM_ROBOT", "spaceId": "cidPrivate=="}) is None
+    assert clicked_in({"openConversationId": group}) == group       # without a space: the conversation it names
+    assert clicked_in({}) is None

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -33,6 +35,7 @@ class FakeDingTalk(FakeServer[Call]):
         self.cards: dict[str, dict[str, Any]] = {}  # cardBizId → the card data it shows now
         self.card_targets: dict[str, dict[str, Any]] = {}
         self.sent = 0
+        self.uploads: dict[str, dict[str, Any]] = {}  # media_id → {"type", "filename", "mime", "data"}
         self.gateway: Any = None  # a FakeStreamGateway: where /v1.0/gateway/connections/open sends a client
         self.stream_refused = False  # answer the connection request as DingTalk does when it will not
 
@@ -68,7 +71,10 @@ class FakeDingTalk(FakeServer[Call]):
             if path == "/media/upload":
                 if (query.get("access_token") or [""])[0] not in self.tokens:
                     return 200, {"errcode": 40014, "errmsg": "不合法的access_token"}
-                return 200, {"errcode": 0, "errmsg": "ok", "type": "image", "media_id": f"@media{len(self.calls)}",
+                media = f"@media{len(self.calls)}"
+                self.uploads[media] = body.get("files", {}).get("media", {}) | {"type": body.get("fields", {}).get(
+                    "type")}
+                return 200, {"errcode": 0, "errmsg": "ok", "type": self.uploads[media]["type"], "media_id": media,
                              "created_at": 1}
             if path.startswith("/robot/sendBySession"):
                 return 200, {"errcode": 0, "errmsg": "ok"}
@@ -125,11 +131,27 @@ class _Handler(FakeHandler):
         if raw and "json" in (self.headers.get("Content-Type") or ""):
             body = json.loads(raw)
         elif raw and "multipart" in (self.headers.get("Content-Type") or ""):
-            body = {"multipart": len(raw)}
+            body = _multipart(self.headers["Content-Type"], raw)
         fake: FakeDingTalk = self.server.fake  # type: ignore[attr-defined]
         status, answer = fake.answer(self.command, parts.path, parse_qs(parts.query), body,
                                      self.headers.get("x-acs-dingtalk-access-token"))
         self._send(status, answer)
+
+
+def _multipart(content_type: str, raw: bytes) -> dict[str, Any]:
+    """A multipart/form-data body: its plain fields and its files ({"filename", "mime", "data"})."""
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
+    fields: dict[str, str] = {}
+    files: dict[str, dict[str, Any]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        data = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is not None:
+            files[str(name)] = {"filename": filename, "mime": part.get_content_type(), "data": data}
+        else:
+            fields[str(name)] = data.decode("utf-8")
+    return {"multipart": len(raw), "fields": fields, "files": files}
 
 
 FakeDingTalk.handler = _Handler

@@ -57,13 +57,14 @@ def robot_message(text: str, *, staff: str, nick: str, now: datetime, group: boo
 
 def card_callback(*, out_track_id: str, action_id: str, staff: str, corp: str = CORP,
                   conversation: str | None = None) -> dict[str, Any]:
-    """An interactive card's callback (the Stream topic /v1.0/card/instances/callback carries the same)."""
-    body = {"outTrackId": out_track_id, "corpId": corp, "userId": staff, "type": "actionCallback",
+    """An interactive card's callback (the Stream topic /v1.0/card/instances/callback carries the same): where
+    the card was clicked is its space — a group (IM_GROUP, its openConversationId) or the clicker's private
+    chat with the robot (IM_ROBOT)."""
+    return {"outTrackId": out_track_id, "corpId": corp, "userId": staff, "userIdType": 1, "type": "actionCallback",
+            "spaceType": "IM_GROUP" if conversation else "IM_ROBOT",
+            "spaceId": conversation or f"cidPrivate{staff}==",
             "content": json.dumps({"cardPrivateData": {"actionIds": [action_id], "params": {}}}),
             "extension": json.dumps({})}
-    if conversation:
-        body["openConversationId"] = conversation
-    return body
 
 
 def signed(secret: str, now: datetime, *, offset_ms: int = 0, forge: bool = False) -> dict[str, str]:
