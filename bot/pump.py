@@ -24,6 +24,7 @@ from domain.store.uow import UnitOfWork, UowFactory
 
 log = logging.getLogger(__name__)
 LIMITED_WAIT = 0.02  # seconds to wait when messages are due but a limit allows none now
+HOLD = 2.0  # a message whose slot comes within this many seconds is held, not put back
 
 
 def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
@@ -35,17 +36,23 @@ class Pump:
                  batch: int = 200, chunk: int = 25, threads: int = 32, idle: float = 5.0,
                  platforms: Sequence[str] | None = None) -> None:
         """`platforms`: the messages this pump sends, by their department's platform (Dispatcher.claim); one
-        pump a platform keeps a platform whose limit holds its messages from slowing the others."""
+        pump a platform keeps a platform whose limit holds its messages from slowing the others. At most
+        twice `threads` messages are claimed and not yet recorded at a time."""
         self.dispatcher = dispatcher
         self.platforms = list(platforms) if platforms is not None else None
         self.uow = uow
         self.db = db
         self.sends = sends or ThreadPoolExecutor(threads, thread_name_prefix="bizbot-send")
         self.batch, self.chunk, self.idle = batch, chunk, idle
+        self.window = 2 * threads
         self.sent = 0
         self.on_sent: Callable[[int], None] | None = None
         self._wake = asyncio.Event()
         self._stopping = False
+        self._going: set[asyncio.Future[int]] = set()  # chunks on the wire or being recorded
+        self._in_flight = 0  # their messages
+        self._held: list[Prepared] = []  # read, their slot not yet come (a platform's overall limit)
+        self._held_at = 0.0  # when (the dispatcher's clock, a timestamp) the first held one's slot comes
 
     def wake(self) -> None:
         self._wake.set()
@@ -58,29 +65,73 @@ class Pump:
         return await asyncio.get_running_loop().run_in_executor(self.db, fn, *args)
 
     async def step(self) -> float:
-        """One batch claimed, sent and recorded; returns how long to wait before the next (0: at once). The
-        batch goes in chunks, each read in one job and then sent concurrently and recorded in one job as soon
-        as its own sends are done, so one chunk is on the wire or recorded while the next is read."""
+        """Claim a batch and hand it to the send threads in chunks; returns how long to wait before the next step
+        (0: at once). Each chunk is read in one job, sent concurrently and recorded in one job once its own
+        sends are done, while the next chunks, and the next batch, are read: a full batch returns at once with
+        its chunks still on the wire (up to `window` messages in flight); a batch that emptied the queue waits
+        for them. A message whose slot has not come (an overall limit) is held, read and claimed, and tried
+        again when its slot comes, rather than put back and read again."""
         dispatcher = self.dispatcher
-        ids: list[int] = await self._db(dispatcher.claim, self.batch, self.platforms)
-        if not ids:
-            return await self._db(self._until_due)
-        going: list[asyncio.Future[int]] = []
+        if self._held and self._now() >= self._held_at:
+            held, self._held = self._held, []
+            self._start(held)
+        room = min(self.batch, self.window - self._in_flight)
+        if room <= 0:
+            await asyncio.wait(self._going, return_when=asyncio.FIRST_COMPLETED)
+            return 0.0
+        ids: list[int] = await self._db(dispatcher.claim, room, self.platforms)
         for part in _chunks(ids, self.chunk):
             if self._stopping:
                 await self._db(dispatcher.unclaim, list(part))
                 continue
-            going.append(asyncio.ensure_future(self._send(await self._db(self._prepare, part))))
-        sent = sum(await asyncio.gather(*going))
-        self.sent += sent
-        if self.on_sent is not None:
-            self.on_sent(sent)
-        return 0.0 if len(ids) >= self.batch else await self._db(self._until_due)
+            self._start(await self._db(self._prepare, part))
+        if ids and len(ids) >= room and not self._stopping:
+            return 0.0
+        await self.drain()
+        if self._stopping:
+            return 0.0
+        if self._held:
+            return max(LIMITED_WAIT, self._held_at - self._now())
+        return await self._db(self._until_due)
+
+    def _now(self) -> float:
+        return self.dispatcher.clock.now().timestamp()
+
+    def _start(self, ready: list[Prepared]) -> None:
+        if not ready:
+            return
+        self._in_flight += len(ready)
+        going = asyncio.ensure_future(self._send(ready))
+        self._going.add(going)
+
+        def gone(future: asyncio.Future[int]) -> None:
+            self._going.discard(future)
+            self._in_flight -= len(ready)
+
+        going.add_done_callback(gone)
+
+    async def drain(self) -> None:
+        """Until every chunk in flight is sent and recorded; held messages are put back when stopping."""
+        while self._going:
+            await asyncio.wait(set(self._going))
+        if self._stopping and self._held:
+            held, self._held = self._held, []
+            await self._db(self.dispatcher.unclaim, [prepared.msg_id for prepared in held])
 
     async def _send(self, ready: list[Prepared]) -> int:
         loop = asyncio.get_running_loop()
         done = await asyncio.gather(*(loop.run_in_executor(self.sends, self._transmit, p) for p in ready))
-        return await self._db(self._record, done) if done else 0
+        soon = [(p, o) for p, o in done if o.state == "deferred" and o.wait <= HOLD and not self._stopping]
+        if soon:
+            self._held += [p for p, _o in soon]
+            self._held_at = self._now() + min(o.wait for _p, o in soon)
+            held = {p.msg_id for p, _o in soon}
+            done = [(p, o) for p, o in done if p.msg_id not in held]
+        sent = await self._db(self._record, done) if done else 0
+        self.sent += sent
+        if self.on_sent is not None and sent:
+            self.on_sent(sent)
+        return sent
 
     def _transmit(self, prepared: Prepared) -> tuple[Prepared, Outcome]:
         return prepared, self.dispatcher.transmit(prepared)
@@ -137,6 +188,7 @@ class Pump:
                     await asyncio.wait_for(self._wake.wait(), wait)
                 except TimeoutError:
                     pass
+        await self.drain()
 
     def close(self) -> None:
         if isinstance(self.sends, ThreadPoolExecutor):

@@ -95,6 +95,45 @@ def test_the_pump_uses_a_platforms_budget_in_full_and_never_more(bot, app: App) 
         assert uow.session.scalar(select(func.count()).where(OutboxMessage.status == "sent")) == 95
 
 
+def test_messages_waiting_for_their_slot_are_held_read_not_put_back(bot, app: App) -> None:
+    """Three messages to one chat (one a second): the first goes, the others wait in the pump, claimed and
+    read, and go as their slots come."""
+    bot("/customer new Acme")
+    with app.uow() as uow:
+        for i in range(3):
+            enqueue(uow, org_id=1, key=f"one-chat:{i}", msgid="{reply}", params={"reply": f"r{i}"},
+                    channel="chat", urgent=True)
+        uow.commit()
+    sender = Paced(app)
+    dispatcher = Dispatcher(app.services.uow, {"console": sender}, pacer=_pacer(app))
+    start = app.clock.now().timestamp()
+    db = ThreadPoolExecutor(1)
+    pump = Pump(dispatcher, app.services.uow, db, threads=4, batch=10, idle=5.0)
+
+    async def drive() -> list[float]:
+        waits = [await pump.step()]
+        with app.uow() as uow:
+            states = sorted(uow.session.scalars(select(OutboxMessage.status).where(
+                OutboxMessage.key.like("one-chat:%"))))
+        assert states == ["sending", "sending", "sent"]  # the two held, still this process's claims
+        for _ in range(10):
+            if len(sender.sent) == 3:
+                break
+            app.clock.advance(timedelta(seconds=waits[-1]))
+            waits.append(await pump.step())
+        return waits
+
+    waits = asyncio.run(drive())
+    pump.close()
+    db.shutdown()
+    window = 1 + IN_FLIGHT
+    assert [round(t - start, 2) for t, _ in sender.sent] == [0.0, round(window, 2), round(2 * window, 2)]
+    assert len(waits) == 3  # a step a slot: no polling meanwhile
+    with app.uow() as uow:
+        assert set(uow.session.scalars(select(OutboxMessage.attempts).where(
+            OutboxMessage.key.like("one-chat:%")))) == {1}  # claimed once each
+
+
 def test_two_dispatchers_share_one_overall_limit(bot, app: App) -> None:
     """Two replicas sending with one bot token: together they keep its 30 a second (held in PostgreSQL; on
     SQLite, one process, in one pacer)."""
