@@ -174,6 +174,7 @@ class FeishuAdapter:
         self._idle = threading.Condition()
         self._ws: Any = None
         self._ws_thread: threading.Thread | None = None
+        self.identified = threading.Event()  # set once the bot's identity was asked for (known or not)
 
     # --- the SDK's side ---------------------------------------------------------------------------
     def build_dispatcher(self) -> Any:
@@ -335,9 +336,10 @@ class FeishuAdapter:
         except FeishuError as exc:
             self.status.update(bot=False, error=str(exc))
             log.warning("feishu bot info not available: %s", exc)
-            return
-        self.bot_open_id, self.bot_name = info.get("open_id"), info.get("app_name")
-        self.status.update(bot=True, error=None)
+        else:
+            self.bot_open_id, self.bot_name = info.get("open_id"), info.get("app_name")
+            self.status.update(bot=True, error=None)
+        self.identified.set()
 
     def _connect(self) -> None:
         """The long connection (lark.ws.Client), on a thread of its own: it reconnects by itself; a failure
