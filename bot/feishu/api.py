@@ -7,6 +7,10 @@ again when it nears its expiry); lark-oapi's own transport opens a new connectio
 
 Every call goes to FEISHU_DOMAIN (Feishu, Lark, or any base URL). A refusal comes back as FeishuError,
 which says whether it may pass (throttling, a server or network failure) and how long Feishu asked to wait.
+
+The tokens lark-oapi fetches are kept in bizbot's own store (given to the SDK as its token cache): when Feishu
+answers that the tenant access token is invalid or expired (revoked, the app's secret reset, a clock that
+drifted), the store is emptied and the call is made once more with a token fetched anew.
 """
 from __future__ import annotations
 
@@ -14,19 +18,24 @@ import io
 import json
 import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Feishu's answers for "too many requests": the gateway's frequency limit, and im's per-chat and per-user
 # send limits (230020: this chat, 230049: sent too often to this user)
 THROTTLED = frozenset({99991400, 230020, 230049, 11232, 11233})
+# the access token is missing, invalid or expired: fetch a new one
+TOKEN_REFUSED = frozenset({99991661, 99991663, 99991664, 99991665, 99991668})
 # the message is gone or is no card of this app: a revision has nothing left to change
 NOT_EDITABLE = frozenset({230001, 230011, 230002, 230099})
 DEFAULT_WAIT = 1.0  # seconds, when Feishu throttles without saying how long
@@ -61,6 +70,32 @@ class Profile:
     union_id: str | None = None
 
 
+class TokenStore:
+    """lark-oapi's token cache (its ICache: get, and set with an expiry as a Unix time), which bizbot can empty
+    when Feishu refuses a token it still holds. One for the process: the SDK keeps one cache for all its
+    clients."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> str:
+        with self._lock:
+            value, expires = self._tokens.get(key, ("", 0.0))
+        return value if expires > time.time() else ""
+
+    def set(self, key: str, value: str, expire: int) -> None:
+        with self._lock:
+            self._tokens[key] = (value, float(expire))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._tokens.clear()
+
+
+TOKENS = TokenStore()
+
+
 def receive_id_type(receive_id: str) -> str:
     """What a receive id is: a chat (oc_), a user's open_id (ou_) or union_id (on_)."""
     if receive_id.startswith("ou_"):
@@ -79,7 +114,8 @@ class FeishuApi:
         self.domain = settings.feishu_domain
         self.client = (sdk.Client.builder().app_id(settings.feishu_app_id)
                        .app_secret(settings.feishu_app_secret.get_secret_value())
-                       .domain(settings.feishu_domain).timeout(10).log_level(sdk.LogLevel.WARNING).build())
+                       .domain(settings.feishu_domain).timeout(10).cache(TOKENS)
+                       .log_level(sdk.LogLevel.WARNING).build())
         self.http = httpx.Client(base_url=self.client.config.domain, timeout=10.0,
                                  limits=httpx.Limits(max_connections=32, max_keepalive_connections=32))
         self._token_lock = threading.Lock()
@@ -97,6 +133,10 @@ class FeishuApi:
     def _open(self, method: str, path: str, what: str, body: dict[str, Any],
               params: dict[str, str] | None = None) -> dict[str, Any]:
         """One Open API call on the long-lived client: its `data`, or FeishuError as `_check` raises it."""
+        return _fresh_token(lambda: self._open_once(method, path, what, body, params))
+
+    def _open_once(self, method: str, path: str, what: str, body: dict[str, Any],
+                   params: dict[str, str] | None = None) -> dict[str, Any]:
         try:
             response = self.http.request(method, path, params=params, json=body,
                                          headers={"Authorization": f"Bearer {self.token()}"})
@@ -131,7 +171,12 @@ class FeishuApi:
         raise FeishuError(reason, code, (wait or DEFAULT_WAIT) if throttled else None,
                           passing=throttled or status >= 500)
 
-    def _call(self, fn: Any, request: Any, what: str) -> Any:
+    def _call(self, fn: Any, request: Callable[[], Any], what: str) -> Any:
+        """A call through lark-oapi's typed API, with the request `request()` builds (anew if the call is made
+        again: an upload's file is read as it is sent)."""
+        return _fresh_token(lambda: self._call_once(fn, request(), what))
+
+    def _call_once(self, fn: Any, request: Any, what: str) -> Any:
         try:
             response = fn(request)
         except FeishuError:
@@ -164,18 +209,24 @@ class FeishuApi:
 
     def upload_image(self, data: bytes) -> str:
         v1 = im()
-        request = (v1.CreateImageRequest.builder()
-                   .request_body(v1.CreateImageRequestBody.builder().image_type("message")
-                                 .image(io.BytesIO(data)).build()).build())
+
+        def request() -> Any:
+            return (v1.CreateImageRequest.builder()
+                    .request_body(v1.CreateImageRequestBody.builder().image_type("message")
+                                  .image(io.BytesIO(data)).build()).build())
+
         return str(self._call(self.client.im.v1.image.create, request, "im.image.create").image_key)
 
     def upload_file(self, filename: str, data: bytes) -> str:
         v1 = im()
         kind = {"xlsx": "xls", "xls": "xls", "csv": "stream", "pdf": "pdf", "docx": "doc", "doc": "doc"}.get(
             filename.rsplit(".", 1)[-1].lower(), "stream")
-        request = (v1.CreateFileRequest.builder()
-                   .request_body(v1.CreateFileRequestBody.builder().file_type(kind).file_name(filename)
-                                 .file(io.BytesIO(data)).build()).build())
+
+        def request() -> Any:
+            return (v1.CreateFileRequest.builder()
+                    .request_body(v1.CreateFileRequestBody.builder().file_type(kind).file_name(filename)
+                                  .file(io.BytesIO(data)).build()).build())
+
         return str(self._call(self.client.im.v1.file.create, request, "im.file.create").file_key)
 
     # --- people -------------------------------------------------------------------------------------
@@ -183,8 +234,9 @@ class FeishuApi:
         """contact.v3.user.get: the user's name (and union_id)."""
         import lark_oapi.api.contact.v3 as contact  # heavy: see lark()
 
-        request = contact.GetUserRequest.builder().user_id(open_id).user_id_type("open_id").build()
-        user = self._call(self.client.contact.v3.user.get, request, "contact.user.get").user
+        user = self._call(self.client.contact.v3.user.get,
+                          lambda: contact.GetUserRequest.builder().user_id(open_id).user_id_type("open_id").build(),
+                          "contact.user.get").user
         return Profile(user.name or user.en_name or user.nickname if user else None,
                        user.union_id if user else None)
 
@@ -194,17 +246,33 @@ class FeishuApi:
         sdk = lark()
         request = (sdk.BaseRequest.builder().http_method(sdk.HttpMethod.GET).uri("/open-apis/bot/v3/info")
                    .token_types({sdk.AccessTokenType.TENANT}).build())
-        try:
-            response = self.client.request(request)
-        except Exception as exc:
-            raise FeishuError(f"bot.info: {type(exc).__name__}", passing=True) from None
-        self._check(response, "bot.info")
-        raw = response.raw
+
+        def ask() -> Any:
+            try:
+                response = self.client.request(request)
+            except Exception as exc:
+                raise FeishuError(f"bot.info: {type(exc).__name__}", passing=True) from None
+            self._check(response, "bot.info")
+            return response
+
+        raw = _fresh_token(ask).raw
         try:
             body = json.loads(raw.content) if raw is not None and raw.content else {}
         except ValueError:
             body = {}
         return body.get("bot") or {}
+
+
+def _fresh_token(attempt: Callable[[], T]) -> T:
+    """`attempt()`; if Feishu refused the tenant access token, once more with a token fetched anew."""
+    try:
+        return attempt()
+    except FeishuError as exc:
+        if exc.code not in TOKEN_REFUSED:
+            raise
+        log.info("feishu refused the tenant access token (%s): fetching a new one", exc.code)
+        TOKENS.clear()
+    return attempt()
 
 
 def _seconds(value: Any) -> float | None:

@@ -3,10 +3,13 @@
 Events come two ways: POST /feishu/events (HTTP event subscription, bot.feishu.events) or the long connection
 (lark.ws.Client, which hands them to this adapter's lark-oapi EventDispatcherHandler). Either way an event is
 read into lark-oapi's typed event (P2ImMessageReceiveV1, …) and from there by the same code. A message or a
-menu click is answered first: Feishu gets its acknowledgement as soon as the event is checked and handed to a
-background task, which records its event_id (a repeat is dropped), runs the command and sends the card. A card
-click waits a bounded time, since the toast it shows is the answer to the callback; whatever is left goes on
-after. Use cases run on the database threads; Open API calls on threads of their own.
+menu click is answered first: before Feishu gets its acknowledgement the event is recorded by its event_id,
+with the event itself (a repeat is acknowledged and dropped); then a background task runs the command and
+sends the card, taking the event in the command's own transaction. An event recorded but never taken — the
+process stopped after the acknowledgement — is taken up again when bizbot starts, so a crash after the
+acknowledgement loses no command and runs none twice. A card click waits a bounded time, since the toast it
+shows is the answer to the callback; whatever is left goes on after. Use cases run on the database threads;
+Open API calls on threads of their own.
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ from bot.feishu import cards
 from bot.feishu.api import FeishuApi, FeishuError, lark
 from bot.later import keep_reply
 from bot.settings import Settings
-from domain.delivery.inbound import first_delivery
+from domain.delivery.inbound import pending_events, record_pending, take_pending
 from domain.kernel.errors import DomainError
 from domain.kernel.i18n import _, first_language, translate, use_locale
 from domain.team.handover import LEFT_NOTICE
@@ -82,6 +85,20 @@ class Incoming:
     line: str
     links: dict[str, str] = field(default_factory=dict)  # name as typed in the line → open_id
     for_bot: bool = True
+
+
+@dataclass
+class Once:
+    """The event a piece of work comes from (its key: `event:` + event_id), recorded with the event before
+    Feishu was answered. The work takes it once — in the transaction of the command it runs, or on its own
+    before work that keeps nothing — so a repeat, a resumption and a second replica run nothing twice."""
+
+    key: str | None
+    taken: bool = False
+
+
+def event_once(event_id: str | None) -> Once:
+    return Once(f"event:{event_id}" if event_id else None)
 
 
 def mention_name(name: str) -> str:
@@ -164,7 +181,7 @@ class FeishuAdapter:
         self.bot_open_id: str | None = None
         self.bot_name: str | None = None
         self.status: dict[str, Any] = {"mode": "http" if settings.feishu_http else "long_connection",
-                                       "bot": False}
+                                       "bot": False, "error": None}
         self._profiles: dict[tuple[str, str], tuple[float, str | None]] = {}
         self._welcome: set[tuple[str, str]] = set()
         self._pending: set[Any] = set()
@@ -174,6 +191,7 @@ class FeishuAdapter:
         self._idle = threading.Condition()
         self._ws: Any = None
         self._ws_thread: threading.Thread | None = None
+        self.identified = threading.Event()  # set once the bot's identity was asked for (known or not)
 
     # --- the SDK's side ---------------------------------------------------------------------------
     def build_dispatcher(self) -> Any:
@@ -201,6 +219,8 @@ class FeishuAdapter:
                 "card.action.trigger": (P2CardActionTrigger, self.card_work, True)}.get(event_type)
 
     def message_work(self, data: Any) -> Any:
+        """A private message, or a group message @-mentioning the bot, is a command line; anything else is no
+        work (and is not recorded)."""
         header, event = data.header, data.event
         message, sender = event.message, event.sender
         if message is None or sender is None or sender.sender_type != "user" or sender.sender_id is None:
@@ -209,8 +229,13 @@ class FeishuAdapter:
                      "id": {"open_id": m.id.open_id if m.id else None}} for m in (message.mentions or [])]
         who = Who(sender.tenant_key or header.tenant_key or "", sender.sender_id.open_id or "",
                   message.chat_id or "", message.chat_type == "p2p", sender.sender_id.union_id)
-        return self.on_message(header.event_id or "", who, message.message_id or "", message.message_type or "",
-                               message.content or "", mentions)
+        typed = typed_line(message.message_type or "", message.content or "", mentions, self.bot_open_id)
+        if typed is None:
+            return None
+        text, links, to_bot = typed
+        if not who.private and not to_bot:
+            return None
+        return self.on_message(event_once(header.event_id), who, message.message_id or "", text, links)
 
     def menu_work(self, data: Any) -> Any:
         header, event = data.header, data.event
@@ -218,7 +243,7 @@ class FeishuAdapter:
         if operator is None or not operator.open_id:
             return None
         who = Who(header.tenant_key or "", operator.open_id, operator.open_id, True, operator.union_id)
-        return self.on_menu(header.event_id or "", who, event.event_key or "help")
+        return self.on_menu(event_once(header.event_id), who, event.event_key or "help")
 
     def card_work(self, data: Any) -> Any:
         header, event = data.header, data.event
@@ -228,18 +253,18 @@ class FeishuAdapter:
         chat = (context.open_chat_id if context else None) or operator.open_id
         who = Who(operator.tenant_key or header.tenant_key or "", operator.open_id, chat, chat == operator.open_id,
                   operator.union_id)
-        return self.on_card(header.event_id or "", who, context.open_message_id if context else None,
+        return self.on_card(event_once(header.event_id), who, context.open_message_id if context else None,
                             action.value or {}, action.form_value or {})
 
-    # the long connection's handlers (on the SDK's thread)
+    # the long connection's handlers (on the SDK's thread: it acknowledges the event once they return)
     def on_message_event(self, data: Any) -> None:
         work = self.message_work(data)
-        if work is not None:
+        if work is not None and self._arrived(data.header.event_id, lark().JSON.marshal(data), work):
             self.later(work)
 
     def on_menu_event(self, data: Any) -> None:
         work = self.menu_work(data)
-        if work is not None:
+        if work is not None and self._arrived(data.header.event_id, lark().JSON.marshal(data), work):
             self.later(work)
 
     def on_card_event(self, data: Any) -> Any:
@@ -248,7 +273,9 @@ class FeishuAdapter:
         )
 
         work = self.card_work(data)
-        toast = self._wait(work) if work is not None else None
+        toast = None
+        if work is not None and self._arrived(data.header.event_id, lark().JSON.marshal(data), work):
+            toast = self._wait(work)
         return P2CardActionTriggerResponse({"toast": toast} if toast else {})
 
     # the HTTP route's (on the event loop)
@@ -259,8 +286,10 @@ class FeishuAdapter:
         if found is None:
             return {"msg": "success"}
         kind, read, waits = found
-        work = read(lark().JSON.unmarshal(json.dumps(event, ensure_ascii=False), kind))
-        if work is None:
+        raw = json.dumps(event, ensure_ascii=False)
+        data = lark().JSON.unmarshal(raw, kind)
+        work = read(data)
+        if work is None or not await self.db(self._arrived, data.header.event_id, raw, work):
             return {"msg": "success"} if not waits else {}
         task = self.later(work)
         if not waits:
@@ -322,10 +351,35 @@ class FeishuAdapter:
     # --- lifecycle --------------------------------------------------------------------------------
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
-        self.loop.create_task(self.identify())
+        self.loop.create_task(self.identify_and_resume())
         if not self.settings.feishu_http:
             self._ws_thread = threading.Thread(target=self._connect, name="bizbot-feishu-ws", daemon=True)
             self._ws_thread.start()
+
+    async def identify_and_resume(self) -> None:
+        await self.identify()
+        await self.resume()
+
+    async def resume(self) -> int:
+        """Take up the events recorded and acknowledged whose work never started (the process that took them
+        stopped first): each runs as it would have, once — a replica that took it meanwhile runs it instead."""
+        events = await self.db(self._still_pending)
+        for key, raw in events:
+            try:
+                found = self.reader(str(json.loads(raw)["header"]["event_type"]))
+                work = found[1](lark().JSON.unmarshal(raw, found[0])) if found is not None else None
+            except (ValueError, KeyError, TypeError):
+                work = None
+            if work is None:  # nothing to do for it now: it is not taken up again
+                await self.db(self._take, Once(key))
+                continue
+            log.info("feishu event %s taken up again after a restart", key)
+            self.later(work)
+        return len(events)
+
+    def _still_pending(self) -> list[tuple[str, str]]:
+        with self.app.uow() as uow:
+            return pending_events(uow, PLATFORM)
 
     async def identify(self) -> None:
         """The bot's open_id (to tell a group message @-mentioning it) — a Feishu that cannot be reached only
@@ -335,9 +389,10 @@ class FeishuAdapter:
         except FeishuError as exc:
             self.status.update(bot=False, error=str(exc))
             log.warning("feishu bot info not available: %s", exc)
-            return
-        self.bot_open_id, self.bot_name = info.get("open_id"), info.get("app_name")
-        self.status.update(bot=True, error=None)
+        else:
+            self.bot_open_id, self.bot_name = info.get("open_id"), info.get("app_name")
+            self.status["bot"] = True  # (an error the long connection reported stays)
+        self.identified.set()
 
     def _connect(self) -> None:
         """The long connection (lark.ws.Client), on a thread of its own: it reconnects by itself; a failure
@@ -347,6 +402,9 @@ class FeishuAdapter:
         self._ws = sdk.ws.Client(self.settings.feishu_app_id, self.settings.feishu_app_secret.get_secret_value(),
                                  event_handler=self.dispatcher, domain=self.settings.feishu_domain,
                                  log_level=sdk.LogLevel.WARNING)
+        # the client's observer hooks: it lost its connection (or could not open it) and tries again; it is back
+        self._ws.on_reconnecting = lambda: self.status.update(connected=False)
+        self._ws.on_reconnected = lambda: self.status.update(connected=True, error=None)
         self.status["connected"] = True
         try:
             self._ws.start()
@@ -366,9 +424,52 @@ class FeishuAdapter:
     async def call(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.calls, fn, *args)
 
-    def _first(self, key: str) -> bool:
+    def _arrived(self, event_id: str | None, raw: str, work: Any) -> bool:
+        """Record an event with its work still to do, before Feishu is answered; False for a repeat (its
+        `work`, a coroutine, is then closed unrun)."""
+        if not event_id:
+            return True
         with self.app.uow() as uow:
-            return first_delivery(uow, PLATFORM, key)
+            first = record_pending(uow, PLATFORM, f"event:{event_id}", raw)
+            uow.commit()
+        if not first:
+            work.close()
+        return first
+
+    def _take(self, once: Once) -> bool:
+        """Take the event's work on its own (for work that keeps nothing, or after a failure): False when it
+        was taken before."""
+        if once.key is None or once.taken:
+            return True
+        with self.app.uow() as uow:
+            took = take_pending(uow, PLATFORM, once.key)
+            uow.commit()
+        once.taken = True
+        return took
+
+    def _dispatch(self, ctx: Ctx, line: str, once: Once) -> Reply | None:
+        """Run a command, taking its event in the command's own transaction: None when it was taken before."""
+        with self.app.uow() as uow:
+            if once.key is not None and not once.taken:
+                key = once.key
+                if not uow.carry(lambda u: take_pending(u, PLATFORM, key)):
+                    return None
+                once.taken = True
+            reply = self.registry.dispatch(ctx.within(uow), line)
+            uow.commit()  # what is still carried: the taking, when the command itself committed nothing
+        return reply
+
+    def _submit(self, ctx: Ctx, cmd: Command, data: dict[str, str], once: Once) -> Reply | dict[str, str] | None:
+        """A form card's submit, like _dispatch."""
+        with self.app.uow() as uow:
+            if once.key is not None and not once.taken:
+                key = once.key
+                if not uow.carry(lambda u: take_pending(u, PLATFORM, key)):
+                    return None
+                once.taken = True
+            outcome = self.registry.submit(ctx.within(uow), cmd, data)
+            uow.commit()
+        return outcome
 
     async def profile(self, who: Who) -> str | None:
         """The user's name (contact.v3.user.get, cached for an hour; a failure for five minutes)."""
@@ -473,59 +574,62 @@ class FeishuAdapter:
                         ctx=ctx)
 
     # --- messages ---------------------------------------------------------------------------------
-    async def on_message(self, event_id: str, who: Who, message_id: str, message_type: str, content: str,
-                         mentions: list[dict[str, Any]]) -> None:
-        """A private message, or a group message @-mentioning the bot, is a command line; once per event."""
-        typed = typed_line(message_type, content, mentions, self.bot_open_id)
-        if typed is None:
-            return
-        text, links, to_bot = typed
-        if not who.private and not to_bot:
-            return
+    async def on_message(self, once: Once, who: Who, message_id: str, text: str, links: dict[str, str]) -> None:
+        """A command line typed to the bot; once per event."""
         async with self._working:
-            if not await self.db(self._first, f"event:{event_id}"):
-                return
-            await self.safely(who, self.run_line(who, command_line(text), links, message_id), message_id)
+            await self.safely(who, self.run_line(who, command_line(text), links, message_id, once), message_id,
+                              once)
 
-    async def on_menu(self, event_id: str, who: Who, key: str) -> None:
+    async def on_menu(self, once: Once, who: Who, key: str) -> None:
         """A click in the bot's menu (机器人菜单): its key names the command (`lead_list` runs /lead list)."""
         async with self._working:
-            if not await self.db(self._first, f"event:{event_id}"):
-                return
-            await self.safely(who, self.run_line(who, command_line(key.replace("_", " ")), {}, None), None)
+            await self.safely(who, self.run_line(who, command_line(key.replace("_", " ")), {}, None, once), None,
+                              once)
 
-    async def safely(self, who: Who, work: Any, message_id: str | None) -> None:
+    async def safely(self, who: Who, work: Any, message_id: str | None, once: Once) -> None:
         """Run a command's work after its acknowledgement; if it fails, the person is told so in the chat (the
-        failure is logged with the same incident number), rather than hearing nothing."""
+        failure is logged with the same incident number), rather than hearing nothing, and the event is not
+        taken up again."""
         try:
             await work
         except Exception:
+            await self.db(self._take, once)
             incident = f"{time.time_ns():x}"[-8:]
             log.exception("feishu command failed (incident %s)", incident)
             with use_locale(self.settings.locale):
                 told = error(_("Something went wrong (incident {id}); nothing was changed.").format(id=incident))
             await self.send(who.chat_id, told, self.settings.locale, reply_to=None if who.private else message_id)
 
-    async def run_line(self, who: Who, line: str, links: dict[str, str], message_id: str | None) -> None:
+    async def run_line(self, who: Who, line: str, links: dict[str, str], message_id: str | None, once: Once
+                       ) -> None:
+        """A command line: its event is taken with the command's own transaction, or, on the ways that keep
+        nothing of their own (or keep it once anyway: an invite or enrolment code), just before."""
         head, _sep, rest = line.partition(" ")
         name = head[1:].lower()
         if name in ("start", "join") and rest.strip() and who.private:
-            await self.redeem(who, rest.strip())
+            if await self.db(self._take, once):
+                await self.redeem(who, rest.strip())
             return
         if name == "enrol" and rest.strip():
+            if not await self.db(self._take, once):
+                return
             handled = await self.db(self._enrolment, who, rest.strip())
             if handled is not None:
                 await self.send(who.chat_id, handled, self.settings.locale, reply_to=message_id)
                 return
         ctx = await self.context(who)
         if isinstance(ctx, Reply):
-            await self.send(who.open_id if not who.private else who.chat_id, ctx, self.settings.locale)
+            if await self.db(self._take, once):
+                await self.send(who.open_id if not who.private else who.chat_id, ctx, self.settings.locale)
             return
         form = self.registry.form_for(name, rest)
         if form is not None or (not rest.strip() and name in self.registry.groups()):
-            await self.without_arguments(ctx, who, name, form, message_id)
+            if await self.db(self._take, once):
+                await self.without_arguments(ctx, who, name, form, message_id)
             return
-        reply = await self.db(self.registry.dispatch, ctx, line)
+        reply = await self.db(self._dispatch, ctx, line, once)
+        if reply is None:  # a repeat: taken before
+            return
         if links and name == "team" and not reply.error:
             reply = await self.db(self._link_accounts, ctx, who.tenant, links, reply)
         await self.answer(ctx, who, reply, line, message_id)
@@ -542,7 +646,7 @@ class FeishuAdapter:
         if cmd.missing({}):
             await self.open_form(ctx, who, cmd, {}, None, message_id)
             return
-        reply = await self.db(self.registry.dispatch, ctx, f"/{group}")
+        reply = await self.db(self._dispatch, ctx, f"/{group}", Once(None))
         await self.answer(ctx, who, reply, f"/{group}", message_id)
 
     async def open_form(self, ctx: Ctx, who: Who, cmd: Command, data: dict[str, Any], origin: dict[str, Any] | None,
@@ -614,20 +718,30 @@ class FeishuAdapter:
         return replace(reply, text="\n".join([reply.text, *notes]).strip())
 
     # --- card callbacks ---------------------------------------------------------------------------
-    async def on_card(self, event_id: str, who: Who, message_id: str | None, value: dict[str, Any],
+    async def on_card(self, once: Once, who: Who, message_id: str | None, value: dict[str, Any],
                       form_value: dict[str, Any]) -> dict[str, Any] | None:
-        """A button or a form card's submit: its toast (what the clicker sees at once), or None."""
-        if event_id and not await self.db(self._first, f"event:{event_id}"):
-            return None
+        """A button or a form card's submit: its toast (what the clicker sees at once), or None. Its event is
+        taken with the command it runs, or just before anything else it does."""
+        try:
+            return await self._on_card(once, who, message_id, value, form_value)
+        except Exception:
+            await self.db(self._take, once)
+            raise
+
+    async def _on_card(self, once: Once, who: Who, message_id: str | None, value: dict[str, Any],
+                       form_value: dict[str, Any]) -> dict[str, Any] | None:
         ctx = await self.context(who)
         if isinstance(ctx, Reply):
-            return {"type": "error", "content": ctx.text}
+            return {"type": "error", "content": ctx.text} if await self.db(self._take, once) else None
         if isinstance(value.get("form"), str):
-            return await self.on_form(ctx, who, message_id, value, form_value)
+            return await self.on_form(ctx, who, message_id, value, form_value, once)
         line = str(value.get("line") or "")
         if not line:
+            await self.db(self._take, once)
             return None
         if "page" in value and message_id:
+            if not await self.db(self._take, once):
+                return None
             reply = await self.db(self.registry.dispatch, ctx, line)
             with use_locale(ctx.actor.locale):
                 card = cards.card(reply, line, int(value.get("page") or 0))
@@ -637,16 +751,21 @@ class FeishuAdapter:
         try:
             cmd, data = self.registry.fields(line)
         except DomainError as exc:
+            await self.db(self._take, once)
             with use_locale(ctx.actor.locale):
                 return {"type": "error", "content": translate_error(exc)}
         if cmd.missing(data):
+            if not await self.db(self._take, once):
+                return None
             refusal = await self.db(precheck, ctx, cmd, data)
             if refusal:  # e.g. done already, by whom: said to the clicker, no form opened
                 return {"type": "error", "content": refusal[:200]}
             origin = {"message_id": message_id, "text": str(value.get("text") or "")} if decision else None
             await self.open_form(ctx, who, cmd, data, origin, checked=True)
             return None
-        reply = await self.db(self.registry.dispatch, ctx, line)
+        reply = await self.db(self._dispatch, ctx, line, once)
+        if reply is None:  # a repeat: taken before
+            return None
         if decision:
             if reply.error:  # someone was first, or it may not be decided: said to the clicker only
                 return {"type": "error", "content": reply.text}
@@ -666,14 +785,17 @@ class FeishuAdapter:
             log.info("could not revise the decided card: %s", exc)
 
     async def on_form(self, ctx: Ctx, who: Who, message_id: str | None, value: dict[str, Any],
-                      form_value: dict[str, Any]) -> dict[str, Any] | None:
+                      form_value: dict[str, Any], once: Once) -> dict[str, Any] | None:
         cmd = self.registry.commands.get(str(value["form"]))
         if cmd is None:
+            await self.db(self._take, once)
             return None
         members = await self.db(self._members, who.tenant, [str(v) for v in form_value.values()
                                                             if isinstance(v, str) and v.startswith("ou_")])
         data = cards.form_values(cmd, form_value, members)
-        outcome = await self.db(self.registry.submit, ctx, cmd, data)
+        outcome = await self.db(self._submit, ctx, cmd, data, once)
+        if outcome is None:  # a repeat: taken before
+            return None
         if isinstance(outcome, dict):  # field problems: the form stays as it is, the toast says what is wrong
             return {"type": "error", "content": "\n".join(outcome.values())[:200]}
         origin = value.get("origin")

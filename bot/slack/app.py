@@ -38,7 +38,7 @@ from bot.slack.oauth import oauth_settings
 from bot.slack.shape import payload_problem
 from bot.transient import transient
 from domain.delivery.inbound import first_delivery, record_delivery
-from domain.kernel.errors import DomainError
+from domain.kernel.errors import DomainError, Invalid
 from domain.kernel.i18n import _, first_language, normalize_locale, translate, use_locale
 from domain.kernel.logcontext import bound
 from domain.team.handover import LEFT_NOTICE
@@ -51,6 +51,7 @@ from domain.team.members import (
     link_identity,
     may_open,
     redeem_enrolment,
+    redeem_invite,
     resolve_member,
 )
 from handlers import forms
@@ -266,9 +267,22 @@ class SlackAdapter:
         return ctx, self.registry.dispatch(ctx, line)
 
     def _redeem(self, user: SlackUser, name: str | None, slack_locale: str | None, code: str) -> Reply:
-        """`/enrol CODE` from someone who is not a member here: the operator's code makes this workspace a
+        """`/enrol CODE` from someone who is not a member here: a `/team invite` code links this Slack account
+        to the invited member (of a department on any platform); the operator's code makes this workspace a
         department with them as its admin. A code that joins a group to a department does not work here: a
         department's messages go out with one workspace's token."""
+        with self.app.uow() as uow:
+            try:
+                member = redeem_invite(uow, code, PLATFORM, user.team_id, user.user_id)
+            except Invalid:  # no member's invite: an operator's code, or none
+                member = None
+            except DomainError as exc:
+                with use_locale(slack_locale or self.settings.locale):
+                    return error(translate_error(exc))
+        if member is not None:
+            with use_locale(member.locale or slack_locale or self.settings.locale):
+                return Reply(text=_("Welcome, {name}! This Slack account now acts as {name}. "
+                                    "Type /help to begin.").format(name=member.name), private=True)
         with self.app.uow() as uow:
             try:
                 done = redeem_enrolment(uow, code, Place(PLATFORM, user.team_id, user.team_id),

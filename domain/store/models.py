@@ -410,6 +410,9 @@ class InboundEvent(Base):
     platform: Mapped[str] = mapped_column(String(20))
     key: Mapped[str] = mapped_column(String(200))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # the event as delivered, while the work it asks for is still to do (recorded before the platform's
+    # acknowledgement, cleared in the transaction of that work): after a restart it is taken up again
+    pending: Mapped[str | None] = mapped_column(Text)
 
 
 class Invite(Base):

@@ -1,6 +1,7 @@
 """A local fake of Feishu's Open API (what lark-oapi's Client calls through its domain): the tenant access
-token, the bot's info, im messages (create, reply, patch), image and file upload, contact user get; and
-Feishu's throttling answers (HTTP 429 with code 99991400 and x-ogw-ratelimit-reset, or im's 230020)."""
+token, the bot's info, im messages (create, reply, patch), image and file upload, contact user get, the long
+connection's endpoint (answered by a FakeLongConnection, tests/fakes/feishu_ws_fake.py); and Feishu's throttling
+answers (HTTP 429 with code 99991400 and x-ogw-ratelimit-reset, or im's 230020)."""
 from __future__ import annotations
 
 import itertools
@@ -56,6 +57,8 @@ class _Handler(FakeHandler):
 
 
 def _name(verb: str, path: str) -> str:
+    if path == "/callback/ws/endpoint":
+        return "ws.endpoint"
     parts = path.removeprefix("/open-apis/").split("/")
     if parts[:2] == ["auth", "v3"]:
         return "auth.tenant_access_token"
@@ -87,6 +90,7 @@ class FakeFeishu(FakeServer[Call]):
         self._faults: dict[str, deque[tuple[int, dict[str, Any], dict[str, str]]]] = {}
         self._ids = itertools.count(1)
         self.bot_reachable = True
+        self.long_connection: Any = None  # a FakeLongConnection: where /callback/ws/endpoint sends a client
         self._held: dict[str, threading.Event] = {}
 
     def hold(self, method: str) -> threading.Event:
@@ -114,6 +118,11 @@ class FakeFeishu(FakeServer[Call]):
             gate = self._held.get(call.method)
         if gate is not None:
             gate.wait(10)
+        if call.method == "ws.endpoint":
+            if self.long_connection is None:
+                return 404, {"code": 404, "msg": "not found"}, {}
+            status, answer = self.long_connection.endpoint(call.body)
+            return status, answer, {}
         if call.method == "auth.tenant_access_token":
             return 200, {"code": 0, "msg": "ok", "tenant_access_token": "t-fake-tenant-token", "expire": 7200}, {}
         if call.method != "auth.tenant_access_token" and not call.headers.get("authorization", "").startswith(

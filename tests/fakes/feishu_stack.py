@@ -2,7 +2,6 @@
 signed events in at /feishu/events."""
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
@@ -24,12 +23,7 @@ class FeishuStack(AppStack):
         super().__init__(db_url, clock, **{
             "feishu_app_id": APP_ID, "feishu_app_secret": APP_SECRET, "feishu_verification_token": TOKEN,
             "feishu_encrypt_key": KEY, "feishu_domain": fake.root, **settings})
-        self.fake.wait_for("bot.info")
-        adapter = self.asgi.state.feishu
-        for _ in range(200):
-            if adapter.bot_open_id:
-                break
-            time.sleep(0.01)
+        assert self.asgi.state.feishu.identified.wait(10), "the bot's identity was not asked for"
 
     def post(self, event: dict[str, Any], key: str = KEY, timestamp: int | None = None,
              headers: dict[str, str] | None = None, settle: bool = True) -> httpx.Response:

@@ -10,7 +10,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PLATFORM_PREFIXES = ("BIZBOT_", "SLACK_", "TELEGRAM_")
+PLATFORM_PREFIXES = ("BIZBOT_", "SLACK_", "TELEGRAM_", "FEISHU_")
 
 
 def free_port() -> int:

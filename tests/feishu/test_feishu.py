@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Iterator
 
-import lark_oapi
 import pytest
 from click.testing import CliRunner
 from fakes.feishu_fake import FakeFeishu, buttons, card_text
@@ -218,43 +216,6 @@ def test_outbox_rate_limit_answers_are_honoured(fs: FeishuStack, clock) -> None:
 def test_readyz_reports_feishu(fs: FeishuStack) -> None:
     body = fs.http.get("/readyz").json()
     assert body["platforms"]["feishu"] == {"mode": "http", "bot": True, "error": None}
-
-
-def test_the_long_connection_uses_the_same_dispatcher_as_the_http_route(db_url: str, clock, fake: FakeFeishu,
-                                                                       monkeypatch) -> None:
-    """Without a Verification Token and Encrypt Key, `bizbot serve` opens lark.ws.Client with the adapter's
-    one dispatcher (Feishu's ws endpoint protocol cannot be served by a local fake: the client is started
-    against the fake's domain, fails to get an endpoint, and the other routes keep serving)."""
-    started: list = []
-
-    class Recording(lark_oapi.ws.Client):
-        def __init__(self, *args, **kwargs) -> None:
-            super().__init__(*args, **kwargs)
-            self.given = kwargs
-
-        def start(self) -> None:
-            started.append(self)
-            raise RuntimeError("no ws endpoint here")
-
-    monkeypatch.setattr(lark_oapi.ws, "Client", Recording)
-    stack = FeishuStack(db_url, clock, fake, feishu_verification_token=None, feishu_encrypt_key=None)
-    try:
-        adapter = stack.asgi.state.feishu
-        for _ in range(100):
-            if started and adapter.status.get("connected") is False:
-                break
-            clock_sleep()
-        (client,) = started
-        assert client.given["event_handler"] is adapter.dispatcher and client.given["domain"] == fake.root
-        body = stack.http.get("/readyz").json()["platforms"]["feishu"]
-        assert body["mode"] == "long_connection" and body["connected"] is False
-        assert stack.http.post("/feishu/events", content=b"{}").status_code in (404, 405)
-    finally:
-        stack.close()
-
-
-def clock_sleep() -> None:
-    time.sleep(0.02)
 
 
 def test_feishu_setup_checks_the_configuration_against_the_open_api(fake: FakeFeishu, monkeypatch) -> None:

@@ -98,3 +98,32 @@ def test_digest_chart_and_export_are_uploaded_before_their_cards(fs: FeishuStack
     assert sent[0]["content"]["image_key"].startswith("img_") and sent[2]["content"]["file_key"].startswith("file_")
     assert "chart for the meeting" in card_text(sent[1]["content"])
     assert "Your export" in card_text(sent[3]["content"])
+
+
+@pytest.mark.parametrize("code", [99991663, 99991668, 99991661])
+def test_a_refused_tenant_token_is_fetched_anew_and_the_call_made_again(fs: FeishuStack, code: int) -> None:
+    """Feishu answers that the tenant access token is invalid or expired: the token kept is dropped, a new one
+    fetched, and the call made once more — for a message (bizbot's own client) and an image upload (lark-oapi's
+    typed API) alike."""
+    dm(fs, "/help")
+    fetched = len(fs.fake.calls_to("auth.tenant_access_token"))
+    fs.fake.fail("im.message.create", status=400, code=code)
+    (answer,) = dm(fs, "/customer new Acme")
+    assert "Acme" in card_text(answer["content"])
+    assert len(fs.fake.calls_to("auth.tenant_access_token")) == fetched + 1
+    assert len(fs.fake.calls_to("im.message.create")) == 3          # /help's card, the refused try, the answer
+    dm(fs, "/digest")
+    fs.fake.fail("im.image.create", status=400, code=code)
+    assert fs.deliver() == 1
+    assert len(fs.fake.calls_to("auth.tenant_access_token")) == fetched + 2
+    (first, again) = fs.fake.calls_to("im.image.create")
+    assert b"\x89PNG\r\n\x1a\n" in again.body and again.body.count(b"\x89PNG") == first.body.count(b"\x89PNG")
+    assert [m["msg_type"] for m in fs.fake.sent(WANG)] == ["image", "interactive"]
+
+
+def test_a_token_refused_again_is_not_asked_for_without_end(fs: FeishuStack) -> None:
+    dm(fs, "/help")
+    fetched = len(fs.fake.calls_to("auth.tenant_access_token"))
+    fs.fake.fail("im.message.create", status=400, code=99991663, times=2)
+    assert dm(fs, "/customer new Acme") == []                         # refused twice: logged, not kept
+    assert len(fs.fake.calls_to("auth.tenant_access_token")) == fetched + 1
