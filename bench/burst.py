@@ -93,9 +93,8 @@ def _slack_class() -> Any:
                 else:
                     self.last[channel] = now
                     refused = False
-            if self._delay:
+            if refused:  # an accepted call waits its latency in FakeSlack._respond
                 time.sleep(self._delay)
-            if refused:
                 return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"}
             with self.lock:
                 self.accepted[channel] += 1
