@@ -134,11 +134,19 @@ def enqueue(
         available_at=deliver_at(org, available_at or uow.now, urgent),
         created_at=uow.now,
     )
-    dialect = uow.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    uow.session.execute(
-        insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["key"])
-    )
+    uow.session.execute(_new_message(uow), values)
+
+
+_NEW_MESSAGE = {
+    "postgresql": pg_insert(OutboxMessage).on_conflict_do_nothing(index_elements=["key"]),
+    "sqlite": sqlite_insert(OutboxMessage).on_conflict_do_nothing(index_elements=["key"]),
+}
+
+
+def _new_message(uow: UnitOfWork) -> Any:
+    """An outbox row's insert that does nothing when its key exists: one statement, its values given as
+    parameters (a statement built with its values would be keyed and compiled anew for every message)."""
+    return _NEW_MESSAGE[uow.session.get_bind().dialect.name]
 
 
 @dataclass(frozen=True)
