@@ -170,7 +170,7 @@ def sweep_batch(uow_factory: UowFactory, batch: int = 200, fence: Callable[[Unit
     retried later and parked after repeated failures, and the others go on: the batch is first fired as a
     whole (a savepoint per item costs SQLite about three times the firing itself), and only when an item
     fails is it fired again, each item in a savepoint of its own. An item of a kind that runs `alone` (a
-    weekly digest) is fired in a batch of its own. Items are claimed with FOR UPDATE SKIP LOCKED, so several
+    weekly digest) is fired in a batch of its own, once no other item is due. Items are claimed with FOR UPDATE SKIP LOCKED, so several
     replicas may sweep at once. Returns how many were fired (or failed) and whether more may be due."""
     try:
         return _sweep_batch(uow_factory, batch, fence, isolate=False)
@@ -185,22 +185,18 @@ def _sweep_batch(uow_factory: UowFactory, batch: int, fence: Callable[[UnitOfWor
             return 0, False
         if isolate:
             _begin(uow)
-        items = list(
-            uow.session.scalars(
-                select(DueItem)
-                .where(DueItem.state == "pending", DueItem.due_at <= uow.now)
-                .order_by(DueItem.due_at, DueItem.id)
-                .limit(batch)
-                .with_for_update(skip_locked=True)
-            )
-        )
         kinds = uow.wiring[DUE_KINDS]
+        due = (select(DueItem).where(DueItem.state == "pending", DueItem.due_at <= uow.now)
+               .order_by(DueItem.due_at, DueItem.id).with_for_update(skip_locked=True))
+        # the kinds that run alone (a department's weekly digest) are claimed one at a time, once nothing else
+        # is due: a batch of them locked to fire one would keep the other replicas from the rest
+        alone = [kind.name for kind in kinds.values() if kind.alone]
+        items = list(uow.session.scalars(due.where(DueItem.kind.not_in(alone)).limit(batch)))
+        if not items and alone:
+            items = list(uow.session.scalars(due.where(DueItem.kind.in_(alone)).limit(1)))
         held = _prefetch(uow, kinds, items)  # kept while the batch fires: the session holds its objects weakly
-        done = 0
         for item in items:
             kind = kinds.get(item.kind)  # a kind this installation does not have: marked fired, unsent
-            if kind is not None and kind.alone and done:
-                break  # a job of its own: the next batch
             if isolate:
                 try:
                     with uow.session.begin_nested():
@@ -209,12 +205,9 @@ def _sweep_batch(uow_factory: UowFactory, batch: int, fence: Callable[[UnitOfWor
                     _failed(uow, item, exc)
             else:
                 _fire(uow, kind, item)  # a failure rolls the batch back: it is fired again, item by item
-            done += 1
-            if kind is not None and kind.alone:
-                break
         del held
         uow.commit()
-    return done, bool(items)
+    return len(items), bool(items)
 
 
 def _prefetch(uow: UnitOfWork, kinds: Mapping[str, DueKind], items: list[DueItem]) -> list[Any]:
