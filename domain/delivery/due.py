@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from domain.delivery.outbox import enqueue
+from domain.delivery.outbox import enqueue, inserted_together
 from domain.kernel.i18n import N_
 from domain.kernel.wiring import Key
 from domain.store.models import DueItem, Member, Organisation
@@ -169,9 +169,10 @@ def sweep_batch(uow_factory: UowFactory, batch: int = 200, fence: Callable[[Unit
     """Fire up to `batch` items due by now in one transaction. An item whose firing fails is rolled back alone,
     retried later and parked after repeated failures, and the others go on: the batch is first fired as a
     whole (a savepoint per item costs SQLite about three times the firing itself), and only when an item
-    fails is it fired again, each item in a savepoint of its own. An item of a kind that runs `alone` (a
-    weekly digest) is fired in a batch of its own, once no other item is due. Items are claimed with FOR UPDATE SKIP LOCKED, so several
-    replicas may sweep at once. Returns how many were fired (or failed) and whether more may be due."""
+    fails is it fired again, each item in a savepoint of its own; fired whole, the batch's messages are
+    inserted in one statement. An item of a kind that runs `alone` (a weekly digest) is fired in a batch of
+    its own, once no other item is due. Items are claimed with FOR UPDATE SKIP LOCKED, so several replicas
+    may sweep at once. Returns how many were fired (or failed) and whether more may be due."""
     try:
         return _sweep_batch(uow_factory, batch, fence, isolate=False)
     except Exception:  # which item failed is found by firing each in a savepoint of its own
@@ -195,16 +196,17 @@ def _sweep_batch(uow_factory: UowFactory, batch: int, fence: Callable[[UnitOfWor
         if not items and alone:
             items = list(uow.session.scalars(due.where(DueItem.kind.in_(alone)).limit(1)))
         held = _prefetch(uow, kinds, items)  # kept while the batch fires: the session holds its objects weakly
-        for item in items:
-            kind = kinds.get(item.kind)  # a kind this installation does not have: marked fired, unsent
-            if isolate:
+        if isolate:
+            for item in items:
                 try:
                     with uow.session.begin_nested():
-                        _fire(uow, kind, item)
+                        _fire(uow, kinds.get(item.kind), item)
                 except Exception as exc:  # this item's failure alone: its savepoint is rolled back
                     _failed(uow, item, exc)
-            else:
-                _fire(uow, kind, item)  # a failure rolls the batch back: it is fired again, item by item
+        else:
+            with inserted_together(uow):  # the batch's messages in one statement
+                for item in items:  # a failure rolls the batch back: it is fired again, item by item
+                    _fire(uow, kinds.get(item.kind), item)  # a kind this installation lacks: marked fired
         del held
         uow.commit()
     return len(items), bool(items)

@@ -6,7 +6,8 @@ fall due together are sent as one message (`merge_due`).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -134,7 +135,11 @@ def enqueue(
         available_at=deliver_at(org, available_at or uow.now, urgent),
         created_at=uow.now,
     )
-    uow.session.execute(_new_message(uow), values)
+    waiting = uow.session.info.get(_WAITING)
+    if waiting is not None:
+        waiting.append(values)
+    else:
+        uow.session.execute(_new_message(uow), values)
 
 
 _NEW_MESSAGE = {
@@ -143,10 +148,26 @@ _NEW_MESSAGE = {
 }
 
 
+_WAITING = "bizbot.outbox.waiting"  # in Session.info: the rows `enqueue` keeps for one insert (inserted_together)
+
+
 def _new_message(uow: UnitOfWork) -> Any:
     """An outbox row's insert that does nothing when its key exists: one statement, its values given as
     parameters (a statement built with its values would be keyed and compiled anew for every message)."""
     return _NEW_MESSAGE[uow.session.get_bind().dialect.name]
+
+
+@contextmanager
+def inserted_together(uow: UnitOfWork) -> Iterator[None]:
+    """Within it, the messages `enqueue` adds are inserted together as it ends (one statement for a sweep's
+    batch, not one a message). For work that does not read back the messages it adds; if it fails, none are."""
+    uow.session.info[_WAITING] = waiting = []
+    try:
+        yield
+    finally:
+        del uow.session.info[_WAITING]
+    if waiting:
+        uow.session.execute(_new_message(uow), waiting)
 
 
 @dataclass(frozen=True)
