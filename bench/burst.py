@@ -1,12 +1,13 @@
-"""A 09:00 burst against `bizbot serve` on PostgreSQL: reminders due at one instant, swept and delivered by 1 or 2
-replicas within the platforms' limits, while people type commands.
+"""A 09:00 burst against `bizbot serve`: reminders due at one instant, swept and delivered by 1 or 2 replicas on
+PostgreSQL (or one process on SQLite) within the platforms' limits, while people type commands.
 
-    .venv/bin/python bench/burst.py [--url postgresql://postgres@127.0.0.1:5432/test] [--replicas 1 2]
-        [--latency 0 0.15] [--departments 50] [--members 100] [--telegram 600] [--max-seconds 300]
+    .venv/bin/python bench/burst.py [--url postgresql://postgres@127.0.0.1:5432/test | sqlite://] [--replicas 1 2]
+        [--latency 0 0.15] [--departments 50] [--members 100] [--each 1] [--telegram 600] [--max-seconds 300]
 
-For every (replicas, latency) case, on a database of its own (created on the server of --url, dropped at
-the end): `--departments` Slack workspaces × `--members` members, and one Telegram group of `--telegram`
-members, each member with one callback reminder (a due item) due at the same instant. The servers are
+For every (replicas, latency) case, on a database of its own (on PostgreSQL created on the server of --url and
+dropped at the end; on SQLite a file of its own, one process): `--departments` Slack workspaces × `--members`
+members, and one Telegram group of `--telegram` members, each member with `--each` callback reminders (due
+items) due at the same instant (several to one person go out merged, as one message). The servers are
 `bizbot serve` processes on 127.0.0.1 (tests/fakes/serve_process.py), all started before the instant and
 stopped (SIGTERM) at the end. The Slack and Telegram Web APIs are fakes (tests/fakes) in processes of their
 own, answering after `--latency` seconds and enforcing the platforms' limits: Slack one message a second
@@ -15,7 +16,7 @@ that breaks one is answered 429 with Retry-After and counted as a limit broken.
 
 Reported per case:
   sweep       seconds from the instant until no reminder is still due (all in the outbox)
-  delivered   messages the fakes accepted, lost (reminders with no accepted message) and doubled (more than
+  delivered   messages the fakes accepted, lost (members with no accepted message) and doubled (more than
               one to a member), limits broken (429s)
   rate        Slack and Telegram messages a second, from the instant to the last accepted send, total and
               per replica (sent rows by the replica that claimed them)
@@ -32,6 +33,7 @@ import argparse
 import asyncio
 import multiprocessing as mp
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -158,8 +160,8 @@ class Fake:
 
 
 # --- the data ------------------------------------------------------------------------------------------
-def seed(url: str, departments: int, members: int, telegram: int) -> tuple[list[str], int]:
-    """Departments, members with their identities, one customer, callback and due item each (due far
+def seed(url: str, departments: int, members: int, telegram: int, each: int = 1) -> tuple[list[str], int]:
+    """Departments, members with their identities, `each` customers, callbacks and due items a member (due far
     away until the instant). Returns the Slack team ids and the reminders' count."""
     from bot.bootstrap import bootstrap
     from bot.settings import Settings
@@ -194,7 +196,7 @@ def seed(url: str, departments: int, members: int, telegram: int) -> tuple[list[
             uow.session.execute(insert(Customer), [
                 {"org_id": org.id, "number": i + 1, "name": f"c{i}", "name_key": f"c{i}", "owner_id": m,
                  "level": "regular", "risk": "low", "cadence_days": 30, "created_at": now, "updated_at": now}
-                for i, m in enumerate(ids)])
+                for i, m in enumerate(ids * each)])
             owners = dict(uow.session.execute(select(Customer.id, Customer.owner_id)
                                               .where(Customer.org_id == org.id)).all())
             uow.session.execute(insert(Callback), [
@@ -259,11 +261,17 @@ def pct(values: list[float], p: float) -> float:
 
 # --- one case ------------------------------------------------------------------------------------------
 def run_case(admin_url: str, replicas: int, latency: float, args: argparse.Namespace) -> dict[str, Any]:
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    sqlite = admin_url.startswith("sqlite")
     name = "bizbot_burst_" + uuid.uuid4().hex[:10]
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    work = Path(tempfile.mkdtemp(prefix="bizbot-burst-"))
+    if sqlite:  # a file of its own, one process
+        admin = None
+        url = f"sqlite:///{work / 'burst.db'}"
+    else:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     fakes: list[Fake] = []
     servers: list[ServeProcess] = []
     engine = None
@@ -272,9 +280,9 @@ def run_case(admin_url: str, replicas: int, latency: float, args: argparse.Names
         engine = make_engine(url)
         upgrade(engine)
         t = time.perf_counter()
-        teams, reminders = seed(url, args.departments, args.members, args.telegram)
-        print(f"  seeded {reminders} reminders ({args.departments} workspaces × {args.members} + Telegram "
-              f"{args.telegram}) in {time.perf_counter() - t:.1f} s", flush=True)
+        teams, reminders = seed(url, args.departments, args.members, args.telegram, args.each)
+        print(f"  seeded {reminders} reminders (({args.departments} workspaces × {args.members} + Telegram "
+              f"{args.telegram}) × {args.each}) in {time.perf_counter() - t:.1f} s", flush=True)
         slack, telegram = Fake("slack", latency), Fake("telegram", latency)
         fakes = [slack, telegram]
         env = {"BIZBOT_DATABASE_URL": url, "BIZBOT_LOCALE": "en", "BIZBOT_TIMEZONE": "Asia/Shanghai",
@@ -282,10 +290,9 @@ def run_case(admin_url: str, replicas: int, latency: float, args: argparse.Names
                "SLACK_BOT_TOKEN": SLACK_TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.url,
                "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN, "TELEGRAM_API_URL": telegram.url,
                "TELEGRAM_WEBHOOK_URL": "https://bench.invalid/telegram", "TELEGRAM_WEBHOOK_SECRET": "bench-secret"}
-        tmp = Path(tempfile.mkdtemp(prefix="bizbot-burst-"))
         for r in range(replicas):
-            (tmp / f"r{r}").mkdir()
-            servers.append(ServeProcess(env, tmp / f"r{r}"))
+            (work / f"r{r}").mkdir()
+            servers.append(ServeProcess(env, work / f"r{r}"))
         for server in servers:
             server.wait_serving(90)
         server_cpu0 = [cpu_seconds(s.proc.pid) for s in servers]
@@ -340,7 +347,7 @@ def run_case(admin_url: str, replicas: int, latency: float, args: argparse.Names
         return {
             "replicas": replicas, "latency": latency, "reminders": reminders,
             "sweep_s": swept_at, "done_s": finished_at, "accepted": accepted,
-            "lost": reminders - reached, "doubled": doubled,
+            "lost": reminders // args.each - reached, "doubled": doubled,
             "broken": {k: s["broken"] for k, s in stats.items()},
             "rate": {k: accepted[k] / max(s["final"] - t0, 1e-9) if accepted[k] else 0.0 for k, s in stats.items()},
             "first_s": {k: s["first"] - t0 if accepted[k] else None for k, s in stats.items()},
@@ -358,9 +365,11 @@ def run_case(admin_url: str, replicas: int, latency: float, args: argparse.Names
             fake.stop()
         if engine is not None:
             engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        if admin is not None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def main() -> None:
@@ -371,10 +380,13 @@ def main() -> None:
     parser.add_argument("--departments", type=int, default=50)
     parser.add_argument("--members", type=int, default=100)
     parser.add_argument("--telegram", type=int, default=600)
+    parser.add_argument("--each", type=int, default=1, help="reminders a member (merged into one message)")
     parser.add_argument("--command-rate", type=float, default=5.0, help="commands a second during the burst")
     parser.add_argument("--max-seconds", type=float, default=300.0, help="a case's bound")
     args = parser.parse_args()
     admin_url = normalize_url(args.url)
+    if admin_url.startswith("sqlite") and args.replicas != [1]:
+        raise SystemExit("on SQLite, one process: --replicas 1")
     print(f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}", flush=True)
     for latency in args.latency:
         for replicas in args.replicas:

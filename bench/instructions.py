@@ -61,6 +61,9 @@ class _InlineExecutor(Executor):
             future.set_exception(exc)
         return future
 
+    def background(self) -> Executor:
+        return self
+
 
 async def _call(app: Any, body: bytes, expect: str) -> None:
     from fakes.slack_payloads import next_trigger_id, signed_headers
