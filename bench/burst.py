@@ -128,7 +128,7 @@ def fake_process(kind: str, latency: float, conn: Any) -> None:
             if kind == "slack":
                 with fake.lock:
                     conn.send({"accepted": dict(fake.accepted), "broken": fake.broken, "first": fake.first,
-                               "final": fake.final})
+                               "final": fake.final, "files": len(fake.calls_to("files.completeUploadExternal"))})
             else:
                 sends = fake.calls_to("sendMessage")
                 ok = [c for c in sends if c.ok]
