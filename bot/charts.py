@@ -1,5 +1,5 @@
 """Charts drawn as they are sent: a chart stored as its description (domain.reporting.chart.describe) becomes
-a PNG in a worker process, so matplotlib never runs on the event loop, on a database thread or inside a
+a PNG in a worker process, so drawing never runs on the event loop, on a database thread or inside a
 transaction. The pool is made when the first chart is drawn, and ends with the server."""
 from __future__ import annotations
 

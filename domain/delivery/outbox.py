@@ -161,7 +161,8 @@ def _new_message(uow: UnitOfWork) -> Any:
 def inserted_together(uow: UnitOfWork) -> Iterator[None]:
     """Within it, the messages `enqueue` adds are inserted together as it ends (one statement for a sweep's
     batch, not one a message). For work that does not read back the messages it adds; if it fails, none are."""
-    uow.session.info[_WAITING] = waiting = []
+    waiting: list[dict[str, Any]] = []
+    uow.session.info[_WAITING] = waiting
     try:
         yield
     finally:

@@ -197,7 +197,7 @@ def test_own_private_names_and_public_underscored_api_are_allowed() -> None:
 # process that needs them; readline, whose import switches input() to line editing and which some platforms
 # lack; and the optional extras for tracing and error reporting (bot/observability.py), not installed unless
 # wanted and imported only when configured
-LAZY_IMPORTS = ("matplotlib", "openpyxl", "dateparser", "pypinyin", "cn2an", "readline", "lark_oapi", "opentelemetry",
+LAZY_IMPORTS = ("openpyxl", "dateparser", "pypinyin", "cn2an", "readline", "lark_oapi", "opentelemetry",
                 "sentry_sdk")
 
 
