@@ -37,14 +37,15 @@ class Pump:
                  platforms: Sequence[str] | None = None) -> None:
         """`platforms`: the messages this pump sends, by their department's platform (Dispatcher.claim); one
         pump a platform keeps a platform whose limit holds its messages from slowing the others. At most
-        twice `threads` messages are claimed and not yet recorded at a time."""
+        four times `threads` messages are claimed and not yet recorded at a time (the send threads never wait for
+        a chunk's slowest send to be recorded)."""
         self.dispatcher = dispatcher
         self.platforms = list(platforms) if platforms is not None else None
         self.uow = uow
         self.db = db
         self.sends = sends or ThreadPoolExecutor(threads, thread_name_prefix="bizbot-send")
         self.batch, self.chunk, self.idle = batch, chunk, idle
-        self.window = 2 * threads
+        self.window = 4 * threads
         self.sent = 0
         self.on_sent: Callable[[int], None] | None = None
         self._wake = asyncio.Event()

@@ -85,9 +85,10 @@ class Worker:
         self.dispatcher = dispatcher
         self.leadership = leadership or Leadership(app.engine, app.clock, ttl=app.settings.lease_ttl)
         settings = app.settings
-        sends = ThreadPoolExecutor(settings.send_threads, thread_name_prefix="bizbot-send")
-        self.pumps = [Pump(dispatcher, app.services.uow, executor, sends, batch=max(50, 4 * settings.send_threads),
-                           idle=settings.sweep_seconds, platforms=lane) for lane in dispatcher.lanes()]
+        # each pump its own send threads (made as needed): a platform's sends never queue behind another's
+        self.pumps = [Pump(dispatcher, app.services.uow, executor, batch=max(50, 4 * settings.send_threads),
+                           threads=settings.send_threads, idle=settings.sweep_seconds, platforms=lane)
+                      for lane in dispatcher.lanes()]
         for pump in self.pumps:
             pump.on_sent = app.metrics.sent.inc
         self.sweeper = Sweeper(app.services.uow, executor, self._fence, batch=settings.sweep_batch,
