@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
@@ -48,6 +49,8 @@ class Pump:
         self.window = 4 * threads
         self.sent = 0
         self.on_sent: Callable[[int], None] | None = None
+        self.on_step: Callable[[float], None] | None = None  # told how long each step that sent took
+        self.worked = False  # whether the last step had messages to send
         self._wake = asyncio.Event()
         self._stopping = False
         self._going: set[asyncio.Future[int]] = set()  # chunks on the wire or being recorded
@@ -73,14 +76,17 @@ class Pump:
         for them. A message whose slot has not come (an overall limit) is held, read and claimed, and tried
         again when its slot comes, rather than put back and read again."""
         dispatcher = self.dispatcher
+        self.worked = False
         if self._held and self._now() >= self._held_at:
             held, self._held = self._held, []
             self._start(held)
+            self.worked = True
         room = min(self.batch, self.window - self._in_flight)
         if room <= 0:
             await asyncio.wait(self._going, return_when=asyncio.FIRST_COMPLETED)
             return 0.0
         ids: list[int] = await self._db(dispatcher.claim, room, self.platforms)
+        self.worked = self.worked or bool(ids)
         for part in _chunks(ids, self.chunk):
             if self._stopping:
                 await self._db(dispatcher.unclaim, list(part))
@@ -178,11 +184,14 @@ class Pump:
     async def run(self) -> None:
         """Send until stopped; a step that fails is logged and the loop goes on after `idle`."""
         while not self._stopping:
+            started = time.monotonic()
             try:
                 wait = await self.step()
             except Exception:
                 log.exception("dispatch failed")
                 wait = self.idle
+            if self.on_step is not None and self.worked:
+                self.on_step(time.monotonic() - started)
             if wait > 0 and not self._stopping:
                 self._wake.clear()
                 try:

@@ -91,6 +91,7 @@ class Worker:
                       for lane in dispatcher.lanes()]
         for pump in self.pumps:
             pump.on_sent = app.metrics.sent.inc
+            pump.on_step = app.metrics.dispatch_seconds.observe
         self.sweeper = Sweeper(app.services.uow, executor, self._fence, batch=settings.sweep_batch,
                                batches=settings.sweep_batches)
         self._backup_failed_at: datetime | None = None

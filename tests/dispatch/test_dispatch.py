@@ -294,3 +294,18 @@ def test_the_weekly_digest_is_a_job_of_its_own_with_its_chart_drawn_in_a_worker_
     charts.close()
     assert drawn and drawn[0][:8] == b"\x89PNG\r\n\x1a\n" and worker_pid != os.getpid()
     assert kinds  # fired
+
+
+def test_the_pump_reports_each_step_that_sent(bot, app: App) -> None:
+    _queue(bot, app, 5)
+    sender = Paced(app)
+    dispatcher = Dispatcher(app.services.uow, {"console": sender}, pacer=_pacer(app))
+    db = ThreadPoolExecutor(1)
+    pump = Pump(dispatcher, app.services.uow, db, threads=4, batch=10, idle=5.0)
+    steps: list[float] = []
+    pump.on_step = steps.append
+    pump.on_sent = lambda _n: pump.stop()  # the first step sends all five, then the pump stops
+    asyncio.run(pump.run())
+    pump.close()
+    db.shutdown()
+    assert len(sender.sent) == 5 and len(steps) == 1 and steps[0] >= 0
