@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import gc
 import logging
 import socket
 import threading
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -48,9 +46,9 @@ from bot.slack.app import SlackAdapter
 from bot.slack.sender import SlackSender
 from bot.telegram.app import TelegramAdapter
 from bot.telegram.sender import TelegramSender
+from bot.threads import DatabaseThreads
 from domain.delivery.due import ensure_recurring, sweep
 from domain.delivery.retention import purge
-from domain.store.engine import Sessions
 from domain.store.models import Lease, Organisation
 from domain.store.uow import UnitOfWork
 
@@ -282,99 +280,6 @@ def _in_thread(fn: Callable[[], T]) -> Future[T]:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
-
-
-class DatabaseThreads(ThreadPoolExecutor):
-    """Threads for units of work: a job whose connection is found dead before it tried to commit is run once
-    more (Sessions.once_more), so the first command after a database restart is answered, not failed.
-
-    Commands first: `submit` is for commands; background work (the sweep, the pumps' reads and records) goes
-    through `background`, whose jobs wait while any command is waiting or running and take at most half the
-    threads (on SQLite, the one thread only between commands). A command then waits at most for the one short
-    background job already running, never for a queue of them."""
-
-    def __init__(self, sessions: Sessions, threads: int, **kwargs: Any) -> None:
-        super().__init__(threads, thread_name_prefix="bizbot-db", **kwargs)
-        self.sessions = sessions
-        self._lock = threading.Lock()
-        self._commands = 0  # submitted and not finished
-        self._running = 0  # background jobs handed to the threads and not finished
-        self._most = max(1, threads // 2)
-        self._waiting: deque[tuple[Callable[[], Any], Future[Any]]] = deque()
-
-    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        with self._lock:
-            self._commands += 1
-        try:
-            future = super().submit(self.sessions.once_more, functools.partial(fn, *args, **kwargs))
-        except BaseException:
-            self._command_done(None)
-            raise
-        future.add_done_callback(self._command_done)
-        return future
-
-    def background(self) -> Executor:
-        """An executor for background jobs on these threads, behind the commands."""
-        return _Behind(self)
-
-    def _command_done(self, _future: Future[Any] | None) -> None:
-        with self._lock:
-            self._commands -= 1
-        self._release()
-
-    def behind(self, job: Callable[[], Any]) -> Future[Any]:
-        """Run `job` behind the commands (see `background`)."""
-        future: Future[Any] = Future()
-        with self._lock:
-            self._waiting.append((job, future))
-        self._release()
-        return future
-
-    def _release(self) -> None:
-        """Hand waiting background jobs to the threads while no command waits and there is room."""
-        while True:
-            with self._lock:
-                if self._commands or self._running >= self._most or not self._waiting:
-                    return
-                job, future = self._waiting.popleft()
-                if not future.set_running_or_notify_cancel():
-                    continue
-                self._running += 1
-            try:
-                inner = super().submit(self.sessions.once_more, job)
-            except BaseException as exc:  # shut down: the job fails as the executor would have made it fail
-                with self._lock:
-                    self._running -= 1
-                future.set_exception(exc)
-                continue
-            inner.add_done_callback(functools.partial(self._background_done, future))
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        with self._lock:
-            waiting, self._waiting = list(self._waiting), deque()
-        for _job, future in waiting:
-            future.cancel()
-        super().shutdown(wait, cancel_futures=cancel_futures)
-
-    def _background_done(self, future: Future[Any], inner: Future[Any]) -> None:
-        with self._lock:
-            self._running -= 1
-        exc = inner.exception()
-        if exc is not None:
-            future.set_exception(exc)
-        else:
-            future.set_result(inner.result())
-        self._release()
-
-
-class _Behind(Executor):
-    """DatabaseThreads.background: jobs submitted here run behind the commands."""
-
-    def __init__(self, threads: DatabaseThreads) -> None:
-        self.threads = threads
-
-    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        return self.threads.behind(functools.partial(fn, *args, **kwargs))
 
 
 def database_threads(app: App) -> DatabaseThreads:

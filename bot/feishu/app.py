@@ -31,6 +31,7 @@ from bot.feishu import cards
 from bot.feishu.api import FeishuApi, FeishuError, lark
 from bot.later import keep_reply
 from bot.settings import Settings
+from bot.threads import DatabaseThreads
 from domain.delivery.inbound import pending_events, record_pending, take_pending
 from domain.kernel.errors import DomainError
 from domain.kernel.i18n import _, first_language, translate, use_locale
@@ -173,6 +174,8 @@ class FeishuAdapter:
         self.settings = settings
         self.registry = app.registry
         self.executor = executor
+        # recording an event before it is acknowledged goes before the commands queued (bot.threads)
+        self.acks = executor.first() if isinstance(executor, DatabaseThreads) else executor
         self.api = FeishuApi(settings)
         # Open API calls and the SDK's dispatcher (its handlers wait for this adapter's coroutines)
         self.calls = ThreadPoolExecutor(16, thread_name_prefix="bizbot-feishu")
@@ -191,6 +194,8 @@ class FeishuAdapter:
         self._idle = threading.Condition()
         self._ws: Any = None
         self._ws_thread: threading.Thread | None = None
+        self._arriving: list[tuple[str, str, asyncio.Future[bool]]] = []  # to record before their answer
+        self._recording = False
         self.identified = threading.Event()  # set once the bot's identity was asked for (known or not)
 
     # --- the SDK's side ---------------------------------------------------------------------------
@@ -289,7 +294,7 @@ class FeishuAdapter:
         raw = json.dumps(event, ensure_ascii=False)
         data = lark().JSON.unmarshal(raw, kind)
         work = read(data)
-        if work is None or not await self.db(self._arrived, data.header.event_id, raw, work):
+        if work is None or not await self._record(data.header.event_id, raw, work):
             return {"msg": "success"} if not waits else {}
         task = self.later(work)
         if not waits:
@@ -423,6 +428,45 @@ class FeishuAdapter:
 
     async def call(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.calls, fn, *args)
+
+    async def _record(self, event_id: str | None, raw: str, work: Any) -> bool:
+        """Record an event before it is answered, together with the others arriving meanwhile: while one
+        transaction writes, those that arrive wait for the next, which takes them all (a burst costs a commit a
+        batch, not an event). False for a repeat (its `work`, a coroutine, is then closed unrun)."""
+        if not event_id:
+            return True
+        arrived: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._arriving.append((event_id, raw, arrived))
+        if not self._recording:
+            self._recording = True
+            asyncio.ensure_future(self._write_arrivals())
+        first = await arrived
+        if not first:
+            work.close()
+        return first
+
+    async def _write_arrivals(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._arriving:
+                batch, self._arriving = self._arriving, []
+                try:
+                    firsts = await loop.run_in_executor(self.acks, self._arrived_together,
+                                                        [(event_id, raw) for event_id, raw, _f in batch])
+                except Exception as exc:  # none recorded: each is answered as failed, and Feishu sends it again
+                    for _event_id, _raw, arrived in batch:
+                        arrived.set_exception(exc)
+                    continue
+                for (_event_id, _raw, arrived), first in zip(batch, firsts, strict=True):
+                    arrived.set_result(first)
+        finally:
+            self._recording = False
+
+    def _arrived_together(self, events: list[tuple[str, str]]) -> list[bool]:
+        with self.app.uow() as uow:
+            firsts = [record_pending(uow, PLATFORM, f"event:{event_id}", raw) for event_id, raw in events]
+            uow.commit()
+        return firsts
 
     def _arrived(self, event_id: str | None, raw: str, work: Any) -> bool:
         """Record an event with its work still to do, before Feishu is answered; False for a repeat (its

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from bot.bootstrap import App
-from bot.server import DatabaseThreads
+from bot.threads import DatabaseThreads
 
 
 def test_a_command_goes_before_background_jobs_queued_earlier(app: App) -> None:
@@ -59,3 +59,24 @@ def test_shutting_down_cancels_the_background_jobs_still_waiting(app: App) -> No
     gate.set()
     assert running.result(10) is True
     assert waiting.cancelled()
+
+
+def test_what_an_acknowledgement_waits_for_goes_before_queued_commands(app: App) -> None:
+    threads = DatabaseThreads(app.sessions, 1)
+    order: list[str] = []
+    gate = threading.Event()
+
+    def job(name: str, wait: threading.Event | None = None) -> None:
+        if wait is not None:
+            assert wait.wait(10)
+        order.append(name)
+
+    running = threads.submit(job, "/visit", gate)
+    queued = threads.submit(job, "/lead list")
+    behind = threads.background().submit(job, "sweep batch")
+    first = threads.first().submit(job, "event recorded")
+    gate.set()
+    for future in (running, queued, behind, first):
+        future.result(10)
+    assert order == ["/visit", "event recorded", "/lead list", "sweep batch"]
+    threads.shutdown()
