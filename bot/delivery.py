@@ -193,7 +193,7 @@ class Dispatcher:
         lapsed claims nothing."""
         if not self.alive():
             return []
-        self._merge()
+        self._merge(limit)
         now = self.clock.now().timestamp()
         ids: list[int] = []
         for platform, sender in self._senders.items():
@@ -223,10 +223,11 @@ class Dispatcher:
         sends concurrently, bot.pump)."""
         return self._send_claimed(self.claim(limit))
 
-    def _merge(self) -> None:
-        """Notices to one person that fall due together become one message before anything is claimed."""
+    def _merge(self, limit: int) -> None:
+        """Notices to one person that fall due together become one message before they are claimed (those of
+        the people a claim of `limit` takes next)."""
         with self._uow() as uow:
-            if merge_due(uow):
+            if merge_due(uow, limit):
                 uow.commit()
 
     def _send_claimed(self, ids: list[int]) -> int:

@@ -81,10 +81,12 @@ class Pump:
             held, self._held = self._held, []
             self._start(held)
             self.worked = True
-        room = min(self.batch, self.window - self._in_flight)
+        room = min(self.batch, self.window - self._in_flight - len(self._held))  # held ones count as in flight
         if room <= 0:
-            await asyncio.wait(self._going, return_when=asyncio.FIRST_COMPLETED)
-            return 0.0
+            if self._going:
+                await asyncio.wait(self._going, return_when=asyncio.FIRST_COMPLETED)
+                return 0.0
+            return max(LIMITED_WAIT, self._held_at - self._now())  # all held: until the first slot comes
         ids: list[int] = await self._db(dispatcher.claim, room, self.platforms)
         self.worked = self.worked or bool(ids)
         for part in _chunks(ids, self.chunk):

@@ -211,32 +211,43 @@ def _mergeable(payload: dict[str, Any]) -> bool:
                 or payload.get("parts") or payload.get("msg") in (REPLY, PARKED_NOTICE))
 
 
-def merge_due(uow: UnitOfWork) -> int:
+def merge_due(uow: UnitOfWork, limit: int | None = None) -> int:
     """Notices to the same person that are due now and not yet tried are merged into one message (a manager's
     twelve "not scored" notices at 09:00 become one), whatever their kind: the merged message is a new outbox
     row that renders each notice in the reader's language, in order; the notices keep their rows and keys
     (status `merged`, pointing to it), so an idempotency key still finds its notice and nothing is sent
-    twice. Rows are locked (SKIP LOCKED), so two dispatchers never merge the same notice. Returns how many
-    merged messages were made."""
+    twice. With a `limit`, only the people whose notices are among the first `limit` due (those a claim of
+    that size takes next) are looked at, so a dispatcher's merging is bounded by what it is about to send.
+    Rows are read in one statement and locked (SKIP LOCKED), so two dispatchers never merge the same notice.
+    Returns how many merged messages were made."""
     now = uow.now
     # a merged message is never merged again: leaving the merged ones out keeps a person whose merged messages
     # wait on the platform's rate limit from being looked at again on every dispatch
     due = (OutboxMessage.status == "pending", OutboxMessage.available_at <= now, OutboxMessage.attempts == 0,
            OutboxMessage.recipient_id.is_not(None), OutboxMessage.key.not_like("merged:%"))
-    crowded = list(uow.session.execute(
-        select(OutboxMessage.org_id, OutboxMessage.recipient_id).where(*due)
-        .group_by(OutboxMessage.org_id, OutboxMessage.recipient_id).having(func.count() > 1)).all())
+    if limit is not None:
+        people: Any = (select(OutboxMessage.recipient_id).where(*due)
+                       .order_by(OutboxMessage.available_at, OutboxMessage.id).limit(limit).scalar_subquery())
+    else:
+        people = (select(OutboxMessage.recipient_id).where(*due).group_by(OutboxMessage.recipient_id)
+                  .having(func.count() > 1).scalar_subquery())
+    rows = list(uow.session.scalars(
+        select(OutboxMessage).where(*due, OutboxMessage.recipient_id.in_(people))
+        .order_by(OutboxMessage.recipient_id, OutboxMessage.available_at, OutboxMessage.id)
+        .with_for_update(skip_locked=True)))
+    groups: dict[tuple[int, int], list[OutboxMessage]] = {}
+    for row in rows:
+        groups.setdefault((row.org_id, row.recipient_id or 0), []).append(row)
+    crowded = [group for group in groups.values() if len(group) > 1]
+    if not crowded:
+        return 0
+    with_files = set(uow.session.scalars(select(OutboxAttachment.key).where(
+        OutboxAttachment.key.in_([row.key for group in crowded for row in group]))))
     made = 0
-    for org_id, recipient_id in crowded:
-        rows = list(uow.session.scalars(
-            select(OutboxMessage).where(*due, OutboxMessage.org_id == org_id,
-                                        OutboxMessage.recipient_id == recipient_id)
-            .order_by(OutboxMessage.available_at, OutboxMessage.id).with_for_update(skip_locked=True)))
-        with_files = set(uow.session.scalars(select(OutboxAttachment.key).where(
-            OutboxAttachment.key.in_([row.key for row in rows])))) if rows else set()
-        rows = [row for row in rows if row.key not in with_files and _mergeable(row.payload)]
-        for start in range(0, len(rows), MAX_PARTS):
-            chunk = rows[start:start + MAX_PARTS]
+    for group in crowded:
+        group = [row for row in group if row.key not in with_files and _mergeable(row.payload)]
+        for start in range(0, len(group), MAX_PARTS):
+            chunk = group[start:start + MAX_PARTS]
             if len(chunk) > 1:
                 _merge(uow, chunk)
                 made += 1
