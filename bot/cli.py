@@ -271,7 +271,7 @@ def outbox(status: str | None, limit: int, retry: str | None) -> None:
     uow = UnitOfWork(Sessions(engine), SystemClock(), wire())
     try:
         if retry:
-            ids = None if retry == "all" else [int(x) for x in retry.split(",") if x.strip().isdigit()]
+            ids = None if retry == "all" else [int(x) for x in retry.split(",") if x.strip().isdecimal()]
             with uow:
                 click.echo(f"re-queued {retry_parked(uow, ids)} parked message(s)")
             return

@@ -213,7 +213,7 @@ class Settings(BaseSettings):
     @classmethod
     def _cpu(cls, value: str) -> str:
         value = value.strip().lower()
-        if value not in ("auto", "off") and not value.isdigit():
+        if value not in ("auto", "off") and not value.isdecimal():
             raise ValueError("auto, off, or a CPU number such as 0")
         return value
 

@@ -85,7 +85,7 @@ class OpenApi:
         status = response.status_code
         if throttled(status, answer):
             wait = response.headers.get("Retry-After")
-            retry = float(wait) if wait and wait.replace(".", "", 1).isdigit() else None
+            retry = float(wait) if wait and wait.replace(".", "", 1).isdecimal() else None
             if answer.get("errcode") == 130101 and retry is None:
                 retry = WEBHOOK_QUIET
             raise DeliveryError(f"dingtalk throttled: {answer.get('code') or answer.get('errcode') or status}",

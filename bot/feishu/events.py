@@ -70,7 +70,7 @@ def check(headers: Any, body: bytes, encrypt_key: str, token: str, now: float) -
     if not stamp or not given or not hmac.compare_digest(signature(stamp, nonce, encrypt_key, body).encode(),
                                                          given.encode()):
         raise Refused(401, "bad signature")
-    if not stamp.isdigit() or abs(now - int(stamp)) > STALE:
+    if not stamp.isdecimal() or abs(now - int(stamp)) > STALE:
         raise Refused(401, "stale request")
     raw_header = event.get("header")
     header: dict[str, Any] = raw_header if isinstance(raw_header, dict) else {}

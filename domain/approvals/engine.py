@@ -519,7 +519,7 @@ def _parse_at(at: str | None) -> tuple[int, int] | None:
     if not at:
         return None
     round_, _sep, step = at.partition(".")
-    if not (round_.isdigit() and step.isdigit()):
+    if not (round_.isdecimal() and step.isdecimal()):
         raise Invalid(N_("'{at}' is not a step; it looks like 2.1 (round 2, step 1)."), at=at)
     return int(round_), int(step) - 1
 

@@ -283,7 +283,7 @@ def _read_date(text: str, today: date, prefer: Prefer) -> date:
         return date(today.year + _YEAR_WORDS[m["rel"]], 12, 31)
     if m := _WEEKDAY.match(raw):
         which, named = m["rel"], m["d"]
-        weekday = (int(named) if named.isdigit() else _WEEKDAY_NUMBER[named]) - 1
+        weekday = (int(named) if named.isdecimal() else _WEEKDAY_NUMBER[named]) - 1
         monday = today - timedelta(days=today.weekday())
         offset = {"下": 7, "下下": 14, "上": -7}.get(which or "", 0)
         result = monday + timedelta(days=offset + weekday)

@@ -62,7 +62,7 @@ def parse_period(text: str | None, today: date) -> tuple[date, date]:
         return first, _month_start(year, month + 1)
     if m := _QUARTER.match(raw):
         digit = m[2] or m[3]
-        year, q = int(m[1]), int(digit) if digit.isdigit() else _CN_DIGITS[digit]
+        year, q = int(m[1]), int(digit) if digit.isdecimal() else _CN_DIGITS[digit]
         if not 1900 <= year <= 2200:
             raise _bad(raw)
         first = date(year, (q - 1) * 3 + 1, 1)

@@ -84,7 +84,7 @@ def parse_weekday(text: str) -> int:
         return int(raw) - 1
     if m := _CN_WEEKDAY.match(raw):
         day = m[1]
-        return int(day) - 1 if day.isdigit() else _CN_DAYS[day]
+        return int(day) - 1 if day.isdecimal() else _CN_DAYS[day]
     raise Invalid(N_("Cannot read '{text}' as a day of the week. Try monday, fri or 周一."), text=text)
 
 

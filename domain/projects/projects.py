@@ -189,7 +189,7 @@ def find_item(uow: UnitOfWork, p: Project, text: str) -> ProjectItem:
     kind = next((k for k, letter in ITEM_KINDS.items() if raw.startswith(letter)), None)
     number = raw[1:]
     item = None
-    if kind is not None and number.isdigit() and len(number) < 7:
+    if kind is not None and number.isdecimal() and len(number) < 7:
         item = uow.session.scalar(select(ProjectItem).where(
             ProjectItem.project_id == p.id, ProjectItem.kind == kind, ProjectItem.number == int(number)))
     if item is None:

@@ -101,7 +101,7 @@ def _share(item: str) -> tuple[Decimal | None, str]:
             value = _chinese_decimal(m.group(2))
         else:
             digit = m.group(3)
-            value = Decimal(10 * (int(digit) if digit.isdigit() else (cn_number(digit) or 0)))
+            value = Decimal(10 * (int(digit) if digit.isdecimal() else (cn_number(digit) or 0)))
     except (InvalidOperation, ValueError):
         raise Invalid(N_("Cannot read the share in '{item}'."), item=item) from None
     if not (Decimal(0) < value <= HUNDRED):

@@ -135,7 +135,7 @@ def parse_thresholds(text: str) -> dict[str, int]:
         if not sep or name not in BY_NAME:
             raise Invalid(N_("Cannot read '{text}'; write name:number with a name /risk thresholds lists."),
                           text=part)
-        if not raw.isdigit() or not 1 <= int(raw) <= 3650:
+        if not raw.isdecimal() or not 1 <= int(raw) <= 3650:
             raise Invalid(N_("A threshold is a whole number from 1 to 3650; '{text}' is not one."), text=raw)
         out[name] = int(raw)
     return out

@@ -82,7 +82,7 @@ def parse_probabilities(text: str) -> dict[str, int]:
         if not sep:
             name, sep, value = part.partition("：" if "：" in part else ":")
         raw = value.strip().rstrip("%％")
-        if not sep or not raw.isdigit() or len(raw) > 3:
+        if not sep or not raw.isdecimal() or len(raw) > 3:
             raise Invalid(N_("Cannot read '{text}'; write stage:percent, e.g. negotiation:70."), text=part)
         out[STAGES.parse(name)] = int(raw)
     return out

@@ -59,7 +59,7 @@ def _lang(text: str) -> str:
 
 def _weekday(text: str) -> str:
     """A day of the week kept as its number (0 is Monday)."""
-    if text.isdigit() and int(text) < 7:
+    if text.isdecimal() and int(text) < 7:
         return get_day_names("wide", locale=babel_locale())[int(text)]
     return _word(text)
 

@@ -62,14 +62,14 @@ PeriodArg = Annotated[str, BeforeValidator(_period)]
 OnOff = Annotated[bool, BeforeValidator(_on_off), Widget("choice", (("on", "on"), ("off", "off")))]
 def _day_of_month(value: Any) -> int:
     raw = str(value).strip().removesuffix("日").removesuffix("号")
-    if not raw.isdigit() or not 1 <= int(raw) <= 28:
+    if not raw.isdecimal() or not 1 <= int(raw) <= 28:
         raise Invalid(N_("Write a day of the month from 1 to 28, not '{text}'."), text=value)
     return int(raw)
 
 
 def _appeal_days(value: Any) -> int:
     raw = str(value).strip().removesuffix("天").removesuffix("d")
-    if not raw.isdigit() or int(raw) > 60:
+    if not raw.isdecimal() or int(raw) > 60:
         raise Invalid(N_("Write a number of days from 0 to 60, not '{text}'."), text=value)
     return int(raw)
 

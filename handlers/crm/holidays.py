@@ -23,7 +23,7 @@ commands = Registry()
 
 def _year(value: Any) -> int:
     text = str(value).strip().removesuffix("年")
-    if not text.isdigit() or not 2000 <= int(text) <= 2100:
+    if not text.isdecimal() or not 2000 <= int(text) <= 2100:
         raise Invalid(N_("'{text}' is not a year between 2000 and 2100."), text=value)
     return int(text)
 

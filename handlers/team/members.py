@@ -31,7 +31,7 @@ class NoArgs(Args):
 
 def _whole_number(value: Any) -> int:
     text = str(value).strip()
-    if not text.isdigit() or len(text) > 4:
+    if not text.isdecimal() or len(text) > 4:
         raise Invalid(N_("'{text}' is not a whole number."), text=value)
     return int(text)
 
