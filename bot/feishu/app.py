@@ -473,9 +473,7 @@ class FeishuAdapter:
         `work`, a coroutine, is then closed unrun)."""
         if not event_id:
             return True
-        with self.app.uow() as uow:
-            first = record_pending(uow, PLATFORM, f"event:{event_id}", raw)
-            uow.commit()
+        (first,) = self._arrived_together([(event_id, raw)])
         if not first:
             work.close()
         return first
